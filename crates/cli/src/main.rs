@@ -1,0 +1,52 @@
+//! The `gosleuth` command: thin wiring from readers to analyses to renderers.
+//!
+//! Exit codes: 0 when nothing alarming was found, 1 when the evidence shows
+//! a failure (a panic, a fatal error, a data race, a critical finding), 2 on
+//! an error (unreadable input, bad flags).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// gosleuth: find the root cause when a Go service panics, hangs, leaks or
+/// slows down.
+#[derive(Debug, Parser)]
+#[command(name = "gosleuth", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read Go binaries: build info, symbols, functions.
+    #[command(subcommand)]
+    Bin(cmd::bin::BinCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Bin(c) => cmd::bin::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("gosleuth: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A closed pipe on stdout (`gosleuth ... | head`) is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

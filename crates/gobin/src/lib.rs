@@ -1,0 +1,1 @@
+//! Reading Go binaries: symbols, lines, inlining, build info and DWARF.

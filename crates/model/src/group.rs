@@ -1,0 +1,377 @@
+//! Grouping goroutines that are alike, and comparing two groupings.
+//!
+//! Grouping streams: [`Grouper::add`] takes one goroutine at a time and
+//! keeps one entry per distinct stack, so memory grows with the number of
+//! groups, not with the number of goroutines.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde::Serialize;
+
+use crate::{Frame, Goroutine, Status};
+
+/// How alike two stacks must be to share a group (panicparse's levels).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Similarity {
+    /// Same functions, lines and argument values.
+    Exact,
+    /// Same functions, lines and argument values, except that arguments
+    /// that look like pointers may differ.
+    AnyPointer,
+    /// Same functions and lines; arguments are ignored.
+    #[default]
+    AnyValue,
+}
+
+/// Goroutines that share a stack.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    /// Goroutines in the group (aggregated profile records count their
+    /// goroutines).
+    pub count: u64,
+    /// The first ids seen, at most [`Grouper::MAX_IDS`].
+    pub ids: Vec<u64>,
+    pub status: Status,
+    pub state: String,
+    pub wait_min: Option<u64>,
+    pub wait_max: Option<u64>,
+    pub locked: bool,
+    /// The stack of the first goroutine seen; arguments that differ inside
+    /// the group are replaced with `*`.
+    pub frames: Vec<Frame>,
+    pub created_by: Option<Frame>,
+    /// Labels shared by every goroutine of the group.
+    pub labels: Vec<(String, String)>,
+    /// True when some frame is outside the runtime.
+    pub user_code: bool,
+}
+
+impl Group {
+    /// The innermost non-runtime frame.
+    pub fn user_frame(&self) -> Option<&Frame> {
+        self.frames.iter().find(|f| !f.is_runtime())
+    }
+
+    /// A stable identity for comparing groups across two snapshots:
+    /// state, frames (function, file, line) and creation site.
+    pub fn identity(&self) -> String {
+        let mut s = String::with_capacity(256);
+        s.push_str(&self.state);
+        for f in &self.frames {
+            s.push('|');
+            s.push_str(&f.function);
+            s.push(' ');
+            s.push_str(&f.file);
+            s.push(':');
+            s.push_str(&f.line.to_string());
+        }
+        if let Some(c) = &self.created_by {
+            s.push_str("|created by ");
+            s.push_str(&c.function);
+        }
+        s
+    }
+}
+
+/// Streams goroutines into groups.
+#[derive(Debug, Default)]
+pub struct Grouper {
+    similarity: Similarity,
+    index: HashMap<u128, usize>,
+    groups: Vec<Group>,
+}
+
+impl Grouper {
+    /// How many goroutine ids each group remembers.
+    pub const MAX_IDS: usize = 64;
+
+    pub fn new(similarity: Similarity) -> Grouper {
+        Grouper {
+            similarity,
+            index: HashMap::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Adds one goroutine.
+    pub fn add(&mut self, g: &Goroutine) {
+        let key = self.key(g);
+        let count = g.count.max(1);
+        let wait = g.wait_minutes;
+        match self.index.get(&key) {
+            Some(&i) => {
+                let group = &mut self.groups[i];
+                group.count += count;
+                if group.ids.len() < Self::MAX_IDS && g.id != 0 {
+                    group.ids.push(g.id);
+                }
+                group.wait_min = min_opt(group.wait_min, wait);
+                group.wait_max = max_opt(group.wait_max, wait);
+                if self.similarity != Similarity::Exact {
+                    for (kept, new) in group.frames.iter_mut().zip(&g.frames) {
+                        if kept.args != new.args && kept.args != "*" {
+                            kept.args = String::from("*");
+                        }
+                    }
+                }
+                if !group.labels.is_empty() && group.labels != g.labels {
+                    group.labels.retain(|l| g.labels.contains(l));
+                }
+            }
+            None => {
+                self.index.insert(key, self.groups.len());
+                self.groups.push(Group {
+                    count,
+                    ids: if g.id != 0 { vec![g.id] } else { Vec::new() },
+                    status: g.status,
+                    state: g.state.clone(),
+                    wait_min: wait,
+                    wait_max: wait,
+                    locked: g.locked,
+                    frames: g.frames.clone(),
+                    created_by: g.created_by.clone(),
+                    labels: g.labels.clone(),
+                    user_code: !g.is_runtime_only() && !g.frames.is_empty(),
+                });
+            }
+        }
+    }
+
+    /// The groups, ordered: user code first, then by count (largest
+    /// first), then by the first id seen.
+    pub fn finish(self) -> Vec<Group> {
+        let mut groups = self.groups;
+        sort_groups(&mut groups);
+        groups
+    }
+
+    fn key(&self, g: &Goroutine) -> u128 {
+        // Two independently seeded SipHash digests: a 128-bit identity, so
+        // a collision between distinct stacks is not a practical concern.
+        let mut a = DefaultHasher::new();
+        let mut b = DefaultHasher::new();
+        0xa5u8.hash(&mut b);
+        for h in [&mut a, &mut b] {
+            g.state.hash(h);
+            g.locked.hash(h);
+            g.frames.len().hash(h);
+            for f in &g.frames {
+                f.function.hash(h);
+                f.file.hash(h);
+                f.line.hash(h);
+                match self.similarity {
+                    Similarity::Exact => f.args.hash(h),
+                    Similarity::AnyPointer => hash_args_ignoring_pointers(&f.args, h),
+                    Similarity::AnyValue => {}
+                }
+            }
+            if let Some(c) = &g.created_by {
+                c.function.hash(h);
+                c.file.hash(h);
+                c.line.hash(h);
+            }
+        }
+        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+    }
+}
+
+/// Orders groups the way a reader wants them: user code first, largest
+/// first.
+pub fn sort_groups(groups: &mut [Group]) {
+    groups.sort_by(|x, y| {
+        y.user_code
+            .cmp(&x.user_code)
+            .then(y.count.cmp(&x.count))
+            .then(x.ids.first().cmp(&y.ids.first()))
+    });
+}
+
+fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Hashes an argument list with every pointer-like value replaced by a
+/// placeholder.
+fn hash_args_ignoring_pointers(args: &str, h: &mut DefaultHasher) {
+    for arg in args.split(", ") {
+        let arg = arg.trim_matches(|c| c == '{' || c == '}');
+        if looks_like_pointer(arg) {
+            "*".hash(h);
+        } else {
+            arg.hash(h);
+        }
+    }
+}
+
+/// A hex argument large enough to be an address rather than a small value.
+pub fn looks_like_pointer(arg: &str) -> bool {
+    let arg = arg.trim_end_matches('?');
+    match arg.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).is_ok_and(|v| v >= 0x40_0000),
+        None => false,
+    }
+}
+
+/// How a group changed between two snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupChange {
+    pub before: u64,
+    pub after: u64,
+    /// The group as it is in the later snapshot (or the earlier one when
+    /// it disappeared).
+    pub group: Group,
+}
+
+impl GroupChange {
+    pub fn delta(&self) -> i128 {
+        i128::from(self.after) - i128::from(self.before)
+    }
+}
+
+/// Compares two groupings: groups that appeared, grew, shrank or
+/// disappeared, largest growth first. Unchanged groups are left out.
+pub fn diff_groups(before: &[Group], after: &[Group]) -> Vec<GroupChange> {
+    let mut old: HashMap<String, (u64, &Group)> = HashMap::new();
+    for g in before {
+        let e = old.entry(g.identity()).or_insert((0, g));
+        e.0 += g.count;
+    }
+    let mut changes = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for g in after {
+        let id = g.identity();
+        let before_count = old.get(&id).map_or(0, |(c, _)| *c);
+        if seen.insert(id) && before_count != g.count {
+            changes.push(GroupChange {
+                before: before_count,
+                after: g.count,
+                group: g.clone(),
+            });
+        }
+    }
+    for g in before {
+        if !seen.contains(&g.identity()) {
+            seen.insert(g.identity());
+            changes.push(GroupChange {
+                before: old.get(&g.identity()).map_or(g.count, |(c, _)| *c),
+                after: 0,
+                group: g.clone(),
+            });
+        }
+    }
+    changes.sort_by(|a, b| b.delta().cmp(&a.delta()));
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(function: &str, args: &str, line: u32) -> Frame {
+        Frame {
+            function: function.into(),
+            args: args.into(),
+            file: "/src/main.go".into(),
+            line,
+            offset: None,
+            pc: None,
+            inlined: false,
+        }
+    }
+
+    fn goroutine(id: u64, frames: Vec<Frame>) -> Goroutine {
+        Goroutine {
+            id,
+            status: Status::Waiting,
+            state: "chan send".into(),
+            frames,
+            count: 1,
+            ..Goroutine::default()
+        }
+    }
+
+    #[test]
+    fn similarity_levels_decide_on_arguments() {
+        let a = goroutine(1, vec![frame("main.f", "0xc000010000, 0x5", 10)]);
+        let b = goroutine(2, vec![frame("main.f", "0xc000020000, 0x5", 10)]);
+        let c = goroutine(3, vec![frame("main.f", "0xc000020000, 0x6", 10)]);
+        let count = |s| {
+            let mut g = Grouper::new(s);
+            for x in [&a, &b, &c] {
+                g.add(x);
+            }
+            g.len()
+        };
+        assert_eq!(count(Similarity::Exact), 3);
+        assert_eq!(count(Similarity::AnyPointer), 2);
+        assert_eq!(count(Similarity::AnyValue), 1);
+    }
+
+    #[test]
+    fn groups_order_user_code_first_then_count() {
+        let mut g = Grouper::new(Similarity::AnyValue);
+        g.add(&goroutine(1, vec![frame("runtime.gopark", "", 1)]));
+        g.add(&goroutine(2, vec![frame("runtime.gopark", "", 1)]));
+        g.add(&goroutine(3, vec![frame("main.f", "", 1)]));
+        let groups = g.finish();
+        assert_eq!(groups[0].frames[0].function, "main.f");
+        assert_eq!(groups[1].count, 2);
+        assert_eq!(groups[1].ids, vec![1, 2]);
+    }
+
+    #[test]
+    fn differing_arguments_are_starred() {
+        let mut g = Grouper::new(Similarity::AnyValue);
+        g.add(&goroutine(1, vec![frame("main.f", "0x1", 1)]));
+        g.add(&goroutine(2, vec![frame("main.f", "0x2", 1)]));
+        assert_eq!(g.finish()[0].frames[0].args, "*");
+    }
+
+    #[test]
+    fn diff_reports_growth_first() {
+        let mk = |n: u64, f: &str| {
+            let mut g = Grouper::new(Similarity::AnyValue);
+            for i in 0..n {
+                g.add(&goroutine(i + 1, vec![frame(f, "", 1)]));
+            }
+            g.finish()
+        };
+        let mut before = mk(2, "main.leak");
+        before.extend(mk(5, "main.gone"));
+        let mut after = mk(10, "main.leak");
+        after.extend(mk(1, "main.new"));
+        let changes = diff_groups(&before, &after);
+        assert_eq!(changes[0].group.frames[0].function, "main.leak");
+        assert_eq!((changes[0].before, changes[0].after), (2, 10));
+        assert_eq!(changes[1].group.frames[0].function, "main.new");
+        assert_eq!(changes.last().map(|c| c.after), Some(0));
+    }
+
+    #[test]
+    fn pointer_heuristic() {
+        assert!(looks_like_pointer("0xc000012345"));
+        assert!(looks_like_pointer("0x4a2b10?"));
+        assert!(!looks_like_pointer("0x39"));
+        assert!(!looks_like_pointer("..."));
+    }
+}

@@ -1,0 +1,21 @@
+//! gosleuth's shared models.
+//!
+//! Every reader (text dumps, core files, live processes) produces these
+//! types, and every analysis and renderer consumes them. Nothing here does
+//! I/O.
+
+mod goroutine;
+mod group;
+mod incident;
+
+pub use goroutine::{
+    Ancestor, Frame, Goroutine, Snapshot, SnapshotMeta, Status, Thread, is_runtime_function,
+    package_of,
+};
+pub use group::{
+    Group, GroupChange, Grouper, Similarity, diff_groups, looks_like_pointer, sort_groups,
+};
+pub use incident::{
+    AccessKind, Incident, IncidentKind, PanicValue, RaceAccess, RaceGoroutine, RaceLocation,
+    RaceReport, RootCause, SignalInfo,
+};

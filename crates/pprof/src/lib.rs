@@ -1,0 +1,1 @@
+//! pprof profiles: decoding, reports and flame graphs.

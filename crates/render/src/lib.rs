@@ -1,0 +1,1 @@
+//! Renderers: terminal text and JSON for gosleuth's models.

@@ -1,0 +1,1 @@
+//! Parsers for Go's text evidence.
