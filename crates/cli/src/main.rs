@@ -24,12 +24,15 @@ enum Command {
     /// Read Go binaries: build info, symbols, functions.
     #[command(subcommand)]
     Bin(cmd::bin::BinCommand),
+    /// Reports on pprof profiles, with go tool pprof's flags.
+    Pprof(cmd::pprof::PprofArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bin(c) => cmd::bin::run(c),
+        Command::Pprof(a) => cmd::pprof::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,3 +1,4 @@
 //! One module per subcommand.
 
 pub mod bin;
+pub mod pprof;
