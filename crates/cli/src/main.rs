@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod input;
+mod output;
 
 /// gosleuth: find the root cause when a Go service panics, hangs, leaks or
 /// slows down.
@@ -21,6 +23,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Read panics, fatal errors, goroutine dumps and race reports from any
+    /// text (logs included) and name the root cause.
+    Triage(cmd::triage::TriageArgs),
     /// Read Go binaries: build info, symbols, functions.
     #[command(subcommand)]
     Bin(cmd::bin::BinCommand),
@@ -31,6 +36,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Triage(a) => cmd::triage::run(a),
         Command::Bin(c) => cmd::bin::run(c),
         Command::Pprof(a) => cmd::pprof::run(a),
     };

@@ -100,6 +100,9 @@ pub struct RootCause {
     pub goroutine: u64,
     /// The first non-runtime frame below the original panic.
     pub frame: Option<Frame>,
+    /// When `frame` is standard-library code, the first frame outside the
+    /// standard library that called into it.
+    pub caller: Option<Frame>,
     /// Plain-language explanation of the message.
     pub explanation: String,
     /// The original message (the oldest panic of the chain).

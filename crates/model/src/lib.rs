@@ -4,6 +4,7 @@
 //! types, and every analysis and renderer consumes them. Nothing here does
 //! I/O.
 
+pub mod cause;
 mod goroutine;
 mod group;
 mod incident;

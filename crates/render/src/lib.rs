@@ -1,1 +1,10 @@
-//! Renderers: terminal text and JSON for gosleuth's models.
+//! Renderers for gosleuth's models: terminal text (coloured only on a
+//! terminal) and JSON. Renderers never parse and never do I/O: they write
+//! into strings the caller prints.
+
+pub mod json;
+pub mod paths;
+pub mod style;
+pub mod triage;
+
+pub use style::Style;

@@ -2,3 +2,4 @@
 
 pub mod bin;
 pub mod pprof;
+pub mod triage;

@@ -1,0 +1,244 @@
+//! `gosleuth triage`: read panics, fatal errors, goroutine dumps and race
+//! reports from any text, and name the root cause.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
+use gosleuth_model::{Group, Similarity, diff_groups, sort_groups};
+use gosleuth_render::json::{self, CompareDoc, TRIAGE_SCHEMA, TriageDoc};
+use gosleuth_render::triage::{self as render, TextOptions};
+use gosleuth_text::{Evidence, Options, Parser};
+
+use crate::input::{self, Input};
+use crate::output::{ColorChoice, Format, emit};
+
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// Files, globs, or - for standard input (the default).
+    pub inputs: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+
+    /// How alike two stacks must be to share a group.
+    #[arg(long, value_enum, default_value_t = SimilarityArg::AnyValue)]
+    pub similarity: SimilarityArg,
+
+    /// Compare two dumps (before, after): show the groups that grew or
+    /// appeared, the goroutine-leak signal.
+    #[arg(long)]
+    pub compare: bool,
+
+    /// Show runtime-internal goroutine groups instead of folding them.
+    #[arg(long)]
+    pub runtime: bool,
+
+    /// Show at most this many groups per incident.
+    #[arg(long, default_value_t = 20)]
+    pub max_groups: usize,
+
+    /// Show at most this many frames per stack (0 shows all).
+    #[arg(long, default_value_t = 0)]
+    pub max_frames: usize,
+
+    /// Keep every goroutine in the JSON output, not only the groups.
+    #[arg(long)]
+    pub all_goroutines: bool,
+
+    /// Exit with status 1 when a panic, fatal error or data race is found.
+    #[arg(long)]
+    pub exit_code: bool,
+
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t)]
+    pub color: ColorChoice,
+}
+
+/// `--similarity`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimilarityArg {
+    /// Same functions, lines and argument values.
+    Exact,
+    /// Like exact, but pointer-like arguments may differ.
+    AnyPointer,
+    /// Same functions and lines, arguments ignored.
+    AnyValue,
+}
+
+impl From<SimilarityArg> for Similarity {
+    fn from(s: SimilarityArg) -> Similarity {
+        match s {
+            SimilarityArg::Exact => Similarity::Exact,
+            SimilarityArg::AnyPointer => Similarity::AnyPointer,
+            SimilarityArg::AnyValue => Similarity::AnyValue,
+        }
+    }
+}
+
+/// Reads one input into evidence.
+pub fn read(input: &Input, opts: Options) -> Result<Evidence> {
+    let mut parser = Parser::new(opts);
+    input.for_each_chunk(&mut |chunk| parser.feed(chunk))?;
+    Ok(parser.finish())
+}
+
+pub fn run(args: TriageArgs) -> Result<ExitCode> {
+    let inputs = input::expand(&args.inputs)?;
+    let opts = Options {
+        similarity: args.similarity.into(),
+        keep_goroutines: args.all_goroutines,
+    };
+    let text_opts = TextOptions {
+        style: args.color.style(),
+        show_runtime: args.runtime,
+        max_groups: args.max_groups,
+        max_frames: args.max_frames,
+    };
+    if args.compare {
+        return compare(&args, &inputs, opts, &text_opts);
+    }
+    let mut failure = false;
+    let mut out = String::new();
+    let many = inputs.len() > 1;
+    let mut docs = Vec::new();
+    for input in &inputs {
+        let evidence = read(input, opts)?;
+        failure |= evidence.has_failure();
+        match args.format {
+            Format::Json => docs.push((input.name(), evidence)),
+            Format::Text => {
+                if many {
+                    out.push_str(&text_opts.style.bold(&format!("==> {} <==\n", input.name())));
+                }
+                text(&mut out, &input.name(), &evidence, &text_opts);
+                emit(&out)?;
+                out.clear();
+            }
+        }
+    }
+    if args.format == Format::Json {
+        let rendered: Vec<TriageDoc<'_>> = docs
+            .iter()
+            .map(|(name, e)| TriageDoc {
+                schema: TRIAGE_SCHEMA,
+                source: name,
+                lines: e.lines,
+                incidents: &e.incidents,
+                races: &e.races,
+                races_found: e.races_found,
+                warnings: &e.warnings,
+            })
+            .collect();
+        let s = if rendered.len() == 1 {
+            json::to_string(&rendered[0])
+        } else {
+            json::to_string(&rendered)
+        };
+        emit(&(s + "\n"))?;
+    }
+    Ok(if failure && args.exit_code {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn text(out: &mut String, name: &str, e: &Evidence, opts: &TextOptions) {
+    let st = opts.style;
+    if e.incidents.is_empty() && e.races.is_empty() {
+        out.push_str(&format!(
+            "{name}: no panic, fatal error, goroutine dump or race report in {} lines\n",
+            e.lines
+        ));
+    }
+    // Failures first: panics and fatal errors, then races, then dumps.
+    let mut order: Vec<&gosleuth_model::Incident> = e.incidents.iter().collect();
+    order.sort_by_key(|i| match i.kind {
+        gosleuth_model::IncidentKind::Panic | gosleuth_model::IncidentKind::Fatal => 0,
+        gosleuth_model::IncidentKind::Signal => 1,
+        _ => 2,
+    });
+    let mut first = true;
+    for inc in order {
+        if !first {
+            out.push('\n');
+        }
+        first = false;
+        render::incident(out, inc, opts);
+    }
+    if !e.races.is_empty() {
+        if !first {
+            out.push('\n');
+        }
+        let n: u64 = e.races.iter().map(|r| r.occurrences).sum();
+        out.push_str(&st.bold(&format!(
+            "{} distinct data race{} ({} report{}{}):\n",
+            e.races.len(),
+            if e.races.len() == 1 { "" } else { "s" },
+            n,
+            if n == 1 { "" } else { "s" },
+            e.races_found
+                .map(|f| format!("; the race detector says Found {f} data race(s)"))
+                .unwrap_or_default()
+        )));
+        for r in &e.races {
+            out.push('\n');
+            render::race(out, r, opts);
+        }
+    }
+    if !e.warnings.is_empty() {
+        out.push_str(&format!("\n{} skipped or unclear lines:\n", e.warnings.len()));
+        for w in e.warnings.iter().take(10) {
+            out.push_str(&format!("  {}\n", st.dim(w)));
+        }
+    }
+}
+
+/// All groups of every incident of an input, merged and ordered.
+fn all_groups(e: &Evidence) -> (u64, Vec<Group>) {
+    let mut groups: Vec<Group> = e.incidents.iter().flat_map(|i| i.groups.clone()).collect();
+    sort_groups(&mut groups);
+    (e.incidents.iter().map(|i| i.total).sum(), groups)
+}
+
+fn compare(args: &TriageArgs, inputs: &[Input], opts: Options, text_opts: &TextOptions) -> Result<ExitCode> {
+    let [before, after] = inputs else {
+        bail!(
+            "--compare takes exactly two inputs, before and after; got {}",
+            inputs.len()
+        );
+    };
+    let (bt, bg) = all_groups(&read(before, opts)?);
+    let (at, ag) = all_groups(&read(after, opts)?);
+    let changes = diff_groups(&bg, &ag);
+    match args.format {
+        Format::Json => emit(
+            &(json::to_string(&CompareDoc {
+                schema: TRIAGE_SCHEMA,
+                before: &before.name(),
+                after: &after.name(),
+                before_total: bt,
+                after_total: at,
+                changes: &changes,
+            }) + "\n"),
+        )?,
+        Format::Text => {
+            let mut out = format!(
+                "{} -> {}: {bt} -> {at} goroutines ({:+})\n\n",
+                before.name(),
+                after.name(),
+                i128::from(at) - i128::from(bt)
+            );
+            render::changes(&mut out, &changes, text_opts);
+            emit(&out)?;
+        }
+    }
+    let grew = changes.iter().any(|c| c.delta() > 0);
+    Ok(if grew && args.exit_code {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,702 @@
+//! The streaming parser: logical lines in, incidents and race reports out.
+//!
+//! One state machine reads every text format the Go runtime prints:
+//! panics and fatal errors with their goroutines, SIGQUIT dumps,
+//! `/debug/pprof/goroutine?debug=1` and `?debug=2`, and race reports, in any
+//! order and mixed with unrelated output. Goroutines are grouped as they
+//! stream past, so memory grows with the number of distinct stacks, not
+//! with the size of the input.
+
+use gosleuth_model::{
+    Ancestor, Frame, Goroutine, Grouper, Incident, IncidentKind, PanicValue, RaceReport,
+    Similarity, Status, cause,
+};
+
+use crate::framing::unwrap_line;
+use crate::lines::{self, FileLine};
+use crate::race;
+
+/// How to parse.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// How alike stacks must be to share a group.
+    pub similarity: Similarity,
+    /// Keep every goroutine in [`Incident::goroutines`] (costs memory
+    /// proportional to the input).
+    pub keep_goroutines: bool,
+}
+
+/// Everything found in one input.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    pub incidents: Vec<Incident>,
+    /// Race reports, deduplicated by their pair of access sites.
+    pub races: Vec<RaceReport>,
+    /// `Found N data race(s)` as printed (summed over the input).
+    pub races_found: Option<u64>,
+    /// Physical lines read.
+    pub lines: u64,
+    /// Lines inside a goroutine or report that could not be understood, and
+    /// other problems, with their line numbers.
+    pub warnings: Vec<String>,
+}
+
+impl Evidence {
+    /// True when the input shows a failure: a panic, a fatal error, a
+    /// crash signal or a data race.
+    pub fn has_failure(&self) -> bool {
+        !self.races.is_empty()
+            || self.incidents.iter().any(|i| {
+                matches!(i.kind, IncidentKind::Panic | IncidentKind::Fatal)
+                    || (i.kind == IncidentKind::Signal
+                        && i.signal.as_ref().is_some_and(|s| s.name != "SIGQUIT"))
+            })
+    }
+}
+
+/// Where the state machine is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Outside any incident.
+    Idle,
+    /// After `panic:`/`fatal error:`/`SIGQUIT:` and before the goroutines.
+    Header,
+    /// Inside an incident, between goroutines.
+    Between,
+    /// Reading a goroutine's frames.
+    Goroutine,
+    /// Reading a record of a `debug=1` goroutine profile.
+    ProfileRecord,
+}
+
+/// An incident being read, with its goroutines streaming into groups.
+struct Open {
+    incident: Incident,
+    grouper: Grouper,
+    /// Consecutive lines that did not belong to the incident.
+    stray: u32,
+}
+
+/// Consecutive unrecognised lines after which an open incident is closed.
+const MAX_STRAY: u32 = 20;
+/// Warnings kept (further ones are only counted).
+const MAX_WARNINGS: usize = 100;
+
+/// Streams text in, produces [`Evidence`].
+pub struct Parser {
+    opts: Options,
+    evidence: Evidence,
+    races: Vec<RaceReport>,
+    mode: Mode,
+    open: Option<Open>,
+    goroutine: Option<Goroutine>,
+    /// A function line waiting for its file line.
+    pending: Option<(String, String)>,
+    /// The next file line belongs to `created by`.
+    created_by_pending: Option<Frame>,
+    ancestor: Option<Ancestor>,
+    /// Lines of a race report being collected.
+    race_block: Option<(u64, Vec<String>)>,
+    /// `runtime: ...` lines seen before a fatal error.
+    runtime_notes: Vec<String>,
+    /// Name of the last failing test (`--- FAIL: TestX`).
+    last_test: Option<String>,
+    /// A partial physical line from the previous chunk.
+    carry: Vec<u8>,
+    line_no: u64,
+    dropped_warnings: u64,
+}
+
+impl Parser {
+    pub fn new(opts: Options) -> Parser {
+        Parser {
+            opts,
+            evidence: Evidence::default(),
+            races: Vec::new(),
+            mode: Mode::Idle,
+            open: None,
+            goroutine: None,
+            pending: None,
+            created_by_pending: None,
+            ancestor: None,
+            race_block: None,
+            runtime_notes: Vec::new(),
+            last_test: None,
+            carry: Vec::new(),
+            line_no: 0,
+            dropped_warnings: 0,
+        }
+    }
+
+    /// Feeds a chunk of input; lines may span chunks.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let mut rest = chunk;
+        if !self.carry.is_empty() {
+            match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    let mut line = std::mem::take(&mut self.carry);
+                    line.extend_from_slice(&rest[..i]);
+                    self.physical_line(&line);
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    self.carry.extend_from_slice(rest);
+                    return;
+                }
+            }
+        }
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', rest) {
+            self.physical_line(&rest[start..nl]);
+            start = nl + 1;
+        }
+        self.carry.extend_from_slice(&rest[start..]);
+    }
+
+    /// Ends the input and returns what was found.
+    pub fn finish(mut self) -> Evidence {
+        if !self.carry.is_empty() {
+            let line = std::mem::take(&mut self.carry);
+            self.physical_line(&line);
+        }
+        if let Some((line, block)) = self.race_block.take() {
+            self.finish_race(line, &block);
+        }
+        self.close_incident();
+        self.evidence.races = race::dedup(std::mem::take(&mut self.races));
+        if self.dropped_warnings > 0 {
+            self.evidence
+                .warnings
+                .push(format!("... and {} more warnings", self.dropped_warnings));
+        }
+        self.evidence
+    }
+
+    fn physical_line(&mut self, raw: &[u8]) {
+        self.line_no += 1;
+        self.evidence.lines += 1;
+        let text = String::from_utf8_lossy(raw);
+        unwrap_line(&text, &mut |l, _| self.line(l));
+    }
+
+    fn warn(&mut self, msg: String) {
+        if self.evidence.warnings.len() < MAX_WARNINGS {
+            self.evidence.warnings.push(msg);
+        } else {
+            self.dropped_warnings += 1;
+        }
+    }
+
+    /// One logical line.
+    fn line(&mut self, l: &str) {
+        if let Some((_, block)) = &mut self.race_block {
+            if l.trim_end() == race::SEPARATOR {
+                if let Some((line, block)) = self.race_block.take() {
+                    self.finish_race(line, &block);
+                }
+                return;
+            }
+            if block.is_empty() && l.trim_end() != "WARNING: DATA RACE" {
+                // A separator line that does not open a race report.
+                self.race_block = None;
+            } else {
+                block.push(l.to_string());
+                return;
+            }
+        }
+        if l.trim_end() == race::SEPARATOR {
+            self.end_goroutine();
+            self.race_block = Some((self.line_no, Vec::new()));
+            return;
+        }
+
+        // Lines that can appear anywhere.
+        if let Some(h) = lines::goroutine_header(l) {
+            self.start_goroutine(h);
+            return;
+        }
+        if let Some(rest) = l.strip_prefix("panic: ") {
+            self.panic_line(rest, false);
+            return;
+        }
+        if let Some(rest) = l.strip_prefix("fatal error: ") {
+            self.fatal_line(rest);
+            return;
+        }
+        if let Some(total) = lines::profile_header(l) {
+            self.close_incident();
+            let mut inc = Incident::new(IncidentKind::Profile, self.line_no);
+            inc.notes.push(format!("profile reports {total} goroutines"));
+            self.open_incident(inc);
+            self.mode = Mode::Between;
+            return;
+        }
+        if let Some(n) = race_summary(l) {
+            *self.evidence.races_found.get_or_insert(0) += n;
+            return;
+        }
+        if let Some(test) = l.strip_prefix("--- FAIL: ") {
+            self.last_test = test.split(' ').next().map(String::from);
+        }
+        if l.contains("race detected during execution of test") {
+            let test = self.last_test.clone();
+            for r in self.races.iter_mut().filter(|r| r.test.is_none()) {
+                r.test = test.clone();
+            }
+        }
+
+        match self.mode {
+            Mode::Goroutine => self.goroutine_line(l),
+            Mode::ProfileRecord => self.profile_line(l),
+            Mode::Header => self.header_line(l),
+            Mode::Between => self.between_line(l),
+            Mode::Idle => self.idle_line(l),
+        }
+    }
+
+    fn idle_line(&mut self, l: &str) {
+        if l.starts_with("runtime: ") {
+            if self.runtime_notes.len() < 8 {
+                self.runtime_notes.push(l.to_string());
+            }
+            return;
+        }
+        if let Some(sig) = lines::signal_header(l) {
+            let mut inc = Incident::new(IncidentKind::Signal, self.line_no);
+            inc.signal = Some(sig);
+            self.open_incident(inc);
+            self.mode = Mode::Header;
+            return;
+        }
+        if !l.is_empty() && !l.starts_with("runtime: ") {
+            self.runtime_notes.clear();
+        }
+    }
+
+    fn header_line(&mut self, l: &str) {
+        let Some(open) = &mut self.open else {
+            self.mode = Mode::Idle;
+            return;
+        };
+        let inc = &mut open.incident;
+        if let Some(rest) = l.strip_prefix("\tpanic: ") {
+            inc.panics.push(panic_value(rest));
+        } else if let Some(sig) = lines::signal_line(l) {
+            match &mut inc.signal {
+                Some(s) if s.addr.is_none() => {
+                    s.addr = sig.addr;
+                    s.pc = s.pc.or(sig.pc);
+                    s.code = sig.code;
+                }
+                _ => inc.signal = Some(sig),
+            }
+        } else if let Some(pc) = lines::signal_pc(l) {
+            if let Some(s) = &mut inc.signal {
+                s.pc = Some(pc);
+            }
+        } else if let Some(sig) = lines::signal_header(l) {
+            if inc.signal.is_none() {
+                inc.signal = Some(sig);
+            }
+        } else if l.is_empty() {
+            // The blank line between the header and the goroutines.
+        } else if l.starts_with("goroutine running on other thread") {
+        } else if let Some(rest) = l.strip_prefix('\t') {
+            // Continuation of a multi-line panic value.
+            if let Some(p) = inc.panics.last_mut() {
+                p.message.push('\n');
+                p.message.push_str(rest);
+            }
+        } else if l.starts_with("runtime: ") || l.starts_with("[") {
+            inc.notes.push(l.to_string());
+        } else if let Some(p) = inc.panics.last_mut().filter(|_| inc.total == 0) {
+            // Older releases print multi-line values without indentation.
+            p.message.push('\n');
+            p.message.push_str(l);
+        } else {
+            self.between_line(l);
+        }
+    }
+
+    fn between_line(&mut self, l: &str) {
+        if self.open.as_ref().is_some_and(|o| o.incident.kind == IncidentKind::Profile) {
+            if let Some(count) = lines::profile_record(l) {
+                self.goroutine = Some(Goroutine {
+                    count,
+                    status: Status::Unknown,
+                    ..Goroutine::default()
+                });
+                self.mode = Mode::ProfileRecord;
+                return;
+            }
+        }
+        if l.trim().is_empty() || is_register_line(l) || l.starts_with("-----") {
+            return;
+        }
+        if let Some(code) = lines::exit_status(l) {
+            if let Some(open) = &mut self.open {
+                open.incident.exit_status = Some(code);
+            }
+            self.close_incident();
+            return;
+        }
+        if let Some(sig) = lines::signal_line(l) {
+            if let Some(open) = &mut self.open {
+                open.incident.signal.get_or_insert(sig);
+            }
+            return;
+        }
+        if lines::signal_header(l).is_some() || lines::signal_pc(l).is_some() {
+            // A second signal while dumping (`SIGQUIT` during crash).
+            return;
+        }
+        let Some(open) = &mut self.open else {
+            self.mode = Mode::Idle;
+            return;
+        };
+        open.stray += 1;
+        if open.stray >= MAX_STRAY || is_terminator(l) {
+            self.close_incident();
+            self.idle_line(l);
+        }
+    }
+
+    fn goroutine_line(&mut self, l: &str) {
+        if l.trim().is_empty() {
+            self.end_goroutine();
+            self.mode = if self.open.is_some() { Mode::Between } else { Mode::Idle };
+            return;
+        }
+        if let Some(fl) = lines::file_line(l) {
+            if let Some(mut frame) = self.created_by_pending.take() {
+                fill(&mut frame, &fl);
+                if let Some(g) = &mut self.goroutine {
+                    g.created_by = Some(frame);
+                }
+                return;
+            }
+            if let Some((function, args)) = self.pending.take() {
+                let mut frame = Frame {
+                    function,
+                    args,
+                    file: String::new(),
+                    line: 0,
+                    offset: None,
+                    pc: None,
+                    inlined: false,
+                };
+                fill(&mut frame, &fl);
+                // Inlined frames print `(...)` and no `+0x` offset.
+                frame.inlined = fl.offset.is_none() && frame.args == "...";
+                self.push_frame(frame);
+                return;
+            }
+            self.warn(format!("line {}: file line without a function: {l:.120}", self.line_no));
+            return;
+        }
+        self.flush_pending();
+        if let Some((function, parent)) = lines::created_by(l) {
+            self.created_by_pending = Some(Frame {
+                function: function.to_string(),
+                args: String::new(),
+                file: String::new(),
+                line: 0,
+                offset: None,
+                pc: None,
+                inlined: false,
+            });
+            if let Some(g) = &mut self.goroutine {
+                g.parent_id = parent;
+            }
+            return;
+        }
+        if let Some(n) = lines::elided(l) {
+            if let Some(g) = &mut self.goroutine {
+                *g.elided_frames.get_or_insert(0) += n;
+            }
+            return;
+        }
+        if let Some(id) = lines::originating_from(l) {
+            self.flush_ancestor();
+            self.ancestor = Some(Ancestor {
+                id,
+                frames: Vec::new(),
+            });
+            return;
+        }
+        if l.starts_with("goroutine running on other thread") {
+            if let Some(g) = &mut self.goroutine {
+                g.stack_unavailable = true;
+            }
+            return;
+        }
+        if let Some((function, args)) = lines::function_line(l, true) {
+            self.pending = Some((function.to_string(), args.to_string()));
+            return;
+        }
+        // Something else: the goroutine ended without a blank line.
+        self.end_goroutine();
+        if self.open.is_some() {
+            self.mode = Mode::Between;
+            self.warn(format!(
+                "line {}: unexpected line inside a goroutine: {l:.120}",
+                self.line_no
+            ));
+            self.between_line(l);
+        } else {
+            self.mode = Mode::Idle;
+            self.idle_line(l);
+        }
+    }
+
+    fn profile_line(&mut self, l: &str) {
+        if l.trim().is_empty() {
+            self.end_goroutine();
+            self.mode = Mode::Between;
+            return;
+        }
+        if let Some(labels) = lines::profile_labels(l) {
+            if let Some(g) = &mut self.goroutine {
+                g.labels = labels;
+            }
+            return;
+        }
+        if let Some((pc, function, offset, file, line)) = lines::profile_frame(l) {
+            self.push_frame(Frame {
+                function: function.to_string(),
+                args: String::new(),
+                file: file.to_string(),
+                line,
+                offset,
+                pc: Some(pc),
+                inlined: false,
+            });
+            return;
+        }
+        if let Some(count) = lines::profile_record(l) {
+            self.end_goroutine();
+            self.goroutine = Some(Goroutine {
+                count,
+                ..Goroutine::default()
+            });
+            return;
+        }
+        self.end_goroutine();
+        self.mode = Mode::Between;
+        self.between_line(l);
+    }
+
+    fn push_frame(&mut self, frame: Frame) {
+        if let Some(a) = &mut self.ancestor {
+            a.frames.push(frame);
+        } else if let Some(g) = &mut self.goroutine {
+            g.frames.push(frame);
+        }
+    }
+
+    /// A function line with no file line after it (truncated input).
+    fn flush_pending(&mut self) {
+        if let Some((function, args)) = self.pending.take() {
+            self.push_frame(Frame {
+                function,
+                args,
+                file: String::new(),
+                line: 0,
+                offset: None,
+                pc: None,
+                inlined: false,
+            });
+        }
+    }
+
+    fn flush_ancestor(&mut self) {
+        if let Some(a) = self.ancestor.take() {
+            if let Some(g) = &mut self.goroutine {
+                g.ancestors.push(a);
+            }
+        }
+    }
+
+    fn start_goroutine(&mut self, h: lines::GoroutineHeader) {
+        self.end_goroutine();
+        if self.open.is_none() {
+            self.open_incident(Incident::new(IncidentKind::Dump, self.line_no));
+        }
+        self.goroutine = Some(Goroutine {
+            id: h.id,
+            status: h.status,
+            state: h.state,
+            wait_minutes: h.wait_minutes,
+            locked: h.locked,
+            extra: h.extra,
+            count: 1,
+            ..Goroutine::default()
+        });
+        self.mode = Mode::Goroutine;
+    }
+
+    fn end_goroutine(&mut self) {
+        self.flush_pending();
+        if let Some(mut frame) = self.created_by_pending.take() {
+            frame.line = 0;
+            if let Some(g) = &mut self.goroutine {
+                g.created_by = Some(frame);
+            }
+        }
+        self.flush_ancestor();
+        let Some(g) = self.goroutine.take() else {
+            return;
+        };
+        let Some(open) = &mut self.open else {
+            return;
+        };
+        open.stray = 0;
+        open.incident.total += g.count.max(1);
+        open.grouper.add(&g);
+        if self.opts.keep_goroutines {
+            open.incident.goroutines.push(g.clone());
+        }
+        if open.incident.first.is_none() {
+            open.incident.first = Some(g);
+        }
+    }
+
+    fn panic_line(&mut self, rest: &str, _nested: bool) {
+        let continuing = self.mode == Mode::Header
+            && self
+                .open
+                .as_ref()
+                .is_some_and(|o| o.incident.kind == IncidentKind::Panic && o.incident.total == 0);
+        if continuing {
+            if let Some(open) = &mut self.open {
+                open.incident.panics.push(panic_value(rest));
+            }
+            return;
+        }
+        self.end_goroutine();
+        self.close_incident();
+        let mut inc = Incident::new(IncidentKind::Panic, self.line_no);
+        inc.panics.push(panic_value(rest));
+        self.open_incident(inc);
+        self.mode = Mode::Header;
+    }
+
+    fn fatal_line(&mut self, msg: &str) {
+        self.end_goroutine();
+        // `panic: ...` followed by `fatal error: ...` (a panic during panic,
+        // or a fatal error raised while printing) belongs to one incident.
+        if let Some(open) = &mut self.open {
+            if open.incident.total == 0 && open.incident.fatal.is_none() {
+                open.incident.fatal = Some(msg.to_string());
+                if open.incident.kind == IncidentKind::Signal {
+                    open.incident.kind = IncidentKind::Fatal;
+                }
+                self.mode = Mode::Header;
+                return;
+            }
+        }
+        self.close_incident();
+        let mut inc = Incident::new(IncidentKind::Fatal, self.line_no);
+        inc.fatal = Some(msg.to_string());
+        inc.notes = std::mem::take(&mut self.runtime_notes);
+        self.open_incident(inc);
+        self.mode = Mode::Header;
+    }
+
+    fn open_incident(&mut self, incident: Incident) {
+        self.close_incident();
+        self.open = Some(Open {
+            incident,
+            grouper: Grouper::new(self.opts.similarity),
+            stray: 0,
+        });
+    }
+
+    fn close_incident(&mut self) {
+        self.end_goroutine();
+        self.mode = Mode::Idle;
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let mut incident = open.incident;
+        incident.groups = open.grouper.finish();
+        incident.root_cause = cause::root_cause(&incident);
+        self.evidence.incidents.push(incident);
+    }
+
+    fn finish_race(&mut self, line: u64, block: &[String]) {
+        match race::parse_block(block, line) {
+            Some(report) => self.races.push(report),
+            None => self.warn(format!("line {line}: unreadable race report")),
+        }
+    }
+}
+
+fn fill(frame: &mut Frame, fl: &FileLine<'_>) {
+    frame.file = fl.file.to_string();
+    frame.line = fl.line;
+    frame.offset = fl.offset;
+    frame.pc = fl.pc;
+}
+
+/// `VALUE [recovered]`, `VALUE [recovered, repanicked]` or `VALUE`.
+fn panic_value(rest: &str) -> PanicValue {
+    let rest = rest.trim_end();
+    if let Some(m) = rest.strip_suffix(" [recovered, repanicked]") {
+        return PanicValue {
+            message: m.to_string(),
+            recovered: true,
+            repanicked: true,
+        };
+    }
+    if let Some(m) = rest.strip_suffix(" [recovered]") {
+        return PanicValue {
+            message: m.to_string(),
+            recovered: true,
+            repanicked: false,
+        };
+    }
+    PanicValue {
+        message: rest.to_string(),
+        recovered: false,
+        repanicked: false,
+    }
+}
+
+/// `Found 2 data race(s)`
+fn race_summary(l: &str) -> Option<u64> {
+    l.trim()
+        .strip_prefix("Found ")?
+        .strip_suffix(" data race(s)")?
+        .parse()
+        .ok()
+}
+
+/// `rax    0x0` lines of a GOTRACEBACK=crash register dump.
+fn is_register_line(l: &str) -> bool {
+    let mut parts = l.split_whitespace();
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(reg), Some(val), None) => {
+            reg.len() <= 6
+                && reg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && val.starts_with("0x")
+        }
+        _ => false,
+    }
+}
+
+/// Lines after which no more goroutines of the incident follow.
+fn is_terminator(l: &str) -> bool {
+    l.starts_with("FAIL")
+        || l.starts_with("--- FAIL")
+        || l.starts_with("ok  ")
+        || l == "PASS"
+        || l.starts_with("exit status")
+}
+
+/// Parses a whole input at once.
+pub fn parse(input: &[u8], opts: Options) -> Evidence {
+    let mut p = Parser::new(opts);
+    p.feed(input);
+    p.finish()
+}
