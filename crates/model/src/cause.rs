@@ -24,15 +24,27 @@ fn is_raise(function: &str) -> bool {
             | "sync.throw"
             | "internal/sync.fatal"
             | "internal/sync.throw"
+            | "internal/runtime/maps.fatal"
     )
 }
 
 /// The directory holding the standard library's sources (`.../go/src/`),
 /// learned from the runtime frames of a stack.
+///
+/// A frame gives it away when its function's package is a standard-library
+/// package (no dot in the first path element) and its file sits in
+/// `<root>/<package>/`.
 pub fn goroot_src(frames: &[Frame]) -> Option<&str> {
     frames.iter().find_map(|f| {
-        let i = f.file.find("/src/runtime/")?;
-        Some(&f.file[..i + "/src/".len()])
+        let pkg = f.package();
+        let first = pkg.split('/').next().unwrap_or(pkg);
+        if first.contains('.') || pkg == "main" || pkg.is_empty() {
+            return None;
+        }
+        let needle = format!("/src/{pkg}/");
+        let i = f.file.find(&needle)?;
+        let rest = &f.file[i + needle.len()..];
+        (!rest.contains('/')).then(|| &f.file[..i + "/src/".len()])
     })
 }
 
@@ -69,18 +81,23 @@ pub fn root_cause(incident: &Incident) -> Option<RootCause> {
         IncidentKind::Dump | IncidentKind::Signal if !raises.is_empty() => {}
         _ => return None,
     }
+    let root = goroot_src(&g.frames);
+    // Runtime code includes the functions other packages link into the
+    // runtime (`sync.runtime_Semacquire` lives in runtime/sema.go).
+    let runtime = |f: &Frame| {
+        f.is_runtime() || root.is_some_and(|r| f.file.strip_prefix(r).is_some_and(|p| p.starts_with("runtime/")))
+    };
     let start = raises.last().map_or(0, |&i| i + 1);
     let frame = g.frames[start..]
         .iter()
-        .find(|f| !f.is_runtime())
-        .or_else(|| g.frames.iter().find(|f| !f.is_runtime()))
+        .find(|f| !runtime(f))
+        .or_else(|| g.frames.iter().find(|f| !runtime(f)))
         .cloned();
-    let root = goroot_src(&g.frames);
     let caller = frame.as_ref().filter(|f| is_stdlib(f, root)).and_then(|f| {
         g.frames
             .iter()
             .skip_while(|x| *x != f)
-            .find(|x| !x.is_runtime() && !is_stdlib(x, root))
+            .find(|x| !runtime(x) && !is_stdlib(x, root))
             .cloned()
     });
     // Deferred functions that recovered and panicked again sit just above
@@ -104,8 +121,14 @@ pub fn root_cause(incident: &Incident) -> Option<RootCause> {
     })
 }
 
+/// The `go` statements behind a goroutine: its own creation site, then
+/// its ancestors' (GODEBUG=tracebackancestors) when printed.
 fn created_chain(g: &Goroutine) -> Vec<Frame> {
-    g.created_by.iter().cloned().collect()
+    g.created_by
+        .iter()
+        .chain(g.ancestors.iter().filter_map(|a| a.created_by.as_ref()))
+        .cloned()
+        .collect()
 }
 
 /// The runtime's message in plain words.

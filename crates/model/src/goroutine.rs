@@ -128,6 +128,7 @@ pub struct Goroutine {
 pub struct Ancestor {
     pub id: u64,
     pub frames: Vec<Frame>,
+    pub created_by: Option<Frame>,
 }
 
 impl Goroutine {

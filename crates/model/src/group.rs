@@ -42,7 +42,8 @@ pub struct Group {
     /// the group are replaced with `*`.
     pub frames: Vec<Frame>,
     pub created_by: Option<Frame>,
-    /// Labels shared by every goroutine of the group.
+    /// pprof labels of the group's goroutines; a key whose value differs
+    /// within the group lists the values joined with `|`.
     pub labels: Vec<(String, String)>,
     /// True when some frame is outside the runtime.
     pub user_code: bool,
@@ -124,8 +125,8 @@ impl Grouper {
                         }
                     }
                 }
-                if !group.labels.is_empty() && group.labels != g.labels {
-                    group.labels.retain(|l| g.labels.contains(l));
+                if group.labels != g.labels {
+                    merge_labels(&mut group.labels, &g.labels);
                 }
             }
             None => {
@@ -194,6 +195,28 @@ pub fn sort_groups(groups: &mut [Group]) {
             .then(y.count.cmp(&x.count))
             .then(x.ids.first().cmp(&y.ids.first()))
     });
+}
+
+/// Most distinct values shown for one label key of a group.
+const MAX_LABEL_VALUES: usize = 8;
+
+/// Adds a goroutine's labels to a group's: values that differ within the
+/// group are listed, joined with `|` (at most [`MAX_LABEL_VALUES`]).
+fn merge_labels(kept: &mut Vec<(String, String)>, new: &[(String, String)]) {
+    for (k, v) in new {
+        match kept.iter_mut().find(|(kk, _)| kk == k) {
+            Some((_, values)) => {
+                let n = values.split('|').count();
+                if !values.split('|').any(|x| x == v) && n < MAX_LABEL_VALUES {
+                    values.push('|');
+                    values.push_str(v);
+                } else if n == MAX_LABEL_VALUES && !values.ends_with("|...") {
+                    values.push_str("|...");
+                }
+            }
+            None => kept.push((k.clone(), v.clone())),
+        }
+    }
 }
 
 fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {

@@ -150,6 +150,17 @@ pub struct RaceAccess {
     pub stack_restored: bool,
 }
 
+impl RaceAccess {
+    /// The first frame outside the runtime: where the user's code made
+    /// the access (falls back to the innermost frame).
+    pub fn user_frame(&self) -> Option<&Frame> {
+        self.frames
+            .iter()
+            .find(|f| !f.is_runtime())
+            .or(self.frames.first())
+    }
+}
+
 /// Where the raced memory lives.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -200,7 +211,7 @@ impl RaceReport {
             .accesses
             .iter()
             .map(|a| {
-                let f = a.frames.first();
+                let f = a.user_frame();
                 format!(
                     "{} {}",
                     a.kind.as_str(),

@@ -99,6 +99,10 @@ pub fn incident(out: &mut String, inc: &Incident, opts: &TextOptions) {
         if matches!(inc.kind, IncidentKind::Panic | IncidentKind::Fatal) {
             let _ = writeln!(out, "\n{}", st.bold(&format!("goroutine {} [{}]:", g.id, g.state)));
             frames(out, &g.frames, &paths, opts, "  ");
+            if let Some(n) = g.elided_frames {
+                let n = if n == 0 { String::from("some") } else { n.to_string() };
+                let _ = writeln!(out, "  ({n} frames elided by the runtime)");
+            }
             if let Some(c) = &g.created_by {
                 created_by(out, c, g.parent_id, &paths, "  ");
             }
@@ -126,7 +130,7 @@ fn root_cause(out: &mut String, rc: &RootCause, paths: &PathShortener, st: Style
             let _ = writeln!(out, "{} (no frame outside the runtime)", st.bold("root cause:"));
         }
     }
-    let _ = writeln!(out, "  {}", rc.explanation);
+    let _ = writeln!(out, "  {}", rc.explanation.replace('\n', "\n  "));
     if let Some(c) = &rc.caller {
         let _ = writeln!(out, "  called from {}  {}", st.green(&c.function), loc(c, paths));
     }
@@ -143,6 +147,9 @@ fn root_cause(out: &mut String, rc: &RootCause, paths: &PathShortener, st: Style
         let _ = write!(line, ", created by {} at {}", c.function, loc(c, paths));
     }
     let _ = writeln!(out, "{line}");
+    for c in rc.created_by.iter().skip(1) {
+        let _ = writeln!(out, "    which was created by {} at {}", c.function, loc(c, paths));
+    }
 }
 
 /// For `concurrent map ...` fatal errors: the goroutines inside map code.
@@ -243,18 +250,15 @@ fn wait_text(g: &Group) -> Option<String> {
 pub fn group(out: &mut String, g: &Group, paths: &PathShortener, opts: &TextOptions) {
     let st = opts.style;
     let mut head = format!("{}", g.count);
-    let mut state = g.state.clone();
-    if state.is_empty() {
-        state = String::from("profile record");
-    }
-    if let Some(w) = wait_text(g) {
-        state.push_str(", ");
-        state.push_str(&w);
-    }
+    let mut state = vec![g.state.clone()];
+    state.extend(wait_text(g));
     if g.locked {
-        state.push_str(", locked to thread");
+        state.push(String::from("locked to thread"));
     }
-    let _ = write!(head, " [{state}]");
+    state.retain(|s| !s.is_empty());
+    if !state.is_empty() {
+        let _ = write!(head, " [{}]", state.join(", "));
+    }
     let _ = write!(out, "{}", st.yellow(&head));
     if !g.ids.is_empty() {
         let _ = write!(out, "  {}", st.dim(&ids(g)));
@@ -354,7 +358,7 @@ pub fn race(out: &mut String, r: &RaceReport, opts: &TextOptions) {
             if a.previous { "previous " } else { "" },
             a.kind.as_str()
         );
-        match a.frames.first() {
+        match a.user_frame() {
             Some(f) => {
                 let _ = writeln!(
                     out,
@@ -367,7 +371,20 @@ pub fn race(out: &mut String, r: &RaceReport, opts: &TextOptions) {
                 let _ = writeln!(out, "  {what:<15} by {who:<13} [failed to restore the stack]");
             }
         }
-        frames(out, a.frames.get(1..).unwrap_or(&[]), &paths, &TextOptions { max_frames: 4, ..*opts }, "      ");
+        let skip = a
+            .user_frame()
+            .and_then(|u| a.frames.iter().position(|f| f == u))
+            .map_or(0, |i| i + 1);
+        frames(
+            out,
+            a.frames.get(skip..).unwrap_or(&[]),
+            &paths,
+            &TextOptions {
+                max_frames: 4,
+                ..*opts
+            },
+            "      ",
+        );
     }
     match &r.location {
         Some(RaceLocation::HeapBlock {

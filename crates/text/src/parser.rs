@@ -75,6 +75,10 @@ struct Open {
     grouper: Grouper,
     /// Consecutive lines that did not belong to the incident.
     stray: u32,
+    /// The next ancestor of the first goroutine to look out for.
+    want_parent: Option<u64>,
+    /// Creation sites of the first goroutine's parents, nearest first.
+    parents: Vec<gosleuth_model::Frame>,
 }
 
 /// Consecutive unrecognised lines after which an open incident is closed.
@@ -370,7 +374,9 @@ impl Parser {
         if let Some(fl) = lines::file_line(l) {
             if let Some(mut frame) = self.created_by_pending.take() {
                 fill(&mut frame, &fl);
-                if let Some(g) = &mut self.goroutine {
+                if let Some(a) = &mut self.ancestor {
+                    a.created_by = Some(frame);
+                } else if let Some(g) = &mut self.goroutine {
                     g.created_by = Some(frame);
                 }
                 return;
@@ -405,8 +411,10 @@ impl Parser {
                 pc: None,
                 inlined: false,
             });
-            if let Some(g) = &mut self.goroutine {
-                g.parent_id = parent;
+            if self.ancestor.is_none() {
+                if let Some(g) = &mut self.goroutine {
+                    g.parent_id = parent;
+                }
             }
             return;
         }
@@ -421,6 +429,7 @@ impl Parser {
             self.ancestor = Some(Ancestor {
                 id,
                 frames: Vec::new(),
+                created_by: None,
             });
             return;
         }
@@ -434,14 +443,18 @@ impl Parser {
             self.pending = Some((function.to_string(), args.to_string()));
             return;
         }
-        // Something else: the goroutine ended without a blank line.
+        // Something else: the goroutine ended without a blank line (other
+        // output follows the dump). Only a frame cut in half is lost.
+        if let Some((function, _)) = &self.pending {
+            let msg = format!(
+                "line {}: frame {function} has no file line (truncated?)",
+                self.line_no
+            );
+            self.warn(msg);
+        }
         self.end_goroutine();
         if self.open.is_some() {
             self.mode = Mode::Between;
-            self.warn(format!(
-                "line {}: unexpected line inside a goroutine: {l:.120}",
-                self.line_no
-            ));
             self.between_line(l);
         } else {
             self.mode = Mode::Idle;
@@ -537,9 +550,10 @@ impl Parser {
 
     fn end_goroutine(&mut self) {
         self.flush_pending();
-        if let Some(mut frame) = self.created_by_pending.take() {
-            frame.line = 0;
-            if let Some(g) = &mut self.goroutine {
+        if let Some(frame) = self.created_by_pending.take() {
+            if let Some(a) = &mut self.ancestor {
+                a.created_by = Some(frame);
+            } else if let Some(g) = &mut self.goroutine {
                 g.created_by = Some(frame);
             }
         }
@@ -551,6 +565,17 @@ impl Parser {
             return;
         };
         open.stray = 0;
+        // Follow the first goroutine's parents as they stream past, so the
+        // root cause can show the chain of `go` statements behind it.
+        if open.want_parent.is_some_and(|p| p == g.id) {
+            if let Some(c) = &g.created_by {
+                open.parents.push(c.clone());
+            }
+            open.want_parent = g.parent_id;
+        }
+        if open.incident.first.is_none() {
+            open.want_parent = g.parent_id;
+        }
         open.incident.total += g.count.max(1);
         open.grouper.add(&g);
         if self.opts.keep_goroutines {
@@ -609,6 +634,8 @@ impl Parser {
             incident,
             grouper: Grouper::new(self.opts.similarity),
             stray: 0,
+            want_parent: None,
+            parents: Vec::new(),
         });
     }
 
@@ -621,6 +648,13 @@ impl Parser {
         let mut incident = open.incident;
         incident.groups = open.grouper.finish();
         incident.root_cause = cause::root_cause(&incident);
+        if let Some(rc) = &mut incident.root_cause {
+            for p in open.parents {
+                if !rc.created_by.contains(&p) {
+                    rc.created_by.push(p);
+                }
+            }
+        }
         self.evidence.incidents.push(incident);
     }
 

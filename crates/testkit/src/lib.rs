@@ -1,0 +1,112 @@
+//! Test support shared by the crates' integration tests: runs the evidence
+//! factory (`factory/factory.py`) and says which Go releases to test.
+//!
+//! Tests never skip silently: when Go or Python is missing, or the factory
+//! fails, these functions panic with what went wrong and how to fix it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The Go releases the factory builds by default: the installed one and
+/// older releases fetched through `GOTOOLCHAIN`.
+pub const DEFAULT_GO_VERSIONS: &[&str] = &[
+    "installed",
+    "go1.21.13",
+    "go1.22.12",
+    "go1.23.12",
+    "go1.24.13",
+    "go1.25.7",
+];
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .expect("testkit lives at crates/testkit")
+}
+
+/// Go releases to test against: `GOSLEUTH_GO_VERSIONS` (comma-separated)
+/// or [`DEFAULT_GO_VERSIONS`].
+pub fn go_versions() -> Vec<String> {
+    match std::env::var("GOSLEUTH_GO_VERSIONS") {
+        Ok(v) if !v.trim().is_empty() => v.split(',').map(|s| s.trim().to_string()).collect(),
+        _ => DEFAULT_GO_VERSIONS.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+static CACHE: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+
+/// Runs `python3 factory/factory.py SUBCOMMAND --go GO ARGS...` (cached:
+/// the factory skips what it has already made) and returns the output
+/// directory it prints last.
+pub fn factory(subcommand: &str, go: &str, args: &[&str]) -> PathBuf {
+    let key = format!("{subcommand} {go} {}", args.join(" "));
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(dir) = cache.get_or_insert_with(HashMap::new).get(&key) {
+        return dir.clone();
+    }
+    let root = repo_root();
+    let out = Command::new("python3")
+        .arg(root.join("factory/factory.py"))
+        .arg(subcommand)
+        .args(["--go", go])
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 factory/factory.py: {e}; install Python 3"));
+    if !out.status.success() {
+        panic!(
+            "factory {key} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let dir = PathBuf::from(
+        stdout
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("factory {key} printed no output directory"))
+            .trim(),
+    );
+    assert!(dir.is_dir(), "factory {key} printed {} which is not a directory", dir.display());
+    cache.get_or_insert_with(HashMap::new).insert(key, dir.clone());
+    dir
+}
+
+/// The evidence directory for one Go release, with `cases` made.
+pub fn evidence(go: &str, cases: &[&str]) -> PathBuf {
+    let mut args = Vec::new();
+    for c in cases {
+        args.push("--case");
+        args.push(c);
+    }
+    factory("evidence", go, &args)
+}
+
+/// Reads a file the factory made, with a clear message when it is missing.
+pub fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read factory artifact {}: {e}; run python3 factory/factory.py evidence",
+            path.display()
+        )
+    })
+}
+
+/// The line number (1-based) of the first line of a factory program's
+/// source that contains `needle`: lets tests name source lines without
+/// hard-coding numbers.
+pub fn source_line(program_file: &str, needle: &str) -> u32 {
+    let path = repo_root().join("factory/programs").join(program_file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i as u32 + 1)
+        .unwrap_or_else(|| panic!("{needle:?} not found in {}", path.display()))
+}
