@@ -76,6 +76,74 @@ impl Group {
     }
 }
 
+/// A borrowed view of one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameRef<'a> {
+    pub function: &'a str,
+    pub args: &'a str,
+    pub file: &'a str,
+    pub line: u32,
+}
+
+/// What the [`Grouper`] needs to know of a goroutine. [`Goroutine`]
+/// implements it; a reader can implement it over its own buffers to group
+/// without allocating a [`Goroutine`] per input goroutine.
+pub trait Stack {
+    fn id(&self) -> u64;
+    fn count(&self) -> u64;
+    fn state(&self) -> &str;
+    fn locked(&self) -> bool;
+    fn wait_minutes(&self) -> Option<u64>;
+    fn labels(&self) -> &[(String, String)];
+    /// Frames, innermost first.
+    fn frames(&self) -> impl Iterator<Item = FrameRef<'_>>;
+    fn created_by(&self) -> Option<FrameRef<'_>>;
+    /// Builds the full goroutine (called once per new group).
+    fn to_goroutine(&self) -> Goroutine;
+}
+
+impl Frame {
+    /// A borrowed view.
+    pub fn as_ref(&self) -> FrameRef<'_> {
+        FrameRef {
+            function: &self.function,
+            args: &self.args,
+            file: &self.file,
+            line: self.line,
+        }
+    }
+}
+
+impl Stack for Goroutine {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn count(&self) -> u64 {
+        self.count
+    }
+    fn state(&self) -> &str {
+        &self.state
+    }
+    fn locked(&self) -> bool {
+        self.locked
+    }
+    fn wait_minutes(&self) -> Option<u64> {
+        self.wait_minutes
+    }
+    fn labels(&self) -> &[(String, String)] {
+        &self.labels
+    }
+    fn frames(&self) -> impl Iterator<Item = FrameRef<'_>> {
+        self.frames.iter().map(Frame::as_ref)
+    }
+    fn created_by(&self) -> Option<FrameRef<'_>> {
+        self.created_by.as_ref().map(Frame::as_ref)
+    }
+    fn to_goroutine(&self) -> Goroutine {
+        self.clone()
+    }
+}
+
 /// Streams goroutines into groups.
 #[derive(Debug, Default)]
 pub struct Grouper {
@@ -106,43 +174,52 @@ impl Grouper {
 
     /// Adds one goroutine.
     pub fn add(&mut self, g: &Goroutine) {
+        self.add_stack(g);
+    }
+
+    /// Adds one goroutine seen through [`Stack`]: readers that hold a
+    /// goroutine in their own form group it without building a
+    /// [`Goroutine`] unless it starts a new group.
+    pub fn add_stack<S: Stack + ?Sized>(&mut self, g: &S) {
         let key = self.key(g);
-        let count = g.count.max(1);
-        let wait = g.wait_minutes;
+        let count = g.count().max(1);
+        let wait = g.wait_minutes();
+        let id = g.id();
         match self.index.get(&key) {
             Some(&i) => {
                 let group = &mut self.groups[i];
                 group.count += count;
-                if group.ids.len() < Self::MAX_IDS && g.id != 0 {
-                    group.ids.push(g.id);
+                if group.ids.len() < Self::MAX_IDS && id != 0 {
+                    group.ids.push(id);
                 }
                 group.wait_min = min_opt(group.wait_min, wait);
                 group.wait_max = max_opt(group.wait_max, wait);
                 if self.similarity != Similarity::Exact {
-                    for (kept, new) in group.frames.iter_mut().zip(&g.frames) {
+                    for (kept, new) in group.frames.iter_mut().zip(g.frames()) {
                         if kept.args != new.args && kept.args != "*" {
                             kept.args = String::from("*");
                         }
                     }
                 }
-                if group.labels != g.labels {
-                    merge_labels(&mut group.labels, &g.labels);
+                if group.labels != g.labels() {
+                    merge_labels(&mut group.labels, g.labels());
                 }
             }
             None => {
+                let g = g.to_goroutine();
                 self.index.insert(key, self.groups.len());
                 self.groups.push(Group {
                     count,
-                    ids: if g.id != 0 { vec![g.id] } else { Vec::new() },
+                    ids: if id != 0 { vec![id] } else { Vec::new() },
                     status: g.status,
-                    state: g.state.clone(),
+                    user_code: !g.is_runtime_only() && !g.frames.is_empty(),
+                    state: g.state,
                     wait_min: wait,
                     wait_max: wait,
                     locked: g.locked,
-                    frames: g.frames.clone(),
-                    created_by: g.created_by.clone(),
-                    labels: g.labels.clone(),
-                    user_code: !g.is_runtime_only() && !g.frames.is_empty(),
+                    frames: g.frames,
+                    created_by: g.created_by,
+                    labels: g.labels,
                 });
             }
         }
@@ -156,27 +233,29 @@ impl Grouper {
         groups
     }
 
-    fn key(&self, g: &Goroutine) -> u128 {
+    fn key<S: Stack + ?Sized>(&self, g: &S) -> u128 {
         // Two independently seeded SipHash digests: a 128-bit identity, so
         // a collision between distinct stacks is not a practical concern.
         let mut a = DefaultHasher::new();
         let mut b = DefaultHasher::new();
         0xa5u8.hash(&mut b);
         for h in [&mut a, &mut b] {
-            g.state.hash(h);
-            g.locked.hash(h);
-            g.frames.len().hash(h);
-            for f in &g.frames {
+            g.state().hash(h);
+            g.locked().hash(h);
+            let mut n = 0usize;
+            for f in g.frames() {
+                n += 1;
                 f.function.hash(h);
                 f.file.hash(h);
                 f.line.hash(h);
                 match self.similarity {
                     Similarity::Exact => f.args.hash(h),
-                    Similarity::AnyPointer => hash_args_ignoring_pointers(&f.args, h),
+                    Similarity::AnyPointer => hash_args_ignoring_pointers(f.args, h),
                     Similarity::AnyValue => {}
                 }
             }
-            if let Some(c) = &g.created_by {
+            n.hash(h);
+            if let Some(c) = g.created_by() {
                 c.function.hash(h);
                 c.file.hash(h);
                 c.line.hash(h);

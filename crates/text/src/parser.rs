@@ -8,8 +8,8 @@
 //! with the size of the input.
 
 use gosleuth_model::{
-    Ancestor, Frame, Goroutine, Grouper, Incident, IncidentKind, PanicValue, RaceReport,
-    Similarity, Status, cause,
+    Ancestor, Frame, FrameRef, Goroutine, Grouper, Incident, IncidentKind, PanicValue,
+    RaceReport, Similarity, Stack, Status, cause,
 };
 
 use crate::framing::unwrap_line;
@@ -93,11 +93,13 @@ pub struct Parser {
     races: Vec<RaceReport>,
     mode: Mode,
     open: Option<Open>,
+    /// The goroutine being read: header fields here, frames in `raw`.
     goroutine: Option<Goroutine>,
-    /// A function line waiting for its file line.
-    pending: Option<(String, String)>,
-    /// The next file line belongs to `created by`.
-    created_by_pending: Option<Frame>,
+    raw: RawStack,
+    /// A function line waiting for its file line: (function, args) in `raw.buf`.
+    pending: Option<(Span, Span)>,
+    /// The next file line belongs to `created by`: the function in `raw.buf`.
+    created_by_pending: Option<Span>,
     ancestor: Option<Ancestor>,
     /// Lines of a race report being collected.
     race_block: Option<(u64, Vec<String>)>,
@@ -120,6 +122,7 @@ impl Parser {
             mode: Mode::Idle,
             open: None,
             goroutine: None,
+            raw: RawStack::default(),
             pending: None,
             created_by_pending: None,
             ancestor: None,
@@ -194,18 +197,24 @@ impl Parser {
     /// One logical line.
     fn line(&mut self, l: &str) {
         if let Some((_, block)) = &mut self.race_block {
-            if l.trim_end() == race::SEPARATOR {
+            let t = l.trim_end();
+            if t == race::SEPARATOR {
                 if let Some((line, block)) = self.race_block.take() {
                     self.finish_race(line, &block);
                 }
                 return;
             }
-            if block.is_empty() && l.trim_end() != "WARNING: DATA RACE" {
+            if block.is_empty() && t != race::WARNING {
                 // A separator line that does not open a race report.
                 self.race_block = None;
-            } else {
+            } else if block.is_empty() || race::continues_block(t) {
                 block.push(l.to_string());
                 return;
+            } else {
+                // The report ended without its closing separator.
+                if let Some((line, block)) = self.race_block.take() {
+                    self.finish_race(line, &block);
+                }
             }
         }
         if l.trim_end() == race::SEPARATOR {
@@ -213,40 +222,71 @@ impl Parser {
             self.race_block = Some((self.line_no, Vec::new()));
             return;
         }
+        if l.trim_end() == race::WARNING {
+            // A report whose opening separator was lost.
+            self.end_goroutine();
+            self.race_block = Some((self.line_no, vec![l.to_string()]));
+            return;
+        }
 
+        // File lines are half of every dump: straight to the goroutine.
+        if self.mode == Mode::Goroutine && l.starts_with('\t') {
+            self.goroutine_line(l);
+            return;
+        }
         // Lines that can appear anywhere.
-        if let Some(h) = lines::goroutine_header(l) {
-            self.start_goroutine(h);
-            return;
-        }
-        if let Some(rest) = l.strip_prefix("panic: ") {
-            self.panic_line(rest, false);
-            return;
-        }
-        if let Some(rest) = l.strip_prefix("fatal error: ") {
-            self.fatal_line(rest);
-            return;
-        }
-        if let Some(total) = lines::profile_header(l) {
-            self.close_incident();
-            let mut inc = Incident::new(IncidentKind::Profile, self.line_no);
-            inc.notes.push(format!("profile reports {total} goroutines"));
-            self.open_incident(inc);
-            self.mode = Mode::Between;
-            return;
-        }
-        if let Some(n) = race_summary(l) {
-            *self.evidence.races_found.get_or_insert(0) += n;
-            return;
-        }
-        if let Some(test) = l.strip_prefix("--- FAIL: ") {
-            self.last_test = test.split(' ').next().map(String::from);
-        }
-        if l.contains("race detected during execution of test") {
-            let test = self.last_test.clone();
-            for r in self.races.iter_mut().filter(|r| r.test.is_none()) {
-                r.test = test.clone();
+        match l.as_bytes().first() {
+            Some(b'g') => {
+                if let Some(h) = lines::goroutine_header(l) {
+                    self.start_goroutine(h);
+                    return;
+                }
+                if let Some(total) = lines::profile_header(l) {
+                    self.profile_start(total);
+                    return;
+                }
             }
+            Some(b'p') => {
+                if let Some(rest) = l.strip_prefix("panic: ") {
+                    self.panic_line(rest);
+                    return;
+                }
+            }
+            Some(b'f') => {
+                if let Some(rest) = l.strip_prefix("fatal error: ") {
+                    self.fatal_line(rest);
+                    return;
+                }
+            }
+            Some(b'F') => {
+                if let Some(n) = race_summary(l) {
+                    *self.evidence.races_found.get_or_insert(0) += n;
+                    return;
+                }
+            }
+            Some(b'-') => {
+                if let Some(test) = l.strip_prefix("--- FAIL: ") {
+                    self.last_test = test.split(' ').next().map(String::from);
+                }
+            }
+            Some(b' ') => {
+                if l.trim_start().starts_with("testing.go:")
+                    && l.ends_with("race detected during execution of test")
+                {
+                    let test = self.last_test.clone();
+                    for r in self.races.iter_mut().filter(|r| r.test.is_none()) {
+                        r.test = test.clone();
+                    }
+                }
+            }
+            Some(_) if self.mode != Mode::Goroutine => {
+                if let Some(total) = lines::profile_header(l) {
+                    // `goroutineleak profile: total N` and friends.
+                    self.profile_start(total);
+                    return;
+                }
+            }
+            _ => {}
         }
 
         match self.mode {
@@ -256,6 +296,14 @@ impl Parser {
             Mode::Between => self.between_line(l),
             Mode::Idle => self.idle_line(l),
         }
+    }
+
+    fn profile_start(&mut self, total: u64) {
+        self.close_incident();
+        let mut inc = Incident::new(IncidentKind::Profile, self.line_no);
+        inc.notes.push(format!("profile reports {total} goroutines"));
+        self.open_incident(inc);
+        self.mode = Mode::Between;
     }
 
     fn idle_line(&mut self, l: &str) {
@@ -283,7 +331,12 @@ impl Parser {
             return;
         };
         let inc = &mut open.incident;
-        if let Some(rest) = l.strip_prefix("\tpanic: ") {
+        if let Some(rest) = l
+            .strip_prefix(['\t', ' '])
+            .and_then(|r| r.trim_start().strip_prefix("panic: "))
+        {
+            // Later panics of a chain are indented (a tab; spaces when a
+            // log or a web page re-indented it).
             inc.panics.push(panic_value(rest));
         } else if let Some(sig) = lines::signal_line(l) {
             match &mut inc.signal {
@@ -325,6 +378,7 @@ impl Parser {
     fn between_line(&mut self, l: &str) {
         if self.open.as_ref().is_some_and(|o| o.incident.kind == IncidentKind::Profile) {
             if let Some(count) = lines::profile_record(l) {
+                self.raw.clear();
                 self.goroutine = Some(Goroutine {
                     count,
                     status: Status::Unknown,
@@ -372,29 +426,16 @@ impl Parser {
             return;
         }
         if let Some(fl) = lines::file_line(l) {
-            if let Some(mut frame) = self.created_by_pending.take() {
-                fill(&mut frame, &fl);
-                if let Some(a) = &mut self.ancestor {
-                    a.created_by = Some(frame);
-                } else if let Some(g) = &mut self.goroutine {
-                    g.created_by = Some(frame);
-                }
+            if let Some(function) = self.created_by_pending.take() {
+                let frame = self.raw.frame(function, Span::EMPTY, &fl);
+                self.set_created_by(frame);
                 return;
             }
             if let Some((function, args)) = self.pending.take() {
-                let mut frame = Frame {
-                    function,
-                    args,
-                    file: String::new(),
-                    line: 0,
-                    offset: None,
-                    pc: None,
-                    inlined: false,
-                };
-                fill(&mut frame, &fl);
+                let mut frame = self.raw.frame(function, args, &fl);
                 // Inlined frames print `(...)` and no `+0x` offset.
-                frame.inlined = fl.offset.is_none() && frame.args == "...";
-                self.push_frame(frame);
+                frame.inlined = fl.offset.is_none() && self.raw.get(args) == "...";
+                self.push_raw(frame);
                 return;
             }
             self.warn(format!("line {}: file line without a function: {l:.120}", self.line_no));
@@ -402,15 +443,7 @@ impl Parser {
         }
         self.flush_pending();
         if let Some((function, parent)) = lines::created_by(l) {
-            self.created_by_pending = Some(Frame {
-                function: function.to_string(),
-                args: String::new(),
-                file: String::new(),
-                line: 0,
-                offset: None,
-                pc: None,
-                inlined: false,
-            });
+            self.created_by_pending = Some(self.raw.push(function));
             if self.ancestor.is_none() {
                 if let Some(g) = &mut self.goroutine {
                     g.parent_id = parent;
@@ -440,15 +473,16 @@ impl Parser {
             return;
         }
         if let Some((function, args)) = lines::function_line(l, true) {
-            self.pending = Some((function.to_string(), args.to_string()));
+            self.pending = Some((self.raw.push(function), self.raw.push(args)));
             return;
         }
         // Something else: the goroutine ended without a blank line (other
         // output follows the dump). Only a frame cut in half is lost.
-        if let Some((function, _)) = &self.pending {
+        if let Some((function, _)) = self.pending {
             let msg = format!(
-                "line {}: frame {function} has no file line (truncated?)",
-                self.line_no
+                "line {}: frame {} has no file line (truncated?)",
+                self.line_no,
+                self.raw.get(function)
             );
             self.warn(msg);
         }
@@ -475,10 +509,12 @@ impl Parser {
             return;
         }
         if let Some((pc, function, offset, file, line)) = lines::profile_frame(l) {
-            self.push_frame(Frame {
-                function: function.to_string(),
-                args: String::new(),
-                file: file.to_string(),
+            let function = self.raw.push(function);
+            let file = self.raw.push(file);
+            self.push_raw(RawFrame {
+                function,
+                args: Span::EMPTY,
+                file,
                 line,
                 offset,
                 pc: Some(pc),
@@ -488,6 +524,7 @@ impl Parser {
         }
         if let Some(count) = lines::profile_record(l) {
             self.end_goroutine();
+            self.raw.clear();
             self.goroutine = Some(Goroutine {
                 count,
                 ..Goroutine::default()
@@ -499,21 +536,29 @@ impl Parser {
         self.between_line(l);
     }
 
-    fn push_frame(&mut self, frame: Frame) {
+    fn push_raw(&mut self, frame: RawFrame) {
         if let Some(a) = &mut self.ancestor {
-            a.frames.push(frame);
-        } else if let Some(g) = &mut self.goroutine {
-            g.frames.push(frame);
+            a.frames.push(self.raw.materialize(&frame));
+        } else if self.goroutine.is_some() {
+            self.raw.frames.push(frame);
+        }
+    }
+
+    fn set_created_by(&mut self, frame: RawFrame) {
+        if let Some(a) = &mut self.ancestor {
+            a.created_by = Some(self.raw.materialize(&frame));
+        } else {
+            self.raw.created_by = Some(frame);
         }
     }
 
     /// A function line with no file line after it (truncated input).
     fn flush_pending(&mut self) {
         if let Some((function, args)) = self.pending.take() {
-            self.push_frame(Frame {
+            self.push_raw(RawFrame {
                 function,
                 args,
-                file: String::new(),
+                file: Span::EMPTY,
                 line: 0,
                 offset: None,
                 pc: None,
@@ -532,6 +577,7 @@ impl Parser {
 
     fn start_goroutine(&mut self, h: lines::GoroutineHeader) {
         self.end_goroutine();
+        self.raw.clear();
         if self.open.is_none() {
             self.open_incident(Incident::new(IncidentKind::Dump, self.line_no));
         }
@@ -550,43 +596,52 @@ impl Parser {
 
     fn end_goroutine(&mut self) {
         self.flush_pending();
-        if let Some(frame) = self.created_by_pending.take() {
-            if let Some(a) = &mut self.ancestor {
-                a.created_by = Some(frame);
-            } else if let Some(g) = &mut self.goroutine {
-                g.created_by = Some(frame);
-            }
+        if let Some(function) = self.created_by_pending.take() {
+            let frame = RawFrame {
+                function,
+                args: Span::EMPTY,
+                file: Span::EMPTY,
+                line: 0,
+                offset: None,
+                pc: None,
+                inlined: false,
+            };
+            self.set_created_by(frame);
         }
         self.flush_ancestor();
-        let Some(g) = self.goroutine.take() else {
+        let Some(shell) = self.goroutine.take() else {
             return;
         };
         let Some(open) = &mut self.open else {
             return;
         };
+        let view = RawView {
+            shell: &shell,
+            raw: &self.raw,
+        };
         open.stray = 0;
         // Follow the first goroutine's parents as they stream past, so the
         // root cause can show the chain of `go` statements behind it.
-        if open.want_parent.is_some_and(|p| p == g.id) {
-            if let Some(c) = &g.created_by {
-                open.parents.push(c.clone());
+        if open.want_parent.is_some_and(|p| p == shell.id) {
+            if let Some(c) = &self.raw.created_by {
+                open.parents.push(self.raw.materialize(c));
             }
-            open.want_parent = g.parent_id;
+            open.want_parent = shell.parent_id;
         }
         if open.incident.first.is_none() {
-            open.want_parent = g.parent_id;
+            open.want_parent = shell.parent_id;
         }
-        open.incident.total += g.count.max(1);
-        open.grouper.add(&g);
+        open.incident.total += shell.count.max(1);
+        open.grouper.add_stack(&view);
         if self.opts.keep_goroutines {
-            open.incident.goroutines.push(g.clone());
+            open.incident.goroutines.push(view.to_goroutine());
         }
         if open.incident.first.is_none() {
-            open.incident.first = Some(g);
+            open.incident.first = Some(view.to_goroutine());
         }
     }
 
-    fn panic_line(&mut self, rest: &str, _nested: bool) {
+    fn panic_line(&mut self, rest: &str) {
         let continuing = self.mode == Mode::Header
             && self
                 .open
@@ -666,11 +721,138 @@ impl Parser {
     }
 }
 
-fn fill(frame: &mut Frame, fl: &FileLine<'_>) {
-    frame.file = fl.file.to_string();
-    frame.line = fl.line;
-    frame.offset = fl.offset;
-    frame.pc = fl.pc;
+/// A range of [`RawStack::buf`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    const EMPTY: Span = Span { start: 0, end: 0 };
+}
+
+/// A frame whose strings live in [`RawStack::buf`].
+#[derive(Debug, Clone, Copy)]
+struct RawFrame {
+    function: Span,
+    args: Span,
+    file: Span,
+    line: u32,
+    offset: Option<u64>,
+    pc: Option<u64>,
+    inlined: bool,
+}
+
+/// The frames of the goroutine being read, as spans of one reused
+/// buffer: reading a goroutine allocates nothing once the buffer has grown,
+/// and a [`Goroutine`] is only built when a new group starts.
+#[derive(Debug, Default)]
+struct RawStack {
+    buf: String,
+    frames: Vec<RawFrame>,
+    created_by: Option<RawFrame>,
+}
+
+impl RawStack {
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.frames.clear();
+        self.created_by = None;
+    }
+
+    fn push(&mut self, s: &str) -> Span {
+        let start = self.buf.len();
+        // Stacks are small; a goroutine whose text passes 4 GiB is cut.
+        if start.saturating_add(s.len()) > u32::MAX as usize {
+            return Span::EMPTY;
+        }
+        self.buf.push_str(s);
+        Span {
+            start: start as u32,
+            end: self.buf.len() as u32,
+        }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        self.buf
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
+
+    fn frame(&mut self, function: Span, args: Span, fl: &FileLine<'_>) -> RawFrame {
+        let file = self.push(fl.file);
+        RawFrame {
+            function,
+            args,
+            file,
+            line: fl.line,
+            offset: fl.offset,
+            pc: fl.pc,
+            inlined: false,
+        }
+    }
+
+    fn view(&self, f: &RawFrame) -> FrameRef<'_> {
+        FrameRef {
+            function: self.get(f.function),
+            args: self.get(f.args),
+            file: self.get(f.file),
+            line: f.line,
+        }
+    }
+
+    fn materialize(&self, f: &RawFrame) -> Frame {
+        Frame {
+            function: self.get(f.function).to_string(),
+            args: self.get(f.args).to_string(),
+            file: self.get(f.file).to_string(),
+            line: f.line,
+            offset: f.offset,
+            pc: f.pc,
+            inlined: f.inlined,
+        }
+    }
+}
+
+/// A goroutine as the grouper sees it: header fields from the shell,
+/// frames from the raw buffer.
+struct RawView<'a> {
+    shell: &'a Goroutine,
+    raw: &'a RawStack,
+}
+
+impl Stack for RawView<'_> {
+    fn id(&self) -> u64 {
+        self.shell.id
+    }
+    fn count(&self) -> u64 {
+        self.shell.count
+    }
+    fn state(&self) -> &str {
+        &self.shell.state
+    }
+    fn locked(&self) -> bool {
+        self.shell.locked
+    }
+    fn wait_minutes(&self) -> Option<u64> {
+        self.shell.wait_minutes
+    }
+    fn labels(&self) -> &[(String, String)] {
+        &self.shell.labels
+    }
+    fn frames(&self) -> impl Iterator<Item = FrameRef<'_>> {
+        self.raw.frames.iter().map(|f| self.raw.view(f))
+    }
+    fn created_by(&self) -> Option<FrameRef<'_>> {
+        self.raw.created_by.as_ref().map(|f| self.raw.view(f))
+    }
+    fn to_goroutine(&self) -> Goroutine {
+        let mut g = self.shell.clone();
+        g.frames = self.raw.frames.iter().map(|f| self.raw.materialize(f)).collect();
+        g.created_by = self.raw.created_by.as_ref().map(|f| self.raw.materialize(f));
+        g
+    }
 }
 
 /// `VALUE [recovered]`, `VALUE [recovered, repanicked]` or `VALUE`.

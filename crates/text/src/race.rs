@@ -20,6 +20,25 @@ use crate::lines::{file_line, function_line, parse_hex};
 
 /// The line that opens and closes a report.
 pub const SEPARATOR: &str = "==================";
+/// The first line inside a report.
+pub const WARNING: &str = "WARNING: DATA RACE";
+
+/// True when a line can belong to a report: blank, indented (frames), or
+/// one of the section headers.
+pub fn continues_block(line: &str) -> bool {
+    if line.is_empty() || line.starts_with(' ') || line.starts_with('\t') {
+        return true;
+    }
+    let section = line.strip_prefix("Previous ").unwrap_or(line);
+    let lower = section.to_ascii_lowercase();
+    ["write at ", "read at ", "atomic write at ", "atomic read at "]
+        .iter()
+        .any(|p| lower.starts_with(p))
+        || (line.starts_with("Goroutine ") && line.ends_with("created at:"))
+        || line.starts_with("Location is ")
+        || line.starts_with("Heap block of size ")
+        || line.starts_with("Global var ")
+}
 
 /// What the lines of a section are collected into.
 enum Section {
@@ -33,7 +52,7 @@ enum Section {
 /// included). Returns `None` when the block is not a data-race report.
 pub fn parse_block(lines: &[String], line_no: u64) -> Option<RaceReport> {
     let mut iter = lines.iter().map(|l| l.trim_end());
-    if iter.next()? != "WARNING: DATA RACE" {
+    if iter.next()? != WARNING {
         return None;
     }
     let mut report = RaceReport {

@@ -272,3 +272,128 @@ fn chunked_and_whole_input_agree() {
     assert_eq!(whole.incidents, chunked.incidents);
     assert_eq!(whole.races, chunked.races);
 }
+
+fn fixture(rel: &str) -> Vec<u8> {
+    kit::read(&kit::repo_root().join("fixtures/text").join(rel))
+}
+
+/// Output of older releases, as printed in seed 001 (Go 1.16-1.18 era:
+/// stack-ABI arguments, `created by` without a goroutine id, a race report
+/// whose separators were lost when it was pasted).
+#[test]
+fn seed001_text_from_older_releases() {
+    let e = parse(&fixture("seeds/seed001-crash.go118.txt"), Options::default());
+    let inc = only(&e, IncidentKind::Panic, "crash");
+    assert_eq!(cause_at(inc), ("main.Handler".into(), 41));
+    assert_eq!(inc.first.as_ref().map(|g| g.id), Some(48));
+
+    let e = parse(&fixture("seeds/seed001-repanic.go116.txt"), Options::default());
+    let inc = only(&e, IncidentKind::Panic, "repanic");
+    assert_eq!(inc.panics.len(), 2);
+    assert!(inc.panics[0].recovered);
+    assert_eq!(cause_at(inc), ("chore/example.Process".into(), 36));
+
+    let e = parse(&fixture("seeds/seed001-race.go116.txt"), Options::default());
+    assert_eq!(e.races.len(), 1);
+    let r = &e.races[0];
+    assert_eq!(r.accesses.len(), 2);
+    assert_eq!((r.accesses[0].kind, r.accesses[0].goroutine), (AccessKind::Write, Some(8)));
+    assert_eq!(r.accesses[0].frames[0].line, 21);
+    assert_eq!((r.accesses[1].kind, r.accesses[1].goroutine), (AccessKind::Read, Some(7)));
+    assert_eq!(r.accesses[1].frames[0].line, 35);
+    let states: Vec<&str> = r.goroutines.iter().map(|g| g.state.as_str()).collect();
+    assert_eq!(states, ["running", "finished"]);
+}
+
+/// A small deterministic PRNG (xorshift64*), so the mutation test is
+/// reproducible without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Truncated, corrupted and spliced real evidence never panics the parser,
+/// and chunked reading agrees with whole reading. (The fuzz target
+/// `text_triage` explores further; this runs in every CI.)
+#[test]
+fn mutated_evidence_never_panics() {
+    let dir = text_dir("installed", &["crash", "racepanic", "variants", "mapwrites"]);
+    let mut inputs = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("text dir") {
+        let path = entry.expect("entry").path();
+        if std::fs::metadata(&path).map(|m| m.len() < 256 * 1024).unwrap_or(false) {
+            inputs.push(kit::read(&path));
+        }
+    }
+    assert!(inputs.len() > 10);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for round in 0..400 {
+        let base = &inputs[round % inputs.len()];
+        let mut data = base.clone();
+        match rng.below(6) {
+            0 => data.truncate(rng.below(data.len())),
+            1 => {
+                for _ in 0..1 + rng.below(16) {
+                    let i = rng.below(data.len());
+                    if let Some(b) = data.get_mut(i) {
+                        *b = rng.next() as u8;
+                    }
+                }
+            }
+            2 => {
+                let other = &inputs[rng.below(inputs.len())];
+                let cut = rng.below(data.len());
+                data.truncate(cut);
+                data.extend_from_slice(&other[rng.below(other.len())..]);
+            }
+            3 => {
+                let at = rng.below(data.len());
+                let junk: Vec<u8> = (0..rng.below(4096)).map(|_| rng.next() as u8).collect();
+                data.splice(at..at, junk);
+            }
+            4 => {
+                let at = rng.below(data.len());
+                data.splice(at..at, std::iter::repeat_n(b'(', 1 << 20));
+            }
+            _ => data = data.iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect(),
+        }
+        let whole = parse(&data, Options::default());
+        let mut p = gosleuth_text::Parser::new(Options::default());
+        for chunk in data.chunks(1 + rng.below(4096)) {
+            p.feed(chunk);
+        }
+        let chunked = p.finish();
+        assert_eq!(whole.incidents, chunked.incidents, "round {round}");
+        assert_eq!(whole.races, chunked.races, "round {round}");
+    }
+}
+
+/// The same crash wrapped by journald, docker, JSON loggers and CRLF line
+/// ends gives the same root cause as the plain text.
+#[test]
+fn panics_buried_in_logs() {
+    let dir = kit::repo_root().join("fixtures/text/embedded");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures/text/embedded (run python3 factory/factory.py fixtures)") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "md") {
+            continue;
+        }
+        seen += 1;
+        let e = parse(&kit::read(&path), Options::default());
+        let panics: Vec<&Incident> = e.incidents.iter().filter(|i| i.kind == IncidentKind::Panic).collect();
+        assert!(!panics.is_empty(), "{}: no panic found", path.display());
+        let (function, _) = cause_at(panics[0]);
+        assert_eq!(function, "main.Handler", "{}", path.display());
+    }
+    assert!(seen >= 5, "only {seen} embedded fixtures");
+}
