@@ -23,6 +23,26 @@ impl Input {
         }
     }
 
+    /// Opens a plain (uncompressed, regular) file for positioned reads,
+    /// with its length; `None` for stdin and compressed files.
+    pub fn open_plain(&self) -> Result<Option<(File, u64)>> {
+        let Input::File(path) = self else {
+            return Ok(None);
+        };
+        let mut file =
+            File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("cannot stat {}", path.display()))?;
+        let mut head = [0u8; 2];
+        let gz = path.extension().is_some_and(|e| e == "gz")
+            || (file.read_exact(&mut head).is_ok() && head == [0x1f, 0x8b]);
+        if gz || !meta.is_file() {
+            return Ok(None);
+        }
+        Ok(Some((file, meta.len())))
+    }
+
     /// Streams the input's bytes to `sink` in chunks of about 1 MiB.
     pub fn for_each_chunk(&self, sink: &mut dyn FnMut(&[u8])) -> Result<()> {
         match self {

@@ -5,7 +5,9 @@
 //! groups, not with the number of goroutines.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::Hash;
+
+use xxhash_rust::xxh3::Xxh3;
 
 use serde::Serialize;
 
@@ -47,6 +49,10 @@ pub struct Group {
     pub labels: Vec<(String, String)>,
     /// True when some frame is outside the runtime.
     pub user_code: bool,
+    /// The grouping key (equal keys mean the same group under the same
+    /// similarity level): lets groupings of parts of one input be merged.
+    #[serde(skip)]
+    pub key: u128,
 }
 
 impl Group {
@@ -220,6 +226,7 @@ impl Grouper {
                     frames: g.frames,
                     created_by: g.created_by,
                     labels: g.labels,
+                    key,
                 });
             }
         }
@@ -234,12 +241,11 @@ impl Grouper {
     }
 
     fn key<S: Stack + ?Sized>(&self, g: &S) -> u128 {
-        // Two independently seeded SipHash digests: a 128-bit identity, so
-        // a collision between distinct stacks is not a practical concern.
-        let mut a = DefaultHasher::new();
-        let mut b = DefaultHasher::new();
-        0xa5u8.hash(&mut b);
-        for h in [&mut a, &mut b] {
+        // A 128-bit XXH3 digest: a collision between distinct stacks is
+        // not a practical concern, and it hashes at memory speed.
+        let mut hasher = Xxh3::new();
+        {
+            let h = &mut hasher;
             g.state().hash(h);
             g.locked().hash(h);
             let mut n = 0usize;
@@ -261,8 +267,43 @@ impl Grouper {
                 c.line.hash(h);
             }
         }
-        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+        hasher.digest128()
     }
+}
+
+/// Merges groups made from another part of the same input (with the same
+/// similarity level) into `into`, and orders the result.
+pub fn merge_groups(into: &mut Vec<Group>, from: Vec<Group>) {
+    let mut index: HashMap<u128, usize> = into.iter().enumerate().map(|(i, g)| (g.key, i)).collect();
+    for g in from {
+        match index.get(&g.key) {
+            Some(&i) => {
+                let kept = &mut into[i];
+                kept.count += g.count;
+                for id in g.ids {
+                    if kept.ids.len() >= Grouper::MAX_IDS {
+                        break;
+                    }
+                    kept.ids.push(id);
+                }
+                kept.wait_min = min_opt(kept.wait_min, g.wait_min);
+                kept.wait_max = max_opt(kept.wait_max, g.wait_max);
+                for (k, n) in kept.frames.iter_mut().zip(&g.frames) {
+                    if k.args != n.args {
+                        k.args = String::from("*");
+                    }
+                }
+                if kept.labels != g.labels {
+                    merge_labels(&mut kept.labels, &g.labels);
+                }
+            }
+            None => {
+                index.insert(g.key, into.len());
+                into.push(g);
+            }
+        }
+    }
+    sort_groups(into);
 }
 
 /// Orders groups the way a reader wants them: user code first, largest
@@ -314,7 +355,7 @@ fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 
 /// Hashes an argument list with every pointer-like value replaced by a
 /// placeholder.
-fn hash_args_ignoring_pointers(args: &str, h: &mut DefaultHasher) {
+fn hash_args_ignoring_pointers(args: &str, h: &mut Xxh3) {
     for arg in args.split(", ") {
         let arg = arg.trim_matches(|c| c == '{' || c == '}');
         if looks_like_pointer(arg) {

@@ -112,30 +112,41 @@ pub struct FileLine<'a> {
 }
 
 pub fn file_line(line: &str) -> Option<FileLine<'_>> {
-    let body = line.strip_prefix('\t').or_else(|| {
-        // Race reports indent with spaces.
-        let t = line.trim_start_matches(' ');
-        (t.len() + 4 <= line.len()).then_some(t)
-    })?;
-    // `FILE:LINE` then optional ` +0xOFF` and ` key=value` fields.
-    let (loc, tail) = match body.find(" +0x").or_else(|| body.find(" fp=")) {
-        Some(i) => (&body[..i], &body[i + 1..]),
-        None => (body.trim_end(), ""),
+    let body = match line.strip_prefix('\t') {
+        Some(b) => b,
+        None => {
+            // Race reports indent with spaces.
+            let t = line.trim_start_matches(' ');
+            if t.len() + 4 > line.len() {
+                return None;
+            }
+            t
+        }
     };
-    let colon = loc.rfind(':')?;
-    let line_no: u32 = loc[colon + 1..].parse().ok()?;
-    let file = &loc[..colon];
-    if file.is_empty() {
-        return None;
-    }
+    // `FILE:LINE` then optional ` +0xOFF` and ` fp=/sp=/pc=` fields, peeled
+    // off from the right (paths may contain spaces).
+    let mut loc = body.trim_end();
     let mut offset = None;
     let mut pc = None;
-    for field in tail.split_whitespace() {
+    while let Some((head, field)) = loc.rsplit_once(' ') {
         if let Some(hex) = field.strip_prefix("+0x") {
             offset = u64::from_str_radix(hex, 16).ok();
         } else if let Some(hex) = field.strip_prefix("pc=0x") {
             pc = u64::from_str_radix(hex, 16).ok();
+        } else if !(field.starts_with("fp=") || field.starts_with("sp=")) {
+            break;
         }
+        loc = head;
+    }
+    let colon = loc.rfind(':')?;
+    let digits = &loc[colon + 1..];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let line_no: u32 = digits.parse().ok()?;
+    let file = &loc[..colon];
+    if file.is_empty() {
+        return None;
     }
     Some(FileLine {
         file,

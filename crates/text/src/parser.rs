@@ -9,7 +9,7 @@
 
 use gosleuth_model::{
     Ancestor, Frame, FrameRef, Goroutine, Grouper, Incident, IncidentKind, PanicValue,
-    RaceReport, Similarity, Stack, Status, cause,
+    RaceReport, Similarity, Stack, Status, cause, merge_groups,
 };
 
 use crate::framing::unwrap_line;
@@ -135,6 +135,17 @@ impl Parser {
         }
     }
 
+    /// A parser for a part of an input that starts at a goroutine header
+    /// inside a dump, `lines_before` lines into the input (see
+    /// [`parse_parallel`]).
+    fn continuing(opts: Options, lines_before: u64) -> Parser {
+        let mut p = Parser::new(opts);
+        p.line_no = lines_before;
+        p.open_incident(Incident::new(IncidentKind::Dump, lines_before + 1));
+        p.mode = Mode::Between;
+        p
+    }
+
     /// Feeds a chunk of input; lines may span chunks.
     pub fn feed(&mut self, chunk: &[u8]) {
         let mut rest = chunk;
@@ -160,6 +171,17 @@ impl Parser {
         self.carry.extend_from_slice(&rest[start..]);
     }
 
+    /// Like [`Parser::finish`], also saying whether the last incident was
+    /// still open at the end (so the next part may continue it).
+    fn finish_part(mut self) -> (Evidence, bool) {
+        let carry = std::mem::take(&mut self.carry);
+        if !carry.is_empty() {
+            self.physical_line(&carry);
+        }
+        let open = self.open.is_some() && self.race_block.is_none();
+        (self.finish(), open)
+    }
+
     /// Ends the input and returns what was found.
     pub fn finish(mut self) -> Evidence {
         if !self.carry.is_empty() {
@@ -182,8 +204,13 @@ impl Parser {
     fn physical_line(&mut self, raw: &[u8]) {
         self.line_no += 1;
         self.evidence.lines += 1;
-        let text = String::from_utf8_lossy(raw);
-        unwrap_line(&text, &mut |l, _| self.line(l));
+        match std::str::from_utf8(raw) {
+            Ok(text) => unwrap_line(text, &mut |l, _| self.line(l)),
+            Err(_) => {
+                let text = String::from_utf8_lossy(raw);
+                unwrap_line(&text, &mut |l, _| self.line(l));
+            }
+        }
     }
 
     fn warn(&mut self, msg: String) {
@@ -915,4 +942,174 @@ pub fn parse(input: &[u8], opts: Options) -> Evidence {
     let mut p = Parser::new(opts);
     p.feed(input);
     p.finish()
+}
+
+/// Inputs smaller than this are parsed on one thread.
+const PARALLEL_MIN: usize = 32 << 20;
+
+/// Parses a whole input on up to `threads` threads, with the same result
+/// as [`parse`] except that the chain of parents behind the goroutine that
+/// panicked is only followed within the first part.
+///
+/// The input is cut only where a goroutine header follows a blank line:
+/// there a sequential parse is between two goroutines of one dump, so each
+/// part can be parsed alone and the parts' groups merged.
+pub fn parse_parallel(input: &[u8], opts: Options, threads: usize) -> Evidence {
+    let read_at = |offset: u64, buf: &mut [u8]| -> std::io::Result<usize> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(input.len());
+        let n = buf.len().min(input.len() - start);
+        buf[..n].copy_from_slice(&input[start..start + n]);
+        Ok(n)
+    };
+    match parse_parallel_at(input.len() as u64, &read_at, opts, threads) {
+        Ok(e) => e,
+        // Reading from a slice cannot fail.
+        Err(_) => parse(input, opts),
+    }
+}
+
+/// [`parse_parallel`] over an input of `len` bytes read through `read_at`
+/// (like `FileExt::read_at`), in chunks: memory stays bounded by the
+/// groups, whatever the size of the input.
+pub fn parse_parallel_at<F>(
+    len: u64,
+    read_at: &F,
+    opts: Options,
+    threads: usize,
+) -> std::io::Result<Evidence>
+where
+    F: Fn(u64, &mut [u8]) -> std::io::Result<usize> + Sync,
+{
+    let cuts = split_points(len, read_at, threads)?;
+    let mut bounds = vec![0];
+    bounds.extend(&cuts);
+    bounds.push(len);
+    let results: Vec<std::io::Result<(Evidence, u64, bool)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                let (start, end) = (w[0], w[1]);
+                s.spawn(move || -> std::io::Result<(Evidence, u64, bool)> {
+                    let mut p = if i == 0 {
+                        Parser::new(opts)
+                    } else {
+                        Parser::continuing(opts, 0)
+                    };
+                    let mut buf = vec![0u8; CHUNK];
+                    let mut at = start;
+                    while at < end {
+                        let want = usize::try_from(end - at).map_or(CHUNK, |n| n.min(CHUNK));
+                        let n = read_at(at, &mut buf[..want])?;
+                        if n == 0 {
+                            break;
+                        }
+                        p.feed(&buf[..n]);
+                        at += n as u64;
+                    }
+                    let lines = p.line_no;
+                    let (e, open) = p.finish_part();
+                    Ok((e, lines, open))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut merged = Evidence::default();
+    let mut races = Vec::new();
+    let mut prev_open = false;
+    let mut lines_before = 0;
+    for (i, result) in results.into_iter().enumerate() {
+        let (mut e, lines, open_at_end) = result?;
+        // Parts after the first counted their lines from zero.
+        if i > 0 {
+            shift_lines(&mut e, lines_before);
+        }
+        let mut incidents = e.incidents.into_iter();
+        if i > 0 {
+            if let Some(cont) = incidents.next() {
+                match merged.incidents.last_mut() {
+                    Some(last) if prev_open => {
+                        last.total += cont.total;
+                        last.exit_status = cont.exit_status.or(last.exit_status);
+                        merge_groups(&mut last.groups, cont.groups);
+                        last.goroutines.extend(cont.goroutines);
+                    }
+                    _ => merged.incidents.push(cont),
+                }
+            }
+        }
+        merged.incidents.extend(incidents);
+        races.append(&mut e.races);
+        merged.warnings.append(&mut e.warnings);
+        merged.lines += e.lines;
+        if let Some(n) = e.races_found {
+            *merged.races_found.get_or_insert(0) += n;
+        }
+        prev_open = open_at_end;
+        lines_before += lines;
+    }
+    merged.races = race::dedup(races);
+    Ok(merged)
+}
+
+/// Bytes read at a time.
+const CHUNK: usize = 1 << 20;
+
+/// Renumbers the lines of a part's findings as lines of the whole input.
+fn shift_lines(e: &mut Evidence, by: u64) {
+    for i in &mut e.incidents {
+        i.line += by;
+    }
+    for r in &mut e.races {
+        r.line += by;
+    }
+    for w in &mut e.warnings {
+        if let Some(rest) = w.strip_prefix("line ") {
+            if let Some((n, tail)) = rest.split_once(':') {
+                if let Ok(n) = n.parse::<u64>() {
+                    *w = format!("line {}:{tail}", n + by);
+                }
+            }
+        }
+    }
+}
+
+/// Where to cut the input into about `threads` parts: just before a
+/// `goroutine ` header that follows a blank line.
+fn split_points<F>(len: u64, read_at: &F, threads: usize) -> std::io::Result<Vec<u64>>
+where
+    F: Fn(u64, &mut [u8]) -> std::io::Result<usize>,
+{
+    const NEEDLE: &[u8] = b"\n\ngoroutine ";
+    if threads < 2 || len < PARALLEL_MIN as u64 {
+        return Ok(Vec::new());
+    }
+    let finder = memchr::memmem::Finder::new(NEEDLE);
+    let mut cuts: Vec<u64> = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    for k in 1..threads as u64 {
+        let mut at = len / threads as u64 * k;
+        if cuts.last().is_some_and(|&c| c >= at) {
+            continue;
+        }
+        // Scan forward window by window (overlapping by the needle's
+        // length) for the first safe cut.
+        loop {
+            let n = read_at(at, &mut buf)?;
+            if n < NEEDLE.len() {
+                break;
+            }
+            if let Some(i) = finder.find(&buf[..n]) {
+                cuts.push(at + i as u64 + 2);
+                break;
+            }
+            at += (n - NEEDLE.len() + 1) as u64;
+        }
+    }
+    cuts.dedup();
+    Ok(cuts)
 }

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use gosleuth_model::{Group, Similarity, diff_groups, sort_groups};
 use gosleuth_render::json::{self, CompareDoc, TRIAGE_SCHEMA, TriageDoc};
@@ -77,8 +77,17 @@ impl From<SimilarityArg> for Similarity {
     }
 }
 
-/// Reads one input into evidence.
+/// Reads one input into evidence: plain files are read in parts on every
+/// core; stdin and compressed files stream through one parser. Either way
+/// memory is bounded by the groups, not by the input.
 pub fn read(input: &Input, opts: Options) -> Result<Evidence> {
+    if let Some((file, len)) = input.open_plain()? {
+        use std::os::unix::fs::FileExt;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let read_at = |offset: u64, buf: &mut [u8]| file.read_at(buf, offset);
+        return gosleuth_text::parse_parallel_at(len, &read_at, opts, threads)
+            .with_context(|| format!("reading {}", input.name()));
+    }
     let mut parser = Parser::new(opts);
     input.for_each_chunk(&mut |chunk| parser.feed(chunk))?;
     Ok(parser.finish())

@@ -397,3 +397,28 @@ fn panics_buried_in_logs() {
     }
     assert!(seen >= 5, "only {seen} embedded fixtures");
 }
+
+/// Parsing a big dump on several threads gives the same incidents, groups
+/// and counts as parsing it on one.
+#[test]
+fn parallel_parse_matches_sequential() {
+    let path = text_dir("installed", &["metricsdeadlock"]).join("metricsdeadlock.sigquit.txt");
+    let one = kit::read(&path);
+    // Several dumps in a row, with other output between them, big enough
+    // to be split.
+    let mut data = Vec::new();
+    while data.len() < 80 << 20 {
+        data.extend_from_slice(&one);
+        data.extend_from_slice(b"some log line between dumps\n");
+    }
+    let seq = parse(&data, Options::default());
+    let par = gosleuth_text::parse_parallel(&data, Options::default(), 3);
+    assert_eq!(seq.lines, par.lines);
+    assert_eq!(seq.incidents.len(), par.incidents.len());
+    for (a, b) in seq.incidents.iter().zip(&par.incidents) {
+        assert_eq!((a.kind, a.line, a.total), (b.kind, b.line, b.total));
+        assert_eq!(a.root_cause, b.root_cause);
+        let counts = |i: &Incident| i.groups.iter().map(|g| (g.key, g.count)).collect::<Vec<_>>();
+        assert_eq!(counts(a), counts(b));
+    }
+}
