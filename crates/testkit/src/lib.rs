@@ -110,3 +110,21 @@ pub fn source_line(program_file: &str, needle: &str) -> u32 {
         .map(|i| i as u32 + 1)
         .unwrap_or_else(|| panic!("{needle:?} not found in {}", path.display()))
 }
+
+/// The minor version of a Go release name (`go1.23.12` → 23); `installed`
+/// asks the installed `go`.
+pub fn go_minor(go: &str) -> u32 {
+    let name = if go == "installed" {
+        let out = Command::new("go")
+            .args(["env", "GOVERSION"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run go env GOVERSION: {e}; install Go"));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    } else {
+        go.to_string()
+    };
+    name.strip_prefix("go1.")
+        .and_then(|r| r.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("cannot read the Go version in {name:?}"))
+}

@@ -493,7 +493,7 @@ impl Parser {
             });
             return;
         }
-        if l.starts_with("goroutine running on other thread") {
+        if l.trim_start().starts_with("goroutine running on other thread") {
             if let Some(g) = &mut self.goroutine {
                 g.stack_unavailable = true;
             }
@@ -504,15 +504,7 @@ impl Parser {
             return;
         }
         // Something else: the goroutine ended without a blank line (other
-        // output follows the dump). Only a frame cut in half is lost.
-        if let Some((function, _)) = self.pending {
-            let msg = format!(
-                "line {}: frame {} has no file line (truncated?)",
-                self.line_no,
-                self.raw.get(function)
-            );
-            self.warn(msg);
-        }
+        // output follows the dump).
         self.end_goroutine();
         if self.open.is_some() {
             self.mode = Mode::Between;
@@ -582,6 +574,12 @@ impl Parser {
     /// A function line with no file line after it (truncated input).
     fn flush_pending(&mut self) {
         if let Some((function, args)) = self.pending.take() {
+            let msg = format!(
+                "line {}: frame {} has no file line (truncated?)",
+                self.line_no,
+                self.raw.get(function)
+            );
+            self.warn(msg);
             self.push_raw(RawFrame {
                 function,
                 args,
@@ -1112,4 +1110,69 @@ where
     }
     cuts.dedup();
     Ok(cuts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Evidence {
+        parse(text.as_bytes(), Options { keep_goroutines: true, ..Options::default() })
+    }
+
+    /// Formats of releases before 1.21 that the factory cannot build here
+    /// (GOTOOLCHAIN starts at 1.21), written as those releases print them.
+    #[test]
+    fn pre_121_formats() {
+        let e = one("panic: boom [recovered]\n\tpanic: boom again\n\ngoroutine 7 [running]:\nmain.f(0xc000012345, 0x5)\n\t/app/main.go:10 +0x25\n...additional frames elided...\ncreated by main.main\n\t/app/main.go:3 +0x4a\n\ngoroutine 1 [chan receive, 5 minutes, locked to thread]:\nmain.main()\n\t/app/main.go:4 +0x1\nexit status 2\n");
+        let inc = &e.incidents[0];
+        assert_eq!(inc.panics.len(), 2);
+        assert!(inc.panics[0].recovered && !inc.panics[1].recovered);
+        let g = &inc.goroutines[0];
+        assert_eq!(g.elided_frames, Some(0));
+        assert_eq!(g.created_by.as_ref().map(|f| f.line), Some(3));
+        assert_eq!(g.parent_id, None);
+        let g1 = &inc.goroutines[1];
+        assert_eq!((g1.wait_minutes, g1.locked), (Some(5), true));
+        assert_eq!(inc.exit_status, Some(2));
+        assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+    }
+
+    #[test]
+    fn running_on_other_thread_and_register_dump() {
+        let e = one("SIGABRT: abort\nPC=0x46b5a1 m=0 sigcode=0\n\ngoroutine 0 gp=0x5a5e40 m=0 mp=0x5a6b80 [idle]:\nruntime.futex(0x5a6cc0, 0x80)\n\t/go/src/runtime/sys_linux_amd64.s:557 +0x21 fp=0x7ffd sp=0x7ffc pc=0x46b5a1\n\ngoroutine 5 gp=0xc000007340 m=nil [running]:\n\tgoroutine running on other thread; stack unavailable\n\nrax    0xca\nrbx    0x0\n-----\n\ngoroutine 6 [select]:\nmain.g()\n\t/app/main.go:9 +0x1\n");
+        assert_eq!(e.incidents.len(), 1, "{:#?}", e.incidents);
+        let inc = &e.incidents[0];
+        assert_eq!(inc.kind, IncidentKind::Signal);
+        assert_eq!(inc.signal.as_ref().and_then(|s| s.pc), Some(0x46b5a1));
+        assert_eq!(inc.total, 3);
+        let g5 = inc.goroutines.iter().find(|g| g.id == 5).unwrap();
+        assert!(g5.stack_unavailable);
+        assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+    }
+
+    #[test]
+    fn two_incidents_and_noise() {
+        let e = one("starting\npanic: first\n\ngoroutine 1 [running]:\nmain.main()\n\t/a.go:1 +0x1\nexit status 2\nrestarting\nINFO all good\npanic: second\n\ngoroutine 1 [running]:\nmain.main()\n\t/a.go:2 +0x1\n");
+        assert_eq!(e.incidents.len(), 2);
+        assert_eq!(e.incidents[1].panics[0].message, "second");
+        assert_eq!(e.incidents[1].line, 10);
+    }
+
+    #[test]
+    fn truncated_frame_is_reported() {
+        let e = one("goroutine 1 [running]:\nmain.main()\nsomething else\n");
+        assert_eq!(e.incidents.len(), 1);
+        assert_eq!(e.warnings.len(), 1, "{:?}", e.warnings);
+    }
+
+    #[test]
+    fn goroutine_profile_records() {
+        let e = one("goroutine profile: total 4\n3 @ 0x1 0x2\n# labels: {\"k\":\"v\"}\n#\t0x1\tmain.f+0x10\t/a.go:3\n\n1 @ 0x3\n#\t0x3\tmain.g+0x1\t\t/a.go:9\n");
+        let inc = &e.incidents[0];
+        assert_eq!(inc.kind, IncidentKind::Profile);
+        assert_eq!(inc.total, 4);
+        assert_eq!(inc.groups[0].count, 3);
+        assert_eq!(inc.groups[0].labels, vec![("k".to_string(), "v".to_string())]);
+    }
 }
