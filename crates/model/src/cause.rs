@@ -118,6 +118,7 @@ pub fn root_cause(incident: &Incident) -> Option<RootCause> {
         message,
         created_by: created_chain(g),
         repanicked_in,
+        source: Vec::new(),
     })
 }
 

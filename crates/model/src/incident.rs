@@ -113,6 +113,10 @@ pub struct RootCause {
     /// Frames between the panic and the root-cause frame that recovered and
     /// re-panicked (deferred functions).
     pub repanicked_in: Vec<Frame>,
+    /// Source lines around the root-cause frame (number, text), when the
+    /// source file was readable where gosleuth ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source: Vec<(u32, String)>,
 }
 
 /// Kind of a memory access in a race report.

@@ -150,6 +150,16 @@ fn root_cause(out: &mut String, rc: &RootCause, paths: &PathShortener, st: Style
     for c in rc.created_by.iter().skip(1) {
         let _ = writeln!(out, "    which was created by {} at {}", c.function, loc(c, paths));
     }
+    if !rc.source.is_empty() {
+        let target = rc.frame.as_ref().map_or(0, |f| f.line);
+        let width = rc.source.last().map_or(1, |(n, _)| n.to_string().len());
+        out.push('\n');
+        for (n, text) in &rc.source {
+            let marker = if *n == target { "=>" } else { "  " };
+            let line = format!("  {marker} {n:>width$}  {text}");
+            let _ = writeln!(out, "{}", if *n == target { st.bold(&line) } else { st.dim(&line) });
+        }
+    }
 }
 
 /// For `concurrent map ...` fatal errors: the goroutines inside map code.
@@ -277,7 +287,9 @@ pub fn group(out: &mut String, g: &Group, paths: &PathShortener, opts: &TextOpti
 fn groups(out: &mut String, inc: &Incident, paths: &PathShortener, opts: &TextOptions) {
     let st = opts.style;
     let n_groups = inc.groups.len();
-    if n_groups == 0 {
+    let first_shown = matches!(inc.kind, IncidentKind::Panic | IncidentKind::Fatal) && inc.first.is_some();
+    if n_groups == 0 || (inc.total == 1 && first_shown) {
+        // Nothing beyond the goroutine already shown.
         return;
     }
     let _ = writeln!(

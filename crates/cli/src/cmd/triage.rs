@@ -47,6 +47,15 @@ pub struct TriageArgs {
     #[arg(long)]
     pub all_goroutines: bool,
 
+    /// Do not read source files to show the lines around a root cause.
+    #[arg(long)]
+    pub no_source: bool,
+
+    /// Where to look for source files whose recorded path does not exist
+    /// here: the longest tail of the path found under this directory.
+    #[arg(long, default_value = ".")]
+    pub source_dir: std::path::PathBuf,
+
     /// Exit with status 1 when a panic, fatal error or data race is found.
     #[arg(long)]
     pub exit_code: bool,
@@ -113,7 +122,10 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
     let many = inputs.len() > 1;
     let mut docs = Vec::new();
     for input in &inputs {
-        let evidence = read(input, opts)?;
+        let mut evidence = read(input, opts)?;
+        if !args.no_source {
+            attach_sources(&mut evidence, &args.source_dir);
+        }
         failure |= evidence.has_failure();
         match args.format {
             Format::Json => docs.push((input.name(), evidence)),
@@ -152,6 +164,41 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Lines shown around a root-cause frame.
+const CONTEXT_LINES: u32 = 3;
+
+/// Finds a source file named in a stack: the path itself, else the
+/// longest tail of it that exists under `root` (stacks carry the build
+/// machine's paths; the checkout is usually somewhere else).
+fn find_source(file: &str, root: &std::path::Path) -> Option<String> {
+    if let Ok(text) = std::fs::read_to_string(file) {
+        return Some(text);
+    }
+    let parts: Vec<&str> = file.split('/').filter(|p| !p.is_empty()).collect();
+    (1..parts.len()).find_map(|skip| std::fs::read_to_string(root.join(parts[skip..].join("/"))).ok())
+}
+
+/// Adds the source around each root-cause frame when the file can be found
+/// here (the usual case when triaging in the service's checkout).
+fn attach_sources(e: &mut Evidence, root: &std::path::Path) {
+    for inc in &mut e.incidents {
+        let Some(rc) = &mut inc.root_cause else { continue };
+        let Some(f) = &rc.frame else { continue };
+        if f.line == 0 {
+            continue;
+        }
+        let Some(text) = find_source(&f.file, root) else { continue };
+        let first = f.line.saturating_sub(CONTEXT_LINES).max(1);
+        rc.source = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i as u32 + 1, l.replace('\t', "    ")))
+            .skip(first as usize - 1)
+            .take((CONTEXT_LINES * 2 + 1) as usize)
+            .collect();
+    }
 }
 
 fn text(out: &mut String, name: &str, e: &Evidence, opts: &TextOptions) {
