@@ -96,7 +96,12 @@ pub fn function_line(line: &str, bare: bool) -> Option<(&str, &str)> {
         }
         return None;
     }
-    if bare && !line.contains(' ') && line.contains('.') {
+    // zap-style stacks print bare names: `main.main`, `net/http.(*conn).serve`.
+    if bare
+        && line.contains('.')
+        && line.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && !line.bytes().any(|b| b.is_ascii_whitespace())
+    {
         return Some((line, ""));
     }
     None
@@ -329,6 +334,7 @@ mod tests {
         assert!(function_line("main.main", false).is_none());
         assert!(function_line("\t/src/a.go:1", false).is_none());
         assert!(function_line("created by main.main in goroutine 1", true).is_none());
+        assert!(function_line("FAIL\tracepanic\t0.026s", true).is_none());
     }
 
     #[test]

@@ -82,6 +82,7 @@ fn seed001_repanicked_slice_bounds_and_race_in_one_output() {
             "{go}: {race:#?}"
         );
         assert!(race.goroutines.iter().any(|g| !g.created_at.is_empty()), "{go}");
+        assert!(e.warnings.is_empty(), "{go}: {:?}", e.warnings);
     }
 }
 
