@@ -40,7 +40,7 @@ measure() { # name, command...: prints "seconds max_rss_kb"
   cat "$work/time.$name"
 }
 read -r gs_s gs_kb < <(measure gosleuth "$gs" triage "$dump")
-read -r pp_s pp_kb < <(measure pp "$pp_bin" -format text "$dump")
+read -r pp_s pp_kb < <(measure pp "$pp_bin" -no-color "$dump")
 python3 - "$size" "$gs_s" "$gs_kb" "$pp_s" "$pp_kb" <<'PY'
 import sys
 size, gs_s, gs_kb, pp_s, pp_kb = int(sys.argv[1]), *map(float, sys.argv[2:])
