@@ -1,1 +1,53 @@
 //! pprof profiles: decoding, reports and flame graphs.
+//!
+//! The crate reads profile.proto (gzipped or not) and the legacy text
+//! formats Go's `net/http/pprof` serves with `?debug=1`, combines and
+//! compares profiles, and writes the reports `go tool pprof` writes
+//! (`-top`, `-traces`, `-peek`, `-tree`, `-list`, `-proto`) byte for byte,
+//! plus flame graphs (folded stacks, interactive SVG, speedscope JSON).
+//!
+//! Nothing here prints: reports come back as bytes and warnings as strings.
+//!
+//! ```no_run
+//! let data = std::fs::read("cpu.pb.gz").unwrap();
+//! let prof = gosleuth_pprof::parse(&data).unwrap();
+//! let mut rpt = gosleuth_pprof::report::prepare(prof, &Default::default()).unwrap();
+//! let text = gosleuth_pprof::report::generate(&mut rpt).unwrap();
+//! ```
+
+pub mod driver;
+pub mod error;
+pub mod fetch;
+pub mod flame;
+mod fxhash;
+pub mod graph;
+pub mod legacy;
+pub mod measurement;
+pub mod merge;
+pub mod profile;
+pub mod proto;
+pub mod raw;
+pub mod report;
+pub mod source;
+#[doc(hidden)]
+pub mod synth;
+pub mod transform;
+
+pub use error::{Error, Result};
+pub use profile::Profile;
+
+/// Parses a profile from bytes: profile.proto (gzipped or not) or a
+/// legacy text profile, then validates it.
+pub fn parse(data: &[u8]) -> Result<Profile> {
+    let p = proto::parse(data)?;
+    merge::check_valid(&p)?;
+    Ok(p)
+}
+
+/// Reads a profile file, streaming gzip into the decoder (memory grows
+/// with the profile, not with the file), then validates it.
+pub fn parse_file(path: &std::path::Path) -> Result<Profile> {
+    let p = proto::parse_file(path)?;
+    merge::check_valid(&p)?;
+    Ok(p)
+}

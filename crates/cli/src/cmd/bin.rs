@@ -1,12 +1,200 @@
 //! `gosleuth bin`: read a Go binary.
+//!
+//! - `info BIN`: what `go version -m BIN` prints, then facts about the file
+//!   (arch, PIE, stripped, DWARF, pclntab); `--format json` for tools.
+//! - `sym BIN [ADDR...]`: `go tool addr2line` output (two lines per address:
+//!   function, then `file:line`; `?` and `?:0` when unknown), addresses from
+//!   the arguments or stdin; `--inline` expands inlined calls, innermost first.
+//! - `funcs BIN [REGEX]`: entry address, size and name of each function;
+//!   exit status 1 if nothing matches.
 
+use std::io::{BufRead, BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use gosleuth_gobin::{GoBinary, Module};
+use serde_json::{Value, json};
 
 #[derive(Debug, Subcommand)]
-pub enum BinCommand {}
+pub enum BinCommand {
+    /// Go version, modules and build settings (like `go version -m`), plus
+    /// DWARF, pclntab, PIE and strip status.
+    Info(InfoArgs),
+    /// Symbolize hex addresses like `go tool addr2line` (reads stdin when no
+    /// address is given).
+    Sym(SymArgs),
+    /// List functions: entry address, size, name.
+    Funcs(FuncsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The Go binary.
+    pub bin: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct SymArgs {
+    /// The Go binary.
+    pub bin: PathBuf,
+    /// Hex addresses (`0x` optional). Without any, read one per line from stdin.
+    pub addrs: Vec<String>,
+    /// Print the chain of inlined calls at each address, innermost first.
+    #[arg(long)]
+    pub inline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FuncsArgs {
+    /// The Go binary.
+    pub bin: PathBuf,
+    /// Only functions whose name matches this regular expression.
+    pub regex: Option<String>,
+}
 
 pub fn run(command: BinCommand) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        BinCommand::Info(a) => info(a),
+        BinCommand::Sym(a) => sym(a),
+        BinCommand::Funcs(a) => funcs(a),
+    }
+}
+
+fn open(path: &PathBuf) -> anyhow::Result<GoBinary> {
+    GoBinary::open(path).with_context(|| format!("cannot read Go binary {}", path.display()))
+}
+
+fn info(a: InfoArgs) -> anyhow::Result<ExitCode> {
+    let bin = open(&a.bin)?;
+    let pcln = bin.pcln();
+    let bi = bin.build_info();
+    let has_dwarf = bin.has_dwarf();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    match a.format {
+        Format::Text => {
+            match bi {
+                Ok(bi) => {
+                    writeln!(out, "{}: {}", a.bin.display(), bi.go_version)?;
+                    out.write_all(bi.version_m_lines().as_bytes())?;
+                }
+                Err(e) => {
+                    let v = bin
+                        .go_version()
+                        .unwrap_or_else(|| "unknown Go version".into());
+                    writeln!(out, "{}: {v}", a.bin.display())?;
+                    eprintln!("gosleuth: {}: {e}", a.bin.display());
+                }
+            }
+            writeln!(out, "\tbinary\tarch={}", bin.arch().goarch())?;
+            writeln!(out, "\tbinary\tpie={}", bin.is_pie())?;
+            writeln!(out, "\tbinary\tstripped={}", bin.is_stripped())?;
+            writeln!(out, "\tbinary\tdwarf={has_dwarf}")?;
+            writeln!(
+                out,
+                "\tbinary\tpclntab=go{}+ ({:?}, {} funcs)",
+                pcln.version().as_str(),
+                bin.pclntab_source(),
+                pcln.num_funcs()
+            )?;
+        }
+        Format::Json => {
+            let mut v = json!({
+                "path": a.bin.display().to_string(),
+                "go_version": bin.go_version(),
+                "arch": bin.arch().goarch(),
+                "pie": bin.is_pie(),
+                "stripped": bin.is_stripped(),
+                "dwarf": has_dwarf,
+                "pclntab": {
+                    "version": format!("go{}", pcln.version().as_str()),
+                    "source": format!("{:?}", bin.pclntab_source()).to_lowercase(),
+                    "funcs": pcln.num_funcs(),
+                    "text_start": pcln.text_start(),
+                },
+            });
+            match bi {
+                Ok(bi) => {
+                    v["build_info"] = json!({
+                        "go_version": bi.go_version,
+                        "path": bi.path,
+                        "main": bi.main.as_ref().map(module_json),
+                        "deps": bi.deps.iter().map(module_json).collect::<Vec<_>>(),
+                        "settings": bi.settings.iter().map(|s| json!({"key": s.key, "value": s.value})).collect::<Vec<_>>(),
+                    });
+                }
+                Err(e) => v["build_info_error"] = json!(e.to_string()),
+            }
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn module_json(m: &Module) -> Value {
+    json!({
+        "path": m.path,
+        "version": m.version,
+        "sum": m.sum,
+        "replace": m.replace.as_deref().map(module_json),
+    })
+}
+
+fn sym(a: SymArgs) -> anyhow::Result<ExitCode> {
+    let bin = open(&a.bin)?;
+    let pcln = bin.pcln();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if a.addrs.is_empty() {
+        for line in std::io::stdin().lock().lines() {
+            let line = line.context("reading addresses from stdin")?;
+            pcln.write_addr2line(&mut out, &line, a.inline)?;
+        }
+    } else {
+        for addr in &a.addrs {
+            pcln.write_addr2line(&mut out, addr, a.inline)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn funcs(a: FuncsArgs) -> anyhow::Result<ExitCode> {
+    let bin = open(&a.bin)?;
+    let pcln = bin.pcln();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut n = 0usize;
+    let mut emit = |f: gosleuth_gobin::Func<'_>| -> std::io::Result<()> {
+        n += 1;
+        writeln!(out, "{:#x} {} {}", f.entry(), f.size(), f.name())
+    };
+    match &a.regex {
+        Some(re) => {
+            for f in pcln.funcs_matching(re)? {
+                emit(f)?;
+            }
+        }
+        None => {
+            for f in pcln.funcs() {
+                emit(f)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if n == 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

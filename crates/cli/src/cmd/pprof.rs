@@ -1,5 +1,11 @@
 //! `gosleuth pprof`: read, report and compare pprof profiles.
+//!
+//! Flags follow `go tool pprof`'s single-dash spelling (`-top`,
+//! `-diff_base=FILE`, `-sample_index=alloc_space`); `--flag` and
+//! `-flag value` work too. Parsing and reporting live in the
+//! `gosleuth-pprof` library; this is only the terminal glue.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -12,5 +18,23 @@ pub struct PprofArgs {
 }
 
 pub fn run(args: PprofArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("pprof reports are being built: {:?}", args.args)
+    let outcome = match gosleuth_pprof::driver::run(&args.args) {
+        Ok(o) => o,
+        Err(e @ gosleuth_pprof::Error::NoMatches(_)) => {
+            eprintln!("gosleuth pprof: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("gosleuth pprof")),
+    };
+    for w in &outcome.warnings {
+        eprintln!("{w}");
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(&outcome.report).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(anyhow::Error::new(e).context("writing the report to stdout"));
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,173 @@
+//! Fixtures and oracles for the integration tests.
+//!
+//! Binaries come from the evidence factory (`factory/factory.py build`);
+//! the oracles are the Go toolchain's own tools (`go tool addr2line`,
+//! `go version -m`). Go must be installed: tests fail, not skip, without it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// The Go releases of the factory's matrix.
+pub const VERSIONS: &[&str] = &[
+    "installed",
+    "go1.21.13",
+    "go1.22.12",
+    "go1.23.12",
+    "go1.24.13",
+    "go1.25.7",
+];
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A scratch directory under the target dir.
+pub fn scratch() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gobin-it");
+    std::fs::create_dir_all(&d).expect("creating scratch dir");
+    d
+}
+
+/// `go`, checked once; panics with a clear message if missing.
+pub fn go() -> &'static str {
+    static OK: OnceLock<()> = OnceLock::new();
+    OK.get_or_init(|| {
+        let out = Command::new("go").arg("version").output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            _ => panic!(
+                "these tests need the Go toolchain as oracle: install Go and put `go` on PATH"
+            ),
+        }
+    });
+    "go"
+}
+
+fn go_cmd() -> Command {
+    let mut c = Command::new(go());
+    // Run outside any module so no go.mod asks for another toolchain.
+    c.current_dir(scratch())
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "");
+    c
+}
+
+/// Builds `program` with Go `version` through the factory and returns the
+/// directory holding `bin/<program>{,.stripped,.pie,.noopt}`.
+pub fn factory(version: &str, program: &str) -> PathBuf {
+    // One factory run at a time: it writes a shared cache.
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let script = repo_root().join("factory/factory.py");
+    assert!(
+        script.exists(),
+        "evidence factory missing at {}",
+        script.display()
+    );
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(["build", "--go", version, "--program", program])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running python3 factory/factory.py");
+    assert!(
+        out.status.success(),
+        "factory build --go {version} --program {program} failed"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let dir = PathBuf::from(
+        stdout
+            .lines()
+            .last()
+            .expect("factory printed no directory")
+            .trim(),
+    );
+    let bin = dir.join("bin").join(program);
+    assert!(bin.exists(), "factory did not produce {}", bin.display());
+    dir
+}
+
+/// A small program with a known inlined call, built with the installed Go.
+pub fn hello() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = scratch().join("hello");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("go.mod"), "module example.com/hello\n\ngo 1.21\n").unwrap();
+        std::fs::write(dir.join("main.go"), HELLO_SRC).unwrap();
+        for (name, flags) in [
+            ("hello", &[][..]),
+            ("hello.stripped", &["-ldflags=-s -w"][..]),
+            ("hello.pie", &["-buildmode=pie"][..]),
+        ] {
+            let st = go_cmd()
+                .current_dir(&dir)
+                .arg("build")
+                .args(flags)
+                .args(["-o", name, "."])
+                .status()
+                .unwrap();
+            assert!(st.success(), "go build {name} failed");
+        }
+        dir
+    })
+}
+
+pub const HELLO_SRC: &str = r#"package main
+
+import (
+	"fmt"
+	"os"
+)
+
+//go:noinline
+func work(n int) int {
+	return inner(n) + 1
+}
+
+func inner(n int) int {
+	return n*n*3 + 7
+}
+
+func main() {
+	fmt.Println("hello", work(len(os.Args)))
+}
+"#;
+
+/// Output of `go tool addr2line BIN` for these addresses.
+pub fn addr2line(bin: &Path, pcs: &[u64]) -> String {
+    use std::io::Write;
+    let mut child = go_cmd()
+        .args(["tool", "addr2line"])
+        .arg(bin)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("go tool addr2line");
+    let mut input = String::new();
+    for pc in pcs {
+        input.push_str(&format!("{pc:#x}\n"));
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "go tool addr2line {} failed",
+        bin.display()
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Output of `go version -m BIN`.
+pub fn go_version_m(bin: &Path) -> String {
+    let out = go_cmd().args(["version", "-m"]).arg(bin).output().unwrap();
+    assert!(
+        out.status.success(),
+        "go version -m {} failed",
+        bin.display()
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -1,0 +1,17 @@
+//! Times the phases of `-top` on one profile: `--example phases -- FILE`.
+
+use std::time::Instant;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args().nth(1).ok_or("usage: phases FILE")?;
+    let t = Instant::now();
+    let p = gosleuth_pprof::parse_file(std::path::Path::new(&path))?;
+    eprintln!("read+gunzip+decode {:?}", t.elapsed());
+    let t = Instant::now();
+    let mut r = gosleuth_pprof::report::prepare(p, &Default::default())?;
+    eprintln!("prepare {:?}", t.elapsed());
+    let t = Instant::now();
+    let out = gosleuth_pprof::report::generate(&mut r)?;
+    eprintln!("top {:?} ({} bytes)", t.elapsed(), out.len());
+    Ok(())
+}

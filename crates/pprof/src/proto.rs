@@ -1,0 +1,981 @@
+//! A hand-written profile.proto reader and writer.
+//!
+//! Decoding never trusts a count from the input: vectors grow as elements
+//! are actually read, every length is checked against the bytes left, and
+//! varints longer than ten bytes are rejected.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::profile::{Function, Line, Location, Mapping, NumLabel, Profile, Sample, ValueType};
+
+/// Upper bound on the decompressed size of a profile (a gzip bomb guard).
+pub const MAX_DECOMPRESSED: u64 = 4 << 30;
+
+/// True when `data` starts with the gzip magic.
+pub fn is_gzip(data: &[u8]) -> bool {
+    data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b
+}
+
+/// Decompresses `data` if it is gzipped (all members), else borrows it.
+pub fn maybe_gunzip(data: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+    if !is_gzip(data) {
+        return Ok(std::borrow::Cow::Borrowed(data));
+    }
+    let mut out = Vec::new();
+    let dec = flate2::read::MultiGzDecoder::new(data);
+    let mut limited = dec.take(MAX_DECOMPRESSED + 1);
+    limited.read_to_end(&mut out).map_err(|e| Error::Gzip(e.to_string()))?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(Error::TooLarge { limit: MAX_DECOMPRESSED });
+    }
+    Ok(std::borrow::Cow::Owned(out))
+}
+
+/// A cursor over a protobuf message; `base` is the offset of `data[0]`
+/// in the whole input, for error messages.
+#[derive(Clone, Copy)]
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    base: usize,
+}
+
+/// One decoded field.
+enum Value<'a> {
+    Varint(u64),
+    Fixed,
+    Bytes(&'a [u8], usize),
+}
+
+impl<'a> Reader<'a> {
+    fn new(data: &'a [u8], base: usize) -> Self {
+        Reader { data, pos: 0, base }
+    }
+
+    fn err(&self, what: &'static str) -> Error {
+        Error::Proto { offset: self.base + self.pos, what }
+    }
+
+    fn done(&self) -> bool {
+        self.pos >= self.data.len()
+    }
+
+    #[inline]
+    fn varint(&mut self) -> Result<u64> {
+        let mut u: u64 = 0;
+        for i in 0..10 {
+            let Some(&b) = self.data.get(self.pos) else {
+                return Err(self.err("varint runs past the end of the message"));
+            };
+            self.pos += 1;
+            if i == 9 && b > 1 {
+                return Err(self.err("varint overflows 64 bits"));
+            }
+            u |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(u);
+            }
+        }
+        Err(self.err("varint longer than 10 bytes"))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if n > self.data.len() - self.pos {
+            return Err(self.err("length runs past the end of the message"));
+        }
+        let s = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    /// Reads a key and its value.
+    fn field(&mut self) -> Result<(u64, Value<'a>)> {
+        let key = self.varint()?;
+        let tag = key >> 3;
+        let v = match key & 7 {
+            0 => Value::Varint(self.varint()?),
+            1 => {
+                self.take(8)?;
+                Value::Fixed
+            }
+            2 => {
+                let n = self.varint()?;
+                let n = usize::try_from(n).map_err(|_| self.err("length does not fit in memory"))?;
+                let off = self.base + self.pos;
+                Value::Bytes(self.take(n)?, off)
+            }
+            5 => {
+                self.take(4)?;
+                Value::Fixed
+            }
+            _ => return Err(self.err("unknown wire type (groups are not used by profile.proto)")),
+        };
+        Ok((tag, v))
+    }
+}
+
+fn want_varint(v: &Value<'_>, at: usize) -> Result<u64> {
+    match v {
+        Value::Varint(u) => Ok(*u),
+        _ => Err(Error::Proto { offset: at, what: "expected a varint field" }),
+    }
+}
+
+fn want_bytes<'a>(v: &Value<'a>, at: usize) -> Result<(&'a [u8], usize)> {
+    match v {
+        Value::Bytes(b, off) => Ok((b, *off)),
+        _ => Err(Error::Proto { offset: at, what: "expected a length-delimited field" }),
+    }
+}
+
+#[derive(Default)]
+struct RawLabel {
+    key: i64,
+    str: i64,
+    num: i64,
+    unit: i64,
+}
+
+#[derive(Default)]
+struct RawFunction {
+    id: u64,
+    name: i64,
+    system_name: i64,
+    filename: i64,
+    start_line: i64,
+}
+
+#[derive(Default)]
+struct RawMapping {
+    m: Mapping,
+    file: i64,
+    build_id: i64,
+}
+
+#[derive(Default)]
+struct RawLocation {
+    id: u64,
+    mapping_id: u64,
+    address: u64,
+    lines: Vec<(u64, i64, i64)>,
+    is_folded: bool,
+}
+
+fn decode_value_type(b: &[u8], off: usize) -> Result<(i64, i64)> {
+    let mut r = Reader::new(b, off);
+    let (mut t, mut u) = (0, 0);
+    while !r.done() {
+        let at = r.base + r.pos;
+        let (tag, v) = r.field()?;
+        match tag {
+            1 => t = want_varint(&v, at)? as i64,
+            2 => u = want_varint(&v, at)? as i64,
+            _ => {}
+        }
+    }
+    Ok((t, u))
+}
+
+fn decode_function(b: &[u8], off: usize) -> Result<RawFunction> {
+    let mut r = Reader::new(b, off);
+    let mut f = RawFunction::default();
+    while !r.done() {
+        let at = r.base + r.pos;
+        let (tag, v) = r.field()?;
+        match tag {
+            1 => f.id = want_varint(&v, at)?,
+            2 => f.name = want_varint(&v, at)? as i64,
+            3 => f.system_name = want_varint(&v, at)? as i64,
+            4 => f.filename = want_varint(&v, at)? as i64,
+            5 => f.start_line = want_varint(&v, at)? as i64,
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+fn decode_mapping(b: &[u8], off: usize) -> Result<RawMapping> {
+    let mut r = Reader::new(b, off);
+    let mut m = RawMapping::default();
+    while !r.done() {
+        let at = r.base + r.pos;
+        let (tag, v) = r.field()?;
+        match tag {
+            1 => m.m.id = want_varint(&v, at)?,
+            2 => m.m.start = want_varint(&v, at)?,
+            3 => m.m.limit = want_varint(&v, at)?,
+            4 => m.m.offset = want_varint(&v, at)?,
+            5 => m.file = want_varint(&v, at)? as i64,
+            6 => m.build_id = want_varint(&v, at)? as i64,
+            7 => m.m.has_functions = want_varint(&v, at)? != 0,
+            8 => m.m.has_filenames = want_varint(&v, at)? != 0,
+            9 => m.m.has_line_numbers = want_varint(&v, at)? != 0,
+            10 => m.m.has_inline_frames = want_varint(&v, at)? != 0,
+            _ => {}
+        }
+    }
+    Ok(m)
+}
+
+fn decode_location(b: &[u8], off: usize) -> Result<RawLocation> {
+    let mut r = Reader::new(b, off);
+    let mut l = RawLocation::default();
+    while !r.done() {
+        let at = r.base + r.pos;
+        let (tag, v) = r.field()?;
+        match tag {
+            1 => l.id = want_varint(&v, at)?,
+            2 => l.mapping_id = want_varint(&v, at)?,
+            3 => l.address = want_varint(&v, at)?,
+            4 => {
+                let (lb, loff) = want_bytes(&v, at)?;
+                let mut lr = Reader::new(lb, loff);
+                let (mut f, mut line, mut col) = (0u64, 0i64, 0i64);
+                while !lr.done() {
+                    let at = lr.base + lr.pos;
+                    let (t, v) = lr.field()?;
+                    match t {
+                        1 => f = want_varint(&v, at)?,
+                        2 => line = want_varint(&v, at)? as i64,
+                        3 => col = want_varint(&v, at)? as i64,
+                        _ => {}
+                    }
+                }
+                l.lines.push((f, line, col));
+            }
+            5 => l.is_folded = want_varint(&v, at)? != 0,
+            _ => {}
+        }
+    }
+    Ok(l)
+}
+
+/// Maps ids to indices; dense when ids are small, like pprof's own decoder.
+struct IdMap {
+    dense: Vec<u32>,
+    sparse: HashMap<u64, u32>,
+}
+
+impl IdMap {
+    fn build(ids: impl Iterator<Item = u64>, n: usize, kind: &'static str) -> Result<Self> {
+        let mut m = IdMap { dense: vec![u32::MAX; n + 1], sparse: HashMap::new() };
+        for (i, id) in ids.enumerate() {
+            if id == 0 {
+                return Err(Error::BadId { kind, id, problem: "reserved (0)" });
+            }
+            let slot = if (id as usize) < m.dense.len() && id <= n as u64 {
+                &mut m.dense[id as usize]
+            } else {
+                m.sparse.entry(id).or_insert(u32::MAX)
+            };
+            if *slot != u32::MAX {
+                return Err(Error::BadId { kind, id, problem: "used twice" });
+            }
+            *slot = i as u32;
+        }
+        Ok(m)
+    }
+
+    #[inline]
+    fn get(&self, id: u64) -> Option<u32> {
+        let v = if (id as usize) < self.dense.len() {
+            self.dense[id as usize]
+        } else {
+            *self.sparse.get(&id)?
+        };
+        (v != u32::MAX).then_some(v)
+    }
+}
+
+struct Strings<'a>(&'a [String]);
+
+impl Strings<'_> {
+    fn get(&self, i: i64, field: &'static str) -> Result<String> {
+        self.get_ref(i, field).map(str::to_string)
+    }
+    fn get_ref(&self, i: i64, field: &'static str) -> Result<&str> {
+        if i < 0 || i as usize >= self.0.len() {
+            return Err(Error::BadString { field, index: i, len: self.0.len() });
+        }
+        Ok(&self.0[i as usize])
+    }
+}
+
+/// Decodes an uncompressed profile.proto message.
+pub fn decode(data: &[u8]) -> Result<Profile> {
+    if data.is_empty() {
+        return Err(Error::Empty);
+    }
+    decode_stream(data)
+}
+
+/// Reads top-level fields from a stream.
+struct StreamReader<R> {
+    r: R,
+    pos: usize,
+}
+
+enum Top {
+    Varint(u64),
+    Bytes,
+    Skip,
+}
+
+impl<R: std::io::BufRead> StreamReader<R> {
+    fn err(&self, what: &'static str) -> Error {
+        Error::Proto { offset: self.pos, what }
+    }
+
+    fn byte(&mut self) -> Result<Option<u8>> {
+        let b = match self.r.fill_buf() {
+            Ok(b) => b,
+            Err(e) => return Err(Error::Gzip(e.to_string())),
+        };
+        let Some(&x) = b.first() else { return Ok(None) };
+        self.r.consume(1);
+        self.pos += 1;
+        Ok(Some(x))
+    }
+
+    fn varint(&mut self, first: Option<u8>) -> Result<u64> {
+        let mut u: u64 = 0;
+        let mut next = first;
+        for i in 0..10 {
+            let b = match next.take() {
+                Some(b) => b,
+                None => self.byte()?.ok_or_else(|| self.err("varint runs past the end of the message"))?,
+            };
+            if i == 9 && b > 1 {
+                return Err(self.err("varint overflows 64 bits"));
+            }
+            u |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(u);
+            }
+        }
+        Err(self.err("varint longer than 10 bytes"))
+    }
+
+    fn skip(&mut self, n: u64) -> Result<()> {
+        let got = std::io::copy(&mut (&mut self.r).take(n), &mut std::io::sink())
+            .map_err(|e| Error::Gzip(e.to_string()))?;
+        self.pos += got as usize;
+        if got != n {
+            return Err(self.err("field runs past the end of the message"));
+        }
+        Ok(())
+    }
+
+    /// Next field; the payload of a length-delimited field goes to `buf`.
+    fn field(&mut self, buf: &mut Vec<u8>) -> Result<Option<(u64, usize, Top)>> {
+        let at = self.pos;
+        let Some(b) = self.byte()? else { return Ok(None) };
+        let key = self.varint(Some(b))?;
+        let tag = key >> 3;
+        let v = match key & 7 {
+            0 => Top::Varint(self.varint(None)?),
+            1 => {
+                self.skip(8)?;
+                Top::Skip
+            }
+            2 => {
+                let n = self.varint(None)?;
+                if n > MAX_DECOMPRESSED {
+                    return Err(self.err("length-delimited field longer than the size limit"));
+                }
+                buf.clear();
+                // Grows only as bytes actually arrive: a lying length cannot
+                // make us allocate.
+                let got = (&mut self.r).take(n).read_to_end(buf).map_err(|e| Error::Gzip(e.to_string()))?;
+                let start = self.pos;
+                self.pos += got;
+                if got as u64 != n {
+                    return Err(self.err("length runs past the end of the message"));
+                }
+                return Ok(Some((tag, start, Top::Bytes)));
+            }
+            5 => {
+                self.skip(4)?;
+                Top::Skip
+            }
+            _ => return Err(self.err("unknown wire type (groups are not used by profile.proto)")),
+        };
+        Ok(Some((tag, at, v)))
+    }
+}
+
+fn top_varint(v: &Top, at: usize) -> Result<u64> {
+    match v {
+        Top::Varint(u) => Ok(*u),
+        _ => Err(Error::Proto { offset: at, what: "expected a varint field" }),
+    }
+}
+
+fn top_bytes(v: &Top, at: usize) -> Result<()> {
+    match v {
+        Top::Bytes => Ok(()),
+        _ => Err(Error::Proto { offset: at, what: "expected a length-delimited field" }),
+    }
+}
+
+/// A sample as read, before ids and strings are resolved: location ids are
+/// kept (as u32) in `Sample::locations` and resolved in place afterwards.
+fn decode_raw_sample(b: &[u8], off: usize, labels: &mut Vec<RawLabel>, tmp: &mut (Vec<u32>, Vec<i64>)) -> Result<Sample> {
+    let mut r = Reader::new(b, off);
+    let mut s = Sample::default();
+    let (locs, vals) = tmp;
+    locs.clear();
+    vals.clear();
+    while !r.done() {
+        let at = r.base + r.pos;
+        let (tag, v) = r.field()?;
+        match tag {
+            1 => match v {
+                Value::Varint(u) => locs.push(id32(u, at)?),
+                Value::Bytes(pb, poff) => {
+                    let mut pr = Reader::new(pb, poff);
+                    while !pr.done() {
+                        let at = pr.base + pr.pos;
+                        let u = pr.varint()?;
+                        locs.push(id32(u, at)?);
+                    }
+                }
+                _ => return Err(Error::Proto { offset: at, what: "expected location ids" }),
+            },
+            2 => match v {
+                Value::Varint(u) => vals.push(u as i64),
+                Value::Bytes(pb, poff) => {
+                    let mut pr = Reader::new(pb, poff);
+                    while !pr.done() {
+                        vals.push(pr.varint()? as i64);
+                    }
+                }
+                _ => return Err(Error::Proto { offset: at, what: "expected sample values" }),
+            },
+            3 => {
+                let (lb, loff) = want_bytes(&v, at)?;
+                let mut lr = Reader::new(lb, loff);
+                let mut l = RawLabel::default();
+                while !lr.done() {
+                    let at = lr.base + lr.pos;
+                    let (t, v) = lr.field()?;
+                    match t {
+                        1 => l.key = want_varint(&v, at)? as i64,
+                        2 => l.str = want_varint(&v, at)? as i64,
+                        3 => l.num = want_varint(&v, at)? as i64,
+                        4 => l.unit = want_varint(&v, at)? as i64,
+                        _ => {}
+                    }
+                }
+                labels.push(l);
+            }
+            _ => {}
+        }
+    }
+    // Exact-size copies: one allocation each, no growth slack.
+    s.locations = locs.as_slice().to_vec();
+    s.values = vals.as_slice().to_vec();
+    Ok(s)
+}
+
+fn id32(u: u64, at: usize) -> Result<u32> {
+    u32::try_from(u).map_err(|_| Error::Proto { offset: at, what: "location id above 2^32 is not supported" })
+}
+
+/// Decodes a profile.proto message from a stream (e.g. a gzip decoder),
+/// holding one field at a time: memory grows with the profile, never with
+/// the encoded size.
+pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
+    let mut sr = StreamReader { r: std::io::BufReader::with_capacity(1 << 16, r), pos: 0 };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut sample_types: Vec<(i64, i64)> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
+    // (sample index, labels) for samples that have labels.
+    let mut sample_labels: Vec<(usize, Vec<RawLabel>)> = Vec::new();
+    let mut sample_at: Vec<usize> = Vec::new();
+    let mut mappings: Vec<RawMapping> = Vec::new();
+    let mut locations: Vec<RawLocation> = Vec::new();
+    let mut functions: Vec<RawFunction> = Vec::new();
+    let mut strings: Vec<String> = Vec::new();
+    let (mut drop_x, mut keep_x, mut time, mut dur, mut period) = (0i64, 0i64, 0i64, 0i64, 0i64);
+    let mut period_type = (0i64, 0i64);
+    let mut comments: Vec<u64> = Vec::new();
+    let (mut default_x, mut doc_x) = (0i64, 0i64);
+    let mut labels_tmp: Vec<RawLabel> = Vec::new();
+    let mut sample_tmp: (Vec<u32>, Vec<i64>) = (Vec::new(), Vec::new());
+    let mut any = false;
+    while let Some((tag, at, v)) = sr.field(&mut buf)? {
+        any = true;
+        let off = at;
+        match tag {
+            1 => {
+                top_bytes(&v, at)?;
+                sample_types.push(decode_value_type(&buf, off)?);
+            }
+            2 => {
+                top_bytes(&v, at)?;
+                labels_tmp.clear();
+                let s = decode_raw_sample(&buf, off, &mut labels_tmp, &mut sample_tmp)?;
+                if !labels_tmp.is_empty() {
+                    sample_labels.push((samples.len(), std::mem::take(&mut labels_tmp)));
+                }
+                samples.push(s);
+                sample_at.push(off);
+            }
+            3 => {
+                top_bytes(&v, at)?;
+                mappings.push(decode_mapping(&buf, off)?);
+            }
+            4 => {
+                top_bytes(&v, at)?;
+                locations.push(decode_location(&buf, off)?);
+            }
+            5 => {
+                top_bytes(&v, at)?;
+                functions.push(decode_function(&buf, off)?);
+            }
+            6 => {
+                top_bytes(&v, at)?;
+                strings.push(String::from_utf8_lossy(&buf).into_owned());
+            }
+            7 => drop_x = top_varint(&v, at)? as i64,
+            8 => keep_x = top_varint(&v, at)? as i64,
+            9 => {
+                if time != 0 {
+                    return Err(Error::Concatenated { offset: at });
+                }
+                time = top_varint(&v, at)? as i64;
+            }
+            10 => dur = top_varint(&v, at)? as i64,
+            11 => {
+                top_bytes(&v, at)?;
+                period_type = decode_value_type(&buf, off)?;
+            }
+            12 => period = top_varint(&v, at)? as i64,
+            13 => match v {
+                Top::Varint(u) => comments.push(u),
+                Top::Bytes => {
+                    let mut pr = Reader::new(&buf, off);
+                    while !pr.done() {
+                        comments.push(pr.varint()?);
+                    }
+                }
+                Top::Skip => return Err(Error::Proto { offset: at, what: "expected comment string indices" }),
+            },
+            14 => default_x = top_varint(&v, at)? as i64,
+            15 => doc_x = top_varint(&v, at)? as i64,
+            _ => {}
+        }
+    }
+    if !any {
+        return Err(Error::Empty);
+    }
+    drop(buf);
+    if strings.is_empty() {
+        return Err(Error::Invalid("string table is missing (it must hold at least the empty string)".into()));
+    }
+    if !strings[0].is_empty() {
+        return Err(Error::Invalid("string_table[0] must be the empty string".into()));
+    }
+    let st = Strings(&strings);
+
+    let mut p = Profile::default();
+    for (t, u) in sample_types {
+        p.sample_types.push(ValueType { ty: st.get(t, "sample_type.type")?, unit: st.get(u, "sample_type.unit")? });
+    }
+    for rm in mappings {
+        let mut m = rm.m;
+        m.file = st.get(rm.file, "mapping.filename")?;
+        m.build_id = st.get(rm.build_id, "mapping.build_id")?;
+        p.mappings.push(m);
+    }
+    for f in functions {
+        p.functions.push(Function {
+            id: f.id,
+            name: st.get(f.name, "function.name")?,
+            system_name: st.get(f.system_name, "function.system_name")?,
+            filename: st.get(f.filename, "function.filename")?,
+            start_line: f.start_line,
+        });
+    }
+    let mapping_ids = IdMap::build(p.mappings.iter().map(|m| m.id), p.mappings.len(), "mapping")?;
+    let function_ids = IdMap::build(p.functions.iter().map(|f| f.id), p.functions.len(), "function")?;
+    for l in &locations {
+        let mut loc = Location { id: l.id, address: l.address, is_folded: l.is_folded, ..Default::default() };
+        if l.mapping_id != 0 {
+            loc.mapping = Some(mapping_ids.get(l.mapping_id).ok_or_else(|| Error::DanglingId {
+                what: format!("location {}", l.id),
+                kind: "mapping",
+                id: l.mapping_id,
+            })?);
+        }
+        for &(fid, line, column) in &l.lines {
+            let function = function_ids.get(fid).ok_or_else(|| Error::DanglingId {
+                what: format!("a line of location {}", l.id),
+                kind: "function",
+                id: fid,
+            })?;
+            loc.lines.push(Line { function, line, column });
+        }
+        p.locations.push(loc);
+    }
+    drop(locations);
+    let location_ids = IdMap::build(p.locations.iter().map(|l| l.id), p.locations.len(), "location")?;
+
+    let nvalues = p.sample_types.len();
+    samples.par_iter_mut().with_min_len(4096).zip(sample_at.par_iter()).try_for_each(|(s, &off)| {
+        for id in s.locations.iter_mut() {
+            *id = location_ids.get(u64::from(*id)).ok_or_else(|| Error::DanglingId {
+                what: format!("the sample at byte {off}"),
+                kind: "location",
+                id: u64::from(*id),
+            })?;
+        }
+        if s.values.len() != nvalues {
+            return Err(Error::Invalid(format!(
+                "the sample at byte {off} has {} values but the profile has {nvalues} sample types",
+                s.values.len()
+            )));
+        }
+        Ok(())
+    })?;
+    drop(sample_at);
+    for (i, labels) in sample_labels {
+        let s = &mut samples[i];
+        for l in labels {
+            let key = st.get(l.key, "label.key")?;
+            if l.str != 0 {
+                s.labels.push((key, st.get(l.str, "label.str")?));
+            } else if l.num != 0 || l.unit != 0 {
+                s.num_labels.push(NumLabel { key, value: l.num, unit: st.get(l.unit, "label.num_unit")? });
+            }
+        }
+    }
+    p.samples = samples;
+
+    p.drop_frames = st.get(drop_x, "drop_frames")?;
+    p.keep_frames = st.get(keep_x, "keep_frames")?;
+    p.time_nanos = time;
+    p.duration_nanos = dur;
+    p.period_type =
+        ValueType { ty: st.get(period_type.0, "period_type.type")?, unit: st.get(period_type.1, "period_type.unit")? };
+    p.period = period;
+    for c in comments {
+        p.comments.push(st.get(c as i64, "comment")?);
+    }
+    p.default_sample_type = st.get(default_x, "default_sample_type")?;
+    p.doc_url = st.get(doc_x, "doc_url")?;
+    Ok(p)
+}
+
+/// Reads and parses a profile file, streaming gzip straight into the
+/// decoder; legacy text profiles are recognized too.
+pub fn parse_file(path: &std::path::Path) -> Result<Profile> {
+    let io = |e: std::io::Error| Error::Io { path: path.to_path_buf(), source: e };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut head = [0u8; 2];
+    let n = f.read(&mut head).map_err(io)?;
+    drop(f);
+    if n == 2 && is_gzip(&head) {
+        let f = std::fs::File::open(path).map_err(io)?;
+        let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, f));
+        match decode_stream(gz.take(MAX_DECOMPRESSED)) {
+            Ok(p) => return Ok(p),
+            Err(e @ (Error::Empty | Error::Concatenated { .. } | Error::Gzip(_))) => return Err(e),
+            Err(_) => {}
+        }
+    }
+    let data = std::fs::read(path).map_err(io)?;
+    parse(&data)
+}
+
+/// Parses a profile: gzipped or plain profile.proto, or a legacy text profile.
+pub fn parse(data: &[u8]) -> Result<Profile> {
+    let raw = maybe_gunzip(data)?;
+    match decode(&raw) {
+        Ok(p) => Ok(p),
+        Err(e @ (Error::Empty | Error::Concatenated { .. })) => Err(e),
+        Err(e) => match crate::legacy::parse(&raw) {
+            Ok(p) => Ok(p),
+            Err(Error::Unrecognized) => Err(e),
+            Err(le) => Err(le),
+        },
+    }
+}
+
+// ---------------------------------------------------------------- encoding
+
+struct Enc {
+    buf: Vec<u8>,
+}
+
+impl Enc {
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+    }
+    fn u64(&mut self, tag: u64, v: u64) {
+        self.varint(tag << 3);
+        self.varint(v);
+    }
+    fn opt(&mut self, tag: u64, v: u64) {
+        if v != 0 {
+            self.u64(tag, v);
+        }
+    }
+    fn bytes(&mut self, tag: u64, b: &[u8]) {
+        self.varint(tag << 3 | 2);
+        self.varint(b.len() as u64);
+        self.buf.extend_from_slice(b);
+    }
+    fn repeated(&mut self, tag: u64, xs: &[u64]) {
+        if xs.len() > 2 {
+            let mut inner = Enc { buf: Vec::with_capacity(xs.len() * 2) };
+            for &x in xs {
+                inner.varint(x);
+            }
+            self.bytes(tag, &inner.buf);
+        } else {
+            for &x in xs {
+                self.u64(tag, x);
+            }
+        }
+    }
+    fn message(&mut self, tag: u64, f: impl FnOnce(&mut Enc)) {
+        let mut inner = Enc { buf: Vec::new() };
+        f(&mut inner);
+        self.bytes(tag, &inner.buf);
+    }
+}
+
+#[derive(Default)]
+struct StringTable {
+    index: HashMap<String, u64>,
+    list: Vec<String>,
+}
+
+impl StringTable {
+    fn add(&mut self, s: &str) -> u64 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.list.len() as u64;
+        self.index.insert(s.to_string(), i);
+        self.list.push(s.to_string());
+        i
+    }
+}
+
+/// Encodes `p` as an uncompressed profile.proto message, in the field and
+/// string order `go tool pprof` uses. Ids are taken as they are; call
+/// [`crate::merge::compact`] first if they may collide.
+pub fn encode(p: &Profile) -> Vec<u8> {
+    let mut st = StringTable::default();
+    st.add("");
+    let sts: Vec<(u64, u64)> = p.sample_types.iter().map(|t| (st.add(&t.ty), st.add(&t.unit))).collect();
+    // Labels: sorted by key, strings then numbers.
+    let mut sample_labels: Vec<Vec<(u64, u64, i64, u64)>> = Vec::with_capacity(p.samples.len());
+    for s in &p.samples {
+        let mut out = Vec::new();
+        let mut keys: Vec<&str> = s.labels.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            for v in s.label_values(k) {
+                out.push((st.add(k), st.add(v), 0, 0));
+            }
+        }
+        let mut nkeys: Vec<&str> = s.num_labels.iter().map(|l| l.key.as_str()).collect();
+        nkeys.sort_unstable();
+        nkeys.dedup();
+        for k in nkeys {
+            let kx = st.add(k);
+            let has_units = s.num_labels.iter().any(|l| l.key == k && !l.unit.is_empty());
+            for l in s.num_labels.iter().filter(|l| l.key == k) {
+                let ux = if has_units { st.add(&l.unit) } else { 0 };
+                out.push((kx, 0, l.value, ux));
+            }
+        }
+        sample_labels.push(out);
+    }
+    let maps: Vec<(u64, u64)> = p.mappings.iter().map(|m| (st.add(&m.file), st.add(&m.build_id))).collect();
+    let funcs: Vec<(u64, u64, u64)> = p
+        .functions
+        .iter()
+        .map(|f| (st.add(&f.name), st.add(&f.system_name), st.add(&f.filename)))
+        .collect();
+    let drop_x = st.add(&p.drop_frames);
+    let keep_x = st.add(&p.keep_frames);
+    let pt = (st.add(&p.period_type.ty), st.add(&p.period_type.unit));
+    let comments: Vec<u64> = p.comments.iter().map(|c| st.add(c)).collect();
+    let default_x = st.add(&p.default_sample_type);
+    let doc_x = st.add(&p.doc_url);
+
+    let mut e = Enc { buf: Vec::new() };
+    for &(t, u) in &sts {
+        e.message(1, |m| {
+            m.opt(1, t);
+            m.opt(2, u);
+        });
+    }
+    let mut ids: Vec<u64> = Vec::new();
+    for (s, labels) in p.samples.iter().zip(&sample_labels) {
+        ids.clear();
+        ids.extend(s.locations.iter().map(|&i| p.locations[i as usize].id));
+        let vals: Vec<u64> = s.values.iter().map(|&v| v as u64).collect();
+        e.message(2, |m| {
+            m.repeated(1, &ids);
+            m.repeated(2, &vals);
+            for &(k, sx, n, u) in labels {
+                m.message(3, |l| {
+                    l.opt(1, k);
+                    l.opt(2, sx);
+                    l.opt(3, n as u64);
+                    l.opt(4, u);
+                });
+            }
+        });
+    }
+    for (mp, &(f, b)) in p.mappings.iter().zip(&maps) {
+        e.message(3, |m| {
+            m.opt(1, mp.id);
+            m.opt(2, mp.start);
+            m.opt(3, mp.limit);
+            m.opt(4, mp.offset);
+            m.opt(5, f);
+            m.opt(6, b);
+            m.opt(7, mp.has_functions as u64);
+            m.opt(8, mp.has_filenames as u64);
+            m.opt(9, mp.has_line_numbers as u64);
+            m.opt(10, mp.has_inline_frames as u64);
+        });
+    }
+    for l in &p.locations {
+        e.message(4, |m| {
+            m.opt(1, l.id);
+            m.opt(2, l.mapping.map_or(0, |i| p.mappings[i as usize].id));
+            m.opt(3, l.address);
+            for ln in &l.lines {
+                m.message(4, |x| {
+                    x.opt(1, p.functions[ln.function as usize].id);
+                    x.opt(2, ln.line as u64);
+                    x.opt(3, ln.column as u64);
+                });
+            }
+            m.opt(5, l.is_folded as u64);
+        });
+    }
+    for (f, &(n, s, file)) in p.functions.iter().zip(&funcs) {
+        e.message(5, |m| {
+            m.opt(1, f.id);
+            m.opt(2, n);
+            m.opt(3, s);
+            m.opt(4, file);
+            m.opt(5, f.start_line as u64);
+        });
+    }
+    for s in &st.list {
+        e.bytes(6, s.as_bytes());
+    }
+    e.opt(7, drop_x);
+    e.opt(8, keep_x);
+    e.opt(9, p.time_nanos as u64);
+    e.opt(10, p.duration_nanos as u64);
+    if pt != (0, 0) {
+        e.message(11, |m| {
+            m.opt(1, pt.0);
+            m.opt(2, pt.1);
+        });
+    }
+    e.opt(12, p.period as u64);
+    e.repeated(13, &comments);
+    e.u64(14, default_x);
+    e.opt(15, doc_x);
+    e.buf
+}
+
+/// Encodes and gzips `p` (what `go tool pprof -proto` writes).
+pub fn write_gzip(p: &Profile, w: impl Write) -> std::io::Result<()> {
+    let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+    gz.write_all(&encode(p))?;
+    gz.finish()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_profile() -> Profile {
+        let mut p = Profile::default();
+        p.sample_types.push(ValueType::new("samples", "count"));
+        p.functions.push(Function { id: 1, name: "main.f".into(), filename: "f.go".into(), ..Default::default() });
+        p.locations.push(Location { id: 1, lines: vec![Line { function: 0, line: 3, column: 0 }], ..Default::default() });
+        p.samples.push(Sample { locations: vec![0], values: vec![5], ..Default::default() });
+        p.time_nanos = 7;
+        p
+    }
+
+    #[test]
+    fn round_trip() {
+        let p = sample_profile();
+        let q = decode(&encode(&p)).expect("decodes");
+        assert_eq!(p, q);
+    }
+
+    #[test]
+    fn errors_not_panics() {
+        let b = encode(&sample_profile());
+        for n in 0..b.len() {
+            let _ = decode(&b[..n]);
+        }
+        assert!(matches!(decode(&[0x08, 0xff]), Err(Error::Proto { .. })));
+        assert!(matches!(decode(&[0x12, 0x7f]), Err(Error::Proto { .. })));
+        let long = [0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert!(matches!(decode(&long), Err(Error::Proto { .. })));
+    }
+
+    #[test]
+    fn concatenated() {
+        let mut b = encode(&sample_profile());
+        let again = b.clone();
+        b.extend_from_slice(&again);
+        assert!(matches!(decode(&b), Err(Error::Concatenated { .. })));
+    }
+
+    #[test]
+    fn dangling_location() {
+        let mut p = sample_profile();
+        p.locations[0].id = 9;
+        let mut b = encode(&p);
+        // The sample refers to id 9 after encode; rewrite the location id to 8.
+        p.locations[0].id = 8;
+        let mut q = encode(&p);
+        std::mem::swap(&mut b, &mut q);
+        let _ = q;
+        assert!(decode(&b).is_ok());
+        let mut p2 = sample_profile();
+        p2.samples[0].locations = vec![0];
+        let mut enc = encode(&p2);
+        // Corrupt: sample's location id 1 -> 2 (byte after tag 0x08 in sample).
+        if let Some(pos) = enc.windows(3).position(|w| w == [0x12, 0x04, 0x08]) {
+            enc[pos + 3] = 2;
+            assert!(matches!(decode(&enc), Err(Error::DanglingId { .. })));
+        }
+    }
+
+    #[test]
+    fn truncated_gzip() {
+        let mut gz = Vec::new();
+        write_gzip(&sample_profile(), &mut gz).expect("writes");
+        let cut = &gz[..gz.len() - 10];
+        assert!(matches!(parse(cut), Err(Error::Gzip(_))));
+    }
+}

@@ -1,0 +1,194 @@
+//! Integration tests: our reports against `go tool pprof` (the oracle),
+//! byte for byte, on real profiles written by a real Go program.
+//!
+//! Go must be installed: the tests fail with a clear message otherwise.
+//! Profiles come from `tests/goprog/main.go`, built with the installed Go
+//! and cached under `~/.cache/gosleuth/` by content hash, and from the
+//! project's evidence factory (`factory/factory.py`) when it exists.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+mod cases;
+mod robustness;
+
+/// The `go` binary, or a panic that says how to fix the environment.
+pub fn go_bin() -> PathBuf {
+    let go = std::env::var_os("GO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("go"));
+    match Command::new(&go).arg("version").output() {
+        Ok(o) if o.status.success() => go,
+        _ => panic!(
+            "these tests need the Go toolchain (`go` on PATH, or GO=/path/to/go): \
+             `go tool pprof` is the oracle and the fixtures are built with it"
+        ),
+    }
+}
+
+fn fnv(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for &b in data {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Directory with the goprog profiles, built once per content hash.
+pub fn goprog_profiles() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let src = crate_dir().join("tests/goprog/main.go");
+        let code = std::fs::read(&src).expect("read tests/goprog/main.go");
+        let go = go_bin();
+        let ver = Command::new(&go).arg("version").output().expect("go version").stdout;
+        let mut key = code.clone();
+        key.extend_from_slice(&ver);
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        let dir = home.join(".cache/gosleuth").join(format!("goprog-{:016x}", fnv(&key)));
+        if dir.join("done").exists() {
+            return dir;
+        }
+        let tmp = std::env::temp_dir().join(format!("gosleuth-goprog-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(tmp.join("out")).expect("mkdir tmp");
+        std::fs::write(tmp.join("main.go"), &code).expect("write main.go");
+        std::fs::write(tmp.join("go.mod"), "module goprog\n\ngo 1.21\n").expect("write go.mod");
+        let st = Command::new(&go)
+            .args(["build", "-o", "goprog", "."])
+            .current_dir(&tmp)
+            .env("GOFLAGS", "-mod=mod")
+            .status()
+            .expect("run go build");
+        assert!(st.success(), "go build of tests/goprog failed");
+        let st = Command::new(tmp.join("goprog")).arg(tmp.join("out")).status().expect("run goprog");
+        assert!(st.success(), "tests/goprog failed to write its profiles");
+        std::fs::create_dir_all(dir.parent().expect("parent")).expect("mkdir cache");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(tmp.join("out"), &dir).expect("move profiles into the cache");
+        std::fs::write(dir.join("done"), "").expect("mark done");
+        let _ = std::fs::remove_dir_all(&tmp);
+        dir
+    })
+}
+
+/// The factory's `leak` evidence directory (`pprof/` inside), if the
+/// factory exists; otherwise None with a loud note on stderr.
+pub fn factory_profiles() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = crate_dir().join("../..").canonicalize().expect("workspace root");
+        let factory = root.join("factory/factory.py");
+        if !factory.exists() {
+            let msg = "NOTE: factory/factory.py is missing; factory profiles are not compared (set GOSLEUTH_REQUIRE_FACTORY=1 to fail instead)";
+            assert!(std::env::var_os("GOSLEUTH_REQUIRE_FACTORY").is_none(), "{msg}");
+            eprintln!("{msg}");
+            return None;
+        }
+        let out = Command::new("python3")
+            .args(["factory/factory.py", "evidence", "--go", "installed", "--case", "leak"])
+            .current_dir(&root)
+            .output()
+            .expect("run python3 factory/factory.py");
+        assert!(
+            out.status.success(),
+            "factory/factory.py evidence failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).expect("factory printed a directory");
+        let dir = PathBuf::from(last.trim()).join("pprof");
+        assert!(dir.is_dir(), "factory directory {} has no pprof/ subdirectory", dir.display());
+        Some(dir)
+    })
+    .as_deref()
+}
+
+/// Runs `go tool pprof ARGS` in `dir` with TZ=UTC.
+pub fn oracle(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(go_bin())
+        .arg("tool")
+        .arg("pprof")
+        .args(args)
+        .current_dir(dir)
+        .env("TZ", "UTC")
+        .env("PPROF_BINARY_PATH", "/nonexistent")
+        .output()
+        .expect("run go tool pprof");
+    assert!(
+        out.status.success(),
+        "go tool pprof {args:?} failed in {}:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Runs our driver with the same arguments (paths resolved against `dir`).
+pub fn ours(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| {
+            let p = dir.join(a);
+            if !a.starts_with('-') && p.exists() {
+                return p.to_string_lossy().into_owned();
+            }
+            if let Some((flag, v)) = a.split_once('=') {
+                if matches!(flag, "-diff_base" | "-base") {
+                    return format!("{flag}={}", dir.join(v).display());
+                }
+            }
+            a.to_string()
+        })
+        .collect();
+    gosleuth_pprof::driver::run(&args).unwrap_or_else(|e| panic!("gosleuth pprof {args:?}: {e}")).report
+}
+
+/// Row text without the order-dependent `sum%` column, for reports where
+/// go tool pprof itself orders tied rows at random (map iteration).
+pub fn unordered(report: &[u8]) -> Vec<String> {
+    let s = String::from_utf8_lossy(report);
+    let mut head = Vec::new();
+    let mut rows = Vec::new();
+    let mut in_rows = false;
+    for line in s.lines() {
+        if in_rows {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let mut f2 = f.clone();
+            if f2.len() > 2 {
+                f2.remove(2);
+            }
+            rows.push(f2.join(" "));
+        } else {
+            head.push(line.to_string());
+            in_rows = line.trim_start().starts_with("flat  flat%");
+        }
+    }
+    rows.sort();
+    head.extend(rows);
+    head
+}
+
+/// Compares our output to the oracle's; on mismatch shows a diff-like excerpt.
+pub fn assert_same(dir: &Path, args: &[&str]) {
+    let want = oracle(dir, args);
+    let got = ours(dir, args);
+    if want != got {
+        let (w, g) = (String::from_utf8_lossy(&want), String::from_utf8_lossy(&got));
+        let mut msg = String::new();
+        for (i, (a, b)) in w.lines().zip(g.lines()).enumerate() {
+            if a != b {
+                msg = format!("first difference at line {}:\n go: {a:?}\nours: {b:?}", i + 1);
+                break;
+            }
+        }
+        if msg.is_empty() {
+            msg = format!("line counts differ: go {} vs ours {}", w.lines().count(), g.lines().count());
+        }
+        panic!("`pprof {}` in {} differs from go tool pprof\n{msg}", args.join(" "), dir.display());
+    }
+}
