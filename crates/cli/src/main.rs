@@ -26,6 +26,9 @@ enum Command {
     /// Read panics, fatal errors, goroutine dumps and race reports from any
     /// text (logs included) and name the root cause.
     Triage(cmd::triage::TriageArgs),
+    /// Find what went wrong in service logs: templates, levels, embedded
+    /// panics.
+    Logs(cmd::logs::LogsArgs),
     /// Read Go binaries: build info, symbols, functions.
     #[command(subcommand)]
     Bin(cmd::bin::BinCommand),
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Triage(a) => cmd::triage::run(a),
+        Command::Logs(a) => cmd::logs::run(a),
         Command::Bin(c) => cmd::bin::run(c),
         Command::Pprof(a) => cmd::pprof::run(a),
     };
