@@ -1,0 +1,3 @@
+module metricsdeadlock
+
+go 1.21

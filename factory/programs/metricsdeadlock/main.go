@@ -1,0 +1,45 @@
+// Command metricsdeadlock is the service from seed 004 ("Postmortem debugging
+// Go services with Delve"): every request calls (*Metrics).CountS, which sends
+// into the buffered inChannel. The single consumer,
+// (*Metrics).startInChannelConsumer, periodically calls
+// sendMetricsToOutChannel -> (*Metrics).SetM, which sends into the same
+// inChannel: once the channel is full the consumer deadlocks itself and every
+// request goroutine blocks in CountS. net/http/pprof is served on the same mux.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	flag.Parse()
+	if err := run(*addr); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(addr string) error {
+	metrics := NewMetrics(100, 5*time.Millisecond)
+
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		metrics.CountS("server.req-incoming")
+		fmt.Fprintln(w, "ok")
+	})
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr().String())
+	os.Stdout.Sync()
+	log.Printf("server listening addr=%s", ln.Addr())
+	return http.Serve(ln, nil)
+}

@@ -1,0 +1,125 @@
+// Command parked parks -n goroutines spread over distinct blocking states
+// (chan send, chan receive, sync.Mutex, select, time.Sleep, WaitGroup, deep
+// recursion then blocked), prints "ready" and blocks forever. For scale tests.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+var (
+	sendCh   = make(chan int)
+	recvCh   = make(chan int)
+	selA     = make(chan int)
+	selB     = make(chan string)
+	mu       sync.Mutex
+	wgNever  sync.WaitGroup
+	deepWait = make(chan struct{})
+	started  int64
+)
+
+//go:noinline
+func blockedSend(i int) { atomic.AddInt64(&started, 1); sendCh <- i }
+
+//go:noinline
+func blockedRecv() { atomic.AddInt64(&started, 1); <-recvCh }
+
+//go:noinline
+func blockedLock() { atomic.AddInt64(&started, 1); mu.Lock(); mu.Unlock() }
+
+//go:noinline
+func blockedSelect() {
+	atomic.AddInt64(&started, 1)
+	select {
+	case <-selA:
+	case selB <- "x":
+	case <-recvCh:
+	}
+}
+
+//go:noinline
+func sleeper() { atomic.AddInt64(&started, 1); time.Sleep(1000 * time.Hour) }
+
+//go:noinline
+func waiter() { atomic.AddInt64(&started, 1); wgNever.Wait() }
+
+//go:noinline
+func deep(n int) int {
+	if n == 0 {
+		atomic.AddInt64(&started, 1)
+		<-deepWait
+		return 0
+	}
+	return deep(n-1) + 1
+}
+
+func main() {
+	n := flag.Int("n", 1000, "goroutines to park")
+	depth := flag.Int("depth", 120, "recursion depth of the deep goroutines")
+	maxDeep := flag.Int("maxdeep", 1000, "at most this many deep-recursion goroutines")
+	addr := flag.String("addr", "", "optional pprof listen address (e.g. 127.0.0.1:0)")
+	flag.Parse()
+
+	if *addr != "" {
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(ln.Addr().String())
+		go func() { log.Println(http.Serve(ln, nil)) }()
+	}
+
+	mu.Lock() // held forever by main
+	wgNever.Add(1)
+	kinds := 7
+	deepCount := 0
+	for i := 0; i < *n; i++ {
+		k := i % kinds
+		if k == 6 {
+			if deepCount >= *maxDeep {
+				k = i % 6
+			} else {
+				deepCount++
+			}
+		}
+		switch k {
+		case 0:
+			go blockedSend(i)
+		case 1:
+			go blockedRecv()
+		case 2:
+			go blockedLock()
+		case 3:
+			go blockedSelect()
+		case 4:
+			go sleeper()
+		case 5:
+			go waiter()
+		case 6:
+			go deep(*depth)
+		}
+	}
+	for atomic.LoadInt64(&started) < int64(*n) {
+		time.Sleep(time.Millisecond)
+	}
+	// Give the last ones time to actually park.
+	for i := 0; i < 10; i++ {
+		runtime.Gosched()
+	}
+	time.Sleep(50*time.Millisecond + time.Duration(*n/1000)*time.Millisecond)
+	fmt.Println("ready")
+	os.Stdout.Sync()
+	for {
+		time.Sleep(time.Hour)
+	}
+}

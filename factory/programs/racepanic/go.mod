@@ -1,0 +1,3 @@
+module racepanic
+
+go 1.21

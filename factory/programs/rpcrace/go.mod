@@ -1,0 +1,3 @@
+module rpcrace
+
+go 1.21
