@@ -29,6 +29,9 @@ enum Command {
     /// Find what went wrong in service logs: templates, levels, embedded
     /// panics.
     Logs(cmd::logs::LogsArgs),
+    /// Write an ELF core file of a live process (gdb, dlv and gosleuth open
+    /// it), freezing it only for a bounded time.
+    Dump(cmd::dump::DumpArgs),
     /// Read Go binaries: build info, symbols, functions.
     #[command(subcommand)]
     Bin(cmd::bin::BinCommand),
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Triage(a) => cmd::triage::run(a),
         Command::Logs(a) => cmd::logs::run(a),
+        Command::Dump(a) => cmd::dump::run(a),
         Command::Bin(c) => cmd::bin::run(c),
         Command::Pprof(a) => cmd::pprof::run(a),
     };

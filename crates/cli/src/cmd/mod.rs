@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bin;
+pub mod dump;
 pub mod logs;
 pub mod pprof;
 pub mod triage;

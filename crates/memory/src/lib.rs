@@ -1,0 +1,1 @@
+//! Memory sources: ELF core files and live processes behind one trait.
