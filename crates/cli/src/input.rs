@@ -48,8 +48,8 @@ impl Input {
         match self {
             Input::Stdin => pump(io::stdin().lock(), sink).context("reading standard input"),
             Input::File(path) => {
-                let file = File::open(path)
-                    .with_context(|| format!("cannot open {}", path.display()))?;
+                let file =
+                    File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
                 let mut head = [0u8; 2];
                 let gz = path.extension().is_some_and(|e| e == "gz")
                     || (file
@@ -57,11 +57,14 @@ impl Input {
                         .and_then(|mut f| f.read_exact(&mut head))
                         .is_ok()
                         && head == [0x1f, 0x8b]);
-                let file = File::open(path)
-                    .with_context(|| format!("cannot open {}", path.display()))?;
+                let file =
+                    File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
                 if gz {
                     pump(flate2::read::MultiGzDecoder::new(file), sink).with_context(|| {
-                        format!("reading gzip file {} (truncated or corrupt?)", path.display())
+                        format!(
+                            "reading gzip file {} (truncated or corrupt?)",
+                            path.display()
+                        )
                     })
                 } else {
                     pump(file, sink).with_context(|| format!("reading {}", path.display()))

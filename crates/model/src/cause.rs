@@ -85,7 +85,12 @@ pub fn root_cause(incident: &Incident) -> Option<RootCause> {
     // Runtime code includes the functions other packages link into the
     // runtime (`sync.runtime_Semacquire` lives in runtime/sema.go).
     let runtime = |f: &Frame| {
-        f.is_runtime() || root.is_some_and(|r| f.file.strip_prefix(r).is_some_and(|p| p.starts_with("runtime/")))
+        f.is_runtime()
+            || root.is_some_and(|r| {
+                f.file
+                    .strip_prefix(r)
+                    .is_some_and(|p| p.starts_with("runtime/"))
+            })
     };
     let start = raises.last().map_or(0, |&i| i + 1);
     let frame = g.frames[start..]
@@ -159,7 +164,9 @@ pub fn explain(message: &str, signal: Option<&SignalInfo>) -> String {
         }
     }
     let plain = match msg {
-        "assignment to entry in nil map" => "write to a nil map: the map was declared but never made",
+        "assignment to entry in nil map" => {
+            "write to a nil map: the map was declared but never made"
+        }
         "integer divide by zero" => "integer division by zero",
         "close of closed channel" => "a channel was closed twice",
         "close of nil channel" => "close of a nil channel: the channel was never made",
@@ -221,7 +228,11 @@ mod tests {
         inc.first = Some(Goroutine {
             id: 18,
             frames: vec![
-                f("testing.tRunner.func1.2", "/go/src/testing/testing.go", 1144),
+                f(
+                    "testing.tRunner.func1.2",
+                    "/go/src/testing/testing.go",
+                    1144,
+                ),
                 f("panic", "/go/src/runtime/panic.go", 965),
                 f("example.WrapPanic.func1", "/x/panic_test.go", 47),
                 f("panic", "/go/src/runtime/panic.go", 965),
@@ -233,10 +244,16 @@ mod tests {
         });
         let rc = root_cause(&inc).unwrap();
         let frame = rc.frame.unwrap();
-        assert_eq!((frame.function.as_str(), frame.line), ("example.Process", 36));
+        assert_eq!(
+            (frame.function.as_str(), frame.line),
+            ("example.Process", 36)
+        );
         assert_eq!(rc.repanicked_in[0].function, "example.WrapPanic.func1");
         assert_eq!(rc.repanicked_in[1].function, "testing.tRunner.func1.2");
-        assert_eq!(rc.explanation, "slice expression [:5] is past the capacity 0");
+        assert_eq!(
+            rc.explanation,
+            "slice expression [:5] is past the capacity 0"
+        );
         assert!(rc.caller.is_none());
     }
 
@@ -266,8 +283,11 @@ mod tests {
             ..SignalInfo::default()
         };
         assert!(
-            explain("runtime error: invalid memory address or nil pointer dereference", Some(&sig))
-                .contains("address 0x0")
+            explain(
+                "runtime error: invalid memory address or nil pointer dereference",
+                Some(&sig)
+            )
+            .contains("address 0x0")
         );
         assert_eq!(
             explain("runtime error: index out of range [5] with length 3", None),

@@ -274,7 +274,8 @@ impl Grouper {
 /// Merges groups made from another part of the same input (with the same
 /// similarity level) into `into`, and orders the result.
 pub fn merge_groups(into: &mut Vec<Group>, from: Vec<Group>) {
-    let mut index: HashMap<u128, usize> = into.iter().enumerate().map(|(i, g)| (g.key, i)).collect();
+    let mut index: HashMap<u128, usize> =
+        into.iter().enumerate().map(|(i, g)| (g.key, i)).collect();
     for g in from {
         match index.get(&g.key) {
             Some(&i) => {
@@ -422,7 +423,7 @@ pub fn diff_groups(before: &[Group], after: &[Group]) -> Vec<GroupChange> {
             });
         }
     }
-    changes.sort_by(|a, b| b.delta().cmp(&a.delta()));
+    changes.sort_by_key(|c| std::cmp::Reverse(c.delta()));
     changes
 }
 

@@ -219,7 +219,11 @@ impl RaceReport {
                 format!(
                     "{} {}",
                     a.kind.as_str(),
-                    f.map_or(String::from("?"), |f| format!("{} {}", f.function, f.location()))
+                    f.map_or(String::from("?"), |f| format!(
+                        "{} {}",
+                        f.function,
+                        f.location()
+                    ))
                 )
             })
             .collect();

@@ -14,7 +14,8 @@ pub use goroutine::{
     package_of,
 };
 pub use group::{
-    FrameRef, Group, GroupChange, Grouper, Stack, Similarity, diff_groups, looks_like_pointer, merge_groups, sort_groups,
+    FrameRef, Group, GroupChange, Grouper, Similarity, Stack, diff_groups, looks_like_pointer,
+    merge_groups, sort_groups,
 };
 pub use incident::{
     AccessKind, Incident, IncidentKind, PanicValue, RaceAccess, RaceGoroutine, RaceLocation,

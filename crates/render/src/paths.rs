@@ -106,15 +106,21 @@ mod tests {
 
     #[test]
     fn shortens_goroot_modcache_and_module() {
-        let frames = vec![
+        let frames = [
             f("/usr/local/go/src/runtime/proc.go"),
             f("/home/u/src/app/server/main.go"),
             f("/home/u/src/app/server/metrics.go"),
             f("/home/u/src/app/lib/x.go"),
         ];
         let p = PathShortener::learn(frames.iter());
-        assert_eq!(p.short("/usr/local/go/src/net/http/server.go"), "net/http/server.go");
-        assert_eq!(p.short("/home/u/src/app/server/main.go"), "app/server/main.go");
+        assert_eq!(
+            p.short("/usr/local/go/src/net/http/server.go"),
+            "net/http/server.go"
+        );
+        assert_eq!(
+            p.short("/home/u/src/app/server/main.go"),
+            "app/server/main.go"
+        );
         assert_eq!(
             p.short("/root/go/pkg/mod/github.com/a/b@v1.0.0/c.go"),
             "github.com/a/b@v1.0.0/c.go"

@@ -57,7 +57,11 @@ pub fn incident(out: &mut String, inc: &Incident, opts: &TextOptions) {
     }
     let _ = writeln!(out, "{}", st.bold(&head));
     for (i, p) in inc.panics.iter().enumerate() {
-        let mut line = format!("{}panic: {}", "  ".repeat(i + 1), indent_tail(&p.message, i + 2));
+        let mut line = format!(
+            "{}panic: {}",
+            "  ".repeat(i + 1),
+            indent_tail(&p.message, i + 2)
+        );
         if p.repanicked {
             line.push_str(" [recovered, repanicked]");
         } else if p.recovered {
@@ -91,16 +95,28 @@ pub fn incident(out: &mut String, inc: &Incident, opts: &TextOptions) {
     if let Some(rc) = &inc.root_cause {
         out.push('\n');
         root_cause(out, rc, &paths, st);
-        if inc.fatal.as_deref().is_some_and(|f| f.starts_with("concurrent map")) {
+        if inc
+            .fatal
+            .as_deref()
+            .is_some_and(|f| f.starts_with("concurrent map"))
+        {
             map_access(out, inc, &paths, st);
         }
     }
     if let Some(g) = &inc.first {
         if matches!(inc.kind, IncidentKind::Panic | IncidentKind::Fatal) {
-            let _ = writeln!(out, "\n{}", st.bold(&format!("goroutine {} [{}]:", g.id, g.state)));
+            let _ = writeln!(
+                out,
+                "\n{}",
+                st.bold(&format!("goroutine {} [{}]:", g.id, g.state))
+            );
             frames(out, &g.frames, &paths, opts, "  ");
             if let Some(n) = g.elided_frames {
-                let n = if n == 0 { String::from("some") } else { n.to_string() };
+                let n = if n == 0 {
+                    String::from("some")
+                } else {
+                    n.to_string()
+                };
                 let _ = writeln!(out, "  ({n} frames elided by the runtime)");
             }
             if let Some(c) = &g.created_by {
@@ -127,12 +143,21 @@ fn root_cause(out: &mut String, rc: &RootCause, paths: &PathShortener, st: Style
             );
         }
         None => {
-            let _ = writeln!(out, "{} (no frame outside the runtime)", st.bold("root cause:"));
+            let _ = writeln!(
+                out,
+                "{} (no frame outside the runtime)",
+                st.bold("root cause:")
+            );
         }
     }
     let _ = writeln!(out, "  {}", rc.explanation.replace('\n', "\n  "));
     if let Some(c) = &rc.caller {
-        let _ = writeln!(out, "  called from {}  {}", st.green(&c.function), loc(c, paths));
+        let _ = writeln!(
+            out,
+            "  called from {}  {}",
+            st.green(&c.function),
+            loc(c, paths)
+        );
     }
     for f in &rc.repanicked_in {
         let _ = writeln!(
@@ -148,7 +173,12 @@ fn root_cause(out: &mut String, rc: &RootCause, paths: &PathShortener, st: Style
     }
     let _ = writeln!(out, "{line}");
     for c in rc.created_by.iter().skip(1) {
-        let _ = writeln!(out, "    which was created by {} at {}", c.function, loc(c, paths));
+        let _ = writeln!(
+            out,
+            "    which was created by {} at {}",
+            c.function,
+            loc(c, paths)
+        );
     }
     if !rc.source.is_empty() {
         let target = rc.frame.as_ref().map_or(0, |f| f.line);
@@ -157,7 +187,15 @@ fn root_cause(out: &mut String, rc: &RootCause, paths: &PathShortener, st: Style
         for (n, text) in &rc.source {
             let marker = if *n == target { "=>" } else { "  " };
             let line = format!("  {marker} {n:>width$}  {text}");
-            let _ = writeln!(out, "{}", if *n == target { st.bold(&line) } else { st.dim(&line) });
+            let _ = writeln!(
+                out,
+                "{}",
+                if *n == target {
+                    st.bold(&line)
+                } else {
+                    st.dim(&line)
+                }
+            );
         }
     }
 }
@@ -165,8 +203,7 @@ fn root_cause(out: &mut String, rc: &RootCause, paths: &PathShortener, st: Style
 /// For `concurrent map ...` fatal errors: the goroutines inside map code.
 fn map_access(out: &mut String, inc: &Incident, paths: &PathShortener, st: Style) {
     let in_map = |f: &Frame| {
-        f.function.starts_with("runtime.map")
-            || f.function.starts_with("internal/runtime/maps.")
+        f.function.starts_with("runtime.map") || f.function.starts_with("internal/runtime/maps.")
     };
     let mut any = false;
     for g in &inc.groups {
@@ -211,7 +248,13 @@ fn loc(f: &Frame, paths: &PathShortener) -> String {
     format!("{}:{}", paths.short(&f.file), f.line)
 }
 
-fn frames(out: &mut String, frames: &[Frame], paths: &PathShortener, opts: &TextOptions, indent: &str) {
+fn frames(
+    out: &mut String,
+    frames: &[Frame],
+    paths: &PathShortener,
+    opts: &TextOptions,
+    indent: &str,
+) {
     let st = opts.style;
     let shown = if opts.max_frames == 0 {
         frames.len()
@@ -225,7 +268,11 @@ fn frames(out: &mut String, frames: &[Frame], paths: &PathShortener, opts: &Text
         .unwrap_or(0);
     for f in &frames[..shown] {
         let location = loc(f, paths);
-        let args = if f.args == "*" { "..." } else { f.args.as_str() };
+        let args = if f.args == "*" {
+            "..."
+        } else {
+            f.args.as_str()
+        };
         let call = format!("{}({})", f.function, args);
         let call = if f.is_runtime() || paths.is_stdlib(&f.file) {
             st.dim(&call)
@@ -240,7 +287,13 @@ fn frames(out: &mut String, frames: &[Frame], paths: &PathShortener, opts: &Text
     }
 }
 
-fn created_by(out: &mut String, c: &Frame, parent: Option<u64>, paths: &PathShortener, indent: &str) {
+fn created_by(
+    out: &mut String,
+    c: &Frame,
+    parent: Option<u64>,
+    paths: &PathShortener,
+    indent: &str,
+) {
     let mut line = format!("{indent}created by {} at {}", c.function, loc(c, paths));
     if let Some(p) = parent {
         let _ = write!(line, " in goroutine {p}");
@@ -287,7 +340,8 @@ pub fn group(out: &mut String, g: &Group, paths: &PathShortener, opts: &TextOpti
 fn groups(out: &mut String, inc: &Incident, paths: &PathShortener, opts: &TextOptions) {
     let st = opts.style;
     let n_groups = inc.groups.len();
-    let first_shown = matches!(inc.kind, IncidentKind::Panic | IncidentKind::Fatal) && inc.first.is_some();
+    let first_shown =
+        matches!(inc.kind, IncidentKind::Panic | IncidentKind::Fatal) && inc.first.is_some();
     if n_groups == 0 || (inc.total == 1 && first_shown) {
         // Nothing beyond the goroutine already shown.
         return;
@@ -324,7 +378,12 @@ fn groups(out: &mut String, inc: &Incident, paths: &PathShortener, opts: &TextOp
         let total: u64 = runtime.iter().map(|g| g.count).sum();
         let mut names: Vec<&str> = runtime
             .iter()
-            .filter_map(|g| g.frames.iter().rev().find(|f| f.function != "runtime.goexit"))
+            .filter_map(|g| {
+                g.frames
+                    .iter()
+                    .rev()
+                    .find(|f| f.function != "runtime.goexit")
+            })
             .map(|f| f.function.as_str())
             .collect();
         names.dedup();
@@ -380,7 +439,10 @@ pub fn race(out: &mut String, r: &RaceReport, opts: &TextOptions) {
                 );
             }
             None => {
-                let _ = writeln!(out, "  {what:<15} by {who:<13} [failed to restore the stack]");
+                let _ = writeln!(
+                    out,
+                    "  {what:<15} by {who:<13} [failed to restore the stack]"
+                );
             }
         }
         let skip = a
@@ -410,7 +472,10 @@ pub fn race(out: &mut String, r: &RaceReport, opts: &TextOptions) {
                 .first()
                 .map(|f| format!(" in {} {}", f.function, loc(f, &paths)))
                 .unwrap_or_default();
-            let _ = writeln!(out, "  location: heap block of {size} bytes at {addr:#x} allocated by {by}{at}");
+            let _ = writeln!(
+                out,
+                "  location: heap block of {size} bytes at {addr:#x} allocated by {by}{at}"
+            );
         }
         Some(RaceLocation::GlobalVar {
             name,
@@ -418,7 +483,10 @@ pub fn race(out: &mut String, r: &RaceReport, opts: &TextOptions) {
             declared_at,
             ..
         }) => {
-            let _ = writeln!(out, "  location: global {name} ({size} bytes) declared at {declared_at}");
+            let _ = writeln!(
+                out,
+                "  location: global {name} ({size} bytes) declared at {declared_at}"
+            );
         }
         None => {}
     }
@@ -449,9 +517,21 @@ pub fn changes(out: &mut String, changes: &[GroupChange], opts: &TextOptions) {
             _ => "shrank",
         };
         let head = format!("{:+} {verb}: {} -> {}", delta, c.before, c.after);
-        let head = if delta > 0 { st.red(&head) } else { st.dim(&head) };
+        let head = if delta > 0 {
+            st.red(&head)
+        } else {
+            st.dim(&head)
+        };
         let _ = writeln!(out, "{head}");
-        group(out, &c.group, &paths, &TextOptions { max_frames: 8, ..*opts });
+        group(
+            out,
+            &c.group,
+            &paths,
+            &TextOptions {
+                max_frames: 8,
+                ..*opts
+            },
+        );
         out.push('\n');
     }
 }

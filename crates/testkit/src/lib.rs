@@ -73,8 +73,14 @@ pub fn factory(subcommand: &str, go: &str, args: &[&str]) -> PathBuf {
             .unwrap_or_else(|| panic!("factory {key} printed no output directory"))
             .trim(),
     );
-    assert!(dir.is_dir(), "factory {key} printed {} which is not a directory", dir.display());
-    cache.get_or_insert_with(HashMap::new).insert(key, dir.clone());
+    assert!(
+        dir.is_dir(),
+        "factory {key} printed {} which is not a directory",
+        dir.display()
+    );
+    cache
+        .get_or_insert_with(HashMap::new)
+        .insert(key, dir.clone());
     dir
 }
 

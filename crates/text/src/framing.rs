@@ -32,11 +32,7 @@ pub fn unwrap_line(line: &str, emit: &mut dyn FnMut(&str, Wrapper)) {
     let line = line.strip_suffix('\r').unwrap_or(line);
     let first = line.as_bytes().first().copied();
     match first {
-        Some(b'{') if line.ends_with('}') => {
-            if unwrap_json(line, emit) {
-                return;
-            }
-        }
+        Some(b'{') if line.ends_with('}') && unwrap_json(line, emit) => return,
         Some(b'0'..=b'9') => {
             if let Some((rest, wrapper)) = strip_iso_prefix(line) {
                 emit(rest.strip_suffix('\r').unwrap_or(rest), wrapper);
@@ -75,9 +71,10 @@ fn unwrap_json(line: &str, emit: &mut dyn FnMut(&str, Wrapper)) -> bool {
         return false;
     };
     // docker json-file: one physical line of the container per object.
-    if let (Some(serde_json::Value::String(log)), true) =
-        (map.get("log"), map.contains_key("stream") || map.contains_key("time"))
-    {
+    if let (Some(serde_json::Value::String(log)), true) = (
+        map.get("log"),
+        map.contains_key("stream") || map.contains_key("time"),
+    ) {
         let log = log.strip_suffix('\n').unwrap_or(log);
         for l in log.split('\n') {
             emit(l.strip_suffix('\r').unwrap_or(l), Wrapper::DockerJson);
@@ -266,7 +263,9 @@ mod tests {
     #[test]
     fn docker_json_file() {
         assert_eq!(
-            lines(r#"{"log":"\tmain.go:3 +0x1\n","stream":"stderr","time":"2026-11-21T10:00:00Z"}"#),
+            lines(
+                r#"{"log":"\tmain.go:3 +0x1\n","stream":"stderr","time":"2026-11-21T10:00:00Z"}"#
+            ),
             vec![("\tmain.go:3 +0x1".into(), Wrapper::DockerJson)]
         );
     }
@@ -279,7 +278,13 @@ mod tests {
         let texts: Vec<&str> = got.iter().map(|(l, _)| l.as_str()).collect();
         assert_eq!(
             texts,
-            vec!["recovered", "goroutine 7 [running]:", "main.f()", "\t/a.go:1 +0x1", ""]
+            vec![
+                "recovered",
+                "goroutine 7 [running]:",
+                "main.f()",
+                "\t/a.go:1 +0x1",
+                ""
+            ]
         );
     }
 

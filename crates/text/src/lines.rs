@@ -34,7 +34,10 @@ pub fn goroutine_header(line: &str) -> Option<GoroutineHeader> {
     let mut wait_minutes = None;
     let mut locked = false;
     for p in parts {
-        if let Some(m) = p.strip_suffix(" minutes").or_else(|| p.strip_suffix(" minute")) {
+        if let Some(m) = p
+            .strip_suffix(" minutes")
+            .or_else(|| p.strip_suffix(" minute"))
+        {
             wait_minutes = m.parse().ok();
         } else if p == "locked to thread" {
             locked = true;
@@ -99,7 +102,10 @@ pub fn function_line(line: &str, bare: bool) -> Option<(&str, &str)> {
     // zap-style stacks print bare names: `main.main`, `net/http.(*conn).serve`.
     if bare
         && line.contains('.')
-        && line.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && line
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && !line.bytes().any(|b| b.is_ascii_whitespace())
     {
         return Some((line, ""));
@@ -227,10 +233,39 @@ pub fn signal_header(line: &str) -> Option<SignalInfo> {
 }
 
 const SIGNALS: &[&str] = &[
-    "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
-    "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD",
-    "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
-    "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS", "SIGEMT", "SIGINFO",
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
+    "SIGEMT",
+    "SIGINFO",
 ];
 
 /// `PC=0x4cd901 m=0 sigcode=0` after a signal header: returns the pc.
@@ -304,8 +339,8 @@ mod tests {
 
     #[test]
     fn headers() {
-        let h = goroutine_header("goroutine 17 [chan receive, 12 minutes, locked to thread]:")
-            .unwrap();
+        let h =
+            goroutine_header("goroutine 17 [chan receive, 12 minutes, locked to thread]:").unwrap();
         assert_eq!(h.id, 17);
         assert_eq!(h.state, "chan receive");
         assert_eq!(h.status, Status::Waiting);
@@ -324,11 +359,22 @@ mod tests {
     #[test]
     fn functions() {
         assert_eq!(
-            function_line("main.(*Metrics).CountS(0xc000134000, {0x7a1c2f, 0x13})", false),
+            function_line(
+                "main.(*Metrics).CountS(0xc000134000, {0x7a1c2f, 0x13})",
+                false
+            ),
             Some(("main.(*Metrics).CountS", "0xc000134000, {0x7a1c2f, 0x13}"))
         );
-        assert_eq!(function_line("panic({0x4d4500?, 0xd230dd0c000?})", false).unwrap().0, "panic");
-        assert_eq!(function_line("main.F[...](...)", false).unwrap().0, "main.F[...]");
+        assert_eq!(
+            function_line("panic({0x4d4500?, 0xd230dd0c000?})", false)
+                .unwrap()
+                .0,
+            "panic"
+        );
+        assert_eq!(
+            function_line("main.F[...](...)", false).unwrap().0,
+            "main.F[...]"
+        );
         assert_eq!(function_line("main.main()", false), Some(("main.main", "")));
         assert_eq!(function_line("main.main", true), Some(("main.main", "")));
         assert!(function_line("main.main", false).is_none());
@@ -341,7 +387,10 @@ mod tests {
     fn files() {
         let f = file_line("\t/src/main.go:41 +0x121 fp=0xc00004aef8 sp=0xc00004ada0 pc=0x491101")
             .unwrap();
-        assert_eq!((f.file, f.line, f.offset, f.pc), ("/src/main.go", 41, Some(0x121), Some(0x491101)));
+        assert_eq!(
+            (f.file, f.line, f.offset, f.pc),
+            ("/src/main.go", 41, Some(0x121), Some(0x491101))
+        );
         let f = file_line("\t/usr/local/go/src/runtime/panic.go:220").unwrap();
         assert_eq!((f.line, f.offset), (220, None));
         let f = file_line("      /tmp/x/sq.go:36 +0x24").unwrap();
@@ -353,13 +402,23 @@ mod tests {
 
     #[test]
     fn misc() {
-        assert_eq!(created_by("created by main.main in goroutine 1"), Some(("main.main", Some(1))));
-        assert_eq!(created_by("created by testing.(*T).Run"), Some(("testing.(*T).Run", None)));
+        assert_eq!(
+            created_by("created by main.main in goroutine 1"),
+            Some(("main.main", Some(1)))
+        );
+        assert_eq!(
+            created_by("created by testing.(*T).Run"),
+            Some(("testing.(*T).Run", None))
+        );
         assert_eq!(elided("...22 frames elided..."), Some(22));
         assert_eq!(elided("...additional frames elided..."), Some(0));
-        let s = signal_line("[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x491101]")
-            .unwrap();
-        assert_eq!((s.name.as_str(), s.addr, s.pc), ("SIGSEGV", Some(0), Some(0x491101)));
+        let s =
+            signal_line("[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x491101]")
+                .unwrap();
+        assert_eq!(
+            (s.name.as_str(), s.addr, s.pc),
+            ("SIGSEGV", Some(0), Some(0x491101))
+        );
         assert_eq!(s.description, "segmentation violation");
         assert_eq!(signal_header("SIGQUIT: quit").unwrap().name, "SIGQUIT");
         assert!(signal_header("SIGNAL: x").is_none());
@@ -369,7 +428,16 @@ mod tests {
             "#\t0x4d14f2\tinternal/sync.(*Mutex).lockSlow+0x1f2\t\t/usr/local/go/src/internal/sync/mutex.go:149",
         )
         .unwrap();
-        assert_eq!((pc, name, off, file, line), (0x4d14f2, "internal/sync.(*Mutex).lockSlow", Some(0x1f2), "/usr/local/go/src/internal/sync/mutex.go", 149));
+        assert_eq!(
+            (pc, name, off, file, line),
+            (
+                0x4d14f2,
+                "internal/sync.(*Mutex).lockSlow",
+                Some(0x1f2),
+                "/usr/local/go/src/internal/sync/mutex.go",
+                149
+            )
+        );
         assert_eq!(
             profile_labels(r#"# labels: {"k":"v"}"#),
             Some(vec![("k".into(), "v".into())])

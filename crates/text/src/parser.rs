@@ -8,8 +8,8 @@
 //! with the size of the input.
 
 use gosleuth_model::{
-    Ancestor, Frame, FrameRef, Goroutine, Grouper, Incident, IncidentKind, PanicValue,
-    RaceReport, Similarity, Stack, Status, cause, merge_groups,
+    Ancestor, Frame, FrameRef, Goroutine, Grouper, Incident, IncidentKind, PanicValue, RaceReport,
+    Similarity, Stack, Status, cause, merge_groups,
 };
 
 use crate::framing::unwrap_line;
@@ -296,14 +296,13 @@ impl Parser {
                     self.last_test = test.split(' ').next().map(String::from);
                 }
             }
-            Some(b' ') => {
+            Some(b' ')
                 if l.trim_start().starts_with("testing.go:")
-                    && l.ends_with("race detected during execution of test")
-                {
-                    let test = self.last_test.clone();
-                    for r in self.races.iter_mut().filter(|r| r.test.is_none()) {
-                        r.test = test.clone();
-                    }
+                    && l.ends_with("race detected during execution of test") =>
+            {
+                let test = self.last_test.clone();
+                for r in self.races.iter_mut().filter(|r| r.test.is_none()) {
+                    r.test = test.clone();
                 }
             }
             Some(_) if self.mode != Mode::Goroutine => {
@@ -328,7 +327,8 @@ impl Parser {
     fn profile_start(&mut self, total: u64) {
         self.close_incident();
         let mut inc = Incident::new(IncidentKind::Profile, self.line_no);
-        inc.notes.push(format!("profile reports {total} goroutines"));
+        inc.notes
+            .push(format!("profile reports {total} goroutines"));
         self.open_incident(inc);
         self.mode = Mode::Between;
     }
@@ -403,7 +403,11 @@ impl Parser {
     }
 
     fn between_line(&mut self, l: &str) {
-        if self.open.as_ref().is_some_and(|o| o.incident.kind == IncidentKind::Profile) {
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|o| o.incident.kind == IncidentKind::Profile)
+        {
             if let Some(count) = lines::profile_record(l) {
                 self.raw.clear();
                 self.goroutine = Some(Goroutine {
@@ -449,7 +453,11 @@ impl Parser {
     fn goroutine_line(&mut self, l: &str) {
         if l.trim().is_empty() {
             self.end_goroutine();
-            self.mode = if self.open.is_some() { Mode::Between } else { Mode::Idle };
+            self.mode = if self.open.is_some() {
+                Mode::Between
+            } else {
+                Mode::Idle
+            };
             return;
         }
         if let Some(fl) = lines::file_line(l) {
@@ -465,7 +473,10 @@ impl Parser {
                 self.push_raw(frame);
                 return;
             }
-            self.warn(format!("line {}: file line without a function: {l:.120}", self.line_no));
+            self.warn(format!(
+                "line {}: file line without a function: {l:.120}",
+                self.line_no
+            ));
             return;
         }
         self.flush_pending();
@@ -493,7 +504,9 @@ impl Parser {
             });
             return;
         }
-        if l.trim_start().starts_with("goroutine running on other thread") {
+        if l.trim_start()
+            .starts_with("goroutine running on other thread")
+        {
             if let Some(g) = &mut self.goroutine {
                 g.stack_unavailable = true;
             }
@@ -874,8 +887,17 @@ impl Stack for RawView<'_> {
     }
     fn to_goroutine(&self) -> Goroutine {
         let mut g = self.shell.clone();
-        g.frames = self.raw.frames.iter().map(|f| self.raw.materialize(f)).collect();
-        g.created_by = self.raw.created_by.as_ref().map(|f| self.raw.materialize(f));
+        g.frames = self
+            .raw
+            .frames
+            .iter()
+            .map(|f| self.raw.materialize(f))
+            .collect();
+        g.created_by = self
+            .raw
+            .created_by
+            .as_ref()
+            .map(|f| self.raw.materialize(f));
         g
     }
 }
@@ -919,7 +941,9 @@ fn is_register_line(l: &str) -> bool {
     match (parts.next(), parts.next(), parts.next()) {
         (Some(reg), Some(val), None) => {
             reg.len() <= 6
-                && reg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && reg
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
                 && val.starts_with("0x")
         }
         _ => false,
@@ -954,7 +978,9 @@ const PARALLEL_MIN: usize = 32 << 20;
 /// part can be parsed alone and the parts' groups merged.
 pub fn parse_parallel(input: &[u8], opts: Options, threads: usize) -> Evidence {
     let read_at = |offset: u64, buf: &mut [u8]| -> std::io::Result<usize> {
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(input.len());
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(input.len());
         let n = buf.len().min(input.len() - start);
         buf[..n].copy_from_slice(&input[start..start + n]);
         Ok(n)
@@ -1117,14 +1143,22 @@ mod tests {
     use super::*;
 
     fn one(text: &str) -> Evidence {
-        parse(text.as_bytes(), Options { keep_goroutines: true, ..Options::default() })
+        parse(
+            text.as_bytes(),
+            Options {
+                keep_goroutines: true,
+                ..Options::default()
+            },
+        )
     }
 
     /// Formats of releases before 1.21 that the factory cannot build here
     /// (GOTOOLCHAIN starts at 1.21), written as those releases print them.
     #[test]
     fn pre_121_formats() {
-        let e = one("panic: boom [recovered]\n\tpanic: boom again\n\ngoroutine 7 [running]:\nmain.f(0xc000012345, 0x5)\n\t/app/main.go:10 +0x25\n...additional frames elided...\ncreated by main.main\n\t/app/main.go:3 +0x4a\n\ngoroutine 1 [chan receive, 5 minutes, locked to thread]:\nmain.main()\n\t/app/main.go:4 +0x1\nexit status 2\n");
+        let e = one(
+            "panic: boom [recovered]\n\tpanic: boom again\n\ngoroutine 7 [running]:\nmain.f(0xc000012345, 0x5)\n\t/app/main.go:10 +0x25\n...additional frames elided...\ncreated by main.main\n\t/app/main.go:3 +0x4a\n\ngoroutine 1 [chan receive, 5 minutes, locked to thread]:\nmain.main()\n\t/app/main.go:4 +0x1\nexit status 2\n",
+        );
         let inc = &e.incidents[0];
         assert_eq!(inc.panics.len(), 2);
         assert!(inc.panics[0].recovered && !inc.panics[1].recovered);
@@ -1140,7 +1174,9 @@ mod tests {
 
     #[test]
     fn running_on_other_thread_and_register_dump() {
-        let e = one("SIGABRT: abort\nPC=0x46b5a1 m=0 sigcode=0\n\ngoroutine 0 gp=0x5a5e40 m=0 mp=0x5a6b80 [idle]:\nruntime.futex(0x5a6cc0, 0x80)\n\t/go/src/runtime/sys_linux_amd64.s:557 +0x21 fp=0x7ffd sp=0x7ffc pc=0x46b5a1\n\ngoroutine 5 gp=0xc000007340 m=nil [running]:\n\tgoroutine running on other thread; stack unavailable\n\nrax    0xca\nrbx    0x0\n-----\n\ngoroutine 6 [select]:\nmain.g()\n\t/app/main.go:9 +0x1\n");
+        let e = one(
+            "SIGABRT: abort\nPC=0x46b5a1 m=0 sigcode=0\n\ngoroutine 0 gp=0x5a5e40 m=0 mp=0x5a6b80 [idle]:\nruntime.futex(0x5a6cc0, 0x80)\n\t/go/src/runtime/sys_linux_amd64.s:557 +0x21 fp=0x7ffd sp=0x7ffc pc=0x46b5a1\n\ngoroutine 5 gp=0xc000007340 m=nil [running]:\n\tgoroutine running on other thread; stack unavailable\n\nrax    0xca\nrbx    0x0\n-----\n\ngoroutine 6 [select]:\nmain.g()\n\t/app/main.go:9 +0x1\n",
+        );
         assert_eq!(e.incidents.len(), 1, "{:#?}", e.incidents);
         let inc = &e.incidents[0];
         assert_eq!(inc.kind, IncidentKind::Signal);
@@ -1153,7 +1189,9 @@ mod tests {
 
     #[test]
     fn two_incidents_and_noise() {
-        let e = one("starting\npanic: first\n\ngoroutine 1 [running]:\nmain.main()\n\t/a.go:1 +0x1\nexit status 2\nrestarting\nINFO all good\npanic: second\n\ngoroutine 1 [running]:\nmain.main()\n\t/a.go:2 +0x1\n");
+        let e = one(
+            "starting\npanic: first\n\ngoroutine 1 [running]:\nmain.main()\n\t/a.go:1 +0x1\nexit status 2\nrestarting\nINFO all good\npanic: second\n\ngoroutine 1 [running]:\nmain.main()\n\t/a.go:2 +0x1\n",
+        );
         assert_eq!(e.incidents.len(), 2);
         assert_eq!(e.incidents[1].panics[0].message, "second");
         assert_eq!(e.incidents[1].line, 10);
@@ -1168,11 +1206,16 @@ mod tests {
 
     #[test]
     fn goroutine_profile_records() {
-        let e = one("goroutine profile: total 4\n3 @ 0x1 0x2\n# labels: {\"k\":\"v\"}\n#\t0x1\tmain.f+0x10\t/a.go:3\n\n1 @ 0x3\n#\t0x3\tmain.g+0x1\t\t/a.go:9\n");
+        let e = one(
+            "goroutine profile: total 4\n3 @ 0x1 0x2\n# labels: {\"k\":\"v\"}\n#\t0x1\tmain.f+0x10\t/a.go:3\n\n1 @ 0x3\n#\t0x3\tmain.g+0x1\t\t/a.go:9\n",
+        );
         let inc = &e.incidents[0];
         assert_eq!(inc.kind, IncidentKind::Profile);
         assert_eq!(inc.total, 4);
         assert_eq!(inc.groups[0].count, 3);
-        assert_eq!(inc.groups[0].labels, vec![("k".to_string(), "v".to_string())]);
+        assert_eq!(
+            inc.groups[0].labels,
+            vec![("k".to_string(), "v".to_string())]
+        );
     }
 }

@@ -31,9 +31,14 @@ pub fn continues_block(line: &str) -> bool {
     }
     let section = line.strip_prefix("Previous ").unwrap_or(line);
     let lower = section.to_ascii_lowercase();
-    ["write at ", "read at ", "atomic write at ", "atomic read at "]
-        .iter()
-        .any(|p| lower.starts_with(p))
+    [
+        "write at ",
+        "read at ",
+        "atomic write at ",
+        "atomic read at ",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
         || (line.starts_with("Goroutine ") && line.ends_with("created at:"))
         || line.starts_with("Location is ")
         || line.starts_with("Heap block of size ")
@@ -83,7 +88,9 @@ pub fn parse_block(lines: &[String], line_no: u64) -> Option<RaceReport> {
             continue;
         }
         let trimmed = line.trim_start();
-        if let Some(fl) = file_line(line).filter(|_| trimmed.starts_with('/') || line.starts_with("      ")) {
+        if let Some(fl) =
+            file_line(line).filter(|_| trimmed.starts_with('/') || line.starts_with("      "))
+        {
             if let Some((function, args)) = pending.take() {
                 push_frame(
                     &mut report,
@@ -310,9 +317,17 @@ Goroutine 8 (running) created at:
         assert_eq!(r.accesses[1].goroutine, None);
         assert!(!r.accesses[1].stack_restored);
         assert_eq!(r.goroutines[0].state, "running");
-        assert_eq!(r.goroutines[0].created_at[0].function, "command-line-arguments.Handle");
+        assert_eq!(
+            r.goroutines[0].created_at[0].function,
+            "command-line-arguments.Handle"
+        );
         match r.location {
-            Some(RaceLocation::HeapBlock { size, goroutine, ref allocated_at, .. }) => {
+            Some(RaceLocation::HeapBlock {
+                size,
+                goroutine,
+                ref allocated_at,
+                ..
+            }) => {
                 assert_eq!((size, goroutine), (24, Some(7)));
                 assert_eq!(allocated_at[0].function, "main.alloc");
             }
@@ -336,8 +351,16 @@ Global var main.g of size 8 at 0x000000d0fda8 declared at /src/a.go:1
         )
         .unwrap();
         match r.location {
-            Some(RaceLocation::GlobalVar { ref name, size, ref declared_at, .. }) => {
-                assert_eq!((name.as_str(), size, declared_at.as_str()), ("main.g", 8, "/src/a.go:1"));
+            Some(RaceLocation::GlobalVar {
+                ref name,
+                size,
+                ref declared_at,
+                ..
+            }) => {
+                assert_eq!(
+                    (name.as_str(), size, declared_at.as_str()),
+                    ("main.g", 8, "/src/a.go:1")
+                );
             }
             ref other => panic!("unexpected location {other:?}"),
         }

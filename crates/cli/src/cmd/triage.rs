@@ -177,19 +177,24 @@ fn find_source(file: &str, root: &std::path::Path) -> Option<String> {
         return Some(text);
     }
     let parts: Vec<&str> = file.split('/').filter(|p| !p.is_empty()).collect();
-    (1..parts.len()).find_map(|skip| std::fs::read_to_string(root.join(parts[skip..].join("/"))).ok())
+    (1..parts.len())
+        .find_map(|skip| std::fs::read_to_string(root.join(parts[skip..].join("/"))).ok())
 }
 
 /// Adds the source around each root-cause frame when the file can be found
 /// here (the usual case when triaging in the service's checkout).
 fn attach_sources(e: &mut Evidence, root: &std::path::Path) {
     for inc in &mut e.incidents {
-        let Some(rc) = &mut inc.root_cause else { continue };
+        let Some(rc) = &mut inc.root_cause else {
+            continue;
+        };
         let Some(f) = &rc.frame else { continue };
         if f.line == 0 {
             continue;
         }
-        let Some(text) = find_source(&f.file, root) else { continue };
+        let Some(text) = find_source(&f.file, root) else {
+            continue;
+        };
         let first = f.line.saturating_sub(CONTEXT_LINES).max(1);
         rc.source = text
             .lines()
@@ -245,7 +250,10 @@ fn text(out: &mut String, name: &str, e: &Evidence, opts: &TextOptions) {
         }
     }
     if !e.warnings.is_empty() {
-        out.push_str(&format!("\n{} skipped or unclear lines:\n", e.warnings.len()));
+        out.push_str(&format!(
+            "\n{} skipped or unclear lines:\n",
+            e.warnings.len()
+        ));
         for w in e.warnings.iter().take(10) {
             out.push_str(&format!("  {}\n", st.dim(w)));
         }
@@ -259,7 +267,12 @@ fn all_groups(e: &Evidence) -> (u64, Vec<Group>) {
     (e.incidents.iter().map(|i| i.total).sum(), groups)
 }
 
-fn compare(args: &TriageArgs, inputs: &[Input], opts: Options, text_opts: &TextOptions) -> Result<ExitCode> {
+fn compare(
+    args: &TriageArgs,
+    inputs: &[Input],
+    opts: Options,
+    text_opts: &TextOptions,
+) -> Result<ExitCode> {
     let [before, after] = inputs else {
         bail!(
             "--compare takes exactly two inputs, before and after; got {}",

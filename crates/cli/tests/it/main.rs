@@ -25,8 +25,14 @@ fn readme_example_names_the_root_cause_with_its_source() {
     assert!(o.status.success(), "{o:?}");
     let out = stdout(&o);
     let line = kit::source_line("crash/main.go", "get error: %v\", id, merr.Error()");
-    assert!(out.contains(&format!("root cause: main.Handler  crash/main.go:{line}")), "{out}");
-    assert!(out.contains(&format!("=> {line}")), "no source snippet:\n{out}");
+    assert!(
+        out.contains(&format!("root cause: main.Handler  crash/main.go:{line}")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("=> {line}")),
+        "no source snippet:\n{out}"
+    );
     assert!(out.contains("nil pointer dereference"), "{out}");
     assert!(!out.contains("\x1b["), "colour on a pipe");
 }
@@ -47,14 +53,22 @@ fn json_output_follows_the_documented_schema() {
 
 #[test]
 fn exit_code_is_opt_in() {
-    assert_eq!(gosleuth(&["triage", "examples/service.log"]).status.code(), Some(0));
     assert_eq!(
-        gosleuth(&["triage", "--exit-code", "examples/service.log"]).status.code(),
+        gosleuth(&["triage", "examples/service.log"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        gosleuth(&["triage", "--exit-code", "examples/service.log"])
+            .status
+            .code(),
         Some(1)
     );
     let quiet = kit::repo_root().join("factory/README.md");
     let quiet = quiet.to_str().expect("utf-8 path");
-    assert_eq!(gosleuth(&["triage", "--exit-code", quiet]).status.code(), Some(0));
+    assert_eq!(
+        gosleuth(&["triage", "--exit-code", quiet]).status.code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -78,7 +92,12 @@ fn reads_standard_input() {
         .spawn()
         .expect("spawn");
     let input = kit::read(&kit::repo_root().join("examples/service.log"));
-    child.stdin.take().expect("stdin").write_all(&input).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&input)
+        .expect("write");
     let o = child.wait_with_output().expect("wait");
     assert!(stdout(&o).contains("root cause: main.Handler"));
 }
@@ -87,11 +106,19 @@ fn reads_standard_input() {
 fn compare_shows_the_leaking_group() {
     let dir = kit::evidence("installed", &["goleak"]).join("text");
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
-    let o = gosleuth(&["triage", "--compare", &p("goleak.t1.txt"), &p("goleak.t2.txt")]);
+    let o = gosleuth(&[
+        "triage",
+        "--compare",
+        &p("goleak.t1.txt"),
+        &p("goleak.t2.txt"),
+    ]);
     assert!(o.status.success(), "{o:?}");
     let out = stdout(&o);
     let first = out.lines().nth(2).unwrap_or("");
-    assert!(first.contains("grew") || first.contains("appeared"), "{out}");
+    assert!(
+        first.contains("grew") || first.contains("appeared"),
+        "{out}"
+    );
     let o = gosleuth(&[
         "triage",
         "--compare",
@@ -116,7 +143,9 @@ fn a_huge_dump_collapses_into_a_few_groups() {
     // The first group shown is the pile-up in CountS.
     let first_group = out
         .split("\n\n")
-        .find(|block| block.lines().next().is_some_and(|l| l.contains(" [")) && block.contains("main."))
+        .find(|block| {
+            block.lines().next().is_some_and(|l| l.contains(" [")) && block.contains("main.")
+        })
         .unwrap_or("");
     assert!(first_group.contains("main.(*Metrics).CountS"), "{out}");
 }

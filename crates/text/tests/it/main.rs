@@ -25,7 +25,10 @@ fn only<'a>(e: &'a Evidence, kind: IncidentKind, what: &str) -> &'a Incident {
         found.len(),
         1,
         "{what}: expected one {kind:?} incident, got {:#?}",
-        e.incidents.iter().map(|i| (i.kind, i.line)).collect::<Vec<_>>()
+        e.incidents
+            .iter()
+            .map(|i| (i.kind, i.line))
+            .collect::<Vec<_>>()
     );
     found[0]
 }
@@ -44,8 +47,16 @@ fn seed001_crash_names_handler_at_merr_error() {
         let inc = only(&e, IncidentKind::Panic, &go);
         assert_eq!(cause_at(inc), ("main.Handler".into(), line), "{go}");
         let rc = inc.root_cause.as_ref().unwrap();
-        assert!(rc.explanation.contains("nil pointer"), "{go}: {}", rc.explanation);
-        assert_eq!(inc.signal.as_ref().map(|s| s.name.as_str()), Some("SIGSEGV"), "{go}");
+        assert!(
+            rc.explanation.contains("nil pointer"),
+            "{go}: {}",
+            rc.explanation
+        );
+        assert_eq!(
+            inc.signal.as_ref().map(|s| s.name.as_str()),
+            Some("SIGSEGV"),
+            "{go}"
+        );
         assert_eq!(
             rc.created_by.first().map(|f| f.function.as_str()),
             Some("main.main"),
@@ -66,22 +77,30 @@ fn seed001_repanicked_slice_bounds_and_race_in_one_output() {
         assert_eq!(line, process_line, "{go}");
         let rc = inc.root_cause.as_ref().unwrap();
         assert!(
-            rc.repanicked_in.iter().any(|f| f.function.ends_with("WrapPanic.func1")),
+            rc.repanicked_in
+                .iter()
+                .any(|f| f.function.ends_with("WrapPanic.func1")),
             "{go}: {:?}",
             rc.repanicked_in
         );
-        assert!(rc.message.contains("slice bounds out of range [:5]"), "{go}");
+        assert!(
+            rc.message.contains("slice bounds out of range [:5]"),
+            "{go}"
+        );
         assert!(!e.races.is_empty(), "{go}: no race report");
         let race = &e.races[0];
         let kinds: Vec<AccessKind> = race.accesses.iter().map(|a| a.kind).collect();
         assert!(kinds.contains(&AccessKind::Write), "{go}: {kinds:?}");
         assert!(
-            race.accesses
-                .iter()
-                .any(|a| a.user_frame().is_some_and(|f| f.function.ends_with(".Process"))),
+            race.accesses.iter().any(|a| a
+                .user_frame()
+                .is_some_and(|f| f.function.ends_with(".Process"))),
             "{go}: {race:#?}"
         );
-        assert!(race.goroutines.iter().any(|g| !g.created_at.is_empty()), "{go}");
+        assert!(
+            race.goroutines.iter().any(|g| !g.created_at.is_empty()),
+            "{go}"
+        );
         assert!(e.warnings.is_empty(), "{go}: {:?}", e.warnings);
     }
 }
@@ -100,8 +119,14 @@ fn rpccall_races_are_reported_with_their_lines() {
                 .filter_map(|a| a.user_frame())
                 .map(|f| (f.function.clone(), f.line))
                 .collect();
-            assert!(sites.contains(&("main.RPCCall.func1".into(), write_line)), "{go}: {sites:?}");
-            assert!(sites.contains(&("main.main".into(), read_line)), "{go}: {sites:?}");
+            assert!(
+                sites.contains(&("main.RPCCall.func1".into(), write_line)),
+                "{go}: {sites:?}"
+            );
+            assert!(
+                sites.contains(&("main.main".into(), read_line)),
+                "{go}: {sites:?}"
+            );
         }
         // The slice header and its bytes: two distinct races.
         let total: u64 = e.races.iter().map(|r| r.occurrences).sum();
@@ -126,7 +151,11 @@ fn seed004_dump_collapses_to_a_few_groups_with_counts_on_top() {
     let count_s = kit::source_line("metricsdeadlock/metrics.go", "m.inChannel <- ");
     for go in kit::go_versions() {
         let dir = text_dir(&go, &["metricsdeadlock"]);
-        for file in ["metricsdeadlock.sigquit.txt", "metricsdeadlock.debug2.txt", "metricsdeadlock.debug1.txt"] {
+        for file in [
+            "metricsdeadlock.sigquit.txt",
+            "metricsdeadlock.debug2.txt",
+            "metricsdeadlock.debug1.txt",
+        ] {
             let e = parse_file(&dir.join(file));
             let inc = e
                 .incidents
@@ -134,9 +163,17 @@ fn seed004_dump_collapses_to_a_few_groups_with_counts_on_top() {
                 .max_by_key(|i| i.total)
                 .unwrap_or_else(|| panic!("{go} {file}: no incident"));
             assert!(inc.total > 10_000, "{go} {file}: {} goroutines", inc.total);
-            assert!(inc.groups.len() <= 40, "{go} {file}: {} groups", inc.groups.len());
+            assert!(
+                inc.groups.len() <= 40,
+                "{go} {file}: {} groups",
+                inc.groups.len()
+            );
             let top = &inc.groups[0];
-            assert!(top.count > 10_000, "{go} {file}: top group has {}", top.count);
+            assert!(
+                top.count > 10_000,
+                "{go} {file}: top group has {}",
+                top.count
+            );
             assert!(
                 top.frames
                     .iter()
@@ -163,7 +200,10 @@ fn goroutine_leak_grows_between_two_dumps() {
         let top = changes.first().unwrap_or_else(|| panic!("{go}: no change"));
         assert!(top.after > top.before, "{go}: {top:#?}");
         assert!(
-            top.group.frames.iter().any(|f| f.function.starts_with("main.")),
+            top.group
+                .frames
+                .iter()
+                .any(|f| f.function.starts_with("main.")),
             "{go}: {:#?}",
             top.group.frames
         );
@@ -179,7 +219,11 @@ fn every_variant_parses_cleanly() {
         let mut seen = 0;
         for entry in std::fs::read_dir(&dir).expect("text dir") {
             let path = entry.expect("entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
             if !name.starts_with("variants.") {
                 continue;
             }
@@ -213,7 +257,11 @@ fn variant_details() {
         assert!(rc.created_by.len() >= 2, "{go}: {:?}", rc.created_by);
 
         let e = get("stackoverflow");
-        assert_eq!(e.incidents[0].fatal.as_deref(), Some("stack overflow"), "{go}");
+        assert_eq!(
+            e.incidents[0].fatal.as_deref(),
+            Some("stack overflow"),
+            "{go}"
+        );
 
         let e = get("deadlock");
         assert_eq!(
@@ -240,7 +288,12 @@ fn variant_details() {
         let inc = &e.incidents[0];
         // `gp=0x.. m=N` headers for the crashing goroutine came in 1.22.
         if kit::go_minor(&go) >= 22 {
-            assert!(inc.first.as_ref().is_some_and(|g| g.extra.iter().any(|(k, _)| k == "gp")), "{go}");
+            assert!(
+                inc.first
+                    .as_ref()
+                    .is_some_and(|g| g.extra.iter().any(|(k, _)| k == "gp")),
+                "{go}"
+            );
         }
         assert!(inc.root_cause.is_some(), "{go}");
     }
@@ -252,15 +305,28 @@ fn similarity_levels_on_a_real_dump() {
     let path = text_dir(go, &["metricsdeadlock"]).join("metricsdeadlock.debug2.txt");
     let bytes = kit::read(&path);
     let groups = |s| {
-        parse(&bytes, Options { similarity: s, keep_goroutines: false }).incidents[0]
+        parse(
+            &bytes,
+            Options {
+                similarity: s,
+                keep_goroutines: false,
+            },
+        )
+        .incidents[0]
             .groups
             .len()
     };
     let exact = groups(Similarity::Exact);
     let pointer = groups(Similarity::AnyPointer);
     let value = groups(Similarity::AnyValue);
-    assert!(exact >= pointer && pointer >= value, "{exact} {pointer} {value}");
-    assert!(exact > value, "exact should split groups that differ in arguments");
+    assert!(
+        exact >= pointer && pointer >= value,
+        "{exact} {pointer} {value}"
+    );
+    assert!(
+        exact > value,
+        "exact should split groups that differ in arguments"
+    );
 }
 
 #[test]
@@ -286,12 +352,18 @@ fn fixture(rel: &str) -> Vec<u8> {
 /// whose separators were lost when it was pasted).
 #[test]
 fn seed001_text_from_older_releases() {
-    let e = parse(&fixture("seeds/seed001-crash.go118.txt"), Options::default());
+    let e = parse(
+        &fixture("seeds/seed001-crash.go118.txt"),
+        Options::default(),
+    );
     let inc = only(&e, IncidentKind::Panic, "crash");
     assert_eq!(cause_at(inc), ("main.Handler".into(), 41));
     assert_eq!(inc.first.as_ref().map(|g| g.id), Some(48));
 
-    let e = parse(&fixture("seeds/seed001-repanic.go116.txt"), Options::default());
+    let e = parse(
+        &fixture("seeds/seed001-repanic.go116.txt"),
+        Options::default(),
+    );
     let inc = only(&e, IncidentKind::Panic, "repanic");
     assert_eq!(inc.panics.len(), 2);
     assert!(inc.panics[0].recovered);
@@ -301,9 +373,15 @@ fn seed001_text_from_older_releases() {
     assert_eq!(e.races.len(), 1);
     let r = &e.races[0];
     assert_eq!(r.accesses.len(), 2);
-    assert_eq!((r.accesses[0].kind, r.accesses[0].goroutine), (AccessKind::Write, Some(8)));
+    assert_eq!(
+        (r.accesses[0].kind, r.accesses[0].goroutine),
+        (AccessKind::Write, Some(8))
+    );
     assert_eq!(r.accesses[0].frames[0].line, 21);
-    assert_eq!((r.accesses[1].kind, r.accesses[1].goroutine), (AccessKind::Read, Some(7)));
+    assert_eq!(
+        (r.accesses[1].kind, r.accesses[1].goroutine),
+        (AccessKind::Read, Some(7))
+    );
     assert_eq!(r.accesses[1].frames[0].line, 35);
     let states: Vec<&str> = r.goroutines.iter().map(|g| g.state.as_str()).collect();
     assert_eq!(states, ["running", "finished"]);
@@ -330,11 +408,17 @@ impl Rng {
 /// `text_triage` explores further; this runs in every CI.)
 #[test]
 fn mutated_evidence_never_panics() {
-    let dir = text_dir("installed", &["crash", "racepanic", "variants", "mapwrites"]);
+    let dir = text_dir(
+        "installed",
+        &["crash", "racepanic", "variants", "mapwrites"],
+    );
     let mut inputs = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("text dir") {
         let path = entry.expect("entry").path();
-        if std::fs::metadata(&path).map(|m| m.len() < 256 * 1024).unwrap_or(false) {
+        if std::fs::metadata(&path)
+            .map(|m| m.len() < 256 * 1024)
+            .unwrap_or(false)
+        {
             inputs.push(kit::read(&path));
         }
     }
@@ -368,7 +452,12 @@ fn mutated_evidence_never_panics() {
                 let at = rng.below(data.len());
                 data.splice(at..at, std::iter::repeat_n(b'(', 1 << 20));
             }
-            _ => data = data.iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect(),
+            _ => {
+                data = data
+                    .iter()
+                    .map(|&b| if b == b'\n' { b'\r' } else { b })
+                    .collect()
+            }
         }
         let whole = parse(&data, Options::default());
         let mut p = gosleuth_text::Parser::new(Options::default());
@@ -387,14 +476,20 @@ fn mutated_evidence_never_panics() {
 fn panics_buried_in_logs() {
     let dir = kit::repo_root().join("fixtures/text/embedded");
     let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).expect("fixtures/text/embedded (run python3 factory/factory.py fixtures)") {
+    for entry in std::fs::read_dir(&dir)
+        .expect("fixtures/text/embedded (run python3 factory/factory.py fixtures)")
+    {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|x| x == "md") {
             continue;
         }
         seen += 1;
         let e = parse(&kit::read(&path), Options::default());
-        let panics: Vec<&Incident> = e.incidents.iter().filter(|i| i.kind == IncidentKind::Panic).collect();
+        let panics: Vec<&Incident> = e
+            .incidents
+            .iter()
+            .filter(|i| i.kind == IncidentKind::Panic)
+            .collect();
         assert!(!panics.is_empty(), "{}: no panic found", path.display());
         let (function, _) = cause_at(panics[0]);
         assert_eq!(function, "main.Handler", "{}", path.display());
@@ -422,7 +517,12 @@ fn parallel_parse_matches_sequential() {
     for (a, b) in seq.incidents.iter().zip(&par.incidents) {
         assert_eq!((a.kind, a.line, a.total), (b.kind, b.line, b.total));
         assert_eq!(a.root_cause, b.root_cause);
-        let counts = |i: &Incident| i.groups.iter().map(|g| (g.key, g.count)).collect::<Vec<_>>();
+        let counts = |i: &Incident| {
+            i.groups
+                .iter()
+                .map(|g| (g.key, g.count))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(counts(a), counts(b));
     }
 }
