@@ -93,8 +93,13 @@ mod tests {
     use super::*;
 
     fn f(file: &str) -> Frame {
+        let function = if file.contains("/src/runtime/") {
+            "runtime.gopark"
+        } else {
+            "main.f"
+        };
         Frame {
-            function: "x.y".into(),
+            function: function.into(),
             args: String::new(),
             file: file.into(),
             line: 1,
