@@ -166,6 +166,10 @@ impl BuildInfo {
                 Some(r) => {
                     out.push('\n');
                     module(out, "=>", r);
+                    // Go's BuildInfo.String ends a replaced module with a
+                    // second newline, which `go version -m` indents: "\t\n".
+                    out.push('\t');
+                    out.push('\n');
                 }
             }
         }
@@ -444,7 +448,7 @@ mod tests {
         assert_eq!(bi.settings[0].value, "-s -w");
         assert_eq!(
             bi.version_m_lines(),
-            "\tpath\texample.com/x\n\tmod\texample.com/x\t(devel)\t\n\tdep\tgolang.org/x/sys\tv0.1.0\n\t=>\t../sys\t(devel)\t\n\tbuild\t-ldflags=\"-s -w\"\n\tbuild\tGOOS=linux\n"
+            "\tpath\texample.com/x\n\tmod\texample.com/x\t(devel)\t\n\tdep\tgolang.org/x/sys\tv0.1.0\n\t=>\t../sys\t(devel)\t\n\t\n\tbuild\t-ldflags=\"-s -w\"\n\tbuild\tGOOS=linux\n"
         );
     }
 

@@ -210,9 +210,7 @@ fn read_build_info(image: &Image) -> Result<BuildInfo> {
         && let Some(b) = image.section_bytes(s)
         && let Some(at) = buildinfo::find_magic(b.as_slice())
     {
-        let blob = &image.bytes()[s.file.map_or(0, |f| f.0) as usize + at..];
-        let blob = &blob[..blob.len().min(b.as_slice().len() - at)];
-        return BuildInfo::from_blob(blob, &read);
+        return BuildInfo::from_blob(&b.as_slice()[at..], &read);
     }
     // No section: the linker puts the blob at the start of the first
     // writable, non-executable segment.
@@ -263,7 +261,7 @@ fn read_moduledata(
     if etext < text {
         return None;
     }
-    let gofunc = word(b, gofunc_i).filter(|&g| g >= pcln_addr && image.va_to_offset(g).is_some());
+    let gofunc = word(b, gofunc_i).filter(|&g| g != 0 && image.va_to_offset(g).is_some());
     let epclntab = epcln_i.and_then(|i| word(b, i)).filter(|&e| e > pcln_addr);
     Some(ModuleData {
         addr,
@@ -306,13 +304,12 @@ fn find_moduledata(
 fn header_word(b: &[u8], i: usize) -> Option<u64> {
     let ps = usize::from(*b.get(7)?);
     let at = 8 + i * ps;
-    if ps == 8 {
-        word(&b[at..], 0)
-    } else {
-        Some(u64::from(u32::from_le_bytes(
-            b.get(at..at + 4)?.try_into().ok()?,
-        )))
-    }
+    let w = b.get(at..at + ps)?;
+    Some(match ps {
+        8 => u64::from_le_bytes(w.try_into().ok()?),
+        4 => u64::from(u32::from_le_bytes(w.try_into().ok()?)),
+        _ => return None,
+    })
 }
 
 fn locate_pclntab(
@@ -400,6 +397,16 @@ fn locate_pclntab(
         }
     }
     let Some((bytes, addr, source)) = found else {
+        // A pclntab section of an older Go: say which, rather than "none".
+        if let Some(s) = image.section(".gopclntab")
+            && let Some(b) = image.section_bytes(s)
+            && let Some(m) = b.as_slice().get(..4)
+        {
+            let magic = u32::from_le_bytes([m[0], m[1], m[2], m[3]]);
+            if matches!(magic, 0xffff_fffa | 0xffff_fffb) {
+                return Err(Error::UnsupportedPclntab { magic });
+            }
+        }
         return Err(Error::NoPclntab {
             path: path.to_path_buf(),
         });

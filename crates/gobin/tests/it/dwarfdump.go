@@ -2,7 +2,7 @@
 // tests compare against: struct sizes and field offsets, constants with a
 // prefix, and global variable addresses.
 //
-// usage: go run dwarfdump.go BIN TYPE... -- CONSTPREFIX -- GLOBAL...
+// usage: go run dwarfdump.go BIN TYPE... -- CONSTPREFIX -- GLOBAL... -- FUNC...
 package main
 
 import (
@@ -24,7 +24,7 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	var types, globals []string
+	var types, globals, funcs []string
 	prefix := ""
 	part := 0
 	for _, a := range os.Args[2:] {
@@ -39,6 +39,8 @@ func main() {
 			prefix = a
 		case 2:
 			globals = append(globals, a)
+		case 3:
+			funcs = append(funcs, a)
 		}
 	}
 	want := map[string]bool{}
@@ -48,6 +50,10 @@ func main() {
 	wantG := map[string]bool{}
 	for _, g := range globals {
 		wantG[g] = true
+	}
+	wantF := map[string]bool{}
+	for _, f := range funcs {
+		wantF[f] = true
 	}
 	var out []string
 	seenT := map[string]bool{}
@@ -73,6 +79,27 @@ func main() {
 				out = append(out, fmt.Sprintf("type %s size %d", name, st.ByteSize))
 				for _, fld := range st.Field {
 					out = append(out, fmt.Sprintf("field %s %s %d", name, fld.Name, fld.ByteOffset))
+				}
+			}
+		case dwarf.TagSubprogram:
+			if wantF[name] && e.Children {
+				wantF[name] = false
+				for depth := 1; depth > 0; {
+					c, err := r.Next()
+					if err != nil || c == nil {
+						panic(fmt.Sprint("truncated children of ", name, err))
+					}
+					if c.Tag == 0 {
+						depth--
+						continue
+					}
+					if c.Children {
+						depth++
+					}
+					if c.Tag == dwarf.TagVariable || c.Tag == dwarf.TagFormalParameter {
+						vn, _ := c.Val(dwarf.AttrName).(string)
+						out = append(out, fmt.Sprintf("var %s %s param=%v", name, vn, c.Tag == dwarf.TagFormalParameter))
+					}
 				}
 			}
 		case dwarf.TagConstant:

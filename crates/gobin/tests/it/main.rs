@@ -6,7 +6,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use gosleuth_gobin::{GoBinary, Pclntab};
+use gosleuth_gobin::{GoBinary, PclnVersion, Pclntab};
 use support::*;
 
 /// Sample addresses: entry, entry+1, middle and last byte of functions
@@ -51,8 +51,9 @@ fn check_addr2line(bin: &Path) -> usize {
     b.pcln().lookup_batch(&pcs, |i, loc| {
         seen += 1;
         let one = b.pcln().lookup(pcs[i]);
-        let key =
-            |l: Option<gosleuth_gobin::Location<'_>>| l.map(|l| (l.func.index(), l.file, l.line));
+        let key = |l: Option<gosleuth_gobin::Location<'_>>| {
+            l.map(|l| (l.func.index(), l.file.map(|f| f.into_owned()), l.line))
+        };
         assert_eq!(
             key(loc),
             key(one),
@@ -185,6 +186,12 @@ fn check_dwarf(bin: &Path) {
         "runtime.firstmoduledata",
     ];
     let prefix = "runtime.waitReason";
+    let funcs = [
+        "main.main",
+        "runtime.gopark",
+        "runtime.newproc1",
+        "runtime.chansend",
+    ];
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/dwarfdump.go");
     let out = std::process::Command::new(go())
         .current_dir(scratch())
@@ -197,6 +204,8 @@ fn check_dwarf(bin: &Path) {
         .arg(prefix)
         .arg("--")
         .args(globals)
+        .arg("--")
+        .args(funcs)
         .output()
         .unwrap();
     assert!(
@@ -225,6 +234,15 @@ fn check_dwarf(bin: &Path) {
     for g in globals {
         if let Some(addr) = d.global(g).unwrap().and_then(|g| g.addr) {
             got.push(format!("global {g} {addr:#x}"));
+        }
+    }
+    for f in funcs {
+        for v in d
+            .function_vars(f)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{f} not in DWARF"))
+        {
+            got.push(format!("var {f} {} param={}", v.name, v.is_param));
         }
     }
     got.sort();
@@ -298,6 +316,34 @@ fn oracle_go1_25() {
     oracle_version("go1.25.7");
 }
 
+/// Go 1.18-1.20 (older pclntab, moduledata and inline tree layouts,
+/// `.zdebug_*` DWARF), outside the factory's matrix.
+#[test]
+fn oracle_go1_18_to_1_20() {
+    for v in ["go1.18.10", "go1.19.13", "go1.20.14"] {
+        let plain = hello_old(v);
+        let dir = plain.parent().unwrap();
+        let (stripped, pie) = (dir.join("hello.stripped"), dir.join("hello.pie"));
+        for bin in [&plain, &stripped, &pie] {
+            check_addr2line(bin);
+            check_build_info(bin);
+            assert!(
+                check_inline_invariants(bin) > 0,
+                "{}: no inlined frames",
+                bin.display()
+            );
+        }
+        let want = if v == "go1.20.14" {
+            PclnVersion::Go120
+        } else {
+            PclnVersion::Go118
+        };
+        assert_eq!(GoBinary::open(&plain).unwrap().pcln().version(), want);
+        check_stripped_same(&plain, &stripped);
+        check_dwarf(&plain);
+    }
+}
+
 /// The variants program (generics, closures, methods) across versions.
 #[test]
 fn oracle_variants_program() {
@@ -331,7 +377,15 @@ fn oracle_go_tools() {
 fn inline_chain_names_lines() {
     let dir = hello();
     for name in ["hello", "hello.stripped", "hello.pie"] {
+        check_build_info(&dir.join(name));
         let b = GoBinary::open(dir.join(name)).unwrap();
+        let bi = b.build_info().unwrap();
+        let dep = bi
+            .deps
+            .iter()
+            .find(|d| d.path == "example.com/dep")
+            .expect("dep in build info");
+        assert_eq!(dep.replace.as_ref().map(|r| r.path.as_str()), Some("./dep"));
         let p = b.pcln();
         let work = p.func_by_name("main.work").expect("main.work");
         let mut seen = false;
@@ -376,6 +430,24 @@ fn no_section_headers() {
     assert!(b.pcln().gofunc().is_some());
     let main_work = b.pcln().func_by_name("main.work").unwrap();
     assert!((main_work.entry()..main_work.end()).any(|pc| b.pcln().inline_frames(pc).len() == 2));
+}
+
+/// arm64 (pc quantum 4): lines against addr2line, build info, inlining.
+#[test]
+fn arm64_cross_build() {
+    let bin = hello_arm64();
+    let b = GoBinary::open(&bin).unwrap();
+    assert_eq!(b.arch(), gosleuth_gobin::Arch::Arm64);
+    assert_eq!(b.pcln().pc_quantum(), 4);
+    check_addr2line(&bin);
+    check_build_info(&bin);
+    assert!(check_inline_invariants(&bin) > 0);
+    let work = b.pcln().func_by_name("main.work").unwrap();
+    assert!(
+        (work.entry()..work.end())
+            .step_by(4)
+            .any(|pc| b.pcln().inline_frames(pc).len() == 2)
+    );
 }
 
 #[test]

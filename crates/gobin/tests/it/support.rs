@@ -94,8 +94,17 @@ pub fn hello() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = scratch().join("hello");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("go.mod"), "module example.com/hello\n\ngo 1.21\n").unwrap();
+        // A locally replaced dependency, so build info has a `=>` line.
+        std::fs::write(
+            dir.join("go.mod"),
+            "module example.com/hello\n\ngo 1.21\n\nrequire example.com/dep v0.1.0\n\nreplace example.com/dep => ./dep\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("main.go"), HELLO_SRC).unwrap();
+        std::fs::write(dir.join("dep.go"), "package main\n\nimport \"example.com/dep\"\n\nvar depValue = dep.V()\n").unwrap();
+        std::fs::create_dir_all(dir.join("dep")).unwrap();
+        std::fs::write(dir.join("dep/go.mod"), "module example.com/dep\n\ngo 1.21\n").unwrap();
+        std::fs::write(dir.join("dep/dep.go"), "package dep\n\n//go:noinline\nfunc V() int { return 42 }\n").unwrap();
         for (name, flags) in [
             ("hello", &[][..]),
             ("hello.stripped", &["-ldflags=-s -w"][..]),
@@ -134,6 +143,59 @@ func main() {
 	fmt.Println("hello", work(len(os.Args)))
 }
 "#;
+
+/// The small program built by an older Go (`GOTOOLCHAIN=go1.18.10`, ...;
+/// fetched from the module proxy on first use) in plain, stripped and PIE
+/// variants: returns the plain binary; the others are `NAME.stripped` and
+/// `NAME.pie` next to it.
+pub fn hello_old(version: &str) -> PathBuf {
+    let dir = scratch().join(format!("hello-{version}"));
+    let bin = dir.join("hello");
+    if bin.exists() && dir.join("hello.pie").exists() && dir.join("hello.stripped").exists() {
+        return bin;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("go.mod"), "module example.com/hello\n\ngo 1.18\n").unwrap();
+    std::fs::write(dir.join("main.go"), HELLO_SRC).unwrap();
+    for (name, flags) in [
+        ("hello", &[][..]),
+        ("hello.stripped", &["-ldflags=-s -w"][..]),
+        ("hello.pie", &["-buildmode=pie"][..]),
+    ] {
+        let st = Command::new(go())
+            .current_dir(&dir)
+            .env("GOTOOLCHAIN", version)
+            .env("GOFLAGS", "")
+            .arg("build")
+            .args(flags)
+            .args(["-o", name, "."])
+            .status()
+            .unwrap();
+        assert!(
+            st.success(),
+            "GOTOOLCHAIN={version} go build {name} failed (is the module proxy reachable?)"
+        );
+    }
+    bin
+}
+
+/// The small program cross-built for linux/arm64 (pc quantum 4).
+pub fn hello_arm64() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = hello();
+        let st = go_cmd()
+            .current_dir(dir)
+            .env("GOARCH", "arm64")
+            .env("CGO_ENABLED", "0")
+            .args(["build", "-o", "hello.arm64", "."])
+            .status()
+            .unwrap();
+        assert!(st.success(), "GOARCH=arm64 go build failed");
+        dir.join("hello.arm64")
+    })
+    .clone()
+}
 
 /// Output of `go tool addr2line BIN` for these addresses.
 pub fn addr2line(bin: &Path, pcs: &[u64]) -> String {
