@@ -46,6 +46,16 @@ FIXTURES = REPO / "fixtures"
 RECIPE_VERSION = "3"
 
 DEFAULT_VERSIONS = ["installed", "go1.21.13", "go1.22.12", "go1.23.12", "go1.24.13", "go1.25.7"]
+# Older releases (also served by the module proxy as toolchains). Only their
+# text evidence cases (OLD_TEXT_CASES) are required; the other evidence cases
+# (pprof profiles, trace, lockorder, parked) and cores are best effort:
+# skipped, and recorded as skipped, when they fail.
+OLD_VERSIONS = ["go1.17.13", "go1.18.10", "go1.19.13", "go1.20.14"]
+# Names accepted by --go for a list of releases.
+VERSION_GROUPS = {"default": DEFAULT_VERSIONS, "old": OLD_VERSIONS,
+                  "all": OLD_VERSIONS + DEFAULT_VERSIONS}
+# `fixtures` without --go: the default releases, then the old ones.
+FIXTURE_VERSIONS = DEFAULT_VERSIONS + OLD_VERSIONS
 
 PROGRAMS = ["crash", "racepanic", "rpcrace", "leak", "metricsdeadlock", "lockorder",
             "mapwrites", "goleak", "parked", "variants", "loadgen"]
@@ -64,6 +74,17 @@ EVIDENCE_CASES = ["crash", "racepanic", "rpcrace", "mapwrites", "leak", "metrics
                   "lockorder", "goleak", "parked", "variants"]
 CORE_CASES = ["crash", "metricsdeadlock", "lockorder", "parked"]
 DEFAULT_CORE_CASES = ["crash", "metricsdeadlock", "lockorder"]  # parked only on demand
+# The evidence cases that must succeed for OLD_VERSIONS.
+OLD_TEXT_CASES = ["crash", "racepanic", "rpcrace", "mapwrites", "variants", "goleak",
+                  "metricsdeadlock"]
+# The binaries each evidence case runs. For old releases only these are built
+# on the way to evidence (`build` still builds every variant).
+CASE_BINS = {
+    "crash": ["crash"], "racepanic": ["racepanic", "racepanic.test"],
+    "rpcrace": ["rpcrace.race"], "mapwrites": ["mapwrites"], "leak": ["leak"],
+    "metricsdeadlock": ["metricsdeadlock", "loadgen"], "lockorder": ["lockorder"],
+    "goleak": ["goleak"], "parked": ["parked"], "variants": ["variants"],
+}
 
 # variants subcommands, each run under GOTRACEBACK=all ...
 VARIANT_NAMES = [
@@ -122,6 +143,38 @@ def resolve_version(v: str) -> str:
     return v
 
 
+def go_minor(version: str) -> int:
+    """go1.19.13 -> 19 (a resolved version)."""
+    m = re.match(r"go1\.(\d+)", version)
+    if not m:
+        raise FactoryError(f"cannot read the minor version of {version!r}")
+    return int(m.group(1))
+
+
+def is_old(version: str) -> bool:
+    """Releases before go1.21 (no GOTOOLCHAIN of their own): see go_env."""
+    return go_minor(version) < 21
+
+
+_base_go_env = None
+
+# Settings that the go env config file may hold and that old toolchains run
+# with GOENV=off still need (taken from the installed go, so the usual module
+# cache, build cache and proxy are used).
+_CARRIED_GO_ENV = ("GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GOSUMDB", "GONOSUMDB",
+                   "GONOPROXY", "GOPRIVATE", "GOINSECURE", "GOTMPDIR")
+
+
+def base_go_env() -> dict:
+    global _base_go_env
+    if _base_go_env is None:
+        env = dict(os.environ, GOTOOLCHAIN="local")
+        out = subprocess.run(["go", "env", "-json", *_CARRIED_GO_ENV], env=env,
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        _base_go_env = {k: v for k, v in json.loads(out).items() if v}
+    return _base_go_env
+
+
 def go_env(version: str, extra: dict | None = None) -> dict:
     env = dict(os.environ)
     for k in ("GOTRACEBACK", "GODEBUG", "GORACE", "GOOS", "GOARCH", "GOFLAGS", "GOWORK"):
@@ -129,6 +182,19 @@ def go_env(version: str, extra: dict | None = None) -> dict:
     env["GOTOOLCHAIN"] = "local" if version == installed_version() else version
     env["GOFLAGS"] = "-buildvcs=false"
     env["GOWORK"] = "off"
+    if is_old(version):
+        # The go env config file may set flags old releases reject (GOFLAGS=
+        # -buildvcs=false on the dev machine: no -buildvcs before go1.18, and an
+        # empty GOFLAGS variable does not override the file). Run them without
+        # the file, carrying the locations over explicitly.
+        env["GOENV"] = "off"
+        env.update(base_go_env())
+        if go_minor(version) < 18:
+            env.pop("GOFLAGS")
+        if go_minor(version) == 19:
+            # go1.19's module index fails on every main package here with
+            # 'import "": import of unknown directory'; turn the index off.
+            env["GODEBUG"] = "goindex=0"
     env["CGO_ENABLED"] = "1"  # -race needs cgo on older releases
     if extra:
         env.update(extra)
@@ -384,7 +450,7 @@ def binary_names(prog: str):
     return out
 
 
-def build(version: str, outdir: Path, man: Manifest, programs, force=False):
+def build(version: str, outdir: Path, man: Manifest, programs, force=False, only=None):
     t0 = time.monotonic()
     bindir = outdir / "bin"
     bindir.mkdir(parents=True, exist_ok=True)
@@ -396,6 +462,8 @@ def build(version: str, outdir: Path, man: Manifest, programs, force=False):
         if not (src / "go.mod").exists():
             raise FactoryError(f"unknown program {prog}")
         for name, kind, flags in binary_names(prog):
+            if only is not None and name not in only:
+                continue
             rel = f"bin/{name}"
             spec = {"kind": kind, "flags": flags}
             inp = inputs_hash(version, [prog], spec)
@@ -423,8 +491,14 @@ def build(version: str, outdir: Path, man: Manifest, programs, force=False):
         raise FactoryError(f"{version}: build failures: {', '.join(failures)}")
 
 
-def need_bins(version, outdir, man, programs):
-    build(version, outdir, man, programs)
+def need_bins(version, outdir, man, programs, case=None):
+    """Build what a case needs: every variant of its programs, or for old
+    releases (whose builds are only there for the evidence) just the binaries
+    the case runs."""
+    only = None
+    if case is not None and is_old(version):
+        only = set(CASE_BINS[case])
+    build(version, outdir, man, programs, only=only)
 
 
 # ---------------------------------------------------------------------------
@@ -698,13 +772,24 @@ def case_parked(ctx: Ctx):
             srv.stop()
         shutil.copyfile(srv.errfile, out)
     t = out.read_text()
-    expect("frames elided" in t and "main.blockedSend" in t, "parked dump incomplete")
+    if go_minor(ctx.version) < 19:
+        # go1.17/go1.18 stop the 120-deep goroutine at 100 walked frames but,
+        # counting hidden runtime frames, print 97 and no "frames elided" line.
+        expect(t.count("main.deep(") >= 90 and "main.blockedSend" in t, "parked dump incomplete")
+    else:
+        expect("frames elided" in t and "main.blockedSend" in t, "parked dump incomplete")
     return [ctx.rel(out)]
 
 
 def case_variants(ctx: Ctx):
     arts = []
-    runs = [(n, n, {"GOTRACEBACK": "all"}) for n in VARIANT_NAMES] + VARIANT_EXTRA
+    names = list(VARIANT_NAMES)
+    if go_minor(ctx.version) < 18:
+        # No type parameters before go1.18: the program has no generic case
+        # (generic_go117.go), so there is no variants.generic.txt.
+        names.remove("generic")
+        ctx.notes.append("variants.generic: not made (go1.17 has no generics)")
+    runs = [(n, n, {"GOTRACEBACK": "all"}) for n in names] + VARIANT_EXTRA
     with tempfile.TemporaryDirectory() as td:
         for fname, sub, env in runs:
             out = ctx.text / f"variants.{fname}.txt"
@@ -720,6 +805,17 @@ def case_variants(ctx: Ctx):
         "generic": "main.Reduce[", "closeclosed": "close of closed channel", "divzero": "divide by zero",
         "nilmap": "assignment to entry in nil map", "nested.ancestors": "originating from goroutine",
     }
+    if go_minor(ctx.version) < 18:
+        del checks["generic"]
+    if go_minor(ctx.version) < 21:
+        del checks["nested"]  # "created by ... in goroutine N" came in go1.21
+        # go1.17-go1.20 print "...additional frames elided..." only when
+        # exactly 100 frames were printed; this panic's 100-frame walk
+        # includes a hidden runtime frame, so 99 are printed and the elision
+        # goes unmentioned.
+        del checks["elided"]
+        ctx.notes.append("variants.elided: no elision line (go1.17-go1.20 print 99 frames "
+                         "and no '...additional frames elided...' for this panic)")
     for k, needle in checks.items():
         t = (ctx.text / f"variants.{k}.txt").read_text(errors="replace")
         if needle not in t:
@@ -743,7 +839,32 @@ CASE_FUNCS = {
 
 
 # Bump a case's number when its recipe in this file changes.
-CASE_RECIPES = {"goleak": 3, "parked": 2, "racepanic": 2, "leak": 2, "rpcrace": 2}
+CASE_RECIPES = {"goleak": 3, "parked": 3, "racepanic": 2, "leak": 2, "rpcrace": 2}
+
+
+def optional_for(version, kind, case) -> bool:
+    """For old releases only the text evidence is required; the rest (pprof
+    profiles, the other evidence cases, cores) is best effort."""
+    return is_old(version) and (kind == "cores" or case not in OLD_TEXT_CASES)
+
+
+def skipped_earlier(man: Manifest, group: str, inp: str):
+    s = man.data.setdefault("skipped", {}).get(group)
+    return s["reason"] if s and s.get("inputs") == inp else None
+
+
+def record_skip(man: Manifest, group: str, inp: str, reason: str):
+    """An optional step that failed for an old release: recorded (and not
+    retried until its inputs change or --force), not a failure."""
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    man.data.setdefault("skipped", {})[group] = {"inputs": inp, "reason": reason[:2000],
+                                                 "created": now}
+    man.save()
+
+
+def clear_skip(man: Manifest, group: str):
+    if man.data.get("skipped", {}).pop(group, None) is not None:
+        man.save()
 
 
 def evidence(version, outdir, man, cases, force=False):
@@ -756,16 +877,26 @@ def evidence(version, outdir, man, cases, force=False):
         if not force and man.fresh(group, inp):
             log(f"{version}: evidence {case}: up to date")
             continue
+        optional = optional_for(version, "evidence", case)
+        if optional and not force and skipped_earlier(man, group, inp):
+            log(f"{version}: evidence {case}: skipped (optional for old releases; failed earlier: "
+                f"{skipped_earlier(man, group, inp)[:200]})")
+            continue
         try:
-            need_bins(version, outdir, man, progs)
+            need_bins(version, outdir, man, progs, case)
             ctx = Ctx(version, outdir, man, force, 0)
             t1 = time.monotonic()
             arts = fn(ctx)
             dt = time.monotonic() - t1
             man.record(group, inp, arts, {"seconds": round(dt, 1), "notes": ctx.notes})
             man.timing(f"evidence:{case}", dt)
+            clear_skip(man, group)
             log(f"{version}: evidence {case}: {len(arts)} artifacts ({dt:.1f}s)")
         except Exception as e:  # keep going with the other cases
+            if optional:
+                log(f"{version}: evidence {case} SKIPPED (optional for old releases): {e}")
+                record_skip(man, group, inp, str(e))
+                continue
             log(f"{version}: evidence {case} FAILED: {e}")
             failures.append(f"{case}: {e}")
     man.timing("evidence", time.monotonic() - t0)
@@ -972,8 +1103,13 @@ def cores(version, outdir, man, cases, goroutines, force=False):
         if not force and man.fresh(group, inp):
             log(f"{version}: cores {case}: up to date")
             continue
+        optional = optional_for(version, "cores", case)
+        if optional and not force and skipped_earlier(man, group, inp):
+            log(f"{version}: cores {case}: skipped (optional for old releases; failed earlier: "
+                f"{skipped_earlier(man, group, inp)[:200]})")
+            continue
         try:
-            need_bins(version, outdir, man, progs)
+            need_bins(version, outdir, man, progs, case if case in CASE_BINS else None)
             ctx = Ctx(version, outdir, man, force, goroutines)
             ctx.core.mkdir(parents=True, exist_ok=True)
             t1 = time.monotonic()
@@ -991,8 +1127,13 @@ def cores(version, outdir, man, cases, goroutines, force=False):
             man.record(group, inp, arts, {"seconds": round(dt, 1), "crash_cores": ok,
                                           "core_pattern": pat, "notes": ctx.notes})
             man.timing(f"cores:{case}", dt)
+            clear_skip(man, group)
             log(f"{version}: cores {case}: {len(arts)} artifacts ({dt:.1f}s)")
         except Exception as e:
+            if optional:
+                log(f"{version}: cores {case} SKIPPED (optional for old releases): {e}")
+                record_skip(man, group, inp, str(e))
+                continue
             log(f"{version}: cores {case} FAILED: {e}")
             failures.append(f"{case}: {e}")
     man.timing("cores", time.monotonic() - t0)
@@ -1092,7 +1233,12 @@ def fixtures(versions, force=False):
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
         n = 0
+        recorded = Manifest(outdir, v).data["artifacts"]
         for f in sorted(src.glob("*.txt")):
+            if f"text/{f.name}" not in recorded:
+                # left behind by a failed (or, for old releases, skipped) case
+                log(f"{v}: not copying {f.name}: not a recorded artifact")
+                continue
             if f.stat().st_size >= FIXTURE_MAX:
                 skipped.append(f"{v}/{f.name} ({f.stat().st_size} bytes)")
                 continue
@@ -1131,6 +1277,14 @@ def fixtures(versions, force=False):
         "  for what each program and case does.",
         "- `.gitattributes` turns off end-of-line conversion for everything here.",
     ]
+    old = [v for v in versions if is_old(v)]
+    if old:
+        readme += [
+            f"- {', '.join(old)} (`--go old`): the text cases (crash, racepanic, rpcrace,",
+            "  mapwrites, variants, goleak, metricsdeadlock) always; leak, lockorder and",
+            "  parked only where they succeeded (best effort for old releases, see",
+            "  factory/README.md); go1.17 has no `variants.generic.txt` (no generics).",
+        ]
     if emb:
         readme += [
             f"- `text/embedded/`: the real panic `{emb_src}/crash.panic.txt` wrapped as it",
@@ -1174,7 +1328,9 @@ def main(argv=None):
     for name in ("build", "evidence", "cores", "fixtures"):
         sp = sub.add_parser(name)
         sp.add_argument("--go", action="append", dest="versions", metavar="V",
-                        help="go1.x.y or 'installed' (repeatable; default: installed + 5 releases)")
+                        help="go1.x.y, 'installed', or a group: 'default' (installed + 5 releases), "
+                             "'old' (go1.17-go1.20; only the text cases must succeed), 'all' (old + default). "
+                             "Repeatable. Default: 'default'; for fixtures 'default' then 'old'")
         sp.add_argument("--force", action="store_true", help="ignore the cache")
         if name == "build":
             sp.add_argument("--program", action="append", dest="programs", choices=PROGRAMS)
@@ -1187,10 +1343,12 @@ def main(argv=None):
     a = ap.parse_args(argv)
 
     versions = []
-    for v in (a.versions or DEFAULT_VERSIONS):
-        rv = resolve_version(v)
-        if rv not in versions:
-            versions.append(rv)
+    wanted = a.versions or (FIXTURE_VERSIONS if a.cmd == "fixtures" else DEFAULT_VERSIONS)
+    for v in wanted:
+        for v1 in VERSION_GROUPS.get(v, [v]):
+            rv = resolve_version(v1)
+            if rv not in versions:
+                versions.append(rv)
 
     failures = []
     dirs = []

@@ -38,6 +38,33 @@ pub fn go_versions() -> Vec<String> {
     }
 }
 
+/// Older releases (also fetched through `GOTOOLCHAIN`) for which the
+/// factory makes the text evidence only (`crash`, `racepanic`, `rpcrace`,
+/// `mapwrites`, `variants`, `goleak`, `metricsdeadlock`; `--go old`).
+pub const OLD_GO_VERSIONS: &[&str] = &["go1.17.13", "go1.18.10", "go1.19.13", "go1.20.14"];
+
+/// Go releases to test the text parsers against: `GOSLEUTH_TEXT_GO_VERSIONS`
+/// (comma-separated) or [`OLD_GO_VERSIONS`] followed by [`go_versions`]
+/// (a release listed in both appears once).
+pub fn text_go_versions() -> Vec<String> {
+    match std::env::var("GOSLEUTH_TEXT_GO_VERSIONS") {
+        Ok(v) if !v.trim().is_empty() => v.split(',').map(|s| s.trim().to_string()).collect(),
+        _ => {
+            let mut out: Vec<String> = Vec::new();
+            for v in OLD_GO_VERSIONS
+                .iter()
+                .map(|s| s.to_string())
+                .chain(go_versions())
+            {
+                if !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+            out
+        }
+    }
+}
+
 static CACHE: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
 
 /// Runs `python3 factory/factory.py SUBCOMMAND --go GO ARGS...` (cached:

@@ -177,21 +177,6 @@ func panicDuringPanicCase() {
 	panic("request failed")
 }
 
-type Number interface{ ~int | ~int64 | ~float64 }
-
-//go:noinline
-func Reduce[T Number](xs []T, f func(T, T) T) T {
-	var acc T
-	for i := 0; i <= len(xs); i++ { // off by one
-		acc = f(acc, xs[i])
-	}
-	return acc
-}
-
-func genericCase() {
-	fmt.Println(Reduce([]int{1, 2, 3}, func(a, b int) int { return a + b }))
-}
-
 func goexitCase() {
 	go func() { time.Sleep(10 * time.Millisecond) }()
 	runtime.Goexit()
