@@ -35,6 +35,9 @@ enum Command {
     /// Read Go binaries: build info, symbols, functions.
     #[command(subcommand)]
     Bin(cmd::bin::BinCommand),
+    /// Fetch a profile, trace or goroutine dump from a net/http/pprof
+    /// endpoint and save it.
+    Fetch(cmd::fetch::FetchArgs),
     /// Reports on pprof profiles, with go tool pprof's flags.
     Pprof(cmd::pprof::PprofArgs),
 }
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Dump(a) => cmd::dump::run(a),
         Command::Bin(c) => cmd::bin::run(c),
         Command::Pprof(a) => cmd::pprof::run(a),
+        Command::Fetch(a) => cmd::fetch::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,1 +1,208 @@
 //! Memory sources: ELF core files and live processes behind one trait.
+//!
+//! * [`CoreFile`]: an ELF core (kernel or `gcore`) plus the executable it was
+//!   taken from, memory-mapped; reads are a binary search and a copy.
+//! * [`LiveProcess`]: a running process read with `process_vm_readv`,
+//!   optionally frozen (`PTRACE_SEIZE` + `PTRACE_INTERRUPT`, bounded in time,
+//!   always resumed).
+//! * [`write_core`]: writes an ELF core of a [`LiveProcess`] that gdb, dlv
+//!   and [`CoreFile`] open.
+//!
+//! Everything downstream reads through [`Memory`] and does not care which
+//! one it has.
+
+mod bytes;
+pub mod core;
+mod error;
+mod exe;
+pub mod live;
+mod regs;
+pub mod writer;
+
+pub use crate::core::{CoreFile, MappedFile, ProcessInfo, SigInfo};
+pub use crate::error::{Error, Result};
+pub use crate::live::{LiveProcess, Mode};
+pub use crate::regs::{Arch, Registers};
+pub use crate::writer::{WriteSummary, write_core};
+
+/// Byte order of the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endian {
+    /// Least significant byte first (amd64, arm64 Linux).
+    Little,
+    /// Most significant byte first.
+    Big,
+}
+
+impl Endian {
+    /// Decodes a `u64` from 8 bytes.
+    pub fn u64(self, b: [u8; 8]) -> u64 {
+        match self {
+            Endian::Little => u64::from_le_bytes(b),
+            Endian::Big => u64::from_be_bytes(b),
+        }
+    }
+    /// Decodes a `u32` from 4 bytes.
+    pub fn u32(self, b: [u8; 4]) -> u32 {
+        match self {
+            Endian::Little => u32::from_le_bytes(b),
+            Endian::Big => u32::from_be_bytes(b),
+        }
+    }
+    /// Decodes a `u16` from 2 bytes.
+    pub fn u16(self, b: [u8; 2]) -> u16 {
+        match self {
+            Endian::Little => u16::from_le_bytes(b),
+            Endian::Big => u16::from_be_bytes(b),
+        }
+    }
+}
+
+/// Access permissions of a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Perms {
+    /// Readable.
+    pub read: bool,
+    /// Writable.
+    pub write: bool,
+    /// Executable.
+    pub exec: bool,
+}
+
+/// A range of the address space, `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    /// First address.
+    pub start: u64,
+    /// One past the last address.
+    pub end: u64,
+    /// Permissions the process had.
+    pub perms: Perms,
+    /// Whether the bytes can be read from this source (dumped, or
+    /// available from a mapped file, or a live readable mapping).
+    pub readable: bool,
+    /// The file mapped there, if any.
+    pub path: Option<String>,
+}
+
+/// One thread of the process with its registers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thread {
+    /// Kernel thread id (what Go's `m.procid` holds).
+    pub tid: i32,
+    /// General-purpose registers.
+    pub regs: Registers,
+    /// Signal pending on the thread when the core was written (0 if none).
+    pub signal: i32,
+}
+
+/// Read access to the memory of one process.
+///
+/// Multi-byte helpers decode with the source's [`Endian`]; pointers are 8
+/// bytes (only 64-bit targets are supported).
+pub trait Memory {
+    /// Fills `buf` with the bytes at `addr`; all or nothing.
+    fn read_at(&self, addr: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// Byte order of the target.
+    fn endian(&self) -> Endian;
+
+    /// The address ranges of the process, sorted by start.
+    fn regions(&self) -> Vec<Region>;
+
+    /// Reads several ranges; live sources batch them into few system calls.
+    /// Returns one result per request, in order.
+    fn read_many(&self, reqs: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
+        reqs.iter_mut().map(|(a, b)| self.read_at(*a, b)).collect()
+    }
+
+    /// Reads a `u8`.
+    fn read_u8(&self, addr: u64) -> Result<u8> {
+        let mut b = [0u8; 1];
+        self.read_at(addr, &mut b)?;
+        Ok(b[0])
+    }
+    /// Reads a `u16` in the target's byte order.
+    fn read_u16(&self, addr: u64) -> Result<u16> {
+        let mut b = [0u8; 2];
+        self.read_at(addr, &mut b)?;
+        Ok(self.endian().u16(b))
+    }
+    /// Reads a `u32` in the target's byte order.
+    fn read_u32(&self, addr: u64) -> Result<u32> {
+        let mut b = [0u8; 4];
+        self.read_at(addr, &mut b)?;
+        Ok(self.endian().u32(b))
+    }
+    /// Reads a `u64` in the target's byte order.
+    fn read_u64(&self, addr: u64) -> Result<u64> {
+        let mut b = [0u8; 8];
+        self.read_at(addr, &mut b)?;
+        Ok(self.endian().u64(b))
+    }
+    /// Reads a pointer (8 bytes).
+    fn read_ptr(&self, addr: u64) -> Result<u64> {
+        self.read_u64(addr)
+    }
+    /// Reads `n` consecutive pointers.
+    fn read_ptrs(&self, addr: u64, n: usize) -> Result<Vec<u64>> {
+        let len = n.checked_mul(8).ok_or_else(|| Error::Unmapped {
+            addr,
+            len: usize::MAX,
+            source_name: "request".into(),
+        })?;
+        let buf = self.read_vec(addr, len)?;
+        let e = self.endian();
+        Ok(buf
+            .chunks_exact(8)
+            .map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                e.u64(a)
+            })
+            .collect())
+    }
+    /// Reads `len` bytes into a new vector.
+    fn read_vec(&self, addr: u64, len: usize) -> Result<Vec<u8>> {
+        let mut v = vec![0u8; len];
+        self.read_at(addr, &mut v)?;
+        Ok(v)
+    }
+    /// Reads a Go string header (`ptr`, `len`) at `addr` and its bytes, up
+    /// to `max` bytes.
+    fn read_go_string(&self, addr: u64, max: usize) -> Result<Vec<u8>> {
+        let ptr = self.read_ptr(addr)?;
+        let len = self.read_u64(addr.wrapping_add(8))?;
+        let len = usize::try_from(len).unwrap_or(usize::MAX).min(max);
+        self.read_vec(ptr, len)
+    }
+}
+
+impl<M: Memory + ?Sized> Memory for &M {
+    fn read_at(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        (**self).read_at(addr, buf)
+    }
+    fn endian(&self) -> Endian {
+        (**self).endian()
+    }
+    fn regions(&self) -> Vec<Region> {
+        (**self).regions()
+    }
+    fn read_many(&self, reqs: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
+        (**self).read_many(reqs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
+    fn sync<T: Sync>() {}
+
+    /// Cores can be read from rayon workers; a live process can be shared
+    /// by reference (it must be dropped on the thread that froze it).
+    #[test]
+    fn thread_safety() {
+        send_sync::<crate::CoreFile>();
+        sync::<crate::LiveProcess>();
+    }
+}

@@ -15,8 +15,9 @@ prof="${1:-target/bench-big.pb.gz}"
 if [ ! -f "$prof" ]; then
   target/release/examples/synth "$prof" 400000 60000
 fi
+# The `pprof` example is `gosleuth pprof` without the rest of the CLI (same
+# library call, driver::run), so the figures do not depend on other crates.
 ours=(target/release/examples/pprof)
-if [ -x target/release/gosleuth ]; then ours=(target/release/gosleuth pprof); fi
 measure() { # name cmd...
   local name=$1; shift
   /usr/bin/time -v "$@" -top "$prof" > "target/side-$name.txt" 2> "target/side-$name.time"

@@ -16,9 +16,13 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Bytes(raw.len() as u64));
-    g.bench_function("proto_40k_samples", |b| b.iter(|| proto::decode(black_box(&raw)).expect("decode")));
+    g.bench_function("proto_40k_samples", |b| {
+        b.iter(|| proto::decode(black_box(&raw)).expect("decode"))
+    });
     g.throughput(Throughput::Bytes(gz.len() as u64));
-    g.bench_function("gzip_proto_40k_samples", |b| b.iter(|| gosleuth_pprof::parse(black_box(&gz)).expect("parse")));
+    g.bench_function("gzip_proto_40k_samples", |b| {
+        b.iter(|| gosleuth_pprof::parse(black_box(&gz)).expect("parse"))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("report");
@@ -31,7 +35,10 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("folded_40k_samples", |b| {
-        let cfg = report::Config { format: report::Format::Folded, ..Default::default() };
+        let cfg = report::Config {
+            format: report::Format::Folded,
+            ..Default::default()
+        };
         b.iter(|| {
             let mut r = report::prepare(p.clone(), &cfg).expect("prepare");
             report::generate(&mut r).expect("folded")

@@ -4,7 +4,9 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let out = args.next().ok_or("usage: synth OUT.pb.gz [SAMPLES] [LOCATIONS]")?;
+    let out = args
+        .next()
+        .ok_or("usage: synth OUT.pb.gz [SAMPLES] [LOCATIONS]")?;
     let samples: usize = args.next().map_or(Ok(400_000), |s| s.parse())?;
     let locations: usize = args.next().map_or(Ok(60_000), |s| s.parse())?;
     let p = gosleuth_pprof::synth::cpu_profile(samples, locations, 42);

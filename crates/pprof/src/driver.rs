@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::profile::{Profile, DIFF_BASE_LABEL};
+use crate::profile::{DIFF_BASE_LABEL, Profile};
 use crate::report::{self, Config, Format};
 use crate::transform::Granularity;
 
@@ -34,18 +34,81 @@ pub struct Invocation {
 }
 
 const BOOL_FLAGS: &[&str] = &[
-    "top", "text", "traces", "tree", "proto", "raw", "comments", "folded", "flamegraph", "svgflame", "speedscope",
-    "cum", "flat", "functions", "filefunctions", "files", "lines", "addresses", "noinlines", "showcolumns", "mean",
-    "drop_negative", "relative_percentages", "compact_labels", "trim", "normalize", "call_tree", "inuse_space",
-    "inuse_objects", "alloc_space", "alloc_objects", "total_delay", "contentions", "mean_delay", "help", "h",
-    "no_browser", "intel_syntax",
+    "top",
+    "text",
+    "traces",
+    "tree",
+    "proto",
+    "raw",
+    "comments",
+    "folded",
+    "flamegraph",
+    "svgflame",
+    "speedscope",
+    "cum",
+    "flat",
+    "functions",
+    "filefunctions",
+    "files",
+    "lines",
+    "addresses",
+    "noinlines",
+    "showcolumns",
+    "mean",
+    "drop_negative",
+    "relative_percentages",
+    "compact_labels",
+    "trim",
+    "normalize",
+    "call_tree",
+    "inuse_space",
+    "inuse_objects",
+    "alloc_space",
+    "alloc_objects",
+    "total_delay",
+    "contentions",
+    "mean_delay",
+    "help",
+    "h",
+    "no_browser",
+    "intel_syntax",
 ];
 
 const VALUE_FLAGS: &[&str] = &[
-    "peek", "list", "sample_index", "nodecount", "nodefraction", "edgefraction", "focus", "ignore", "hide", "show",
-    "show_from", "tagfocus", "tagignore", "tagshow", "taghide", "prune_from", "unit", "divide_by", "source_path",
-    "trim_path", "output", "o", "diff_base", "base", "seconds", "timeout", "add_comment", "symbolize", "buildid",
-    "format", "tagroot", "tagleaf", "tools", "http",
+    "peek",
+    "list",
+    "sample_index",
+    "nodecount",
+    "nodefraction",
+    "edgefraction",
+    "focus",
+    "ignore",
+    "hide",
+    "show",
+    "show_from",
+    "tagfocus",
+    "tagignore",
+    "tagshow",
+    "taghide",
+    "prune_from",
+    "unit",
+    "divide_by",
+    "source_path",
+    "trim_path",
+    "output",
+    "o",
+    "diff_base",
+    "base",
+    "seconds",
+    "timeout",
+    "add_comment",
+    "symbolize",
+    "buildid",
+    "format",
+    "tagroot",
+    "tagleaf",
+    "tools",
+    "http",
 ];
 
 /// Usage text for `gosleuth pprof -help`.
@@ -72,18 +135,25 @@ fn parse_bool(name: &str, v: Option<&str>) -> Result<bool> {
         None => Ok(true),
         Some("1" | "t" | "T" | "true" | "TRUE" | "True") => Ok(true),
         Some("0" | "f" | "F" | "false" | "FALSE" | "False") => Ok(false),
-        Some(x) => Err(Error::Usage(format!("invalid boolean value {x:?} for -{name}"))),
+        Some(x) => Err(Error::Usage(format!(
+            "invalid boolean value {x:?} for -{name}"
+        ))),
     }
 }
 
 fn parse_num<T: std::str::FromStr>(name: &str, v: &str) -> Result<T> {
-    v.parse().map_err(|_| Error::Usage(format!("invalid value {v:?} for flag -{name}: parse error")))
+    v.parse()
+        .map_err(|_| Error::Usage(format!("invalid value {v:?} for flag -{name}: parse error")))
 }
 
 /// Parses pprof-style flags (`-flag`, `-flag=v`, `-flag v`, `--flag`).
 /// Flags and sources may be interleaved; `--` ends the flags.
 pub fn parse_args(args: &[String]) -> Result<Invocation> {
-    let mut inv = Invocation { seconds: -1, timeout: -1, ..Default::default() };
+    let mut inv = Invocation {
+        seconds: -1,
+        timeout: -1,
+        ..Default::default()
+    };
     let cfg = &mut inv.cfg;
     let mut formats: Vec<Format> = Vec::new();
     let mut granularities: Vec<Granularity> = Vec::new();
@@ -139,7 +209,9 @@ pub fn parse_args(args: &[String]) -> Result<Invocation> {
                 "compact_labels" => cfg.compact_labels = true,
                 "trim" => cfg.trim = true,
                 "normalize" => inv.normalize = true,
-                "inuse_space" | "inuse_objects" | "alloc_space" | "alloc_objects" => si_flags.push((name, name)),
+                "inuse_space" | "inuse_objects" | "alloc_space" | "alloc_objects" => {
+                    si_flags.push((name, name))
+                }
                 "total_delay" => si_flags.push((name, "delay")),
                 "contentions" => si_flags.push((name, "contentions")),
                 "mean_delay" => {
@@ -183,17 +255,13 @@ pub fn parse_args(args: &[String]) -> Result<Invocation> {
                 "source_path" => cfg.source_path = v,
                 "trim_path" => cfg.trim_path = v,
                 "output" | "o" => inv.output = Some(PathBuf::from(v)),
-                "diff_base" => {
-                    if !v.is_empty() {
-                        inv.base.push(v);
-                        inv.diff_base = true;
-                    }
+                "diff_base" if !v.is_empty() => {
+                    inv.base.push(v);
+                    inv.diff_base = true;
                 }
-                "base" => {
-                    if !v.is_empty() {
-                        saw_base = true;
-                        inv.base.push(v);
-                    }
+                "base" if !v.is_empty() => {
+                    saw_base = true;
+                    inv.base.push(v);
                 }
                 "seconds" => inv.seconds = parse_num(name, &v)?,
                 "timeout" => inv.timeout = parse_num(name, &v)?,
@@ -212,6 +280,11 @@ pub fn parse_args(args: &[String]) -> Result<Invocation> {
                         )));
                     }
                 }),
+                "prune_from" | "tagroot" | "tagleaf" if !v.is_empty() => {
+                    return Err(Error::Usage(format!(
+                        "-{name} is not supported by gosleuth pprof yet; run go tool pprof for it"
+                    )));
+                }
                 "http" => {
                     return Err(Error::Usage(
                         "-http (the web UI) is not supported; use -flamegraph -output=FILE.svg for an interactive flame graph".into(),
@@ -245,10 +318,14 @@ pub fn parse_args(args: &[String]) -> Result<Invocation> {
         }
     }
     if saw_base && inv.diff_base {
-        return Err(Error::Usage("-base and -diff_base flags cannot both be specified".into()));
+        return Err(Error::Usage(
+            "-base and -diff_base flags cannot both be specified".into(),
+        ));
     }
     if inv.normalize && inv.base.is_empty() {
-        return Err(Error::Usage("must have base profile to normalize by".into()));
+        return Err(Error::Usage(
+            "must have base profile to normalize by".into(),
+        ));
     }
     if inv.sources.is_empty() && !inv.help {
         return Err(Error::Usage("no profile source specified".into()));
@@ -270,13 +347,19 @@ pub fn load(src: &str, inv: &Invocation, warnings: &mut Vec<String>) -> Result<P
     if std::path::Path::new(src).exists() {
         return crate::parse_file(std::path::Path::new(src)).map_err(|e| match e {
             Error::Io { .. } => e,
-            other => Error::Invalid(format!("{src}: {other}")),
+            other => Error::Source {
+                source_name: src.to_string(),
+                source: Box::new(other),
+            },
         });
     }
     if let Some(url) = crate::fetch::adjust_url(src, inv.seconds, inv.timeout) {
         warnings.push(format!("Fetching profile over HTTP from {}", url.0));
         let data = crate::fetch::get(&url.0, url.1)?;
-        return crate::parse(&data).map_err(|e| Error::Invalid(format!("{}: {e}", url.0)));
+        return crate::parse(&data).map_err(|e| Error::Source {
+            source_name: url.0.clone(),
+            source: Box::new(e),
+        });
     }
     Err(Error::Io {
         path: src.into(),
@@ -284,7 +367,11 @@ pub fn load(src: &str, inv: &Invocation, warnings: &mut Vec<String>) -> Result<P
     })
 }
 
-fn load_all(srcs: &[String], inv: &Invocation, warnings: &mut Vec<String>) -> Result<Option<Profile>> {
+fn load_all(
+    srcs: &[String],
+    inv: &Invocation,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Profile>> {
     if srcs.is_empty() {
         return Ok(None);
     }
@@ -306,7 +393,8 @@ pub fn combine(mut ps: Vec<Profile>) -> Result<Profile> {
 
 /// Loads sources and bases as pprof does (`fetchProfiles`).
 pub fn load_profile(inv: &Invocation, warnings: &mut Vec<String>) -> Result<Profile> {
-    let p = load_all(&inv.sources, inv, warnings)?.ok_or_else(|| Error::Usage("no profile source specified".into()))?;
+    let p = load_all(&inv.sources, inv, warnings)?
+        .ok_or_else(|| Error::Usage("no profile source specified".into()))?;
     let base = load_all(&inv.base, inv, warnings)?;
     let mut p = match base {
         None => p,
@@ -323,7 +411,10 @@ pub fn load_profile(inv: &Invocation, warnings: &mut Vec<String>) -> Result<Prof
         }
     };
     if p.mappings.is_empty() {
-        p.mappings.push(crate::profile::Mapping { id: 1, ..Default::default() });
+        p.mappings.push(crate::profile::Mapping {
+            id: 1,
+            ..Default::default()
+        });
         for l in &mut p.locations {
             l.mapping = Some(0);
         }
@@ -339,7 +430,10 @@ pub fn load_profile(inv: &Invocation, warnings: &mut Vec<String>) -> Result<Prof
 pub fn run(args: &[String]) -> Result<Outcome> {
     let inv = parse_args(args)?;
     if inv.help {
-        return Ok(Outcome { report: USAGE.as_bytes().to_vec(), warnings: Vec::new() });
+        return Ok(Outcome {
+            report: USAGE.as_bytes().to_vec(),
+            warnings: Vec::new(),
+        });
     }
     let mut warnings = Vec::new();
     let p = load_profile(&inv, &mut warnings)?;
@@ -348,8 +442,17 @@ pub fn run(args: &[String]) -> Result<Outcome> {
     let out = report::generate(&mut rpt)?;
     if let Some(path) = &inv.output {
         warnings.push(format!("Generating report in {}", path.display()));
-        std::fs::write(path, &out).map_err(|e| Error::Io { path: path.clone(), source: e })?;
-        return Ok(Outcome { report: Vec::new(), warnings });
+        std::fs::write(path, &out).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        return Ok(Outcome {
+            report: Vec::new(),
+            warnings,
+        });
     }
-    Ok(Outcome { report: out, warnings })
+    Ok(Outcome {
+        report: out,
+        warnings,
+    })
 }

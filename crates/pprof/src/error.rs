@@ -4,18 +4,26 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong while reading, checking, combining or
 /// reporting on a profile. Messages say what happened, where (byte offset,
-/// id, file) and, where it helps, what to do next.
+/// id, file) and, where it helps, what to do next. Variants that wrap a
+/// cause name only the place in their message; print the whole chain
+/// (`{:#}` with anyhow) to see the cause.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The input was empty.
-    #[error("empty input: a profile needs at least one byte; check that the file was fully written")]
+    #[error(
+        "empty input: a profile needs at least one byte; check that the file was fully written"
+    )]
     Empty,
     /// A gzip stream could not be decompressed (truncated or corrupt).
-    #[error("decompressing profile: {0}; the gzip stream is truncated or corrupt, re-fetch the profile")]
+    #[error(
+        "decompressing profile: {0}; the gzip stream is truncated or corrupt, re-fetch the profile"
+    )]
     Gzip(String),
     /// Decompressed data would exceed the configured limit.
-    #[error("decompressed profile exceeds {limit} bytes; refusing to continue (raise the limit if this is a real profile)")]
+    #[error(
+        "decompressed profile exceeds {limit} bytes; refusing to continue (raise the limit if this is a real profile)"
+    )]
     TooLarge {
         /// The limit in bytes.
         limit: u64,
@@ -29,7 +37,9 @@ pub enum Error {
         what: &'static str,
     },
     /// Two `time_nanos` fields: several profiles were concatenated.
-    #[error("concatenated profiles detected (second time_nanos at byte {offset}); save each profile to its own file")]
+    #[error(
+        "concatenated profiles detected (second time_nanos at byte {offset}); save each profile to its own file"
+    )]
     Concatenated {
         /// Offset of the second `time_nanos` field.
         offset: usize,
@@ -76,7 +86,9 @@ pub enum Error {
         what: String,
     },
     /// The input is neither profile.proto nor a known legacy text format.
-    #[error("unrecognized profile format: not profile.proto (gzipped or not) nor a legacy text profile")]
+    #[error(
+        "unrecognized profile format: not profile.proto (gzipped or not) nor a legacy text profile"
+    )]
     Unrecognized,
     /// Profiles cannot be combined (different sample or period types).
     #[error("incompatible profiles: {0}")]
@@ -85,7 +97,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// A regular expression option did not compile.
-    #[error("parsing {option} regexp: {source}")]
+    #[error("parsing {option} regexp")]
     Regex {
         /// The option name (focus, ignore, ...).
         option: String,
@@ -97,13 +109,22 @@ pub enum Error {
     #[error("no matches found for regexp: {0}")]
     NoMatches(String),
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The underlying error.
         #[source]
         source: std::io::Error,
+    },
+    /// Something went wrong with one named source (file or URL).
+    #[error("{source_name}")]
+    Source {
+        /// The file or URL.
+        source_name: String,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
     },
     /// Fetching a profile over HTTP failed.
     #[error("fetching {url}: {what}")]

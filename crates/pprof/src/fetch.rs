@@ -20,7 +20,10 @@ pub fn adjust_url(src: &str, seconds: i64, timeout: i64) -> Option<(String, Dura
         None => (rest.clone(), String::new()),
     };
     let host = hostpath.split('/').next().unwrap_or("");
-    if host.is_empty() || (!src.contains("://") && !host.contains(':') && !host.contains('.')) {
+    // Like go tool pprof, `host:port/path` needs no scheme; without a scheme
+    // a source with no port is taken for a missing file rather than a host
+    // (`heap.pb.gz` is not a web server).
+    if host.is_empty() || (!src.contains("://") && !host.contains(':') && host != "localhost") {
         return None;
     }
     let mut pairs: Vec<(String, String)> = query
@@ -59,30 +62,51 @@ pub fn adjust_url(src: &str, seconds: i64, timeout: i64) -> Option<(String, Dura
 /// GETs `url` (http only) and returns the body; non-200 answers are errors
 /// that include pprof's text explanation when the server sends one.
 pub fn get(url: &str, timeout: Duration) -> Result<Vec<u8>> {
-    let ferr = |what: String| Error::Fetch { url: url.to_string(), what };
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| ferr("only plain http:// is supported; use curl for https and pass the file".into()))?;
+    let ferr = |what: String| Error::Fetch {
+        url: url.to_string(),
+        what,
+    };
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        ferr("only plain http:// is supported; use curl for https and pass the file".into())
+    })?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let addr_str = if hostport.contains(':') { hostport.to_string() } else { format!("{hostport}:80") };
+    let addr_str = if hostport.contains(':') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:80")
+    };
     let addr = addr_str
         .to_socket_addrs()
         .map_err(|e| ferr(format!("resolving {addr_str}: {e}")))?
         .next()
         .ok_or_else(|| ferr(format!("{addr_str} resolves to no address")))?;
-    let mut s = TcpStream::connect_timeout(&addr, timeout.min(Duration::from_secs(30)))
-        .map_err(|e| ferr(format!("connecting to {addr}: {e}; is the service running with net/http/pprof?")))?;
-    s.set_read_timeout(Some(timeout)).map_err(|e| ferr(e.to_string()))?;
-    s.set_write_timeout(Some(timeout)).map_err(|e| ferr(e.to_string()))?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {hostport}\r\nUser-Agent: gosleuth\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).map_err(|e| ferr(e.to_string()))?;
+    let mut s =
+        TcpStream::connect_timeout(&addr, timeout.min(Duration::from_secs(30))).map_err(|e| {
+            ferr(format!(
+                "connecting to {addr}: {e}; is the service running with net/http/pprof?"
+            ))
+        })?;
+    s.set_read_timeout(Some(timeout))
+        .map_err(|e| ferr(e.to_string()))?;
+    s.set_write_timeout(Some(timeout))
+        .map_err(|e| ferr(e.to_string()))?;
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nUser-Agent: gosleuth\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes())
+        .map_err(|e| ferr(e.to_string()))?;
     let mut r = BufReader::new(s);
     let mut status = String::new();
-    r.read_line(&mut status).map_err(|e| ferr(format!("reading the response (timeout {timeout:?}): {e}")))?;
-    let code: u16 = status.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    r.read_line(&mut status)
+        .map_err(|e| ferr(format!("reading the response (timeout {timeout:?}): {e}")))?;
+    let code: u16 = status
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let mut chunked = false;
     let mut length: Option<u64> = None;
     let mut text_plain = false;
@@ -119,21 +143,70 @@ pub fn get(url: &str, timeout: Duration) -> Result<Vec<u8>> {
             if body.len() as u64 + size > limit {
                 return Err(ferr("response too large".into()));
             }
-            (&mut r).take(size).read_to_end(&mut body).map_err(|e| ferr(e.to_string()))?;
+            (&mut r)
+                .take(size)
+                .read_to_end(&mut body)
+                .map_err(|e| ferr(e.to_string()))?;
             let mut crlf = String::new();
             r.read_line(&mut crlf).map_err(|e| ferr(e.to_string()))?;
         }
     } else if let Some(n) = length {
-        (&mut r).take(n.min(limit)).read_to_end(&mut body).map_err(|e| ferr(e.to_string()))?;
+        (&mut r)
+            .take(n.min(limit))
+            .read_to_end(&mut body)
+            .map_err(|e| ferr(e.to_string()))?;
     } else {
-        (&mut r).take(limit).read_to_end(&mut body).map_err(|e| ferr(e.to_string()))?;
+        (&mut r)
+            .take(limit)
+            .read_to_end(&mut body)
+            .map_err(|e| ferr(e.to_string()))?;
     }
     if code != 200 {
-        let st = status.trim_start_matches("HTTP/1.1 ").trim_start_matches("HTTP/1.0 ").trim();
+        let st = status
+            .trim_start_matches("HTTP/1.1 ")
+            .trim_start_matches("HTTP/1.0 ")
+            .trim();
         if go_pprof && text_plain {
-            return Err(ferr(format!("server response: {st} - {}", String::from_utf8_lossy(&body))));
+            return Err(ferr(format!(
+                "server response: {st} - {}",
+                String::from_utf8_lossy(&body)
+            )));
         }
         return Err(ferr(format!("server response: {st}")));
     }
     Ok(body)
+}
+
+/// Fetches a profile from `src` (a URL, `http://` optional) the way
+/// `go tool pprof` does: `seconds` (if > 0) is put in the query and the
+/// timeout defaults to 1.5x the profile duration. Returns the final URL and
+/// the raw body (usually gzipped profile.proto).
+pub fn fetch_profile(src: &str, seconds: i64, timeout: i64) -> Result<(String, Vec<u8>)> {
+    let (url, t) = adjust_url(src, seconds, timeout).ok_or_else(|| Error::Fetch {
+        url: src.to_string(),
+        what: "not a URL; expected host:port/path or http://host:port/path".into(),
+    })?;
+    let body = get(&url, t)?;
+    Ok((url, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let (u, t) = adjust_url("localhost:6060/debug/pprof/profile", 30, -1).expect("url");
+        assert_eq!(u, "http://localhost:6060/debug/pprof/profile?seconds=30");
+        assert_eq!(t, Duration::from_secs(45));
+        let (u, t) =
+            adjust_url("http://h:1/x/debug/pprof/profile?seconds=10&a=b", -1, -1).expect("url");
+        assert_eq!(u, "http://h:1/x/debug/pprof/profile?a=b&seconds=10");
+        assert_eq!(t, Duration::from_secs(15));
+        let (_, t) = adjust_url("http://h:1/debug/pprof/heap", -1, -1).expect("url");
+        assert_eq!(t, Duration::from_secs(60));
+        assert!(adjust_url("missing-profile", -1, -1).is_none());
+        assert!(adjust_url("heap.pb.gz", -1, -1).is_none());
+        assert!(adjust_url("localhost/debug/pprof/heap", -1, -1).is_some());
+    }
 }

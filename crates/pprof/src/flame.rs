@@ -52,12 +52,16 @@ pub fn stacks(rpt: &Report) -> Stacks {
         let e = out.entry(stack).or_insert((0, 0));
         if s.is_diff_base() {
             diff = true;
-            e.1 -= v;
+            e.1 = e.1.wrapping_sub(v);
         } else {
-            e.0 += v;
+            e.0 = e.0.wrapping_add(v);
         }
     }
-    Stacks { names, stacks: out, diff }
+    Stacks {
+        names,
+        stacks: out,
+        diff,
+    }
 }
 
 /// Folded stacks: `root;...;leaf VALUE`, or `root;...;leaf BASE NEW` for a
@@ -69,7 +73,11 @@ pub fn folded(rpt: &Report) -> String {
         .iter()
         .map(|(k, &(new, base))| {
             let path: Vec<&str> = k.iter().map(|&i| st.names[i as usize].as_str()).collect();
-            if st.diff { format!("{} {base} {new}", path.join(";")) } else { format!("{} {new}", path.join(";")) }
+            if st.diff {
+                format!("{} {base} {new}", path.join(";"))
+            } else {
+                format!("{} {new}", path.join(";"))
+            }
         })
         .collect();
     lines.sort();
@@ -98,16 +106,26 @@ struct Tree {
 
 fn layout(t: &Tree, name: u32, depth: usize, start: i64, diff: bool, out: &mut Vec<Frame>) -> i64 {
     let width = if diff { t.new.max(t.base) } else { t.new };
-    out.push(Frame { name, depth, start, width, new: t.new, base: t.base });
+    out.push(Frame {
+        name,
+        depth,
+        start,
+        width,
+        new: t.new,
+        base: t.base,
+    });
     let mut x = start;
     for (&n, c) in &t.children {
-        x += layout(c, n, depth + 1, x, diff, out);
+        x = x.wrapping_add(layout(c, n, depth + 1, x, diff, out));
     }
     width
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn hash(s: &str) -> u64 {
@@ -127,12 +145,12 @@ pub fn svg(rpt: &Report) -> String {
     let mut root = Tree::default();
     for (k, &(new, base)) in &st.stacks {
         let mut t = &mut root;
-        t.new += new;
-        t.base += base;
+        t.new = t.new.wrapping_add(new);
+        t.base = t.base.wrapping_add(base);
         for &f in k {
             t = t.children.entry(f).or_default();
-            t.new += new;
-            t.base += base;
+            t.new = t.new.wrapping_add(new);
+            t.base = t.base.wrapping_add(base);
         }
     }
     let mut names = st.names.clone();
@@ -148,12 +166,27 @@ pub fn svg(rpt: &Report) -> String {
     const BOTTOM: f64 = 34.0;
     let height = TOP + BOTTOM + FH * (max_depth as f64 + 1.0);
     let scale = (W - 2.0 * XPAD) / total as f64;
-    let title = if st.diff { "Differential Flame Graph" } else { "Flame Graph" };
+    let title = if st.diff {
+        "Differential Flame Graph"
+    } else {
+        "Flame Graph"
+    };
     let subtitle = format!(
         "{} · total {}{}",
         rpt.sample_type,
-        scaled_label(if st.diff { root.new } else { total }, &rpt.sample_unit, "auto"),
-        if st.diff { format!(" (base {})", scaled_label(root.base, &rpt.sample_unit, "auto")) } else { String::new() }
+        scaled_label(
+            if st.diff { root.new } else { total },
+            &rpt.sample_unit,
+            "auto"
+        ),
+        if st.diff {
+            format!(
+                " (base {})",
+                scaled_label(root.base, &rpt.sample_unit, "auto")
+            )
+        } else {
+            String::new()
+        }
     );
     let mut s = String::with_capacity(frames.len() * 200 + 8192);
     let _ = write!(
@@ -193,9 +226,9 @@ text {{ font-family: Verdana, sans-serif; font-size: 12px; fill: #000; }}
         let y = height - BOTTOM - FH * (f.depth as f64 + 1.0);
         let name = &names[f.name as usize];
         let fill = if st.diff {
-            let d = f.new - f.base;
-            let m = f.new.abs().max(f.base.abs()).max(1) as f64;
-            let k = (d.abs() as f64 / m).min(1.0);
+            let d = f.new.wrapping_sub(f.base);
+            let m = f.new.wrapping_abs().max(f.base.wrapping_abs()).max(1) as f64;
+            let k = (d.wrapping_abs() as f64 / m).min(1.0);
             let c = (255.0 * (1.0 - k * 0.85)) as u8;
             if d > 0 {
                 format!("rgb(255,{c},{c})")
@@ -206,8 +239,17 @@ text {{ font-family: Verdana, sans-serif; font-size: 12px; fill: #000; }}
             }
         } else {
             let h = hash(name);
-            let (a, b, c) = ((h & 0xff) as f64 / 255.0, ((h >> 8) & 0xff) as f64 / 255.0, ((h >> 16) & 0xff) as f64 / 255.0);
-            format!("rgb({},{},{})", (205.0 + 50.0 * c) as u8, (230.0 * a) as u8, (55.0 * b) as u8)
+            let (a, b, c) = (
+                (h & 0xff) as f64 / 255.0,
+                ((h >> 8) & 0xff) as f64 / 255.0,
+                ((h >> 16) & 0xff) as f64 / 255.0,
+            );
+            format!(
+                "rgb({},{},{})",
+                (205.0 + 50.0 * c) as u8,
+                (230.0 * a) as u8,
+                (55.0 * b) as u8
+            )
         };
         let info = if st.diff {
             format!(
@@ -216,7 +258,11 @@ text {{ font-family: Verdana, sans-serif; font-size: 12px; fill: #000; }}
                 scaled_label(f.new, &rpt.sample_unit, "auto"),
                 scaled_label(f.base, &rpt.sample_unit, "auto"),
                 if f.new >= f.base { "+" } else { "-" },
-                scaled_label((f.new - f.base).abs(), &rpt.sample_unit, "auto")
+                scaled_label(
+                    f.new.wrapping_sub(f.base).wrapping_abs(),
+                    &rpt.sample_unit,
+                    "auto"
+                )
             )
         } else {
             format!(
@@ -309,10 +355,16 @@ function search() {
 pub fn speedscope(rpt: &Report) -> String {
     let st = stacks(rpt);
     let unit = match rpt.sample_unit.as_str() {
-        "nanoseconds" | "microseconds" | "milliseconds" | "seconds" | "bytes" => rpt.sample_unit.as_str(),
+        "nanoseconds" | "microseconds" | "milliseconds" | "seconds" | "bytes" => {
+            rpt.sample_unit.as_str()
+        }
         _ => "none",
     };
-    let frames: Vec<serde_json::Value> = st.names.iter().map(|n| serde_json::json!({ "name": n })).collect();
+    let frames: Vec<serde_json::Value> = st
+        .names
+        .iter()
+        .map(|n| serde_json::json!({ "name": n }))
+        .collect();
     let mk = |name: &str, pick: &dyn Fn(&(i64, i64)) -> i64| {
         let mut samples = Vec::new();
         let mut weights = Vec::new();
@@ -324,7 +376,7 @@ pub fn speedscope(rpt: &Report) -> String {
             }
             samples.push(k.clone());
             weights.push(w);
-            total += w;
+            total = total.wrapping_add(w);
         }
         serde_json::json!({
             "type": "sampled",

@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -65,7 +66,14 @@ impl NodeInfo {
     fn go_sprint(&self) -> String {
         format!(
             "{{{} {} {} {} {} {} {} {}}}",
-            self.name, self.orig_name, self.address, self.file, self.start_line, self.lineno, self.columnno, self.objfile
+            self.name,
+            self.orig_name,
+            self.address,
+            self.file,
+            self.start_line,
+            self.lineno,
+            self.columnno,
+            self.objfile
         )
     }
 }
@@ -125,8 +133,8 @@ pub struct InfoOptions {
 /// Every distinct node of a profile and, per location, its nodes
 /// (innermost inlined frame first). pprof's `CreateNodes`.
 pub struct NodeIndex {
-    /// Node infos, indexed by node id.
-    pub infos: Vec<NodeInfo>,
+    /// Node infos, indexed by node id (shared with graph nodes).
+    pub infos: Vec<Arc<NodeInfo>>,
     /// Per location index: node ids, innermost first.
     pub loc_nodes: Vec<Vec<u32>>,
     /// Per location: its node when it has exactly one, else `u32::MAX`.
@@ -136,21 +144,34 @@ pub struct NodeIndex {
 impl NodeIndex {
     /// Builds the index for `p`.
     pub fn new(p: &Profile, o: InfoOptions) -> Self {
-        let mut map: HashMap<NodeInfo, u32> = HashMap::new();
-        let mut infos = Vec::new();
+        let mut map: HashMap<Arc<NodeInfo>, u32> = HashMap::new();
+        let mut infos: Vec<Arc<NodeInfo>> = Vec::new();
         let mut loc_nodes = Vec::with_capacity(p.locations.len());
         for l in &p.locations {
-            let objfile = l.mapping.map(|m| p.mappings[m as usize].file.as_str()).unwrap_or("");
+            let objfile = l
+                .mapping
+                .map(|m| p.mappings[m as usize].file.as_str())
+                .unwrap_or("");
             let mut ids = Vec::with_capacity(l.lines.len().max(1));
             let mut push = |info: NodeInfo| {
-                let id = *map.entry(info).or_insert_with_key(|k| {
-                    infos.push(k.clone());
-                    (infos.len() - 1) as u32
-                });
+                let id = match map.get(&info) {
+                    Some(&id) => id,
+                    None => {
+                        let a = Arc::new(info);
+                        infos.push(a.clone());
+                        let id = (infos.len() - 1) as u32;
+                        map.insert(a, id);
+                        id
+                    }
+                };
                 ids.push(id);
             };
             if l.lines.is_empty() {
-                push(NodeInfo { address: l.address, objfile: objfile.to_string(), ..Default::default() });
+                push(NodeInfo {
+                    address: l.address,
+                    objfile: objfile.to_string(),
+                    ..Default::default()
+                });
             }
             for ln in &l.lines {
                 let f = &p.functions[ln.function as usize];
@@ -175,8 +196,15 @@ impl NodeIndex {
             }
             loc_nodes.push(ids);
         }
-        let single = loc_nodes.iter().map(|v| if v.len() == 1 { v[0] } else { u32::MAX }).collect();
-        NodeIndex { infos, loc_nodes, single }
+        let single = loc_nodes
+            .iter()
+            .map(|v| if v.len() == 1 { v[0] } else { u32::MAX })
+            .collect();
+        NodeIndex {
+            infos,
+            loc_nodes,
+            single,
+        }
     }
 }
 
@@ -201,7 +229,7 @@ pub struct Edge {
 #[derive(Debug, Clone)]
 pub struct Node {
     /// Identity.
-    pub info: NodeInfo,
+    pub info: Arc<NodeInfo>,
     /// Id in the [`NodeIndex`].
     pub id: u32,
     /// Self value.
@@ -221,11 +249,19 @@ pub struct Node {
 impl Node {
     /// Flat value (divided for mean reports).
     pub fn flat_value(&self) -> i64 {
-        if self.flat_div == 0 { self.flat } else { self.flat / self.flat_div }
+        if self.flat_div == 0 {
+            self.flat
+        } else {
+            self.flat.wrapping_div(self.flat_div)
+        }
     }
     /// Cumulative value (divided for mean reports).
     pub fn cum_value(&self) -> i64 {
-        if self.cum_div == 0 { self.cum } else { self.cum / self.cum_div }
+        if self.cum_div == 0 {
+            self.cum
+        } else {
+            self.cum.wrapping_div(self.cum_div)
+        }
     }
 }
 
@@ -234,8 +270,10 @@ impl Node {
 pub struct Graph {
     /// Nodes.
     pub nodes: Vec<Node>,
-    /// Edges; removed edges have `weight_div == i64::MIN` and are not listed in nodes.
+    /// Edges (trimmed ones stay here but are not listed in nodes).
     pub edges: Vec<Edge>,
+    /// Edges dropped at construction for being below the edge cutoff.
+    pub dropped_edges: usize,
 }
 
 /// How sample values are read.
@@ -255,18 +293,78 @@ struct Slot {
     dropped: bool,
 }
 
+/// One accumulated edge, stored in its source node's list.
+#[derive(Clone, Copy)]
+struct EdgeAcc {
+    dst: u32,
+    residual: bool,
+    inline: bool,
+    w: i64,
+    dw: i64,
+}
+
+/// Edges as per-source lists (compact; out-degrees are small), with a hash
+/// index only for sources whose list grows long.
+#[derive(Default)]
+struct EdgeStore {
+    adj: Vec<Vec<EdgeAcc>>,
+    big: FxHashMap<u64, u32>,
+}
+
+const SMALL_OUT_DEGREE: usize = 12;
+
+impl EdgeStore {
+    fn with_nodes(n: usize) -> Self {
+        EdgeStore {
+            adj: vec![Vec::new(); n],
+            big: FxHashMap::default(),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, src: u32, e: EdgeAcc) {
+        let EdgeStore { adj, big } = self;
+        let list = &mut adj[src as usize];
+        let key = (u64::from(src) << 32) | u64::from(e.dst);
+        let pos = if list.len() <= SMALL_OUT_DEGREE {
+            list.iter().position(|x| x.dst == e.dst)
+        } else {
+            big.get(&key).map(|&p| p as usize)
+        };
+        match pos {
+            Some(i) => {
+                let x = &mut list[i];
+                x.w = x.w.wrapping_add(e.w);
+                x.dw = x.dw.wrapping_add(e.dw);
+                x.residual |= e.residual;
+                x.inline &= e.inline;
+            }
+            None => {
+                list.push(e);
+                let len = list.len();
+                if len == SMALL_OUT_DEGREE + 1 {
+                    for (i, x) in list.iter().enumerate() {
+                        big.insert((u64::from(src) << 32) | u64::from(x.dst), i as u32);
+                    }
+                } else if len > SMALL_OUT_DEGREE + 1 {
+                    big.insert(key, (len - 1) as u32);
+                }
+            }
+        }
+    }
+}
+
 struct Acc {
     slots: Vec<Slot>,
     // (cum_div, flat_div) per node, only for mean reports.
     divs: Vec<(i64, i64)>,
-    // (src,dst) -> (w, dw, residual, inline)
-    edges: FxHashMap<u64, (i64, i64, bool, bool)>,
+    edges: EdgeStore,
     stamp: u32,
     seen_edges: Vec<u64>,
 }
 
 impl Acc {
-    fn new(n: usize, kept: Option<&[bool]>, mean: bool) -> Self {
+    fn new(n: usize, kept: Option<&[bool]>, mean: bool, with_edges: bool) -> Self {
         let mut slots = vec![Slot::default(); n];
         if let Some(k) = kept {
             for (s, &k) in slots.iter_mut().zip(k) {
@@ -274,36 +372,58 @@ impl Acc {
             }
         }
         let divs = if mean { vec![(0, 0); n] } else { Vec::new() };
-        Acc { slots, divs, edges: FxHashMap::default(), stamp: 0, seen_edges: Vec::new() }
+        Acc {
+            slots,
+            divs,
+            edges: if with_edges {
+                EdgeStore::with_nodes(n)
+            } else {
+                EdgeStore::default()
+            },
+            stamp: 0,
+            seen_edges: Vec::new(),
+        }
     }
     fn merge(mut self, o: Acc) -> Acc {
         for (a, b) in self.slots.iter_mut().zip(&o.slots) {
-            a.flat += b.flat;
-            a.cum += b.cum;
+            a.flat = a.flat.wrapping_add(b.flat);
+            a.cum = a.cum.wrapping_add(b.cum);
         }
         for (a, b) in self.divs.iter_mut().zip(&o.divs) {
-            a.0 += b.0;
-            a.1 += b.1;
+            a.0 = a.0.wrapping_add(b.0);
+            a.1 = a.1.wrapping_add(b.1);
         }
-        if self.edges.len() < o.edges.len() {
-            let mine = std::mem::replace(&mut self.edges, o.edges);
-            merge_edges(&mut self.edges, mine);
+        if self.edges.adj.is_empty() {
+            self.edges = o.edges;
         } else {
-            merge_edges(&mut self.edges, o.edges);
+            for (src, list) in o.edges.adj.into_iter().enumerate() {
+                for e in list {
+                    self.edges.add(src as u32, e);
+                }
+            }
         }
         self
     }
 
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn visit(&mut self, node: u32, parent: Option<u32>, w: i64, dw: i64, residual: bool, inline: bool, with_edges: bool) {
+    fn visit(
+        &mut self,
+        node: u32,
+        parent: Option<u32>,
+        w: i64,
+        dw: i64,
+        residual: bool,
+        inline: bool,
+        with_edges: bool,
+    ) {
         let slot = &mut self.slots[node as usize];
         let new_node = slot.seen != self.stamp;
         if new_node {
             slot.seen = self.stamp;
-            slot.cum += w;
+            slot.cum = slot.cum.wrapping_add(w);
             if dw != 0 {
-                self.divs[node as usize].0 += dw;
+                self.divs[node as usize].0 = self.divs[node as usize].0.wrapping_add(dw);
             }
         }
         if let (true, Some(par)) = (with_edges, parent) {
@@ -312,24 +432,19 @@ impl Acc {
                 // An edge can only repeat within a sample if its callee was seen already.
                 if new_node || !self.seen_edges.contains(&key) {
                     self.seen_edges.push(key);
-                    let e = self.edges.entry(key).or_insert((0, 0, false, inline));
-                    e.0 += w;
-                    e.1 += dw;
-                    e.2 |= residual;
-                    e.3 &= inline;
+                    self.edges.add(
+                        par,
+                        EdgeAcc {
+                            dst: node,
+                            residual,
+                            inline,
+                            w,
+                            dw,
+                        },
+                    );
                 }
             }
         }
-    }
-}
-
-fn merge_edges(into: &mut FxHashMap<u64, (i64, i64, bool, bool)>, from: FxHashMap<u64, (i64, i64, bool, bool)>) {
-    for (k, (w, dw, r, inl)) in from {
-        let e = into.entry(k).or_insert((0, 0, false, inl));
-        e.0 += w;
-        e.1 += dw;
-        e.2 |= r;
-        e.3 &= inl;
     }
 }
 
@@ -343,14 +458,19 @@ pub fn build(
     kept: Option<&[bool]>,
     drop_negative: bool,
     with_edges: bool,
+    edge_cutoff: i64,
 ) -> Graph {
     let n = idx.infos.len();
-    let chunk = p.samples.len().div_ceil(rayon::current_num_threads()).max(4096);
+    let chunk = p
+        .samples
+        .len()
+        .div_ceil(rayon::current_num_threads())
+        .max(4096);
     let acc = p
         .samples
         .par_chunks(chunk)
         .fold(
-            || Acc::new(n, kept, sel.mean_div.is_some()),
+            || Acc::new(n, kept, sel.mean_div.is_some(), with_edges),
             |mut acc, chunk| {
                 for s in chunk {
                     let w = s.values[sel.index];
@@ -392,9 +512,11 @@ pub fn build(
                     }
                     if let Some(par) = parent {
                         if !residual {
-                            acc.slots[par as usize].flat += w;
+                            let f = &mut acc.slots[par as usize].flat;
+                            *f = f.wrapping_add(w);
                             if dw != 0 {
-                                acc.divs[par as usize].1 += dw;
+                                let d = &mut acc.divs[par as usize].1;
+                                *d = d.wrapping_add(dw);
                             }
                         }
                     }
@@ -402,7 +524,10 @@ pub fn build(
                 acc
             },
         )
-        .reduce(|| Acc::new(n, kept, sel.mean_div.is_some()), Acc::merge);
+        .reduce(
+            || Acc::new(n, kept, sel.mean_div.is_some(), false),
+            Acc::merge,
+        );
 
     // Select nodes with values.
     let mut pos = vec![usize::MAX; n];
@@ -430,18 +555,35 @@ pub fn build(
             out_edges: Vec::new(),
         });
     }
-    let mut edges: Vec<(u64, (i64, i64, bool, bool))> = acc.edges.into_iter().collect();
-    edges.sort_unstable_by_key(|e| e.0);
-    for (k, (w, dw, residual, inline)) in edges {
-        let (s, d) = (pos[(k >> 32) as usize], pos[(k & 0xffff_ffff) as usize]);
-        if s == usize::MAX || d == usize::MAX {
-            continue;
+    // Edges below the cutoff are dropped here rather than built and trimmed
+    // (pprof's TrimLowFrequencyEdges), which keeps big graphs small.
+    let mut dropped = 0usize;
+    for (src, mut list) in acc.edges.adj.into_iter().enumerate() {
+        list.sort_unstable_by_key(|e| e.dst);
+        for e in list {
+            let (s, d) = (pos[src], pos[e.dst as usize]);
+            if s == usize::MAX || d == usize::MAX {
+                continue;
+            }
+            if e.w.wrapping_abs() < edge_cutoff {
+                dropped += 1;
+                continue;
+            }
+            let (w, dw, residual, inline) = (e.w, e.dw, e.residual, e.inline);
+            let ei = g.edges.len();
+            g.edges.push(Edge {
+                src: s,
+                dst: d,
+                weight: w,
+                weight_div: dw,
+                residual,
+                inline,
+            });
+            g.nodes[s].out_edges.push(ei);
+            g.nodes[d].in_edges.push(ei);
         }
-        let ei = g.edges.len();
-        g.edges.push(Edge { src: s, dst: d, weight: w, weight_div: dw, residual, inline });
-        g.nodes[s].out_edges.push(ei);
-        g.nodes[d].in_edges.push(ei);
     }
+    g.dropped_edges = dropped;
     g
 }
 
@@ -472,11 +614,23 @@ pub fn sort_nodes(g: &mut Graph, order: Order) {
     perm.sort_by(|&i, &j| {
         let (a, b) = (&g.nodes[i], &g.nodes[j]);
         let (k1a, k1b, k2a, k2b) = match order {
-            Order::Flat => (a.flat.abs(), b.flat.abs(), a.cum.abs(), b.cum.abs()),
-            Order::Cum => (a.cum.abs(), b.cum.abs(), a.flat.abs(), b.flat.abs()),
+            Order::Flat => (
+                a.flat.wrapping_abs(),
+                b.flat.wrapping_abs(),
+                a.cum.wrapping_abs(),
+                b.cum.wrapping_abs(),
+            ),
+            Order::Cum => (
+                a.cum.wrapping_abs(),
+                b.cum.wrapping_abs(),
+                a.flat.wrapping_abs(),
+                b.flat.wrapping_abs(),
+            ),
         };
         k1b.cmp(&k1a)
-            .then_with(|| compare_printable(&a.info, &names[i], &b.info, &names[j]).unwrap_or(Ordering::Equal))
+            .then_with(|| {
+                compare_printable(&a.info, &names[i], &b.info, &names[j]).unwrap_or(Ordering::Equal)
+            })
             .then_with(|| k2b.cmp(&k2a))
             .then_with(|| sprints[i].cmp(&sprints[j]))
     });
@@ -502,8 +656,10 @@ pub fn reorder(g: &mut Graph, perm: &[usize]) {
     }
     let edges = &g.edges;
     for n in &mut g.nodes {
-        n.in_edges.retain(|&e| edges[e].src != usize::MAX && edges[e].dst != usize::MAX);
-        n.out_edges.retain(|&e| edges[e].src != usize::MAX && edges[e].dst != usize::MAX);
+        n.in_edges
+            .retain(|&e| edges[e].src != usize::MAX && edges[e].dst != usize::MAX);
+        n.out_edges
+            .retain(|&e| edges[e].src != usize::MAX && edges[e].dst != usize::MAX);
     }
 }
 
@@ -514,7 +670,7 @@ pub fn trim_low_frequency_edges(g: &mut Graph, cutoff: i64) -> usize {
     let mut remove = vec![false; edges.len()];
     for n in &g.nodes {
         for &e in &n.in_edges {
-            if edges[e].weight.abs() < cutoff {
+            if edges[e].weight.wrapping_abs() < cutoff {
                 remove[e] = true;
                 dropped += 1;
             }
@@ -536,9 +692,11 @@ pub fn sort_edges(g: &Graph, edges: &[usize]) -> Vec<usize> {
     v.sort_by(|&a, &b| {
         let (ea, eb) = (&g.edges[a], &g.edges[b]);
         if ea.weight != eb.weight {
-            return eb.weight.abs().cmp(&ea.weight.abs());
+            return eb.weight.wrapping_abs().cmp(&ea.weight.wrapping_abs());
         }
-        name(ea.src).cmp(&name(eb.src)).then_with(|| name(ea.dst).cmp(&name(eb.dst)))
+        name(ea.src)
+            .cmp(&name(eb.src))
+            .then_with(|| name(ea.dst).cmp(&name(eb.dst)))
     });
     v
 }

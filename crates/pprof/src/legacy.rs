@@ -28,7 +28,9 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
     let mut b = Builder::default();
     let kind;
     if let Some(rest) = head.strip_prefix("heap profile: ") {
-        kind = Kind::Heap { rate: heap_rate(rest).ok_or_else(|| bad(lno, "malformed heap profile header"))? };
+        kind = Kind::Heap {
+            rate: heap_rate(rest).ok_or_else(|| bad(lno, "malformed heap profile header"))?,
+        };
         b.p.sample_types = vec![
             ValueType::new("alloc_objects", "count"),
             ValueType::new("alloc_space", "bytes"),
@@ -52,17 +54,25 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
         let mut period = 1i64;
         while let Some(&(_, l)) = lines.peek() {
             let t = l.trim();
-            let Some((k, v)) = t.split_once('=') else { break };
+            let Some((k, v)) = t.split_once('=') else {
+                break;
+            };
             match k.trim() {
                 "cycles/second" => cpu_hz = v.trim().parse().unwrap_or(0),
                 "sampling period" => period = v.trim().parse().unwrap_or(1),
-                "ms since reset" => b.p.duration_nanos = v.trim().parse::<i64>().unwrap_or(0) * 1_000_000,
+                "ms since reset" => {
+                    b.p.duration_nanos =
+                        v.trim().parse::<i64>().unwrap_or(0).wrapping_mul(1_000_000)
+                }
                 _ => {}
             }
             lines.next();
         }
         kind = Kind::Contention { cpu_hz, period };
-        b.p.sample_types = vec![ValueType::new("contentions", "count"), ValueType::new("delay", "nanoseconds")];
+        b.p.sample_types = vec![
+            ValueType::new("contentions", "count"),
+            ValueType::new("delay", "nanoseconds"),
+        ];
         b.p.period_type = ValueType::new("contentions", "count");
         b.p.period = period;
     } else {
@@ -85,27 +95,50 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
             let Some(r) = rec.as_mut() else { continue };
             let rest = rest.trim_start_matches(' ');
             if let Some(l) = rest.strip_prefix("labels:") {
-                if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(l.trim()) {
+                if let Ok(serde_json::Value::Object(m)) =
+                    serde_json::from_str::<serde_json::Value>(l.trim())
+                {
                     for (k, v) in m {
-                        r.labels.push((k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())));
+                        r.labels.push((
+                            k,
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string()),
+                        ));
                     }
                 }
                 continue;
             }
-            r.frames.push(parse_frame(rest).ok_or_else(|| bad(lno, "malformed symbol line; want #\\t0xPC\\tfunc+0xOFF\\tFILE:LINE"))?);
+            r.frames.push(parse_frame(rest).ok_or_else(|| {
+                bad(
+                    lno,
+                    "malformed symbol line; want #\\t0xPC\\tfunc+0xOFF\\tFILE:LINE",
+                )
+            })?);
             continue;
         }
         if let Some(r) = rec.take() {
             b.finish(r);
         }
-        let (vals, addrs) = t.split_once('@').ok_or_else(|| bad(lno, "sample line without '@'"))?;
+        let (vals, addrs) = t
+            .split_once('@')
+            .ok_or_else(|| bad(lno, "sample line without '@'"))?;
         let addrs = addrs
             .split_whitespace()
-            .map(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).map_err(|_| bad(lno, "bad address")))
+            .map(|a| {
+                u64::from_str_radix(a.trim_start_matches("0x"), 16)
+                    .map_err(|_| bad(lno, "bad address"))
+            })
             .collect::<Result<Vec<u64>>>()?;
         let values = match kind {
-            Kind::Count => vec![vals.trim().parse::<i64>().map_err(|_| bad(lno, "bad count"))?],
-            Kind::Heap { rate } => heap_values(vals, rate).ok_or_else(|| bad(lno, "malformed heap sample"))?,
+            Kind::Count => vec![
+                vals.trim()
+                    .parse::<i64>()
+                    .map_err(|_| bad(lno, "bad count"))?,
+            ],
+            Kind::Heap { rate } => {
+                heap_values(vals, rate).ok_or_else(|| bad(lno, "malformed heap sample"))?
+            }
             Kind::Contention { cpu_hz, period } => {
                 let mut it = vals.split_whitespace().map(str::parse::<i64>);
                 let (Some(Ok(mut cycles)), Some(Ok(mut count))) = (it.next(), it.next()) else {
@@ -115,12 +148,17 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
                     if cpu_hz > 0 {
                         cycles = (cycles as f64 * period as f64 / (cpu_hz as f64 / 1e9)) as i64;
                     }
-                    count *= period;
+                    count = count.wrapping_mul(period);
                 }
                 vec![count, cycles]
             }
         };
-        rec = Some(Record { values, addrs, frames: Vec::new(), labels: Vec::new() });
+        rec = Some(Record {
+            values,
+            addrs,
+            frames: Vec::new(),
+            labels: Vec::new(),
+        });
     }
     if let Some(r) = rec.take() {
         b.finish(r);
@@ -129,7 +167,10 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
 }
 
 fn bad(lno: usize, what: &str) -> Error {
-    Error::Legacy { line: lno + 1, what: what.to_string() }
+    Error::Legacy {
+        line: lno + 1,
+        what: what.to_string(),
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -188,7 +229,9 @@ fn heap_values(s: &str, rate: i64) -> Option<Vec<i64>> {
 fn parse_frame(s: &str) -> Option<(u64, String, String, i64)> {
     let mut it = s.split_whitespace();
     let pc = u64::from_str_radix(it.next()?.trim_start_matches("0x"), 16).ok()?;
-    let Some(func) = it.next() else { return Some((pc, String::new(), String::new(), 0)) };
+    let Some(func) = it.next() else {
+        return Some((pc, String::new(), String::new(), 0));
+    };
     let func = match func.rfind("+0x") {
         Some(i) => &func[..i],
         None => func,
@@ -212,16 +255,19 @@ struct Builder {
 impl Builder {
     fn func(&mut self, name: &str, file: &str) -> u32 {
         let p = &mut self.p;
-        *self.funcs.entry((name.to_string(), file.to_string())).or_insert_with(|| {
-            p.functions.push(Function {
-                id: p.functions.len() as u64 + 1,
-                name: name.to_string(),
-                system_name: name.to_string(),
-                filename: file.to_string(),
-                start_line: 0,
-            });
-            (p.functions.len() - 1) as u32
-        })
+        *self
+            .funcs
+            .entry((name.to_string(), file.to_string()))
+            .or_insert_with(|| {
+                p.functions.push(Function {
+                    id: p.functions.len() as u64 + 1,
+                    name: name.to_string(),
+                    system_name: name.to_string(),
+                    filename: file.to_string(),
+                    start_line: 0,
+                });
+                (p.functions.len() - 1) as u32
+            })
     }
 
     fn loc(&mut self, addr: u64, lines: Vec<(u32, i64)>) -> u32 {
@@ -231,7 +277,14 @@ impl Builder {
                 id: p.locations.len() as u64 + 1,
                 mapping: None,
                 address: addr,
-                lines: lines.iter().map(|&(function, line)| Line { function, line, column: 0 }).collect(),
+                lines: lines
+                    .iter()
+                    .map(|&(function, line)| Line {
+                        function,
+                        line,
+                        column: 0,
+                    })
+                    .collect(),
                 is_folded: false,
             });
             (p.locations.len() - 1) as u32
@@ -260,7 +313,12 @@ impl Builder {
                 locations.push(self.loc(a.saturating_sub(1), Vec::new()));
             }
         }
-        self.p.samples.push(Sample { locations, values: r.values, labels: r.labels, num_labels: Vec::new() });
+        self.p.samples.push(Sample {
+            locations,
+            values: r.values,
+            labels: r.labels,
+            num_labels: Vec::new(),
+        });
     }
 }
 
@@ -274,9 +332,15 @@ mod tests {
         let p = parse(t.as_bytes()).expect("parses");
         assert_eq!(p.samples.len(), 2);
         assert_eq!(p.samples[0].values, vec![5]);
-        assert_eq!(p.samples[0].labels, vec![("req".to_string(), "7".to_string())]);
+        assert_eq!(
+            p.samples[0].labels,
+            vec![("req".to_string(), "7".to_string())]
+        );
         assert_eq!(p.functions[0].name, "main.main.func2");
-        assert_eq!(p.locations[p.samples[0].locations[0] as usize].lines[0].line, 153);
+        assert_eq!(
+            p.locations[p.samples[0].locations[0] as usize].lines[0].line,
+            153
+        );
         assert_eq!(p.samples[1].locations.len(), 2);
     }
 

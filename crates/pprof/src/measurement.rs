@@ -15,36 +15,116 @@ const UNIT_TYPES: &[UnitType] = &[
     UnitType {
         default: ("B", 1.0),
         units: &[
-            Unit { canonical: "B", aliases: &["b", "byte"], factor: 1.0 },
-            Unit { canonical: "kB", aliases: &["kb", "kbyte", "kilobyte"], factor: 1024.0 },
-            Unit { canonical: "MB", aliases: &["mb", "mbyte", "megabyte"], factor: 1048576.0 },
-            Unit { canonical: "GB", aliases: &["gb", "gbyte", "gigabyte"], factor: 1073741824.0 },
-            Unit { canonical: "TB", aliases: &["tb", "tbyte", "terabyte"], factor: 1099511627776.0 },
-            Unit { canonical: "PB", aliases: &["pb", "pbyte", "petabyte"], factor: 1125899906842624.0 },
+            Unit {
+                canonical: "B",
+                aliases: &["b", "byte"],
+                factor: 1.0,
+            },
+            Unit {
+                canonical: "kB",
+                aliases: &["kb", "kbyte", "kilobyte"],
+                factor: 1024.0,
+            },
+            Unit {
+                canonical: "MB",
+                aliases: &["mb", "mbyte", "megabyte"],
+                factor: 1048576.0,
+            },
+            Unit {
+                canonical: "GB",
+                aliases: &["gb", "gbyte", "gigabyte"],
+                factor: 1073741824.0,
+            },
+            Unit {
+                canonical: "TB",
+                aliases: &["tb", "tbyte", "terabyte"],
+                factor: 1099511627776.0,
+            },
+            Unit {
+                canonical: "PB",
+                aliases: &["pb", "pbyte", "petabyte"],
+                factor: 1125899906842624.0,
+            },
         ],
     },
     UnitType {
         default: ("s", 1e9),
         units: &[
-            Unit { canonical: "ns", aliases: &["ns", "nanosecond"], factor: 1.0 },
-            Unit { canonical: "us", aliases: &["μs", "us", "microsecond"], factor: 1e3 },
-            Unit { canonical: "ms", aliases: &["ms", "millisecond"], factor: 1e6 },
-            Unit { canonical: "s", aliases: &["s", "sec", "second"], factor: 1e9 },
-            Unit { canonical: "hrs", aliases: &["hour", "hr"], factor: 3600e9 },
+            Unit {
+                canonical: "ns",
+                aliases: &["ns", "nanosecond"],
+                factor: 1.0,
+            },
+            Unit {
+                canonical: "us",
+                aliases: &["μs", "us", "microsecond"],
+                factor: 1e3,
+            },
+            Unit {
+                canonical: "ms",
+                aliases: &["ms", "millisecond"],
+                factor: 1e6,
+            },
+            Unit {
+                canonical: "s",
+                aliases: &["s", "sec", "second"],
+                factor: 1e9,
+            },
+            Unit {
+                canonical: "hrs",
+                aliases: &["hour", "hr"],
+                factor: 3600e9,
+            },
         ],
     },
     UnitType {
         default: ("GCU", 1.0),
         units: &[
-            Unit { canonical: "n*GCU", aliases: &["nanogcu"], factor: 1e-9 },
-            Unit { canonical: "u*GCU", aliases: &["microgcu"], factor: 1e-6 },
-            Unit { canonical: "m*GCU", aliases: &["milligcu"], factor: 1e-3 },
-            Unit { canonical: "GCU", aliases: &["gcu"], factor: 1.0 },
-            Unit { canonical: "k*GCU", aliases: &["kilogcu"], factor: 1e3 },
-            Unit { canonical: "M*GCU", aliases: &["megagcu"], factor: 1e6 },
-            Unit { canonical: "G*GCU", aliases: &["gigagcu"], factor: 1e9 },
-            Unit { canonical: "T*GCU", aliases: &["teragcu"], factor: 1e12 },
-            Unit { canonical: "P*GCU", aliases: &["petagcu"], factor: 1e15 },
+            Unit {
+                canonical: "n*GCU",
+                aliases: &["nanogcu"],
+                factor: 1e-9,
+            },
+            Unit {
+                canonical: "u*GCU",
+                aliases: &["microgcu"],
+                factor: 1e-6,
+            },
+            Unit {
+                canonical: "m*GCU",
+                aliases: &["milligcu"],
+                factor: 1e-3,
+            },
+            Unit {
+                canonical: "GCU",
+                aliases: &["gcu"],
+                factor: 1.0,
+            },
+            Unit {
+                canonical: "k*GCU",
+                aliases: &["kilogcu"],
+                factor: 1e3,
+            },
+            Unit {
+                canonical: "M*GCU",
+                aliases: &["megagcu"],
+                factor: 1e6,
+            },
+            Unit {
+                canonical: "G*GCU",
+                aliases: &["gigagcu"],
+                factor: 1e9,
+            },
+            Unit {
+                canonical: "T*GCU",
+                aliases: &["teragcu"],
+                factor: 1e12,
+            },
+            Unit {
+                canonical: "P*GCU",
+                aliases: &["petagcu"],
+                factor: 1e15,
+            },
         ],
     },
 ];
@@ -125,7 +205,11 @@ pub fn scaled_label(value: i64, from: &str, to: &str) -> String {
 /// `value` as a percentage of `total`, formatted like pprof (`  100%`,
 /// `%5.2f%%`, `%5.2g%%`).
 pub fn percentage(value: i64, total: i64) -> String {
-    let ratio = if total != 0 { (value as f64 / total as f64).abs() * 100.0 } else { 0.0 };
+    let ratio = if total != 0 {
+        (value as f64 / total as f64).abs() * 100.0
+    } else {
+        0.0
+    };
     if (99.95..=100.05).contains(&ratio) {
         "  100%".to_string()
     } else if ratio >= 1.0 {
@@ -141,13 +225,17 @@ pub fn go_g2(x: f64) -> String {
         return "0".to_string();
     }
     if !x.is_finite() {
-        return if x.is_nan() { "NaN".into() } else { "+Inf".into() };
+        return if x.is_nan() {
+            "NaN".into()
+        } else {
+            "+Inf".into()
+        };
     }
     // Round to 2 significant digits via exponent formatting.
     let e = format!("{x:.1e}"); // like "1.2e-5"
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= 2 {
+    if !(-4..2).contains(&exp) {
         let mant = mant.trim_end_matches('0').trim_end_matches('.');
         let sign = if exp < 0 { '-' } else { '+' };
         return format!("{mant}e{sign}{:02}", exp.abs());

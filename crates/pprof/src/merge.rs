@@ -24,7 +24,15 @@ fn sample_key(s: &Sample, locs: Vec<u32>) -> SampleKey {
     let mut keys: Vec<&str> = s.labels.iter().map(|(k, _)| k.as_str()).collect();
     keys.sort_unstable();
     keys.dedup();
-    let labels = keys.iter().map(|k| (k.to_string(), s.label_values(k).map(str::to_string).collect())).collect();
+    let labels = keys
+        .iter()
+        .map(|k| {
+            (
+                k.to_string(),
+                s.label_values(k).map(str::to_string).collect(),
+            )
+        })
+        .collect();
     let mut nkeys: Vec<&str> = s.num_labels.iter().map(|l| l.key.as_str()).collect();
     nkeys.sort_unstable();
     nkeys.dedup();
@@ -32,7 +40,11 @@ fn sample_key(s: &Sample, locs: Vec<u32>) -> SampleKey {
         .iter()
         .map(|k| {
             let ls = s.num_labels.iter().filter(|l| l.key == *k);
-            (k.to_string(), ls.clone().map(|l| l.value).collect(), ls.map(|l| l.unit.clone()).collect())
+            (
+                k.to_string(),
+                ls.clone().map(|l| l.value).collect(),
+                ls.map(|l| l.unit.clone()).collect(),
+            )
         })
         .collect();
     SampleKey { locs, labels, nums }
@@ -47,7 +59,13 @@ pub fn compatible(a: &Profile, b: &Profile) -> Result<()> {
         )));
     }
     if a.sample_types != b.sample_types {
-        let show = |p: &Profile| p.sample_types.iter().map(|t| format!("{}/{}", t.ty, t.unit)).collect::<Vec<_>>().join(" ");
+        let show = |p: &Profile| {
+            p.sample_types
+                .iter()
+                .map(|t| format!("{}/{}", t.ty, t.unit))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         return Err(Error::Incompatible(format!(
             "incompatible sample types [{}] and [{}]; compare profiles of the same kind",
             show(a),
@@ -60,18 +78,27 @@ pub fn compatible(a: &Profile, b: &Profile) -> Result<()> {
 /// Keeps only the sample types that every profile has (pprof's
 /// `CompatibilizeSampleTypes`).
 pub fn compatibilize_sample_types(ps: &mut [Profile]) -> Result<()> {
-    let Some(first) = ps.first() else { return Ok(()) };
+    let Some(first) = ps.first() else {
+        return Ok(());
+    };
     let common: Vec<String> = first
         .sample_types
         .iter()
-        .filter(|t| ps.iter().all(|p| p.sample_types.iter().any(|u| u.ty == t.ty)))
+        .filter(|t| {
+            ps.iter()
+                .all(|p| p.sample_types.iter().any(|u| u.ty == t.ty))
+        })
         .map(|t| t.ty.clone())
         .collect();
     if common.is_empty() {
-        return Err(Error::Incompatible("profiles have empty common sample type list".into()));
+        return Err(Error::Incompatible(
+            "profiles have empty common sample type list".into(),
+        ));
     }
     for p in ps.iter_mut() {
-        if p.sample_types.len() == common.len() && p.sample_types.iter().zip(&common).all(|(a, b)| &a.ty == b) {
+        if p.sample_types.len() == common.len()
+            && p.sample_types.iter().zip(&common).all(|(a, b)| &a.ty == b)
+        {
             continue;
         }
         let idx: Vec<usize> = common
@@ -80,7 +107,10 @@ pub fn compatibilize_sample_types(ps: &mut [Profile]) -> Result<()> {
             .collect();
         p.sample_types = idx.iter().map(|&i| p.sample_types[i].clone()).collect();
         for s in &mut p.samples {
-            s.values = idx.iter().map(|&i| s.values.get(i).copied().unwrap_or(0)).collect();
+            s.values = idx
+                .iter()
+                .map(|&i| s.values.get(i).copied().unwrap_or(0))
+                .collect();
         }
         if !p.default_sample_type.is_empty() && !common.contains(&p.default_sample_type) {
             p.default_sample_type.clear();
@@ -109,7 +139,7 @@ pub fn merge(srcs: &[Profile]) -> Result<Profile> {
         if p.time_nanos == 0 || s.time_nanos < p.time_nanos {
             p.time_nanos = s.time_nanos;
         }
-        p.duration_nanos += s.duration_nanos;
+        p.duration_nanos = p.duration_nanos.wrapping_add(s.duration_nanos);
         if p.period == 0 || p.period < s.period {
             p.period = s.period;
         }
@@ -143,13 +173,20 @@ pub fn merge(srcs: &[Profile]) -> Result<Profile> {
             }
             let m = &src.mappings[i as usize];
             let size = (m.limit.wrapping_sub(m.start)).wrapping_add(0xfff) & !0xfff;
-            let key_id = if !m.build_id.is_empty() { m.build_id.clone() } else { m.file.clone() };
+            let key_id = if !m.build_id.is_empty() {
+                m.build_id.clone()
+            } else {
+                m.file.clone()
+            };
             let key = (size, m.offset, key_id);
             let t = if let Some(&j) = mappings.get(&key) {
                 (j, p.mappings[j as usize].start as i64 - m.start as i64)
             } else {
                 let j = p.mappings.len() as u32;
-                p.mappings.push(Mapping { id: j as u64 + 1, ..m.clone() });
+                p.mappings.push(Mapping {
+                    id: j as u64 + 1,
+                    ..m.clone()
+                });
                 mappings.insert(key, j);
                 (j, 0)
             };
@@ -184,10 +221,18 @@ pub fn merge(srcs: &[Profile]) -> Result<Profile> {
                         Some(f) => f,
                         None => {
                             let sf = &src.functions[fi];
-                            let key = (sf.start_line, sf.name.clone(), sf.system_name.clone(), sf.filename.clone());
+                            let key = (
+                                sf.start_line,
+                                sf.name.clone(),
+                                sf.system_name.clone(),
+                                sf.filename.clone(),
+                            );
                             let f = *functions.entry(key).or_insert_with(|| {
                                 let j = p.functions.len() as u32;
-                                p.functions.push(Function { id: j as u64 + 1, ..sf.clone() });
+                                p.functions.push(Function {
+                                    id: j as u64 + 1,
+                                    ..sf.clone()
+                                });
                                 j
                             });
                             fn_tr[fi] = Some(f);
@@ -200,12 +245,21 @@ pub fn merge(srcs: &[Profile]) -> Result<Profile> {
                 let key = LocationKey {
                     addr: address.wrapping_sub(mapping.map_or(0, |m| p.mappings[m as usize].start)),
                     mapping: mapping.map_or(0, |m| m as u64 + 1),
-                    lines: lines.iter().map(|l| (l.function as u64, l.line, l.column)).collect(),
+                    lines: lines
+                        .iter()
+                        .map(|l| (l.function as u64, l.line, l.column))
+                        .collect(),
                     folded: l.is_folded,
                 };
                 let j = *locations.entry(key).or_insert_with(|| {
                     let j = p.locations.len() as u32;
-                    p.locations.push(Location { id: j as u64 + 1, mapping, address, lines, is_folded: l.is_folded });
+                    p.locations.push(Location {
+                        id: j as u64 + 1,
+                        mapping,
+                        address,
+                        lines,
+                        is_folded: l.is_folded,
+                    });
                     j
                 });
                 loc_tr[li as usize] = Some(j);
@@ -214,11 +268,14 @@ pub fn merge(srcs: &[Profile]) -> Result<Profile> {
             let key = sample_key(s, locs.clone());
             if let Some(&k) = samples.get(&key) {
                 for (a, b) in p.samples[k].values.iter_mut().zip(&s.values) {
-                    *a += b;
+                    *a = a.wrapping_add(*b);
                 }
             } else {
                 samples.insert(key, p.samples.len());
-                p.samples.push(Sample { locations: locs, ..s.clone() });
+                p.samples.push(Sample {
+                    locations: locs,
+                    ..s.clone()
+                });
             }
         }
     }
@@ -235,16 +292,20 @@ pub fn normalize(p: &mut Profile, base: &Profile) -> Result<()> {
     let mut bv = vec![0i64; n];
     for s in &base.samples {
         for (a, v) in bv.iter_mut().zip(&s.values) {
-            *a += v;
+            *a = a.wrapping_add(*v);
         }
     }
     let mut sv = vec![0i64; n];
     for s in &p.samples {
         for (a, v) in sv.iter_mut().zip(&s.values) {
-            *a += v;
+            *a = a.wrapping_add(*v);
         }
     }
-    let ratios: Vec<f64> = bv.iter().zip(&sv).map(|(&b, &s)| if s == 0 { 0.0 } else { b as f64 / s as f64 }).collect();
+    let ratios: Vec<f64> = bv
+        .iter()
+        .zip(&sv)
+        .map(|(&b, &s)| if s == 0 { 0.0 } else { b as f64 / s as f64 })
+        .collect();
     p.scale_n(&ratios);
     Ok(())
 }
@@ -257,18 +318,32 @@ pub fn check_valid(p: &Profile) -> Result<()> {
     }
     for s in &p.samples {
         if s.values.len() != n {
-            return Err(Error::Invalid(format!("mismatch: sample has {} values vs. {n} types", s.values.len())));
+            return Err(Error::Invalid(format!(
+                "mismatch: sample has {} values vs. {n} types",
+                s.values.len()
+            )));
         }
         if s.locations.iter().any(|&l| l as usize >= p.locations.len()) {
-            return Err(Error::Invalid("sample has a location that does not exist".into()));
+            return Err(Error::Invalid(
+                "sample has a location that does not exist".into(),
+            ));
         }
     }
     for l in &p.locations {
         if l.mapping.is_some_and(|m| m as usize >= p.mappings.len()) {
-            return Err(Error::Invalid(format!("location {} has a mapping that does not exist", l.id)));
+            return Err(Error::Invalid(format!(
+                "location {} has a mapping that does not exist",
+                l.id
+            )));
         }
-        if l.lines.iter().any(|ln| ln.function as usize >= p.functions.len()) {
-            return Err(Error::Invalid(format!("location id: {} has a line with nil function", l.id)));
+        if l.lines
+            .iter()
+            .any(|ln| ln.function as usize >= p.functions.len())
+        {
+            return Err(Error::Invalid(format!(
+                "location id: {} has a line with nil function",
+                l.id
+            )));
         }
     }
     Ok(())

@@ -12,7 +12,10 @@ pub struct ValueType {
 impl ValueType {
     /// Builds a value type.
     pub fn new(ty: &str, unit: &str) -> Self {
-        ValueType { ty: ty.to_string(), unit: unit.to_string() }
+        ValueType {
+            ty: ty.to_string(),
+            unit: unit.to_string(),
+        }
     }
 }
 
@@ -43,7 +46,10 @@ pub struct Sample {
 impl Sample {
     /// Values of string label `key`.
     pub fn label_values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.labels.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.labels
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// True when the sample comes from a `-diff_base` profile.
@@ -163,7 +169,11 @@ impl Profile {
         }
         if name.is_empty() {
             if !self.default_sample_type.is_empty() {
-                if let Some(i) = self.sample_types.iter().position(|t| t.ty == self.default_sample_type) {
+                if let Some(i) = self
+                    .sample_types
+                    .iter()
+                    .position(|t| t.ty == self.default_sample_type)
+                {
                     return Ok(i);
                 }
             }
@@ -179,11 +189,18 @@ impl Profile {
             return Ok(i as usize);
         }
         let no_inuse = name.strip_prefix("inuse_").unwrap_or(name);
-        if let Some(i) = self.sample_types.iter().position(|t| t.ty == name || t.ty == no_inuse) {
+        if let Some(i) = self
+            .sample_types
+            .iter()
+            .position(|t| t.ty == name || t.ty == no_inuse)
+        {
             return Ok(i);
         }
         let types: Vec<&str> = self.sample_types.iter().map(|t| t.ty.as_str()).collect();
-        Err(crate::Error::Usage(format!("sample_index {name:?} must be one of: [{}]", types.join(" "))))
+        Err(crate::Error::Usage(format!(
+            "sample_index {name:?} must be one of: [{}]",
+            types.join(" ")
+        )))
     }
 
     /// Multiplies every value by `ratio`, rounding, and drops samples that become all zero.

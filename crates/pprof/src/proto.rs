@@ -28,9 +28,13 @@ pub fn maybe_gunzip(data: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
     let mut out = Vec::new();
     let dec = flate2::read::MultiGzDecoder::new(data);
     let mut limited = dec.take(MAX_DECOMPRESSED + 1);
-    limited.read_to_end(&mut out).map_err(|e| Error::Gzip(e.to_string()))?;
+    limited
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Gzip(e.to_string()))?;
     if out.len() as u64 > MAX_DECOMPRESSED {
-        return Err(Error::TooLarge { limit: MAX_DECOMPRESSED });
+        return Err(Error::TooLarge {
+            limit: MAX_DECOMPRESSED,
+        });
     }
     Ok(std::borrow::Cow::Owned(out))
 }
@@ -57,7 +61,10 @@ impl<'a> Reader<'a> {
     }
 
     fn err(&self, what: &'static str) -> Error {
-        Error::Proto { offset: self.base + self.pos, what }
+        Error::Proto {
+            offset: self.base + self.pos,
+            what,
+        }
     }
 
     fn done(&self) -> bool {
@@ -104,7 +111,8 @@ impl<'a> Reader<'a> {
             }
             2 => {
                 let n = self.varint()?;
-                let n = usize::try_from(n).map_err(|_| self.err("length does not fit in memory"))?;
+                let n =
+                    usize::try_from(n).map_err(|_| self.err("length does not fit in memory"))?;
                 let off = self.base + self.pos;
                 Value::Bytes(self.take(n)?, off)
             }
@@ -121,14 +129,20 @@ impl<'a> Reader<'a> {
 fn want_varint(v: &Value<'_>, at: usize) -> Result<u64> {
     match v {
         Value::Varint(u) => Ok(*u),
-        _ => Err(Error::Proto { offset: at, what: "expected a varint field" }),
+        _ => Err(Error::Proto {
+            offset: at,
+            what: "expected a varint field",
+        }),
     }
 }
 
 fn want_bytes<'a>(v: &Value<'a>, at: usize) -> Result<(&'a [u8], usize)> {
     match v {
         Value::Bytes(b, off) => Ok((b, *off)),
-        _ => Err(Error::Proto { offset: at, what: "expected a length-delimited field" }),
+        _ => Err(Error::Proto {
+            offset: at,
+            what: "expected a length-delimited field",
+        }),
     }
 }
 
@@ -262,10 +276,17 @@ struct IdMap {
 
 impl IdMap {
     fn build(ids: impl Iterator<Item = u64>, n: usize, kind: &'static str) -> Result<Self> {
-        let mut m = IdMap { dense: vec![u32::MAX; n + 1], sparse: HashMap::new() };
+        let mut m = IdMap {
+            dense: vec![u32::MAX; n + 1],
+            sparse: HashMap::new(),
+        };
         for (i, id) in ids.enumerate() {
             if id == 0 {
-                return Err(Error::BadId { kind, id, problem: "reserved (0)" });
+                return Err(Error::BadId {
+                    kind,
+                    id,
+                    problem: "reserved (0)",
+                });
             }
             let slot = if (id as usize) < m.dense.len() && id <= n as u64 {
                 &mut m.dense[id as usize]
@@ -273,7 +294,11 @@ impl IdMap {
                 m.sparse.entry(id).or_insert(u32::MAX)
             };
             if *slot != u32::MAX {
-                return Err(Error::BadId { kind, id, problem: "used twice" });
+                return Err(Error::BadId {
+                    kind,
+                    id,
+                    problem: "used twice",
+                });
             }
             *slot = i as u32;
         }
@@ -299,7 +324,11 @@ impl Strings<'_> {
     }
     fn get_ref(&self, i: i64, field: &'static str) -> Result<&str> {
         if i < 0 || i as usize >= self.0.len() {
-            return Err(Error::BadString { field, index: i, len: self.0.len() });
+            return Err(Error::BadString {
+                field,
+                index: i,
+                len: self.0.len(),
+            });
         }
         Ok(&self.0[i as usize])
     }
@@ -327,7 +356,10 @@ enum Top {
 
 impl<R: std::io::BufRead> StreamReader<R> {
     fn err(&self, what: &'static str) -> Error {
-        Error::Proto { offset: self.pos, what }
+        Error::Proto {
+            offset: self.pos,
+            what,
+        }
     }
 
     fn byte(&mut self) -> Result<Option<u8>> {
@@ -347,7 +379,9 @@ impl<R: std::io::BufRead> StreamReader<R> {
         for i in 0..10 {
             let b = match next.take() {
                 Some(b) => b,
-                None => self.byte()?.ok_or_else(|| self.err("varint runs past the end of the message"))?,
+                None => self
+                    .byte()?
+                    .ok_or_else(|| self.err("varint runs past the end of the message"))?,
             };
             if i == 9 && b > 1 {
                 return Err(self.err("varint overflows 64 bits"));
@@ -373,7 +407,9 @@ impl<R: std::io::BufRead> StreamReader<R> {
     /// Next field; the payload of a length-delimited field goes to `buf`.
     fn field(&mut self, buf: &mut Vec<u8>) -> Result<Option<(u64, usize, Top)>> {
         let at = self.pos;
-        let Some(b) = self.byte()? else { return Ok(None) };
+        let Some(b) = self.byte()? else {
+            return Ok(None);
+        };
         let key = self.varint(Some(b))?;
         let tag = key >> 3;
         let v = match key & 7 {
@@ -390,7 +426,10 @@ impl<R: std::io::BufRead> StreamReader<R> {
                 buf.clear();
                 // Grows only as bytes actually arrive: a lying length cannot
                 // make us allocate.
-                let got = (&mut self.r).take(n).read_to_end(buf).map_err(|e| Error::Gzip(e.to_string()))?;
+                let got = (&mut self.r)
+                    .take(n)
+                    .read_to_end(buf)
+                    .map_err(|e| Error::Gzip(e.to_string()))?;
                 let start = self.pos;
                 self.pos += got;
                 if got as u64 != n {
@@ -411,20 +450,31 @@ impl<R: std::io::BufRead> StreamReader<R> {
 fn top_varint(v: &Top, at: usize) -> Result<u64> {
     match v {
         Top::Varint(u) => Ok(*u),
-        _ => Err(Error::Proto { offset: at, what: "expected a varint field" }),
+        _ => Err(Error::Proto {
+            offset: at,
+            what: "expected a varint field",
+        }),
     }
 }
 
 fn top_bytes(v: &Top, at: usize) -> Result<()> {
     match v {
         Top::Bytes => Ok(()),
-        _ => Err(Error::Proto { offset: at, what: "expected a length-delimited field" }),
+        _ => Err(Error::Proto {
+            offset: at,
+            what: "expected a length-delimited field",
+        }),
     }
 }
 
 /// A sample as read, before ids and strings are resolved: location ids are
 /// kept (as u32) in `Sample::locations` and resolved in place afterwards.
-fn decode_raw_sample(b: &[u8], off: usize, labels: &mut Vec<RawLabel>, tmp: &mut (Vec<u32>, Vec<i64>)) -> Result<Sample> {
+fn decode_raw_sample(
+    b: &[u8],
+    off: usize,
+    labels: &mut Vec<RawLabel>,
+    tmp: &mut (Vec<u32>, Vec<i64>),
+) -> Result<Sample> {
     let mut r = Reader::new(b, off);
     let mut s = Sample::default();
     let (locs, vals) = tmp;
@@ -444,7 +494,12 @@ fn decode_raw_sample(b: &[u8], off: usize, labels: &mut Vec<RawLabel>, tmp: &mut
                         locs.push(id32(u, at)?);
                     }
                 }
-                _ => return Err(Error::Proto { offset: at, what: "expected location ids" }),
+                _ => {
+                    return Err(Error::Proto {
+                        offset: at,
+                        what: "expected location ids",
+                    });
+                }
             },
             2 => match v {
                 Value::Varint(u) => vals.push(u as i64),
@@ -454,7 +509,12 @@ fn decode_raw_sample(b: &[u8], off: usize, labels: &mut Vec<RawLabel>, tmp: &mut
                         vals.push(pr.varint()? as i64);
                     }
                 }
-                _ => return Err(Error::Proto { offset: at, what: "expected sample values" }),
+                _ => {
+                    return Err(Error::Proto {
+                        offset: at,
+                        what: "expected sample values",
+                    });
+                }
             },
             3 => {
                 let (lb, loff) = want_bytes(&v, at)?;
@@ -483,20 +543,29 @@ fn decode_raw_sample(b: &[u8], off: usize, labels: &mut Vec<RawLabel>, tmp: &mut
 }
 
 fn id32(u: u64, at: usize) -> Result<u32> {
-    u32::try_from(u).map_err(|_| Error::Proto { offset: at, what: "location id above 2^32 is not supported" })
+    u32::try_from(u).map_err(|_| Error::Proto {
+        offset: at,
+        what: "location id above 2^32 is not supported",
+    })
 }
 
 /// Decodes a profile.proto message from a stream (e.g. a gzip decoder),
 /// holding one field at a time: memory grows with the profile, never with
 /// the encoded size.
 pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
-    let mut sr = StreamReader { r: std::io::BufReader::with_capacity(1 << 16, r), pos: 0 };
+    let mut sr = StreamReader {
+        r: std::io::BufReader::with_capacity(1 << 16, r),
+        pos: 0,
+    };
     let mut buf: Vec<u8> = Vec::new();
     let mut sample_types: Vec<(i64, i64)> = Vec::new();
-    let mut samples: Vec<Sample> = Vec::new();
+    // Samples in fixed-size chunks, concatenated at the end into a vector
+    // of exact size: no doubling slack at the peak.
+    const CHUNK: usize = 1 << 16;
+    let mut chunks: Vec<Vec<Sample>> = Vec::new();
+    let mut nsamples = 0usize;
     // (sample index, labels) for samples that have labels.
     let mut sample_labels: Vec<(usize, Vec<RawLabel>)> = Vec::new();
-    let mut sample_at: Vec<usize> = Vec::new();
     let mut mappings: Vec<RawMapping> = Vec::new();
     let mut locations: Vec<RawLocation> = Vec::new();
     let mut functions: Vec<RawFunction> = Vec::new();
@@ -521,10 +590,15 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
                 labels_tmp.clear();
                 let s = decode_raw_sample(&buf, off, &mut labels_tmp, &mut sample_tmp)?;
                 if !labels_tmp.is_empty() {
-                    sample_labels.push((samples.len(), std::mem::take(&mut labels_tmp)));
+                    sample_labels.push((nsamples, std::mem::take(&mut labels_tmp)));
                 }
-                samples.push(s);
-                sample_at.push(off);
+                if chunks.last().is_none_or(|c| c.len() == CHUNK) {
+                    chunks.push(Vec::with_capacity(CHUNK));
+                }
+                if let Some(c) = chunks.last_mut() {
+                    c.push(s);
+                }
+                nsamples += 1;
             }
             3 => {
                 top_bytes(&v, at)?;
@@ -564,7 +638,12 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
                         comments.push(pr.varint()?);
                     }
                 }
-                Top::Skip => return Err(Error::Proto { offset: at, what: "expected comment string indices" }),
+                Top::Skip => {
+                    return Err(Error::Proto {
+                        offset: at,
+                        what: "expected comment string indices",
+                    });
+                }
             },
             14 => default_x = top_varint(&v, at)? as i64,
             15 => doc_x = top_varint(&v, at)? as i64,
@@ -576,16 +655,23 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
     }
     drop(buf);
     if strings.is_empty() {
-        return Err(Error::Invalid("string table is missing (it must hold at least the empty string)".into()));
+        return Err(Error::Invalid(
+            "string table is missing (it must hold at least the empty string)".into(),
+        ));
     }
     if !strings[0].is_empty() {
-        return Err(Error::Invalid("string_table[0] must be the empty string".into()));
+        return Err(Error::Invalid(
+            "string_table[0] must be the empty string".into(),
+        ));
     }
     let st = Strings(&strings);
 
     let mut p = Profile::default();
     for (t, u) in sample_types {
-        p.sample_types.push(ValueType { ty: st.get(t, "sample_type.type")?, unit: st.get(u, "sample_type.unit")? });
+        p.sample_types.push(ValueType {
+            ty: st.get(t, "sample_type.type")?,
+            unit: st.get(u, "sample_type.unit")?,
+        });
     }
     for rm in mappings {
         let mut m = rm.m;
@@ -603,15 +689,28 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
         });
     }
     let mapping_ids = IdMap::build(p.mappings.iter().map(|m| m.id), p.mappings.len(), "mapping")?;
-    let function_ids = IdMap::build(p.functions.iter().map(|f| f.id), p.functions.len(), "function")?;
+    let function_ids = IdMap::build(
+        p.functions.iter().map(|f| f.id),
+        p.functions.len(),
+        "function",
+    )?;
     for l in &locations {
-        let mut loc = Location { id: l.id, address: l.address, is_folded: l.is_folded, ..Default::default() };
+        let mut loc = Location {
+            id: l.id,
+            address: l.address,
+            is_folded: l.is_folded,
+            ..Default::default()
+        };
         if l.mapping_id != 0 {
-            loc.mapping = Some(mapping_ids.get(l.mapping_id).ok_or_else(|| Error::DanglingId {
-                what: format!("location {}", l.id),
-                kind: "mapping",
-                id: l.mapping_id,
-            })?);
+            loc.mapping = Some(
+                mapping_ids
+                    .get(l.mapping_id)
+                    .ok_or_else(|| Error::DanglingId {
+                        what: format!("location {}", l.id),
+                        kind: "mapping",
+                        id: l.mapping_id,
+                    })?,
+            );
         }
         for &(fid, line, column) in &l.lines {
             let function = function_ids.get(fid).ok_or_else(|| Error::DanglingId {
@@ -619,31 +718,48 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
                 kind: "function",
                 id: fid,
             })?;
-            loc.lines.push(Line { function, line, column });
+            loc.lines.push(Line {
+                function,
+                line,
+                column,
+            });
         }
         p.locations.push(loc);
     }
     drop(locations);
-    let location_ids = IdMap::build(p.locations.iter().map(|l| l.id), p.locations.len(), "location")?;
+    let location_ids = IdMap::build(
+        p.locations.iter().map(|l| l.id),
+        p.locations.len(),
+        "location",
+    )?;
 
     let nvalues = p.sample_types.len();
-    samples.par_iter_mut().with_min_len(4096).zip(sample_at.par_iter()).try_for_each(|(s, &off)| {
-        for id in s.locations.iter_mut() {
-            *id = location_ids.get(u64::from(*id)).ok_or_else(|| Error::DanglingId {
-                what: format!("the sample at byte {off}"),
-                kind: "location",
-                id: u64::from(*id),
-            })?;
-        }
-        if s.values.len() != nvalues {
-            return Err(Error::Invalid(format!(
-                "the sample at byte {off} has {} values but the profile has {nvalues} sample types",
-                s.values.len()
-            )));
-        }
-        Ok(())
-    })?;
-    drop(sample_at);
+    let mut samples: Vec<Sample> = Vec::with_capacity(nsamples);
+    for c in chunks {
+        samples.extend(c);
+    }
+    samples
+        .par_iter_mut()
+        .with_min_len(4096)
+        .enumerate()
+        .try_for_each(|(i, s)| {
+            for id in s.locations.iter_mut() {
+                *id = location_ids
+                    .get(u64::from(*id))
+                    .ok_or_else(|| Error::DanglingId {
+                        what: format!("sample #{i}"),
+                        kind: "location",
+                        id: u64::from(*id),
+                    })?;
+            }
+            if s.values.len() != nvalues {
+                return Err(Error::Invalid(format!(
+                    "sample #{i} has {} values but the profile has {nvalues} sample types",
+                    s.values.len()
+                )));
+            }
+            Ok(())
+        })?;
     for (i, labels) in sample_labels {
         let s = &mut samples[i];
         for l in labels {
@@ -651,7 +767,11 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
             if l.str != 0 {
                 s.labels.push((key, st.get(l.str, "label.str")?));
             } else if l.num != 0 || l.unit != 0 {
-                s.num_labels.push(NumLabel { key, value: l.num, unit: st.get(l.unit, "label.num_unit")? });
+                s.num_labels.push(NumLabel {
+                    key,
+                    value: l.num,
+                    unit: st.get(l.unit, "label.num_unit")?,
+                });
             }
         }
     }
@@ -661,8 +781,10 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
     p.keep_frames = st.get(keep_x, "keep_frames")?;
     p.time_nanos = time;
     p.duration_nanos = dur;
-    p.period_type =
-        ValueType { ty: st.get(period_type.0, "period_type.type")?, unit: st.get(period_type.1, "period_type.unit")? };
+    p.period_type = ValueType {
+        ty: st.get(period_type.0, "period_type.type")?,
+        unit: st.get(period_type.1, "period_type.unit")?,
+    };
     p.period = period;
     for c in comments {
         p.comments.push(st.get(c as i64, "comment")?);
@@ -675,7 +797,10 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
 /// Reads and parses a profile file, streaming gzip straight into the
 /// decoder; legacy text profiles are recognized too.
 pub fn parse_file(path: &std::path::Path) -> Result<Profile> {
-    let io = |e: std::io::Error| Error::Io { path: path.to_path_buf(), source: e };
+    let io = |e: std::io::Error| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut head = [0u8; 2];
     let n = f.read(&mut head).map_err(io)?;
@@ -737,7 +862,9 @@ impl Enc {
     }
     fn repeated(&mut self, tag: u64, xs: &[u64]) {
         if xs.len() > 2 {
-            let mut inner = Enc { buf: Vec::with_capacity(xs.len() * 2) };
+            let mut inner = Enc {
+                buf: Vec::with_capacity(xs.len() * 2),
+            };
             for &x in xs {
                 inner.varint(x);
             }
@@ -779,7 +906,11 @@ impl StringTable {
 pub fn encode(p: &Profile) -> Vec<u8> {
     let mut st = StringTable::default();
     st.add("");
-    let sts: Vec<(u64, u64)> = p.sample_types.iter().map(|t| (st.add(&t.ty), st.add(&t.unit))).collect();
+    let sts: Vec<(u64, u64)> = p
+        .sample_types
+        .iter()
+        .map(|t| (st.add(&t.ty), st.add(&t.unit)))
+        .collect();
     // Labels: sorted by key, strings then numbers.
     let mut sample_labels: Vec<Vec<(u64, u64, i64, u64)>> = Vec::with_capacity(p.samples.len());
     for s in &p.samples {
@@ -797,7 +928,10 @@ pub fn encode(p: &Profile) -> Vec<u8> {
         nkeys.dedup();
         for k in nkeys {
             let kx = st.add(k);
-            let has_units = s.num_labels.iter().any(|l| l.key == k && !l.unit.is_empty());
+            let has_units = s
+                .num_labels
+                .iter()
+                .any(|l| l.key == k && !l.unit.is_empty());
             for l in s.num_labels.iter().filter(|l| l.key == k) {
                 let ux = if has_units { st.add(&l.unit) } else { 0 };
                 out.push((kx, 0, l.value, ux));
@@ -805,7 +939,11 @@ pub fn encode(p: &Profile) -> Vec<u8> {
         }
         sample_labels.push(out);
     }
-    let maps: Vec<(u64, u64)> = p.mappings.iter().map(|m| (st.add(&m.file), st.add(&m.build_id))).collect();
+    let maps: Vec<(u64, u64)> = p
+        .mappings
+        .iter()
+        .map(|m| (st.add(&m.file), st.add(&m.build_id)))
+        .collect();
     let funcs: Vec<(u64, u64, u64)> = p
         .functions
         .iter()
@@ -916,9 +1054,26 @@ mod tests {
     fn sample_profile() -> Profile {
         let mut p = Profile::default();
         p.sample_types.push(ValueType::new("samples", "count"));
-        p.functions.push(Function { id: 1, name: "main.f".into(), filename: "f.go".into(), ..Default::default() });
-        p.locations.push(Location { id: 1, lines: vec![Line { function: 0, line: 3, column: 0 }], ..Default::default() });
-        p.samples.push(Sample { locations: vec![0], values: vec![5], ..Default::default() });
+        p.functions.push(Function {
+            id: 1,
+            name: "main.f".into(),
+            filename: "f.go".into(),
+            ..Default::default()
+        });
+        p.locations.push(Location {
+            id: 1,
+            lines: vec![Line {
+                function: 0,
+                line: 3,
+                column: 0,
+            }],
+            ..Default::default()
+        });
+        p.samples.push(Sample {
+            locations: vec![0],
+            values: vec![5],
+            ..Default::default()
+        });
         p.time_nanos = 7;
         p
     }
@@ -938,7 +1093,9 @@ mod tests {
         }
         assert!(matches!(decode(&[0x08, 0xff]), Err(Error::Proto { .. })));
         assert!(matches!(decode(&[0x12, 0x7f]), Err(Error::Proto { .. })));
-        let long = [0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        let long = [
+            0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ];
         assert!(matches!(decode(&long), Err(Error::Proto { .. })));
     }
 

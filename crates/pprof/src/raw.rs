@@ -21,13 +21,28 @@ pub fn raw_string(p: &Profile) -> String {
         let _ = writeln!(s, "Time: {}", crate::report::format_time_utc(p.time_nanos));
     }
     if p.duration_nanos != 0 {
-        let _ = writeln!(s, "Duration: {}", crate::measurement::label(p.duration_nanos, "nanoseconds"));
+        let _ = writeln!(
+            s,
+            "Duration: {}",
+            crate::measurement::label(p.duration_nanos, "nanoseconds")
+        );
     }
     s.push_str("Samples:\n");
     let types: Vec<String> = p
         .sample_types
         .iter()
-        .map(|t| format!("{}/{}{}", t.ty, t.unit, if t.ty == p.default_sample_type { "[dflt]" } else { "" }))
+        .map(|t| {
+            format!(
+                "{}/{}{}",
+                t.ty,
+                t.unit,
+                if t.ty == p.default_sample_type {
+                    "[dflt]"
+                } else {
+                    ""
+                }
+            )
+        })
         .collect();
     let _ = writeln!(s, "{}", types.join(" "));
     for smp in &p.samples {
@@ -41,7 +56,11 @@ pub fn raw_string(p: &Profile) -> String {
         }
         let _ = writeln!(s, "{line}");
         if !smp.labels.is_empty() {
-            let mut ls: Vec<String> = smp.labels.iter().map(|(k, v)| format!("{k}:[{v}]")).collect();
+            let mut ls: Vec<String> = smp
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}:[{v}]"))
+                .collect();
             ls.sort();
             let _ = writeln!(s, "                {}", ls.join(" "));
         }
@@ -60,12 +79,20 @@ pub fn raw_string(p: &Profile) -> String {
             if i > 0 {
                 s.push_str("             ");
             }
-            let _ = writeln!(s, "{} {}:{} s={}", f.name, f.filename, ln.line, f.start_line);
+            let _ = writeln!(
+                s,
+                "{} {}:{} s={}",
+                f.name, f.filename, ln.line, f.start_line
+            );
         }
     }
     s.push_str("Mappings\n");
     for m in &p.mappings {
-        let _ = writeln!(s, "{}: {:#x}/{:#x}/{:#x} {} {}", m.id, m.start, m.limit, m.offset, m.file, m.build_id);
+        let _ = writeln!(
+            s,
+            "{}: {:#x}/{:#x}/{:#x} {} {}",
+            m.id, m.start, m.limit, m.offset, m.file, m.build_id
+        );
     }
     s
 }

@@ -8,7 +8,7 @@ use regex::Regex;
 use crate::error::{Error, Result};
 use crate::graph::{self, Graph, InfoOptions, NodeIndex, Order, ValueSel};
 use crate::measurement::{label, percentage, scale, scaled_label};
-use crate::profile::{Profile, DIFF_BASE_LABEL};
+use crate::profile::{DIFF_BASE_LABEL, Profile};
 use crate::transform::{self, Granularity};
 
 /// Which report to produce.
@@ -179,7 +179,10 @@ fn compile(option: &str, v: &str) -> Result<Option<Regex>> {
     if v.is_empty() {
         return Ok(None);
     }
-    Regex::new(v).map(Some).map_err(|e| Error::Regex { option: option.into(), source: e })
+    Regex::new(v).map(Some).map_err(|e| Error::Regex {
+        option: option.into(),
+        source: e,
+    })
 }
 
 fn num_label_units(p: &Profile) -> Vec<(String, String)> {
@@ -235,7 +238,10 @@ pub fn prepare(mut p: Profile, cfg: &Config) -> Result<Report> {
         trim = false;
         cfg.granularity = Some(Granularity::Addresses);
     }
-    if matches!(cfg.format, Format::Folded | Format::FlameSvg | Format::Speedscope) {
+    if matches!(
+        cfg.format,
+        Format::Folded | Format::FlameSvg | Format::Speedscope
+    ) {
         trim = false;
     }
     if !trim {
@@ -249,9 +255,16 @@ pub fn prepare(mut p: Profile, cfg: &Config) -> Result<Report> {
         apply_focus(&mut p, &cfg, &mut warnings)?;
     }
     let index = p.sample_index(&cfg.sample_index)?;
-    let sel = ValueSel { index, mean_div: cfg.mean.then_some(0) };
+    let sel = ValueSel {
+        index,
+        mean_div: cfg.mean.then_some(0),
+    };
     let st = &p.sample_types[index];
-    let sample_type = if cfg.mean { format!("mean_{}", st.ty) } else { st.ty.clone() };
+    let sample_type = if cfg.mean {
+        format!("mean_{}", st.ty)
+    } else {
+        st.ty.clone()
+    };
     let sample_unit = st.unit.to_lowercase();
     if cfg.divide_by == 0.0 {
         return Err(Error::Usage("zero divisor specified".into()));
@@ -277,7 +290,12 @@ pub fn prepare(mut p: Profile, cfg: &Config) -> Result<Report> {
         apply_focus(&mut p, &cfg, &mut warnings)?;
     }
     let inlines = !cfg.no_inlines;
-    transform::aggregate(&mut p, cfg.granularity.unwrap_or_default(), inlines, cfg.show_columns);
+    transform::aggregate(
+        &mut p,
+        cfg.granularity.unwrap_or_default(),
+        inlines,
+        cfg.show_columns,
+    );
     Ok(Report {
         prof: p,
         total,
@@ -299,9 +317,23 @@ fn apply_focus(p: &mut Profile, cfg: &Config, warnings: &mut Vec<String>) -> Res
     let hide = compile("hide", &cfg.hide)?;
     let show = compile("show", &cfg.show)?;
     let show_from = compile("show_from", &cfg.show_from)?;
-    let tf = if cfg.tag_focus.is_empty() { None } else { Some(transform::TagFilter::new("tagfocus", &cfg.tag_focus)?) };
-    let ti = if cfg.tag_ignore.is_empty() { None } else { Some(transform::TagFilter::new("tagignore", &cfg.tag_ignore)?) };
-    let m = transform::filter_samples_by_name(p, focus.as_ref(), ignore.as_ref(), hide.as_ref(), show.as_ref());
+    let tf = if cfg.tag_focus.is_empty() {
+        None
+    } else {
+        Some(transform::TagFilter::new("tagfocus", &cfg.tag_focus)?)
+    };
+    let ti = if cfg.tag_ignore.is_empty() {
+        None
+    } else {
+        Some(transform::TagFilter::new("tagignore", &cfg.tag_ignore)?)
+    };
+    let m = transform::filter_samples_by_name(
+        p,
+        focus.as_ref(),
+        ignore.as_ref(),
+        hide.as_ref(),
+        show.as_ref(),
+    );
     let mut warn = |ok: bool, name: &str| {
         if !ok {
             warnings.push(format!("{name} expression matched no samples"));
@@ -344,20 +376,24 @@ fn apply_focus(p: &mut Profile, cfg: &Config, warnings: &mut Vec<String>) -> Res
 pub fn compute_total(p: &Profile, sel: ValueSel) -> i64 {
     let (mut div, mut total, mut ddiv, mut dtotal) = (0i64, 0i64, 0i64, 0i64);
     for s in &p.samples {
-        let v = s.values[sel.index].abs();
+        let v = s.values[sel.index].wrapping_abs();
         let d = sel.mean_div.map_or(0, |i| s.values[i]);
-        total += v;
-        div += d;
+        total = total.wrapping_add(v);
+        div = div.wrapping_add(d);
         if s.is_diff_base() {
-            dtotal += v;
-            ddiv += d;
+            dtotal = dtotal.wrapping_add(v);
+            ddiv = ddiv.wrapping_add(d);
         }
     }
     if dtotal > 0 {
         total = dtotal;
         div = ddiv;
     }
-    if div != 0 { total / div } else { total }
+    if div != 0 {
+        total.wrapping_div(div)
+    } else {
+        total
+    }
 }
 
 /// A graph trimmed per the report options, with the counts for the legend.
@@ -391,7 +427,10 @@ impl Report {
     }
 
     fn info_options(&self) -> InfoOptions {
-        InfoOptions { obj_names: matches!(self.cfg.format, Format::Raw | Format::List(_)), orig_fn_names: false }
+        InfoOptions {
+            obj_names: matches!(self.cfg.format, Format::Raw | Format::List(_)),
+            orig_fn_names: false,
+        }
     }
 
     /// pprof's `newTrimmedGraph`.
@@ -401,17 +440,17 @@ impl Report {
         let drop_neg = self.cfg.drop_negative;
         // Edges are only needed in the final graph: earlier passes only
         // decide which nodes survive, from node values.
-        let mut g = graph::build(&self.prof, &idx, self.sel, None, drop_neg, false);
-        let total_flat: i64 = g.nodes.iter().map(|n| n.flat).sum();
-        let node_cutoff = ((total_flat as f64 * self.cfg.node_fraction) as i64).abs();
-        let edge_cutoff = ((total_flat as f64 * self.cfg.edge_fraction) as i64).abs();
+        let mut g = graph::build(&self.prof, &idx, self.sel, None, drop_neg, false, 0);
+        let total_flat: i64 = g.nodes.iter().fold(0i64, |a, n| a.wrapping_add(n.flat));
+        let node_cutoff = ((total_flat as f64 * self.cfg.node_fraction) as i64).wrapping_abs();
+        let edge_cutoff = ((total_flat as f64 * self.cfg.edge_fraction) as i64).wrapping_abs();
         let mut dropped_nodes = 0;
         let mut kept: Option<Vec<bool>> = None;
         if node_cutoff > 0 {
             let mut k = vec![false; idx.infos.len()];
             let mut nk = 0;
             for n in &g.nodes {
-                if n.cum.abs() >= node_cutoff {
+                if n.cum.wrapping_abs() >= node_cutoff {
                     k[n.id as usize] = true;
                     nk += 1;
                 }
@@ -420,19 +459,41 @@ impl Report {
                 dropped_nodes = g.nodes.len() - nk;
                 // With edges already when no -nodecount selection follows.
                 let final_pass = self.cfg.node_count <= 0 || self.cfg.node_count as usize >= nk;
-                g = graph::build(&self.prof, &idx, self.sel, Some(&k), drop_neg, final_pass);
+                g = graph::build(
+                    &self.prof,
+                    &idx,
+                    self.sel,
+                    Some(&k),
+                    drop_neg,
+                    final_pass,
+                    edge_cutoff,
+                );
                 kept = Some(k);
                 if final_pass {
                     let orig_count = g.nodes.len();
-                    let order = if self.cfg.cum { Order::Cum } else { Order::Flat };
+                    let order = if self.cfg.cum {
+                        Order::Cum
+                    } else {
+                        Order::Flat
+                    };
                     graph::sort_nodes(&mut g, order);
-                    let dropped_edges = graph::trim_low_frequency_edges(&mut g, edge_cutoff);
-                    return Trimmed { graph: g, orig_count, dropped_nodes, dropped_edges };
+                    let dropped_edges =
+                        g.dropped_edges + graph::trim_low_frequency_edges(&mut g, edge_cutoff);
+                    return Trimmed {
+                        graph: g,
+                        orig_count,
+                        dropped_nodes,
+                        dropped_edges,
+                    };
                 }
             }
         }
         let orig_count = g.nodes.len();
-        let order = if self.cfg.cum { Order::Cum } else { Order::Flat };
+        let order = if self.cfg.cum {
+            Order::Cum
+        } else {
+            Order::Flat
+        };
         graph::sort_nodes(&mut g, order);
         if self.cfg.node_count > 0 {
             let n = (self.cfg.node_count as usize).min(g.nodes.len());
@@ -444,10 +505,23 @@ impl Report {
                 kept = Some(k);
             }
         }
-        g = graph::build(&self.prof, &idx, self.sel, kept.as_deref(), drop_neg, true);
+        g = graph::build(
+            &self.prof,
+            &idx,
+            self.sel,
+            kept.as_deref(),
+            drop_neg,
+            true,
+            edge_cutoff,
+        );
         graph::sort_nodes(&mut g, order);
-        let dropped_edges = graph::trim_low_frequency_edges(&mut g, edge_cutoff);
-        Trimmed { graph: g, orig_count, dropped_nodes, dropped_edges }
+        let dropped_edges = g.dropped_edges + graph::trim_low_frequency_edges(&mut g, edge_cutoff);
+        Trimmed {
+            graph: g,
+            orig_count,
+            dropped_nodes,
+            dropped_edges,
+        }
     }
 
     /// pprof's `selectOutputUnit`.
@@ -457,9 +531,9 @@ impl Report {
         }
         let mut min_value: i64 = 0;
         for n in &g.nodes {
-            let mut m = n.flat_value().abs();
+            let mut m = n.flat_value().wrapping_abs();
             if m == 0 {
-                m = n.cum_value().abs();
+                m = n.cum_value().wrapping_abs();
             }
             if m > 0 && (min_value == 0 || m < min_value) {
                 min_value = m;
@@ -479,7 +553,11 @@ impl Report {
         if min_unit != max_unit && min_value.wrapping_mul(100) < max_value {
             unit = scale(min_value.wrapping_mul(100), &self.sample_unit, "minimum").1;
         }
-        self.output_unit = if unit.is_empty() { self.sample_unit.clone() } else { unit };
+        self.output_unit = if unit.is_empty() {
+            self.sample_unit.clone()
+        } else {
+            unit
+        };
     }
 
     /// pprof's `ProfileLabels`.
@@ -516,19 +594,36 @@ impl Report {
             } else {
                 String::new()
             };
-            l.push(format!("Duration: {duration}, Total samples = {} {ratio}", self.format_value(self.total)));
+            l.push(format!(
+                "Duration: {duration}, Total samples = {} {ratio}",
+                self.format_value(self.total)
+            ));
         }
         l
     }
 
     /// pprof's `reportLabels` (without the graph-only parts).
-    pub fn report_labels(&self, shown_total: i64, node_count: usize, orig_count: usize, dropped_nodes: usize) -> Vec<String> {
-        let mut l = if self.cfg.compact_labels { Vec::new() } else { self.profile_labels() };
+    pub fn report_labels(
+        &self,
+        shown_total: i64,
+        node_count: usize,
+        orig_count: usize,
+        dropped_nodes: usize,
+    ) -> Vec<String> {
+        let mut l = if self.cfg.compact_labels {
+            Vec::new()
+        } else {
+            self.profile_labels()
+        };
         if !self.active_filters.is_empty() {
             l.push("Active filters:".into());
             for s in &self.active_filters {
                 let s = if s.chars().count() > 80 {
-                    let mut t: String = s.char_indices().take_while(|(i, _)| *i < 80).map(|(_, c)| c).collect();
+                    let mut t: String = s
+                        .char_indices()
+                        .take_while(|(i, _)| *i < 80)
+                        .map(|(_, c)| c)
+                        .collect();
                     t.push('…');
                     t
                 } else {
@@ -545,12 +640,17 @@ impl Report {
         ));
         if self.total != 0 {
             if dropped_nodes > 0 {
-                let cut = ((self.total as f64 * self.cfg.node_fraction) as i64).abs();
+                let cut = ((self.total as f64 * self.cfg.node_fraction) as i64).wrapping_abs();
                 let n = if dropped_nodes > 1 { "nodes" } else { "node" };
-                l.push(format!("Dropped {dropped_nodes} {n} (cum <= {})", self.format_value(cut)));
+                l.push(format!(
+                    "Dropped {dropped_nodes} {n} (cum <= {})",
+                    self.format_value(cut)
+                ));
             }
             if node_count > 0 && node_count < orig_count {
-                l.push(format!("Showing top {node_count} nodes out of {orig_count}"));
+                l.push(format!(
+                    "Showing top {node_count} nodes out of {orig_count}"
+                ));
             }
         }
         l
@@ -563,7 +663,12 @@ pub fn format_time_utc(nanos: i64) -> String {
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -586,7 +691,8 @@ pub fn generate(rpt: &mut Report) -> Result<Vec<u8>> {
         Format::Traces => Ok(print_traces(rpt).into_bytes()),
         Format::Tree => print_tree(rpt, None).map(String::into_bytes),
         Format::Peek(re) => {
-            let rx = compile("peek", &re)?.ok_or_else(|| Error::Usage("-peek needs a regexp".into()))?;
+            let rx =
+                compile("peek", &re)?.ok_or_else(|| Error::Usage("-peek needs a regexp".into()))?;
             print_tree(rpt, Some(&rx)).map(String::into_bytes)
         }
         Format::List(re) => crate::source::print_source(rpt, &re).map(String::into_bytes),
@@ -600,7 +706,10 @@ pub fn generate(rpt: &mut Report) -> Result<Vec<u8>> {
                 }
             }
             let mut out = Vec::new();
-            crate::proto::write_gzip(&p, &mut out).map_err(|e| Error::Io { path: "-proto output".into(), source: e })?;
+            crate::proto::write_gzip(&p, &mut out).map_err(|e| Error::Io {
+                path: "-proto output".into(),
+                source: e,
+            })?;
             Ok(out)
         }
         Format::Raw => Ok(crate::raw::raw_string(&rpt.prof).into_bytes()),
@@ -623,12 +732,19 @@ pub fn print_text(rpt: &mut Report) -> String {
     let t = rpt.trimmed_graph();
     let g = &t.graph;
     rpt.select_output_unit(g);
-    let shown: i64 = g.nodes.iter().map(|n| n.flat_value()).sum();
+    let shown: i64 = g
+        .nodes
+        .iter()
+        .fold(0i64, |a, n| a.wrapping_add(n.flat_value()));
     let labels = rpt.report_labels(shown, g.nodes.len(), t.orig_count, t.dropped_nodes);
     let mut w = String::new();
     w.push_str(&labels.join("\n"));
     w.push('\n');
-    let _ = writeln!(w, "{:>10} {:>5}% {:>5}% {:>10} {:>5}%", "flat", "flat", "sum", "cum", "cum");
+    let _ = writeln!(
+        w,
+        "{:>10} {:>5}% {:>5}% {:>10} {:>5}%",
+        "flat", "flat", "sum", "cum", "cum"
+    );
     let mut flat_sum = 0i64;
     for n in &g.nodes {
         let (flat, cum) = (n.flat_value(), n.cum_value());
@@ -645,7 +761,7 @@ pub fn print_text(rpt: &mut Report) -> String {
             (true, false) => " (inline)",
             _ => "",
         };
-        flat_sum += flat;
+        flat_sum = flat_sum.wrapping_add(flat);
         let _ = writeln!(
             w,
             "{:>10} {} {} {:>10} {}  {}{}",
@@ -702,9 +818,18 @@ pub fn print_traces(rpt: &mut Report) -> String {
                 continue;
             }
             seen.push(&l.key);
-            let unit = rpt.num_label_units.iter().find(|(k, _)| *k == l.key).map(|(_, u)| u.as_str()).unwrap_or("");
-            let vs: Vec<String> =
-                s.num_labels.iter().filter(|x| x.key == l.key).map(|x| label(x.value, unit)).collect();
+            let unit = rpt
+                .num_label_units
+                .iter()
+                .find(|(k, _)| *k == l.key)
+                .map(|(_, u)| u.as_str())
+                .unwrap_or("");
+            let vs: Vec<String> = s
+                .num_labels
+                .iter()
+                .filter(|x| x.key == l.key)
+                .map(|x| label(x.value, unit))
+                .collect();
             nums.push(format!("{:>10}:  {}\n", l.key, vs.join(" ")));
         }
         nums.sort();
@@ -712,12 +837,22 @@ pub fn print_traces(rpt: &mut Report) -> String {
         let mut v = s.values[rpt.sel.index];
         if let Some(d) = rpt.sel.mean_div.map(|i| s.values[i]) {
             if d != 0 {
-                v /= d;
+                v = v.wrapping_div(d);
             }
         }
         for (i, (name, inline)) in stack.iter().enumerate() {
-            let vs = if i == 0 { rpt.format_value(v) } else { String::new() };
-            let _ = writeln!(w, "{:>10}   {}{}", vs, name, if *inline { " (inline)" } else { "" });
+            let vs = if i == 0 {
+                rpt.format_value(v)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                w,
+                "{:>10}   {}{}",
+                vs,
+                name,
+                if *inline { " (inline)" } else { "" }
+            );
         }
     }
     w.push_str(SEP);
@@ -732,9 +867,15 @@ pub fn print_tree(rpt: &mut Report, rx: Option<&Regex>) -> Result<String> {
     let t = rpt.trimmed_graph();
     let g = &t.graph;
     rpt.select_output_unit(g);
-    let shown: i64 = g.nodes.iter().map(|n| n.flat_value()).sum();
+    let shown: i64 = g
+        .nodes
+        .iter()
+        .fold(0i64, |a, n| a.wrapping_add(n.flat_value()));
     let mut w = String::new();
-    w.push_str(&rpt.report_labels(shown, g.nodes.len(), t.orig_count, t.dropped_nodes).join("\n"));
+    w.push_str(
+        &rpt.report_labels(shown, g.nodes.len(), t.orig_count, t.dropped_nodes)
+            .join("\n"),
+    );
     w.push('\n');
     w.push_str(SEP);
     w.push('\n');
@@ -762,7 +903,7 @@ pub fn print_tree(rpt: &mut Report, rx: Option<&Regex>) -> Result<String> {
                 if e.inline { " (inline)" } else { "" }
             );
         }
-        flat_sum += flat;
+        flat_sum = flat_sum.wrapping_add(flat);
         let _ = writeln!(
             w,
             "{:>10} {} {} {:>10} {}                | {}",

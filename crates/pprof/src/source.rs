@@ -19,9 +19,17 @@ struct SourceReader {
 impl SourceReader {
     fn open(&self, path: &str) -> Result<Vec<String>, String> {
         let p = trim_path(path, &self.trim, &self.search);
-        let read = |f: &std::path::Path| std::fs::read(f).map(|b| String::from_utf8_lossy(&b).lines().map(str::to_string).collect());
+        let read = |f: &std::path::Path| {
+            std::fs::read(f).map(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .map(str::to_string)
+                    .collect()
+            })
+        };
         if p.starts_with('/') {
-            return read(std::path::Path::new(&p)).map_err(|e| format!("open {p}: {}", go_io_error(&e)));
+            return read(std::path::Path::new(&p))
+                .map_err(|e| format!("open {p}: {}", go_io_error(&e)));
         }
         for dir in self.search.split(':').filter(|d| !d.is_empty()) {
             let mut d = std::path::PathBuf::from(dir);
@@ -56,14 +64,31 @@ fn go_io_error(e: &std::io::Error) -> String {
 
 /// `-list=RE`.
 pub fn print_source(rpt: &mut Report, re: &str) -> Result<String> {
-    let rx = regex::Regex::new(re).map_err(|e| Error::Regex { option: "list".into(), source: e })?;
+    let rx = regex::Regex::new(re).map_err(|e| Error::Regex {
+        option: "list".into(),
+        source: e,
+    })?;
     let (tp, sp) = (rpt.cfg.trim_path.clone(), rpt.cfg.source_path.clone());
     for f in &mut rpt.prof.functions {
         f.filename = trim_path(&f.filename, &tp, &sp);
     }
     rpt.prof.remove_label(crate::profile::DIFF_BASE_LABEL);
-    let idx = NodeIndex::new(&rpt.prof, InfoOptions { obj_names: true, orig_fn_names: false });
-    let g = graph::build(&rpt.prof, &idx, rpt.sel, None, rpt.cfg.drop_negative, false);
+    let idx = NodeIndex::new(
+        &rpt.prof,
+        InfoOptions {
+            obj_names: true,
+            orig_fn_names: false,
+        },
+    );
+    let g = graph::build(
+        &rpt.prof,
+        &idx,
+        rpt.sel,
+        None,
+        rpt.cfg.drop_negative,
+        false,
+        0,
+    );
 
     let mut by_name: HashMap<&str, Vec<&Node>> = HashMap::new();
     let mut functions: Vec<&Node> = Vec::new();
@@ -82,15 +107,29 @@ pub fn print_source(rpt: &mut Report, re: &str) -> Result<String> {
     }
     let sprint = |n: &Node| {
         let i = &n.info;
-        format!("{{{} {} {} {} {} {} {} {}}}", i.name, i.orig_name, i.address, i.file, i.start_line, i.lineno, i.columnno, i.objfile)
+        format!(
+            "{{{} {} {} {} {} {} {} {}}}",
+            i.name, i.orig_name, i.address, i.file, i.start_line, i.lineno, i.columnno, i.objfile
+        )
     };
-    functions.sort_by(|a, b| a.info.name.cmp(&b.info.name).then_with(|| sprint(a).cmp(&sprint(b))));
+    functions.sort_by(|a, b| {
+        a.info
+            .name
+            .cmp(&b.info.name)
+            .then_with(|| sprint(a).cmp(&sprint(b)))
+    });
     let search = if sp.is_empty() {
-        std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default()
+        std::env::current_dir()
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default()
     } else {
         sp.clone()
     };
-    let mut reader = SourceReader { search, trim: tp, files: HashMap::new() };
+    let mut reader = SourceReader {
+        search,
+        trim: tp,
+        files: HashMap::new(),
+    };
     let mut w = String::new();
     let _ = writeln!(w, "Total: {}", rpt.format_value(rpt.total));
     for f in functions {
@@ -112,13 +151,17 @@ pub fn print_source(rpt: &mut Report, re: &str) -> Result<String> {
             continue;
         }
         files.sort_by(|a, b| {
-            a.info.file.cmp(&b.info.file).then(a.info.start_line.cmp(&b.info.start_line)).then_with(|| sprint(a).cmp(&sprint(b)))
+            a.info
+                .file
+                .cmp(&b.info.file)
+                .then(a.info.start_line.cmp(&b.info.start_line))
+                .then_with(|| sprint(a).cmp(&sprint(b)))
         });
         for fl in files {
             let file = fl.info.file.as_str();
             let fns = &by_file[file];
-            let flat_sum: i64 = fns.iter().map(|n| n.flat).sum();
-            let cum_sum: i64 = fns.iter().map(|n| n.cum).sum();
+            let flat_sum: i64 = fns.iter().fold(0i64, |a, n| a.wrapping_add(n.flat));
+            let cum_sum: i64 = fns.iter().fold(0i64, |a, n| a.wrapping_add(n.cum));
             let _ = writeln!(w, "ROUTINE ======================== {name} in {file}");
             let _ = writeln!(
                 w,
@@ -129,12 +172,20 @@ pub fn print_source(rpt: &mut Report, re: &str) -> Result<String> {
             );
             const MARGIN: i64 = 5;
             let first = fns[0];
-            let mut start = if first.info.start_line != 0 { first.info.start_line } else { first.info.lineno - MARGIN };
+            let mut start = if first.info.start_line != 0 {
+                first.info.start_line
+            } else {
+                first.info.lineno - MARGIN
+            };
             let mut end = first.info.lineno + MARGIN;
             let mut per_line: HashMap<i64, (i64, i64)> = HashMap::new();
             for n in fns {
                 let ln = n.info.lineno;
-                let ns = if n.info.start_line != 0 { n.info.start_line } else { ln - MARGIN };
+                let ns = if n.info.start_line != 0 {
+                    n.info.start_line
+                } else {
+                    ln - MARGIN
+                };
                 let ne = ln + MARGIN;
                 if ns < start {
                     start = ns;
@@ -142,8 +193,8 @@ pub fn print_source(rpt: &mut Report, re: &str) -> Result<String> {
                     end = ne;
                 }
                 let e = per_line.entry(ln).or_default();
-                e.0 += n.flat;
-                e.1 += n.cum;
+                e.0 = e.0.wrapping_add(n.flat);
+                e.1 = e.1.wrapping_add(n.cum);
             }
             start = start.max(1);
             match reader.lines(file) {
@@ -152,9 +203,17 @@ pub fn print_source(rpt: &mut Report, re: &str) -> Result<String> {
                 }
                 Ok(lines) => {
                     for ln in start..=end {
-                        let Some(text) = lines.get((ln - 1) as usize) else { break };
+                        let Some(text) = lines.get((ln - 1) as usize) else {
+                            break;
+                        };
                         let (fl, cu) = per_line.get(&ln).copied().unwrap_or((0, 0));
-                        let dot = |v: i64| if v == 0 { ".".to_string() } else { rpt.format_value(v) };
+                        let dot = |v: i64| {
+                            if v == 0 {
+                                ".".to_string()
+                            } else {
+                                rpt.format_value(v)
+                            }
+                        };
                         let _ = writeln!(w, "{:>10} {:>10} {:>6}:{}", dot(fl), dot(cu), ln, text);
                     }
                 }

@@ -30,7 +30,10 @@ impl Rng {
 pub fn cpu_profile(samples: usize, locations: usize, seed: u64) -> Profile {
     let mut r = Rng::new(seed);
     let mut p = Profile {
-        sample_types: vec![ValueType::new("samples", "count"), ValueType::new("cpu", "nanoseconds")],
+        sample_types: vec![
+            ValueType::new("samples", "count"),
+            ValueType::new("cpu", "nanoseconds"),
+        ],
         period_type: ValueType::new("cpu", "nanoseconds"),
         period: 10_000_000,
         time_nanos: 1_700_000_000_000_000_000,
@@ -65,9 +68,17 @@ pub fn cpu_profile(samples: usize, locations: usize, seed: u64) -> Profile {
         let mut lines = Vec::new();
         if i % 5 == 0 {
             let g = ((i * 7 + 3) % nfunc) as u32;
-            lines.push(Line { function: g, line: (i % 300) as i64 + 1, column: 0 });
+            lines.push(Line {
+                function: g,
+                line: (i % 300) as i64 + 1,
+                column: 0,
+            });
         }
-        lines.push(Line { function: f, line: (i % 1000) as i64 + 20, column: 0 });
+        lines.push(Line {
+            function: f,
+            line: (i % 1000) as i64 + 20,
+            column: 0,
+        });
         p.locations.push(Location {
             id: i as u64 + 1,
             mapping: Some(0),
@@ -84,7 +95,11 @@ pub fn cpu_profile(samples: usize, locations: usize, seed: u64) -> Profile {
     let mut parents = vec![[0u32; 2]; n];
     for (i, ps) in parents.iter_mut().enumerate().skip(1) {
         for slot in ps.iter_mut() {
-            let j = if r.below(64) == 0 { r.below(i as u64) as usize } else { i - 1 - r.below(i.min(1000) as u64) as usize };
+            let j = if r.below(64) == 0 {
+                r.below(i as u64) as usize
+            } else {
+                i - 1 - r.below(i.min(1000) as u64) as usize
+            };
             *slot = j as u32;
         }
     }
@@ -109,7 +124,11 @@ pub fn cpu_profile(samples: usize, locations: usize, seed: u64) -> Profile {
             continue;
         }
         seen.insert(locs.clone(), p.samples.len());
-        p.samples.push(Sample { locations: locs, values: vec![count, count * 10_000_000], ..Default::default() });
+        p.samples.push(Sample {
+            locations: locs,
+            values: vec![count, count * 10_000_000],
+            ..Default::default()
+        });
     }
     p
 }

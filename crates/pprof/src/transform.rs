@@ -12,7 +12,8 @@ fn line_matches(p: &Profile, ln: &crate::profile::Line, re: &Regex) -> bool {
 }
 
 fn mapping_matches(p: &Profile, l: &Location, re: &Regex) -> bool {
-    l.mapping.is_some_and(|m| re.is_match(&p.mappings[m as usize].file))
+    l.mapping
+        .is_some_and(|m| re.is_match(&p.mappings[m as usize].file))
 }
 
 fn location_matches(p: &Profile, l: &Location, re: &Regex) -> bool {
@@ -64,7 +65,11 @@ pub fn filter_samples_by_name(
                 let lines = if mapping_matches(p, l, re) {
                     Vec::new()
                 } else {
-                    l.lines.iter().filter(|ln| !line_matches(p, ln, re)).copied().collect()
+                    l.lines
+                        .iter()
+                        .filter(|ln| !line_matches(p, ln, re))
+                        .copied()
+                        .collect()
                 };
                 if lines.is_empty() {
                     hidden[i] = true;
@@ -78,7 +83,11 @@ pub fn filter_samples_by_name(
             let lines: Vec<_> = if mapping_matches(p, l, re) {
                 l.lines.clone()
             } else {
-                l.lines.iter().filter(|ln| line_matches(p, ln, re)).copied().collect()
+                l.lines
+                    .iter()
+                    .filter(|ln| line_matches(p, ln, re))
+                    .copied()
+                    .collect()
             };
             if lines.is_empty() {
                 hidden[i] = true;
@@ -117,6 +126,7 @@ pub fn filter_samples_by_name(
 pub fn show_from(p: &mut Profile, re: &Regex) -> bool {
     let mut matched = false;
     let mut keep = vec![false; p.locations.len()];
+    #[allow(clippy::needless_range_loop)] // p.locations is borrowed and mutated in turn
     for i in 0..p.locations.len() {
         let l = &p.locations[i];
         if mapping_matches(p, l, re) {
@@ -141,7 +151,8 @@ pub fn show_from(p: &mut Profile, re: &Regex) -> bool {
     matched
 }
 
-/// A compiled `-tagfocus`/`-tagignore` filter (regexp form only).
+/// A compiled `-tagfocus`/`-tagignore` filter (regexp form; numeric
+/// ranges such as `bytes=1kb:` are rejected with an error).
 pub struct TagFilter {
     key: Option<String>,
     res: Vec<Regex>,
@@ -154,26 +165,48 @@ impl TagFilter {
             Some((k, v)) => (Some(k.to_string()), v),
             None => (None, value),
         };
+        if v.starts_with(|c: char| c.is_ascii_digit() || c == ':' || c == '-' || c == '+')
+            && !v.contains('|')
+        {
+            return Err(crate::Error::Usage(format!(
+                "-{option}={value}: numeric tag ranges are not supported yet; use a regexp over label values"
+            )));
+        }
         let mut res = Vec::new();
         for part in v.split(',') {
-            res.push(Regex::new(part).map_err(|e| crate::Error::Regex { option: option.to_string(), source: e })?);
+            res.push(Regex::new(part).map_err(|e| crate::Error::Regex {
+                option: option.to_string(),
+                source: e,
+            })?);
         }
         Ok(TagFilter { key, res })
     }
 
     fn matches(&self, s: &Sample) -> bool {
         match &self.key {
-            None => self.res.iter().all(|re| s.labels.iter().any(|(k, v)| re.is_match(&format!("{k}:{v}")))),
+            None => self.res.iter().all(|re| {
+                s.labels
+                    .iter()
+                    .any(|(k, v)| re.is_match(&format!("{k}:{v}")))
+            }),
             Some(key) => {
                 let vals: Vec<&str> = s.label_values(key).collect();
-                !vals.is_empty() && self.res.iter().any(|re| vals.iter().any(|v| re.is_match(v)))
+                !vals.is_empty()
+                    && self
+                        .res
+                        .iter()
+                        .any(|re| vals.iter().any(|v| re.is_match(v)))
             }
         }
     }
 }
 
 /// pprof's `FilterSamplesByTag`.
-pub fn filter_samples_by_tag(p: &mut Profile, focus: Option<&TagFilter>, ignore: Option<&TagFilter>) -> (bool, bool) {
+pub fn filter_samples_by_tag(
+    p: &mut Profile,
+    focus: Option<&TagFilter>,
+    ignore: Option<&TagFilter>,
+) -> (bool, bool) {
     let (mut fm, mut im) = (false, false);
     p.samples.retain(|s| {
         let focused = focus.is_none_or(|f| f.matches(s));
@@ -277,7 +310,11 @@ pub fn trim_path(path: &str, trim: &str, search: &str) -> String {
             }
         }
     }
-    let mut prefixes: Vec<String> = trim.split(':').filter(|d| !d.is_empty()).map(str::to_string).collect();
+    let mut prefixes: Vec<String> = trim
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect();
     prefixes.push("/proc/self/cwd/./".into());
     prefixes.push("/proc/self/cwd/".into());
     for mut t in prefixes {

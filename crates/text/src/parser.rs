@@ -704,6 +704,11 @@ impl Parser {
         // `panic: ...` followed by `fatal error: ...` (a panic during panic,
         // or a fatal error raised while printing) belongs to one incident.
         if let Some(open) = &mut self.open {
+            if open.incident.total == 0 && open.incident.fatal.as_deref() == Some(msg) {
+                // Two goroutines hit the same fatal error at once and both
+                // printed the line (seen with `concurrent map writes`).
+                return;
+            }
             if open.incident.total == 0 && open.incident.fatal.is_none() {
                 open.incident.fatal = Some(msg.to_string());
                 if open.incident.kind == IncidentKind::Signal {
@@ -1195,6 +1200,22 @@ mod tests {
         assert_eq!(e.incidents.len(), 2);
         assert_eq!(e.incidents[1].panics[0].message, "second");
         assert_eq!(e.incidents[1].line, 10);
+    }
+
+    #[test]
+    fn a_fatal_error_printed_twice_is_one_incident() {
+        let e = one(
+            "fatal error: concurrent map writes\nfatal error: concurrent map writes\n\ngoroutine 25 [running]:\nmain.Touch(0x0?)\n\t/app/main.go:14 +0x3d\n",
+        );
+        assert_eq!(e.incidents.len(), 1);
+        assert_eq!(
+            e.incidents[0]
+                .root_cause
+                .as_ref()
+                .and_then(|r| r.frame.as_ref())
+                .map(|f| f.line),
+            Some(14)
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub fn run(args: PprofArgs) -> anyhow::Result<ExitCode> {
             eprintln!("gosleuth pprof: {e}");
             return Ok(ExitCode::from(1));
         }
-        Err(e) => return Err(anyhow::Error::new(e).context("gosleuth pprof")),
+        Err(e) => return Err(anyhow::Error::new(e).context("pprof")),
     };
     for w in &outcome.warnings {
         eprintln!("{w}");

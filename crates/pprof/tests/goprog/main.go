@@ -11,6 +11,9 @@ package main
 import (
 	"crypto/sha256"
 	"fmt"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -120,7 +123,33 @@ func write(dir, name string, debug int) {
 	}
 }
 
+// serve runs net/http/pprof under a custom prefix (/custom/debug/pprof/,
+// as gin-contrib/pprof and friends allow) on a loopback port, writes
+// the address to addrFile, burns CPU, and exits after 60 seconds.
+func serve(addrFile string) {
+	runtime.MemProfileRate = 4096
+	http.Handle("/custom/", http.StripPrefix("/custom", http.DefaultServeMux))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile(addrFile+".tmp", []byte(ln.Addr().String()), 0o644); err != nil {
+		panic(err)
+	}
+	if err := os.Rename(addrFile+".tmp", addrFile); err != nil {
+		panic(err)
+	}
+	go func() { burn(60 * time.Second) }()
+	go func() { time.Sleep(60 * time.Second); os.Exit(0) }()
+	leak(0, 1000)
+	panic(http.Serve(ln, nil))
+}
+
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "-serve" {
+		serve(os.Args[2])
+		return
+	}
 	dir := os.Args[1]
 	runtime.MemProfileRate = 4096
 	runtime.SetMutexProfileFraction(1)
@@ -165,5 +194,5 @@ func main() {
 	write(dir, "block.txt", 1)
 	write(dir, "threadcreate.pb.gz", 0)
 	close(stop)
-	fmt.Println(len(cache))
+	fmt.Fprintln(os.Stderr, "cached objects:", len(cache))
 }

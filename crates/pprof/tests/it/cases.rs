@@ -47,7 +47,13 @@ fn tree_every_kind() {
 #[test]
 fn top_granularities() {
     let dir = goprog_profiles();
-    for g in ["-lines", "-addresses", "-filefunctions", "-functions", "-noinlines"] {
+    for g in [
+        "-lines",
+        "-addresses",
+        "-filefunctions",
+        "-functions",
+        "-noinlines",
+    ] {
         assert_same(dir, &["-top", g, "cpu.pb.gz"]);
         assert_same(dir, &["-top", g, "allocs.pb.gz"]);
     }
@@ -61,7 +67,11 @@ fn top_files_up_to_tie_order() {
     let dir = goprog_profiles();
     for f in ["cpu.pb.gz", "heapnew.pb.gz"] {
         let a = ["-top", "-files", f];
-        assert_eq!(unordered(&oracle(dir, &a)), unordered(&ours(dir, &a)), "-top -files {f}");
+        assert_eq!(
+            unordered(&oracle(dir, &a)),
+            unordered(&ours(dir, &a)),
+            "-top -files {f}"
+        );
     }
 }
 
@@ -78,15 +88,32 @@ fn filters() {
     ] {
         assert_same(dir, &["-top", f, "cpu.pb.gz"]);
     }
-    assert_same(dir, &["-top", "-relative_percentages", "-focus=sort", "cpu.pb.gz"]);
+    assert_same(
+        dir,
+        &["-top", "-relative_percentages", "-focus=sort", "cpu.pb.gz"],
+    );
     assert_same(dir, &["-top", "-nodefraction=0", "-cum", "cpu.pb.gz"]);
-    assert_same(dir, &["-top", "-nodefraction=0.05", "-edgefraction=0.01", "cpu.pb.gz"]);
+    assert_same(
+        dir,
+        &[
+            "-top",
+            "-nodefraction=0.05",
+            "-edgefraction=0.01",
+            "cpu.pb.gz",
+        ],
+    );
 }
 
 #[test]
 fn sample_indexes_and_units() {
     let dir = goprog_profiles();
-    for si in ["-sample_index=alloc_space", "-sample_index=0", "-inuse_objects", "-alloc_objects", "-sample_index=inuse_space"] {
+    for si in [
+        "-sample_index=alloc_space",
+        "-sample_index=0",
+        "-inuse_objects",
+        "-alloc_objects",
+        "-sample_index=inuse_space",
+    ] {
         assert_same(dir, &["-top", si, "heapnew.pb.gz"]);
     }
     assert_same(dir, &["-top", "-mean_delay", "mutex.pb.gz"]);
@@ -108,11 +135,38 @@ fn diff_base_and_base() {
     let dir = goprog_profiles();
     assert_same(dir, &["-top", "-diff_base=heapold.pb.gz", "heapnew.pb.gz"]);
     assert_same(dir, &["-top", "-base=heapold.pb.gz", "heapnew.pb.gz"]);
-    assert_same(dir, &["-top", "-normalize", "-diff_base=heapold.pb.gz", "heapnew.pb.gz"]);
-    assert_same(dir, &["-top", "-drop_negative", "-diff_base=heapold.pb.gz", "heapnew.pb.gz"]);
+    assert_same(
+        dir,
+        &[
+            "-top",
+            "-normalize",
+            "-diff_base=heapold.pb.gz",
+            "heapnew.pb.gz",
+        ],
+    );
+    assert_same(
+        dir,
+        &[
+            "-top",
+            "-drop_negative",
+            "-diff_base=heapold.pb.gz",
+            "heapnew.pb.gz",
+        ],
+    );
     assert_same(dir, &["-tree", "-diff_base=heapold.pb.gz", "heapnew.pb.gz"]);
-    assert_same(dir, &["-traces", "-diff_base=heapold.pb.gz", "heapnew.pb.gz"]);
-    assert_same(dir, &["-top", "-sample_index=alloc_space", "-diff_base=heapold.pb.gz", "heapnew.pb.gz"]);
+    assert_same(
+        dir,
+        &["-traces", "-diff_base=heapold.pb.gz", "heapnew.pb.gz"],
+    );
+    assert_same(
+        dir,
+        &[
+            "-top",
+            "-sample_index=alloc_space",
+            "-diff_base=heapold.pb.gz",
+            "heapnew.pb.gz",
+        ],
+    );
 }
 
 #[test]
@@ -131,17 +185,29 @@ fn proto_output_opens_in_go_tool_pprof() {
         let out = tmp.join(format!("re-{k}"));
         let o = out.to_string_lossy().into_owned();
         let src = dir.join(k).to_string_lossy().into_owned();
-        gosleuth_pprof::driver::run(&["-proto".into(), format!("-output={o}"), src.clone()]).expect("-proto");
+        gosleuth_pprof::driver::run(&["-proto".into(), format!("-output={o}"), src.clone()])
+            .expect("-proto");
         let a = oracle(dir, &["-top", "-nodefraction=0", &src]);
         let b = oracle(dir, &["-top", "-nodefraction=0", &o]);
         // Only the File line may differ (none does for Go profiles).
-        assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b), "{k} after -proto");
+        assert_eq!(
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(&b),
+            "{k} after -proto"
+        );
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
 fn factory_case(dir: &Path) {
-    for f in ["leak.cpu.pb.gz", "leak.heap.new.pb.gz", "leak.allocs.pb.gz", "leak.goroutine.pb.gz", "leak.mutex.pb.gz", "leak.block.pb.gz"] {
+    for f in [
+        "leak.cpu.pb.gz",
+        "leak.heap.new.pb.gz",
+        "leak.allocs.pb.gz",
+        "leak.goroutine.pb.gz",
+        "leak.mutex.pb.gz",
+        "leak.block.pb.gz",
+    ] {
         if !dir.join(f).exists() {
             panic!("factory evidence {} lacks {f}", dir.display());
         }
@@ -149,13 +215,198 @@ fn factory_case(dir: &Path) {
         assert_same(dir, &["-traces", f]);
         assert_same(dir, &["-top", "-cum", "-nodecount=10", f]);
     }
-    assert_same(dir, &["-top", "-diff_base=leak.heap.old.pb.gz", "leak.heap.new.pb.gz"]);
-    assert_same(dir, &["-top", "-sample_index=alloc_space", "-base=leak.heap.old.pb.gz", "leak.heap.new.pb.gz"]);
+    assert_same(
+        dir,
+        &[
+            "-top",
+            "-diff_base=leak.heap.old.pb.gz",
+            "leak.heap.new.pb.gz",
+        ],
+    );
+    assert_same(
+        dir,
+        &[
+            "-top",
+            "-sample_index=alloc_space",
+            "-base=leak.heap.old.pb.gz",
+            "leak.heap.new.pb.gz",
+        ],
+    );
+}
+
+/// The factory's profiles of the seed-001 leak program, from every Go
+/// release it builds: our reports equal go tool pprof's byte for byte.
+#[test]
+fn factory_evidence() {
+    for (_go, dir) in factory_profiles() {
+        factory_case(&dir);
+    }
 }
 
 #[test]
-fn factory_evidence() {
-    if let Some(dir) = factory_profiles() {
-        factory_case(dir);
+fn list_reads_source_from_disk() {
+    let dir = goprog_profiles();
+    assert_same(dir, &["-list=main.sumSquares", "cpu.pb.gz"]);
+    assert_same(dir, &["-list=main\\.", "heapnew.pb.gz"]);
+    assert_same(dir, &["-list=Mutex", "mutex.pb.gz"]);
+    assert_same(
+        dir,
+        &[
+            "-list=main.leak",
+            "-diff_base=heapold.pb.gz",
+            "heapnew.pb.gz",
+        ],
+    );
+}
+
+#[test]
+fn legacy_text_profiles_match_their_proto_twins() {
+    // The debug=1 text and the proto were written at the same moment, so
+    // the symbolized text profile must give the proto's totals and rows.
+    let dir = goprog_profiles();
+    let t = gosleuth_pprof::parse_file(&dir.join("heap.txt")).expect("heap.txt parses");
+    let p = gosleuth_pprof::parse_file(&dir.join("heapnew.pb.gz")).expect("proto parses");
+    let names = |p: &gosleuth_pprof::Profile| {
+        p.sample_types
+            .iter()
+            .map(|t| t.ty.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&t), names(&p), "heap sample types");
+    for i in 0..4 {
+        let sum =
+            |p: &gosleuth_pprof::Profile| p.samples.iter().map(|s| s.values[i]).sum::<i64>() as f64;
+        let (a, b) = (sum(&t), sum(&p));
+        assert!(
+            (a - b).abs() <= b.abs() * 0.001 + 1.0,
+            "{}: text {a} vs proto {b}",
+            names(&p)[i]
+        );
     }
+    let text = String::from_utf8(ours(dir, &["-top", "heap.txt"])).expect("utf8");
+    assert!(
+        text.lines().any(|l| l.ends_with("main.leak")),
+        "heap.txt symbolized from its # lines:\n{text}"
+    );
+    let g = String::from_utf8(ours(dir, &["-top", "goroutine.txt"])).expect("utf8");
+    assert!(g.contains("main.main.func2"), "{g}");
+    let m = String::from_utf8(ours(dir, &["-top", "mutex.txt"])).expect("utf8");
+    assert!(m.contains("sync.(*Mutex).Unlock"), "{m}");
+    let b = String::from_utf8(ours(dir, &["-top", "-contentions", "block.txt"])).expect("utf8");
+    assert!(b.contains("Type: contentions"), "{b}");
+}
+
+#[test]
+fn flame_graphs() {
+    let dir = goprog_profiles();
+    let folded = String::from_utf8(ours(dir, &["-folded", "cpu.pb.gz"])).expect("utf8");
+    // Folded totals equal the profile total (cpu nanoseconds).
+    let total: i64 = folded
+        .lines()
+        .map(|l| {
+            l.rsplit_once(' ')
+                .expect("value")
+                .1
+                .parse::<i64>()
+                .expect("int")
+        })
+        .sum();
+    let raw = String::from_utf8(ours(dir, &["-raw", "cpu.pb.gz"])).expect("utf8");
+    assert!(!raw.is_empty());
+    let p = gosleuth_pprof::parse_file(&dir.join("cpu.pb.gz")).expect("parse");
+    let want: i64 = p.samples.iter().map(|s| s.values[1]).sum();
+    assert_eq!(total, want);
+    assert!(
+        folded
+            .lines()
+            .any(|l| l.contains("main.burn;main.sumSquares")),
+        "{folded}"
+    );
+    // Same for --format folded and with a focus.
+    assert_eq!(
+        folded.as_bytes(),
+        ours(dir, &["--format", "folded", "cpu.pb.gz"])
+    );
+    let focused =
+        String::from_utf8(ours(dir, &["-folded", "-focus=sumSquares", "cpu.pb.gz"])).expect("utf8");
+    assert!(
+        focused.lines().all(|l| l.contains("main.sumSquares")),
+        "{focused}"
+    );
+
+    let diff = String::from_utf8(ours(
+        dir,
+        &["-folded", "-diff_base=heapold.pb.gz", "heapnew.pb.gz"],
+    ))
+    .expect("utf8");
+    assert!(
+        diff.lines().all(|l| l.split(' ').count() >= 3),
+        "difffolded layout: stack base new"
+    );
+
+    for args in [
+        &["-flamegraph", "cpu.pb.gz"][..],
+        &["-flamegraph", "-diff_base=heapold.pb.gz", "heapnew.pb.gz"][..],
+    ] {
+        let svg = String::from_utf8(ours(dir, args)).expect("utf8");
+        assert!(
+            svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"),
+            "{args:?}"
+        );
+        assert!(
+            svg.contains("function search()") && svg.contains("function zoom("),
+            "interactive: {args:?}"
+        );
+        assert_eq!(
+            svg.matches("<g class=\"f\"").count(),
+            svg.matches("</g>").count() - 1,
+            "balanced groups"
+        );
+    }
+
+    let ss: serde_json::Value =
+        serde_json::from_slice(&ours(dir, &["-speedscope", "cpu.pb.gz"])).expect("speedscope JSON");
+    assert_eq!(
+        ss["$schema"],
+        "https://www.speedscope.app/file-format-schema.json"
+    );
+    let prof = &ss["profiles"][0];
+    assert_eq!(prof["type"], "sampled");
+    assert_eq!(
+        prof["samples"].as_array().map(Vec::len),
+        prof["weights"].as_array().map(Vec::len)
+    );
+    assert_eq!(prof["endValue"].as_i64(), Some(want));
+}
+
+#[test]
+fn list_with_trim_path_and_source_path() {
+    // The fixtures were built in a temporary directory that is gone; point
+    // pprof at the checked-in source with -trim_path/-source_path.
+    let dir = goprog_profiles();
+    let p = gosleuth_pprof::parse_file(&dir.join("cpu.pb.gz")).expect("parse");
+    let f = p
+        .functions
+        .iter()
+        .find(|f| f.name == "main.sumSquares")
+        .expect("main.sumSquares in the profile");
+    let build_dir = f
+        .filename
+        .rsplit_once('/')
+        .expect("absolute path")
+        .0
+        .to_string();
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/goprog");
+    let trim = format!("-trim_path={build_dir}");
+    let source = format!("-source_path={src}");
+    assert_same(dir, &["-list=main.sumSquares", &trim, &source, "cpu.pb.gz"]);
+    let out = String::from_utf8(ours(
+        dir,
+        &["-list=main.sumSquares", &trim, &source, "cpu.pb.gz"],
+    ))
+    .expect("utf8");
+    assert!(
+        out.contains("s += square(i) % 7"),
+        "source lines shown:\n{out}"
+    );
 }

@@ -11,11 +11,14 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 mod cases;
+mod fetch;
 mod robustness;
 
 /// The `go` binary, or a panic that says how to fix the environment.
 pub fn go_bin() -> PathBuf {
-    let go = std::env::var_os("GO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("go"));
+    let go = std::env::var_os("GO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("go"));
     match Command::new(&go).arg("version").output() {
         Ok(o) if o.status.success() => go,
         _ => panic!(
@@ -45,12 +48,20 @@ pub fn goprog_profiles() -> &'static Path {
         let src = crate_dir().join("tests/goprog/main.go");
         let code = std::fs::read(&src).expect("read tests/goprog/main.go");
         let go = go_bin();
-        let ver = Command::new(&go).arg("version").output().expect("go version").stdout;
+        let ver = Command::new(&go)
+            .arg("version")
+            .output()
+            .expect("go version")
+            .stdout;
         let mut key = code.clone();
         key.extend_from_slice(&ver);
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-        let dir = home.join(".cache/gosleuth").join(format!("goprog-{:016x}", fnv(&key)));
-        if dir.join("done").exists() {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = home
+            .join(".cache/gosleuth")
+            .join(format!("goprog-{:016x}", fnv(&key)));
+        if dir.join("done").exists() && dir.join("goprog").exists() {
             return dir;
         }
         let tmp = std::env::temp_dir().join(format!("gosleuth-goprog-{}", std::process::id()));
@@ -65,8 +76,13 @@ pub fn goprog_profiles() -> &'static Path {
             .status()
             .expect("run go build");
         assert!(st.success(), "go build of tests/goprog failed");
-        let st = Command::new(tmp.join("goprog")).arg(tmp.join("out")).status().expect("run goprog");
+        let st = Command::new(tmp.join("goprog"))
+            .arg(tmp.join("out"))
+            .status()
+            .expect("run goprog");
         assert!(st.success(), "tests/goprog failed to write its profiles");
+        std::fs::rename(tmp.join("goprog"), tmp.join("out/goprog"))
+            .expect("keep the goprog binary");
         std::fs::create_dir_all(dir.parent().expect("parent")).expect("mkdir cache");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::rename(tmp.join("out"), &dir).expect("move profiles into the cache");
@@ -76,36 +92,21 @@ pub fn goprog_profiles() -> &'static Path {
     })
 }
 
-/// The factory's `leak` evidence directory (`pprof/` inside), if the
-/// factory exists; otherwise None with a loud note on stderr.
-pub fn factory_profiles() -> Option<&'static Path> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let root = crate_dir().join("../..").canonicalize().expect("workspace root");
-        let factory = root.join("factory/factory.py");
-        if !factory.exists() {
-            let msg = "NOTE: factory/factory.py is missing; factory profiles are not compared (set GOSLEUTH_REQUIRE_FACTORY=1 to fail instead)";
-            assert!(std::env::var_os("GOSLEUTH_REQUIRE_FACTORY").is_none(), "{msg}");
-            eprintln!("{msg}");
-            return None;
-        }
-        let out = Command::new("python3")
-            .args(["factory/factory.py", "evidence", "--go", "installed", "--case", "leak"])
-            .current_dir(&root)
-            .output()
-            .expect("run python3 factory/factory.py");
-        assert!(
-            out.status.success(),
-            "factory/factory.py evidence failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).expect("factory printed a directory");
-        let dir = PathBuf::from(last.trim()).join("pprof");
-        assert!(dir.is_dir(), "factory directory {} has no pprof/ subdirectory", dir.display());
-        Some(dir)
-    })
-    .as_deref()
+/// The factory's `leak` profiles (`pprof/` of its evidence directory) for
+/// every Go release the tests cover; the factory makes them when missing.
+pub fn factory_profiles() -> Vec<(String, PathBuf)> {
+    gosleuth_testkit::go_versions()
+        .into_iter()
+        .map(|go| {
+            let dir = gosleuth_testkit::evidence(&go, &["leak"]).join("pprof");
+            assert!(
+                dir.is_dir(),
+                "factory directory {} has no pprof/ subdirectory",
+                dir.display()
+            );
+            (go, dir)
+        })
+        .collect()
 }
 
 /// Runs `go tool pprof ARGS` in `dir` with TZ=UTC.
@@ -145,7 +146,9 @@ pub fn ours(dir: &Path, args: &[&str]) -> Vec<u8> {
             a.to_string()
         })
         .collect();
-    gosleuth_pprof::driver::run(&args).unwrap_or_else(|e| panic!("gosleuth pprof {args:?}: {e}")).report
+    gosleuth_pprof::driver::run(&args)
+        .unwrap_or_else(|e| panic!("gosleuth pprof {args:?}: {e}"))
+        .report
 }
 
 /// Row text without the order-dependent `sum%` column, for reports where
@@ -178,17 +181,31 @@ pub fn assert_same(dir: &Path, args: &[&str]) {
     let want = oracle(dir, args);
     let got = ours(dir, args);
     if want != got {
-        let (w, g) = (String::from_utf8_lossy(&want), String::from_utf8_lossy(&got));
+        let (w, g) = (
+            String::from_utf8_lossy(&want),
+            String::from_utf8_lossy(&got),
+        );
         let mut msg = String::new();
         for (i, (a, b)) in w.lines().zip(g.lines()).enumerate() {
             if a != b {
-                msg = format!("first difference at line {}:\n go: {a:?}\nours: {b:?}", i + 1);
+                msg = format!(
+                    "first difference at line {}:\n go: {a:?}\nours: {b:?}",
+                    i + 1
+                );
                 break;
             }
         }
         if msg.is_empty() {
-            msg = format!("line counts differ: go {} vs ours {}", w.lines().count(), g.lines().count());
+            msg = format!(
+                "line counts differ: go {} vs ours {}",
+                w.lines().count(),
+                g.lines().count()
+            );
         }
-        panic!("`pprof {}` in {} differs from go tool pprof\n{msg}", args.join(" "), dir.display());
+        panic!(
+            "`pprof {}` in {} differs from go tool pprof\n{msg}",
+            args.join(" "),
+            dir.display()
+        );
     }
 }

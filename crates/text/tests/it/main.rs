@@ -42,7 +42,7 @@ fn cause_at(inc: &Incident) -> (String, u32) {
 #[test]
 fn seed001_crash_names_handler_at_merr_error() {
     let line = kit::source_line("crash/main.go", "get error: %v\", id, merr.Error()");
-    for go in kit::go_versions() {
+    for go in kit::text_go_versions() {
         let e = parse_file(&text_dir(&go, &["crash"]).join("crash.panic.txt"));
         let inc = only(&e, IncidentKind::Panic, &go);
         assert_eq!(cause_at(inc), ("main.Handler".into(), line), "{go}");
@@ -69,7 +69,7 @@ fn seed001_crash_names_handler_at_merr_error() {
 #[test]
 fn seed001_repanicked_slice_bounds_and_race_in_one_output() {
     let process_line = kit::source_line("racepanic/main.go", "resp.Data[:size]");
-    for go in kit::go_versions() {
+    for go in kit::text_go_versions() {
         let e = parse_file(&text_dir(&go, &["racepanic"]).join("racepanic.race.txt"));
         let inc = only(&e, IncidentKind::Panic, &go);
         let (function, line) = cause_at(inc);
@@ -109,7 +109,7 @@ fn seed001_repanicked_slice_bounds_and_race_in_one_output() {
 fn rpccall_races_are_reported_with_their_lines() {
     let write_line = kit::source_line("rpcrace/main.go", "resp.Data = []byte(\"world\")");
     let read_line = kit::source_line("rpcrace/main.go", "string(resp.Data)");
-    for go in kit::go_versions() {
+    for go in kit::text_go_versions() {
         let e = parse_file(&text_dir(&go, &["rpcrace"]).join("rpcrace.race.txt"));
         assert!(!e.races.is_empty(), "{go}: no races");
         for race in &e.races {
@@ -138,7 +138,7 @@ fn rpccall_races_are_reported_with_their_lines() {
 #[test]
 fn concurrent_map_writes_name_touch() {
     let line = kit::source_line("mapwrites/main.go", "seen[k%64]++");
-    for go in kit::go_versions() {
+    for go in kit::text_go_versions() {
         let e = parse_file(&text_dir(&go, &["mapwrites"]).join("mapwrites.fatal.txt"));
         let inc = only(&e, IncidentKind::Fatal, &go);
         assert_eq!(inc.fatal.as_deref(), Some("concurrent map writes"), "{go}");
@@ -149,7 +149,7 @@ fn concurrent_map_writes_name_touch() {
 #[test]
 fn seed004_dump_collapses_to_a_few_groups_with_counts_on_top() {
     let count_s = kit::source_line("metricsdeadlock/metrics.go", "m.inChannel <- ");
-    for go in kit::go_versions() {
+    for go in kit::text_go_versions() {
         let dir = text_dir(&go, &["metricsdeadlock"]);
         for file in [
             "metricsdeadlock.sigquit.txt",
@@ -187,7 +187,7 @@ fn seed004_dump_collapses_to_a_few_groups_with_counts_on_top() {
 
 #[test]
 fn goroutine_leak_grows_between_two_dumps() {
-    for go in kit::go_versions() {
+    for go in kit::text_go_versions() {
         let dir = text_dir(&go, &["goleak"]);
         let groups = |f: &str| {
             parse_file(&dir.join(f))
@@ -214,7 +214,7 @@ fn goroutine_leak_grows_between_two_dumps() {
 /// that the parser had to skip.
 #[test]
 fn every_variant_parses_cleanly() {
-    for go in kit::go_versions() {
+    for go in kit::text_go_versions() {
         let dir = text_dir(&go, &["variants"]);
         let mut seen = 0;
         for entry in std::fs::read_dir(&dir).expect("text dir") {
@@ -238,7 +238,7 @@ fn every_variant_parses_cleanly() {
 
 #[test]
 fn variant_details() {
-    for go in kit::go_versions() {
+    for go in kit::text_go_versions() {
         let dir = text_dir(&go, &["variants"]);
         let get = |f: &str| parse_file(&dir.join(format!("variants.{f}.txt")));
 
@@ -248,9 +248,13 @@ fn variant_details() {
         let e = get("multiline");
         assert!(e.incidents[0].panics[0].message.contains('\n'), "{go}");
 
-        let e = get("elided");
-        let first = e.incidents[0].first.as_ref().expect("first goroutine");
-        assert!(first.elided_frames.is_some(), "{go}: no elision");
+        // Before 1.21 the runtime cut deep stacks at 100 frames and often
+        // printed no marker (a hidden frame used up the 100th slot).
+        if kit::go_minor(&go) >= 21 {
+            let e = get("elided");
+            let first = e.incidents[0].first.as_ref().expect("first goroutine");
+            assert!(first.elided_frames.is_some(), "{go}: no elision");
+        }
 
         let e = get("nested.ancestors");
         let rc = e.incidents[0].root_cause.as_ref().expect("cause");

@@ -1,0 +1,245 @@
+//! Masking the variable parts of a message: numbers, hex, ids, UUIDs, IP
+//! addresses, durations, sizes, paths with ids, the values of `key=value`
+//! pairs. The rule is deliberately simple and fast: a token (or the value
+//! of a `key=value` token) that contains a digit is a variable.
+//! Punctuation around a token is kept (`503,` becomes `<*>,`), so
+//! templates read like the lines they stand for.
+
+/// What a masked token is replaced with (Drain's and Loghub's spelling).
+pub const VAR: &str = "<*>";
+
+const LEADING: &[u8] = b"([{\"'<&*";
+const TRAILING: &[u8] = b",;:.)]}\"'>!?";
+
+/// Separates tokens in a masked message (tokens themselves may contain
+/// spaces: a bracketed group such as `[main thread]` is one token).
+pub const SEP: char = '\x1f';
+/// Tokens a bracketed group may span.
+const MAX_GROUP: usize = 6;
+/// Characters that split a token into pieces masked one by one
+/// (`host:8080` becomes `host:<*>`, `a|b|42` becomes `a|b|<*>`).
+const DELIMS: &[u8] = b"|,:=;";
+
+/// Appends the masked tokens of `message` to `out`, separated by [`SEP`].
+/// Returns the number of tokens.
+pub fn mask_into(message: &str, out: &mut String) -> usize {
+    let mut n = 0;
+    let mut group = 0usize;
+    for token in message.split_ascii_whitespace() {
+        if group > 0 {
+            // Inside `[a b c]`: one token.
+            out.push(' ');
+            mask_token(token, out);
+            group = if token.contains(']') || group >= MAX_GROUP {
+                0
+            } else {
+                group + 1
+            };
+            continue;
+        }
+        if n > 0 {
+            out.push(SEP);
+        }
+        mask_token(token, out);
+        n += 1;
+        if token.starts_with('[') && !token.contains(']') {
+            group = 1;
+        }
+    }
+    n
+}
+
+const DIGIT: u8 = 1;
+const DELIM: u8 = 2;
+const LEAD: u8 = 4;
+const TRAIL: u8 = 8;
+
+/// Byte classes, looked up once per byte.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] |= DIGIT;
+        c += 1;
+    }
+    let mut i = 0;
+    while i < DELIMS.len() {
+        t[DELIMS[i] as usize] |= DELIM;
+        i += 1;
+    }
+    i = 0;
+    while i < LEADING.len() {
+        t[LEADING[i] as usize] |= LEAD;
+        i += 1;
+    }
+    i = 0;
+    while i < TRAILING.len() {
+        t[TRAILING[i] as usize] |= TRAIL;
+        i += 1;
+    }
+    t
+};
+
+fn class(c: u8) -> u8 {
+    CLASS[c as usize]
+}
+
+/// Month and weekday names (`Dec`, `[Sun`): parts of timestamps inside
+/// messages.
+pub fn is_date_word(w: &str) -> bool {
+    let b = w.as_bytes();
+    let mut i = 0;
+    while i < b.len() && class(b[i]) & LEAD != 0 {
+        i += 1;
+    }
+    let Some(word) = b.get(i..i + 3) else {
+        return false;
+    };
+    if !word[0].is_ascii_uppercase() || !b[i + 3..].iter().all(|&c| class(c) & TRAIL != 0) {
+        return false;
+    }
+    matches!(
+        word,
+        b"Jan"
+            | b"Feb"
+            | b"Mar"
+            | b"Apr"
+            | b"May"
+            | b"Jun"
+            | b"Jul"
+            | b"Aug"
+            | b"Sep"
+            | b"Oct"
+            | b"Nov"
+            | b"Dec"
+            | b"Mon"
+            | b"Tue"
+            | b"Wed"
+            | b"Thu"
+            | b"Fri"
+            | b"Sat"
+            | b"Sun"
+    )
+}
+
+fn mask_token(token: &str, out: &mut String) {
+    let b = token.as_bytes();
+    if !b.iter().any(|&c| class(c) & DIGIT != 0) {
+        if b.len() <= 5 && b.len() >= 3 && is_date_word(token) {
+            out.push_str(VAR);
+        } else {
+            out.push_str(token);
+        }
+        return;
+    }
+    let mut start = 0;
+    while start < b.len() && class(b[start]) & LEAD != 0 {
+        start += 1;
+    }
+    let mut end = b.len();
+    while end > start && class(b[end - 1]) & TRAIL != 0 {
+        end -= 1;
+    }
+    // Punctuation is ASCII, so these are char boundaries.
+    out.push_str(&token[..start]);
+    let mut piece = start;
+    let mut digit = false;
+    for i in start..end {
+        let k = class(b[i]);
+        if k & DELIM != 0 {
+            push_piece(&token[piece..i], digit, out);
+            out.push(b[i] as char);
+            piece = i + 1;
+            digit = false;
+        } else {
+            digit |= k & DIGIT != 0;
+        }
+    }
+    push_piece(&token[piece..end], digit, out);
+    out.push_str(&token[end..]);
+}
+
+fn push_piece(p: &str, digit: bool, out: &mut String) {
+    out.push_str(if digit { VAR } else { p });
+}
+
+/// True for a word of letters (and `_`) only, punctuation around it
+/// aside: two different words at the same place mean different events
+/// (`VM Started` and `VM Paused`, `RUNNING` and `FAILED`), unlike ids,
+/// numbers, paths or hosts.
+pub fn is_plain_word(token: &str) -> bool {
+    let w = token.trim_start_matches(|c: char| c.is_ascii() && LEADING.contains(&(c as u8)));
+    let w = w.trim_end_matches(|c: char| c.is_ascii() && TRAILING.contains(&(c as u8)));
+    !w.is_empty() && w.bytes().all(|c| c.is_ascii_alphabetic() || c == b'_')
+}
+
+/// True when two different tokens name different things rather than
+/// different values: they differ in a plain word, as whole tokens or in
+/// the same piece of tokens with the same shape (`overlap:false` and
+/// `overlap:true`, `state=RUNNING` and `state=FAILED`).
+pub fn words_conflict(a: &str, b: &str) -> bool {
+    if is_plain_word(a) && is_plain_word(b) {
+        return true;
+    }
+    let is_delim = |c: char| c.is_ascii() && DELIMS.contains(&(c as u8));
+    let (mut pa, mut pb) = (a.split(is_delim), b.split(is_delim));
+    loop {
+        match (pa.next(), pb.next()) {
+            (Some(x), Some(y)) => {
+                if x != y && is_plain_word(x) && is_plain_word(y) {
+                    return true;
+                }
+            }
+            (None, None) => return false,
+            _ => return false,
+        }
+    }
+}
+
+/// The masked form of a message as text (tokens separated by spaces).
+pub fn mask(message: &str) -> String {
+    let mut s = String::with_capacity(message.len());
+    mask_into(message, &mut s);
+    s.replace(SEP, " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_masked() {
+        assert_eq!(
+            mask("handled request method=GET path=/api/orders/100000 status=200 dur=0ms"),
+            "handled request method=GET path=<*> status=<*> dur=<*>"
+        );
+        assert_eq!(
+            mask("upstream returned 503 for order 139595, retrying"),
+            "upstream returned <*> for order <*>, retrying"
+        );
+        assert_eq!(
+            mask("client 10.0.0.1:5432 (id 7f3e9a2c-1b2d-4c5e-8f90-123456789abc)"),
+            "client <*>:<*> (id <*>)"
+        );
+        assert_eq!(mask("  gc   pause 74us "), "gc pause <*>");
+        assert_eq!(
+            mask("Buy item success: &{Item-24}"),
+            "Buy item success: &{<*>}"
+        );
+        assert_eq!(mask(""), "");
+        assert_eq!(
+            mask("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579"),
+            "<*>:<*>:<*>:<*>|Step_LSC|<*>|onStandStepChanged <*>"
+        );
+        let mut key = String::new();
+        assert_eq!(
+            mask_into("INFO [IPC Server handler 7] started", &mut key),
+            3
+        );
+        assert_eq!(key, "INFO\x1f[IPC Server handler <*>]\x1fstarted");
+        assert!(is_plain_word("FAIL_TASK_CLEANUP,"));
+        assert!(!is_plain_word("host-1"));
+        assert!(words_conflict("overlap:false", "overlap:true"));
+        assert!(!words_conflict("host-a:<*>", "host-b:<*>"));
+    }
+}

@@ -1,0 +1,169 @@
+//! Hostile input: never a panic, always a report.
+
+use std::io::Read;
+
+use gosleuth_logs::{Options, scan, scan_parallel};
+
+use crate::repo_file;
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Flips, deletes, duplicates and splices bytes of every embedded
+/// fixture, thousands of times.
+#[test]
+fn mutations_never_panic() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let seeds: Vec<Vec<u8>> = [
+        "crash.journald.txt",
+        "crash.journald-short-iso.txt",
+        "crash.docker-json.log",
+        "crash.docker-timestamps.txt",
+        "crash.jsonl.txt",
+        "crash.crlf.txt",
+    ]
+    .iter()
+    .map(|n| repo_file(&format!("fixtures/text/embedded/{n}")))
+    .collect();
+    let specials: &[&[u8]] = &[
+        b"\xff\xfe",
+        b"{\"",
+        b"\n",
+        b"\t",
+        b"panic: ",
+        b"goroutine 1 [",
+        b"\"}",
+        b"=",
+        b"\\u00",
+        b"]",
+        b"\r",
+    ];
+    let opts = Options {
+        assignments: true,
+        ..Options::default()
+    };
+    for round in 0..1500 {
+        let mut input = seeds[round % seeds.len()].clone();
+        for _ in 0..1 + rng.below(8) {
+            let at = rng.below(input.len());
+            match rng.below(4) {
+                0 => input[at] ^= 1 << rng.below(8),
+                1 => {
+                    let end = (at + rng.below(64)).min(input.len());
+                    input.drain(at..end);
+                }
+                2 => {
+                    let s = specials[rng.below(specials.len())];
+                    input.splice(at..at, s.iter().copied());
+                }
+                _ => {
+                    let end = (at + rng.below(200)).min(input.len());
+                    let copy = input[at..end].to_vec();
+                    let to = rng.below(input.len());
+                    input.splice(to..to, copy);
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+        }
+        let r = scan(&input, &opts);
+        assert_eq!(r.assignments.as_ref().map(Vec::len), Some(r.lines as usize));
+    }
+}
+
+#[test]
+fn invalid_utf8_and_huge_lines() {
+    let mut input = b"2026/11/21 10:00:00 ERROR bad \xff\xfe bytes\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 3 << 20));
+    input.extend_from_slice(b"\n2026/11/21 10:00:01 ERROR after the long line\n{\"msg\":\"");
+    input.extend(std::iter::repeat_n(b'y', 2 << 20));
+    let r = scan(&input, &Options::default());
+    assert_eq!(r.lines, 4);
+    assert_eq!(r.invalid_utf8_lines, 1);
+    assert_eq!(r.long_lines, 2);
+    assert!(
+        r.templates
+            .iter()
+            .any(|t| t.template == "after the long line")
+    );
+    // The same input read on several threads and fed in odd chunk sizes.
+    let p = scan_parallel(&input, &Options::default(), 4);
+    assert_eq!(p.lines, 4);
+    let opts = Options::default();
+    let mut s = gosleuth_logs::Scanner::new(&opts);
+    for c in input.chunks(4093) {
+        s.feed(c);
+    }
+    let c = gosleuth_logs::finish(s, &opts);
+    assert_eq!(c.lines, 4);
+    assert_eq!(c.long_lines, 2);
+}
+
+#[test]
+fn unknown_formats_fall_back_to_text() {
+    let input = b"\x00\x01\x02 binary junk\n<<<>>>\n  \n%%% 42 %%%\n%%% 43 %%%\n";
+    let r = scan(input, &Options::default());
+    assert_eq!(r.lines, 5);
+    assert!(
+        r.templates
+            .iter()
+            .any(|t| t.template == "%%% <*> %%%" && t.count == 2)
+    );
+    assert!(r.templates.iter().all(|t| t.level.is_none()));
+}
+
+/// A gzip stream cut in the middle yields the lines before the cut (the
+/// caller reports the error).
+#[test]
+fn truncated_gzip_yields_what_was_read() {
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    let plain = repo_file("fixtures/text/embedded/crash.service-log.txt");
+    let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+    enc.write_all(&plain).unwrap();
+    let gz = enc.finish().unwrap();
+    let cut = &gz[..gz.len() / 2];
+    let mut dec = flate2::read::MultiGzDecoder::new(cut);
+    let opts = Options::default();
+    let mut s = gosleuth_logs::Scanner::new(&opts);
+    let mut buf = vec![0u8; 8192];
+    let err = loop {
+        match dec.read(&mut buf) {
+            Ok(0) => break None,
+            Ok(n) => s.feed(&buf[..n]),
+            Err(e) => break Some(e),
+        }
+    };
+    assert!(err.is_some(), "a truncated stream is an error");
+    let r = gosleuth_logs::finish(s, &opts);
+    assert!(r.lines > 100 && r.lines < 3024, "{}", r.lines);
+}
+
+/// Timestamps at the ends of the calendar and absurd epoch numbers.
+#[test]
+fn extreme_timestamps() {
+    let input = b"0000-01-01T00:00:00Z ERROR first\n\
+        9999-12-31T23:59:59Z ERROR last\n\
+        {\"level\":\"warn\",\"ts\":1e300,\"msg\":\"far\"}\n\
+        {\"level\":\"warn\",\"ts\":-5,\"msg\":\"before\"}\n\
+        2026/13/45 99:99:99 INFO not a date\n";
+    let r = scan(input, &Options::default());
+    assert_eq!(r.lines, 5);
+    assert!(r.start.is_some() && r.end.is_some());
+    let mut out = String::new();
+    gosleuth_logs::render::report(&mut out, "x", &r, &Default::default());
+    assert!(out.contains("first"));
+}
