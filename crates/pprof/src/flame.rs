@@ -274,20 +274,40 @@ text {{ font-family: Verdana, sans-serif; font-size: 12px; fill: #000; }}
         };
         let _ = writeln!(
             s,
-            r#"<g class="f" data-s="{}" data-w="{}" data-d="{}"><title>{}</title><rect x="{x:.2}" y="{y:.1}" width="{w:.2}" height="{}" fill="{fill}"/><text x="{:.2}" y="{:.1}"></text></g>"#,
+            r#"<g class="f" data-s="{}" data-w="{}" data-d="{}"><title>{}</title><rect x="{x:.2}" y="{y:.1}" width="{w:.2}" height="{}" fill="{fill}"/><text x="{:.2}" y="{:.1}">{}</text></g>"#,
             f.start,
             f.width,
             f.depth,
             esc(&info),
             FH - 1.0,
             x + 3.0,
-            y + FH - 4.5
+            y + FH - 4.5,
+            esc(&static_label(name, w))
         );
     }
     s.push_str("</g>\n<script><![CDATA[\n");
     s.push_str(SCRIPT);
     s.push_str("\n]]></script>\n</svg>\n");
     s
+}
+
+/// The label a frame of width `w` pixels shows before any script runs
+/// (static viewers such as image previews never run it): the name, cut
+/// with `..` to fit, or nothing when under three characters fit. The
+/// script recomputes it on zoom.
+fn static_label(name: &str, w: f64) -> String {
+    // Verdana at 12px averages about 7 pixels per character.
+    let fit = ((w - 6.0) / 7.0).floor();
+    if fit < 3.0 {
+        return String::new();
+    }
+    let fit = fit as usize;
+    if name.chars().count() <= fit {
+        return name.to_string();
+    }
+    let mut out: String = name.chars().take(fit - 2).collect();
+    out.push_str("..");
+    out
 }
 
 const SCRIPT: &str = r#"var svg, frames, total, xpad, width, details, matchedtxt, resetbtn, searchbtn, zoomed = null;
