@@ -153,14 +153,7 @@ where
 
 /// [`scan_parallel_at`] over bytes in memory.
 pub fn scan_parallel(input: &[u8], opts: &Options, threads: usize) -> Report {
-    let read_at = |offset: u64, buf: &mut [u8]| -> std::io::Result<usize> {
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(input.len());
-        let n = buf.len().min(input.len() - start);
-        buf[..n].copy_from_slice(&input[start..start + n]);
-        Ok(n)
-    };
+    let read_at = gosleuth_text::slice_reader(input);
     match scan_parallel_at(input.len() as u64, &read_at, opts, threads) {
         Ok(r) => r,
         // Reading from a slice cannot fail.

@@ -15,4 +15,6 @@ pub mod lines;
 mod parser;
 pub mod race;
 
-pub use parser::{Evidence, Options, Parser, parse, parse_parallel, parse_parallel_at};
+pub use parser::{
+    Evidence, Options, Parser, parse, parse_parallel, parse_parallel_at, slice_reader,
+};

@@ -982,18 +982,23 @@ const PARALLEL_MIN: usize = 32 << 20;
 /// there a sequential parse is between two goroutines of one dump, so each
 /// part can be parsed alone and the parts' groups merged.
 pub fn parse_parallel(input: &[u8], opts: Options, threads: usize) -> Evidence {
-    let read_at = |offset: u64, buf: &mut [u8]| -> std::io::Result<usize> {
+    match parse_parallel_at(input.len() as u64, &slice_reader(input), opts, threads) {
+        Ok(e) => e,
+        // Reading from a slice cannot fail.
+        Err(_) => parse(input, opts),
+    }
+}
+
+/// A positioned reader over bytes in memory, for the `*_parallel_at`
+/// functions (which take `read_at` like `FileExt::read_at`).
+pub fn slice_reader(input: &[u8]) -> impl Fn(u64, &mut [u8]) -> std::io::Result<usize> + Sync + '_ {
+    move |offset, buf| {
         let start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(input.len());
         let n = buf.len().min(input.len() - start);
         buf[..n].copy_from_slice(&input[start..start + n]);
         Ok(n)
-    };
-    match parse_parallel_at(input.len() as u64, &read_at, opts, threads) {
-        Ok(e) => e,
-        // Reading from a slice cannot fail.
-        Err(_) => parse(input, opts),
     }
 }
 
