@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 mod cases;
 mod fetch;
+mod leak_workflow;
 mod robustness;
 
 /// The `go` binary, or a panic that says how to fix the environment.
