@@ -113,6 +113,14 @@ impl Image {
         self.data.as_slice()
     }
 
+    /// The file bytes of a segment, `None` when they lie past the end of
+    /// the file (a truncated binary).
+    pub(crate) fn segment_bytes(&self, seg: &Segment) -> Option<&[u8]> {
+        let start = usize::try_from(seg.offset).ok()?;
+        let len = usize::try_from(seg.filesz).ok()?;
+        self.bytes().get(start..start.checked_add(len)?)
+    }
+
     pub(crate) fn section(&self, name: &str) -> Option<&SectionInfo> {
         self.sections.iter().find(|s| s.name == name)
     }

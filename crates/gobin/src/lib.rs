@@ -219,11 +219,7 @@ fn read_build_info(image: &Image) -> Result<BuildInfo> {
         .iter()
         .filter(|s| s.writable && !s.executable)
     {
-        let start = seg.offset as usize;
-        let Some(data) = image
-            .bytes()
-            .get(start..start.saturating_add(seg.filesz as usize))
-        else {
+        let Some(data) = image.segment_bytes(seg) else {
             continue;
         };
         if let Some(at) = buildinfo::find_magic(data) {
@@ -281,11 +277,7 @@ fn find_moduledata(
 ) -> Option<ModuleData> {
     let needle = pcln_addr.to_le_bytes();
     for seg in image.segments.iter().filter(|s| s.writable) {
-        let start = seg.offset as usize;
-        let Some(data) = image
-            .bytes()
-            .get(start..start.saturating_add(seg.filesz as usize))
-        else {
+        let Some(data) = image.segment_bytes(seg) else {
             continue;
         };
         for pos in memchr::memmem::find_iter(data, &needle) {

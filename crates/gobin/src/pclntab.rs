@@ -150,6 +150,23 @@ fn bad(what: &'static str, offset: usize) -> Error {
 
 /// Reads a little-endian base-128 varint (at most 5 bytes for a u32).
 #[inline]
+/// One step of a pc-value table: the value delta (zig-zag decoded) and
+/// the pc delta (scaled by the pc quantum). `None` at the end of the table
+/// (a zero value delta after the first step) or on truncated input.
+fn pcvalue_step(p: &[u8], pos: &mut usize, first: bool, quantum: u32) -> Option<(i32, u32)> {
+    let uvdelta = read_uvarint(p, pos)?;
+    if uvdelta == 0 && !first {
+        return None;
+    }
+    let delta = if uvdelta & 1 != 0 {
+        !(uvdelta >> 1)
+    } else {
+        uvdelta >> 1
+    } as i32;
+    let pcdelta = read_uvarint(p, pos)?.wrapping_mul(quantum);
+    Some((delta, pcdelta))
+}
+
 fn read_uvarint(p: &[u8], pos: &mut usize) -> Option<u32> {
     let mut v: u32 = 0;
     let mut shift = 0u32;
@@ -489,20 +506,7 @@ impl Pclntab {
             (0usize, entry, -1i32, false, false);
         for &t in targets {
             while !dead && (!started || t >= pc) {
-                let step = (|| {
-                    let uvdelta = read_uvarint(p, &mut pos)?;
-                    if uvdelta == 0 && pc != entry {
-                        return None;
-                    }
-                    let delta = if uvdelta & 1 != 0 {
-                        !(uvdelta >> 1)
-                    } else {
-                        uvdelta >> 1
-                    } as i32;
-                    let pcdelta = read_uvarint(p, &mut pos)?.wrapping_mul(self.quantum);
-                    Some((delta, pcdelta))
-                })();
-                match step {
+                match pcvalue_step(p, &mut pos, pc == entry, self.quantum) {
                     Some((delta, pcdelta)) => {
                         pc = pc.wrapping_add(u64::from(pcdelta));
                         val = val.wrapping_add(delta);
@@ -644,16 +648,7 @@ impl Pclntab {
         let mut pc = entry;
         let mut val: i32 = -1;
         loop {
-            let uvdelta = read_uvarint(p, &mut pos)?;
-            if uvdelta == 0 && pc != entry {
-                return None;
-            }
-            let delta = if uvdelta & 1 != 0 {
-                !(uvdelta >> 1)
-            } else {
-                uvdelta >> 1
-            } as i32;
-            let pcdelta = read_uvarint(p, &mut pos)?.wrapping_mul(self.quantum);
+            let (delta, pcdelta) = pcvalue_step(p, &mut pos, pc == entry, self.quantum)?;
             pc = pc.wrapping_add(u64::from(pcdelta));
             val = val.wrapping_add(delta);
             if target < pc {
