@@ -29,6 +29,12 @@ enum Command {
     /// Find what went wrong in service logs: templates, levels, embedded
     /// panics.
     Logs(cmd::logs::LogsArgs),
+    /// Goroutines of a core file, grouped or with full stacks (like `dlv
+    /// core` + `goroutines`, on a million goroutines in a second).
+    Core(cmd::core::CoreArgs),
+    /// Goroutines of a running process, read while it is frozen for a
+    /// bounded time (or not stopped at all with --no-stop).
+    Attach(cmd::attach::AttachArgs),
     /// Write an ELF core file of a live process (gdb, dlv and gosleuth open
     /// it), freezing it only for a bounded time.
     Dump(cmd::dump::DumpArgs),
@@ -48,6 +54,8 @@ fn main() -> ExitCode {
         Command::Triage(a) => cmd::triage::run(a),
         Command::Logs(a) => cmd::logs::run(a),
         Command::Dump(a) => cmd::dump::run(a),
+        Command::Core(a) => cmd::core::run(a),
+        Command::Attach(a) => cmd::attach::run(a),
         Command::Bin(c) => cmd::bin::run(c),
         Command::Pprof(a) => cmd::pprof::run(a),
         Command::Fetch(a) => cmd::fetch::run(a),

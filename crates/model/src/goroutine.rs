@@ -121,6 +121,21 @@ pub struct Goroutine {
     pub extra: Vec<(String, String)>,
     /// Ancestor stacks printed with GODEBUG=tracebackancestors.
     pub ancestors: Vec<Ancestor>,
+    /// Memory sources: the function the goroutine started in (`g.startpc`,
+    /// Delve's `startLoc`); text sources leave it empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<Frame>,
+    /// Memory sources: the OS thread the goroutine runs on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<u64>,
+    /// Memory sources: nanoseconds blocked, estimated against the capture
+    /// time (see [`SnapshotMeta::now_estimate`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_nanos: Option<u64>,
+    /// Memory sources: addresses of the channels and semaphores the
+    /// goroutine is queued on; each is described in [`Snapshot::objects`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting_for: Vec<u64>,
 }
 
 /// A stack of an ancestor goroutine (`[originating from goroutine N]:`).
@@ -173,6 +188,14 @@ pub struct SnapshotMeta {
     /// A human description of the source: a file name, `pid 1234`.
     pub source: String,
     pub go_version: Option<String>,
+    /// How "now" was determined for wait durations (memory sources): for a
+    /// live process the monotonic clock at capture, for a core the newest
+    /// runtime timestamp found in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now_estimate: Option<String>,
+    /// Problems met while reading that did not stop the read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// All goroutines of one process at one moment.
@@ -181,6 +204,74 @@ pub struct Snapshot {
     pub meta: SnapshotMeta,
     pub goroutines: Vec<Goroutine>,
     pub threads: Vec<Thread>,
+    /// Memory sources: the channels and semaphores goroutines wait on,
+    /// sorted by address. Empty for text sources.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<WaitObject>,
+}
+
+/// What kind of object goroutines wait on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitObjectKind {
+    /// A channel (`runtime.hchan`).
+    Channel,
+    /// A runtime semaphore: `sync.Mutex`, `RWMutex`, `WaitGroup`, `Cond`...
+    Semaphore,
+}
+
+/// State of a channel read from memory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelState {
+    /// Element type name, when the type can be named.
+    pub elem_type: Option<String>,
+    /// Buffered elements (`qcount`).
+    pub len: u64,
+    /// Buffer size (`dataqsiz`).
+    pub cap: u64,
+    pub closed: bool,
+}
+
+/// A goroutine frame whose stack memory points at an object, directly or
+/// through one pointer (a struct that holds the channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackRef {
+    pub goroutine: u64,
+    /// Index into the goroutine's frames.
+    pub frame: usize,
+    /// True when the stack holds a pointer to a struct that holds the object.
+    pub indirect: bool,
+    /// True when the frame's function contains a channel receive
+    /// (`<-c`, `range c`, `select`): it can drain channels.
+    pub receives: bool,
+}
+
+/// A channel or semaphore that goroutines wait on (the wait graph).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaitObject {
+    /// Address of the `hchan`, or of the semaphore word.
+    pub addr: u64,
+    pub kind: WaitObjectKind,
+    /// Channel state; `None` for semaphores.
+    pub channel: Option<ChannelState>,
+    /// Goroutines queued to send (channels).
+    pub senders: Vec<u64>,
+    /// Goroutines queued to receive (channels) or to acquire (semaphores).
+    pub receivers: Vec<u64>,
+    /// Frames of goroutines whose stacks point at the object.
+    pub referenced_by: Vec<StackRef>,
+    /// What names the object, when DWARF can say (`(*main.Metrics).inChannel`).
+    pub owner: Option<String>,
+}
+
+impl Snapshot {
+    /// The wait object at `addr`.
+    pub fn object(&self, addr: u64) -> Option<&WaitObject> {
+        self.objects
+            .binary_search_by_key(&addr, |o| o.addr)
+            .ok()
+            .map(|i| &self.objects[i])
+    }
 }
 
 impl Snapshot {

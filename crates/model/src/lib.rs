@@ -10,8 +10,8 @@ mod group;
 mod incident;
 
 pub use goroutine::{
-    Ancestor, Frame, Goroutine, Snapshot, SnapshotMeta, Status, Thread, is_runtime_function,
-    package_of,
+    Ancestor, ChannelState, Frame, Goroutine, Snapshot, SnapshotMeta, StackRef, Status, Thread,
+    WaitObject, WaitObjectKind, is_runtime_function, package_of,
 };
 pub use group::{
     FrameRef, Group, GroupChange, Grouper, Similarity, Stack, diff_groups, looks_like_pointer,

@@ -338,27 +338,39 @@ pub fn group(out: &mut String, g: &Group, paths: &PathShortener, opts: &TextOpti
 }
 
 fn groups(out: &mut String, inc: &Incident, paths: &PathShortener, opts: &TextOptions) {
-    let st = opts.style;
-    let n_groups = inc.groups.len();
     let first_shown =
         matches!(inc.kind, IncidentKind::Panic | IncidentKind::Fatal) && inc.first.is_some();
-    if n_groups == 0 || (inc.total == 1 && first_shown) {
+    if inc.groups.is_empty() || (inc.total == 1 && first_shown) {
         // Nothing beyond the goroutine already shown.
         return;
     }
+    group_list(out, inc.total, &inc.groups, paths, opts);
+}
+
+/// Goroutine groups under a `N goroutines in M groups:` heading: user code
+/// first, runtime-only groups folded into one line unless
+/// [`TextOptions::show_runtime`].
+pub fn group_list(
+    out: &mut String,
+    total: u64,
+    groups: &[Group],
+    paths: &PathShortener,
+    opts: &TextOptions,
+) {
+    let st = opts.style;
+    let n_groups = groups.len();
     let _ = writeln!(
         out,
         "\n{}",
         st.bold(&format!(
             "{} goroutine{} in {} group{}:",
-            inc.total,
-            if inc.total == 1 { "" } else { "s" },
+            total,
+            if total == 1 { "" } else { "s" },
             n_groups,
             if n_groups == 1 { "" } else { "s" }
         ))
     );
-    let (user, runtime): (Vec<&Group>, Vec<&Group>) = inc
-        .groups
+    let (user, runtime): (Vec<&Group>, Vec<&Group>) = groups
         .iter()
         .partition(|g| g.user_code || opts.show_runtime);
     for (shown, g) in user.iter().enumerate() {

@@ -1,8 +1,11 @@
 //! One module per subcommand.
 
+pub mod attach;
 pub mod bin;
+pub mod core;
 pub mod dump;
 pub mod fetch;
+pub mod goroutines;
 pub mod logs;
 pub mod pprof;
 pub mod triage;

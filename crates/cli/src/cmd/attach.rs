@@ -1,0 +1,55 @@
+//! `gosleuth attach PID`: the goroutines of a running process, read while
+//! it is frozen for a bounded time (or without stopping it).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use gosleuth_memory::Mode;
+
+use super::goroutines::{ViewArgs, show};
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The process.
+    pub pid: u32,
+    /// The executable, when /proc/PID/exe is not the binary with symbols
+    /// (for example a stripped binary deployed, its unstripped twin here).
+    #[arg(long)]
+    pub binary: Option<PathBuf>,
+    /// Read without stopping the process; torn reads are retried.
+    #[arg(long)]
+    pub no_stop: bool,
+    /// Longest time to spend stopping the threads, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub budget_ms: u64,
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+pub fn run(args: AttachArgs) -> Result<ExitCode> {
+    let pid = i32::try_from(args.pid).context("pid out of range")?;
+    let mode = if args.no_stop {
+        Mode::NoStop
+    } else {
+        Mode::Freeze {
+            budget: Duration::from_millis(args.budget_ms),
+        }
+    };
+    let c = gosleuth_runtime::capture_live(pid, mode, args.binary.as_deref(), &Default::default())
+        .with_context(|| format!("cannot read goroutines of process {pid}"))?;
+    let stopped = match c.frozen_for {
+        Some(d) => format!("stopped for {:.1} ms", d.as_secs_f64() * 1e3),
+        None => "not stopped".to_string(),
+    };
+    let header = format!(
+        "process {pid}: {} goroutines, {} threads, {} ({stopped})",
+        c.goroutines.len(),
+        c.target.threads.len(),
+        c.target.go_version,
+    );
+    show(&c, &header, &args.view)?;
+    Ok(ExitCode::SUCCESS)
+}

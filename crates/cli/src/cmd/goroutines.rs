@@ -1,0 +1,364 @@
+//! `gosleuth core` and `gosleuth attach`: every goroutine of a core file or
+//! a live process, grouped like `triage` groups a dump, or listed with full
+//! stacks, as text or as Delve's JSON.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
+use gosleuth_memory::Memory;
+use gosleuth_model::{Frame, Goroutine, Similarity, Stack};
+use gosleuth_render::paths::PathShortener;
+use gosleuth_render::triage::{self as render, TextOptions};
+use gosleuth_runtime::{Capture, View};
+
+use crate::output::{ColorChoice, Format, emit};
+
+/// How to show goroutines (shared by `core` and `attach`).
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// Group goroutines by full stack (the default, like `triage`), or by
+    /// one location as Delve's `goroutines -group` does; `label=KEY`
+    /// groups by a pprof label.
+    #[arg(long, default_value = "stack")]
+    pub group_by: String,
+
+    /// Keep only goroutines matching a filter: `userloc=RE`, `curloc=RE`,
+    /// `goloc=RE`, `startloc=RE` (regular expressions over `function
+    /// file:line`), `label=KEY=VALUE`, `state=RE`, `running`, `user`
+    /// (Delve's `goroutines -with`). Repeat to require several.
+    #[arg(long, value_name = "FILTER")]
+    pub with: Vec<String>,
+
+    /// Drop goroutines matching a filter (same forms as --with).
+    #[arg(long, value_name = "FILTER")]
+    pub without: Vec<String>,
+
+    /// Print every goroutine with its full stack instead of groups.
+    #[arg(long)]
+    pub stacks: bool,
+
+    /// Output format: text, or JSON in Delve's api.Goroutine shape.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+
+    /// Show runtime-internal goroutine groups instead of folding them.
+    #[arg(long)]
+    pub runtime: bool,
+
+    /// Show at most this many groups.
+    #[arg(long, default_value_t = 20)]
+    pub max_groups: usize,
+
+    /// Show at most this many frames per stack (0 shows all).
+    #[arg(long, default_value_t = 0)]
+    pub max_frames: usize,
+
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Loc {
+    Userloc,
+    Curloc,
+    Goloc,
+    Startloc,
+}
+
+/// A parsed `--with`/`--without`.
+#[derive(Debug)]
+enum Filter {
+    Loc(Loc, regex::Regex),
+    Label(String, Option<String>),
+    State(regex::Regex),
+    Running,
+    User,
+}
+
+fn parse_filter(s: &str) -> Result<Filter> {
+    let re = |p: &str| {
+        regex::Regex::new(p).map_err(|e| anyhow::anyhow!("bad pattern in filter {s:?}: {e}"))
+    };
+    Ok(match s.split_once('=') {
+        Some(("userloc", p)) => Filter::Loc(Loc::Userloc, re(p)?),
+        Some(("curloc", p)) => Filter::Loc(Loc::Curloc, re(p)?),
+        Some(("goloc", p)) => Filter::Loc(Loc::Goloc, re(p)?),
+        Some(("startloc", p)) => Filter::Loc(Loc::Startloc, re(p)?),
+        Some(("state", p)) => Filter::State(re(p)?),
+        Some(("label", kv)) => match kv.split_once('=') {
+            Some((k, v)) => Filter::Label(k.into(), Some(v.into())),
+            None => Filter::Label(kv.into(), None),
+        },
+        None if s == "running" => Filter::Running,
+        None if s == "user" => Filter::User,
+        _ => bail!(
+            "unknown filter {s:?}: use userloc=RE, curloc=RE, goloc=RE, startloc=RE, \
+             label=KEY[=VALUE], state=RE, running or user"
+        ),
+    })
+}
+
+fn describe(f: &Frame) -> String {
+    format!("{} {}:{}", f.function, f.file, f.line)
+}
+
+fn location<M: Memory>(v: &View<'_, M>, loc: Loc) -> Option<Frame> {
+    match loc {
+        Loc::Curloc => v.frame_iter().next().cloned(),
+        Loc::Userloc => v
+            .frame_iter()
+            .find(|f| !f.is_runtime())
+            .or_else(|| v.frame_iter().next())
+            .cloned(),
+        Loc::Goloc => v.created_by_frame(),
+        Loc::Startloc => v.start(),
+    }
+}
+
+fn matches<M: Memory>(v: &View<'_, M>, f: &Filter) -> bool {
+    match f {
+        Filter::Loc(loc, re) => location(v, *loc).is_some_and(|fr| re.is_match(&describe(&fr))),
+        Filter::Label(k, val) => v
+            .labels()
+            .iter()
+            .any(|(lk, lv)| lk == k && val.as_ref().is_none_or(|x| x == lv)),
+        Filter::State(re) => re.is_match(v.state()),
+        Filter::Running => v.raw().status == gosleuth_runtime::goroutines::status::RUNNING,
+        Filter::User => v.frame_iter().any(|f| !f.is_runtime()),
+    }
+}
+
+/// Prints the goroutines of a capture as `args` asks.
+pub fn show<M: Memory>(c: &Capture<M>, header: &str, args: &ViewArgs) -> Result<()> {
+    let with: Vec<Filter> = args
+        .with
+        .iter()
+        .map(|s| parse_filter(s))
+        .collect::<Result<_>>()?;
+    let without: Vec<Filter> = args
+        .without
+        .iter()
+        .map(|s| parse_filter(s))
+        .collect::<Result<_>>()?;
+    let keep = |v: &View<'_, M>| {
+        with.iter().all(|f| matches(v, f)) && !without.iter().any(|f| matches(v, f))
+    };
+    let opts = TextOptions {
+        style: args.color.style(),
+        show_runtime: args.runtime || !args.with.is_empty(),
+        max_groups: args.max_groups,
+        max_frames: args.max_frames,
+    };
+    if args.format == Format::Json {
+        return json(c, args, &keep);
+    }
+    let st = opts.style;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", st.bold(header));
+    let warnings = c.target.warnings.iter().cloned().chain(
+        Some(c.goroutines.iter().filter(|g| g.broken.is_some()).count())
+            .filter(|&n| n > 0)
+            .map(|n| format!("{n} stacks could not be fully unwound (--stacks shows why)")),
+    );
+    for w in warnings {
+        let _ = writeln!(out, "  {}", st.dim(&format!("warning: {w}")));
+    }
+    if args.stacks {
+        return stacks(c, &keep, &opts, out);
+    }
+    match args.group_by.as_str() {
+        "stack" | "full" => {
+            let groups = c.group(Similarity::AnyValue, &keep);
+            let total = groups.iter().map(|g| g.count).sum();
+            let paths = PathShortener::learn(groups.iter().flat_map(|g| g.frames.iter()));
+            render::group_list(&mut out, total, &groups, &paths, &opts);
+        }
+        key => by_key(c, key, &keep, &mut out)?,
+    }
+    emit(&out)
+}
+
+fn stacks<M: Memory>(
+    c: &Capture<M>,
+    keep: &dyn Fn(&View<'_, M>) -> bool,
+    opts: &TextOptions,
+    mut out: String,
+) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    w.write_all(out.as_bytes())?;
+    out.clear();
+    for i in 0..c.goroutines.len() {
+        let v = c.view(i);
+        if !keep(&v) {
+            continue;
+        }
+        let g: Goroutine = v.to_goroutine();
+        out.push('\n');
+        goroutine_text(&mut out, &g, opts);
+        if let Some(why) = &v.raw().broken {
+            let _ = writeln!(
+                out,
+                "    {}",
+                opts.style.dim(&format!("(stack cut: {why})"))
+            );
+        }
+        w.write_all(out.as_bytes())?;
+        out.clear();
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// One goroutine in the runtime's own layout.
+fn goroutine_text(out: &mut String, g: &Goroutine, opts: &TextOptions) {
+    let mut state = g.state.clone();
+    if let Some(m) = g.wait_minutes {
+        let _ = write!(state, ", {m} minutes");
+    }
+    if g.locked {
+        state.push_str(", locked to thread");
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        opts.style.bold(&format!("goroutine {} [{state}]:", g.id))
+    );
+    if !g.labels.is_empty() {
+        let l: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(out, "  labels: {}", l.join(" "));
+    }
+    let n = if opts.max_frames == 0 {
+        usize::MAX
+    } else {
+        opts.max_frames
+    };
+    for f in g.frames.iter().take(n) {
+        let _ = writeln!(
+            out,
+            "{}{}(...)",
+            f.function,
+            if f.inlined { "" } else { "" }
+        );
+        let mut loc = format!("\t{}:{}", f.file, f.line);
+        if let Some(o) = f.offset {
+            let _ = write!(loc, " +{o:#x}");
+        }
+        let _ = writeln!(out, "{loc}");
+    }
+    if let Some(c) = &g.created_by {
+        let mut line = format!("created by {}", c.function);
+        if let Some(p) = g.parent_id {
+            let _ = write!(line, " in goroutine {p}");
+        }
+        let _ = writeln!(out, "{line}\n\t{}:{}", c.file, c.line);
+    }
+}
+
+fn by_key<M: Memory>(
+    c: &Capture<M>,
+    key: &str,
+    keep: &dyn Fn(&View<'_, M>) -> bool,
+    out: &mut String,
+) -> Result<()> {
+    let label = key.strip_prefix("label=");
+    let loc = match key {
+        "userloc" => Some(Loc::Userloc),
+        "curloc" => Some(Loc::Curloc),
+        "goloc" => Some(Loc::Goloc),
+        "startloc" => Some(Loc::Startloc),
+        _ if label.is_some() => None,
+        _ => bail!(
+            "unknown --group-by {key:?}: use stack, userloc, curloc, goloc, startloc or label=KEY"
+        ),
+    };
+    // name -> (count, first ids, states)
+    let mut groups: HashMap<String, (u64, Vec<u64>, HashMap<String, u64>)> = HashMap::new();
+    let mut total = 0u64;
+    for i in 0..c.goroutines.len() {
+        let v = c.view(i);
+        if !keep(&v) {
+            continue;
+        }
+        total += 1;
+        let name = match (loc, label) {
+            (Some(l), _) => location(&v, l).map_or_else(|| "(unknown)".into(), |f| describe(&f)),
+            (None, Some(k)) => v
+                .labels()
+                .iter()
+                .find(|(lk, _)| lk == k)
+                .map_or_else(|| format!("{k} not set"), |(_, val)| format!("{k}={val}")),
+            (None, None) => unreachable!("checked above"),
+        };
+        let e = groups.entry(name).or_default();
+        e.0 += 1;
+        if e.1.len() < 8 {
+            e.1.push(v.raw().id);
+        }
+        *e.2.entry(v.state().to_string()).or_default() += 1;
+    }
+    let mut sorted: Vec<_> = groups.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    let _ = writeln!(
+        out,
+        "\n{total} goroutines in {} groups by {key}:\n",
+        sorted.len()
+    );
+    let width = sorted.first().map_or(1, |(_, g)| g.0.to_string().len());
+    for (name, (count, ids, states)) in sorted {
+        let mut st: Vec<(String, u64)> = states.into_iter().collect();
+        st.sort_by(|a, b| b.1.cmp(&a.1));
+        let st: Vec<String> = st
+            .iter()
+            .map(|(s, n)| {
+                if *n == count {
+                    s.clone()
+                } else {
+                    format!("{s} x{n}")
+                }
+            })
+            .collect();
+        let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+        let more = if count as usize > ids.len() {
+            ",..."
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{count:>width$}  {name}  [{}]  goroutines {}{more}",
+            st.join(", "),
+            ids.join(",")
+        );
+    }
+    Ok(())
+}
+
+fn json<M: Memory>(
+    c: &Capture<M>,
+    args: &ViewArgs,
+    keep: &dyn Fn(&View<'_, M>) -> bool,
+) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    w.write_all(b"[")?;
+    let mut first = true;
+    for i in 0..c.goroutines.len() {
+        if !keep(&c.view(i)) {
+            continue;
+        }
+        if !first {
+            w.write_all(b",")?;
+        }
+        first = false;
+        w.write_all(b"\n")?;
+        serde_json::to_writer(&mut w, &c.delve_goroutine(i, args.stacks))?;
+    }
+    w.write_all(b"\n]\n")?;
+    w.flush()?;
+    Ok(())
+}

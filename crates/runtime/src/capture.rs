@@ -1,0 +1,362 @@
+//! One reading of a Go process: raw goroutines plus everything needed to
+//! turn them into the shared model, without building a
+//! [`Goroutine`](gosleuth_model::Goroutine) per goroutine unless asked.
+
+use gosleuth_memory::Memory;
+use gosleuth_model::{
+    Frame, FrameRef, Goroutine, Group, Grouper, Similarity, Snapshot, SnapshotMeta, Stack, Status,
+    Thread, WaitObject,
+};
+
+use crate::error::Result;
+use crate::goroutines::{RawGoroutine, read_all, status};
+use crate::labels;
+use crate::symbolize::Symbols;
+use crate::target::Target;
+
+/// How "now" is known, for wait durations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Now {
+    /// The monotonic clock of this machine at capture (live processes).
+    Clock(i64),
+    /// The newest runtime timestamp found in the core.
+    Estimated(i64),
+    /// Nothing to go by.
+    Unknown,
+}
+
+/// What a capture read and how.
+pub struct Capture<M> {
+    pub target: Target<M>,
+    pub goroutines: Vec<RawGoroutine>,
+    pub labels: Vec<Vec<(String, String)>>,
+    pub symbols: Symbols,
+    /// `created by` frames by `go` statement pc.
+    go_sites: std::collections::HashMap<u64, Frame>,
+    pub now: Now,
+    /// The wait graph, when it was asked for.
+    pub objects: Vec<WaitObject>,
+    /// Goroutine index -> addresses it waits on (parallel to `goroutines`).
+    pub waiting_for: Vec<Vec<u64>>,
+    pub source: String,
+    /// How long a live process was stopped.
+    pub frozen_for: Option<std::time::Duration>,
+    /// Keep compiler-generated wrapper frames (as `GOTRACEBACK=system`
+    /// and Delve show them); off by default, as tracebacks leave them out.
+    pub show_wrappers: bool,
+}
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Build the wait graph (channels, semaphores, stack references).
+    pub wait_graph: bool,
+}
+
+impl<M: Memory + Sync> Capture<M> {
+    /// Reads all goroutines of `target`. `live_now` is the monotonic clock
+    /// for a live process; cores estimate it.
+    pub fn read(
+        target: Target<M>,
+        source: String,
+        live_now: Option<i64>,
+        opts: &Options,
+    ) -> Result<Capture<M>> {
+        let mut goroutines = read_all(&target)?;
+        goroutines.sort_unstable_by_key(|g| g.id);
+        let labels = labels::read_all(&target, &goroutines);
+        let now = match live_now {
+            Some(n) => Now::Clock(n),
+            None => estimate_now(&target, &goroutines),
+        };
+        let (objects, waiting_for) = if opts.wait_graph {
+            crate::waits::wait_graph(&target, &goroutines)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok(Capture {
+            target,
+            goroutines,
+            labels,
+            symbols: Symbols::default(),
+            go_sites: Default::default(),
+            now,
+            objects,
+            waiting_for,
+            source,
+            frozen_for: None,
+            show_wrappers: false,
+        })
+    }
+}
+
+fn estimate_now<M: Memory>(t: &Target<M>, gs: &[RawGoroutine]) -> Now {
+    let newest_wait = gs.iter().map(|g| g.waitsince).max().unwrap_or(0);
+    let lastpoll = t
+        .globals
+        .lastpoll
+        .and_then(|a| t.mem.read_u64(a).ok())
+        .map_or(0, |v| v as i64);
+    match newest_wait.max(lastpoll) {
+        n if n > 0 => Now::Estimated(n),
+        _ => Now::Unknown,
+    }
+}
+
+impl<M: Memory> Capture<M> {
+    /// Resolves the pcs of every goroutine (call once, after reading).
+    pub fn symbolize(&mut self) {
+        for g in &self.goroutines {
+            self.symbols.add(&self.target, &g.frames);
+            if !self.go_sites.contains_key(&g.gopc) {
+                // The main goroutine is started by the runtime's bootstrap
+                // code, which tracebacks do not show as a creator.
+                if let Some(f) = Symbols::go_site(&self.target, g.gopc).filter(|f| {
+                    !f.function.starts_with("runtime.newproc") && f.function != "runtime.rt0_go"
+                }) {
+                    self.go_sites.insert(g.gopc, f);
+                }
+            }
+        }
+    }
+
+    /// The runtime's name of a goroutine's state (`chan receive`, `running`).
+    pub fn state(&self, g: &RawGoroutine) -> String {
+        let base = match g.status {
+            status::IDLE => "idle",
+            status::RUNNABLE => "runnable",
+            status::RUNNING => "running",
+            status::SYSCALL => "syscall",
+            status::WAITING => "waiting",
+            status::COPYSTACK => "copystack",
+            status::PREEMPTED => "preempted",
+            status::LEAKED => "leaked",
+            _ => "unknown",
+        };
+        if matches!(g.status, status::WAITING | status::LEAKED) && g.wait_reason != 0 {
+            if let Some(r) = self.target.wait_reasons.get(g.wait_reason as usize) {
+                if !r.is_empty() {
+                    return r.clone();
+                }
+            }
+        }
+        base.to_string()
+    }
+
+    /// Nanoseconds blocked, when known.
+    pub fn wait_nanos(&self, g: &RawGoroutine) -> Option<u64> {
+        if g.waitsince <= 0 || !matches!(g.status, status::WAITING | status::LEAKED) {
+            return None;
+        }
+        match self.now {
+            Now::Clock(n) | Now::Estimated(n) => u64::try_from(n - g.waitsince).ok(),
+            Now::Unknown => None,
+        }
+    }
+
+    /// How "now" was found, in words.
+    pub fn now_description(&self) -> String {
+        match self.now {
+            Now::Clock(_) => "the monotonic clock when the process was read".into(),
+            Now::Estimated(_) => "estimated from the newest runtime timestamp in the core \
+                 (sched.lastpoll or the latest g.waitsince); wait times are lower bounds"
+                .into(),
+            Now::Unknown => "unknown: no runtime timestamp in the core".into(),
+        }
+    }
+
+    /// A view of goroutine `i` for grouping and conversion.
+    pub fn view(&self, i: usize) -> View<'_, M> {
+        View { c: self, i }
+    }
+
+    /// The shared-model goroutine `i`.
+    pub fn goroutine(&self, i: usize) -> Goroutine {
+        self.view(i).to_goroutine()
+    }
+
+    /// Groups the goroutines that `keep` accepts.
+    pub fn group(&self, similarity: Similarity, keep: impl Fn(&View<'_, M>) -> bool) -> Vec<Group> {
+        let mut grouper = Grouper::new(similarity);
+        for i in 0..self.goroutines.len() {
+            let v = self.view(i);
+            if keep(&v) {
+                grouper.add_stack(&v);
+            }
+        }
+        grouper.finish()
+    }
+
+    /// Threads with the goroutine each runs.
+    pub fn threads(&self) -> Vec<Thread> {
+        self.target
+            .threads
+            .iter()
+            .map(|th| Thread {
+                id: th.tid as u64,
+                goroutine: self
+                    .goroutines
+                    .iter()
+                    .find(|g| g.thread == Some(th.tid as u64) && g.status == status::RUNNING)
+                    .or_else(|| {
+                        self.goroutines
+                            .iter()
+                            .find(|g| g.thread == Some(th.tid as u64))
+                    })
+                    .map(|g| g.id),
+                pc: th.regs.pc(),
+                sp: th.regs.sp(),
+            })
+            .collect()
+    }
+
+    /// Everything as a [`Snapshot`].
+    pub fn snapshot(&self) -> Snapshot {
+        let goroutines = (0..self.goroutines.len())
+            .map(|i| self.goroutine(i))
+            .collect();
+        let mut warnings = self.target.warnings.clone();
+        let broken = self
+            .goroutines
+            .iter()
+            .filter(|g| g.broken.is_some())
+            .count();
+        if broken > 0 {
+            warnings.push(format!(
+                "{broken} goroutine stacks could not be fully unwound"
+            ));
+        }
+        Snapshot {
+            meta: SnapshotMeta {
+                source: self.source.clone(),
+                go_version: Some(self.target.go_version.clone()),
+                now_estimate: Some(self.now_description()),
+                warnings,
+            },
+            goroutines,
+            threads: self.threads(),
+            objects: self.objects.clone(),
+        }
+    }
+}
+
+/// One goroutine of a [`Capture`], seen through the model's [`Stack`].
+pub struct View<'c, M> {
+    c: &'c Capture<M>,
+    i: usize,
+}
+
+impl<M: Memory> View<'_, M> {
+    pub fn raw(&self) -> &RawGoroutine {
+        &self.c.goroutines[self.i]
+    }
+    pub fn index(&self) -> usize {
+        self.i
+    }
+    /// Logical frames, innermost first.
+    /// Logical frames, innermost first, as a traceback prints them:
+    /// wrappers are left out unless they called a panic (like the
+    /// runtime's `elideWrapperCalling`), and so is `runtime.goexit`.
+    pub fn frame_iter(&self) -> impl Iterator<Item = &Frame> + '_ {
+        let mut callee_panics = false;
+        let all = self.c.show_wrappers;
+        self.raw()
+            .frames
+            .iter()
+            .flat_map(|f| self.c.symbols.frames(f).iter())
+            .filter(move |s| {
+                let keep =
+                    (all || !s.wrapper || callee_panics) && s.frame.function != "runtime.goexit";
+                callee_panics = matches!(
+                    s.frame.function.as_str(),
+                    "panic" | "runtime.sigpanic" | "runtime.panicwrap"
+                );
+                keep
+            })
+            .map(|s| &s.frame)
+    }
+    pub fn status(&self) -> Status {
+        match self.raw().status {
+            status::RUNNING => Status::Running,
+            status::RUNNABLE | status::PREEMPTED => Status::Runnable,
+            status::SYSCALL => Status::Syscall,
+            status::WAITING | status::COPYSTACK | status::LEAKED => Status::Waiting,
+            status::IDLE => Status::Idle,
+            status::DEAD | status::DEADEXTRA => Status::Dead,
+            _ => Status::Unknown,
+        }
+    }
+    pub fn start(&self) -> Option<Frame> {
+        Symbols::entry(&self.c.target, self.raw().startpc)
+    }
+    pub fn created_by_frame(&self) -> Option<Frame> {
+        self.c.go_sites.get(&self.raw().gopc).cloned()
+    }
+}
+
+impl<M: Memory> Stack for View<'_, M> {
+    fn id(&self) -> u64 {
+        self.raw().id
+    }
+    fn count(&self) -> u64 {
+        1
+    }
+    fn state(&self) -> &str {
+        // Grouping needs a borrowed str: wait reasons live in the target.
+        let g = self.raw();
+        if matches!(g.status, status::WAITING | status::LEAKED) && g.wait_reason != 0 {
+            if let Some(r) = self.c.target.wait_reasons.get(g.wait_reason as usize) {
+                if !r.is_empty() {
+                    return r;
+                }
+            }
+        }
+        self.status().as_str()
+    }
+    fn locked(&self) -> bool {
+        self.raw().locked
+    }
+    fn wait_minutes(&self) -> Option<u64> {
+        // Like the runtime, which prints minutes only from one minute on.
+        self.c
+            .wait_nanos(self.raw())
+            .map(|n| n / 60_000_000_000)
+            .filter(|&m| m > 0)
+    }
+    fn labels(&self) -> &[(String, String)] {
+        self.c.labels.get(self.i).map_or(&[], Vec::as_slice)
+    }
+    fn frames(&self) -> impl Iterator<Item = FrameRef<'_>> {
+        self.frame_iter().map(Frame::as_ref)
+    }
+    fn created_by(&self) -> Option<FrameRef<'_>> {
+        self.c.go_sites.get(&self.raw().gopc).map(Frame::as_ref)
+    }
+    fn to_goroutine(&self) -> Goroutine {
+        let g = self.raw();
+        let mut extra = vec![("gp".to_string(), format!("{:#x}", g.gp))];
+        if let Some(why) = &g.broken {
+            extra.push(("unwind".to_string(), why.clone()));
+        }
+        Goroutine {
+            id: g.id,
+            status: self.status(),
+            state: self.state().to_string(),
+            wait_minutes: self.wait_minutes().filter(|&m| m > 0),
+            locked: g.locked,
+            frames: self.frame_iter().cloned().collect(),
+            elided_frames: None,
+            stack_unavailable: g.frames.is_empty(),
+            created_by: self.created_by_frame(),
+            parent_id: (g.parent_id != 0).then_some(g.parent_id),
+            labels: self.labels().to_vec(),
+            count: 1,
+            extra,
+            ancestors: Vec::new(),
+            start: self.start(),
+            thread_id: g.thread,
+            wait_nanos: self.c.wait_nanos(g),
+            waiting_for: self.c.waiting_for.get(self.i).cloned().unwrap_or_default(),
+        }
+    }
+}

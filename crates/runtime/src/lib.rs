@@ -1,0 +1,118 @@
+//! Go runtime structures read over a [`Memory`]: every goroutine of a core
+//! file or a live process, with stacks unwound by pclntab, inlined calls
+//! named, wait reasons and labels read from the target, and (on request)
+//! the wait graph of channels and semaphores.
+//!
+//! Layouts come from the binary's DWARF, or from a per-release table for
+//! binaries without it. Everything ends in the shared model
+//! ([`gosleuth_model::Snapshot`]), so grouping, diagnosis and rendering do
+//! not care where goroutines came from.
+
+pub mod capture;
+pub mod delve;
+pub mod error;
+pub mod goroutines;
+mod labels;
+pub mod layout;
+mod layout_table;
+mod stripped;
+pub mod symbolize;
+pub mod target;
+pub mod unwind;
+mod wait_reason_table;
+mod wait_reasons;
+mod waits;
+
+use std::path::Path;
+
+use gosleuth_gobin::GoBinary;
+use gosleuth_memory::{CoreFile, LiveProcess, Mode};
+use gosleuth_model::Snapshot;
+
+pub use capture::{Capture, Now, Options, View};
+pub use error::{Error, Result};
+pub use target::{LayoutSource, Target};
+
+/// Opens a core and the binary it was taken from, ready to read.
+pub fn open_core(binary: &Path, core: &Path) -> Result<Target<CoreFile>> {
+    let bin = GoBinary::open(binary)?;
+    let mem = CoreFile::open(core, binary)?;
+    let bias = mem.load_bias();
+    let threads = mem.threads().to_vec();
+    Target::new(mem, bin, bias, threads)
+}
+
+/// Reads every goroutine of a core.
+pub fn capture_core(binary: &Path, core: &Path, opts: &Options) -> Result<Capture<CoreFile>> {
+    let t = open_core(binary, core)?;
+    let mut c = Capture::read(t, core.display().to_string(), None, opts)?;
+    c.symbolize();
+    Ok(c)
+}
+
+/// Reads every goroutine of a core into a [`Snapshot`].
+pub fn read_core(binary: &Path, core: &Path, opts: &Options) -> Result<Snapshot> {
+    Ok(capture_core(binary, core, opts)?.snapshot())
+}
+
+/// The monotonic clock (what Go's `nanotime` reads).
+fn monotonic_nanos() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+/// Reads every goroutine of a live process. With [`Mode::Freeze`] the
+/// process is stopped only while memory is read (not while symbolizing),
+/// and resumed before this returns, also on errors.
+pub fn capture_live(
+    pid: i32,
+    mode: Mode,
+    binary: Option<&Path>,
+    opts: &Options,
+) -> Result<Capture<LiveProcess>> {
+    let exe = match binary {
+        Some(b) => b.to_path_buf(),
+        None => std::path::PathBuf::from(format!("/proc/{pid}/exe")),
+    };
+    let bin = GoBinary::open(&exe)?;
+    let stopped_at = std::time::Instant::now();
+    let mem = LiveProcess::attach(pid, mode)?;
+    let bias = live_bias(&mem, &bin, pid);
+    let threads = mem.threads()?;
+    let now = monotonic_nanos();
+    let t = Target::new(mem, bin, bias, threads)?;
+    let mut c = Capture::read(t, format!("pid {pid}"), Some(now), opts)?;
+    c.target.mem.resume();
+    if matches!(mode, Mode::Freeze { .. }) {
+        c.frozen_for = Some(stopped_at.elapsed());
+    }
+    c.symbolize();
+    Ok(c)
+}
+
+/// Reads every goroutine of a live process into a [`Snapshot`].
+pub fn read_live(pid: i32, mode: Mode, opts: &Options) -> Result<Snapshot> {
+    Ok(capture_live(pid, mode, None, opts)?.snapshot())
+}
+
+/// Load bias of a PIE: where the executable's first mapping starts.
+fn live_bias(mem: &LiveProcess, bin: &GoBinary, pid: i32) -> u64 {
+    if !bin.is_pie() {
+        return 0;
+    }
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    mem.maps()
+        .iter()
+        .find(|m| {
+            m.offset == 0
+                && exe
+                    .as_ref()
+                    .is_some_and(|e| Some(m.path.as_str()) == e.to_str())
+        })
+        .map_or(0, |m| m.start)
+}

@@ -1,0 +1,182 @@
+//! A Go process to read: memory, the binary it runs, where the runtime's
+//! globals are, and how its structs are laid out.
+
+use gosleuth_gobin::GoBinary;
+use gosleuth_memory::{Memory, Thread};
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::wait_reasons;
+
+/// Where the layouts came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutSource {
+    /// The binary's DWARF.
+    Dwarf,
+    /// The built-in table for the binary's Go release.
+    Table,
+}
+
+/// Addresses of the runtime globals the reader uses (run-time addresses,
+/// load bias applied).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Globals {
+    /// `runtime.allgs` (a `[]*g`).
+    pub allgs: u64,
+    /// `runtime.semtable`.
+    pub semtable: Option<u64>,
+    /// `runtime.sched` and the offset of `sched.lastpoll` in it.
+    pub lastpoll: Option<u64>,
+}
+
+/// Everything needed to read Go runtime structures from one process.
+pub struct Target<M> {
+    pub mem: M,
+    pub bin: GoBinary,
+    /// Run-time address minus link-time address of the executable.
+    pub bias: u64,
+    pub layout: Layout,
+    pub layout_source: LayoutSource,
+    pub go_version: String,
+    pub minor: u32,
+    pub globals: Globals,
+    pub threads: Vec<Thread>,
+    /// Wait reason names indexed by `g.waitreason`.
+    pub wait_reasons: Vec<String>,
+    /// Problems met that did not stop the read.
+    pub warnings: Vec<String>,
+}
+
+impl<M> std::fmt::Debug for Target<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("bin", &self.bin.path())
+            .field("go", &self.go_version)
+            .field("layout", &self.layout_source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The minor release number of a Go version string (`go1.23.4` -> 23).
+pub fn go_minor(version: &str) -> Option<u32> {
+    let rest = version.strip_prefix("go1.")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+impl<M: Memory> Target<M> {
+    /// Prepares to read `mem`, the memory of a process running `bin`.
+    pub fn new(mem: M, bin: GoBinary, bias: u64, threads: Vec<Thread>) -> Result<Target<M>> {
+        let go_version = bin.go_version().ok_or_else(|| {
+            Error::NotGo(format!(
+                "{}: no Go version found in the binary (no build info, no runtime.buildVersion); \
+                 is it a Go program?",
+                bin.path().display()
+            ))
+        })?;
+        let minor = go_minor(&go_version).unwrap_or(0);
+        let mut warnings = Vec::new();
+        let dwarf = match bin.dwarf() {
+            Ok(d) => d,
+            Err(e) => {
+                warnings.push(format!(
+                    "DWARF unreadable ({e}); using the built-in layout table"
+                ));
+                None
+            }
+        };
+        let from_dwarf = dwarf.map(Layout::from_dwarf);
+        let (layout, layout_source) = match from_dwarf {
+            Some(Ok(l)) => (l, LayoutSource::Dwarf),
+            other => {
+                if let Some(Err(e)) = other {
+                    warnings.push(format!("DWARF layout incomplete ({e}); using the table"));
+                }
+                let l = Layout::for_version(minor).ok_or_else(|| {
+                    Error::NotGo(format!(
+                        "{}: built by {go_version}, which has no DWARF and no built-in layout \
+                         (supported without DWARF: Go 1.21 to 1.26); rebuild without -ldflags=-w",
+                        bin.path().display()
+                    ))
+                })?;
+                (l, LayoutSource::Table)
+            }
+        };
+        let mut t = Target {
+            mem,
+            bin,
+            bias,
+            layout,
+            layout_source,
+            go_version,
+            minor,
+            globals: Globals::default(),
+            threads,
+            wait_reasons: Vec::new(),
+            warnings,
+        };
+        t.globals = t.find_globals()?;
+        t.wait_reasons = wait_reasons::read(&t);
+        Ok(t)
+    }
+
+    /// Link-time address of a runtime global: the symbol table, DWARF, or
+    /// (stripped binaries) the code that uses it.
+    pub fn global_link_addr(&self, name: &str) -> Option<u64> {
+        if let Some((a, _)) = self.bin.symbol(name) {
+            return Some(a);
+        }
+        if let Ok(Some(d)) = self.bin.dwarf() {
+            if let Ok(Some(g)) = d.global(name) {
+                return g.addr;
+            }
+        }
+        None
+    }
+
+    fn find_globals(&self) -> Result<Globals> {
+        let allgs = match self.global_link_addr("runtime.allgs") {
+            Some(a) => a,
+            None => crate::stripped::find_allgs(self).ok_or_else(|| {
+                Error::NotGo(format!(
+                    "{}: cannot find runtime.allgs (no symbols, no DWARF, and the code pattern \
+                     of runtime.forEachG was not recognised)",
+                    self.bin.path().display()
+                ))
+            })?,
+        };
+        let semtable = self
+            .global_link_addr("runtime.semtable")
+            .or_else(|| crate::stripped::find_semtable(self));
+        let lastpoll = self.global_link_addr("runtime.sched").and_then(|s| {
+            let d = self.bin.dwarf().ok().flatten()?;
+            let off = crate::layout::field_offset(d, "runtime.schedt", "lastpoll").ok()?;
+            Some(s + off)
+        });
+        Ok(Globals {
+            allgs: allgs.wrapping_add(self.bias),
+            semtable: semtable.map(|a| a.wrapping_add(self.bias)),
+            lastpoll: lastpoll.map(|a| a.wrapping_add(self.bias)),
+        })
+    }
+
+    /// The pointers in `runtime.allgs`.
+    pub fn allgs(&self) -> Result<Vec<u64>> {
+        let ptr = self.mem.read_ptr(self.globals.allgs)?;
+        let len = self.mem.read_u64(self.globals.allgs + 8)?;
+        let cap = self.mem.read_u64(self.globals.allgs + 16)?;
+        if len > cap || len > 1 << 32 {
+            return Err(Error::runtime(
+                "runtime.allgs",
+                format!("implausible slice header (len {len}, cap {cap}); wrong binary?"),
+            ));
+        }
+        let n = usize::try_from(len).map_err(|_| Error::runtime("runtime.allgs", "too long"))?;
+        Ok(self.mem.read_ptrs(ptr, n)?)
+    }
+
+    /// Link-time pc for a run-time pc.
+    pub fn link_pc(&self, pc: u64) -> u64 {
+        pc.wrapping_sub(self.bias)
+    }
+}

@@ -1,0 +1,3 @@
+mod layout;
+mod oracle;
+mod support;
