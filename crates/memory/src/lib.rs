@@ -110,6 +110,12 @@ pub trait Memory {
     /// The address ranges of the process, sorted by start.
     fn regions(&self) -> Vec<Region>;
 
+    /// Hints that pages read so far will not be needed again soon: a
+    /// memory-mapped source drops them from this process's resident set
+    /// (they stay in the page cache), so reading a multi-gigabyte core
+    /// does not grow the reader's RSS. Reads keep working afterwards.
+    fn release_cached_pages(&self) {}
+
     /// Reads several ranges; live sources batch them into few system calls.
     /// Returns one result per request, in order.
     fn read_many(&self, reqs: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
@@ -190,6 +196,9 @@ impl<M: Memory + ?Sized> Memory for &M {
     }
     fn read_many(&self, reqs: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
         (**self).read_many(reqs)
+    }
+    fn release_cached_pages(&self) {
+        (**self).release_cached_pages()
     }
 }
 

@@ -2,11 +2,14 @@
 //! turn them into the shared model, without building a
 //! [`Goroutine`](gosleuth_model::Goroutine) per goroutine unless asked.
 
+use std::collections::HashMap;
+
 use gosleuth_memory::Memory;
 use gosleuth_model::{
     Frame, FrameRef, Goroutine, Group, Grouper, Similarity, Snapshot, SnapshotMeta, Stack, Status,
     Thread, WaitObject,
 };
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::Result;
 use crate::goroutines::{RawGoroutine, read_all, status};
@@ -175,13 +178,71 @@ impl<M: Memory> Capture<M> {
         self.view(i).to_goroutine()
     }
 
-    /// Groups the goroutines that `keep` accepts.
+    /// Groups the goroutines that `keep` accepts, by full stack.
+    ///
+    /// Goroutines with the same pcs, state, creation site and labels are
+    /// certainly in one group, so they are first counted by a hash of
+    /// those raw words; only one goroutine per distinct raw stack (plus up
+    /// to [`Grouper::MAX_IDS`] ids) goes through the string-level grouper.
     pub fn group(&self, similarity: Similarity, keep: impl Fn(&View<'_, M>) -> bool) -> Vec<Group> {
-        let mut grouper = Grouper::new(similarity);
+        struct Raw {
+            members: Vec<usize>,
+            count: u64,
+            wait_min: Option<u64>,
+            wait_max: Option<u64>,
+        }
+        let mut raw: HashMap<u128, Raw> = HashMap::new();
+        let mut order = Vec::new();
         for i in 0..self.goroutines.len() {
             let v = self.view(i);
-            if keep(&v) {
-                grouper.add_stack(&v);
+            if !keep(&v) {
+                continue;
+            }
+            let g = v.raw();
+            let mut h = Xxh3::new();
+            for f in &g.frames {
+                h.update(&f.pc.to_le_bytes());
+                h.update(&[u8::from(f.trap())]);
+            }
+            h.update(&g.status.to_le_bytes());
+            h.update(&[g.wait_reason, u8::from(g.locked)]);
+            h.update(&g.gopc.to_le_bytes());
+            h.update(&g.labels.to_le_bytes());
+            let key = h.digest128();
+            let wait = v.wait_minutes();
+            let e = raw.entry(key).or_insert_with(|| {
+                order.push(key);
+                Raw {
+                    members: Vec::new(),
+                    count: 0,
+                    wait_min: wait,
+                    wait_max: wait,
+                }
+            });
+            e.count += 1;
+            if e.members.len() < Grouper::MAX_IDS {
+                e.members.push(i);
+            }
+            e.wait_min = match (e.wait_min, wait) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            e.wait_max = e.wait_max.max(wait);
+        }
+        let mut grouper = Grouper::new(similarity);
+        for key in order {
+            let Some(r) = raw.remove(&key) else { continue };
+            for &i in &r.members {
+                grouper.add_stack(&self.view(i));
+            }
+            let rest = r.count - r.members.len() as u64;
+            if rest > 0 {
+                // The remaining goroutines, counted without their ids.
+                grouper.add_stack(&Aggregate {
+                    view: self.view(r.members[0]),
+                    count: rest,
+                    wait: r.wait_max.or(r.wait_min),
+                });
             }
         }
         grouper.finish()
@@ -237,6 +298,43 @@ impl<M: Memory> Capture<M> {
             threads: self.threads(),
             objects: self.objects.clone(),
         }
+    }
+}
+
+/// Many goroutines with one raw stack, counted as one.
+struct Aggregate<'c, M> {
+    view: View<'c, M>,
+    count: u64,
+    wait: Option<u64>,
+}
+
+impl<M: Memory> Stack for Aggregate<'_, M> {
+    fn id(&self) -> u64 {
+        0
+    }
+    fn count(&self) -> u64 {
+        self.count
+    }
+    fn state(&self) -> &str {
+        self.view.state()
+    }
+    fn locked(&self) -> bool {
+        self.view.locked()
+    }
+    fn wait_minutes(&self) -> Option<u64> {
+        self.wait
+    }
+    fn labels(&self) -> &[(String, String)] {
+        self.view.labels()
+    }
+    fn frames(&self) -> impl Iterator<Item = FrameRef<'_>> {
+        self.view.frame_iter().map(Frame::as_ref)
+    }
+    fn created_by(&self) -> Option<FrameRef<'_>> {
+        self.view.created_by()
+    }
+    fn to_goroutine(&self) -> Goroutine {
+        self.view.to_goroutine()
     }
 }
 

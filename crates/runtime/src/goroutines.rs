@@ -1,5 +1,7 @@
 //! Every goroutine in `runtime.allgs`: header fields and unwound stacks.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 
 use gosleuth_memory::{Memory, Thread};
@@ -64,13 +66,21 @@ impl RawGoroutine {
     }
 }
 
+const CHUNK: usize = 4096;
+/// Goroutines read between two [`Memory::release_cached_pages`] calls
+/// (about 8 KiB of mapped pages each).
+const RELEASE_EVERY: usize = 8 * 1024;
+
 /// Reads every live goroutine of `t` (dead ones are skipped), unwinding in
 /// parallel.
 pub fn read_all<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
     let ptrs = t.allgs()?;
     let threads = &t.threads;
+    // Each goroutine touches about two pages (its g and its stack top);
+    // drop mapped pages every so often so RSS stays bounded on huge cores.
+    let since_release = AtomicUsize::new(0);
     let out: Vec<RawGoroutine> = ptrs
-        .par_chunks(4096)
+        .par_chunks(CHUNK)
         .map_init(
             || (Unwinder::new(t), vec![0u8; t.layout.g.size as usize]),
             |(unwinder, buf), chunk| {
@@ -79,6 +89,10 @@ pub fn read_all<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
                     if let Some(g) = read_one(t, unwinder, buf, threads, gp) {
                         v.push(g);
                     }
+                }
+                if since_release.fetch_add(chunk.len(), Ordering::Relaxed) >= RELEASE_EVERY {
+                    since_release.store(0, Ordering::Relaxed);
+                    t.mem.release_cached_pages();
                 }
                 v
             },

@@ -83,9 +83,21 @@ pub fn capture_live(
     let stopped_at = std::time::Instant::now();
     let mem = LiveProcess::attach(pid, mode)?;
     let bias = live_bias(&mem, &bin, pid);
-    let threads = mem.threads()?;
+    // Registers need a stopped thread: without a freeze, running
+    // goroutines are shown where they last entered the scheduler.
+    let threads = match mode {
+        Mode::Freeze { .. } => mem.threads()?,
+        Mode::NoStop => Vec::new(),
+    };
     let now = monotonic_nanos();
-    let t = Target::new(mem, bin, bias, threads)?;
+    let mut t = Target::new(mem, bin, bias, threads)?;
+    if mode == Mode::NoStop {
+        t.warnings.push(
+            "read without stopping the process: running goroutines are shown at their last \
+             scheduling point, and goroutines that changed during the read may be inconsistent"
+                .into(),
+        );
+    }
     let mut c = Capture::read(t, format!("pid {pid}"), Some(now), opts)?;
     c.target.mem.resume();
     if matches!(mode, Mode::Freeze { .. }) {

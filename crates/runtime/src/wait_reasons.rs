@@ -18,13 +18,15 @@ pub(crate) fn read<M: Memory>(t: &Target<M>) -> Vec<String> {
 
 fn read_from_target<M: Memory>(t: &Target<M>) -> Option<Vec<String>> {
     let name = "runtime.waitReasonStrings";
-    let (addr, n) = if let Some((a, size)) = t.bin.symbol(name) {
-        (a, size / 16)
-    } else {
+    let from_dwarf = || {
         let d = t.bin.dwarf().ok().flatten()?;
         let g = d.global(name).ok().flatten()?;
         let ty = d.type_by_name(g.type_name.as_deref()?).ok().flatten()?;
-        (g.addr?, ty.count?)
+        Some((g.addr?, ty.count?))
+    };
+    let (addr, n) = match t.bin.symbol(name) {
+        Some((a, size)) => (a, size / 16),
+        None => from_dwarf().or_else(|| crate::stripped::find_wait_reason_strings(t))?,
     };
     if n == 0 || n > 256 {
         return None;

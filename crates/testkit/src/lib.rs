@@ -4,6 +4,8 @@
 //! Tests never skip silently: when Go or Python is missing, or the factory
 //! fails, these functions panic with what went wrong and how to fix it.
 
+pub mod process;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -687,6 +687,15 @@ impl CoreFile {
 }
 
 impl Memory for CoreFile {
+    fn release_cached_pages(&self) {
+        if let Data::Map(m) = &self.data {
+            // SAFETY: the mapping is a read-only private file mapping: after
+            // MADV_DONTNEED the next access faults the same file bytes back
+            // in, so concurrent and later reads see unchanged data.
+            let _ = unsafe { m.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+
     fn read_at(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0usize;
         while done < buf.len() {

@@ -1,24 +1,23 @@
+//! The built-in layout table (for binaries without DWARF) agrees with the
+//! DWARF of real binaries of every release.
+
 use gosleuth_runtime::layout::Layout;
+use gosleuth_testkit as kit;
+
+use crate::support::bins;
 
 #[test]
-fn print_layouts() {
-    for v in [
-        "go1.21.13",
-        "go1.22.12",
-        "go1.23.12",
-        "go1.24.13",
-        "go1.25.7",
-        "go1.26.8",
-    ] {
-        let dir = std::path::PathBuf::from(std::env::var("HOME").unwrap())
-            .join(".cache/gosleuth/factory")
-            .join(&v)
-            .join("bin/parked");
-        let Ok(bin) = gosleuth_gobin::GoBinary::open(&dir) else {
-            continue;
-        };
-        let d = bin.dwarf().unwrap().unwrap();
-        let l = Layout::from_dwarf(d).unwrap();
-        println!("{v} {l:?}");
+fn table_matches_dwarf_for_every_release() {
+    for go in kit::go_versions() {
+        let bin = gosleuth_gobin::GoBinary::open(bins(&go, "parked").join("parked"))
+            .unwrap_or_else(|e| panic!("{go}: {e}"));
+        let d = bin.dwarf().expect("DWARF readable").expect("has DWARF");
+        let from_dwarf = Layout::from_dwarf(d).unwrap_or_else(|e| panic!("{go}: {e}"));
+        let minor = kit::go_minor(&go);
+        assert_eq!(
+            Layout::for_version(minor),
+            Some(from_dwarf),
+            "{go}: the built-in table differs from DWARF; regenerate src/layout_table.rs"
+        );
     }
 }

@@ -1,3 +1,4 @@
 mod layout;
+mod live;
 mod oracle;
 mod support;

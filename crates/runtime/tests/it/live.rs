@@ -1,0 +1,90 @@
+//! Live processes: goroutines read from a running program (frozen, or
+//! without stopping it) agree with the SIGQUIT dump it prints right after,
+//! on every Go release, with and without DWARF; the process is never left
+//! stopped.
+
+use gosleuth_memory::Mode;
+use gosleuth_runtime::LayoutSource;
+use gosleuth_testkit as kit;
+use gosleuth_testkit::process::Running;
+
+use crate::support::*;
+
+fn check(go: &str, variant: &str, mode: Mode) {
+    let bin = bins(go, "parked").join(format!("parked{variant}"));
+    let dump = std::env::temp_dir().join(format!(
+        "gosleuth-runtime-live-{go}{variant}-{}-{}.txt",
+        matches!(mode, Mode::NoStop),
+        std::process::id()
+    ));
+    let mut p = Running::start_with_stderr(&bin, &["-n", "2000", "-depth", "30"], Some(&dump));
+    let mut capture = gosleuth_runtime::capture_live(p.pid, mode, None, &Default::default())
+        .unwrap_or_else(|e| panic!("{go} parked{variant}: {e}"));
+    p.assert_running();
+    let expected = if variant.is_empty() {
+        LayoutSource::Dwarf
+    } else {
+        LayoutSource::Table
+    };
+    assert_eq!(
+        capture.target.layout_source, expected,
+        "{go} parked{variant}"
+    );
+    // A SIGQUIT dump prints every frame, wrappers included.
+    capture.show_wrappers = true;
+    let snap = capture.snapshot();
+    p.quit();
+    let text = text_goroutines(&dump);
+    let _ = std::fs::remove_file(&dump);
+    assert!(
+        text.len() > 2000,
+        "{go}: the SIGQUIT dump has {} goroutines",
+        text.len()
+    );
+    // The main goroutine is still on its way to sleep after printing
+    // "ready"; the parked ones do not move.
+    let parked: Vec<_> = snap
+        .goroutines
+        .iter()
+        .filter(|g| g.id != 1)
+        .cloned()
+        .collect();
+    let (compared, bad) = compare(&parked, &text);
+    assert!(
+        compared >= 2000,
+        "{go} parked{variant}: only {compared} goroutines in both"
+    );
+    assert!(
+        bad.is_empty(),
+        "{go} parked{variant} {mode:?}: {} of {compared} goroutines differ from the dump, e.g.\n{}",
+        bad.len(),
+        bad.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
+    );
+    // Wait reasons are named in the runtime's words (the comparison above
+    // checked each goroutine's state against the dump).
+    for state in ["chan send", "chan receive", "select", "sleep"] {
+        assert!(
+            snap.goroutines.iter().any(|g| g.state == state),
+            "{go} parked{variant}: no goroutine in state {state}"
+        );
+    }
+}
+
+#[test]
+fn frozen_processes_match_their_sigquit_dump() {
+    for go in kit::go_versions() {
+        check(&go, "", Mode::freeze());
+    }
+}
+
+#[test]
+fn stripped_binaries_give_the_same_answer() {
+    for go in kit::go_versions() {
+        check(&go, ".stripped", Mode::freeze());
+    }
+}
+
+#[test]
+fn no_stop_reads_match_too() {
+    check("installed", "", Mode::NoStop);
+}
