@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use gosleuth_memory::Memory;
 use gosleuth_model::{
-    Frame, FrameRef, Goroutine, Group, Grouper, Similarity, Snapshot, SnapshotMeta, Stack, Status,
-    Thread, WaitObject,
+    Frame, FrameRef, Goroutine, Group, Grouper, Similarity, Snapshot, SnapshotMeta, Stack,
+    StackRef, Status, Thread, WaitObject, WaitObjectKind,
 };
 use xxhash_rust::xxh3::Xxh3;
 
@@ -16,6 +16,7 @@ use crate::goroutines::{RawGoroutine, read_all, status};
 use crate::labels;
 use crate::symbolize::Symbols;
 use crate::target::Target;
+use crate::waits::WaitGraph;
 
 /// How "now" is known, for wait durations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +39,7 @@ pub struct Capture<M> {
     go_sites: std::collections::HashMap<u64, Frame>,
     pub now: Now,
     /// The wait graph, when it was asked for.
-    pub objects: Vec<WaitObject>,
-    /// Goroutine index -> addresses it waits on (parallel to `goroutines`).
-    pub waiting_for: Vec<Vec<u64>>,
+    pub graph: WaitGraph,
     pub source: String,
     /// How long a live process was stopped.
     pub frozen_for: Option<std::time::Duration>,
@@ -72,10 +71,10 @@ impl<M: Memory + Sync> Capture<M> {
             Some(n) => Now::Clock(n),
             None => estimate_now(&target, &goroutines),
         };
-        let (objects, waiting_for) = if opts.wait_graph {
+        let graph = if opts.wait_graph {
             crate::waits::wait_graph(&target, &goroutines)
         } else {
-            (Vec::new(), Vec::new())
+            WaitGraph::default()
         };
         Ok(Capture {
             target,
@@ -84,8 +83,7 @@ impl<M: Memory + Sync> Capture<M> {
             symbols: Symbols::default(),
             go_sites: Default::default(),
             now,
-            objects,
-            waiting_for,
+            graph,
             source,
             frozen_for: None,
             show_wrappers: false,
@@ -271,12 +269,98 @@ impl<M: Memory> Capture<M> {
             .collect()
     }
 
+    /// The wait graph in the model's terms: goroutine ids, indexes into
+    /// the goroutines' shown frames, and owners named from DWARF.
+    pub fn wait_objects(&self) -> Vec<WaitObject> {
+        let id = |i: &usize| self.goroutines[*i].id;
+        self.graph
+            .objects
+            .iter()
+            .map(|o| {
+                let mut owner = None;
+                let referenced_by = o
+                    .refs
+                    .iter()
+                    .map(|r| {
+                        if owner.is_none() && o.kind == WaitObjectKind::Channel {
+                            owner = r.field_offset.and_then(|off| self.field_name(r, off));
+                        }
+                        StackRef {
+                            goroutine: id(&r.goroutine),
+                            frame: self.shown_frame_index(r.goroutine, r.frame),
+                            indirect: r.indirect,
+                            receives: r.receives,
+                        }
+                    })
+                    .collect();
+                WaitObject {
+                    addr: o.addr,
+                    kind: o.kind,
+                    channel: o.channel.clone(),
+                    senders: o.senders.iter().map(id).collect(),
+                    receivers: o.receivers.iter().map(id).collect(),
+                    referenced_by,
+                    owner,
+                }
+            })
+            .collect()
+    }
+
+    /// Index among the frames [`View::frame_iter`] shows of the physical
+    /// frame `physical` of goroutine `gi` (its outermost logical frame).
+    pub fn shown_frame_index(&self, gi: usize, physical: usize) -> usize {
+        let g = &self.goroutines[gi];
+        let mut shown = 0usize;
+        let mut callee_panics = false;
+        let mut last = 0usize;
+        for (k, f) in g.frames.iter().enumerate() {
+            for s in self.symbols.frames(f) {
+                let keep = (self.show_wrappers || !s.wrapper || callee_panics) && !s.goexit;
+                callee_panics = s.panics;
+                if keep {
+                    last = shown;
+                    shown += 1;
+                }
+            }
+            if k == physical {
+                return last;
+            }
+        }
+        last
+    }
+
+    /// `(*pkg.T).field` for a pointer found at `off` in a struct that a
+    /// method of `*pkg.T` holds on its stack.
+    fn field_name(&self, r: &crate::waits::RawRef, off: u32) -> Option<String> {
+        let f = self.goroutines[r.goroutine].frames.get(r.frame)?;
+        let func = self
+            .target
+            .bin
+            .pcln()
+            .func_for_pc(self.target.link_pc(f.pc))?;
+        let name = func.name();
+        let open = name.find(".(*")?;
+        let close = name[open..].find(')')? + open;
+        let ty = format!("{}.{}", &name[..open], &name[open + 3..close]);
+        let d = self.target.bin.dwarf().ok().flatten()?;
+        let info = d.type_by_name(&ty).ok().flatten()?;
+        let field = info.fields.iter().find(|fl| {
+            fl.offset == u64::from(off)
+                && fl
+                    .type_name
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("chan "))
+        })?;
+        Some(format!("(*{ty}).{}", field.name))
+    }
+
     /// Everything as a [`Snapshot`].
     pub fn snapshot(&self) -> Snapshot {
         let goroutines = (0..self.goroutines.len())
             .map(|i| self.goroutine(i))
             .collect();
         let mut warnings = self.target.warnings.clone();
+        warnings.extend(self.graph.warnings.iter().cloned());
         let broken = self
             .goroutines
             .iter()
@@ -296,7 +380,7 @@ impl<M: Memory> Capture<M> {
             },
             goroutines,
             threads: self.threads(),
-            objects: self.objects.clone(),
+            objects: self.wait_objects(),
         }
     }
 }
@@ -454,7 +538,13 @@ impl<M: Memory> Stack for View<'_, M> {
             start: self.start(),
             thread_id: g.thread,
             wait_nanos: self.c.wait_nanos(g),
-            waiting_for: self.c.waiting_for.get(self.i).cloned().unwrap_or_default(),
+            waiting_for: self
+                .c
+                .graph
+                .waiting_for
+                .get(self.i)
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 }

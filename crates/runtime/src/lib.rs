@@ -21,7 +21,7 @@ pub mod target;
 pub mod unwind;
 mod wait_reason_table;
 mod wait_reasons;
-mod waits;
+pub mod waits;
 
 use std::path::Path;
 

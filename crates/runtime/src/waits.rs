@@ -1,11 +1,400 @@
-//! The wait graph: placeholder.
-use crate::goroutines::RawGoroutine;
-use crate::target::Target;
+//! The wait graph: which channel or semaphore each blocked goroutine is
+//! queued on, the state of that object, who else is queued on it, and
+//! which goroutines' stacks point at it (and so could act on it).
+//!
+//! * Channel operations park with `g.waiting` pointing at a list of
+//!   `sudog`s (one per channel of a `select`, linked by `waitlink`), each
+//!   naming its `hchan` in `sudog.c`. The `hchan` holds `qcount`,
+//!   `dataqsiz`, `closed` and the queues `recvq`/`sendq` of sudogs.
+//! * Semaphore waits (`sync.Mutex`, `RWMutex`, `WaitGroup`, `Cond`...)
+//!   are sudogs in the treaps of `runtime.semtable`, keyed by the address
+//!   of the semaphore word (`sudog.elem`), same-address waiters chained by
+//!   `waitlink`.
+//! * References: every goroutine's stack frames are scanned for words that
+//!   point at an object (a channel's `hchan`, or a struct within 256 bytes
+//!   before a semaphore word), directly or through one pointer to a struct
+//!   that holds it (a `*Metrics` whose field is the channel).
+
+use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
+
 use gosleuth_memory::Memory;
-use gosleuth_model::WaitObject;
-pub(crate) fn wait_graph<M: Memory + Sync>(
-    _t: &Target<M>,
+use gosleuth_model::{ChannelState, WaitObjectKind};
+
+use crate::goroutines::{RawGoroutine, status};
+use crate::target::Target;
+
+/// Most sudogs followed in one queue or treap.
+const MAX_QUEUE: usize = 4_000_000;
+/// Bytes of a pointed-to struct searched for an object pointer.
+const STRUCT_SCAN: usize = 256;
+/// Bytes of one frame scanned.
+const FRAME_SCAN: u64 = 16 * 1024;
+
+/// A reference from a physical frame (index into `RawGoroutine::frames`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawRef {
+    /// Index of the goroutine in the capture.
+    pub goroutine: usize,
+    pub frame: usize,
+    pub indirect: bool,
+    pub receives: bool,
+    /// For an indirect reference: the offset of the object's pointer in
+    /// the struct the stack points at.
+    pub field_offset: Option<u32>,
+}
+
+/// An object of the wait graph, before conversion to the model.
+#[derive(Debug, Clone)]
+pub struct RawObject {
+    pub addr: u64,
+    pub kind: WaitObjectKind,
+    pub channel: Option<ChannelState>,
+    /// Goroutine indexes.
+    pub senders: Vec<usize>,
+    pub receivers: Vec<usize>,
+    pub refs: Vec<RawRef>,
+    pub owner: Option<String>,
+}
+
+/// The wait graph of a capture.
+#[derive(Debug, Clone, Default)]
+pub struct WaitGraph {
+    /// Sorted by address.
+    pub objects: Vec<RawObject>,
+    /// Per goroutine index: addresses it is queued on.
+    pub waiting_for: Vec<Vec<u64>>,
+    pub warnings: Vec<String>,
+}
+
+pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -> WaitGraph {
+    let by_gp: HashMap<u64, usize> = gs.iter().enumerate().map(|(i, g)| (g.gp, i)).collect();
+    let mut waiting_for = vec![Vec::new(); gs.len()];
+    let mut warnings = Vec::new();
+    let s = &t.layout.sudog;
+
+    // Channels, from each parked goroutine's sudogs.
+    let mut chans: HashSet<u64> = HashSet::new();
+    for (i, g) in gs.iter().enumerate() {
+        if g.status != status::WAITING || g.waiting == 0 {
+            continue;
+        }
+        let mut sg = g.waiting;
+        let mut n = 0;
+        while sg != 0 && n < 1024 {
+            let Ok(c) = t.mem.read_u64(sg + s.c) else {
+                break;
+            };
+            if c != 0 {
+                chans.insert(c);
+                if !waiting_for[i].contains(&c) {
+                    waiting_for[i].push(c);
+                }
+            }
+            sg = t.mem.read_u64(sg + s.waitlink).unwrap_or(0);
+            n += 1;
+        }
+    }
+    let mut objects: Vec<RawObject> = Vec::new();
+    let types = types_base(t);
+    for &c in &chans {
+        let h = &t.layout.hchan;
+        let qcount = t.mem.read_u64(c + h.qcount).unwrap_or(0);
+        let cap = t.mem.read_u64(c + h.dataqsiz).unwrap_or(0);
+        let closed = t.mem.read_u32(c + h.closed).unwrap_or(0) != 0;
+        let elem_type = t
+            .mem
+            .read_u64(c + h.elemtype)
+            .ok()
+            .and_then(|ty| type_name(t, types?, ty));
+        let queue = |q: u64| -> Vec<usize> {
+            let mut out = Vec::new();
+            let mut sg = t.mem.read_u64(q).unwrap_or(0);
+            while sg != 0 && out.len() < MAX_QUEUE {
+                if let Some(&i) = t.mem.read_u64(sg + s.g).ok().and_then(|gp| by_gp.get(&gp)) {
+                    out.push(i);
+                }
+                sg = t.mem.read_u64(sg + s.next).unwrap_or(0);
+            }
+            out
+        };
+        objects.push(RawObject {
+            addr: c,
+            kind: WaitObjectKind::Channel,
+            channel: Some(ChannelState {
+                elem_type,
+                len: qcount,
+                cap,
+                closed,
+            }),
+            senders: queue(c + h.sendq),
+            receivers: queue(c + h.recvq),
+            refs: Vec::new(),
+            owner: None,
+        });
+    }
+
+    // Semaphores, from the semtable treaps.
+    match t.globals.semtable {
+        Some(table) => {
+            let sema = &t.layout.sema;
+            let mut waiters: HashMap<u64, Vec<usize>> = HashMap::new();
+            let mut visited = 0usize;
+            for r in 0..sema.entries {
+                let root = t
+                    .mem
+                    .read_u64(table + r * sema.entry_size + sema.treap)
+                    .unwrap_or(0);
+                let mut stack = vec![root];
+                while let Some(node) = stack.pop() {
+                    if node == 0 || visited > MAX_QUEUE {
+                        continue;
+                    }
+                    visited += 1;
+                    let elem = t.mem.read_u64(node + s.elem).unwrap_or(0);
+                    let mut w = node;
+                    let mut n = 0;
+                    while w != 0 && n < MAX_QUEUE {
+                        if let Some(&i) = t.mem.read_u64(w + s.g).ok().and_then(|gp| by_gp.get(&gp))
+                        {
+                            waiters.entry(elem).or_default().push(i);
+                        }
+                        w = t.mem.read_u64(w + s.waitlink).unwrap_or(0);
+                        n += 1;
+                    }
+                    stack.push(t.mem.read_u64(node + s.prev).unwrap_or(0));
+                    stack.push(t.mem.read_u64(node + s.next).unwrap_or(0));
+                }
+            }
+            for (addr, ws) in waiters {
+                for &i in &ws {
+                    waiting_for[i].push(addr);
+                }
+                objects.push(RawObject {
+                    addr,
+                    kind: WaitObjectKind::Semaphore,
+                    channel: None,
+                    senders: Vec::new(),
+                    receivers: ws,
+                    refs: Vec::new(),
+                    owner: None,
+                });
+            }
+        }
+        None => warnings.push(
+            "runtime.semtable not found (no symbols or DWARF): mutex and WaitGroup waits \
+             are not in the wait graph"
+                .into(),
+        ),
+    }
+    objects.sort_by_key(|o| o.addr);
+    objects.dedup_by_key(|o| o.addr);
+    find_references(t, gs, &mut objects);
+    WaitGraph {
+        objects,
+        waiting_for,
+        warnings,
+    }
+}
+
+/// `moduledata.types` at run time (DWARF needed for the offset).
+fn types_base<M: Memory>(t: &Target<M>) -> Option<u64> {
+    let d = t.bin.dwarf().ok().flatten()?;
+    let md = t.global_link_addr("runtime.firstmoduledata")? + t.bias;
+    let off = crate::layout::field_offset(d, "runtime.moduledata", "types").ok()?;
+    t.mem.read_u64(md + off).ok()
+}
+
+/// The name of a runtime type (`abi.Type`: `TFlag` at 20, `Str` at 40).
+fn type_name<M: Memory>(t: &Target<M>, types: u64, ty: u64) -> Option<String> {
+    if ty == 0 {
+        return None;
+    }
+    let tflag = t.mem.read_u8(ty + 20).ok()?;
+    let off = t.mem.read_u32(ty + 40).ok()? as i32;
+    let at = types.wrapping_add(off as i64 as u64);
+    let mut hdr = [0u8; 4];
+    t.mem.read_at(at, &mut hdr).ok()?;
+    // flags byte, then a uvarint length.
+    let (mut len, mut shift, mut i) = (0usize, 0, 1);
+    while i < 4 {
+        len |= usize::from(hdr[i] & 0x7f) << shift;
+        if hdr[i] & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+        i += 1;
+    }
+    if len == 0 || len > 1024 {
+        return None;
+    }
+    let bytes = t.mem.read_vec(at + i as u64 + 1, len).ok()?;
+    let name = String::from_utf8_lossy(&bytes).into_owned();
+    // tflagExtraStar: the stored name has a '*' the type does not.
+    Some(match (tflag & 2 != 0, name.strip_prefix('*')) {
+        (true, Some(rest)) => rest.to_string(),
+        _ => name,
+    })
+}
+
+/// Fills `refs` of every object by scanning goroutine stacks.
+fn find_references<M: Memory + Sync>(
+    t: &Target<M>,
     gs: &[RawGoroutine],
-) -> (Vec<WaitObject>, Vec<Vec<u64>>) {
-    (Vec::new(), vec![Vec::new(); gs.len()])
+    objects: &mut [RawObject],
+) {
+    if objects.is_empty() {
+        return;
+    }
+    let addrs: Vec<(u64, bool)> = objects
+        .iter()
+        .map(|o| (o.addr, o.kind == WaitObjectKind::Semaphore))
+        .collect();
+    let receivers = receive_functions(t);
+    // Index of the object a word points at, if any.
+    let hit = |w: u64| -> Option<usize> {
+        // First object at or after w; a channel must be w itself, a
+        // semaphore may sit up to STRUCT_SCAN bytes into the struct.
+        let i = addrs.partition_point(|&(a, _)| a < w);
+        let &(a, sema) = addrs.get(i)?;
+        if a == w || (sema && a - w < STRUCT_SCAN as u64) {
+            Some(i)
+        } else {
+            None
+        }
+    };
+    let refs: Vec<(usize, RawRef)> = gs
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || {
+                (
+                    HashMap::<u64, Vec<(usize, u32)>>::new(),
+                    HashMap::<u64, bool>::new(),
+                    Vec::new(),
+                )
+            },
+            |(structs, recv_cache, buf), (gi, g)| {
+                let mut out = Vec::new();
+                for (k, f) in g.frames.iter().enumerate() {
+                    let lo = f.sp();
+                    let hi = g
+                        .frames
+                        .get(k + 1)
+                        .map_or(g.stack_hi, |n| n.sp())
+                        .min(lo + FRAME_SCAN);
+                    if hi <= lo || !(g.stack_lo..=g.stack_hi).contains(&lo) {
+                        continue;
+                    }
+                    buf.resize((hi - lo) as usize, 0);
+                    if t.mem.read_at(lo, buf).is_err() {
+                        continue;
+                    }
+                    let receives = *recv_cache
+                        .entry(f.pc)
+                        .or_insert_with(|| calls_any(t, f.pc, &receivers));
+                    let user = !is_runtime_pc(t, f.pc);
+                    let mut seen: Vec<(usize, Option<u32>)> = Vec::new();
+                    for w in buf
+                        .chunks_exact(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                    {
+                        if w < 0x1000 {
+                            continue;
+                        }
+                        if let Some(o) = hit(w) {
+                            if !seen.iter().any(|s| s.0 == o) {
+                                seen.push((o, None));
+                            }
+                            continue;
+                        }
+                        if !user {
+                            continue;
+                        }
+                        let held = structs.entry(w).or_insert_with(|| {
+                            let mut s = [0u8; STRUCT_SCAN];
+                            if t.mem.read_at(w, &mut s).is_err() {
+                                return Vec::new();
+                            }
+                            let mut v: Vec<(usize, u32)> = Vec::new();
+                            for (j, c) in s.chunks_exact(8).enumerate() {
+                                let u = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+                                if let Some(o) = hit(u) {
+                                    if !v.iter().any(|x| x.0 == o) {
+                                        v.push((o, (j * 8) as u32));
+                                    }
+                                }
+                            }
+                            v
+                        });
+                        for &(o, off) in held.iter() {
+                            if !seen.iter().any(|s| s.0 == o) {
+                                seen.push((o, Some(off)));
+                            }
+                        }
+                    }
+                    for (o, field_offset) in seen {
+                        out.push((
+                            o,
+                            RawRef {
+                                goroutine: gi,
+                                frame: k,
+                                indirect: field_offset.is_some(),
+                                receives,
+                                field_offset,
+                            },
+                        ));
+                    }
+                }
+                out
+            },
+        )
+        .flatten_iter()
+        .collect();
+    for (o, r) in refs {
+        objects[o].refs.push(r);
+    }
+}
+
+fn is_runtime_pc<M: Memory>(t: &Target<M>, pc: u64) -> bool {
+    t.bin
+        .pcln()
+        .func_for_pc(t.link_pc(pc))
+        .is_some_and(|f| gosleuth_model::is_runtime_function(&f.name()))
+}
+
+/// Link-time entries of the runtime's channel-receive functions.
+fn receive_functions<M: Memory>(t: &Target<M>) -> Vec<u64> {
+    let mut v: Vec<u64> = [
+        "runtime.chanrecv1",
+        "runtime.chanrecv2",
+        "runtime.selectgo",
+        "runtime.selectnbrecv",
+        "runtime.selectnbrecv2",
+    ]
+    .iter()
+    .filter_map(|n| t.bin.pcln().func_by_name(n).map(|f| f.entry()))
+    .collect();
+    v.sort_unstable();
+    v
+}
+
+/// True when the function containing `pc` has a `CALL rel32` to one of
+/// `targets` (link-time entries).
+fn calls_any<M: Memory>(t: &Target<M>, pc: u64, targets: &[u64]) -> bool {
+    let Some(f) = t.bin.pcln().func_for_pc(t.link_pc(pc)) else {
+        return false;
+    };
+    let (entry, size) = (f.entry(), f.size());
+    let Some(code) = t.bin.read_addr(entry, size.min(1 << 20)) else {
+        return false;
+    };
+    code.windows(5).enumerate().any(|(i, w)| {
+        w[0] == 0xE8 && {
+            let d = i32::from_le_bytes([w[1], w[2], w[3], w[4]]);
+            let target = (entry + i as u64 + 5).wrapping_add(d as i64 as u64);
+            targets.binary_search(&target).is_ok()
+        }
+    })
 }

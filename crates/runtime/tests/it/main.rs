@@ -2,3 +2,4 @@ mod layout;
 mod live;
 mod oracle;
 mod support;
+mod waits;
