@@ -29,6 +29,8 @@ use crate::target::Target;
 const MAX_QUEUE: usize = 4_000_000;
 /// Bytes of a pointed-to struct searched for an object pointer.
 const STRUCT_SCAN: usize = 256;
+/// Goroutines scanned for references per distinct stack.
+pub const SAMPLE_PER_STACK: usize = 64;
 /// Bytes of one frame scanned.
 const FRAME_SCAN: u64 = 16 * 1024;
 
@@ -80,9 +82,15 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
         if g.status != status::WAITING || g.waiting == 0 {
             continue;
         }
+        // A select's sudogs (one per case) are linked by waitlink and all
+        // belong to the goroutine; a semaphore waiter's waitlink leads to
+        // other goroutines' sudogs instead, so stop at the first foreign one.
         let mut sg = g.waiting;
         let mut n = 0;
         while sg != 0 && n < 1024 {
+            if t.mem.read_u64(sg + s.g).ok() != Some(g.gp) {
+                break;
+            }
             let Ok(c) = t.mem.read_u64(sg + s.c) else {
                 break;
             };
@@ -264,9 +272,27 @@ fn find_references<M: Memory + Sync>(
             None
         }
     };
-    let refs: Vec<(usize, RawRef)> = gs
-        .par_iter()
+    // Goroutines with the same pcs hold the same kind of references: scan
+    // a sample of each distinct stack (a pile-up of a million goroutines
+    // costs as much as its first few).
+    let mut per_stack: HashMap<u64, usize> = HashMap::new();
+    let sample: Vec<(usize, &RawGoroutine)> = gs
+        .iter()
         .enumerate()
+        .filter(|(_, g)| {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for f in &g.frames {
+                h.update(&f.pc.to_le_bytes());
+            }
+            h.update(&[g.wait_reason]);
+            let n = per_stack.entry(h.digest()).or_default();
+            *n += 1;
+            *n <= SAMPLE_PER_STACK
+        })
+        .collect();
+    let refs: Vec<(usize, RawRef)> = sample
+        .par_iter()
+        .map(|&(gi, g)| (gi, g))
         .map_init(
             || {
                 (
@@ -275,7 +301,7 @@ fn find_references<M: Memory + Sync>(
                     Vec::new(),
                 )
             },
-            |(structs, recv_cache, buf), (gi, g)| {
+            |(structs, recv_cache, buf), (gi, g): (usize, &RawGoroutine)| {
                 let mut out = Vec::new();
                 for (k, f) in g.frames.iter().enumerate() {
                     let lo = f.sp();
@@ -300,7 +326,9 @@ fn find_references<M: Memory + Sync>(
                         .chunks_exact(8)
                         .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
                     {
-                        if w < 0x1000 {
+                        // Small values, and pointers into the goroutine's own
+                        // stack (saved frame pointers, addresses of locals).
+                        if w < 0x1000 || (g.stack_lo..g.stack_hi).contains(&w) {
                             continue;
                         }
                         if let Some(o) = hit(w) {
