@@ -12,7 +12,7 @@ use gosleuth_model::{
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::Result;
-use crate::goroutines::{RawGoroutine, read_all, status};
+use crate::goroutines::{RawGoroutine, read_headers, status, unwind_all};
 use crate::labels;
 use crate::symbolize::Symbols;
 use crate::target::Target;
@@ -64,18 +64,37 @@ impl<M: Memory + Sync> Capture<M> {
         live_now: Option<i64>,
         opts: &Options,
     ) -> Result<Capture<M>> {
-        let mut goroutines = read_all(&target)?;
+        Capture::read_with(target, source, live_now, opts, |_, _| {})
+    }
+
+    /// Like [`Capture::read`], calling `memory_read` once everything that
+    /// must be read consistently has been (goroutine headers, labels,
+    /// channel and semaphore queues): a live reader copies the stacks
+    /// there and resumes the process before the unwinding.
+    pub fn read_with(
+        mut target: Target<M>,
+        source: String,
+        live_now: Option<i64>,
+        opts: &Options,
+        memory_read: impl FnOnce(&mut Target<M>, &[RawGoroutine]),
+    ) -> Result<Capture<M>> {
+        let mut goroutines = read_headers(&target)?;
         goroutines.sort_unstable_by_key(|g| g.id);
         let labels = labels::read_all(&target, &goroutines);
         let now = match live_now {
             Some(n) => Now::Clock(n),
             None => estimate_now(&target, &goroutines),
         };
-        let graph = if opts.wait_graph {
+        let mut graph = if opts.wait_graph {
             crate::waits::wait_graph(&target, &goroutines)
         } else {
             WaitGraph::default()
         };
+        memory_read(&mut target, &goroutines);
+        unwind_all(&target, &mut goroutines);
+        if opts.wait_graph {
+            crate::waits::find_references(&target, &goroutines, &mut graph.objects);
+        }
         Ok(Capture {
             target,
             goroutines,

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use gosleuth_memory::{Memory, Thread};
+use gosleuth_memory::Memory;
 
 use crate::error::Result;
 use crate::target::Target;
@@ -50,6 +50,12 @@ pub struct RawGoroutine {
     pub waiting: u64,
     pub stack_lo: u64,
     pub stack_hi: u64,
+    /// `g.sched.pc` / `g.sched.sp`: where a parked goroutine resumes.
+    pub sched_pc: u64,
+    pub sched_sp: u64,
+    /// `g.syscallpc` / `g.syscallsp`: where a goroutine entered a syscall.
+    pub syscall_pc: u64,
+    pub syscall_sp: u64,
     /// The OS thread (m.procid) when the goroutine is on an M.
     pub thread: Option<u64>,
     /// Physical frames, innermost first.
@@ -67,6 +73,10 @@ impl RawGoroutine {
 }
 
 const CHUNK: usize = 4096;
+/// Largest gap between two `g`s read in one piece.
+const MERGE_GAP: u64 = 512;
+/// Largest single read of `g`s.
+const MAX_RUN: u64 = 4 << 20;
 /// Goroutines read between two [`Memory::release_cached_pages`] calls
 /// (about 8 KiB of mapped pages each).
 const RELEASE_EVERY: usize = 8 * 1024;
@@ -74,32 +84,131 @@ const RELEASE_EVERY: usize = 8 * 1024;
 /// Reads every live goroutine of `t` (dead ones are skipped), unwinding in
 /// parallel.
 pub fn read_all<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
-    let ptrs = t.allgs()?;
-    let threads = &t.threads;
+    let mut gs = read_headers(t)?;
+    unwind_all(t, &mut gs);
+    Ok(gs)
+}
+
+/// Reads the `g` of every goroutine in `runtime.allgs` (not the stacks).
+///
+/// `g`s are allocated next to each other, so the reads are merged into
+/// runs of adjacent structs (a few large reads instead of one per
+/// goroutine: what makes a live process's stop short).
+pub fn read_headers<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
+    let mut ptrs = t.allgs()?;
+    ptrs.retain(|&p| p != 0);
+    ptrs.sort_unstable();
+    ptrs.dedup();
+    let size = t.layout.g.size;
+    // Runs of g structs at most MERGE_GAP apart: (start, end, first ptr index).
+    let mut runs: Vec<(u64, u64, usize)> = Vec::new();
+    for (i, &p) in ptrs.iter().enumerate() {
+        match runs.last_mut() {
+            Some(r) if p <= r.1 + MERGE_GAP && p + size - r.0 <= MAX_RUN => r.1 = p + size,
+            _ => runs.push((p, p + size, i)),
+        }
+    }
+    let total: usize = runs.iter().map(|r| (r.1 - r.0) as usize).sum();
+    let mut bytes = vec![0u8; total];
+    let mut ok = Vec::with_capacity(runs.len());
+    {
+        let mut reqs: Vec<(u64, &mut [u8])> = Vec::with_capacity(runs.len());
+        let mut rest: &mut [u8] = &mut bytes;
+        for r in &runs {
+            let (head, tail) = rest.split_at_mut((r.1 - r.0) as usize);
+            rest = tail;
+            reqs.push((r.0, head));
+        }
+        // Two or more threads copy at once (each read pins pages anew).
+        let results: Vec<Vec<bool>> = reqs
+            .par_chunks_mut(256)
+            .map(|c| t.mem.read_many(c).iter().map(|r| r.is_ok()).collect())
+            .collect();
+        ok.extend(results.into_iter().flatten());
+    }
+    let mut starts = Vec::with_capacity(runs.len());
+    let mut at = 0usize;
+    for r in &runs {
+        starts.push(at);
+        at += (r.1 - r.0) as usize;
+    }
+    let out = (0..runs.len())
+        .into_par_iter()
+        .flat_map_iter(|k| {
+            let r = runs[k];
+            let end = runs.get(k + 1).map_or(ptrs.len(), |n| n.2);
+            let run_bytes = &bytes[starts[k]..starts[k] + (r.1 - r.0) as usize];
+            let ok = ok[k];
+            ptrs[r.2..end].iter().filter_map(move |&gp| {
+                let off = (gp - r.0) as usize;
+                if ok {
+                    run_bytes
+                        .get(off..off + size as usize)
+                        .and_then(|b| header(t, gp, b))
+                } else {
+                    // The run failed as a whole: read this g alone.
+                    let mut b = vec![0u8; size as usize];
+                    t.mem
+                        .read_at(gp, &mut b)
+                        .ok()
+                        .and_then(|()| header(t, gp, &b))
+                }
+            })
+        })
+        .collect();
+    Ok(out)
+}
+
+/// The registers to unwind a goroutine from.
+fn start_of<M: Memory>(t: &Target<M>, g: &RawGoroutine) -> Start {
+    let regs = g
+        .thread
+        .and_then(|tid| t.threads.iter().find(|th| th.tid as u64 == tid));
+    match (g.status, regs) {
+        (status::RUNNING, Some(th)) => Start {
+            pc: th.regs.pc(),
+            sp: th.regs.sp(),
+            trap: true,
+        },
+        (status::SYSCALL, _) if g.syscall_sp != 0 => Start {
+            pc: g.syscall_pc,
+            sp: g.syscall_sp,
+            trap: false,
+        },
+        _ => Start {
+            pc: g.sched_pc,
+            sp: g.sched_sp,
+            trap: false,
+        },
+    }
+}
+
+/// Where a goroutine's live stack is: from the sp unwinding starts at to
+/// the top of the stack.
+pub fn stack_span<M: Memory>(t: &Target<M>, g: &RawGoroutine) -> Option<(u64, u64)> {
+    let sp = start_of(t, g).sp;
+    (g.stack_lo..g.stack_hi)
+        .contains(&sp)
+        .then_some((sp, g.stack_hi))
+}
+
+/// Unwinds every goroutine's stack, in parallel.
+pub fn unwind_all<M: Memory + Sync>(t: &Target<M>, gs: &mut [RawGoroutine]) {
     // Each goroutine touches about two pages (its g and its stack top);
     // drop mapped pages every so often so RSS stays bounded on huge cores.
     let since_release = AtomicUsize::new(0);
-    let out: Vec<RawGoroutine> = ptrs
-        .par_chunks(CHUNK)
-        .map_init(
-            || (Unwinder::new(t), vec![0u8; t.layout.g.size as usize]),
-            |(unwinder, buf), chunk| {
-                let mut v = Vec::with_capacity(chunk.len());
-                for &gp in chunk {
-                    if let Some(g) = read_one(t, unwinder, buf, threads, gp) {
-                        v.push(g);
-                    }
-                }
-                if since_release.fetch_add(chunk.len(), Ordering::Relaxed) >= RELEASE_EVERY {
-                    since_release.store(0, Ordering::Relaxed);
-                    t.mem.release_cached_pages();
-                }
-                v
-            },
-        )
-        .flatten_iter()
-        .collect();
-    Ok(out)
+    gs.par_chunks_mut(CHUNK).for_each_init(
+        || Unwinder::new(t),
+        |unwinder, chunk| {
+            for g in chunk.iter_mut() {
+                unwind_one(t, unwinder, g);
+            }
+            if since_release.fetch_add(chunk.len(), Ordering::Relaxed) >= RELEASE_EVERY {
+                since_release.store(0, Ordering::Relaxed);
+                t.mem.release_cached_pages();
+            }
+        },
+    );
 }
 
 fn u64_at(buf: &[u8], off: u64) -> u64 {
@@ -116,14 +225,8 @@ fn u32_at(buf: &[u8], off: u64) -> u32 {
         .map_or(0, u32::from_le_bytes)
 }
 
-fn read_one<M: Memory>(
-    t: &Target<M>,
-    unwinder: &mut Unwinder<'_, M>,
-    buf: &mut [u8],
-    threads: &[Thread],
-    gp: u64,
-) -> Option<RawGoroutine> {
-    if gp == 0 || t.mem.read_at(gp, buf).is_err() {
+fn header<M: Memory>(t: &Target<M>, gp: u64, buf: &[u8]) -> Option<RawGoroutine> {
+    if gp == 0 {
         return None;
     }
     let l = &t.layout.g;
@@ -143,6 +246,10 @@ fn read_one<M: Memory>(
         waiting: u64_at(buf, l.waiting),
         stack_lo: u64_at(buf, l.stack_lo),
         stack_hi: u64_at(buf, l.stack_hi),
+        sched_pc: u64_at(buf, l.sched_pc),
+        sched_sp: u64_at(buf, l.sched_sp),
+        syscall_pc: u64_at(buf, l.syscallpc),
+        syscall_sp: u64_at(buf, l.syscallsp),
         ..RawGoroutine::default()
     };
     if g.is_dead() {
@@ -155,35 +262,19 @@ fn read_one<M: Memory>(
             .ok()
             .filter(|&p| p != 0);
     }
+    Some(g)
+}
+
+fn unwind_one<M: Memory>(t: &Target<M>, unwinder: &mut Unwinder<'_, M>, g: &mut RawGoroutine) {
     let sched = Sched {
-        pc: u64_at(buf, l.sched_pc),
-        sp: u64_at(buf, l.sched_sp),
+        pc: g.sched_pc,
+        sp: g.sched_sp,
     };
-    let syscall = Start {
-        pc: u64_at(buf, l.syscallpc),
-        sp: u64_at(buf, l.syscallsp),
-        trap: false,
-    };
-    let regs = g
-        .thread
-        .and_then(|tid| threads.iter().find(|th| th.tid as u64 == tid));
-    let start = match (st, regs) {
-        (status::RUNNING, Some(th)) => Start {
-            pc: th.regs.pc(),
-            sp: th.regs.sp(),
-            trap: true,
-        },
-        (status::SYSCALL, _) if syscall.sp != 0 => syscall,
-        _ => Start {
-            pc: sched.pc,
-            sp: sched.sp,
-            trap: false,
-        },
-    };
+    let start = start_of(t, g);
     let mut frames = Vec::with_capacity(8);
     let stop = unwinder.unwind(start, Some(sched), (g.stack_lo, g.stack_hi), &mut frames);
     // A syscall whose saved context does not unwind: try the scheduler's.
-    if matches!(stop, Stop::Broken(_)) && st == status::SYSCALL && start.sp != sched.sp {
+    if matches!(stop, Stop::Broken(_)) && g.status == status::SYSCALL && start.sp != sched.sp {
         let mut again = Vec::with_capacity(8);
         let s = Start {
             pc: sched.pc,
@@ -204,5 +295,4 @@ fn read_one<M: Memory>(
     };
     frames.shrink_to_fit();
     g.frames = frames;
-    Some(g)
 }

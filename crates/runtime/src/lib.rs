@@ -15,6 +15,7 @@ pub mod goroutines;
 mod labels;
 pub mod layout;
 mod layout_table;
+pub mod prefetch;
 mod stripped;
 pub mod symbolize;
 pub mod target;
@@ -31,6 +32,7 @@ use gosleuth_model::Snapshot;
 
 pub use capture::{Capture, Now, Options, View};
 pub use error::{Error, Result};
+pub use prefetch::Prefetched;
 pub use target::{LayoutSource, Target};
 
 /// Opens a core and the binary it was taken from, ready to read.
@@ -67,19 +69,23 @@ fn monotonic_nanos() -> i64 {
 }
 
 /// Reads every goroutine of a live process. With [`Mode::Freeze`] the
-/// process is stopped only while memory is read (not while symbolizing),
-/// and resumed before this returns, also on errors.
+/// process is stopped only while memory is copied (goroutine headers,
+/// labels, channel and semaphore queues, the live part of every stack),
+/// not while unwinding and symbolizing, and it is resumed before this
+/// returns, also on errors.
 pub fn capture_live(
     pid: i32,
     mode: Mode,
     binary: Option<&Path>,
     opts: &Options,
-) -> Result<Capture<LiveProcess>> {
+) -> Result<Capture<Prefetched<LiveProcess>>> {
     let exe = match binary {
         Some(b) => b.to_path_buf(),
         None => std::path::PathBuf::from(format!("/proc/{pid}/exe")),
     };
     let bin = GoBinary::open(&exe)?;
+    // Everything that needs only the binary is done before stopping.
+    warm_up(&bin);
     let stopped_at = std::time::Instant::now();
     let mem = LiveProcess::attach(pid, mode)?;
     let bias = live_bias(&mem, &bin, pid);
@@ -90,7 +96,7 @@ pub fn capture_live(
         Mode::NoStop => Vec::new(),
     };
     let now = monotonic_nanos();
-    let mut t = Target::new(mem, bin, bias, threads)?;
+    let mut t = Target::new(Prefetched::new(mem), bin, bias, threads)?;
     if mode == Mode::NoStop {
         t.warnings.push(
             "read without stopping the process: running goroutines are shown at their last \
@@ -98,13 +104,29 @@ pub fn capture_live(
                 .into(),
         );
     }
-    let mut c = Capture::read(t, format!("pid {pid}"), Some(now), opts)?;
-    c.target.mem.resume();
+    let mut stopped_for = None;
+    let mut c = Capture::read_with(t, format!("pid {pid}"), Some(now), opts, |t, gs| {
+        prefetch::prefetch_stacks(t, gs);
+        t.mem.inner.resume();
+        stopped_for = Some(stopped_at.elapsed());
+    })?;
     if matches!(mode, Mode::Freeze { .. }) {
-        c.frozen_for = Some(stopped_at.elapsed());
+        c.frozen_for = stopped_for;
     }
     c.symbolize();
     Ok(c)
+}
+
+/// Loads what reading a target needs from the binary alone (DWARF
+/// indexes, the function table), so that it is not done while a live
+/// process is stopped.
+fn warm_up(bin: &GoBinary) {
+    if let Ok(Some(d)) = bin.dwarf() {
+        let _ = layout::Layout::from_dwarf(d);
+        let _ = d.global("runtime.allgs");
+    }
+    let _ = bin.go_version();
+    let _ = bin.symbol("runtime.allgs");
 }
 
 /// Reads every goroutine of a live process into a [`Snapshot`].

@@ -70,6 +70,8 @@ pub struct WaitGraph {
     pub warnings: Vec<String>,
 }
 
+/// The objects goroutines are queued on and their queues (references are
+/// added by [`find_references`] once stacks are unwound).
 pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -> WaitGraph {
     let by_gp: HashMap<u64, usize> = gs.iter().enumerate().map(|(i, g)| (g.gp, i)).collect();
     let mut waiting_for = vec![Vec::new(); gs.len()];
@@ -198,7 +200,6 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
     }
     objects.sort_by_key(|o| o.addr);
     objects.dedup_by_key(|o| o.addr);
-    find_references(t, gs, &mut objects);
     WaitGraph {
         objects,
         waiting_for,
@@ -246,8 +247,9 @@ fn type_name<M: Memory>(t: &Target<M>, types: u64, ty: u64) -> Option<String> {
     })
 }
 
-/// Fills `refs` of every object by scanning goroutine stacks.
-fn find_references<M: Memory + Sync>(
+/// Fills `refs` of every object by scanning goroutine stacks (after
+/// unwinding: frames bound the scanned ranges).
+pub(crate) fn find_references<M: Memory + Sync>(
     t: &Target<M>,
     gs: &[RawGoroutine],
     objects: &mut [RawObject],
