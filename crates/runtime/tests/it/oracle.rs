@@ -77,3 +77,129 @@ fn crash_cores_match_the_crash_output() {
         }
     }
 }
+
+/// dlv's `goroutines` listing of the same core: every goroutine dlv shows
+/// with a state is ours with the same state, and the function dlv names as
+/// its user location is on our stack.
+#[test]
+fn goroutines_agree_with_dlv() {
+    let dlv = dlv_path();
+    let mut versions = 0;
+    for go in kit::go_versions() {
+        for case in ["lockorder", "metricsdeadlock"] {
+            let dir = cores(&go, &[case]);
+            let bin = bins(&go, case).join(case);
+            let core = dir.join(format!("{case}.gcore.core"));
+            let mut capture = gosleuth_runtime::capture_core(&bin, &core, &Default::default())
+                .unwrap_or_else(|e| panic!("{go} {case}: {e}"));
+            // dlv shows wrapper frames (and names a wrapper holding an
+            // inlined call as the user frame).
+            capture.show_wrappers = true;
+            let snap = capture.snapshot();
+            let Some(listed) = dlv_goroutines(&dlv, &bin, &core) else {
+                // This dlv does not support the release (it says so).
+                continue;
+            };
+            assert!(!listed.is_empty(), "{go} {case}: dlv listed nothing");
+            versions += 1;
+            let mut checked = 0;
+            for (id, func, state) in &listed {
+                let Some(state) = state else { continue }; // dead goroutines
+                let g = snap
+                    .goroutines
+                    .iter()
+                    .find(|g| g.id == *id)
+                    .unwrap_or_else(|| panic!("{go} {case}: goroutine {id} (dlv) missing"));
+                assert_eq!(&g.state, state, "{go} {case}: goroutine {id}");
+                assert!(
+                    g.frames.iter().any(|f| f.function == *func),
+                    "{go} {case}: goroutine {id}: dlv's user frame {func} is not on our stack {:?}",
+                    g.frames.iter().map(|f| &f.function).collect::<Vec<_>>()
+                );
+                checked += 1;
+            }
+            let live = listed.iter().filter(|l| l.2.is_some()).count();
+            assert_eq!(
+                snap.goroutines.len(),
+                live,
+                "{go} {case}: goroutine count vs dlv"
+            );
+            assert!(checked > 5, "{go} {case}");
+        }
+    }
+    assert!(versions > 0, "dlv supports none of the tested Go releases");
+}
+
+fn dlv_path() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
+    let gopath = std::process::Command::new("go")
+        .args(["env", "GOPATH"])
+        .output()
+        .ok()
+        .map(|o| std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    [
+        gopath.map(|p| p.join("bin/dlv")),
+        Some(home.join("go/bin/dlv")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.exists())
+    .expect(
+        "dlv not found: install it with `go install github.com/go-delve/delve/cmd/dlv@latest` \
+             (.ci/run does)",
+    )
+}
+
+/// (id, user function, state) per line of dlv's `goroutines`.
+fn dlv_goroutines(
+    dlv: &std::path::Path,
+    bin: &std::path::Path,
+    core: &std::path::Path,
+) -> Option<Vec<(u64, String, Option<String>)>> {
+    let script = std::env::temp_dir().join(format!("gosleuth-dlv-{}.txt", std::process::id()));
+    std::fs::write(&script, "goroutines\nexit\n").expect("write dlv script");
+    let out = std::process::Command::new(dlv)
+        .arg("core")
+        .arg(bin)
+        .arg(core)
+        .arg("--init")
+        .arg(&script)
+        .arg("--allow-non-terminal-interactive=true")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run dlv");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if text.contains("is too old for this version of Delve")
+        || err.contains("is too old for this version of Delve")
+    {
+        return None;
+    }
+    let listed = text
+        .lines()
+        .filter_map(|l| {
+            // "  Goroutine 20 - User: /x/mutex.go:70 main.transfer (0x67469d) [sync.Mutex.Lock]"
+            let rest = l
+                .trim_start()
+                .trim_start_matches("* ")
+                .strip_prefix("Goroutine ")?;
+            let (id, rest) = rest.split_once(" - User: ")?;
+            let mut parts = rest.split_whitespace();
+            let _loc = parts.next()?;
+            let func = parts.next()?.to_string();
+            let state = rest.rfind(" [").filter(|_| rest.ends_with(']')).map(|i| {
+                // dlv appends how long the goroutine has waited (ns).
+                let s = &rest[i + 2..rest.len() - 1];
+                match s.rsplit_once(' ') {
+                    Some((head, n)) if n.bytes().all(|b| b.is_ascii_digit()) => head,
+                    _ => s,
+                }
+                .to_string()
+            });
+            Some((id.parse().ok()?, func, state))
+        })
+        .collect();
+    Some(listed)
+}
