@@ -20,6 +20,17 @@ impl Running {
     /// Like [`Running::start`], with the program's stderr written to
     /// `stderr` (where a SIGQUIT dump goes).
     pub fn start_with_stderr(bin: &Path, args: &[&str], stderr: Option<&Path>) -> Running {
+        Running::start_until(bin, args, stderr, |l| l.trim() == "ready").0
+    }
+
+    /// Starts `bin args` and waits (up to 60 s) for a stdout line that
+    /// `ready` accepts (a server printing its address); returns that line.
+    pub fn start_until(
+        bin: &Path,
+        args: &[&str],
+        stderr: Option<&Path>,
+        ready: impl Fn(&str) -> bool + Send + 'static,
+    ) -> (Running, String) {
         let err = match stderr {
             Some(p) => Stdio::from(
                 std::fs::File::create(p)
@@ -40,14 +51,15 @@ impl Running {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if line.trim() == "ready" {
-                    let _ = tx.send(());
+                if ready(&line) {
+                    let _ = tx.send(line);
                 }
             }
         });
-        rx.recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("{} did not print ready in 60 s", bin.display()));
-        running
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("{} did not get ready in 60 s", bin.display()));
+        (running, line)
     }
 
     /// States (`/proc/PID/task/*/stat` field 3) of all threads.

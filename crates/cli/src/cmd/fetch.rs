@@ -31,15 +31,19 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
         args.seconds.unwrap_or(-1),
         args.timeout.unwrap_or(-1),
     )?;
-    let prof = gosleuth_pprof::parse(&body)
-        .with_context(|| format!("{url} did not return a pprof profile"))?;
-    let kinds: Vec<&str> = prof.sample_types.iter().map(|t| t.ty.as_str()).collect();
-    eprintln!(
-        "fetched {url}: {} bytes, {} samples of [{}]",
-        body.len(),
-        prof.samples.len(),
-        kinds.join(" ")
-    );
+    // Endpoints answer a profile.proto, or text (`?debug=1|2`), or an
+    // execution trace (`/trace`).
+    let what = if body.starts_with(b"go 1.") {
+        "an execution trace".to_string()
+    } else if body.starts_with(&[0x1f, 0x8b]) || !looks_like_text(&body) {
+        let prof = gosleuth_pprof::parse(&body)
+            .with_context(|| format!("{url} did not return a pprof profile"))?;
+        let kinds: Vec<&str> = prof.sample_types.iter().map(|t| t.ty.as_str()).collect();
+        format!("{} samples of [{}]", prof.samples.len(), kinds.join(" "))
+    } else {
+        "text".to_string()
+    };
+    eprintln!("fetched {url}: {} bytes, {what}", body.len());
     match args.output {
         Some(path) => {
             std::fs::write(&path, &body).with_context(|| format!("writing {}", path.display()))?
@@ -54,4 +58,13 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Text answers (`?debug=1`, `?debug=2`, `/cmdline`) are UTF-8 with
+/// newlines; a protobuf almost never is.
+fn looks_like_text(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(4096)];
+    !head.is_empty()
+        && head.contains(&b'\n')
+        && std::str::from_utf8(head).is_ok_and(|s| !s.contains('\0'))
 }

@@ -276,8 +276,16 @@ fn by_key<M: Memory>(
             "unknown --group-by {key:?}: use stack, userloc, curloc, goloc, startloc or label=KEY"
         ),
     };
-    // name -> (count, first ids, states)
-    let mut groups: HashMap<String, (u64, Vec<u64>, HashMap<String, u64>)> = HashMap::new();
+    // Key goroutines by something cheap (the address of the resolved
+    // frame, a pc, a label value) and name each key once at the end.
+    #[derive(Hash, PartialEq, Eq)]
+    enum Key {
+        Frame(usize),
+        Pc(u64),
+        Label(Option<String>),
+        Unknown,
+    }
+    let mut keyed: HashMap<Key, (u64, Vec<u64>, HashMap<String, u64>, usize)> = HashMap::new();
     let mut total = 0u64;
     for i in 0..c.goroutines.len() {
         let v = c.view(i);
@@ -285,21 +293,57 @@ fn by_key<M: Memory>(
             continue;
         }
         total += 1;
-        let name = match (loc, label) {
-            (Some(l), _) => location(&v, l).map_or_else(|| "(unknown)".into(), |f| describe(&f)),
-            (None, Some(k)) => v
-                .labels()
-                .iter()
-                .find(|(lk, _)| lk == k)
-                .map_or_else(|| format!("{k} not set"), |(_, val)| format!("{k}={val}")),
-            (None, None) => unreachable!("checked above"),
+        let k = match (loc, label) {
+            (Some(Loc::Curloc), _) => v
+                .frame_iter()
+                .next()
+                .map_or(Key::Unknown, |f| Key::Frame(f as *const Frame as usize)),
+            (Some(Loc::Userloc), _) => v
+                .frame_iter()
+                .find(|f| !f.is_runtime())
+                .or_else(|| v.frame_iter().next())
+                .map_or(Key::Unknown, |f| Key::Frame(f as *const Frame as usize)),
+            (Some(Loc::Goloc), _) => Key::Pc(v.raw().gopc),
+            (Some(Loc::Startloc), _) => Key::Pc(v.raw().startpc),
+            (None, Some(k)) => Key::Label(
+                v.labels()
+                    .iter()
+                    .find(|(lk, _)| lk == k)
+                    .map(|(_, val)| val.clone()),
+            ),
+            (None, None) => Key::Unknown,
         };
-        let e = groups.entry(name).or_default();
+        let e = keyed
+            .entry(k)
+            .or_insert_with(|| (0, Vec::new(), HashMap::new(), i));
         e.0 += 1;
         if e.1.len() < 8 {
             e.1.push(v.raw().id);
         }
-        *e.2.entry(v.state().to_string()).or_default() += 1;
+        if let Some(n) = e.2.get_mut(v.state()) {
+            *n += 1;
+        } else {
+            e.2.insert(v.state().to_string(), 1);
+        }
+    }
+    let mut groups: HashMap<String, (u64, Vec<u64>, HashMap<String, u64>)> = HashMap::new();
+    for (k, (count, ids, states, first)) in keyed {
+        let v = c.view(first);
+        let name = match (&k, loc, label) {
+            (Key::Label(val), _, Some(key)) => val
+                .as_ref()
+                .map_or_else(|| format!("{key} not set"), |val| format!("{key}={val}")),
+            (Key::Unknown, _, _) => "(unknown)".to_string(),
+            (_, Some(l), _) => location(&v, l).map_or_else(|| "(unknown)".into(), |f| describe(&f)),
+            _ => "(unknown)".to_string(),
+        };
+        let e = groups.entry(name).or_default();
+        e.0 += count;
+        e.1.extend(ids);
+        e.1.truncate(8);
+        for (s, n) in states {
+            *e.2.entry(s).or_default() += n;
+        }
     }
     let mut sorted: Vec<_> = groups.into_iter().collect();
     sorted.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));

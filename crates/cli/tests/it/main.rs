@@ -7,6 +7,8 @@ use std::process::{Command, Output, Stdio};
 
 use gosleuth_testkit as kit;
 
+mod goroutines;
+
 fn gosleuth(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gosleuth"))
         .args(args)

@@ -1,0 +1,287 @@
+//! `gosleuth diagnose`: name the deadlock, the leak and the pile-up.
+//!
+//! ```text
+//! gosleuth diagnose DUMP [DUMP2]    text dumps (SIGQUIT output, debug=2, logs with a dump);
+//!                                   with two, also the groups that grew between them
+//! gosleuth diagnose BIN CORE        a Go binary and a core file of it
+//! gosleuth diagnose --pid PID       a live process (read-only)
+//! ```
+//!
+//! Exit status: 0 when nothing critical was found, 1 when a critical
+//! finding was made (a deadlock, a crash, thousands of goroutines stuck on
+//! one object), 2 on errors.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use gosleuth_diagnose::{Finding, Options, Subject, report};
+use gosleuth_memory::Mode;
+use gosleuth_model::{Similarity, Snapshot};
+use gosleuth_render::json;
+
+use crate::input::{self, Input};
+use crate::output::{ColorChoice, Format, emit};
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// DUMP [DUMP2] (text dumps; - reads standard input, the default), or
+    /// BIN CORE (a Go binary and its core file; told apart by the ELF
+    /// header of the first file).
+    pub inputs: Vec<String>,
+
+    /// Diagnose a running process instead: it is frozen only while its
+    /// memory is read (see --no-stop, --budget-ms) and never written to.
+    #[arg(long, value_name = "PID", conflicts_with = "inputs")]
+    pub pid: Option<u32>,
+
+    /// With --pid: the executable, when /proc/PID/exe is not the binary
+    /// with symbols.
+    #[arg(long, requires = "pid")]
+    pub binary: Option<PathBuf>,
+
+    /// With --pid: read without stopping the process (torn reads are
+    /// retried; running goroutines show their last scheduling point).
+    #[arg(long, requires = "pid")]
+    pub no_stop: bool,
+
+    /// With --pid: longest time to spend stopping the threads, in
+    /// milliseconds.
+    #[arg(long, default_value_t = 100, requires = "pid")]
+    pub budget_ms: u64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+
+    /// Show at most this many findings in text output (0 shows all).
+    #[arg(long, default_value_t = 0)]
+    pub max_findings: usize,
+
+    /// When to colour the output.
+    #[arg(long, value_enum, default_value_t)]
+    pub color: ColorChoice,
+}
+
+/// Version of the diagnose JSON document; bumped on incompatible changes.
+pub const DIAGNOSE_SCHEMA: u32 = 1;
+
+/// What was read, ready for the rules.
+struct Loaded {
+    name: String,
+    subject: Subject,
+    warnings: Vec<String>,
+}
+
+pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
+    let opts = Options::default();
+    let (before, after) = match args.pid {
+        Some(pid) => {
+            let pid = i32::try_from(pid).context("pid out of range")?;
+            let mode = if args.no_stop {
+                Mode::NoStop
+            } else {
+                Mode::Freeze {
+                    budget: Duration::from_millis(args.budget_ms),
+                }
+            };
+            (None, live(pid, mode, args.binary.as_deref())?)
+        }
+        None => {
+            let inputs = input::expand(&args.inputs)?;
+            match inputs.as_slice() {
+                [one] => {
+                    if is_elf(one)? {
+                        bail!(
+                            "{} is a binary: give its core file too (gosleuth diagnose BIN CORE), \
+                             or --pid PID for a running process",
+                            one.name()
+                        );
+                    }
+                    (None, text(one)?)
+                }
+                [first, second] => {
+                    if is_elf(first)? {
+                        let (Input::File(bin), Input::File(core)) = (first, second) else {
+                            bail!("BIN CORE must be two files");
+                        };
+                        (None, core_file(bin, core)?)
+                    } else {
+                        (Some(text(first)?), text(second)?)
+                    }
+                }
+                _ => bail!(
+                    "diagnose takes DUMP, DUMP DUMP2 or BIN CORE (or --pid PID); got {} inputs",
+                    inputs.len()
+                ),
+            }
+        }
+    };
+
+    let findings = match &before {
+        Some(b) => gosleuth_diagnose::diagnose_pair(&b.subject, &after.subject, &opts),
+        None => gosleuth_diagnose::diagnose(&after.subject, &opts),
+    };
+
+    let mut warnings = Vec::new();
+    for r in before.iter().chain(std::iter::once(&after)) {
+        warnings.extend(r.warnings.iter().map(|w| format!("{}: {w}", r.name)));
+    }
+    match args.format {
+        Format::Json => {
+            emit(&(json::to_string(&doc(before.as_ref(), &after, &findings, &warnings)) + "\n"))?;
+        }
+        Format::Text => {
+            for w in warnings.iter().take(10) {
+                eprintln!("gosleuth: warning: {w}");
+            }
+            if warnings.len() > 10 {
+                eprintln!("gosleuth: ... and {} more warnings", warnings.len() - 10);
+            }
+            let mut out = String::new();
+            let name = match &before {
+                Some(b) => format!(
+                    "{} -> {} ({} -> {} goroutines)",
+                    b.name, after.name, b.subject.total, after.subject.total
+                ),
+                None => after.name.clone(),
+            };
+            report::render(
+                &mut out,
+                &name,
+                after.subject.total,
+                &findings,
+                &report::TextOptions {
+                    color: args.color.style().color,
+                    max_findings: args.max_findings,
+                },
+            );
+            emit(&out)?;
+        }
+    }
+    Ok(if gosleuth_diagnose::has_critical(&findings) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// What `gosleuth diagnose --format json` prints (docs/diagnose.md):
+/// `schema`, `source_kind` (`memory` or `text`), `source` (the later dump
+/// of two), `before` and `before_goroutines` (when two dumps were
+/// compared), `goroutines`, `findings` (ranked) and `warnings`.
+fn doc(
+    before: Option<&Loaded>,
+    after: &Loaded,
+    findings: &[Finding],
+    warnings: &[String],
+) -> serde_json::Value {
+    let mut doc = serde_json::json!({
+        "schema": DIAGNOSE_SCHEMA,
+        "source_kind": after.subject.source,
+        "source": after.name,
+        "goroutines": after.subject.total,
+        "findings": findings,
+        "warnings": warnings,
+    });
+    if let (Some(b), Some(map)) = (before, doc.as_object_mut()) {
+        map.insert("before".into(), serde_json::json!(b.name));
+        map.insert(
+            "before_goroutines".into(),
+            serde_json::json!(b.subject.total),
+        );
+    }
+    doc
+}
+
+/// True when the input is a file that starts with the ELF magic.
+fn is_elf(input: &Input) -> Result<bool> {
+    let Input::File(path) = input else {
+        return Ok(false);
+    };
+    let mut head = [0u8; 4];
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let n = f
+        .read(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(n == 4 && head == *b"\x7fELF")
+}
+
+/// Plain text inputs up to this size keep every goroutine; larger ones are
+/// diagnosed from their groups, so memory follows the number of distinct
+/// stacks rather than the input (a 1,000,000-goroutine dump of 900 MB
+/// would need about 2.4 GB otherwise).
+const KEEP_GOROUTINES_LIMIT: u64 = 256 << 20;
+
+/// A text dump. Every goroutine is kept when the input is not huge: the
+/// lock rules read each one's arguments, and findings list more ids.
+fn text(input: &Input) -> Result<Loaded> {
+    let size = input.open_plain()?.map(|(_, len)| len);
+    let keep = size.is_none_or(|len| len <= KEEP_GOROUTINES_LIMIT);
+    let evidence = super::triage::read(
+        input,
+        gosleuth_text::Options {
+            similarity: Similarity::AnyValue,
+            keep_goroutines: keep,
+        },
+    )?;
+    if evidence.incidents.is_empty() {
+        bail!(
+            "{}: no goroutine dump, panic or fatal error in {} lines (diagnose reads SIGQUIT \
+             output, /debug/pprof/goroutine?debug=1|2 and logs that contain them)",
+            input.name(),
+            evidence.lines
+        );
+    }
+    let name = input.name();
+    let mut warnings = evidence.warnings;
+    if !keep {
+        warnings.push(format!(
+            "large input ({} MB): diagnosed from groups of goroutines with the same stack; \
+             lock addresses are read only from goroutines alone in their group",
+            size.unwrap_or(0) >> 20
+        ));
+    }
+    Ok(Loaded {
+        subject: Subject::from_incidents(name.clone(), evidence.incidents),
+        name,
+        warnings,
+    })
+}
+
+/// Options for the runtime reader: diagnosis needs the wait graph.
+fn runtime_options() -> gosleuth_runtime::Options {
+    gosleuth_runtime::Options { wait_graph: true }
+}
+
+fn core_file(bin: &Path, core: &Path) -> Result<Loaded> {
+    let snapshot =
+        gosleuth_runtime::read_core(bin, core, &runtime_options()).with_context(|| {
+            format!(
+                "cannot read the goroutines of core {} (binary {})",
+                core.display(),
+                bin.display()
+            )
+        })?;
+    Ok(from_snapshot(core.display().to_string(), snapshot))
+}
+
+fn live(pid: i32, mode: Mode, binary: Option<&Path>) -> Result<Loaded> {
+    let snapshot = gosleuth_runtime::capture_live(pid, mode, binary, &runtime_options())
+        .with_context(|| format!("cannot read the goroutines of process {pid}"))?
+        .snapshot();
+    Ok(from_snapshot(format!("pid {pid}"), snapshot))
+}
+
+fn from_snapshot(name: String, snapshot: Snapshot) -> Loaded {
+    let warnings = snapshot.meta.warnings.clone();
+    Loaded {
+        name,
+        subject: Subject::from_snapshot(snapshot),
+        warnings,
+    }
+}

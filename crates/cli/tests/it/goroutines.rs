@@ -1,0 +1,332 @@
+//! `gosleuth core`, `gosleuth attach` and `gosleuth dump` end to end on the
+//! seed-004 metrics service: its core, the live service, and a core that
+//! gosleuth itself writes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gosleuth_testkit as kit;
+use gosleuth_testkit::process::Running;
+
+use crate::{gosleuth, stdout};
+
+fn cores(go: &str) -> PathBuf {
+    kit::factory("cores", go, &["--case", "metricsdeadlock"]).join("core")
+}
+
+fn bin(go: &str, program: &str) -> PathBuf {
+    kit::factory("build", go, &["--program", program])
+        .join("bin")
+        .join(program)
+}
+
+/// Count of the group whose header precedes a frame line containing `frame`.
+fn group_count(out: &str, frame: &str) -> Option<u64> {
+    let mut count = None;
+    for line in out.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            count = line.split_whitespace().next().and_then(|n| n.parse().ok());
+        }
+        if line.contains(frame) {
+            return count;
+        }
+    }
+    None
+}
+
+/// The shape every view of the hung service must show: the pile-up in
+/// CountS (inlined, at its line), and the consumer blocked in SetM.
+fn check_service_view(out: &str, blocked: u64, what: &str) {
+    let counts = kit::source_line(
+        "metricsdeadlock/metrics.go",
+        "m.inChannel <- NewCountMetric(key, 1, second)",
+    );
+    let setm = kit::source_line(
+        "metricsdeadlock/metrics.go",
+        "m.inChannel <- NewSetMetric(key, value, second)",
+    );
+    let counts_frame =
+        format!("metricsdeadlock/metrics.go:{counts}  main.(*Metrics).CountS() (inlined)");
+    assert!(
+        out.contains(&counts_frame),
+        "{what}: no {counts_frame}:\n{out}"
+    );
+    assert_eq!(
+        group_count(out, "main.(*Metrics).CountS()"),
+        Some(blocked),
+        "{what}:\n{out}"
+    );
+    let setm_frame = format!("metricsdeadlock/metrics.go:{setm}  main.(*Metrics).SetM() (inlined)");
+    assert!(out.contains(&setm_frame), "{what}: no {setm_frame}:\n{out}");
+    assert_eq!(
+        group_count(out, "main.(*Metrics).SetM()"),
+        Some(1),
+        "{what}"
+    );
+}
+
+#[test]
+fn core_shows_the_pile_up_in_counts_and_the_consumer_in_setm() {
+    for go in kit::go_versions() {
+        let dir = cores(&go);
+        let core = dir.join("metricsdeadlock.gcore.core");
+        let o = gosleuth(&[
+            "core",
+            bin(&go, "metricsdeadlock").to_str().unwrap_or_default(),
+            core.to_str().unwrap_or_default(),
+        ]);
+        assert!(o.status.success(), "{go}: {o:?}");
+        let out = stdout(&o);
+        // The service's own dump, taken just before gcore, counts the same.
+        let dump = gosleuth(&[
+            "triage",
+            dir.join("metricsdeadlock.gcore.debug2.txt")
+                .to_str()
+                .unwrap_or_default(),
+        ]);
+        let in_dump =
+            group_count(&stdout(&dump), "main.(*Metrics).CountS(").expect("CountS in the dump");
+        check_service_view(&out, in_dump, &go);
+    }
+}
+
+#[test]
+fn core_groups_by_location_and_filters_like_dlv() {
+    let dir = cores("installed");
+    let core = dir.join("metricsdeadlock.gcore.core");
+    let b = bin("installed", "metricsdeadlock");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "core",
+            b.to_str().unwrap_or_default(),
+            core.to_str().unwrap_or_default(),
+        ];
+        args.extend_from_slice(extra);
+        let o = gosleuth(&args);
+        assert!(o.status.success(), "{extra:?}: {o:?}");
+        stdout(&o)
+    };
+    let out = run(&["--group-by", "startloc"]);
+    assert!(
+        out.contains("main.NewMetrics.gowrap1") || out.contains("main.NewMetrics.func1"),
+        "{out}"
+    );
+    let out = run(&["--with", "userloc=SetM", "--stacks"]);
+    assert_eq!(out.matches("\ngoroutine ").count(), 1, "{out}");
+    assert!(
+        out.contains("main.(*Metrics).sendMetricsToOutChannel"),
+        "{out}"
+    );
+    let out = run(&["--without", "userloc=CountS", "--group-by", "userloc"]);
+    assert!(!out.contains("CountS"), "{out}");
+    // Delve's api.Goroutine JSON: the seed's jq query works on it.
+    let o = gosleuth(&[
+        "core",
+        b.to_str().unwrap_or_default(),
+        core.to_str().unwrap_or_default(),
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let gs = doc.as_array().expect("array of goroutines");
+    let in_counts = gs
+        .iter()
+        .filter(|g| g["userCurrentLoc"]["function"]["name"] == "main.(*Metrics).CountS")
+        .count();
+    assert!(in_counts > 1000, "{in_counts}");
+    let consumer = gs
+        .iter()
+        .find(|g| {
+            g["startLoc"]["function"]["name"].as_str().is_some_and(|n| {
+                n.ends_with("startInChannelConsumer") || n.starts_with("main.NewMetrics.g")
+            })
+        })
+        .expect("consumer by startLoc");
+    for key in [
+        "id",
+        "currentLoc",
+        "userCurrentLoc",
+        "goStatementLoc",
+        "startLoc",
+        "threadID",
+        "status",
+        "waitReason",
+    ] {
+        assert!(consumer.get(key).is_some(), "{key} missing: {consumer}");
+    }
+    assert!(
+        consumer["currentLoc"]["pc"]
+            .as_u64()
+            .is_some_and(|pc| pc > 0)
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let dir = cores("installed");
+    let core = dir.join("metricsdeadlock.gcore.core");
+    let other = bin("installed", "parked");
+    // A binary that is not the one the core was taken from.
+    let o = gosleuth(&[
+        "core",
+        other.to_str().unwrap_or_default(),
+        core.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("does not match"), "{err}");
+    // A truncated core.
+    let tmp = std::env::temp_dir().join(format!("gosleuth-truncated-{}.core", std::process::id()));
+    {
+        use std::io::{Read, Write};
+        let mut f = std::fs::File::open(&core).expect("core");
+        let mut head = vec![0u8; 1 << 20];
+        f.read_exact(&mut head).expect("read");
+        std::fs::File::create(&tmp)
+            .and_then(|mut o| o.write_all(&head))
+            .expect("write");
+    }
+    let o = gosleuth(&[
+        "core",
+        bin("installed", "metricsdeadlock")
+            .to_str()
+            .unwrap_or_default(),
+        tmp.to_str().unwrap_or_default(),
+    ]);
+    let _ = std::fs::remove_file(&tmp);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("truncated") || err.contains("not dumped") || err.contains("past its end"),
+        "{err}"
+    );
+    // Not a Go process: this test binary's own parent shell is not Go; use
+    // a process we start: `sleep`.
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep");
+    let o = gosleuth(&["attach", &child.id().to_string()]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Go") || err.contains("pclntab"), "{err}");
+    // No such process.
+    let o = gosleuth(&["attach", "999999999"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// The metrics service, hung by load: the server, the load generators,
+/// its address, the last `attach` listing and the requests blocked in CountS.
+struct Hung {
+    srv: Running,
+    _load: Vec<Running>,
+    addr: String,
+    out: String,
+    blocked: u64,
+}
+
+/// Starts the metrics service and sends requests (in up to four rounds,
+/// like the factory) until they pile up in CountS and the pile stops
+/// growing.
+fn hung_service() -> Hung {
+    let (srv, addr) = Running::start_until(
+        &bin("installed", "metricsdeadlock"),
+        &["-addr", "127.0.0.1:0"],
+        None,
+        |l| l.contains(':'),
+    );
+    let addr = addr.trim().to_string();
+    let mut load = Vec::new();
+    for _round in 0..4 {
+        let (g, _) = Running::start_until(
+            &bin("installed", "loadgen"),
+            &["-addr", &addr, "-n", "2000", "-c", "64"],
+            None,
+            |l| l.starts_with("opened"),
+        );
+        load.push(g);
+        if let Some((out, blocked)) = wait_for_hang(&srv) {
+            return Hung {
+                srv,
+                _load: load,
+                addr,
+                out,
+                blocked,
+            };
+        }
+    }
+    panic!("the metrics service did not hang after four rounds of load");
+}
+
+/// Attaches until the number of requests blocked in CountS stops
+/// changing; returns the last listing and that number.
+fn wait_for_hang(srv: &Running) -> Option<(String, u64)> {
+    let mut last = None;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(250));
+        let o = gosleuth(&["attach", &srv.pid.to_string()]);
+        assert!(o.status.success(), "{o:?}");
+        srv.assert_running();
+        let out = stdout(&o);
+        let n = group_count(&out, "main.(*Metrics).CountS()");
+        if n.is_some_and(|n| n > 1000) && n == last {
+            return Some((out, n?));
+        }
+        last = n;
+    }
+    None
+}
+
+#[test]
+fn attach_shows_the_live_service_and_leaves_it_running() {
+    let Hung {
+        srv,
+        addr,
+        out,
+        blocked,
+        ..
+    } = hung_service();
+    assert!(blocked > 1000, "{blocked}");
+    // The service's own dump agrees.
+    let dump = std::env::temp_dir().join(format!("gosleuth-attach-{}.txt", std::process::id()));
+    let url = format!("http://{addr}/debug/pprof/goroutine?debug=2");
+    let o = gosleuth(&["fetch", &url, "-o", dump.to_str().unwrap_or_default()]);
+    assert!(o.status.success(), "{o:?}");
+    let t = gosleuth(&["triage", dump.to_str().unwrap_or_default()]);
+    let _ = std::fs::remove_file(&dump);
+    assert_eq!(
+        group_count(&stdout(&t), "main.(*Metrics).CountS("),
+        Some(blocked)
+    );
+    check_service_view(&out, blocked, "attach");
+    assert!(out.contains("stopped for"), "{out}");
+}
+
+#[test]
+fn dump_writes_a_core_that_core_reads_like_attach() {
+    let Hung { srv, blocked, .. } = hung_service();
+    let dir = std::env::temp_dir().join(format!("gosleuth-dumpcore-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let core = dir.join("svc.core");
+    let o = gosleuth(&[
+        "dump",
+        &srv.pid.to_string(),
+        "-o",
+        core.to_str().unwrap_or_default(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    srv.assert_running();
+    let b = bin("installed", "metricsdeadlock");
+    let o = gosleuth(&[
+        "core",
+        b.to_str().unwrap_or_default(),
+        core.to_str().unwrap_or_default(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(o.status.success(), "{o:?}");
+    let out = stdout(&o);
+    check_service_view(&out, blocked, "dumped core");
+}
