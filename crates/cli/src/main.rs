@@ -35,6 +35,9 @@ enum Command {
     /// Goroutines of a running process, read while it is frozen for a
     /// bounded time (or not stopped at all with --no-stop).
     Attach(cmd::attach::AttachArgs),
+    /// Name the deadlock, the leak or the pile-up: ranked findings with
+    /// evidence, from text dumps, a core file or a running process.
+    Diagnose(cmd::diagnose::DiagnoseArgs),
     /// Write an ELF core file of a live process (gdb, dlv and gosleuth open
     /// it), freezing it only for a bounded time.
     Dump(cmd::dump::DumpArgs),
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Dump(a) => cmd::dump::run(a),
         Command::Core(a) => cmd::core::run(a),
         Command::Attach(a) => cmd::attach::run(a),
+        Command::Diagnose(a) => cmd::diagnose::run(a),
         Command::Bin(c) => cmd::bin::run(c),
         Command::Pprof(a) => cmd::pprof::run(a),
         Command::Fetch(a) => cmd::fetch::run(a),

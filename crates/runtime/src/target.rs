@@ -57,6 +57,11 @@ impl<M> std::fmt::Debug for Target<M> {
     }
 }
 
+/// More goroutines than this in `allgs` means the slice header is not
+/// what it should be (wrong binary, corrupt core): 64 Mi goroutines would
+/// need at least 128 GiB of stacks.
+pub const MAX_GOROUTINES: u64 = 1 << 26;
+
 /// The minor release number of a Go version string (`go1.23.4` -> 23).
 pub fn go_minor(version: &str) -> Option<u32> {
     let rest = version.strip_prefix("go1.")?;
@@ -165,7 +170,7 @@ impl<M: Memory> Target<M> {
         let ptr = self.mem.read_ptr(self.globals.allgs)?;
         let len = self.mem.read_u64(self.globals.allgs + 8)?;
         let cap = self.mem.read_u64(self.globals.allgs + 16)?;
-        if len > cap || len > 1 << 32 {
+        if len > cap || len > MAX_GOROUTINES {
             return Err(Error::runtime(
                 "runtime.allgs",
                 format!("implausible slice header (len {len}, cap {cap}); wrong binary?"),

@@ -118,10 +118,15 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
             .read_u64(c + h.elemtype)
             .ok()
             .and_then(|ty| type_name(t, types?, ty));
+        // A queue holds each goroutine at most once: a longer walk is a
+        // cycle in corrupt memory.
+        let limit = gs.len().min(MAX_QUEUE) + 1;
         let queue = |q: u64| -> Vec<usize> {
             let mut out = Vec::new();
+            let mut hops = 0;
             let mut sg = t.mem.read_u64(q).unwrap_or(0);
-            while sg != 0 && out.len() < MAX_QUEUE {
+            while sg != 0 && hops < limit {
+                hops += 1;
                 if let Some(&i) = t.mem.read_u64(sg + s.g).ok().and_then(|gp| by_gp.get(&gp)) {
                     out.push(i);
                 }
@@ -151,6 +156,8 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
             let sema = &t.layout.sema;
             let mut waiters: HashMap<u64, Vec<usize>> = HashMap::new();
             let mut visited = 0usize;
+            // Every sudog in the table belongs to a distinct goroutine.
+            let budget = gs.len().min(MAX_QUEUE) + 1;
             for r in 0..sema.entries {
                 let root = t
                     .mem
@@ -158,20 +165,19 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
                     .unwrap_or(0);
                 let mut stack = vec![root];
                 while let Some(node) = stack.pop() {
-                    if node == 0 || visited > MAX_QUEUE {
+                    if node == 0 || visited > budget {
                         continue;
                     }
                     visited += 1;
                     let elem = t.mem.read_u64(node + s.elem).unwrap_or(0);
                     let mut w = node;
-                    let mut n = 0;
-                    while w != 0 && n < MAX_QUEUE {
+                    while w != 0 && visited <= budget {
+                        visited += 1;
                         if let Some(&i) = t.mem.read_u64(w + s.g).ok().and_then(|gp| by_gp.get(&gp))
                         {
                             waiters.entry(elem).or_default().push(i);
                         }
                         w = t.mem.read_u64(w + s.waitlink).unwrap_or(0);
-                        n += 1;
                     }
                     stack.push(t.mem.read_u64(node + s.prev).unwrap_or(0));
                     stack.push(t.mem.read_u64(node + s.next).unwrap_or(0));

@@ -172,7 +172,7 @@ pub fn show<M: Memory>(c: &Capture<M>, header: &str, args: &ViewArgs) -> Result<
     }
     match args.group_by.as_str() {
         "stack" | "full" => {
-            let groups = c.group(Similarity::AnyValue, &keep);
+            let groups = c.group(Similarity::AnyValue, keep);
             let total = groups.iter().map(|g| g.count).sum();
             let paths = PathShortener::learn(groups.iter().flat_map(|g| g.frames.iter()));
             render::group_list(&mut out, total, &groups, &paths, &opts);
@@ -238,12 +238,7 @@ fn goroutine_text(out: &mut String, g: &Goroutine, opts: &TextOptions) {
         opts.max_frames
     };
     for f in g.frames.iter().take(n) {
-        let _ = writeln!(
-            out,
-            "{}{}(...)",
-            f.function,
-            if f.inlined { "" } else { "" }
-        );
+        let _ = writeln!(out, "{}(...)", f.function);
         let mut loc = format!("\t{}:{}", f.file, f.line);
         if let Some(o) = f.offset {
             let _ = write!(loc, " +{o:#x}");
@@ -257,6 +252,16 @@ fn goroutine_text(out: &mut String, g: &Goroutine, opts: &TextOptions) {
         }
         let _ = writeln!(out, "{line}\n\t{}:{}", c.file, c.line);
     }
+}
+
+/// Goroutines counted under one key of `--group-by`.
+#[derive(Default)]
+struct Tally {
+    count: u64,
+    /// The first few ids.
+    ids: Vec<u64>,
+    /// Goroutines per state.
+    states: HashMap<String, u64>,
 }
 
 fn by_key<M: Memory>(
@@ -285,7 +290,7 @@ fn by_key<M: Memory>(
         Label(Option<String>),
         Unknown,
     }
-    let mut keyed: HashMap<Key, (u64, Vec<u64>, HashMap<String, u64>, usize)> = HashMap::new();
+    let mut keyed: HashMap<Key, (Tally, usize)> = HashMap::new();
     let mut total = 0u64;
     for i in 0..c.goroutines.len() {
         let v = c.view(i);
@@ -313,21 +318,19 @@ fn by_key<M: Memory>(
             ),
             (None, None) => Key::Unknown,
         };
-        let e = keyed
-            .entry(k)
-            .or_insert_with(|| (0, Vec::new(), HashMap::new(), i));
-        e.0 += 1;
-        if e.1.len() < 8 {
-            e.1.push(v.raw().id);
+        let (t, _) = keyed.entry(k).or_insert_with(|| (Tally::default(), i));
+        t.count += 1;
+        if t.ids.len() < 8 {
+            t.ids.push(v.raw().id);
         }
-        if let Some(n) = e.2.get_mut(v.state()) {
+        if let Some(n) = t.states.get_mut(v.state()) {
             *n += 1;
         } else {
-            e.2.insert(v.state().to_string(), 1);
+            t.states.insert(v.state().to_string(), 1);
         }
     }
-    let mut groups: HashMap<String, (u64, Vec<u64>, HashMap<String, u64>)> = HashMap::new();
-    for (k, (count, ids, states, first)) in keyed {
+    let mut groups: HashMap<String, Tally> = HashMap::new();
+    for (k, (tally, first)) in keyed {
         let v = c.view(first);
         let name = match (&k, loc, label) {
             (Key::Label(val), _, Some(key)) => val
@@ -338,24 +341,24 @@ fn by_key<M: Memory>(
             _ => "(unknown)".to_string(),
         };
         let e = groups.entry(name).or_default();
-        e.0 += count;
-        e.1.extend(ids);
-        e.1.truncate(8);
-        for (s, n) in states {
-            *e.2.entry(s).or_default() += n;
+        e.count += tally.count;
+        e.ids.extend(tally.ids);
+        e.ids.truncate(8);
+        for (s, n) in tally.states {
+            *e.states.entry(s).or_default() += n;
         }
     }
     let mut sorted: Vec<_> = groups.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    sorted.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
     let _ = writeln!(
         out,
         "\n{total} goroutines in {} groups by {key}:\n",
         sorted.len()
     );
-    let width = sorted.first().map_or(1, |(_, g)| g.0.to_string().len());
-    for (name, (count, ids, states)) in sorted {
+    let width = sorted.first().map_or(1, |(_, g)| g.count.to_string().len());
+    for (name, Tally { count, ids, states }) in sorted {
         let mut st: Vec<(String, u64)> = states.into_iter().collect();
-        st.sort_by(|a, b| b.1.cmp(&a.1));
+        st.sort_by_key(|s| std::cmp::Reverse(s.1));
         let st: Vec<String> = st
             .iter()
             .map(|(s, n)| {

@@ -281,13 +281,8 @@ fn wait_for_hang(srv: &Running) -> Option<(String, u64)> {
 
 #[test]
 fn attach_shows_the_live_service_and_leaves_it_running() {
-    let Hung {
-        srv,
-        addr,
-        out,
-        blocked,
-        ..
-    } = hung_service();
+    let hung = hung_service();
+    let (addr, out, blocked) = (&hung.addr, &hung.out, hung.blocked);
     assert!(blocked > 1000, "{blocked}");
     // The service's own dump agrees.
     let dump = std::env::temp_dir().join(format!("gosleuth-attach-{}.txt", std::process::id()));
@@ -300,13 +295,15 @@ fn attach_shows_the_live_service_and_leaves_it_running() {
         group_count(&stdout(&t), "main.(*Metrics).CountS("),
         Some(blocked)
     );
-    check_service_view(&out, blocked, "attach");
+    check_service_view(out, blocked, "attach");
     assert!(out.contains("stopped for"), "{out}");
+    hung.srv.assert_running();
 }
 
 #[test]
 fn dump_writes_a_core_that_core_reads_like_attach() {
-    let Hung { srv, blocked, .. } = hung_service();
+    let hung = hung_service();
+    let (srv, blocked) = (&hung.srv, hung.blocked);
     let dir = std::env::temp_dir().join(format!("gosleuth-dumpcore-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let core = dir.join("svc.core");
