@@ -20,6 +20,7 @@ mod stripped;
 pub mod symbolize;
 pub mod target;
 pub mod unwind;
+pub mod values;
 mod wait_reason_table;
 mod wait_reasons;
 pub mod waits;
