@@ -110,6 +110,13 @@ pub trait Memory {
     /// The address ranges of the process, sorted by start.
     fn regions(&self) -> Vec<Region>;
 
+    /// True when few large reads are much cheaper than many small ones (a
+    /// live process: every read is a system call that pins pages); false
+    /// for memory-mapped sources, where small reads are just copies.
+    fn prefers_batches(&self) -> bool {
+        false
+    }
+
     /// Hints that pages read so far will not be needed again soon: a
     /// memory-mapped source drops them from this process's resident set
     /// (they stay in the page cache), so reading a multi-gigabyte core
@@ -199,6 +206,9 @@ impl<M: Memory + ?Sized> Memory for &M {
     }
     fn release_cached_pages(&self) {
         (**self).release_cached_pages()
+    }
+    fn prefers_batches(&self) -> bool {
+        (**self).prefers_batches()
     }
 }
 

@@ -9,7 +9,7 @@ use gosleuth_model::{
     Frame, FrameRef, Goroutine, Group, Grouper, Similarity, Snapshot, SnapshotMeta, Stack,
     StackRef, Status, Thread, WaitObject, WaitObjectKind,
 };
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::Result;
 use crate::goroutines::{RawGoroutine, read_headers, status, unwind_all};
@@ -36,7 +36,9 @@ pub struct Capture<M> {
     pub labels: Vec<Vec<(String, String)>>,
     pub symbols: Symbols,
     /// `created by` frames by `go` statement pc.
-    go_sites: std::collections::HashMap<u64, Frame>,
+    go_sites: HashMap<u64, Frame>,
+    /// Start functions by `g.startpc`.
+    start_sites: HashMap<u64, Frame>,
     pub now: Now,
     /// The wait graph, when it was asked for.
     pub graph: WaitGraph,
@@ -101,6 +103,7 @@ impl<M: Memory + Sync> Capture<M> {
             labels,
             symbols: Symbols::default(),
             go_sites: Default::default(),
+            start_sites: Default::default(),
             now,
             graph,
             source,
@@ -108,6 +111,19 @@ impl<M: Memory + Sync> Capture<M> {
             show_wrappers: false,
         })
     }
+}
+
+/// The raw words that make two goroutines certainly look the same: pcs
+/// (with the trap bit), status, wait reason, locked, creation site, labels.
+fn raw_key(out: &mut Vec<u8>, g: &RawGoroutine) {
+    for f in &g.frames {
+        out.extend_from_slice(&f.pc.to_le_bytes());
+        out.push(u8::from(f.trap()));
+    }
+    out.extend_from_slice(&g.status.to_le_bytes());
+    out.extend_from_slice(&[g.wait_reason, u8::from(g.locked)]);
+    out.extend_from_slice(&g.gopc.to_le_bytes());
+    out.extend_from_slice(&g.labels.to_le_bytes());
 }
 
 fn estimate_now<M: Memory>(t: &Target<M>, gs: &[RawGoroutine]) -> Now {
@@ -128,6 +144,11 @@ impl<M: Memory> Capture<M> {
     pub fn symbolize(&mut self) {
         for g in &self.goroutines {
             self.symbols.add(&self.target, &g.frames);
+            if !self.start_sites.contains_key(&g.startpc) {
+                if let Some(f) = Symbols::entry(&self.target, g.startpc) {
+                    self.start_sites.insert(g.startpc, f);
+                }
+            }
             if !self.go_sites.contains_key(&g.gopc) {
                 // The main goroutine is started by the runtime's bootstrap
                 // code, which tracebacks do not show as a creator.
@@ -210,22 +231,16 @@ impl<M: Memory> Capture<M> {
         }
         let mut raw: HashMap<u128, Raw> = HashMap::new();
         let mut order = Vec::new();
+        let mut buf = Vec::with_capacity(256);
         for i in 0..self.goroutines.len() {
             let v = self.view(i);
             if !keep(&v) {
                 continue;
             }
             let g = v.raw();
-            let mut h = Xxh3::new();
-            for f in &g.frames {
-                h.update(&f.pc.to_le_bytes());
-                h.update(&[u8::from(f.trap())]);
-            }
-            h.update(&g.status.to_le_bytes());
-            h.update(&[g.wait_reason, u8::from(g.locked)]);
-            h.update(&g.gopc.to_le_bytes());
-            h.update(&g.labels.to_le_bytes());
-            let key = h.digest128();
+            buf.clear();
+            raw_key(&mut buf, g);
+            let key = xxh3_128(&buf);
             let wait = v.wait_minutes();
             let e = raw.entry(key).or_insert_with(|| {
                 order.push(key);
@@ -373,11 +388,70 @@ impl<M: Memory> Capture<M> {
         Some(format!("(*{ty}).{}", field.name))
     }
 
-    /// Everything as a [`Snapshot`].
-    pub fn snapshot(&self) -> Snapshot {
-        let goroutines = (0..self.goroutines.len())
-            .map(|i| self.goroutine(i))
-            .collect();
+    /// Like [`Capture::snapshot`], but goroutines that share everything the
+    /// model shows (raw stack, state, creation site, start, labels and what
+    /// they wait on) become one record with a `count`, as in a `debug=1`
+    /// goroutine profile: a million parked goroutines cost as much as their
+    /// distinct stacks. Ids in the wait objects are mapped to the id of
+    /// their record (lists keep their lengths, so counts stay right).
+    pub fn compact_snapshot(&self) -> Snapshot {
+        let mut index: HashMap<u128, usize> = HashMap::new();
+        // Per goroutine (same order as `self.goroutines`, sorted by id):
+        // the id of its record.
+        let mut record_id: Vec<u64> = Vec::with_capacity(self.goroutines.len());
+        let mut goroutines: Vec<Goroutine> = Vec::new();
+        let mut key = Vec::with_capacity(256);
+        for (i, g) in self.goroutines.iter().enumerate() {
+            key.clear();
+            raw_key(&mut key, g);
+            key.extend_from_slice(&g.startpc.to_le_bytes());
+            key.extend_from_slice(&g.thread.unwrap_or(0).to_le_bytes());
+            key.push(u8::from(g.broken.is_some()));
+            for w in self.graph.waiting_for.get(i).into_iter().flatten() {
+                key.extend_from_slice(&w.to_le_bytes());
+            }
+            match index.entry(xxh3_128(&key)) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let rec = &mut goroutines[*e.get()];
+                    rec.count += 1;
+                    rec.wait_minutes = rec.wait_minutes.max(self.view(i).wait_minutes());
+                    record_id.push(rec.id);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(goroutines.len());
+                    goroutines.push(self.goroutine(i));
+                    record_id.push(g.id);
+                }
+            }
+        }
+        let map = |id: &u64| {
+            self.goroutines
+                .binary_search_by_key(id, |g| g.id)
+                .map_or(*id, |i| record_id[i])
+        };
+        let mut objects = self.wait_objects();
+        for o in &mut objects {
+            o.senders.iter_mut().for_each(|id| *id = map(id));
+            o.receivers.iter_mut().for_each(|id| *id = map(id));
+            for r in &mut o.referenced_by {
+                r.goroutine = map(&r.goroutine);
+            }
+            o.referenced_by.sort_by_key(|r| (r.goroutine, r.frame));
+            o.referenced_by.dedup_by_key(|r| (r.goroutine, r.frame));
+        }
+        let mut snap = self.snapshot_meta_only();
+        snap.meta.warnings.push(format!(
+            "{} goroutines aggregated into {} records with identical stacks and waits",
+            self.goroutines.len(),
+            goroutines.len()
+        ));
+        snap.goroutines = goroutines;
+        snap.objects = objects;
+        snap
+    }
+
+    /// A snapshot with the metadata and threads, and no goroutines.
+    fn snapshot_meta_only(&self) -> Snapshot {
         let mut warnings = self.target.warnings.clone();
         warnings.extend(self.graph.warnings.iter().cloned());
         let broken = self
@@ -397,10 +471,20 @@ impl<M: Memory> Capture<M> {
                 now_estimate: Some(self.now_description()),
                 warnings,
             },
-            goroutines,
+            goroutines: Vec::new(),
             threads: self.threads(),
-            objects: self.wait_objects(),
+            objects: Vec::new(),
         }
+    }
+
+    /// Everything as a [`Snapshot`], one record per goroutine.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut snap = self.snapshot_meta_only();
+        snap.goroutines = (0..self.goroutines.len())
+            .map(|i| self.goroutine(i))
+            .collect();
+        snap.objects = self.wait_objects();
+        snap
     }
 }
 
@@ -488,7 +572,7 @@ impl<M: Memory> View<'_, M> {
         }
     }
     pub fn start(&self) -> Option<Frame> {
-        Symbols::entry(&self.c.target, self.raw().startpc)
+        self.c.start_sites.get(&self.raw().startpc).cloned()
     }
     pub fn created_by_frame(&self) -> Option<Frame> {
         self.c.go_sites.get(&self.raw().gopc).cloned()

@@ -95,6 +95,9 @@ pub fn read_all<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
 /// runs of adjacent structs (a few large reads instead of one per
 /// goroutine: what makes a live process's stop short).
 pub fn read_headers<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
+    if !t.mem.prefers_batches() {
+        return read_headers_one_by_one(t);
+    }
     let mut ptrs = t.allgs()?;
     ptrs.retain(|&p| p != 0);
     ptrs.sort_unstable();
@@ -157,6 +160,35 @@ pub fn read_headers<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>
         })
         .collect();
     Ok(out)
+}
+
+/// Reads each `g` on its own (memory-mapped cores: a read is a copy),
+/// releasing mapped pages as it goes.
+fn read_headers_one_by_one<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
+    let ptrs = t.allgs()?;
+    let size = t.layout.g.size as usize;
+    let since_release = AtomicUsize::new(0);
+    Ok(ptrs
+        .par_chunks(CHUNK)
+        .map_init(
+            || vec![0u8; size],
+            |buf, chunk| {
+                let v: Vec<RawGoroutine> = chunk
+                    .iter()
+                    .filter_map(|&gp| {
+                        t.mem.read_at(gp, buf).ok()?;
+                        header(t, gp, buf)
+                    })
+                    .collect();
+                if since_release.fetch_add(chunk.len(), Ordering::Relaxed) >= RELEASE_EVERY {
+                    since_release.store(0, Ordering::Relaxed);
+                    t.mem.release_cached_pages();
+                }
+                v
+            },
+        )
+        .flatten_iter()
+        .collect())
 }
 
 /// The registers to unwind a goroutine from.

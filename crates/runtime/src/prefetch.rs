@@ -69,6 +69,9 @@ impl<M: Memory> Memory for Prefetched<M> {
     fn read_many(&self, reqs: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
         self.inner.read_many(reqs)
     }
+    fn prefers_batches(&self) -> bool {
+        self.inner.prefers_batches()
+    }
 }
 
 /// Copies the live part of every goroutine's stack and of every thread's

@@ -70,42 +70,61 @@ pub struct WaitGraph {
     pub warnings: Vec<String>,
 }
 
+/// Goroutine index by `g` address (a sorted vector: a million entries
+/// cost one allocation).
+struct ByGp(Vec<(u64, usize)>);
+
+impl ByGp {
+    fn new(gs: &[RawGoroutine]) -> ByGp {
+        let mut v: Vec<(u64, usize)> = gs.iter().enumerate().map(|(i, g)| (g.gp, i)).collect();
+        v.par_sort_unstable();
+        ByGp(v)
+    }
+    fn get(&self, gp: u64) -> Option<&usize> {
+        self.0
+            .binary_search_by_key(&gp, |e| e.0)
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+}
+
 /// The objects goroutines are queued on and their queues (references are
 /// added by [`find_references`] once stacks are unwound).
 pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -> WaitGraph {
-    let by_gp: HashMap<u64, usize> = gs.iter().enumerate().map(|(i, g)| (g.gp, i)).collect();
+    let by_gp = ByGp::new(gs);
     let mut waiting_for = vec![Vec::new(); gs.len()];
     let mut warnings = Vec::new();
     let s = &t.layout.sudog;
 
     // Channels, from each parked goroutine's sudogs.
-    let mut chans: HashSet<u64> = HashSet::new();
-    for (i, g) in gs.iter().enumerate() {
-        if g.status != status::WAITING || g.waiting == 0 {
-            continue;
-        }
-        // A select's sudogs (one per case) are linked by waitlink and all
-        // belong to the goroutine; a semaphore waiter's waitlink leads to
-        // other goroutines' sudogs instead, so stop at the first foreign one.
-        let mut sg = g.waiting;
-        let mut n = 0;
-        while sg != 0 && n < 1024 {
-            if t.mem.read_u64(sg + s.g).ok() != Some(g.gp) {
-                break;
+    waiting_for
+        .par_iter_mut()
+        .zip(gs.par_iter())
+        .for_each(|(wf, g)| {
+            if g.status != status::WAITING || g.waiting == 0 {
+                return;
             }
-            let Ok(c) = t.mem.read_u64(sg + s.c) else {
-                break;
-            };
-            if c != 0 {
-                chans.insert(c);
-                if !waiting_for[i].contains(&c) {
-                    waiting_for[i].push(c);
+            // A select's sudogs (one per case) are linked by waitlink and
+            // all belong to the goroutine; a semaphore waiter's waitlink
+            // leads to other goroutines' sudogs instead, so stop at the
+            // first foreign one.
+            let mut sg = g.waiting;
+            let mut n = 0;
+            while sg != 0 && n < 1024 {
+                if t.mem.read_u64(sg + s.g).ok() != Some(g.gp) {
+                    break;
                 }
+                let Ok(c) = t.mem.read_u64(sg + s.c) else {
+                    break;
+                };
+                if c != 0 && !wf.contains(&c) {
+                    wf.push(c);
+                }
+                sg = t.mem.read_u64(sg + s.waitlink).unwrap_or(0);
+                n += 1;
             }
-            sg = t.mem.read_u64(sg + s.waitlink).unwrap_or(0);
-            n += 1;
-        }
-    }
+        });
+    let chans: HashSet<u64> = waiting_for.iter().flatten().copied().collect();
     let mut objects: Vec<RawObject> = Vec::new();
     let types = types_base(t);
     for &c in &chans {
@@ -127,7 +146,7 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
             let mut sg = t.mem.read_u64(q).unwrap_or(0);
             while sg != 0 && hops < limit {
                 hops += 1;
-                if let Some(&i) = t.mem.read_u64(sg + s.g).ok().and_then(|gp| by_gp.get(&gp)) {
+                if let Some(&i) = t.mem.read_u64(sg + s.g).ok().and_then(|gp| by_gp.get(gp)) {
                     out.push(i);
                 }
                 sg = t.mem.read_u64(sg + s.next).unwrap_or(0);
@@ -173,7 +192,7 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
                     let mut w = node;
                     while w != 0 && visited <= budget {
                         visited += 1;
-                        if let Some(&i) = t.mem.read_u64(w + s.g).ok().and_then(|gp| by_gp.get(&gp))
+                        if let Some(&i) = t.mem.read_u64(w + s.g).ok().and_then(|gp| by_gp.get(gp))
                         {
                             waiters.entry(elem).or_default().push(i);
                         }

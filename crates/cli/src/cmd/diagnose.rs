@@ -258,23 +258,38 @@ fn runtime_options() -> gosleuth_runtime::Options {
     gosleuth_runtime::Options { wait_graph: true }
 }
 
+/// From this many goroutines on, goroutines with identical stacks and
+/// waits are diagnosed as one record with a count (ids listed in findings
+/// are then those records').
+const AGGREGATE_FROM: usize = 100_000;
+
+fn snapshot_of<M: gosleuth_memory::Memory>(c: &gosleuth_runtime::Capture<M>) -> Snapshot {
+    if c.goroutines.len() >= AGGREGATE_FROM {
+        c.compact_snapshot()
+    } else {
+        c.snapshot()
+    }
+}
+
 fn core_file(bin: &Path, core: &Path) -> Result<Loaded> {
-    let snapshot =
-        gosleuth_runtime::read_core(bin, core, &runtime_options()).with_context(|| {
+    let capture =
+        gosleuth_runtime::capture_core(bin, core, &runtime_options()).with_context(|| {
             format!(
                 "cannot read the goroutines of core {} (binary {})",
                 core.display(),
                 bin.display()
             )
         })?;
-    Ok(from_snapshot(core.display().to_string(), snapshot))
+    Ok(from_snapshot(
+        core.display().to_string(),
+        snapshot_of(&capture),
+    ))
 }
 
 fn live(pid: i32, mode: Mode, binary: Option<&Path>) -> Result<Loaded> {
-    let snapshot = gosleuth_runtime::capture_live(pid, mode, binary, &runtime_options())
-        .with_context(|| format!("cannot read the goroutines of process {pid}"))?
-        .snapshot();
-    Ok(from_snapshot(format!("pid {pid}"), snapshot))
+    let capture = gosleuth_runtime::capture_live(pid, mode, binary, &runtime_options())
+        .with_context(|| format!("cannot read the goroutines of process {pid}"))?;
+    Ok(from_snapshot(format!("pid {pid}"), snapshot_of(&capture)))
 }
 
 fn from_snapshot(name: String, snapshot: Snapshot) -> Loaded {

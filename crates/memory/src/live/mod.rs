@@ -392,6 +392,10 @@ impl Memory for LiveProcess {
             .collect()
     }
 
+    fn prefers_batches(&self) -> bool {
+        true
+    }
+
     fn read_many(&self, reqs: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
         if self.frozen.as_ref().is_none_or(|f| f.thawed()) {
             return reqs.iter_mut().map(|(a, b)| self.read_at(*a, b)).collect();
