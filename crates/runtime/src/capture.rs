@@ -45,6 +45,8 @@ pub struct Capture<M> {
     pub source: String,
     /// How long a live process was stopped.
     pub frozen_for: Option<std::time::Duration>,
+    /// How long each phase of the reading took, in order.
+    pub phases: Vec<(&'static str, std::time::Duration)>,
     /// Keep compiler-generated wrapper frames (as `GOTRACEBACK=system`
     /// and Delve show them); off by default, as tracebacks leave them out.
     pub show_wrappers: bool,
@@ -80,8 +82,15 @@ impl<M: Memory + Sync> Capture<M> {
         opts: &Options,
         memory_read: impl FnOnce(&mut Target<M>, &[RawGoroutine]),
     ) -> Result<Capture<M>> {
+        let mut phases = Vec::new();
+        let mut t0 = std::time::Instant::now();
+        let mut phase = |name: &'static str| {
+            phases.push((name, t0.elapsed()));
+            t0 = std::time::Instant::now();
+        };
         let mut goroutines = read_headers(&target)?;
         goroutines.sort_unstable_by_key(|g| g.id);
+        phase("goroutine headers");
         let labels = labels::read_all(&target, &goroutines);
         let now = match live_now {
             Some(n) => Now::Clock(n),
@@ -92,10 +101,14 @@ impl<M: Memory + Sync> Capture<M> {
         } else {
             WaitGraph::default()
         };
+        phase("labels and wait queues");
         memory_read(&mut target, &goroutines);
+        phase("stack copy");
         unwind_all(&target, &mut goroutines);
+        phase("unwinding");
         if opts.wait_graph {
             crate::waits::find_references(&target, &goroutines, &mut graph.objects);
+            phase("stack references");
         }
         Ok(Capture {
             target,
@@ -108,6 +121,7 @@ impl<M: Memory + Sync> Capture<M> {
             graph,
             source,
             frozen_for: None,
+            phases,
             show_wrappers: false,
         })
     }
