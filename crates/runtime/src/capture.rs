@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use gosleuth_memory::Memory;
 use gosleuth_model::{
     Frame, FrameRef, Goroutine, Group, Grouper, Similarity, Snapshot, SnapshotMeta, Stack,
@@ -414,17 +416,29 @@ impl<M: Memory> Capture<M> {
         // the id of its record.
         let mut record_id: Vec<u64> = Vec::with_capacity(self.goroutines.len());
         let mut goroutines: Vec<Goroutine> = Vec::new();
-        let mut key = Vec::with_capacity(256);
+        // Keys in parallel; records in order.
+        let waiting_for = &self.graph.waiting_for;
+        let keys: Vec<u128> = self
+            .goroutines
+            .par_iter()
+            .enumerate()
+            .map_init(
+                || Vec::with_capacity(256),
+                |key, (i, g)| {
+                    key.clear();
+                    raw_key(key, g);
+                    key.extend_from_slice(&g.startpc.to_le_bytes());
+                    key.extend_from_slice(&g.thread.unwrap_or(0).to_le_bytes());
+                    key.push(u8::from(g.broken.is_some()));
+                    for w in waiting_for.get(i).into_iter().flatten() {
+                        key.extend_from_slice(&w.to_le_bytes());
+                    }
+                    xxh3_128(key)
+                },
+            )
+            .collect();
         for (i, g) in self.goroutines.iter().enumerate() {
-            key.clear();
-            raw_key(&mut key, g);
-            key.extend_from_slice(&g.startpc.to_le_bytes());
-            key.extend_from_slice(&g.thread.unwrap_or(0).to_le_bytes());
-            key.push(u8::from(g.broken.is_some()));
-            for w in self.graph.waiting_for.get(i).into_iter().flatten() {
-                key.extend_from_slice(&w.to_le_bytes());
-            }
-            match index.entry(xxh3_128(&key)) {
+            match index.entry(keys[i]) {
                 std::collections::hash_map::Entry::Occupied(e) => {
                     let rec = &mut goroutines[*e.get()];
                     rec.count += 1;
@@ -438,15 +452,15 @@ impl<M: Memory> Capture<M> {
                 }
             }
         }
+        let all = &self.goroutines;
         let map = |id: &u64| {
-            self.goroutines
-                .binary_search_by_key(id, |g| g.id)
+            all.binary_search_by_key(id, |g| g.id)
                 .map_or(*id, |i| record_id[i])
         };
         let mut objects = self.wait_objects();
         for o in &mut objects {
-            o.senders.iter_mut().for_each(|id| *id = map(id));
-            o.receivers.iter_mut().for_each(|id| *id = map(id));
+            o.senders.par_iter_mut().for_each(|id| *id = map(id));
+            o.receivers.par_iter_mut().for_each(|id| *id = map(id));
             for r in &mut o.referenced_by {
                 r.goroutine = map(&r.goroutine);
             }
