@@ -45,7 +45,8 @@ for n in "${sizes[@]}"; do
   for _ in $(seq 1 900); do grep -q ready "$out" && break; sleep 1; done
   sleep 1
   stop=$("$gs" attach "$pid" --group-by userloc | head -1 | sed -n 's/.*(stopped for \(.*\))/\1/p')
-  [ -s "$core" ] || "$gs" dump "$pid" -o "$core" -q
+  # A core made from an older build of the binary would not match it.
+  if [ ! -s "$core" ] || [ "$bin" -nt "$core" ]; then "$gs" dump "$pid" -o "$core" -q; fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
   # Warm the page cache once, then measure.
   "$gs" core "$bin" "$core" --group-by userloc >/dev/null

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -12,6 +13,8 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"runtime"
+	"runtime/pprof"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,11 +66,34 @@ func deep(n int) int {
 	return deep(n-1) + 1
 }
 
+var kindNames = []string{"send", "recv", "lock", "select", "sleep", "wait", "deep"}
+
+// park blocks the calling goroutine the way kind k does.
+func park(k, i, depth int) {
+	switch k {
+	case 0:
+		blockedSend(i)
+	case 1:
+		blockedRecv()
+	case 2:
+		blockedLock()
+	case 3:
+		blockedSelect()
+	case 4:
+		sleeper()
+	case 5:
+		waiter()
+	case 6:
+		deep(depth)
+	}
+}
+
 func main() {
 	n := flag.Int("n", 1000, "goroutines to park")
 	depth := flag.Int("depth", 120, "recursion depth of the deep goroutines")
 	maxDeep := flag.Int("maxdeep", 1000, "at most this many deep-recursion goroutines")
 	addr := flag.String("addr", "", "optional pprof listen address (e.g. 127.0.0.1:0)")
+	labels := flag.Bool("labels", false, "run every parked goroutine under pprof labels kind=... shard=...")
 	flag.Parse()
 
 	if *addr != "" {
@@ -91,6 +117,14 @@ func main() {
 			} else {
 				deepCount++
 			}
+		}
+		if *labels {
+			// The same goroutines, each run under pprof labels naming
+			// what it blocks on (for readers of g.labels).
+			go pprof.Do(context.Background(),
+				pprof.Labels("kind", kindNames[k], "shard", strconv.Itoa(i%3)),
+				func(context.Context) { park(k, i, *depth) })
+			continue
 		}
 		switch k {
 		case 0:

@@ -88,3 +88,50 @@ fn stripped_binaries_give_the_same_answer() {
 fn no_stop_reads_match_too() {
     check("installed", "", Mode::NoStop);
 }
+
+/// pprof labels, in both formats (a `map[string]string` before Go 1.24, a
+/// sorted label list since), read from every goroutine of a live process.
+#[test]
+fn labels_of_every_goroutine() {
+    for go in kit::go_versions() {
+        let bin = bins(&go, "parked").join("parked");
+        let p = Running::start(&bin, &["-n", "70", "-labels", "-depth", "5"]);
+        let snap = gosleuth_runtime::read_live(p.pid, Mode::freeze(), &Default::default())
+            .unwrap_or_else(|e| panic!("{go}: {e}"));
+        p.assert_running();
+        let kinds = [
+            ("main.blockedSend", "send"),
+            ("main.blockedRecv", "recv"),
+            ("main.blockedLock", "lock"),
+            ("main.blockedSelect", "select"),
+            ("main.sleeper", "sleep"),
+            ("main.waiter", "wait"),
+            ("main.deep", "deep"),
+        ];
+        let mut labelled = 0;
+        for g in &snap.goroutines {
+            let Some(kind) = kinds
+                .iter()
+                .find(|(f, _)| g.frames.iter().any(|fr| fr.function == *f))
+                .map(|k| k.1)
+            else {
+                continue;
+            };
+            let get = |k: &str| g.labels.iter().find(|l| l.0 == k).map(|l| l.1.as_str());
+            assert_eq!(
+                get("kind"),
+                Some(kind),
+                "{go}: goroutine {} {:?}",
+                g.id,
+                g.labels
+            );
+            assert!(
+                matches!(get("shard"), Some("0" | "1" | "2")),
+                "{go}: {:?}",
+                g.labels
+            );
+            labelled += 1;
+        }
+        assert_eq!(labelled, 70, "{go}: goroutines with labels");
+    }
+}
