@@ -167,6 +167,13 @@ pub fn show<M: Memory>(c: &Capture<M>, header: &str, args: &ViewArgs) -> Result<
     for w in warnings {
         let _ = writeln!(out, "  {}", st.dim(&format!("warning: {w}")));
     }
+    if c.goroutines.iter().any(|g| g.waitsince > 0) {
+        let _ = writeln!(
+            out,
+            "  {}",
+            st.dim(&format!("wait times: {}", c.now_description()))
+        );
+    }
     if args.stacks {
         return stacks(c, &keep, &opts, out);
     }
@@ -222,6 +229,9 @@ fn goroutine_text(out: &mut String, g: &Goroutine, opts: &TextOptions) {
     }
     if g.locked {
         state.push_str(", locked to thread");
+    }
+    if let Some(t) = g.thread_id {
+        let _ = write!(state, ", thread {t}");
     }
     let _ = writeln!(
         out,
