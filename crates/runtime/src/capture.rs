@@ -47,6 +47,9 @@ pub struct Capture<M> {
     pub source: String,
     /// How long a live process was stopped.
     pub frozen_for: Option<std::time::Duration>,
+    /// Frame pointers as a cross-check of the pcsp unwinding: frame links
+    /// compared, and how many disagreed.
+    pub fp_check: (u64, u64),
     /// How long each phase of the reading took, in order.
     pub phases: Vec<(&'static str, std::time::Duration)>,
     /// Keep compiler-generated wrapper frames (as `GOTRACEBACK=system`
@@ -106,7 +109,7 @@ impl<M: Memory + Sync> Capture<M> {
         phase("labels and wait queues");
         memory_read(&mut target, &goroutines);
         phase("stack copy");
-        unwind_all(&target, &mut goroutines);
+        let fp_check = unwind_all(&target, &mut goroutines);
         phase("unwinding");
         if opts.wait_graph {
             crate::waits::find_references(&target, &goroutines, &mut graph.objects);
@@ -123,6 +126,7 @@ impl<M: Memory + Sync> Capture<M> {
             graph,
             source,
             frozen_for: None,
+            fp_check,
             phases,
             show_wrappers: false,
         })

@@ -224,23 +224,31 @@ pub fn stack_span<M: Memory>(t: &Target<M>, g: &RawGoroutine) -> Option<(u64, u6
         .then_some((sp, g.stack_hi))
 }
 
-/// Unwinds every goroutine's stack, in parallel.
-pub fn unwind_all<M: Memory + Sync>(t: &Target<M>, gs: &mut [RawGoroutine]) {
+/// Unwinds every goroutine's stack, in parallel. Returns the frame-pointer
+/// cross-check: (frame links compared, links that disagreed).
+pub fn unwind_all<M: Memory + Sync>(t: &Target<M>, gs: &mut [RawGoroutine]) -> (u64, u64) {
     // Each goroutine touches about two pages (its g and its stack top);
     // drop mapped pages every so often so RSS stays bounded on huge cores.
     let since_release = AtomicUsize::new(0);
-    gs.par_chunks_mut(CHUNK).for_each_init(
-        || Unwinder::new(t),
-        |unwinder, chunk| {
-            for g in chunk.iter_mut() {
-                unwind_one(t, unwinder, g);
-            }
-            if since_release.fetch_add(chunk.len(), Ordering::Relaxed) >= RELEASE_EVERY {
-                since_release.store(0, Ordering::Relaxed);
-                t.mem.release_cached_pages();
-            }
-        },
-    );
+    gs.par_chunks_mut(CHUNK)
+        .map_init(
+            || Unwinder::new(t),
+            |unwinder, chunk| {
+                let before = (unwinder.fp_checked, unwinder.fp_mismatched);
+                for g in chunk.iter_mut() {
+                    unwind_one(t, unwinder, g);
+                }
+                if since_release.fetch_add(chunk.len(), Ordering::Relaxed) >= RELEASE_EVERY {
+                    since_release.store(0, Ordering::Relaxed);
+                    t.mem.release_cached_pages();
+                }
+                (
+                    unwinder.fp_checked - before.0,
+                    unwinder.fp_mismatched - before.1,
+                )
+            },
+        )
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
 fn u64_at(buf: &[u8], off: u64) -> u64 {

@@ -79,6 +79,15 @@ struct PcInfo {
     known: bool,
     frame_size: u64,
     kind: Kind,
+    /// Written in assembly: may not keep a frame pointer.
+    asm: bool,
+}
+
+impl PcInfo {
+    /// Go code with a frame saves the caller's BP in its top word.
+    fn saves_bp(&self) -> bool {
+        self.known && !self.asm && self.kind == Kind::Normal && self.frame_size >= 16
+    }
 }
 
 /// Registers to start from.
@@ -112,6 +121,10 @@ pub struct Sched {
 pub struct Unwinder<'t, M> {
     t: &'t Target<M>,
     cache: HashMap<u64, PcInfo>,
+    /// Frame-pointer cross-check: frame links compared, and how many of
+    /// them disagreed with the pcsp unwinding.
+    pub fp_checked: u64,
+    pub fp_mismatched: u64,
 }
 
 impl<'t, M: Memory> Unwinder<'t, M> {
@@ -119,6 +132,8 @@ impl<'t, M: Memory> Unwinder<'t, M> {
         Unwinder {
             t,
             cache: HashMap::new(),
+            fp_checked: 0,
+            fp_mismatched: 0,
         }
     }
 
@@ -136,6 +151,7 @@ impl<'t, M: Memory> Unwinder<'t, M> {
             known: false,
             frame_size: 0,
             kind: Kind::Normal,
+            asm: false,
         };
         let link = self.t.link_pc(pc);
         let Some(f) = self.t.bin.pcln().func_for_pc(link) else {
@@ -159,6 +175,7 @@ impl<'t, M: Memory> Unwinder<'t, M> {
             known: true,
             frame_size: fs,
             kind,
+            asm: f.flags().is_asm(),
         }
     }
 
@@ -177,6 +194,9 @@ impl<'t, M: Memory> Unwinder<'t, M> {
         let mut trap = start.trap;
         let mut sched = sched;
         let mut switches = 0;
+        // The caller's BP saved by the previous frame: it must point at
+        // this frame's BP slot (the cross-check of pcsp unwinding).
+        let mut saved_bp: Option<u64> = None;
         loop {
             if out.len() >= MAX_FRAMES {
                 return Stop::TooDeep;
@@ -191,6 +211,14 @@ impl<'t, M: Memory> Unwinder<'t, M> {
             let info = self.info(pc);
             if !info.known {
                 return Stop::Broken(format!("pc {pc:#x} is not in any Go function"));
+            }
+            if let Some(bp) = saved_bp.take()
+                && info.saves_bp()
+            {
+                self.fp_checked += 1;
+                if bp != sp + info.frame_size - 8 {
+                    self.fp_mismatched += 1;
+                }
             }
             let on_goroutine_stack = sp >= stack.0 && sp < stack.1;
             match info.kind {
@@ -243,6 +271,9 @@ impl<'t, M: Memory> Unwinder<'t, M> {
                     Some(s) => frame_sp = s.sp,
                     None => return Stop::Top,
                 }
+            }
+            if info.saves_bp() && frame_sp == sp {
+                saved_bp = self.t.mem.read_u64(sp + info.frame_size - 8).ok();
             }
             let ra_at = frame_sp + info.frame_size;
             let Ok(ret) = self.t.mem.read_u64(ra_at) else {

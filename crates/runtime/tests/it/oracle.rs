@@ -203,3 +203,27 @@ fn dlv_goroutines(
         .collect();
     Some(listed)
 }
+
+/// Frame pointers, the cross-check of pcsp unwinding, agree on every frame
+/// link of every goroutine of the cores.
+#[test]
+fn frame_pointers_agree_with_pcsp() {
+    for go in kit::go_versions() {
+        for case in ["metricsdeadlock", "lockorder"] {
+            let dir = cores(&go, &[case]);
+            let bin = bins(&go, case).join(case);
+            let core = dir.join(format!("{case}.gcore.core"));
+            let c = gosleuth_runtime::capture_core(&bin, &core, &Default::default())
+                .unwrap_or_else(|e| panic!("{go} {case}: {e}"));
+            let (checked, bad) = c.fp_check;
+            assert!(
+                checked > c.goroutines.len() as u64,
+                "{go} {case}: {checked} links checked"
+            );
+            assert_eq!(
+                bad, 0,
+                "{go} {case}: {bad} of {checked} frame links disagree"
+            );
+        }
+    }
+}
