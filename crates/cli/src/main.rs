@@ -70,10 +70,28 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("gosleuth: {err:#}");
+            eprintln!("gosleuth: {}", error_chain(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes joined with `: `, leaving out a cause whose
+/// text the message before it already ends with (library errors often
+/// print their source themselves).
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// A closed pipe on stdout (`gosleuth ... | head`) is not an error.

@@ -13,6 +13,12 @@ pub enum Error {
     /// The process or core is not a Go program this reader understands.
     #[error("{0}")]
     NotGo(String),
+    /// Not allowed to read the process.
+    #[error(
+        "not allowed to read process {pid} ({what}): run gosleuth as the process's user or as \
+         root (reading another user's process needs CAP_SYS_PTRACE)"
+    )]
+    Permission { pid: i32, what: String },
     /// A runtime structure is missing or inconsistent.
     #[error("{what} (reading {context})")]
     Runtime { context: String, what: String },

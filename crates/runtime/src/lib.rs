@@ -84,7 +84,22 @@ pub fn capture_live(
         Some(b) => b.to_path_buf(),
         None => std::path::PathBuf::from(format!("/proc/{pid}/exe")),
     };
-    let bin = GoBinary::open(&exe)?;
+    let bin = GoBinary::open(&exe).map_err(|e| match &e {
+        gosleuth_gobin::Error::Io { source, .. }
+            if binary.is_none() && source.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            Error::Permission {
+                pid,
+                what: format!("{} is unreadable", exe.display()),
+            }
+        }
+        gosleuth_gobin::Error::Io { source, .. }
+            if binary.is_none() && source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Error::Memory(gosleuth_memory::Error::NoSuchProcess { pid })
+        }
+        _ => Error::Binary(e),
+    })?;
     // Everything that needs only the binary is done before stopping.
     warm_up(&bin);
     let stopped_at = std::time::Instant::now();

@@ -327,3 +327,35 @@ fn dump_writes_a_core_that_core_reads_like_attach() {
     let out = stdout(&o);
     check_service_view(&out, blocked, "dumped core");
 }
+
+/// Another user's process: a clear error, and the process runs on. (Needs
+/// root to start the target and `setpriv` to drop to `nobody`.)
+#[test]
+fn another_users_process_is_refused_clearly() {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 || !std::path::Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipped: needs root and setpriv");
+        return;
+    }
+    let p = Running::start(&bin("installed", "parked"), &["-n", "10"]);
+    let dir = std::env::temp_dir().join(format!("gosleuth-perm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let exe = dir.join("gosleuth");
+    std::fs::copy(env!("CARGO_BIN_EXE_gosleuth"), &exe).expect("copy gosleuth");
+    use std::os::unix::fs::PermissionsExt;
+    for p in [&dir, &exe] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let o = std::process::Command::new("/usr/bin/setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(&exe)
+        .args(["attach", &p.pid.to_string()])
+        .output()
+        .expect("run setpriv");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not allowed to read process"), "{err}");
+    assert!(err.contains("CAP_SYS_PTRACE"), "{err}");
+    p.assert_running();
+}
