@@ -72,8 +72,10 @@ BUILD_VARIANTS = [
 
 EVIDENCE_CASES = ["crash", "racepanic", "rpcrace", "mapwrites", "leak", "metricsdeadlock",
                   "lockorder", "goleak", "parked", "variants"]
-CORE_CASES = ["crash", "metricsdeadlock", "lockorder", "parked"]
-DEFAULT_CORE_CASES = ["crash", "metricsdeadlock", "lockorder"]  # parked only on demand
+CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder", "parked"]
+DEFAULT_CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder"]  # parked on demand
+# Core cases that run a variant of another program: case -> (program, binary).
+CORE_BINARY = {"crash-noopt": ("crash", "crash.noopt")}
 # The evidence cases that must succeed for OLD_VERSIONS.
 OLD_TEXT_CASES = ["crash", "racepanic", "rpcrace", "mapwrites", "variants", "goleak",
                   "metricsdeadlock"]
@@ -84,6 +86,7 @@ CASE_BINS = {
     "rpcrace": ["rpcrace.race"], "mapwrites": ["mapwrites"], "leak": ["leak"],
     "metricsdeadlock": ["metricsdeadlock", "loadgen"], "lockorder": ["lockorder"],
     "goleak": ["goleak"], "parked": ["parked"], "variants": ["variants"],
+    "crash-noopt": ["crash.noopt"],
 }
 
 # variants subcommands, each run under GOTRACEBACK=all ...
@@ -1052,8 +1055,12 @@ def hung_case_cores(ctx: Ctx, case: str, crash_ok: bool):
     return arts
 
 
-def crash_program_core(ctx: Ctx):
-    binary = ctx.bin / "crash"
+def crash_program_core(ctx: Ctx, case="crash", binary_name="crash"):
+    """Runs the crash program until it panics in main.Handler with a core.
+    The -N -l build (case crash-noopt) must also show seed 001's situation:
+    Handler called with an id below 1000 (the loop still running), so the
+    captured loop variable and Handler's argument differ."""
+    binary = ctx.bin / binary_name
     env = run_env({"GOTRACEBACK": "crash"})
     with tempfile.TemporaryDirectory(dir=ctx.core) as td:
         for i in range(1, 51):
@@ -1070,20 +1077,24 @@ def crash_program_core(ctx: Ctx):
                     continue
             text = out.read_text(errors="replace")
             kcore = find_core(Path(td), p.pid, since)
-            if kcore and "main.Handler" in text:
+            wanted = "main.Handler" in text
+            if case == "crash-noopt":
+                wanted = re.search(r"main\.Handler\(0x(?!3e8\??\))[0-9a-f]+\??\)", text) is not None
+            if kcore and wanted:
                 wait_core_written(kcore)
-                dest = ctx.core / "crash.crash.core"
+                dest = ctx.core / f"{case}.crash.core"
                 os.replace(kcore, dest)
-                txt = ctx.core / "crash.crash.txt"
+                txt = ctx.core / f"{case}.crash.txt"
                 shutil.copyfile(out, txt)
-                meta = {"pid": p.pid, "binary": str(binary), "variant": "default",
+                variant = "noopt" if binary_name.endswith(".noopt") else "default"
+                meta = {"pid": p.pid, "binary": str(binary), "variant": variant,
                         "goversion": ctx.version, "method": "GOTRACEBACK=crash panic",
                         "exit_status": rc, "core": str(dest), "text": txt.name, "tries": i}
-                log(f"{ctx.version}: crash core: {dest.stat().st_size >> 20} MiB (try {i})")
-                return [ctx.rel(dest), ctx.rel(txt), ctx.rel(write_meta(ctx, "crash.crash", meta))]
+                log(f"{ctx.version}: {case} core: {dest.stat().st_size >> 20} MiB (try {i})")
+                return [ctx.rel(dest), ctx.rel(txt), ctx.rel(write_meta(ctx, f"{case}.crash", meta))]
             if kcore:
                 kcore.unlink()
-    raise FactoryError("crash: no core after 50 tries")
+    raise FactoryError(f"{case}: no core after 50 tries")
 
 
 def cores(version, outdir, man, cases, goroutines, force=False):
@@ -1094,7 +1105,8 @@ def cores(version, outdir, man, cases, goroutines, force=False):
             f"UNAVAILABLE on this machine; producing gcore snapshots only")
     failures = []
     for case in cases:
-        progs = [case] + (["loadgen"] if case == "metricsdeadlock" else [])
+        program, binary_name = CORE_BINARY.get(case, (case, case))
+        progs = [program] + (["loadgen"] if case == "metricsdeadlock" else [])
         spec = {"cores": case, "crash_ok": ok}
         if case == "parked":
             spec["n"] = goroutines or 10000
@@ -1113,17 +1125,17 @@ def cores(version, outdir, man, cases, goroutines, force=False):
             ctx = Ctx(version, outdir, man, force, goroutines)
             ctx.core.mkdir(parents=True, exist_ok=True)
             t1 = time.monotonic()
-            if case == "crash":
+            if program == "crash":
                 if not ok:
-                    log(f"{version}: cores crash: skipped (crash cores unavailable, nothing to gcore)")
+                    log(f"{version}: cores {case}: skipped (crash cores unavailable, nothing to gcore)")
                     continue
-                arts = crash_program_core(ctx)
+                arts = crash_program_core(ctx, case, binary_name)
             else:
                 arts = hung_case_cores(ctx, case, ok)
             dt = time.monotonic() - t1
             for a in arts:
                 if a.endswith(".core"):
-                    check_core_gdb(ctx.outdir / a, ctx.bin / case, ctx)
+                    check_core_gdb(ctx.outdir / a, ctx.bin / binary_name, ctx)
             man.record(group, inp, arts, {"seconds": round(dt, 1), "crash_cores": ok,
                                           "core_pattern": pat, "notes": ctx.notes})
             man.timing(f"cores:{case}", dt)

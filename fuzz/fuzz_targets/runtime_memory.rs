@@ -1,6 +1,7 @@
 //! Any bytes as the memory of a Go process (every address reads from the
 //! input, wrapping around), read with a real Go binary's layouts: finding
-//! goroutines, unwinding, labels, the wait graph and symbolization never
+//! goroutines, unwinding, labels, the wait graph, symbolization and reading
+//! variables (locals, arguments, expressions, package variables) never
 //! panic, never loop forever and never allocate without bound.
 //!
 //! The binary: `GOSLEUTH_FUZZ_BINARY`, else the evidence factory's
@@ -60,5 +61,27 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(mut c) = gosleuth_runtime::Capture::read(t, "fuzz".into(), None, &opts) {
         c.symbolize();
         let _ = c.snapshot();
+        // Variables of every frame, and expressions, over the same bytes.
+        use gosleuth_runtime::values::{self, LoadConfig, Scope};
+        let cfg = LoadConfig { max_variable_recurse: 2, ..LoadConfig::default() };
+        for goroutine in 0..c.goroutines.len().min(32) {
+            let frames = c.view(goroutine).frame_iter().count().min(16);
+            for frame in 0..frames {
+                let s = Scope { goroutine, frame };
+                for v in values::locals(&c, s, &cfg).unwrap_or_default() {
+                    let _ = values::format(&v);
+                }
+                for v in values::args(&c, s, &cfg).unwrap_or_default() {
+                    let _ = values::format(&v);
+                }
+            }
+            let s = Scope { goroutine, frame: 0 };
+            for e in ["main.sendCh", "runtime.allgs", "*runtime.allgs[0]", "len(main.selB)"] {
+                if let Ok(v) = values::eval(&c, s, e, &cfg) {
+                    let _ = values::format(&v);
+                }
+            }
+        }
+        let _ = values::package_vars(&c, "^main\\.", &cfg);
     }
 });

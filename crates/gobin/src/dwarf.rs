@@ -14,6 +14,12 @@ use object::{Object, ObjectSection};
 
 use crate::error::{Error, Result};
 
+mod values;
+pub use values::{
+    FrameScope, GoField, GoType, LocationContext, LocationError, Piece, PieceLocation, ScopeVar,
+    TypeId,
+};
+
 type R = gimli::EndianArcSlice<gimli::RunTimeEndian>;
 type Die = DebuggingInformationEntry<R>;
 
@@ -138,6 +144,10 @@ pub struct Dwarf {
     /// Section offsets where each unit starts, ascending.
     starts: Vec<usize>,
     index: OnceLock<std::result::Result<Index, (String, gimli::Error)>>,
+    /// Functions by address and typed globals, for reading values.
+    values: OnceLock<std::result::Result<values::ValueIndex, (String, gimli::Error)>>,
+    /// Types by runtime descriptor offset (`DW_AT_go_runtime_type`).
+    runtime_types: OnceLock<std::result::Result<HashMap<u64, TypeId>, (String, gimli::Error)>>,
 }
 
 impl std::fmt::Debug for Dwarf {
@@ -198,6 +208,8 @@ impl Dwarf {
             units,
             starts,
             index: OnceLock::new(),
+            values: OnceLock::new(),
+            runtime_types: OnceLock::new(),
         }))
     }
 

@@ -24,7 +24,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 pub use buildinfo::{BUILDINFO_MAGIC, BuildInfo, BuildSetting, Module};
-pub use dwarf::{Dwarf, Field, Global, TypeInfo, TypeKind, VarLocation, Variable};
+pub use dwarf::{
+    Dwarf, Field, FrameScope, Global, GoField, GoType, LocationContext, LocationError, Piece,
+    PieceLocation, ScopeVar, TypeId, TypeInfo, TypeKind, VarLocation, Variable,
+};
 pub use error::{Error, Result};
 pub use image::Arch;
 pub use pclntab::{

@@ -24,6 +24,7 @@ use gosleuth_model::{ChannelState, WaitObjectKind};
 
 use crate::goroutines::{RawGoroutine, status};
 use crate::target::Target;
+use crate::values::rtype::{type_name, types_base};
 
 /// Most sudogs followed in one queue or treap.
 const MAX_QUEUE: usize = 4_000_000;
@@ -230,46 +231,6 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
         waiting_for,
         warnings,
     }
-}
-
-/// `moduledata.types` at run time (DWARF needed for the offset).
-fn types_base<M: Memory>(t: &Target<M>) -> Option<u64> {
-    let d = t.bin.dwarf().ok().flatten()?;
-    let md = t.global_link_addr("runtime.firstmoduledata")? + t.bias;
-    let off = crate::layout::field_offset(d, "runtime.moduledata", "types").ok()?;
-    t.mem.read_u64(md + off).ok()
-}
-
-/// The name of a runtime type (`abi.Type`: `TFlag` at 20, `Str` at 40).
-fn type_name<M: Memory>(t: &Target<M>, types: u64, ty: u64) -> Option<String> {
-    if ty == 0 {
-        return None;
-    }
-    let tflag = t.mem.read_u8(ty + 20).ok()?;
-    let off = t.mem.read_u32(ty + 40).ok()? as i32;
-    let at = types.wrapping_add(off as i64 as u64);
-    let mut hdr = [0u8; 4];
-    t.mem.read_at(at, &mut hdr).ok()?;
-    // flags byte, then a uvarint length.
-    let (mut len, mut shift, mut i) = (0usize, 0, 1);
-    while i < 4 {
-        len |= usize::from(hdr[i] & 0x7f) << shift;
-        if hdr[i] & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-        i += 1;
-    }
-    if len == 0 || len > 1024 {
-        return None;
-    }
-    let bytes = t.mem.read_vec(at + i as u64 + 1, len).ok()?;
-    let name = String::from_utf8_lossy(&bytes).into_owned();
-    // tflagExtraStar: the stored name has a '*' the type does not.
-    Some(match (tflag & 2 != 0, name.strip_prefix('*')) {
-        (true, Some(rest)) => rest.to_string(),
-        _ => name,
-    })
 }
 
 /// Fills `refs` of every object by scanning goroutine stacks (after

@@ -2,15 +2,91 @@
 //! and arguments, package variables, and expressions (`print EXPR`), in
 //! Delve's `api.Variable` shape.
 //!
-//! (Interface fixed first; the reader is being filled in.)
+//! * `frame`: which physical frame and inlined call a [`Scope`] names,
+//!   its canonical frame address, and its registers where they exist (the
+//!   innermost frame of a running thread, a frame interrupted by a signal).
+//! * `gosleuth_gobin::Dwarf::frame_scope` lists the variables visible at
+//!   the frame's pc; their locations (location lists, registers,
+//!   `DW_OP_piece`) are evaluated here into a place to read from.
+//! * `load` reads a value of any Go type following Delve's load rules;
+//!   maps (classic and Swiss tables) are walked in `maps`.
+//! * [`format()`] prints a variable like Delve's `SinglelineString`.
+//!
+//! A value that is not there says why, in `unreadable`: optimized away at
+//! this pc, held in a register this frame did not save, memory missing
+//! from the core.
 
+mod eval;
+mod expr;
+pub mod format;
+mod frame;
+mod load;
+mod maps;
+pub(crate) mod rtype;
+mod types;
+
+use gosleuth_gobin::{Dwarf, LocationContext, LocationError, PieceLocation, ScopeVar};
 use gosleuth_memory::Memory;
 use serde::Serialize;
 
 use crate::capture::Capture;
 
+pub use format::format;
+
+use frame::{FrameCtx, RegSource, reg_name};
+use load::{Loader, Place};
+use types::Types;
+
 /// Delve's `reflect.Kind` numbering, as `api.Variable.kind` carries it.
 pub type Kind = u32;
+
+/// `reflect.Kind` values.
+pub mod kind {
+    use super::Kind;
+    pub const INVALID: Kind = 0;
+    pub const BOOL: Kind = 1;
+    pub const INT: Kind = 2;
+    pub const INT8: Kind = 3;
+    pub const INT16: Kind = 4;
+    pub const INT32: Kind = 5;
+    pub const INT64: Kind = 6;
+    pub const UINT: Kind = 7;
+    pub const UINT8: Kind = 8;
+    pub const UINT16: Kind = 9;
+    pub const UINT32: Kind = 10;
+    pub const UINT64: Kind = 11;
+    pub const UINTPTR: Kind = 12;
+    pub const FLOAT32: Kind = 13;
+    pub const FLOAT64: Kind = 14;
+    pub const COMPLEX64: Kind = 15;
+    pub const COMPLEX128: Kind = 16;
+    pub const ARRAY: Kind = 17;
+    pub const CHAN: Kind = 18;
+    pub const FUNC: Kind = 19;
+    pub const INTERFACE: Kind = 20;
+    pub const MAP: Kind = 21;
+    pub const PTR: Kind = 22;
+    pub const SLICE: Kind = 23;
+    pub const STRING: Kind = 24;
+    pub const STRUCT: Kind = 25;
+    pub const UNSAFE_POINTER: Kind = 26;
+}
+
+/// Delve's `api.VariableFlags`.
+pub mod flags {
+    /// A local variable that escaped to the heap (shown dereferenced).
+    pub const ESCAPED: u32 = 1 << 0;
+    /// Shadowed by a variable of the same name in an inner scope.
+    pub const SHADOWED: u32 = 1 << 1;
+    /// A constant.
+    pub const CONSTANT: u32 = 1 << 2;
+    /// A function argument.
+    pub const ARGUMENT: u32 = 1 << 3;
+    /// A function result.
+    pub const RETURN_ARGUMENT: u32 = 1 << 4;
+    /// `addr` is made up: the value was assembled from registers.
+    pub const FAKE_ADDRESS: u32 = 1 << 5;
+}
 
 /// Delve's `api.Variable`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -76,40 +152,402 @@ pub struct Scope {
 /// Errors of evaluation, as text for the user.
 pub type EvalError = String;
 
+fn dwarf_of<M: Memory>(c: &Capture<M>) -> Result<&Dwarf, EvalError> {
+    c.target
+        .bin
+        .dwarf()
+        .map_err(|e| format!("cannot read DWARF: {e}"))?
+        .ok_or_else(|| {
+            "the binary has no DWARF (built with -ldflags=-w or stripped): values cannot be read"
+                .to_string()
+        })
+}
+
 /// The local variables of a frame (not arguments).
 pub fn locals<M: Memory>(
-    _c: &Capture<M>,
-    _scope: Scope,
-    _cfg: &LoadConfig,
+    c: &Capture<M>,
+    scope: Scope,
+    cfg: &LoadConfig,
 ) -> Result<Vec<Variable>, EvalError> {
-    Err("reading variables is not implemented yet".into())
+    Ok(frame_vars(c, scope, cfg)?
+        .into_iter()
+        .filter(|v| v.flags & (flags::ARGUMENT | flags::RETURN_ARGUMENT) == 0)
+        .collect())
 }
 
 /// The arguments of a frame's function.
 pub fn args<M: Memory>(
-    _c: &Capture<M>,
-    _scope: Scope,
-    _cfg: &LoadConfig,
+    c: &Capture<M>,
+    scope: Scope,
+    cfg: &LoadConfig,
 ) -> Result<Vec<Variable>, EvalError> {
-    Err("reading variables is not implemented yet".into())
+    Ok(frame_vars(c, scope, cfg)?
+        .into_iter()
+        .filter(|v| v.flags & (flags::ARGUMENT | flags::RETURN_ARGUMENT) != 0)
+        .collect())
+}
+
+/// Every visible variable of a frame, arguments first, shadowed ones
+/// flagged.
+fn frame_vars<M: Memory>(
+    c: &Capture<M>,
+    scope: Scope,
+    cfg: &LoadConfig,
+) -> Result<Vec<Variable>, EvalError> {
+    let d = dwarf_of(c)?;
+    let f = frame::frame_ctx(c, scope)?;
+    let vars = frame::visible_vars(c, &f)?;
+    let l = Loader::new(&c.target, Types::new(d), cfg);
+    let mut out: Vec<Variable> = vars
+        .iter()
+        .map(|sv| read_scope_var(c, &l, &f, sv))
+        .collect();
+    // An inner variable shadows an outer one of the same name.
+    for i in 0..out.len() {
+        if out[i + 1..].iter().any(|o| o.name == out[i].name) {
+            out[i].flags |= flags::SHADOWED;
+        }
+    }
+    Ok(out)
 }
 
 /// Evaluates `expr` (names, fields `a.b`, index `a[i]`, deref `*p`,
 /// `len(x)`, `cap(x)`, package variables `pkg.V`) in a frame.
 pub fn eval<M: Memory>(
-    _c: &Capture<M>,
-    _scope: Scope,
-    _expr: &str,
-    _cfg: &LoadConfig,
+    c: &Capture<M>,
+    scope: Scope,
+    expr: &str,
+    cfg: &LoadConfig,
 ) -> Result<Variable, EvalError> {
-    Err("evaluating expressions is not implemented yet".into())
+    let d = dwarf_of(c)?;
+    let e = expr::parse(expr)?;
+    // Package variables need no frame: a bad scope only matters when a
+    // local is looked up.
+    let f = frame::frame_ctx(c, scope);
+    let l = Loader::new(&c.target, Types::new(d), cfg);
+    let mut v = eval::Evaluator {
+        c,
+        l: &l,
+        f: f.as_ref().ok(),
+        frame_err: f.as_ref().err(),
+    }
+    .eval_top(&e)?;
+    v.name = expr.trim().to_string();
+    Ok(v)
 }
 
 /// Package variables whose name matches `filter` (a regular expression).
 pub fn package_vars<M: Memory>(
-    _c: &Capture<M>,
-    _filter: &str,
-    _cfg: &LoadConfig,
+    c: &Capture<M>,
+    filter: &str,
+    cfg: &LoadConfig,
 ) -> Result<Vec<Variable>, EvalError> {
-    Err("reading variables is not implemented yet".into())
+    let d = dwarf_of(c)?;
+    let globals = d
+        .globals_matching(filter)
+        .map_err(|e| format!("bad filter {filter:?}: {e}"))?;
+    let l = Loader::new(&c.target, Types::new(d), cfg);
+    Ok(globals
+        .into_iter()
+        .map(|(name, addr, ty)| {
+            l.reset_budget();
+            match ty {
+                Some(ty) => l.var(&name, ty, Place::Mem(addr.wrapping_add(c.target.bias)), 0),
+                None => Variable {
+                    name,
+                    addr: addr.wrapping_add(c.target.bias),
+                    unreadable: "no type in DWARF".into(),
+                    ..Variable::default()
+                },
+            }
+        })
+        .collect())
+}
+
+/// A channel's state and the goroutines queued on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChannelInfo {
+    /// `hchan` address.
+    pub addr: u64,
+    /// Elements buffered (`qcount`).
+    pub len: u64,
+    /// Buffer size (`dataqsiz`).
+    pub cap: u64,
+    pub closed: bool,
+    /// Element type name (from the channel's type).
+    pub elem_type: String,
+    /// Ids of goroutines blocked sending / receiving on it.
+    pub senders: Vec<u64>,
+    pub receivers: Vec<u64>,
+}
+
+/// For a channel variable (from [`eval`], [`locals`]...): its length,
+/// capacity, closed state, and the goroutines queued to send and receive
+/// (read from the channel's wait queues). `None` for other values and nil
+/// channels.
+pub fn channel_info<M: Memory>(c: &Capture<M>, v: &Variable) -> Option<ChannelInfo> {
+    if v.kind != kind::CHAN || v.base == 0 || !v.unreadable.is_empty() {
+        return None;
+    }
+    let t = &c.target;
+    let h = &t.layout.hchan;
+    let s = &t.layout.sudog;
+    let a = v.base;
+    let limit = c.goroutines.len() + 1;
+    let queue = |q: u64| -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut sg = t.mem.read_u64(q).unwrap_or(0);
+        let mut hops = 0;
+        while sg != 0 && hops < limit {
+            hops += 1;
+            if let Ok(gp) = t.mem.read_u64(sg + s.g) {
+                if let Some(g) = c.goroutines.iter().find(|g| g.gp == gp) {
+                    out.push(g.id);
+                }
+            }
+            sg = t.mem.read_u64(sg + s.next).unwrap_or(0);
+        }
+        out
+    };
+    let elem_type = v
+        .type_name
+        .strip_prefix("chan ")
+        .or_else(|| v.type_name.strip_prefix("<-chan "))
+        .or_else(|| v.type_name.strip_prefix("chan<- "))
+        .unwrap_or(&v.type_name)
+        .to_string();
+    Some(ChannelInfo {
+        addr: a,
+        len: t.mem.read_u64(a + h.qcount).ok()?,
+        cap: t.mem.read_u64(a + h.dataqsiz).ok()?,
+        closed: t.mem.read_u32(a + h.closed).ok()? != 0,
+        elem_type,
+        senders: queue(a + h.sendq),
+        receivers: queue(a + h.recvq),
+    })
+}
+
+/// A frame variable's type and place (after `&x` indirection).
+pub(crate) struct Located {
+    name: String,
+    ty: Option<gosleuth_gobin::TypeId>,
+    place: Result<Place, String>,
+    flags: u32,
+    decl_line: i64,
+    location_expr: String,
+}
+
+fn locate_scope_var<M: Memory>(
+    c: &Capture<M>,
+    l: &Loader<'_, M>,
+    f: &FrameCtx,
+    sv: &ScopeVar,
+) -> Located {
+    let mut fl = 0;
+    if sv.is_param {
+        fl |= if sv.is_return {
+            flags::RETURN_ARGUMENT
+        } else {
+            flags::ARGUMENT
+        };
+    }
+    let (mut name, mut ty) = (sv.name.clone(), sv.ty);
+    let placed = var_place(c, f, sv);
+    let location_expr = placed.as_ref().map(|p| p.1.clone()).unwrap_or_default();
+    let mut place = placed.map(|p| p.0);
+    // `&x`: a variable moved to the heap; the frame holds its address.
+    if let Some(rest) = sv.name.strip_prefix('&') {
+        name = rest.to_string();
+        fl |= flags::ESCAPED;
+        ty = ty.and_then(|t| l.types.raw(t)).and_then(|p| p.target);
+        place = place.and_then(|p| match l.word(&p) {
+            Ok(0) => Err(format!("no address for escaped variable {name}")),
+            Ok(a) => Ok(Place::Mem(a)),
+            Err(e) => Err(e),
+        });
+    }
+    Located {
+        name,
+        ty,
+        place,
+        flags: fl,
+        decl_line: sv.decl_line.map_or(0, |d| d as i64),
+        location_expr,
+    }
+}
+
+/// Reads one variable of a frame.
+fn read_scope_var<M: Memory>(
+    c: &Capture<M>,
+    l: &Loader<'_, M>,
+    f: &FrameCtx,
+    sv: &ScopeVar,
+) -> Variable {
+    l.reset_budget();
+    let loc = locate_scope_var(c, l, f, sv);
+    let Some(ty) = loc.ty else {
+        return Variable {
+            name: loc.name,
+            flags: loc.flags,
+            decl_line: loc.decl_line,
+            unreadable: "no type in DWARF".into(),
+            ..Variable::default()
+        };
+    };
+    let mut v = match loc.place {
+        Ok(p) => l.var(&loc.name, ty, p, 0),
+        Err(why) => {
+            let mut v = Variable {
+                name: loc.name,
+                unreadable: why,
+                ..Variable::default()
+            };
+            if let Ok(r) = l.types.resolve(ty) {
+                v.type_name = r.name.clone();
+                v.real_type = r.real_name.clone();
+                v.kind = r.kind;
+            }
+            v
+        }
+    };
+    v.flags |= loc.flags;
+    v.decl_line = loc.decl_line;
+    v.location_expr = loc.location_expr;
+    v
+}
+
+struct Ctx<'a, M> {
+    c: &'a Capture<M>,
+    f: &'a FrameCtx,
+}
+
+impl<M: Memory> LocationContext for Ctx<'_, M> {
+    fn cfa(&mut self) -> Option<u64> {
+        self.f.cfa
+    }
+    fn register(&mut self, reg: u16) -> Option<u64> {
+        self.f.regs.get(reg as usize).copied().flatten()
+    }
+    fn memory(&mut self, addr: u64, size: u8) -> Option<u64> {
+        let mut b = [0u8; 8];
+        let n = usize::from(size).min(8);
+        self.c.target.mem.read_at(addr, &mut b[..n]).ok()?;
+        Some(u64::from_le_bytes(b))
+    }
+}
+
+/// Why a register's value is not known in this frame.
+fn register_missing(f: &FrameCtx, reg: u16) -> String {
+    let name = reg_name(reg);
+    if reg >= 17 && f.reg_source != RegSource::None {
+        return format!("in register {name}; floating-point registers are not read");
+    }
+    format!(
+        "in register {name}, which is not saved in this frame (Go keeps no registers across \
+         calls: only the innermost frame of a running goroutine and a frame interrupted by a \
+         signal have theirs)"
+    )
+}
+
+/// Where a frame variable's bytes are at the frame's pc, and a short
+/// description of the location.
+fn var_place<M: Memory>(
+    c: &Capture<M>,
+    f: &FrameCtx,
+    sv: &ScopeVar,
+) -> Result<(Place, String), String> {
+    let d = dwarf_of(c)?;
+    let expr = d
+        .location_at(sv, f.link_pc)
+        .map_err(|e| format!("cannot read the location of {}: {e}", sv.name))?;
+    let Some(expr) = expr else {
+        return Err(if Dwarf::has_location_list(sv) {
+            format!(
+                "optimized away: the compiler recorded no location for {} at pc {:#x}",
+                sv.name, f.link_pc
+            )
+        } else {
+            "optimized away: the compiler recorded no location".to_string()
+        });
+    };
+    let mut ctx = Ctx { c, f };
+    let pieces = d.eval_location(&expr, &mut ctx).map_err(|e| match e {
+        LocationError::Register(r) => register_missing(f, r),
+        LocationError::Memory(a) => {
+            format!("location expression reads unreadable memory at {a:#x}")
+        }
+        LocationError::Cfa => format!("frame address of {} unknown", f.function),
+        other => format!("location expression not understood: {other:?}"),
+    })?;
+    if let [p] = pieces.as_slice() {
+        if p.size.is_none() {
+            return match &p.location {
+                PieceLocation::Address(a) => Ok((Place::Mem(*a), format!("stack {a:#x}"))),
+                PieceLocation::Register(r) => match ctx.register(*r) {
+                    Some(v) => Ok((
+                        Place::Local(v.to_le_bytes().to_vec().into(), 0),
+                        format!("register {}", reg_name(*r)),
+                    )),
+                    None => Err(register_missing(f, *r)),
+                },
+                PieceLocation::Value(v) => Ok((
+                    Place::Local(v.to_le_bytes().to_vec().into(), 0),
+                    "constant".into(),
+                )),
+                PieceLocation::Bytes(b) => {
+                    Ok((Place::Local(b.clone().into(), 0), "constant".into()))
+                }
+                PieceLocation::Empty => Err(format!(
+                    "optimized away: the compiler recorded no location for {} at pc {:#x}",
+                    sv.name, f.link_pc
+                )),
+                _ => Err("unsupported location".into()),
+            };
+        }
+    }
+    // Pieces: assemble the value's bytes.
+    let mut bytes = Vec::new();
+    let mut descr = Vec::new();
+    for p in &pieces {
+        let size = p.size.unwrap_or(8).min(64) as usize;
+        match &p.location {
+            PieceLocation::Address(a) => {
+                let mut b = vec![0u8; size];
+                c.target
+                    .mem
+                    .read_at(*a, &mut b)
+                    .map_err(|e| format!("could not read {size} bytes at {a:#x}: {e}"))?;
+                bytes.extend_from_slice(&b);
+                descr.push(format!("{a:#x}"));
+            }
+            PieceLocation::Register(r) => {
+                let v = ctx
+                    .register(*r)
+                    .ok_or_else(|| format!("part of the value is {}", register_missing(f, *r)))?;
+                let le = v.to_le_bytes();
+                bytes.extend(le.iter().chain(std::iter::repeat(&0)).take(size));
+                descr.push(reg_name(*r));
+            }
+            PieceLocation::Value(v) => {
+                let le = v.to_le_bytes();
+                bytes.extend(le.iter().chain(std::iter::repeat(&0)).take(size));
+                descr.push("constant".into());
+            }
+            PieceLocation::Bytes(b) => {
+                bytes.extend(b.iter().chain(std::iter::repeat(&0)).take(size));
+                descr.push("constant".into());
+            }
+            PieceLocation::Empty => {
+                return Err(format!(
+                    "optimized away: part of {} has no location at pc {:#x}",
+                    sv.name, f.link_pc
+                ));
+            }
+            _ => return Err("unsupported location".into()),
+        }
+    }
+    Ok((
+        Place::Local(bytes.into(), 0),
+        format!("pieces [{}]", descr.join(", ")),
+    ))
 }

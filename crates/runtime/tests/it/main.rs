@@ -2,4 +2,5 @@ mod layout;
 mod live;
 mod oracle;
 mod support;
+mod values;
 mod waits;

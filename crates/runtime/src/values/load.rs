@@ -1,0 +1,889 @@
+//! Reading a value of a Go type from memory (or from the bytes a location
+//! expression assembled) into a [`Variable`], following Delve's loading
+//! rules: how deep to go ([`LoadConfig::max_variable_recurse`]), how much
+//! of strings and arrays to read, pointers followed without counting a
+//! level unless they point at pointers or interfaces.
+//!
+//! Memory is untrusted: every length is bounded, every read may fail and
+//! becomes an "unreadable" value with the reason, and the total number of
+//! values built is capped.
+
+use std::cell::{Cell, OnceCell};
+use std::rc::Rc;
+
+use gosleuth_gobin::TypeId;
+use gosleuth_memory::Memory;
+
+use super::types::{Resolved, Shape, Types};
+use super::{LoadConfig, Variable, flags, kind, rtype};
+use crate::target::Target;
+
+/// Where values with no address (assembled from registers) pretend to be,
+/// like Delve's `fakeAddressUnresolv`.
+pub(crate) const FAKE_ADDR: u64 = 0xbeed_0000_0000_0000;
+
+/// Most values built for one top-level variable.
+const MAX_NODES: usize = 100_000;
+/// Levels beyond which nothing is loaded, whatever the configuration.
+const HARD_MAX_LEVEL: u32 = 32;
+/// Largest string read, whatever the configuration.
+const HARD_MAX_STRING: u32 = 1 << 20;
+/// Most array or map elements loaded, whatever the configuration.
+const HARD_MAX_ARRAY: u32 = 1 << 16;
+/// Largest single value copied from memory.
+const MAX_VALUE_BYTES: u64 = 1 << 20;
+/// Largest element count believed for a slice, array or map.
+const MAX_PLAUSIBLE_LEN: i64 = 1 << 40;
+
+/// Where a value's bytes are.
+#[derive(Debug, Clone)]
+pub(crate) enum Place {
+    /// In the target's memory.
+    Mem(u64),
+    /// In bytes assembled from registers and pieces, at an offset.
+    Local(Rc<[u8]>, u64),
+}
+
+impl Place {
+    pub fn at(&self, off: u64) -> Place {
+        match self {
+            Place::Mem(a) => Place::Mem(a.wrapping_add(off)),
+            Place::Local(b, o) => Place::Local(b.clone(), o.saturating_add(off)),
+        }
+    }
+    pub fn addr(&self) -> u64 {
+        match self {
+            Place::Mem(a) => *a,
+            Place::Local(_, o) => FAKE_ADDR + o,
+        }
+    }
+    pub fn is_local(&self) -> bool {
+        matches!(self, Place::Local(..))
+    }
+}
+
+/// Reads values for one request.
+pub(crate) struct Loader<'a, M> {
+    pub t: &'a Target<M>,
+    pub types: Types<'a>,
+    cfg: Cell<LoadConfig>,
+    types_base: OnceCell<Option<u64>>,
+    nodes: Cell<usize>,
+}
+
+fn le_u64(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(w)
+}
+
+impl<'a, M: Memory> Loader<'a, M> {
+    pub fn new(t: &'a Target<M>, types: Types<'a>, cfg: &LoadConfig) -> Loader<'a, M> {
+        let cfg = LoadConfig {
+            follow_pointers: cfg.follow_pointers,
+            max_variable_recurse: cfg.max_variable_recurse.min(HARD_MAX_LEVEL),
+            max_string_len: cfg.max_string_len.min(HARD_MAX_STRING),
+            max_array_values: cfg.max_array_values.min(HARD_MAX_ARRAY),
+            max_struct_fields: cfg.max_struct_fields,
+        };
+        Loader {
+            t,
+            types,
+            cfg: Cell::new(cfg),
+            types_base: OnceCell::new(),
+            nodes: Cell::new(0),
+        }
+    }
+
+    pub fn cfg(&self) -> LoadConfig {
+        self.cfg.get()
+    }
+
+    /// Starts a new top-level value (resets the size budget).
+    pub fn reset_budget(&self) {
+        self.nodes.set(0);
+    }
+
+    pub fn types_base(&self) -> Option<u64> {
+        *self.types_base.get_or_init(|| rtype::types_base(self.t))
+    }
+
+    pub fn read(&self, p: &Place, len: u64) -> Result<Vec<u8>, String> {
+        if len > MAX_VALUE_BYTES {
+            return Err(format!("value of {len} bytes is too large to read"));
+        }
+        match p {
+            Place::Mem(a) => {
+                let mut buf = vec![0u8; len as usize];
+                self.t
+                    .mem
+                    .read_at(*a, &mut buf)
+                    .map_err(|e| format!("could not read {len} bytes at {a:#x}: {e}"))?;
+                Ok(buf)
+            }
+            Place::Local(b, o) => {
+                let start = usize::try_from(*o).map_err(|_| "offset out of range".to_string())?;
+                let end = start.saturating_add(len as usize);
+                b.get(start..end).map(<[u8]>::to_vec).ok_or_else(|| {
+                    format!("the value's location holds {} bytes, not {end}", b.len())
+                })
+            }
+        }
+    }
+
+    pub fn word(&self, p: &Place) -> Result<u64, String> {
+        self.read(p, 8).map(|b| le_u64(&b))
+    }
+
+    /// A blank variable of type `r` at `place` (name, types, kind, address).
+    fn shell(&self, name: &str, r: &Resolved, place: &Place) -> Variable {
+        let mut v = Variable {
+            name: name.to_string(),
+            addr: place.addr(),
+            type_name: r.name.clone(),
+            real_type: r.real_name.clone(),
+            kind: r.kind,
+            ..Variable::default()
+        };
+        if place.is_local() {
+            v.flags |= flags::FAKE_ADDRESS;
+        }
+        v
+    }
+
+    fn over_budget(&self) -> bool {
+        let n = self.nodes.get() + 1;
+        self.nodes.set(n);
+        n > MAX_NODES
+    }
+
+    /// The value of type `ty` at `place`, loaded per the configuration,
+    /// `level` levels below the value the user asked for.
+    pub fn var(&self, name: &str, ty: TypeId, place: Place, level: u32) -> Variable {
+        let r = match self.types.resolve(ty) {
+            Ok(r) => r,
+            Err(e) => {
+                return Variable {
+                    name: name.to_string(),
+                    addr: place.addr(),
+                    unreadable: e,
+                    ..Variable::default()
+                };
+            }
+        };
+        let mut v = self.shell(name, &r, &place);
+        if self.over_budget() {
+            v.unreadable = format!("not loaded: more than {MAX_NODES} values in one expression");
+            return v;
+        }
+        if let Err(e) = self.fill(&mut v, &r, &place, level) {
+            v.unreadable = e;
+        }
+        if matches!(v.kind, kind::INT | kind::UINT) && v.unreadable.is_empty() {
+            self.describe_constant(&mut v, ty, &r);
+        }
+        v
+    }
+
+    /// Names an integer of a named type by its constants, like Delve:
+    /// `TypeCount (0)`, `FlagA|FlagB (6)`.
+    fn describe_constant(&self, v: &mut Variable, ty: TypeId, r: &Resolved) {
+        if !r.name.contains('.') || r.name.starts_with("C.") {
+            return;
+        }
+        let Ok(consts) = self.types.d.constants_of_type(ty) else {
+            return;
+        };
+        if consts.is_empty() {
+            return;
+        }
+        let Ok(n) = v.value.parse::<i128>() else {
+            return;
+        };
+        let n = n as i64;
+        let slash = r.name.rfind('/').map_or(0, |i| i + 1);
+        let pkg = r.name[slash..]
+            .find('.')
+            .map_or(r.name.as_str(), |d| &r.name[..slash + d]);
+        let short = |name: &str| {
+            name.strip_prefix(pkg)
+                .and_then(|s| s.strip_prefix('.'))
+                .unwrap_or(name)
+                .to_string()
+        };
+        // Constants of the type's own package first (other packages may
+        // declare constants of it too, like reflectlite's of abi.Kind).
+        let own = |name: &str| name.starts_with(pkg) && name[pkg.len()..].starts_with('.');
+        let exact = consts
+            .iter()
+            .find(|(name, c)| *c == n && own(name))
+            .or_else(|| consts.iter().find(|(_, c)| *c == n));
+        let descr = if let Some((name, _)) = exact {
+            short(name)
+        } else if n == 0 {
+            return;
+        } else {
+            let mut rest = n;
+            let mut parts = Vec::new();
+            for (name, c) in &consts {
+                if c.count_ones() == 1 && rest & c != 0 {
+                    parts.push(short(name));
+                    rest &= !c;
+                }
+            }
+            if rest != 0 {
+                return;
+            }
+            parts.join("|")
+        };
+        v.value = format!("{descr} ({})", v.value);
+    }
+
+    /// A variable of type `ty` at `place` without loading anything (the
+    /// target of a pointer not followed).
+    pub fn var_unloaded(&self, name: &str, ty: TypeId, place: &Place) -> Variable {
+        match self.types.resolve(ty) {
+            Ok(r) => {
+                let mut v = self.shell(name, &r, place);
+                // What Delve knows of a value before loading it: array
+                // sizes, and the headers of strings, slices and channels.
+                let mut headers = || -> Result<(), String> {
+                    match &r.shape {
+                        Shape::Array { count, .. } => {
+                            v.len = i64::try_from(*count).unwrap_or(i64::MAX);
+                            v.cap = v.len;
+                            v.base = place.addr();
+                        }
+                        _ if place.addr() == 0 => {}
+                        Shape::String => (v.base, v.len) = self.string_header(&r, place)?,
+                        Shape::Slice { .. } => {
+                            let f = |n: &str| {
+                                r.real.fields.iter().find(|f| f.name == n).map(|f| f.offset)
+                            };
+                            v.base = self.word(&place.at(f("array").unwrap_or(0)))?;
+                            v.len = self.word(&place.at(f("len").unwrap_or(8)))? as i64;
+                            v.cap = self.word(&place.at(f("cap").unwrap_or(16)))? as i64;
+                        }
+                        Shape::Chan { .. } => v.base = self.word(place)?,
+                        _ => {}
+                    }
+                    Ok(())
+                };
+                if let Err(e) = headers() {
+                    v.unreadable = e;
+                }
+                v
+            }
+            Err(e) => Variable {
+                name: name.to_string(),
+                addr: place.addr(),
+                unreadable: e,
+                ..Variable::default()
+            },
+        }
+    }
+
+    fn fill(
+        &self,
+        v: &mut Variable,
+        r: &Resolved,
+        place: &Place,
+        level: u32,
+    ) -> Result<(), String> {
+        match &r.shape {
+            Shape::Bool => {
+                let b = self.read(place, 1)?;
+                v.value = (b[0] != 0).to_string();
+            }
+            Shape::Int(size) => {
+                let size = (*size).clamp(1, 8);
+                let b = self.read(place, size)?;
+                let raw = le_u64(&b);
+                let shift = 64 - 8 * size as u32;
+                let n = ((raw << shift) as i64) >> shift;
+                v.value = n.to_string();
+            }
+            Shape::Uint(size) => {
+                let size = (*size).clamp(1, 8);
+                let b = self.read(place, size)?;
+                v.value = le_u64(&b).to_string();
+            }
+            Shape::Float(size) => {
+                v.value = match size {
+                    4 => {
+                        let b = self.read(place, 4)?;
+                        float_str(f64::from(f32::from_bits(le_u64(&b) as u32)), true)
+                    }
+                    _ => {
+                        let b = self.read(place, 8)?;
+                        float_str(f64::from_bits(le_u64(&b)), false)
+                    }
+                };
+            }
+            Shape::Complex(size) => {
+                let (fs, kind_f) = if *size == 8 {
+                    (4, kind::FLOAT32)
+                } else {
+                    (8, kind::FLOAT64)
+                };
+                let b = self.read(place, fs * 2)?;
+                let (re, im) = if fs == 4 {
+                    (
+                        float_str(f64::from(f32::from_bits(le_u64(&b[..4]) as u32)), true),
+                        float_str(f64::from(f32::from_bits(le_u64(&b[4..]) as u32)), true),
+                    )
+                } else {
+                    (
+                        float_str(f64::from_bits(le_u64(&b[..8])), false),
+                        float_str(f64::from_bits(le_u64(&b[8..])), false),
+                    )
+                };
+                v.value = format!("({re} + {im}i)");
+                v.len = 2;
+                for (n, val) in [("real", re), ("imaginary", im)] {
+                    v.children.push(Variable {
+                        name: n.into(),
+                        kind: kind_f,
+                        value: val,
+                        ..Variable::default()
+                    });
+                }
+            }
+            Shape::String => {
+                let (base, len) = self.string_header(r, place)?;
+                v.base = base;
+                v.len = len;
+                if len > 0 {
+                    let n = (len as u64).min(u64::from(self.cfg().max_string_len));
+                    let bytes = self
+                        .read(&Place::Mem(base), n)
+                        .map_err(|e| format!("could not read string at {base:#x}: {e}"))?;
+                    v.value = go_string(&bytes);
+                }
+            }
+            Shape::Slice { elem } => {
+                let f = |n: &str| r.real.fields.iter().find(|f| f.name == n).map(|f| f.offset);
+                let base = self.word(&place.at(f("array").unwrap_or(0)))?;
+                let len = self.word(&place.at(f("len").unwrap_or(8)))? as i64;
+                let cap = self.word(&place.at(f("cap").unwrap_or(16)))? as i64;
+                v.base = base;
+                v.len = len;
+                v.cap = cap;
+                let elem = elem.ok_or("slice type without an element type")?;
+                self.elements(v, elem, &Place::Mem(base), len, level)?;
+            }
+            Shape::Array { elem, count } => {
+                let len = i64::try_from(*count).unwrap_or(i64::MAX);
+                v.base = place.addr();
+                v.len = len;
+                v.cap = len;
+                if let Some(elem) = elem {
+                    self.elements(v, *elem, place, len, level)?;
+                }
+            }
+            Shape::Struct => {
+                v.len = r.real.fields.len() as i64;
+                if level <= self.cfg().max_variable_recurse {
+                    for f in &r.real.fields {
+                        if self.cfg().max_struct_fields >= 0
+                            && v.children.len() >= self.cfg().max_struct_fields as usize
+                        {
+                            break;
+                        }
+                        let Some(fty) = f.ty else { continue };
+                        let child = self.var(&f.name, fty, place.at(f.offset), level + 1);
+                        v.children.push(child);
+                    }
+                }
+                if r.real_name == "time.Time" {
+                    if let Some(t) = format_time(v) {
+                        v.value = t;
+                    }
+                }
+            }
+            Shape::Pointer { target } => {
+                let p = self.word(place)?;
+                v.value = p.to_string();
+                v.len = 1;
+                let tr = self.types.resolve(*target);
+                let to_ptr_or_iface = tr.as_ref().is_ok_and(|t| {
+                    matches!(t.shape, Shape::Pointer { .. } | Shape::Interface { .. })
+                });
+                let child = if p == 0 {
+                    self.var_unloaded("", *target, &Place::Mem(0))
+                } else if !self.cfg().follow_pointers
+                    || (to_ptr_or_iface && level > self.cfg().max_variable_recurse)
+                    || level >= HARD_MAX_LEVEL
+                {
+                    let mut c = self.var_unloaded("", *target, &Place::Mem(p));
+                    c.only_addr = true;
+                    c
+                } else {
+                    let next = if to_ptr_or_iface { level + 1 } else { level };
+                    self.var("", *target, Place::Mem(p), next)
+                };
+                v.children.push(child);
+            }
+            Shape::UnsafePointer => {
+                let p = self.word(place)?;
+                v.value = p.to_string();
+                v.len = 1;
+                // Delve "loads" the void target of a followed pointer and
+                // calls it unreadable; it only ever shows its address.
+                let unreadable = if p != 0 && self.cfg().follow_pointers {
+                    "unknown or unsupported kind: \"invalid\"".to_string()
+                } else {
+                    String::new()
+                };
+                v.children.push(Variable {
+                    addr: p,
+                    type_name: "void".into(),
+                    real_type: "void".into(),
+                    unreadable,
+                    ..Variable::default()
+                });
+            }
+            Shape::Func => {
+                let fv = self.word(place)?;
+                if fv == 0 {
+                    return Ok(());
+                }
+                let code = self
+                    .word(&Place::Mem(fv))
+                    .map_err(|e| format!("could not read the function value at {fv:#x}: {e}"))?;
+                v.base = code;
+                let link = self.t.link_pc(code);
+                let f = self
+                    .t
+                    .bin
+                    .pcln()
+                    .func_for_pc(link)
+                    .ok_or_else(|| format!("could not find function for {code:#x}"))?;
+                v.value = f.name().into_owned();
+                // A closure's captured variables, as Delve shows them.
+                let captured = self.closure_vars(f.entry());
+                v.len = captured.len() as i64;
+                if level <= self.cfg().max_variable_recurse {
+                    for (name, off, ty) in captured {
+                        let at = Place::Mem(fv.wrapping_add(off));
+                        let child = match name.strip_prefix('&') {
+                            Some(rest) => {
+                                let target = self.types.raw(ty).and_then(|p| p.target);
+                                match (self.word(&at), target) {
+                                    (Ok(p), Some(t)) => {
+                                        let mut c = self.var(rest, t, Place::Mem(p), level + 1);
+                                        c.flags |= flags::ESCAPED;
+                                        c
+                                    }
+                                    (Err(e), _) => Variable {
+                                        name: rest.to_string(),
+                                        unreadable: e,
+                                        ..Variable::default()
+                                    },
+                                    (_, None) => self.var(&name, ty, at, level + 1),
+                                }
+                            }
+                            None => self.var(&name, ty, at, level + 1),
+                        };
+                        v.children.push(child);
+                    }
+                }
+            }
+            Shape::Interface { empty } => self.interface(v, r, place, *empty, level)?,
+            Shape::Chan { header, elem } => self.chan(v, *header, *elem, place)?,
+            Shape::Map { key, elem, header } => {
+                let hdr = self.word(place)?;
+                v.base = hdr;
+                if hdr == 0 {
+                    return Ok(());
+                }
+                let (key, elem, header) = (
+                    key.ok_or("map type without a key type")?,
+                    elem.ok_or("map type without an element type")?,
+                    header.ok_or("map type without a header type")?,
+                );
+                let s = self
+                    .types
+                    .pointee_struct(header)
+                    .ok_or("map header type is not a pointer to a struct")?;
+                let load = level <= self.cfg().max_variable_recurse;
+                let limit = if load {
+                    self.cfg().max_array_values as usize
+                } else {
+                    0
+                };
+                let m = super::maps::read(self, &s, hdr, limit)?;
+                v.len = m.len;
+                for (kp, kty, ep, ety) in m.entries {
+                    let k = self.map_slot("", key, kty, kp, level + 1);
+                    let e = self.map_slot("", elem, ety, ep, level + 1);
+                    v.children.push(k);
+                    v.children.push(e);
+                }
+                if let Some(w) = m.warning {
+                    if v.children.is_empty() && m.len > 0 {
+                        return Err(w);
+                    }
+                }
+            }
+            Shape::TypeParam { shape, .. } => {
+                // Without the dictionary, the shape type the code was
+                // compiled for.
+                let shape = shape.ok_or("type parameter without a shape type")?;
+                let inner = self.var(&v.name, shape, place.clone(), level);
+                *v = inner;
+            }
+            Shape::Invalid(why) => {
+                if !why.is_empty() && r.name != "void" {
+                    return Err(why.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The variables a closure function captured: name, offset in its
+    /// context, type.
+    fn closure_vars(&self, entry: u64) -> Vec<(String, u64, TypeId)> {
+        let Ok(Some(scope)) = self.types.d.frame_scope(entry, 0) else {
+            return Vec::new();
+        };
+        scope
+            .vars
+            .into_iter()
+            .filter_map(|v| Some((v.name, v.closure_offset?, v.ty?)))
+            .collect()
+    }
+
+    pub fn string_header(&self, r: &Resolved, place: &Place) -> Result<(u64, i64), String> {
+        let f = |n: &str| r.real.fields.iter().find(|f| f.name == n).map(|f| f.offset);
+        let base = self.word(&place.at(f("str").unwrap_or(0)))?;
+        let len = self.word(&place.at(f("len").unwrap_or(8)))? as i64;
+        if len < 0 {
+            return Err(format!("invalid length: {len}"));
+        }
+        Ok((base, len))
+    }
+
+    fn elements(
+        &self,
+        v: &mut Variable,
+        elem: TypeId,
+        base: &Place,
+        len: i64,
+        level: u32,
+    ) -> Result<(), String> {
+        if len < 0 {
+            return Err("negative array length".into());
+        }
+        if len > MAX_PLAUSIBLE_LEN {
+            return Err(format!("implausible length {len}"));
+        }
+        if len > 0 && base.addr() == 0 {
+            return Err("non-zero length array with nil base".into());
+        }
+        let er = self.types.resolve(elem)?;
+        let stride = er.size;
+        let count = (len as u64).min(u64::from(self.cfg().max_array_values));
+        if base
+            .addr()
+            .checked_add(stride.saturating_mul(count))
+            .is_none()
+        {
+            return Err(format!("bad array base address {:#x}", base.addr()));
+        }
+        let mut errors = 0;
+        for i in 0..count {
+            let c = self.var("", elem, base.at(i * stride), level + 1);
+            if !c.unreadable.is_empty() {
+                errors += 1;
+            }
+            v.children.push(c);
+            if errors > 5 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn map_slot(
+        &self,
+        name: &str,
+        want: TypeId,
+        slot: TypeId,
+        place: Place,
+        level: u32,
+    ) -> Variable {
+        // Large keys and values are stored behind a pointer in the bucket.
+        let indirect = want != slot
+            && matches!(
+                self.types.resolve(slot).map(|r| r.shape.clone()),
+                Ok(Shape::Pointer { .. })
+            )
+            && !matches!(
+                self.types.resolve(want).map(|r| r.shape.clone()),
+                Ok(Shape::Pointer { .. })
+            );
+        if indirect {
+            match self.word(&place) {
+                Ok(p) => self.var(name, want, Place::Mem(p), level),
+                Err(e) => Variable {
+                    name: name.into(),
+                    unreadable: e,
+                    ..Variable::default()
+                },
+            }
+        } else {
+            self.var(name, want, place, level)
+        }
+    }
+
+    fn interface(
+        &self,
+        v: &mut Variable,
+        r: &Resolved,
+        place: &Place,
+        empty: bool,
+        level: u32,
+    ) -> Result<(), String> {
+        let w0 = self.word(place)?;
+        let data = self.word(&place.at(8))?;
+        let rtype = if empty || w0 == 0 {
+            w0
+        } else {
+            self.word(&Place::Mem(w0 + 8))
+                .map_err(|e| format!("could not read the interface's itab at {w0:#x}: {e}"))?
+        };
+        if rtype == 0 {
+            // A nil interface: Delve shows the data word as a void value.
+            v.children.push(Variable {
+                name: String::new(),
+                addr: data,
+                type_name: "void".into(),
+                real_type: "void".into(),
+                ..Variable::default()
+            });
+            return Ok(());
+        }
+        let types = self
+            .types_base()
+            .ok_or("cannot find moduledata.types to resolve the dynamic type")?;
+        let dynamic = self
+            .types
+            .d
+            .type_by_runtime_offset(rtype.wrapping_sub(types))
+            .ok()
+            .flatten();
+        let Some(dynamic) = dynamic else {
+            let name = rtype::type_name(self.t, types, rtype)
+                .unwrap_or_else(|| format!("runtime type at {rtype:#x}"));
+            return Err(format!(
+                "the dynamic type of this {} value, {name}, has no DWARF description",
+                r.name
+            ));
+        };
+        let dr = self.types.resolve(dynamic)?;
+        let pointer_shaped = matches!(
+            dr.shape,
+            Shape::Pointer { .. }
+                | Shape::UnsafePointer
+                | Shape::Chan { .. }
+                | Shape::Map { .. }
+                | Shape::Func
+        );
+        let direct = rtype::direct_iface(self.t, rtype).unwrap_or(pointer_shaped);
+        v.real_type = dr.name.clone();
+        let data_place = if direct {
+            place.at(8)
+        } else {
+            Place::Mem(data)
+        };
+        let child = if level <= self.cfg().max_variable_recurse {
+            self.var("data", dynamic, data_place, level)
+        } else {
+            let mut c = self.var_unloaded("data", dynamic, &data_place);
+            c.only_addr = true;
+            c
+        };
+        v.children.push(child);
+        Ok(())
+    }
+
+    fn chan(
+        &self,
+        v: &mut Variable,
+        header: Option<TypeId>,
+        elem: Option<TypeId>,
+        place: &Place,
+    ) -> Result<(), String> {
+        let hdr = self.word(place)?;
+        v.base = hdr;
+        if hdr == 0 {
+            return Ok(());
+        }
+        let header = header.ok_or("channel type without a header type")?;
+        let hp = self
+            .types
+            .underlying(header)
+            .ok_or("channel header type is unreadable")?;
+        let hs = hp.target.ok_or("channel header type is not a pointer")?;
+        // Delve loads the header in full, whatever the configuration.
+        let saved = self.cfg.replace(LoadConfig {
+            follow_pointers: true,
+            max_variable_recurse: 1,
+            max_string_len: 64,
+            max_array_values: 64,
+            max_struct_fields: -1,
+        });
+        let h = self.var("", hs, Place::Mem(hdr), 0);
+        if !h.unreadable.is_empty() {
+            self.cfg.set(saved);
+            return Err(h.unreadable);
+        }
+        v.len = h.len;
+        v.children = h.children;
+        // The buffer as an array of the channel's capacity.
+        let cap = v
+            .children
+            .iter()
+            .find(|c| c.name == "dataqsiz")
+            .and_then(|c| c.value.parse::<u64>().ok());
+        if let (Some(cap), Some(elem), Some(buf)) =
+            (cap, elem, v.children.iter().position(|c| c.name == "buf"))
+        {
+            let base = v.children[buf].value.parse::<u64>().unwrap_or(0);
+            if let Ok(er) = self.types.resolve(elem) {
+                let len = i64::try_from(cap).unwrap_or(i64::MAX);
+                let mut arr = Variable {
+                    name: String::new(),
+                    addr: base,
+                    type_name: format!("[{cap}]{}", er.name),
+                    real_type: format!("[{cap}]{}", er.name),
+                    kind: kind::ARRAY,
+                    base,
+                    len,
+                    cap: len,
+                    ..Variable::default()
+                };
+                if base != 0 {
+                    if let Err(e) = self.elements(&mut arr, elem, &Place::Mem(base), len, 1) {
+                        arr.unreadable = e;
+                    }
+                }
+                let p = &mut v.children[buf];
+                p.type_name = format!("*[{cap}]{}", er.name);
+                p.real_type = p.type_name.clone();
+                p.kind = kind::PTR;
+                p.len = 1;
+                p.children = vec![arr];
+            }
+        }
+        self.cfg.set(saved);
+        Ok(())
+    }
+}
+
+/// A float as Go's `strconv.FormatFloat(f, 'f', -1, bits)`.
+pub(crate) fn float_str(f: f64, single: bool) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else if single {
+        format!("{}", f as f32)
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Bytes of a Go string as text: valid UTF-8 as is, invalid bytes kept as
+/// U+FFFD (the value is for display; the length stays the byte length).
+fn go_string(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Seconds from 1 January 1885 (the epoch of `time.Time.wall`) to the Unix
+/// epoch, negated.
+const UNIX_TO_WALL: i64 = -2_682_288_000;
+/// Seconds from 1 January year 1 to the Unix epoch.
+const ABS_TO_UNIX: i64 = -62_135_596_800;
+
+/// A `time.Time` as Delve shows it (RFC 3339 in UTC; with the monotonic
+/// reading when there is one: `2026-11-21T23:59:05Z, +347325431`).
+fn format_time(v: &Variable) -> Option<String> {
+    let field = |n: &str| {
+        v.children
+            .iter()
+            .find(|c| c.name == n && c.unreadable.is_empty())
+    };
+    let wall: u64 = field("wall")?.value.parse().ok()?;
+    let ext: i64 = field("ext")?.value.parse().ok()?;
+    if wall & (1 << 63) != 0 {
+        let sec = ((wall << 1) >> 31) as i64;
+        Some(format!("{}, {ext:+}", rfc3339(sec + UNIX_TO_WALL)?))
+    } else {
+        rfc3339(ext.checked_add(ABS_TO_UNIX)?)
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (years 0 to 9999).
+fn rfc3339(unix: i64) -> Option<String> {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    Some(format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(
+            rfc3339(1_795_305_545).as_deref(),
+            Some("2026-11-21T23:59:05Z")
+        );
+        assert_eq!(
+            rfc3339(951_782_400).as_deref(),
+            Some("2000-02-29T00:00:00Z")
+        );
+        assert_eq!(
+            rfc3339(-62_135_596_800).as_deref(),
+            Some("0001-01-01T00:00:00Z")
+        );
+        assert_eq!(rfc3339(i64::MAX / 2), None);
+    }
+
+    #[test]
+    fn floats_like_go() {
+        assert_eq!(float_str(1.5, false), "1.5");
+        assert_eq!(float_str(1e21, false), "1000000000000000000000");
+        assert_eq!(float_str(0.1f32 as f64, true), "0.1");
+        assert_eq!(float_str(f64::NAN, false), "NaN");
+        assert_eq!(float_str(f64::NEG_INFINITY, false), "-Inf");
+    }
+}
