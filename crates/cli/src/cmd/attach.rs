@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use gosleuth_memory::Mode;
 
+use super::core::{DlvArgs, serve_dlv};
 use super::goroutines::{ViewArgs, show};
 
 #[derive(Debug, Args)]
@@ -27,6 +28,8 @@ pub struct AttachArgs {
     pub budget_ms: u64,
     #[command(flatten)]
     pub view: ViewArgs,
+    #[command(flatten)]
+    pub dlv: DlvArgs,
 }
 
 pub fn run(args: AttachArgs) -> Result<ExitCode> {
@@ -50,6 +53,26 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
         c.target.threads.len(),
         c.target.go_version,
     );
+    if args.dlv.wanted() {
+        // Answers come from the moment the process was read; it runs on.
+        let info = gosleuth_dlvrpc::TargetInfo {
+            pid: i64::from(pid),
+            command_line: std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .trim_end_matches('\0')
+                        .replace('\0', " ")
+                })
+                .unwrap_or_default(),
+            backend: "native".into(),
+            binary: args
+                .binary
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("/proc/{pid}/exe"))),
+            build_id: String::new(),
+        };
+        return serve_dlv(c, info, &args.dlv, &header);
+    }
     show(&c, &header, &args.view)?;
     Ok(ExitCode::SUCCESS)
 }

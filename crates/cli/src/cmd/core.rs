@@ -1,13 +1,92 @@
-//! `gosleuth core BIN CORE`: the goroutines of a core file.
+//! `gosleuth core BIN CORE`: the goroutines of a core file, listed, or
+//! explored with dlv's commands (`-i`) or Delve's JSON-RPC (`--headless`).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use gosleuth_dlvrpc::{Repl, Server, ServerOptions, Session, TargetInfo};
+use gosleuth_memory::Memory;
+use gosleuth_runtime::Capture;
 
 use super::goroutines::{ViewArgs, show};
+
+/// Delve's interface to what was read (shared by `core` and `attach`).
+#[derive(Debug, Args)]
+pub struct DlvArgs {
+    /// Explore with dlv's commands: goroutines, goroutine N, stack, frame N,
+    /// up, down, print, locals, args, regs, list, help.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+
+    /// Serve Delve's JSON-RPC API v2 (for `dlv connect ADDR`, editors, and
+    /// nc/jq scripts) until interrupted, instead of printing.
+    #[arg(long, conflicts_with = "interactive")]
+    pub headless: bool,
+
+    /// Address to serve on with --headless (port 0 picks a free one; the
+    /// address is printed as `API server listening at: ADDR`).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:0",
+        requires = "headless"
+    )]
+    pub listen: String,
+
+    /// Allow a --listen address that is not loopback (anyone who can reach
+    /// it can read the process's memory).
+    #[arg(long, requires = "headless")]
+    pub accept_remote: bool,
+}
+
+impl DlvArgs {
+    /// True when Delve's interface replaces the listing.
+    pub fn wanted(&self) -> bool {
+        self.interactive || self.headless
+    }
+}
+
+/// Runs the REPL or the headless server over a capture.
+pub fn serve_dlv<M: Memory + Sync>(
+    c: Capture<M>,
+    info: TargetInfo,
+    dlv: &DlvArgs,
+    header: &str,
+) -> Result<ExitCode>
+where
+    Session<M>: Sync,
+{
+    for w in &c.target.warnings {
+        eprintln!("warning: {w}");
+    }
+    let session = Session::new(c, info);
+    if dlv.headless {
+        let server = Server::bind(
+            &dlv.listen,
+            ServerOptions {
+                accept_remote: dlv.accept_remote,
+                ..ServerOptions::default()
+            },
+        )?;
+        eprintln!("{header}");
+        // Delve's own line, which scripts wait for.
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "API server listening at: {}", server.local_addr())?;
+        out.flush()?;
+        drop(out);
+        server.serve(&session)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("{header}");
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    Repl::new(&session).run(&mut out, &mut std::io::stderr())?;
+    Ok(ExitCode::SUCCESS)
+}
 
 #[derive(Debug, Args)]
 pub struct CoreArgs {
@@ -17,6 +96,8 @@ pub struct CoreArgs {
     pub core: PathBuf,
     #[command(flatten)]
     pub view: ViewArgs,
+    #[command(flatten)]
+    pub dlv: DlvArgs,
 }
 
 pub fn run(args: CoreArgs) -> Result<ExitCode> {
@@ -41,6 +122,17 @@ pub fn run(args: CoreArgs) -> Result<ExitCode> {
         },
         t0.elapsed().as_secs_f64() * 1e3
     );
+    if args.dlv.wanted() {
+        let process = c.target.mem.process().cloned().unwrap_or_default();
+        let info = TargetInfo {
+            pid: i64::from(process.pid),
+            command_line: process.args,
+            backend: "core".into(),
+            binary: args.binary.clone(),
+            build_id: c.target.mem.build_id().unwrap_or_default().to_string(),
+        };
+        return serve_dlv(c, info, &args.dlv, &header);
+    }
     show(&c, &header, &args.view)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use gosleuth_testkit as kit;
 
+mod dlv;
 mod goroutines;
 
 fn gosleuth(args: &[&str]) -> Output {

@@ -1,0 +1,547 @@
+//! Variables as `dlv` prints them: one line for `locals`, `args` and
+//! `stack -full`, several for `print` when the value is nested.
+//!
+//! Works on Delve's `api.Variable` shape only, so it prints whatever the
+//! values reader (or a Delve server) produced; a malformed variable (a
+//! pointer without its target, an interface without its value) prints as
+//! `nil` or `...` rather than failing.
+
+use std::fmt::Write as _;
+
+use gosleuth_runtime::values::Variable;
+
+/// `reflect.Kind` numbers, as `api.Variable.kind` carries them.
+pub mod kind {
+    pub const INVALID: u32 = 0;
+    pub const BOOL: u32 = 1;
+    pub const INT: u32 = 2;
+    pub const INT64: u32 = 6;
+    pub const UINT: u32 = 7;
+    pub const UINTPTR: u32 = 12;
+    pub const FLOAT32: u32 = 13;
+    pub const FLOAT64: u32 = 14;
+    pub const COMPLEX64: u32 = 15;
+    pub const COMPLEX128: u32 = 16;
+    pub const ARRAY: u32 = 17;
+    pub const CHAN: u32 = 18;
+    pub const FUNC: u32 = 19;
+    pub const INTERFACE: u32 = 20;
+    pub const MAP: u32 = 21;
+    pub const PTR: u32 = 22;
+    pub const SLICE: u32 = 23;
+    pub const STRING: u32 = 24;
+    pub const STRUCT: u32 = 25;
+    pub const UNSAFE_POINTER: u32 = 26;
+
+    /// Go's name of a kind.
+    pub fn name(k: u32) -> &'static str {
+        const NAMES: [&str; 27] = [
+            "invalid",
+            "bool",
+            "int",
+            "int8",
+            "int16",
+            "int32",
+            "int64",
+            "uint",
+            "uint8",
+            "uint16",
+            "uint32",
+            "uint64",
+            "uintptr",
+            "float32",
+            "float64",
+            "complex64",
+            "complex128",
+            "array",
+            "chan",
+            "func",
+            "interface",
+            "map",
+            "ptr",
+            "slice",
+            "string",
+            "struct",
+            "unsafe.Pointer",
+        ];
+        NAMES.get(k as usize).copied().unwrap_or("invalid")
+    }
+}
+
+/// Strings longer than this make a composite value print on several lines.
+const SHORT_STRING: usize = 7;
+const INDENT: &str = "\t";
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    top: bool,
+    with_type: bool,
+    newlines: bool,
+}
+
+/// One line, with types: what `locals` and `stack -full` print.
+pub fn single_line(v: &Variable) -> String {
+    let mut s = String::new();
+    write_var(
+        &mut s,
+        v,
+        Flags {
+            top: true,
+            with_type: true,
+            newlines: false,
+        },
+        "",
+    );
+    s
+}
+
+/// Nested values on several lines: what `print` shows.
+pub fn multi_line(v: &Variable, indent: &str) -> String {
+    let mut s = String::new();
+    write_var(
+        &mut s,
+        v,
+        Flags {
+            top: true,
+            with_type: true,
+            newlines: true,
+        },
+        indent,
+    );
+    s
+}
+
+fn type_name(v: &Variable) -> String {
+    if v.type_name.contains('/') {
+        format!("{:?}", v.type_name)
+    } else {
+        v.type_name.clone()
+    }
+}
+
+fn write_var(out: &mut String, v: &Variable, f: Flags, indent: &str) {
+    if !v.unreadable.is_empty() {
+        let _ = write!(out, "(unreadable {})", v.unreadable);
+        return;
+    }
+    if !f.top && v.addr == 0 && v.value.is_empty() {
+        if f.with_type && v.type_name != "void" && !v.type_name.is_empty() {
+            let _ = write!(out, "{} nil", v.type_name);
+        } else {
+            out.push_str("nil");
+        }
+        return;
+    }
+    let inner = Flags { top: false, ..f };
+    match v.kind {
+        kind::SLICE => {
+            if f.with_type {
+                let _ = write!(out, "{} len: {}, cap: {}, ", v.type_name, v.len, v.cap);
+            }
+            if v.base == 0 && v.children.is_empty() {
+                out.push_str("nil");
+            } else {
+                write_elements(out, v, f, indent);
+            }
+        }
+        kind::ARRAY => {
+            if f.with_type {
+                let _ = write!(out, "{} ", v.type_name);
+            }
+            write_elements(out, v, f, indent);
+        }
+        kind::PTR => match v.children.first() {
+            None => out.push_str("nil"),
+            Some(_) if v.type_name.is_empty() => out.push_str("nil"),
+            Some(target) if target.only_addr && target.addr != 0 => {
+                let _ = write!(out, "({})({:#x})", type_name(v), target.addr);
+            }
+            Some(target) => {
+                if f.top && f.newlines && target.addr != 0 {
+                    let _ = writeln!(out, "({})({:#x})", type_name(v), target.addr);
+                }
+                out.push('*');
+                write_var(out, target, inner, indent);
+            }
+        },
+        kind::UNSAFE_POINTER => match v.children.first() {
+            None => out.push_str("unsafe.Pointer(nil)"),
+            Some(c) => {
+                let _ = write!(out, "unsafe.Pointer({:#x})", c.addr);
+            }
+        },
+        kind::CHAN if f.newlines => write_struct(out, v, f, indent),
+        kind::CHAN => match (v.children.first(), v.children.get(1)) {
+            (Some(len), Some(cap)) => {
+                let _ = write!(out, "{} {}/{}", v.type_name, len.value, cap.value);
+            }
+            _ => {
+                let _ = write!(out, "{} nil", v.type_name);
+            }
+        },
+        kind::STRUCT => {
+            let mut f = f;
+            if !v.value.is_empty() {
+                let _ = write!(out, "{}({})", v.type_name, v.value);
+                f.with_type = false;
+            }
+            write_struct(out, v, f, indent);
+        }
+        kind::INTERFACE => write_interface(out, v, f, indent),
+        kind::MAP => write_map(out, v, f, indent),
+        kind::FUNC => {
+            if v.value.is_empty() {
+                out.push_str("nil");
+            } else {
+                out.push_str(&v.value);
+            }
+        }
+        _ => write_basic(out, v),
+    }
+}
+
+fn write_interface(out: &mut String, v: &Variable, f: Flags, indent: &str) {
+    if v.addr == 0 && v.children.is_empty() {
+        out.push_str("nil");
+        return;
+    }
+    let Some(data) = v.children.first() else {
+        let _ = write!(out, "{} nil", v.type_name);
+        return;
+    };
+    if f.with_type {
+        if data.kind == kind::INVALID {
+            let _ = write!(out, "{} ", v.type_name);
+            if data.addr == 0 {
+                out.push_str("nil");
+                return;
+            }
+        } else {
+            let _ = write!(out, "{}({}) ", v.type_name, data.type_name);
+        }
+    }
+    let inner = Flags {
+        top: false,
+        with_type: !f.with_type,
+        newlines: f.newlines,
+    };
+    if data.kind == kind::PTR {
+        match data.children.first() {
+            None => out.push_str("..."),
+            Some(t) if t.addr == 0 => out.push_str("nil"),
+            Some(t) if t.only_addr => {
+                let _ = write!(out, "{:#x}", t.addr);
+            }
+            Some(_) => write_var(out, data, inner, indent),
+        }
+    } else if data.only_addr {
+        let _ = write!(out, "*(*{})({:#x})", type_name(v), v.addr);
+    } else {
+        write_var(out, data, inner, indent);
+    }
+}
+
+/// Kind of a value seen through pointers, and whether a pointer was
+/// crossed.
+fn deref_kind(mut v: &Variable) -> (u32, bool) {
+    let mut ptr = false;
+    while v.kind == kind::PTR {
+        ptr = true;
+        match v.children.first() {
+            Some(c) => v = c,
+            None => break,
+        }
+    }
+    (v.kind, ptr)
+}
+
+fn nested(v: &Variable) -> bool {
+    let (k, ptr) = deref_kind(v);
+    match k {
+        kind::SLICE | kind::ARRAY | kind::STRUCT | kind::MAP | kind::INTERFACE => true,
+        kind::STRING => ptr || v.value.len() > SHORT_STRING,
+        _ => false,
+    }
+}
+
+fn write_elements(out: &mut String, v: &Variable, f: Flags, indent: &str) {
+    let nl = f.newlines && v.children.first().is_some_and(nested);
+    let deeper = format!("{indent}{INDENT}");
+    out.push('[');
+    let n = v.children.len();
+    for (i, c) in v.children.iter().enumerate() {
+        if nl {
+            let _ = write!(out, "\n{deeper}");
+        }
+        write_var(
+            out,
+            c,
+            Flags {
+                top: false,
+                with_type: false,
+                newlines: nl,
+            },
+            &deeper,
+        );
+        if i + 1 != n || nl {
+            out.push(',');
+        }
+    }
+    let missing = usize::try_from(v.len).unwrap_or(0).saturating_sub(n);
+    if usize::try_from(v.len).is_ok_and(|l| l != n) {
+        if n == 0 {
+            out.push_str("...");
+        } else {
+            if nl {
+                let _ = write!(out, "\n{deeper}");
+            } else {
+                out.push(',');
+            }
+            let _ = write!(out, "...+{missing} more");
+        }
+    }
+    if nl {
+        let _ = write!(out, "\n{indent}");
+    }
+    out.push(']');
+}
+
+fn write_struct(out: &mut String, v: &Variable, f: Flags, indent: &str) {
+    let n = v.children.len();
+    if n == 0 && usize::try_from(v.len).is_ok_and(|l| l != 0) {
+        let _ = write!(out, "(*{})({:#x})", type_name(v), v.addr);
+        return;
+    }
+    if f.with_type {
+        let _ = write!(out, "{} ", v.type_name);
+    }
+    let nl = f.newlines && v.children.iter().any(nested);
+    let deeper = format!("{indent}{INDENT}");
+    out.push('{');
+    for (i, c) in v.children.iter().enumerate() {
+        if nl {
+            let _ = write!(out, "\n{deeper}");
+        }
+        let _ = write!(out, "{}: ", c.name);
+        write_var(
+            out,
+            c,
+            Flags {
+                top: false,
+                with_type: true,
+                newlines: nl,
+            },
+            &deeper,
+        );
+        if i + 1 != n || nl {
+            out.push(',');
+            if !nl {
+                out.push(' ');
+            }
+        }
+    }
+    if usize::try_from(v.len).is_ok_and(|l| l > n) {
+        if nl {
+            let _ = write!(out, "\n{deeper}");
+        } else {
+            out.push(',');
+        }
+        let _ = write!(out, "...+{} more", v.len as usize - n);
+    }
+    if nl {
+        let _ = write!(out, "\n{indent}");
+    }
+    out.push('}');
+}
+
+fn write_map(out: &mut String, v: &Variable, f: Flags, indent: &str) {
+    if f.with_type {
+        let _ = write!(out, "{} ", v.type_name);
+    }
+    if v.base == 0 && v.children.is_empty() {
+        out.push_str("nil");
+        return;
+    }
+    let nl = f.newlines && !v.children.is_empty();
+    let deeper = format!("{indent}{INDENT}");
+    out.push('[');
+    let pairs = v.children.len() / 2;
+    for (i, pair) in v.children.chunks_exact(2).enumerate() {
+        if nl {
+            let _ = write!(out, "\n{deeper}");
+        }
+        write_var(out, &pair[0], Flags::default(), &deeper);
+        out.push_str(": ");
+        write_var(
+            out,
+            &pair[1],
+            Flags {
+                newlines: nl,
+                ..Flags::default()
+            },
+            &deeper,
+        );
+        if i + 1 != pairs || nl {
+            out.push_str(", ");
+        }
+    }
+    if usize::try_from(v.len).is_ok_and(|l| l != pairs) {
+        if pairs == 0 {
+            out.push_str("...");
+        } else {
+            if nl {
+                let _ = write!(out, "\n{deeper}");
+            } else {
+                out.push(',');
+            }
+            let _ = write!(out, "...+{} more", (v.len as usize).saturating_sub(pairs));
+        }
+    }
+    if nl {
+        let _ = write!(out, "\n{indent}");
+    }
+    out.push(']');
+}
+
+fn write_basic(out: &mut String, v: &Variable) {
+    match v.kind {
+        kind::STRING => {
+            let mut s = go_quote(&v.value);
+            let shown = v.value.len();
+            if let Ok(len) = usize::try_from(v.len) {
+                if len > shown {
+                    s = go_quote(&format!("{}...+{} more", v.value, len - shown));
+                }
+            }
+            out.push_str(&s);
+        }
+        kind::COMPLEX64 | kind::COMPLEX128 => match (v.children.first(), v.children.get(1)) {
+            (Some(re), Some(im)) => {
+                let _ = write!(out, "({} + {}i)", re.value, im.value);
+            }
+            _ => out.push_str(&v.value),
+        },
+        k if v.value.is_empty() => {
+            let _ = write!(out, "(unknown {})", kind::name(k));
+        }
+        _ => out.push_str(&v.value),
+    }
+}
+
+/// Go's `%q` of a string.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{fffd}' => out.push_str("\\ufffd"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                if (c as u32) <= 0xffff {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                } else {
+                    let _ = write!(out, "\\U{:08x}", c as u32);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(name: &str, ty: &str, k: u32, value: &str) -> Variable {
+        Variable {
+            name: name.into(),
+            type_name: ty.into(),
+            real_type: ty.into(),
+            kind: k,
+            value: value.into(),
+            addr: 0xc000010000,
+            ..Variable::default()
+        }
+    }
+
+    #[test]
+    fn scalars_strings_and_unreadable() {
+        assert_eq!(single_line(&var("x", "int", kind::INT, "42")), "42");
+        let mut s = var("s", "string", kind::STRING, "metrics.raw_channel");
+        s.len = 19;
+        assert_eq!(single_line(&s), "\"metrics.raw_channel\"");
+        s.len = 25;
+        assert_eq!(single_line(&s), "\"metrics.raw_channel...+6 more\"");
+        let mut u = var("u", "int", kind::INT, "");
+        u.unreadable = "could not find loclist entry".into();
+        assert_eq!(single_line(&u), "(unreadable could not find loclist entry)");
+        assert_eq!(go_quote("a\"b\n\u{1}"), "\"a\\\"b\\n\\x01\"");
+    }
+
+    #[test]
+    fn pointers_interfaces_and_typed_nil() {
+        // *main.Metrics pointing at a struct.
+        let mut m = var("m", "*main.Metrics", kind::PTR, "");
+        let mut target = var("", "main.Metrics", kind::STRUCT, "");
+        target.only_addr = true;
+        m.children.push(target);
+        assert_eq!(single_line(&m), "(*main.Metrics)(0xc000010000)");
+        // error(*main.MyError) nil
+        let mut err = var("err", "error", kind::INTERFACE, "");
+        let mut data = var("", "*main.MyError", kind::PTR, "");
+        let mut nil_target = var("", "main.MyError", kind::STRUCT, "");
+        nil_target.addr = 0;
+        data.children.push(nil_target);
+        err.children.push(data);
+        assert_eq!(single_line(&err), "error(*main.MyError) nil");
+        // A nil pointer.
+        let mut merr = var("merr", "*main.MyError", kind::PTR, "");
+        let mut t = var("", "main.MyError", kind::STRUCT, "");
+        t.addr = 0;
+        merr.children.push(t);
+        assert_eq!(single_line(&merr), "*main.MyError nil");
+        // Malformed: an interface without data does not panic.
+        let bare = var("e", "error", kind::INTERFACE, "");
+        assert_eq!(single_line(&bare), "error nil");
+    }
+
+    #[test]
+    fn composites() {
+        let mut sl = var("a", "[]int", kind::SLICE, "");
+        sl.len = 3;
+        sl.cap = 4;
+        sl.base = 1;
+        for n in ["1", "2"] {
+            sl.children.push(var("", "int", kind::INT, n));
+        }
+        assert_eq!(single_line(&sl), "[]int len: 3, cap: 4, [1,2,...+1 more]");
+        let mut st = var("p", "main.Point", kind::STRUCT, "");
+        st.len = 2;
+        st.children.push(var("X", "int", kind::INT, "1"));
+        st.children
+            .push(var("Name", "string", kind::STRING, "a long name"));
+        st.children[1].len = 11;
+        assert_eq!(single_line(&st), "main.Point {X: 1, Name: \"a long name\"}");
+        assert_eq!(
+            multi_line(&st, ""),
+            "main.Point {\n\tX: 1,\n\tName: \"a long name\",\n}"
+        );
+        let mut ch = var("c", "chan int", kind::CHAN, "");
+        ch.children.push(var("qcount", "uint", kind::UINT, "3"));
+        ch.children.push(var("dataqsiz", "uint", kind::UINT, "10"));
+        assert_eq!(single_line(&ch), "chan int 3/10");
+    }
+}
