@@ -359,3 +359,29 @@ fn another_users_process_is_refused_clearly() {
     assert!(err.contains("CAP_SYS_PTRACE"), "{err}");
     p.assert_running();
 }
+
+#[test]
+fn diagnose_names_the_self_deadlock_of_the_live_service() {
+    let hung = hung_service();
+    let o = gosleuth(&[
+        "diagnose",
+        "--pid",
+        &hung.srv.pid.to_string(),
+        "--format",
+        "json",
+    ]);
+    hung.srv.assert_running();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a critical finding exits 1: {o:?}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let first = &doc["findings"][0];
+    assert_eq!(first["kind"], "self_deadlock", "{doc}");
+    let text = first.to_string();
+    assert!(
+        text.contains("SetM") && text.contains("inChannel"),
+        "{text}"
+    );
+}
