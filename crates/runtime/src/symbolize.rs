@@ -1,7 +1,7 @@
 //! From pcs to frames: function names, files and lines, with inlined calls
 //! expanded and named. Each distinct pc is resolved once.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use gosleuth_memory::Memory;
 use gosleuth_model::Frame;

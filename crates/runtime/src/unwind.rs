@@ -9,7 +9,7 @@
 //! the kernel pushed, so that a core written by `GOTRACEBACK=crash` shows
 //! the frames up to the faulting instruction.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use gosleuth_memory::Memory;
 
@@ -131,7 +131,7 @@ impl<'t, M: Memory> Unwinder<'t, M> {
     pub fn new(t: &'t Target<M>) -> Unwinder<'t, M> {
         Unwinder {
             t,
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             fp_checked: 0,
             fp_mismatched: 0,
         }

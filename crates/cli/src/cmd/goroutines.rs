@@ -13,6 +13,7 @@ use gosleuth_model::{Frame, Goroutine, Similarity, Stack};
 use gosleuth_render::paths::PathShortener;
 use gosleuth_render::triage::{self as render, TextOptions};
 use gosleuth_runtime::{Capture, View};
+use rayon::prelude::*;
 
 use crate::output::{ColorChoice, Format, emit};
 
@@ -133,7 +134,7 @@ fn matches<M: Memory>(v: &View<'_, M>, f: &Filter) -> bool {
 }
 
 /// Prints the goroutines of a capture as `args` asks.
-pub fn show<M: Memory>(c: &Capture<M>, header: &str, args: &ViewArgs) -> Result<()> {
+pub fn show<M: Memory + Sync>(c: &Capture<M>, header: &str, args: &ViewArgs) -> Result<()> {
     let with: Vec<Filter> = args
         .with
         .iter()
@@ -274,10 +275,22 @@ struct Tally {
     states: HashMap<String, u64>,
 }
 
-fn by_key<M: Memory>(
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.count += other.count;
+        self.ids.extend(other.ids);
+        self.ids.sort_unstable();
+        self.ids.truncate(8);
+        for (s, n) in other.states {
+            *self.states.entry(s).or_default() += n;
+        }
+    }
+}
+
+fn by_key<M: Memory + Sync>(
     c: &Capture<M>,
     key: &str,
-    keep: &dyn Fn(&View<'_, M>) -> bool,
+    keep: &(dyn Fn(&View<'_, M>) -> bool + Sync),
     out: &mut String,
 ) -> Result<()> {
     let label = key.strip_prefix("label=");
@@ -300,45 +313,57 @@ fn by_key<M: Memory>(
         Label(Option<String>),
         Unknown,
     }
-    let mut keyed: HashMap<Key, (Tally, usize)> = HashMap::new();
-    let mut total = 0u64;
-    for i in 0..c.goroutines.len() {
-        let v = c.view(i);
-        if !keep(&v) {
-            continue;
-        }
-        total += 1;
-        let k = match (loc, label) {
-            (Some(Loc::Curloc), _) => v
-                .frame_iter()
-                .next()
-                .map_or(Key::Unknown, |f| Key::Frame(f as *const Frame as usize)),
-            (Some(Loc::Userloc), _) => v
-                .frame_iter()
-                .find(|f| !f.is_runtime())
-                .or_else(|| v.frame_iter().next())
-                .map_or(Key::Unknown, |f| Key::Frame(f as *const Frame as usize)),
-            (Some(Loc::Goloc), _) => Key::Pc(v.raw().gopc),
-            (Some(Loc::Startloc), _) => Key::Pc(v.raw().startpc),
-            (None, Some(k)) => Key::Label(
-                v.labels()
-                    .iter()
-                    .find(|(lk, _)| lk == k)
-                    .map(|(_, val)| val.clone()),
-            ),
-            (None, None) => Key::Unknown,
-        };
-        let (t, _) = keyed.entry(k).or_insert_with(|| (Tally::default(), i));
-        t.count += 1;
-        if t.ids.len() < 8 {
-            t.ids.push(v.raw().id);
-        }
-        if let Some(n) = t.states.get_mut(v.state()) {
-            *n += 1;
-        } else {
-            t.states.insert(v.state().to_string(), 1);
-        }
-    }
+    let key_of = |v: &View<'_, M>| match (loc, label) {
+        (Some(Loc::Curloc), _) => v
+            .frame_iter()
+            .next()
+            .map_or(Key::Unknown, |f| Key::Frame(f as *const Frame as usize)),
+        (Some(Loc::Userloc), _) => v
+            .frame_iter()
+            .find(|f| !f.is_runtime())
+            .or_else(|| v.frame_iter().next())
+            .map_or(Key::Unknown, |f| Key::Frame(f as *const Frame as usize)),
+        (Some(Loc::Goloc), _) => Key::Pc(v.raw().gopc),
+        (Some(Loc::Startloc), _) => Key::Pc(v.raw().startpc),
+        (None, Some(k)) => Key::Label(
+            v.labels()
+                .iter()
+                .find(|(lk, _)| lk == k)
+                .map(|(_, val)| val.clone()),
+        ),
+        (None, None) => Key::Unknown,
+    };
+    // Tallies per worker, merged: (tally, index of the first goroutine).
+    type Keyed = HashMap<Key, (Tally, usize)>;
+    let keyed: Keyed = (0..c.goroutines.len())
+        .into_par_iter()
+        .fold(Keyed::new, |mut acc, i| {
+            let v = c.view(i);
+            if keep(&v) {
+                let (t, _) = acc
+                    .entry(key_of(&v))
+                    .or_insert_with(|| (Tally::default(), i));
+                t.count += 1;
+                if t.ids.len() < 8 {
+                    t.ids.push(v.raw().id);
+                }
+                if let Some(n) = t.states.get_mut(v.state()) {
+                    *n += 1;
+                } else {
+                    t.states.insert(v.state().to_string(), 1);
+                }
+            }
+            acc
+        })
+        .reduce(Keyed::new, |mut a, b| {
+            for (k, (t, first)) in b {
+                let e = a.entry(k).or_insert_with(|| (Tally::default(), first));
+                e.1 = e.1.min(first);
+                e.0.merge(t);
+            }
+            a
+        });
+    let total: u64 = keyed.values().map(|(t, _)| t.count).sum();
     let mut groups: HashMap<String, Tally> = HashMap::new();
     for (k, (tally, first)) in keyed {
         let v = c.view(first);
@@ -350,13 +375,7 @@ fn by_key<M: Memory>(
             (_, Some(l), _) => location(&v, l).map_or_else(|| "(unknown)".into(), |f| describe(&f)),
             _ => "(unknown)".to_string(),
         };
-        let e = groups.entry(name).or_default();
-        e.count += tally.count;
-        e.ids.extend(tally.ids);
-        e.ids.truncate(8);
-        for (s, n) in tally.states {
-            *e.states.entry(s).or_default() += n;
-        }
+        groups.entry(name).or_default().merge(tally);
     }
     let mut sorted: Vec<_> = groups.into_iter().collect();
     sorted.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
@@ -368,7 +387,7 @@ fn by_key<M: Memory>(
     let width = sorted.first().map_or(1, |(_, g)| g.count.to_string().len());
     for (name, Tally { count, ids, states }) in sorted {
         let mut st: Vec<(String, u64)> = states.into_iter().collect();
-        st.sort_by_key(|s| std::cmp::Reverse(s.1));
+        st.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let st: Vec<String> = st
             .iter()
             .map(|(s, n)| {
