@@ -126,82 +126,98 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
             }
         });
     let chans: HashSet<u64> = waiting_for.iter().flatten().copied().collect();
-    let mut objects: Vec<RawObject> = Vec::new();
     let types = types_base(t);
-    for &c in &chans {
-        let h = &t.layout.hchan;
-        let qcount = t.mem.read_u64(c + h.qcount).unwrap_or(0);
-        let cap = t.mem.read_u64(c + h.dataqsiz).unwrap_or(0);
-        let closed = t.mem.read_u32(c + h.closed).unwrap_or(0) != 0;
-        let elem_type = t
-            .mem
-            .read_u64(c + h.elemtype)
-            .ok()
-            .and_then(|ty| type_name(t, types?, ty));
-        // A queue holds each goroutine at most once: a longer walk is a
-        // cycle in corrupt memory.
-        let limit = gs.len().min(MAX_QUEUE) + 1;
-        let queue = |q: u64| -> Vec<usize> {
-            let mut out = Vec::new();
-            let mut hops = 0;
-            let mut sg = t.mem.read_u64(q).unwrap_or(0);
-            while sg != 0 && hops < limit {
-                hops += 1;
-                if let Some(&i) = t.mem.read_u64(sg + s.g).ok().and_then(|gp| by_gp.get(gp)) {
-                    out.push(i);
-                }
-                sg = t.mem.read_u64(sg + s.next).unwrap_or(0);
+    // A queue holds each goroutine at most once: a longer walk is a cycle
+    // in corrupt memory.
+    let limit = gs.len().min(MAX_QUEUE) + 1;
+    let queue = |q: u64| -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut hops = 0;
+        let mut sg = t.mem.read_u64(q).unwrap_or(0);
+        while sg != 0 && hops < limit {
+            hops += 1;
+            if let Some(&i) = t.mem.read_u64(sg + s.g).ok().and_then(|gp| by_gp.get(gp)) {
+                out.push(i);
             }
-            out
-        };
-        objects.push(RawObject {
+            sg = t.mem.read_u64(sg + s.next).unwrap_or(0);
+        }
+        out
+    };
+    let h = &t.layout.hchan;
+    let mut objects: Vec<RawObject> = chans
+        .iter()
+        .map(|&c| RawObject {
             addr: c,
             kind: WaitObjectKind::Channel,
             channel: Some(ChannelState {
-                elem_type,
-                len: qcount,
-                cap,
-                closed,
+                elem_type: t
+                    .mem
+                    .read_u64(c + h.elemtype)
+                    .ok()
+                    .and_then(|ty| type_name(t, types?, ty)),
+                len: t.mem.read_u64(c + h.qcount).unwrap_or(0),
+                cap: t.mem.read_u64(c + h.dataqsiz).unwrap_or(0),
+                closed: t.mem.read_u32(c + h.closed).unwrap_or(0) != 0,
             }),
-            senders: queue(c + h.sendq),
-            receivers: queue(c + h.recvq),
+            senders: Vec::new(),
+            receivers: Vec::new(),
             refs: Vec::new(),
             owner: None,
-        });
-    }
+        })
+        .collect();
+    // The queues are long pointer chains (a pile-up is one chain of all its
+    // goroutines): walk them side by side.
+    objects.par_iter_mut().for_each(|o| {
+        let (send, recv) = rayon::join(|| queue(o.addr + h.sendq), || queue(o.addr + h.recvq));
+        o.senders = send;
+        o.receivers = recv;
+    });
 
-    // Semaphores, from the semtable treaps.
+    // Semaphores, from the semtable treaps, one root per task.
     match t.globals.semtable {
         Some(table) => {
             let sema = &t.layout.sema;
-            let mut waiters: HashMap<u64, Vec<usize>> = HashMap::new();
-            let mut visited = 0usize;
-            // Every sudog in the table belongs to a distinct goroutine.
+            // Every sudog in a treap belongs to a distinct goroutine.
             let budget = gs.len().min(MAX_QUEUE) + 1;
-            for r in 0..sema.entries {
-                let root = t
-                    .mem
-                    .read_u64(table + r * sema.entry_size + sema.treap)
-                    .unwrap_or(0);
-                let mut stack = vec![root];
-                while let Some(node) = stack.pop() {
-                    if node == 0 || visited > budget {
-                        continue;
-                    }
-                    visited += 1;
-                    let elem = t.mem.read_u64(node + s.elem).unwrap_or(0);
-                    let mut w = node;
-                    while w != 0 && visited <= budget {
-                        visited += 1;
-                        if let Some(&i) = t.mem.read_u64(w + s.g).ok().and_then(|gp| by_gp.get(gp))
-                        {
-                            waiters.entry(elem).or_default().push(i);
+            let found: Vec<(u64, Vec<usize>)> = (0..sema.entries)
+                .into_par_iter()
+                .flat_map_iter(|r| {
+                    let mut out: Vec<(u64, Vec<usize>)> = Vec::new();
+                    let mut visited = 0usize;
+                    let root = t
+                        .mem
+                        .read_u64(table + r * sema.entry_size + sema.treap)
+                        .unwrap_or(0);
+                    let mut stack = vec![root];
+                    while let Some(node) = stack.pop() {
+                        if node == 0 || visited > budget {
+                            continue;
                         }
-                        w = t.mem.read_u64(w + s.waitlink).unwrap_or(0);
+                        visited += 1;
+                        let elem = t.mem.read_u64(node + s.elem).unwrap_or(0);
+                        let mut ws = Vec::new();
+                        let mut w = node;
+                        while w != 0 && visited <= budget {
+                            visited += 1;
+                            if let Some(&i) =
+                                t.mem.read_u64(w + s.g).ok().and_then(|gp| by_gp.get(gp))
+                            {
+                                ws.push(i);
+                            }
+                            w = t.mem.read_u64(w + s.waitlink).unwrap_or(0);
+                        }
+                        if !ws.is_empty() {
+                            out.push((elem, ws));
+                        }
+                        stack.push(t.mem.read_u64(node + s.prev).unwrap_or(0));
+                        stack.push(t.mem.read_u64(node + s.next).unwrap_or(0));
                     }
-                    stack.push(t.mem.read_u64(node + s.prev).unwrap_or(0));
-                    stack.push(t.mem.read_u64(node + s.next).unwrap_or(0));
-                }
+                    out
+                })
+                .collect();
+            let mut waiters: HashMap<u64, Vec<usize>> = HashMap::new();
+            for (elem, ws) in found {
+                waiters.entry(elem).or_default().extend(ws);
             }
             for (addr, ws) in waiters {
                 for &i in &ws {
