@@ -10,62 +10,11 @@ use std::fmt::Write as _;
 
 use gosleuth_runtime::values::Variable;
 
-/// `reflect.Kind` numbers, as `api.Variable.kind` carries them.
-pub mod kind {
-    pub const INVALID: u32 = 0;
-    pub const BOOL: u32 = 1;
-    pub const INT: u32 = 2;
-    pub const INT64: u32 = 6;
-    pub const UINT: u32 = 7;
-    pub const UINTPTR: u32 = 12;
-    pub const FLOAT32: u32 = 13;
-    pub const FLOAT64: u32 = 14;
-    pub const COMPLEX64: u32 = 15;
-    pub const COMPLEX128: u32 = 16;
-    pub const ARRAY: u32 = 17;
-    pub const CHAN: u32 = 18;
-    pub const FUNC: u32 = 19;
-    pub const INTERFACE: u32 = 20;
-    pub const MAP: u32 = 21;
-    pub const PTR: u32 = 22;
-    pub const SLICE: u32 = 23;
-    pub const STRING: u32 = 24;
-    pub const STRUCT: u32 = 25;
-    pub const UNSAFE_POINTER: u32 = 26;
-
-    /// Go's name of a kind.
-    pub fn name(k: u32) -> &'static str {
-        const NAMES: [&str; 27] = [
-            "invalid",
-            "bool",
-            "int",
-            "int8",
-            "int16",
-            "int32",
-            "int64",
-            "uint",
-            "uint8",
-            "uint16",
-            "uint32",
-            "uint64",
-            "uintptr",
-            "float32",
-            "float64",
-            "complex64",
-            "complex128",
-            "array",
-            "chan",
-            "func",
-            "interface",
-            "map",
-            "ptr",
-            "slice",
-            "string",
-            "struct",
-            "unsafe.Pointer",
-        ];
-        NAMES.get(k as usize).copied().unwrap_or("invalid")
-    }
+/// `reflect.Kind` numbers and names: the runtime's, so the two never
+/// disagree.
+pub(crate) mod kind {
+    pub use gosleuth_runtime::values::format::kind_name as name;
+    pub use gosleuth_runtime::values::kind::*;
 }
 
 /// Strings longer than this make a composite value print on several lines.

@@ -163,3 +163,30 @@ pub fn go_minor(go: &str) -> u32 {
         .and_then(|m| m.parse().ok())
         .unwrap_or_else(|| panic!("cannot read the Go version in {name:?}"))
 }
+
+/// Where `go install github.com/go-delve/delve/cmd/dlv@latest` puts dlv
+/// (`$(go env GOPATH)/bin`, else `~/go/bin`); panics with the install
+/// command when it is not there (`.ci/run` installs it).
+pub fn dlv_path() -> PathBuf {
+    let gopath = Command::new("go")
+        .args(["env", "GOPATH"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    [
+        gopath.map(|p| p.join("bin/dlv")),
+        Some(home.join("go/bin/dlv")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.exists())
+    .unwrap_or_else(|| {
+        panic!(
+            "dlv not found: install it with `go install github.com/go-delve/delve/cmd/dlv@latest` \
+             (.ci/run does)"
+        )
+    })
+}

@@ -63,22 +63,7 @@ fn tool(name: &str, install: &str) -> PathBuf {
 }
 
 fn dlv() -> PathBuf {
-    let gopath = Command::new("go")
-        .args(["env", "GOPATH"])
-        .output()
-        .ok()
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    [
-        gopath.map(|p| p.join("bin/dlv")),
-        Some(home.join("go/bin/dlv")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.exists())
-    .expect("dlv not found: go install github.com/go-delve/delve/cmd/dlv@latest (.ci/run does)")
+    kit::dlv_path()
 }
 
 fn sh(script: &str, dir: &Path) -> String {

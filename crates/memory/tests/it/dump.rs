@@ -112,21 +112,8 @@ fn dump_and_check(bin: &Path, tag: &str, n: &str) {
     );
 }
 
-/// Where `go install github.com/go-delve/delve/cmd/dlv@latest` puts dlv.
 fn dlv_path() -> std::path::PathBuf {
-    let gopath = std::process::Command::new("go")
-        .args(["env", "GOPATH"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    let p = Path::new(&gopath).join("bin/dlv");
-    if p.exists() {
-        return p;
-    }
-    panic!(
-        "dlv not found at {}: install it with `go install github.com/go-delve/delve/cmd/dlv@latest`",
-        p.display()
-    )
+    gosleuth_testkit::dlv_path()
 }
 
 /// `dlv core BIN CORE` with `goroutines` and `threads`: the goroutine count and thread ids.

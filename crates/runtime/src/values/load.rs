@@ -832,7 +832,7 @@ fn format_time(v: &Variable) -> Option<String> {
 }
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (years 0 to 9999).
-fn rfc3339(unix: i64) -> Option<String> {
+pub fn rfc3339(unix: i64) -> Option<String> {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     // Howard Hinnant's civil_from_days.

@@ -32,6 +32,7 @@ use serde::Serialize;
 use crate::capture::Capture;
 
 pub use format::format;
+pub use load::rfc3339;
 
 use frame::{FrameCtx, RegSource, reg_name};
 use load::{Loader, Place};

@@ -83,7 +83,7 @@ fn crash_cores_match_the_crash_output() {
 /// its user location is on our stack.
 #[test]
 fn goroutines_agree_with_dlv() {
-    let dlv = dlv_path();
+    let dlv = kit::dlv_path();
     let mut versions = 0;
     for go in kit::go_versions() {
         for case in ["lockorder", "metricsdeadlock"] {
@@ -128,28 +128,6 @@ fn goroutines_agree_with_dlv() {
         }
     }
     assert!(versions > 0, "dlv supports none of the tested Go releases");
-}
-
-fn dlv_path() -> std::path::PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_default();
-    let gopath = std::process::Command::new("go")
-        .args(["env", "GOPATH"])
-        .output()
-        .ok()
-        .map(|o| std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    [
-        gopath.map(|p| p.join("bin/dlv")),
-        Some(home.join("go/bin/dlv")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.exists())
-    .expect(
-        "dlv not found: install it with `go install github.com/go-delve/delve/cmd/dlv@latest` \
-             (.ci/run does)",
-    )
 }
 
 /// (id, user function, state) per line of dlv's `goroutines`.

@@ -492,7 +492,7 @@ impl Dlv {
             std::process::id(),
             core.display().to_string().len()
         ));
-        let mut child = std::process::Command::new(dlv_path())
+        let mut child = std::process::Command::new(gosleuth_testkit::dlv_path())
             .arg("core")
             .arg(bin)
             .arg(core)
@@ -581,25 +581,6 @@ impl Dlv {
             .map(|l| l["function"]["name"].as_str().unwrap_or("").to_string())
             .collect()
     }
-}
-
-fn dlv_path() -> std::path::PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_default();
-    let gopath = std::process::Command::new("go")
-        .args(["env", "GOPATH"])
-        .output()
-        .ok()
-        .map(|o| std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    [
-        gopath.map(|p| p.join("bin/dlv")),
-        Some(home.join("go/bin/dlv")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.exists())
-    .expect("dlv not found: go install github.com/go-delve/delve/cmd/dlv@latest")
 }
 
 fn cfg_json(cfg: &LoadConfig) -> serde_json::Value {
