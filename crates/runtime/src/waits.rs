@@ -109,19 +109,28 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
             // all belong to the goroutine; a semaphore waiter's waitlink
             // leads to other goroutines' sudogs instead, so stop at the
             // first foreign one.
+            // One read per sudog for the three words used.
+            let span = (s.g.max(s.c).max(s.waitlink) + 8) as usize;
+            let mut buf = [0u8; 256];
+            let Some(buf) = buf.get_mut(..span) else {
+                return;
+            };
+            let word = |b: &[u8], off: u64| {
+                b.get(off as usize..off as usize + 8)
+                    .and_then(|w| w.try_into().ok())
+                    .map_or(0, u64::from_le_bytes)
+            };
             let mut sg = g.waiting;
             let mut n = 0;
             while sg != 0 && n < 1024 {
-                if t.mem.read_u64(sg + s.g).ok() != Some(g.gp) {
+                if t.mem.read_at(sg, buf).is_err() || word(buf, s.g) != g.gp {
                     break;
                 }
-                let Ok(c) = t.mem.read_u64(sg + s.c) else {
-                    break;
-                };
+                let c = word(buf, s.c);
                 if c != 0 && !wf.contains(&c) {
                     wf.push(c);
                 }
-                sg = t.mem.read_u64(sg + s.waitlink).unwrap_or(0);
+                sg = word(buf, s.waitlink);
                 n += 1;
             }
         });
@@ -134,12 +143,24 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
         let mut out = Vec::new();
         let mut hops = 0;
         let mut sg = t.mem.read_u64(q).unwrap_or(0);
+        // `g` and `next` in one read.
+        let span = (s.g.max(s.next) + 8) as usize;
+        let mut buf = [0u8; 256];
+        let buf = &mut buf[..span.min(256)];
+        let word = |b: &[u8], off: u64| {
+            b.get(off as usize..off as usize + 8)
+                .and_then(|w| w.try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
         while sg != 0 && hops < limit {
             hops += 1;
-            if let Some(&i) = t.mem.read_u64(sg + s.g).ok().and_then(|gp| by_gp.get(gp)) {
+            if t.mem.read_at(sg, buf).is_err() {
+                break;
+            }
+            if let Some(&i) = by_gp.get(word(buf, s.g)) {
                 out.push(i);
             }
-            sg = t.mem.read_u64(sg + s.next).unwrap_or(0);
+            sg = word(buf, s.next);
         }
         out
     };
