@@ -112,7 +112,7 @@ pub fn read_headers<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>
         }
     }
     let total: usize = runs.iter().map(|r| (r.1 - r.0) as usize).sum();
-    let mut bytes = vec![0u8; total];
+    let mut bytes = crate::prefetch::copy_buffer(total);
     let mut ok = Vec::with_capacity(runs.len());
     {
         let mut reqs: Vec<(u64, &mut [u8])> = Vec::with_capacity(runs.len());
