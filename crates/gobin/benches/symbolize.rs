@@ -38,7 +38,9 @@ fn xorshift(s: &mut u64) -> u64 {
 /// One million pcs uniform over the text bytes (worst case: big functions,
 /// with long pc tables, are hit most).
 fn pcs_uniform_text(p: &Pclntab) -> Vec<u64> {
-    let (lo, hi) = (p.min_pc().unwrap(), p.max_pc().unwrap());
+    let (Some(lo), Some(hi)) = (p.min_pc(), p.max_pc()) else {
+        panic!("the bench binary's pclntab has no functions")
+    };
     let mut s = 0x2545_f491_4f6c_dd1du64;
     (0..N).map(|_| lo + xorshift(&mut s) % (hi - lo)).collect()
 }
@@ -49,9 +51,9 @@ fn pcs_per_func(p: &Pclntab) -> Vec<u64> {
     let n = p.num_funcs() as u64;
     let mut s = 0x9e37_79b9_7f4a_7c15u64;
     (0..N)
-        .map(|_| {
-            let f = p.func((xorshift(&mut s) % n) as usize).unwrap();
-            f.entry() + xorshift(&mut s) % f.size().max(1)
+        .filter_map(|_| {
+            let f = p.func((xorshift(&mut s) % n) as usize)?;
+            Some(f.entry() + xorshift(&mut s) % f.size().max(1))
         })
         .collect()
 }
@@ -97,7 +99,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("gobin");
     g.sample_size(10);
     g.bench_function("open", |b| {
-        b.iter(|| GoBinary::open(black_box(&path)).unwrap())
+        b.iter(|| GoBinary::open(black_box(&path)).expect("open bench binary"))
     });
     g.throughput(Throughput::Elements(N as u64));
     assert_eq!(
@@ -134,7 +136,7 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("open_and_lookup_batch_1M_pcs", |b| {
         b.iter(|| {
-            let bin = GoBinary::open(&path).unwrap();
+            let bin = GoBinary::open(&path).expect("open bench binary");
             symbolize_batch(bin.pcln(), &pcs_f)
         })
     });

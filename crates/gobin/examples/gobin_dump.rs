@@ -1,11 +1,18 @@
 //! Debug helper: prints what gobin sees in a binary; `gobin_dump BIN --lookups N`
 //! times N per-function-random lookups.
-fn main() {
+fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().collect();
-    let b = gosleuth_gobin::GoBinary::open(&args[1]).unwrap();
+    let path = args.get(1).ok_or("usage: gobin_dump BIN [--lookups N]")?;
+    let b = gosleuth_gobin::GoBinary::open(path).map_err(|e| e.to_string())?;
     let p = b.pcln();
+    if p.num_funcs() == 0 {
+        return Err(format!("{path}: the pclntab has no functions"));
+    }
     if args.get(2).map(String::as_str) == Some("--lookups") {
-        let n: usize = args[3].parse().unwrap();
+        let n: usize = args
+            .get(3)
+            .and_then(|n| n.parse().ok())
+            .ok_or("--lookups needs a number")?;
         let mut s = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || {
             s ^= s << 13;
@@ -14,9 +21,9 @@ fn main() {
             s
         };
         let pcs: Vec<u64> = (0..n)
-            .map(|_| {
-                let f = p.func((next() % p.num_funcs() as u64) as usize).unwrap();
-                f.entry() + next() % f.size().max(1)
+            .filter_map(|_| {
+                let f = p.func((next() % p.num_funcs() as u64) as usize)?;
+                Some(f.entry() + next() % f.size().max(1))
             })
             .collect();
         let t = std::time::Instant::now();
@@ -39,7 +46,7 @@ fn main() {
             }
         });
         println!("{n} batch lookups in {:?} (acc {acc})", t.elapsed());
-        return;
+        return Ok(());
     }
     println!(
         "{b:?} md={:?} text={:#x} gofunc={:?} addr={:#x}",
@@ -48,4 +55,5 @@ fn main() {
         p.gofunc(),
         p.addr()
     );
+    Ok(())
 }

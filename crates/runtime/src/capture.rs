@@ -183,7 +183,20 @@ impl<M: Memory> Capture<M> {
 
     /// The runtime's name of a goroutine's state (`chan receive`, `running`).
     pub fn state(&self, g: &RawGoroutine) -> String {
-        let base = match g.status {
+        self.state_str(g).to_string()
+    }
+
+    /// [`Capture::state`], borrowed: wait reason names live in the target.
+    pub fn state_str(&self, g: &RawGoroutine) -> &str {
+        if matches!(g.status, status::WAITING | status::LEAKED) && g.wait_reason != 0 {
+            if let Some(r) = self.target.wait_reasons.get(g.wait_reason as usize) {
+                if !r.is_empty() {
+                    return r;
+                }
+            }
+        }
+        // The runtime's gStatusStrings.
+        match g.status {
             status::IDLE => "idle",
             status::RUNNABLE => "runnable",
             status::RUNNING => "running",
@@ -193,15 +206,7 @@ impl<M: Memory> Capture<M> {
             status::PREEMPTED => "preempted",
             status::LEAKED => "leaked",
             _ => "unknown",
-        };
-        if matches!(g.status, status::WAITING | status::LEAKED) && g.wait_reason != 0 {
-            if let Some(r) = self.target.wait_reasons.get(g.wait_reason as usize) {
-                if !r.is_empty() {
-                    return r.clone();
-                }
-            }
         }
-        base.to_string()
     }
 
     /// Nanoseconds blocked, when known.
@@ -619,16 +624,7 @@ impl<M: Memory> Stack for View<'_, M> {
         1
     }
     fn state(&self) -> &str {
-        // Grouping needs a borrowed str: wait reasons live in the target.
-        let g = self.raw();
-        if matches!(g.status, status::WAITING | status::LEAKED) && g.wait_reason != 0 {
-            if let Some(r) = self.c.target.wait_reasons.get(g.wait_reason as usize) {
-                if !r.is_empty() {
-                    return r;
-                }
-            }
-        }
-        self.status().as_str()
+        self.c.state_str(self.raw())
     }
     fn locked(&self) -> bool {
         self.raw().locked

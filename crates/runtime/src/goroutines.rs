@@ -162,12 +162,27 @@ pub fn read_headers<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>
     Ok(out)
 }
 
+/// Each goroutine touches about two pages (its g and its stack top): after
+/// every [`RELEASE_EVERY`] goroutines the source drops its mapped pages, so
+/// RSS stays bounded on huge cores.
+#[derive(Default)]
+struct PageRelease(AtomicUsize);
+
+impl PageRelease {
+    fn done<M: Memory>(&self, t: &Target<M>, goroutines: usize) {
+        if self.0.fetch_add(goroutines, Ordering::Relaxed) >= RELEASE_EVERY {
+            self.0.store(0, Ordering::Relaxed);
+            t.mem.release_cached_pages();
+        }
+    }
+}
+
 /// Reads each `g` on its own (memory-mapped cores: a read is a copy),
 /// releasing mapped pages as it goes.
 fn read_headers_one_by_one<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
     let ptrs = t.allgs()?;
     let size = t.layout.g.size as usize;
-    let since_release = AtomicUsize::new(0);
+    let release = PageRelease::default();
     Ok(ptrs
         .par_chunks(CHUNK)
         .map_init(
@@ -180,10 +195,7 @@ fn read_headers_one_by_one<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGor
                         header(t, gp, buf)
                     })
                     .collect();
-                if since_release.fetch_add(chunk.len(), Ordering::Relaxed) >= RELEASE_EVERY {
-                    since_release.store(0, Ordering::Relaxed);
-                    t.mem.release_cached_pages();
-                }
+                release.done(t, chunk.len());
                 v
             },
         )
@@ -227,9 +239,7 @@ pub fn stack_span<M: Memory>(t: &Target<M>, g: &RawGoroutine) -> Option<(u64, u6
 /// Unwinds every goroutine's stack, in parallel. Returns the frame-pointer
 /// cross-check: (frame links compared, links that disagreed).
 pub fn unwind_all<M: Memory + Sync>(t: &Target<M>, gs: &mut [RawGoroutine]) -> (u64, u64) {
-    // Each goroutine touches about two pages (its g and its stack top);
-    // drop mapped pages every so often so RSS stays bounded on huge cores.
-    let since_release = AtomicUsize::new(0);
+    let release = PageRelease::default();
     gs.par_chunks_mut(CHUNK)
         .map_init(
             || Unwinder::new(t),
@@ -238,10 +248,7 @@ pub fn unwind_all<M: Memory + Sync>(t: &Target<M>, gs: &mut [RawGoroutine]) -> (
                 for g in chunk.iter_mut() {
                     unwind_one(t, unwinder, g);
                 }
-                if since_release.fetch_add(chunk.len(), Ordering::Relaxed) >= RELEASE_EVERY {
-                    since_release.store(0, Ordering::Relaxed);
-                    t.mem.release_cached_pages();
-                }
+                release.done(t, chunk.len());
                 (
                     unwinder.fp_checked - before.0,
                     unwinder.fp_mismatched - before.1,
