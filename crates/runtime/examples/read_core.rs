@@ -21,6 +21,9 @@ fn main() {
                 c.symbols.len(),
                 t0.elapsed().as_secs_f64() * 1e3
             );
+            for (name, d) in &c.phases {
+                println!("  {name}: {:.0} ms", d.as_secs_f64() * 1e3);
+            }
             if args.iter().any(|a| a == "--snapshot") {
                 let t1 = Instant::now();
                 let s = c.snapshot();

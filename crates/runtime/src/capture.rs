@@ -146,6 +146,26 @@ fn raw_key(out: &mut Vec<u8>, g: &RawGoroutine) {
     out.extend_from_slice(&g.labels.to_le_bytes());
 }
 
+/// A hasher for keys that are hashes already (xxh3 digests).
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.0 ^= u64::from_le_bytes(w);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 ^= v as u64;
+    }
+}
+
 fn estimate_now<M: Memory>(t: &Target<M>, gs: &[RawGoroutine]) -> Now {
     let newest_wait = gs.iter().map(|g| g.waitsince).max().unwrap_or(0);
     let lastpoll = t
@@ -331,7 +351,13 @@ impl<M: Memory> Capture<M> {
     /// The wait graph in the model's terms: goroutine ids, indexes into
     /// the goroutines' shown frames, and owners named from DWARF.
     pub fn wait_objects(&self) -> Vec<WaitObject> {
-        let id = |i: &usize| self.goroutines[*i].id;
+        let gs = &self.goroutines;
+        self.wait_objects_as(|i| gs[i].id)
+    }
+
+    /// [`Capture::wait_objects`] with goroutine indexes mapped by `id`.
+    fn wait_objects_as(&self, id: impl Fn(usize) -> u64 + Sync) -> Vec<WaitObject> {
+        let ids = |v: &[usize]| -> Vec<u64> { v.par_iter().map(|&i| id(i)).collect() };
         self.graph
             .objects
             .iter()
@@ -345,7 +371,7 @@ impl<M: Memory> Capture<M> {
                             owner = r.field_offset.and_then(|off| self.field_name(r, off));
                         }
                         StackRef {
-                            goroutine: id(&r.goroutine),
+                            goroutine: id(r.goroutine),
                             frame: self.shown_frame_index(r.goroutine, r.frame),
                             indirect: r.indirect,
                             receives: r.receives,
@@ -356,8 +382,8 @@ impl<M: Memory> Capture<M> {
                     addr: o.addr,
                     kind: o.kind,
                     channel: o.channel.clone(),
-                    senders: o.senders.iter().map(id).collect(),
-                    receivers: o.receivers.iter().map(id).collect(),
+                    senders: ids(&o.senders),
+                    receivers: ids(&o.receivers),
                     referenced_by,
                     owner,
                 }
@@ -420,7 +446,9 @@ impl<M: Memory> Capture<M> {
     /// distinct stacks. Ids in the wait objects are mapped to the id of
     /// their record (lists keep their lengths, so counts stay right).
     pub fn compact_snapshot(&self) -> Snapshot {
-        let mut index: HashMap<u128, usize> = HashMap::new();
+        // The keys are already hashes.
+        let mut index: HashMap<u128, usize, std::hash::BuildHasherDefault<Prehashed>> =
+            HashMap::default();
         // Per goroutine (same order as `self.goroutines`, sorted by id):
         // the id of its record.
         let mut record_id: Vec<u64> = Vec::with_capacity(self.goroutines.len());
@@ -446,8 +474,8 @@ impl<M: Memory> Capture<M> {
                 },
             )
             .collect();
-        for (i, g) in self.goroutines.iter().enumerate() {
-            match index.entry(keys[i]) {
+        for (i, (g, &key)) in self.goroutines.iter().zip(&keys).enumerate() {
+            match index.entry(key) {
                 std::collections::hash_map::Entry::Occupied(e) => {
                     let rec = &mut goroutines[*e.get()];
                     rec.count += 1;
@@ -461,18 +489,8 @@ impl<M: Memory> Capture<M> {
                 }
             }
         }
-        let all = &self.goroutines;
-        let map = |id: &u64| {
-            all.binary_search_by_key(id, |g| g.id)
-                .map_or(*id, |i| record_id[i])
-        };
-        let mut objects = self.wait_objects();
+        let mut objects = self.wait_objects_as(|i| record_id[i]);
         for o in &mut objects {
-            o.senders.par_iter_mut().for_each(|id| *id = map(id));
-            o.receivers.par_iter_mut().for_each(|id| *id = map(id));
-            for r in &mut o.referenced_by {
-                r.goroutine = map(&r.goroutine);
-            }
             o.referenced_by.sort_by_key(|r| (r.goroutine, r.frame));
             o.referenced_by.dedup_by_key(|r| (r.goroutine, r.frame));
         }

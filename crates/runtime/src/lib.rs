@@ -16,6 +16,7 @@ mod labels;
 pub mod layout;
 mod layout_table;
 pub mod prefetch;
+mod sorted_index;
 mod stripped;
 pub mod symbolize;
 pub mod target;

@@ -23,6 +23,7 @@ use gosleuth_memory::Memory;
 use gosleuth_model::{ChannelState, WaitObjectKind};
 
 use crate::goroutines::{RawGoroutine, status};
+use crate::sorted_index::SortedIndex;
 use crate::target::Target;
 use crate::values::rtype::{type_name, types_base};
 
@@ -71,69 +72,85 @@ pub struct WaitGraph {
     pub warnings: Vec<String>,
 }
 
-/// Goroutine index by `g` address (a sorted vector: a million entries
-/// cost one allocation).
-struct ByGp(Vec<(u64, usize)>);
+/// Goroutine index by `g` address.
+struct ByGp(SortedIndex<u32>);
 
 impl ByGp {
     fn new(gs: &[RawGoroutine]) -> ByGp {
-        let mut v: Vec<(u64, usize)> = gs.iter().enumerate().map(|(i, g)| (g.gp, i)).collect();
-        v.par_sort_unstable();
-        ByGp(v)
+        ByGp(SortedIndex::new(
+            gs.par_iter()
+                .enumerate()
+                .map(|(i, g)| (g.gp, i as u32))
+                .collect(),
+        ))
     }
-    fn get(&self, gp: u64) -> Option<&usize> {
-        self.0
-            .binary_search_by_key(&gp, |e| e.0)
-            .ok()
-            .map(|i| &self.0[i].1)
+    fn get(&self, gp: u64, cursor: &mut usize) -> Option<usize> {
+        self.0.find(gp, cursor).map(|i| i as usize)
     }
+}
+
+/// The little-endian word at `off` of `b` (0 past its end).
+fn word(b: &[u8], off: u64) -> u64 {
+    b.get(off as usize..off as usize + 8)
+        .and_then(|w| w.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
 }
 
 /// The objects goroutines are queued on and their queues (references are
 /// added by [`find_references`] once stacks are unwound).
 pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -> WaitGraph {
     let by_gp = ByGp::new(gs);
-    let mut waiting_for = vec![Vec::new(); gs.len()];
     let mut warnings = Vec::new();
     let s = &t.layout.sudog;
 
-    // Channels, from each parked goroutine's sudogs.
-    waiting_for
-        .par_iter_mut()
-        .zip(gs.par_iter())
-        .for_each(|(wf, g)| {
-            if g.status != status::WAITING || g.waiting == 0 {
-                return;
-            }
-            // A select's sudogs (one per case) are linked by waitlink and
-            // all belong to the goroutine; a semaphore waiter's waitlink
-            // leads to other goroutines' sudogs instead, so stop at the
-            // first foreign one.
-            // One read per sudog for the three words used.
-            let span = (s.g.max(s.c).max(s.waitlink) + 8) as usize;
-            let mut buf = [0u8; 256];
-            let Some(buf) = buf.get_mut(..span) else {
-                return;
-            };
-            let word = |b: &[u8], off: u64| {
-                b.get(off as usize..off as usize + 8)
-                    .and_then(|w| w.try_into().ok())
-                    .map_or(0, u64::from_le_bytes)
-            };
-            let mut sg = g.waiting;
-            let mut n = 0;
-            while sg != 0 && n < 1024 {
-                if t.mem.read_at(sg, buf).is_err() || word(buf, s.g) != g.gp {
-                    break;
+    // Channels, from each parked goroutine's sudogs, read once each in
+    // parallel: (sudog, goroutine index, channel, next in its queue).
+    // A select's sudogs (one per case) are linked by waitlink and all
+    // belong to the goroutine; a semaphore waiter's waitlink leads to
+    // other goroutines' sudogs instead, so stop at the first foreign one.
+    let span = ([s.g, s.c, s.waitlink, s.next, s.prev, s.elem]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+        + 8) as usize;
+    let sudogs: Vec<(u64, u32, u64, u64)> = gs
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || vec![0u8; span.min(512)],
+            |buf, (gi, g)| {
+                let mut out = Vec::new();
+                if g.status != status::WAITING || g.waiting == 0 {
+                    return out;
                 }
-                let c = word(buf, s.c);
-                if c != 0 && !wf.contains(&c) {
-                    wf.push(c);
+                let mut sg = g.waiting;
+                while sg != 0 && out.len() < 1024 {
+                    if t.mem.read_at(sg, buf).is_err() || word(buf, s.g) != g.gp {
+                        break;
+                    }
+                    out.push((sg, gi as u32, word(buf, s.c), word(buf, s.next)));
+                    sg = word(buf, s.waitlink);
                 }
-                sg = word(buf, s.waitlink);
-                n += 1;
-            }
-        });
+                out
+            },
+        )
+        .flatten_iter()
+        .collect();
+    let mut waiting_for: Vec<Vec<u64>> = vec![Vec::new(); gs.len()];
+    for &(_, gi, c, _) in &sudogs {
+        let w = &mut waiting_for[gi as usize];
+        if c != 0 && !w.contains(&c) {
+            w.push(c);
+        }
+    }
+    // The queues are walked through this index of the sudogs just read
+    // (a memory read only for a sudog the goroutines did not lead to).
+    let by_sudog = SortedIndex::new(
+        sudogs
+            .into_iter()
+            .map(|(sg, gi, _, next)| (sg, (gi, next)))
+            .collect(),
+    );
     let chans: HashSet<u64> = waiting_for.iter().flatten().copied().collect();
     let types = types_base(t);
     // A queue holds each goroutine at most once: a longer walk is a cycle
@@ -143,24 +160,21 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
         let mut out = Vec::new();
         let mut hops = 0;
         let mut sg = t.mem.read_u64(q).unwrap_or(0);
-        // `g` and `next` in one read.
-        let span = (s.g.max(s.next) + 8) as usize;
-        let mut buf = [0u8; 256];
-        let buf = &mut buf[..span.min(256)];
-        let word = |b: &[u8], off: u64| {
-            b.get(off as usize..off as usize + 8)
-                .and_then(|w| w.try_into().ok())
-                .map_or(0, u64::from_le_bytes)
-        };
+        let mut buf = vec![0u8; span.min(512)];
+        let (mut at_sudog, mut at_gp) = (0, 0);
         while sg != 0 && hops < limit {
             hops += 1;
-            if t.mem.read_at(sg, buf).is_err() {
-                break;
-            }
-            if let Some(&i) = by_gp.get(word(buf, s.g)) {
-                out.push(i);
-            }
-            sg = word(buf, s.next);
+            let (gi, next) = match by_sudog.find(sg, &mut at_sudog) {
+                Some((gi, next)) => (Some(gi as usize), next),
+                None => {
+                    if t.mem.read_at(sg, &mut buf).is_err() {
+                        break;
+                    }
+                    (by_gp.get(word(&buf, s.g), &mut at_gp), word(&buf, s.next))
+                }
+            };
+            out.extend(gi);
+            sg = next;
         }
         out
     };
@@ -215,23 +229,31 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
                             continue;
                         }
                         visited += 1;
-                        let elem = t.mem.read_u64(node + s.elem).unwrap_or(0);
+                        let mut buf = [0u8; 512];
+                        let buf = &mut buf[..span.min(512)];
+                        if t.mem.read_at(node, buf).is_err() {
+                            continue;
+                        }
+                        let elem = word(buf, s.elem);
+                        let (prev, next) = (word(buf, s.prev), word(buf, s.next));
                         let mut ws = Vec::new();
                         let mut w = node;
+                        let mut at_gp = 0;
                         while w != 0 && visited <= budget {
                             visited += 1;
-                            if let Some(&i) =
-                                t.mem.read_u64(w + s.g).ok().and_then(|gp| by_gp.get(gp))
-                            {
+                            if w != node && t.mem.read_at(w, buf).is_err() {
+                                break;
+                            }
+                            if let Some(i) = by_gp.get(word(buf, s.g), &mut at_gp) {
                                 ws.push(i);
                             }
-                            w = t.mem.read_u64(w + s.waitlink).unwrap_or(0);
+                            w = word(buf, s.waitlink);
                         }
                         if !ws.is_empty() {
                             out.push((elem, ws));
                         }
-                        stack.push(t.mem.read_u64(node + s.prev).unwrap_or(0));
-                        stack.push(t.mem.read_u64(node + s.next).unwrap_or(0));
+                        stack.push(prev);
+                        stack.push(next);
                     }
                     out
                 })
