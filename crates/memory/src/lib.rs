@@ -123,6 +123,14 @@ pub trait Memory {
     /// does not grow the reader's RSS. Reads keep working afterwards.
     fn release_cached_pages(&self) {}
 
+    /// A buffer of at least `len` bytes whose pages are already faulted in,
+    /// if the source keeps one: a reader that copies a stopped process's
+    /// memory takes it instead of allocating (page faults are most of the
+    /// cost of filling a fresh buffer). `None` by default.
+    fn spare_buffer(&self, _len: usize) -> Option<Vec<u8>> {
+        None
+    }
+
     /// Reads several ranges; live sources batch them into few system calls.
     /// Returns one result per request, in order.
     fn read_many(&self, reqs: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
@@ -209,6 +217,9 @@ impl<M: Memory + ?Sized> Memory for &M {
     }
     fn prefers_batches(&self) -> bool {
         (**self).prefers_batches()
+    }
+    fn spare_buffer(&self, len: usize) -> Option<Vec<u8>> {
+        (**self).spare_buffer(len)
     }
 }
 

@@ -58,10 +58,18 @@ pub struct RawGoroutine {
     pub syscall_sp: u64,
     /// The OS thread (m.procid) when the goroutine is on an M.
     pub thread: Option<u64>,
+    /// `m.vdsoPC` / `m.vdsoSP` of its M: where it called into the vDSO
+    /// (0 when it is not in a vDSO call).
+    pub vdso_pc: u64,
+    pub vdso_sp: u64,
     /// Physical frames, innermost first.
     pub frames: Vec<RawFrame>,
     /// Why the stack is incomplete, if it is.
     pub broken: Option<String>,
+    /// A hash of the whole `g` as read from a live process (0 from a
+    /// core): equal fingerprints mean the goroutine did not run between
+    /// two reads (see [`crate::prefetch::precopy_stacks`]).
+    pub fingerprint: u64,
 }
 
 impl RawGoroutine {
@@ -95,8 +103,16 @@ pub fn read_all<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
 /// runs of adjacent structs (a few large reads instead of one per
 /// goroutine: what makes a live process's stop short).
 pub fn read_headers<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
+    Ok(read_headers_sized(t)?.0)
+}
+
+/// [`read_headers`], and how many bytes of `g`s it copied in batches (0
+/// when it read them one by one).
+pub(crate) fn read_headers_sized<M: Memory + Sync>(
+    t: &Target<M>,
+) -> Result<(Vec<RawGoroutine>, usize)> {
     if !t.mem.prefers_batches() {
-        return read_headers_one_by_one(t);
+        return Ok((read_headers_one_by_one(t)?, 0));
     }
     let mut ptrs = t.allgs()?;
     ptrs.retain(|&p| p != 0);
@@ -112,7 +128,10 @@ pub fn read_headers<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>
         }
     }
     let total: usize = runs.iter().map(|r| (r.1 - r.0) as usize).sum();
-    let mut bytes = crate::prefetch::copy_buffer(total);
+    let mut bytes = t
+        .mem
+        .spare_buffer(total)
+        .unwrap_or_else(|| crate::prefetch::copy_buffer(total));
     let mut ok = Vec::with_capacity(runs.len());
     {
         let mut reqs: Vec<(u64, &mut [u8])> = Vec::with_capacity(runs.len());
@@ -145,21 +164,24 @@ pub fn read_headers<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>
             ptrs[r.2..end].iter().filter_map(move |&gp| {
                 let off = (gp - r.0) as usize;
                 if ok {
-                    run_bytes
-                        .get(off..off + size as usize)
-                        .and_then(|b| header(t, gp, b))
+                    let b = run_bytes.get(off..off + size as usize)?;
+                    header(t, gp, b).map(|mut g| {
+                        g.fingerprint = xxhash_rust::xxh3::xxh3_64(b);
+                        g
+                    })
                 } else {
                     // The run failed as a whole: read this g alone.
                     let mut b = vec![0u8; size as usize];
-                    t.mem
-                        .read_at(gp, &mut b)
-                        .ok()
-                        .and_then(|()| header(t, gp, &b))
+                    t.mem.read_at(gp, &mut b).ok()?;
+                    header(t, gp, &b).map(|mut g| {
+                        g.fingerprint = xxhash_rust::xxh3::xxh3_64(&b);
+                        g
+                    })
                 }
             })
         })
         .collect();
-    Ok(out)
+    Ok((out, total))
 }
 
 /// Each goroutine touches about two pages (its g and its stack top): after
@@ -229,11 +251,22 @@ fn start_of<M: Memory>(t: &Target<M>, g: &RawGoroutine) -> Start {
 
 /// Where a goroutine's live stack is: from the sp unwinding starts at to
 /// the top of the stack.
+///
+/// A running goroutine's thread may be on another stack (the scheduler's,
+/// a signal handler's, a vDSO call's): its own stack is then taken from
+/// the lowest of the places unwinding may fall back to.
 pub fn stack_span<M: Memory>(t: &Target<M>, g: &RawGoroutine) -> Option<(u64, u64)> {
+    let on_stack = |sp: &u64| (g.stack_lo..g.stack_hi).contains(sp);
     let sp = start_of(t, g).sp;
-    (g.stack_lo..g.stack_hi)
-        .contains(&sp)
-        .then_some((sp, g.stack_hi))
+    let lowest = if g.status == status::RUNNING {
+        [sp, g.vdso_sp, g.sched_sp]
+            .into_iter()
+            .filter(on_stack)
+            .min()?
+    } else {
+        Some(sp).filter(on_stack)?
+    };
+    Some((lowest, g.stack_hi))
 }
 
 /// Unwinds every goroutine's stack, in parallel. Returns the frame-pointer
@@ -303,11 +336,10 @@ fn header<M: Memory>(t: &Target<M>, gp: u64, buf: &[u8]) -> Option<RawGoroutine>
         return None;
     }
     if g.m != 0 {
-        g.thread = t
-            .mem
-            .read_u64(g.m + t.layout.m.procid)
-            .ok()
-            .filter(|&p| p != 0);
+        let m = &t.layout.m;
+        g.thread = t.mem.read_u64(g.m + m.procid).ok().filter(|&p| p != 0);
+        g.vdso_sp = t.mem.read_u64(g.m + m.vdso_sp).unwrap_or(0);
+        g.vdso_pc = t.mem.read_u64(g.m + m.vdso_pc).unwrap_or(0);
     }
     Some(g)
 }
@@ -332,6 +364,41 @@ fn unwind_one<M: Memory>(t: &Target<M>, unwinder: &mut Unwinder<'_, M>, g: &mut 
             frames = again;
         }
     }
+    // A running goroutine caught where its thread's registers do not
+    // unwind (in the vDSO, on the scheduler's or a signal stack, between
+    // two instructions of a stack switch): from where it called into the
+    // vDSO, else from where it last entered the scheduler, as Delve does.
+    let unusable = match &stop {
+        Stop::Broken(_) => true,
+        Stop::Top => frames.last().is_none_or(|f| !unwinder.is_top(f)),
+        Stop::TooDeep => false,
+    };
+    let stop = match stop {
+        stop if unusable && g.status == status::RUNNING && start.trap => {
+            let fallbacks = [(g.vdso_pc, g.vdso_sp), (sched.pc, sched.sp)];
+            let mut stop = stop;
+            for (pc, sp) in fallbacks {
+                if pc == 0 || !(g.stack_lo..g.stack_hi).contains(&sp) {
+                    continue;
+                }
+                let mut again = Vec::with_capacity(8);
+                let s = Start {
+                    pc,
+                    sp,
+                    trap: false,
+                };
+                if unwinder.unwind(s, None, (g.stack_lo, g.stack_hi), &mut again) == Stop::Top
+                    && again.last().is_some_and(|f| unwinder.is_top(f))
+                {
+                    frames = again;
+                    stop = Stop::Top;
+                    break;
+                }
+            }
+            stop
+        }
+        stop => stop,
+    };
     g.broken = match stop {
         Stop::Top => None,
         Stop::Broken(why) => Some(why),

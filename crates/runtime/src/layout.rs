@@ -53,6 +53,10 @@ pub struct MLayout {
     pub procid: u64,
     pub curg: u64,
     pub gsignal: u64,
+    /// Where a goroutine called into the vDSO from (the runtime switches
+    /// to the g0 stack for the call).
+    pub vdso_sp: u64,
+    pub vdso_pc: u64,
 }
 
 /// `runtime.sudog`.
@@ -123,6 +127,8 @@ impl Layout {
             procid: f("runtime.m", "procid")?,
             curg: f("runtime.m", "curg")?,
             gsignal: f("runtime.m", "gsignal")?,
+            vdso_sp: f("runtime.m", "vdsoSP")?,
+            vdso_pc: f("runtime.m", "vdsoPC")?,
         };
         let sudog = SudogLayout {
             g: f("runtime.sudog", "g")?,

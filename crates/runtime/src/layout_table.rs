@@ -36,6 +36,8 @@ pub(crate) fn for_minor(minor: u32) -> Option<Layout> {
                 procid: 72,
                 curg: 192,
                 gsignal: 80,
+                vdso_sp: 808,
+                vdso_pc: 816,
             },
             sudog: SudogLayout {
                 g: 0,
@@ -90,6 +92,8 @@ pub(crate) fn for_minor(minor: u32) -> Option<Layout> {
                 procid: 72,
                 curg: 192,
                 gsignal: 80,
+                vdso_sp: 1120,
+                vdso_pc: 1128,
             },
             sudog: SudogLayout {
                 g: 0,
@@ -144,6 +148,8 @@ pub(crate) fn for_minor(minor: u32) -> Option<Layout> {
                 procid: 72,
                 curg: 192,
                 gsignal: 80,
+                vdso_sp: 880,
+                vdso_pc: 888,
             },
             sudog: SudogLayout {
                 g: 0,
@@ -198,6 +204,8 @@ pub(crate) fn for_minor(minor: u32) -> Option<Layout> {
                 procid: 72,
                 curg: 192,
                 gsignal: 80,
+                vdso_sp: 904,
+                vdso_pc: 912,
             },
             sudog: SudogLayout {
                 g: 0,
@@ -252,6 +260,8 @@ pub(crate) fn for_minor(minor: u32) -> Option<Layout> {
                 procid: 64,
                 curg: 184,
                 gsignal: 72,
+                vdso_sp: 896,
+                vdso_pc: 904,
             },
             sudog: SudogLayout {
                 g: 0,
@@ -306,6 +316,8 @@ pub(crate) fn for_minor(minor: u32) -> Option<Layout> {
                 procid: 64,
                 curg: 184,
                 gsignal: 72,
+                vdso_sp: 896,
+                vdso_pc: 904,
             },
             sudog: SudogLayout {
                 g: 0,

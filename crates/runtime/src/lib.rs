@@ -103,17 +103,32 @@ pub fn capture_live(
     })?;
     // Everything that needs only the binary is done before stopping.
     warm_up(&bin);
+    let freeze = matches!(mode, Mode::Freeze { .. });
+    // Learn the target, and copy every g and stack, without stopping it:
+    // once it is stopped, only the stacks of goroutines that ran since are
+    // copied again, into buffers whose pages are already in memory.
+    let running = LiveProcess::attach(pid, Mode::NoStop)?;
+    let bias = live_bias(&running, &bin, pid);
+    let target = Target::new(Prefetched::new(running), bin, bias, Vec::new())?;
+    let (pre, spare) = if freeze {
+        match prefetch::precopy_stacks(&target) {
+            Ok(p) => {
+                let spare = prefetch::copy_buffer(p.g_bytes + p.g_bytes / 8 + (1 << 20));
+                (Some(p), spare)
+            }
+            Err(_) => (None, Vec::new()),
+        }
+    } else {
+        (None, Vec::new())
+    };
     let stopped_at = std::time::Instant::now();
     let mem = LiveProcess::attach(pid, mode)?;
-    let bias = live_bias(&mem, &bin, pid);
     // Registers need a stopped thread: without a freeze, running
     // goroutines are shown where they last entered the scheduler.
-    let threads = match mode {
-        Mode::Freeze { .. } => mem.threads()?,
-        Mode::NoStop => Vec::new(),
-    };
+    let threads = if freeze { mem.threads()? } else { Vec::new() };
     let now = monotonic_nanos();
-    let mut t = Target::new(Prefetched::new(mem), bin, bias, threads)?;
+    let mut t = target.with_memory(Prefetched::new(mem).with_spare_buffer(spare));
+    t.threads = threads;
     if mode == Mode::NoStop {
         t.warnings.push(
             "read without stopping the process: running goroutines are shown at their last \
@@ -123,11 +138,11 @@ pub fn capture_live(
     }
     let mut stopped_for = None;
     let mut c = Capture::read_with(t, format!("pid {pid}"), Some(now), opts, |t, gs| {
-        prefetch::prefetch_stacks(t, gs);
+        prefetch::prefetch_stacks(t, gs, pre);
         t.mem.inner.resume();
         stopped_for = Some(stopped_at.elapsed());
     })?;
-    if matches!(mode, Mode::Freeze { .. }) {
+    if freeze {
         c.frozen_for = stopped_for;
     }
     c.symbolize();

@@ -69,6 +69,27 @@ pub fn go_minor(version: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+impl<M> Target<M> {
+    /// The same target read through another memory source of the same
+    /// process (what was learned from the binary and the globals' addresses
+    /// is kept; threads are not).
+    pub fn with_memory<N>(self, mem: N) -> Target<N> {
+        Target {
+            mem,
+            bin: self.bin,
+            bias: self.bias,
+            layout: self.layout,
+            layout_source: self.layout_source,
+            go_version: self.go_version,
+            minor: self.minor,
+            globals: self.globals,
+            threads: Vec::new(),
+            wait_reasons: self.wait_reasons,
+            warnings: self.warnings,
+        }
+    }
+}
+
 impl<M: Memory> Target<M> {
     /// Prepares to read `mem`, the memory of a process running `bin`.
     pub fn new(mem: M, bin: GoBinary, bias: u64, threads: Vec<Thread>) -> Result<Target<M>> {

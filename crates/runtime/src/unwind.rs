@@ -162,7 +162,9 @@ impl<'t, M: Memory> Unwinder<'t, M> {
         };
         let name = f.name();
         let kind = match &*name {
-            "runtime.sigtramp" => Kind::SigTramp,
+            // cgoSigtramp is the installed handler; it jumps to sigtramp
+            // with the kernel's signal frame untouched.
+            "runtime.sigtramp" | "runtime.cgoSigtramp" => Kind::SigTramp,
             "runtime.systemstack" => Kind::SystemStack,
             "runtime.mcall" | "runtime.morestack" => Kind::SwitchToSched,
             "runtime.sigpanic" | "runtime.asyncPreempt" | "runtime.debugCallV2" => Kind::Injected,
@@ -177,6 +179,12 @@ impl<'t, M: Memory> Unwinder<'t, M> {
             kind,
             asm: f.flags().is_asm(),
         }
+    }
+
+    /// True when `frame` is one a stack ends at (`goexit`, `mstart`...),
+    /// not merely the last one unwinding could find.
+    pub fn is_top(&mut self, frame: &RawFrame) -> bool {
+        self.info(frame.pc).kind == Kind::Top
     }
 
     /// Unwinds from `start` into `out`. `sched` is the goroutine's saved

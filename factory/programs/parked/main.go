@@ -66,6 +66,32 @@ func deep(n int) int {
 	return deep(n-1) + 1
 }
 
+//go:noinline
+func pingAt(c chan int, v int) { c <- v }
+
+// churnPairs hands each pinger's channel to a ponger (both take no
+// arguments, so each goroutine starts in the function itself and not in a
+// go-statement wrapper).
+var churnPairs = make(chan chan int, 1024)
+
+// pinger sends forever, alternating between two calls of pingAt: the same
+// callee and frame size, so only the return address on the stack tells the
+// two apart (what a reader that reuses an earlier copy of a stack must not
+// get wrong).
+func pinger() {
+	c := make(chan int)
+	churnPairs <- c
+	for i := 0; ; i += 2 {
+		pingAt(c, i)
+		pingAt(c, i+1)
+	}
+}
+
+func ponger() {
+	for range <-churnPairs {
+	}
+}
+
 var kindNames = []string{"send", "recv", "lock", "select", "sleep", "wait", "deep"}
 
 // park blocks the calling goroutine the way kind k does.
@@ -94,7 +120,13 @@ func main() {
 	maxDeep := flag.Int("maxdeep", 1000, "at most this many deep-recursion goroutines")
 	addr := flag.String("addr", "", "optional pprof listen address (e.g. 127.0.0.1:0)")
 	labels := flag.Bool("labels", false, "run every parked goroutine under pprof labels kind=... shard=...")
+	churn := flag.Int("churn", 0, "pairs of goroutines that ping-pong forever besides the parked ones")
 	flag.Parse()
+
+	for i := 0; i < *churn; i++ {
+		go pinger()
+		go ponger()
+	}
 
 	if *addr != "" {
 		ln, err := net.Listen("tcp", *addr)

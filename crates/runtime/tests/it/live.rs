@@ -135,3 +135,149 @@ fn labels_of_every_goroutine() {
         assert_eq!(labelled, 70, "{go}: goroutines with labels");
     }
 }
+
+/// Stacks are copied while the process runs and, once it is stopped, only
+/// those of goroutines whose `g` changed are copied again. Goroutines that
+/// ping-pong forever (alternating between two calls of one function with
+/// the same frame, told apart only by the return address on the stack)
+/// must be copied again every time, and come out whole; the parked ones
+/// are taken from the earlier copy and still match the SIGQUIT dump.
+#[test]
+fn goroutines_that_ran_since_the_precopy_are_copied_again() {
+    let source = kit::repo_root().join("factory/programs/parked/main.go");
+    let text = std::fs::read_to_string(&source).expect("parked source");
+    let call_lines: Vec<u32> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("pingAt(c, i"))
+        .map(|(i, _)| i as u32 + 1)
+        .collect();
+    assert_eq!(call_lines.len(), 2, "the two calls of pingAt in {source:?}");
+    for go in kit::go_versions() {
+        let bin = bins(&go, "parked").join("parked");
+        let dump = std::env::temp_dir().join(format!(
+            "gosleuth-runtime-churn-{go}-{}.txt",
+            std::process::id()
+        ));
+        let mut p = Running::start_with_stderr(
+            &bin,
+            &["-n", "2000", "-depth", "30", "-churn", "2"],
+            Some(&dump),
+        );
+        let mut last = None;
+        for round in 0..3 {
+            let mut c =
+                gosleuth_runtime::capture_live(p.pid, Mode::freeze(), None, &Default::default())
+                    .unwrap_or_else(|e| panic!("{go} round {round}: {e}"));
+            p.assert_running();
+            let (reused, copied) = c.target.mem.stack_copies();
+            assert!(
+                reused >= 1990,
+                "{go} round {round}: only {reused} parked stacks taken from the precopy"
+            );
+            assert!(
+                copied >= 1,
+                "{go} round {round}: no stack copied again although 4 goroutines never stop"
+            );
+            let broken: Vec<_> = c
+                .goroutines
+                .iter()
+                .filter_map(|g| {
+                    g.broken.as_ref().map(|b| {
+                        let fs: Vec<String> = g
+                            .frames
+                            .iter()
+                            .map(|f| {
+                                c.symbols
+                                    .frames(f)
+                                    .first()
+                                    .map_or(format!("{:#x}", f.pc), |s| s.frame.function.clone())
+                            })
+                            .collect();
+                        (g.id, g.status, b.clone(), fs)
+                    })
+                })
+                .collect();
+            assert!(
+                broken.is_empty(),
+                "{go} round {round}: broken stacks {broken:?}"
+            );
+            c.show_wrappers = true;
+            let snap = c.snapshot();
+            // Every goroutine, running ones included, unwinds to where it
+            // was started.
+            for g in &snap.goroutines {
+                assert!(
+                    !g.frames.is_empty() && g.frames.iter().all(|f| !f.function.is_empty()),
+                    "{go} round {round}: goroutine {} [{}] {:?}",
+                    g.id,
+                    g.state,
+                    g.frames
+                );
+            }
+            // The churning ones are started at pinger or ponger (Go 1.21
+            // names the go statement's wrapper instead): their stacks must
+            // reach it, running or not.
+            let mut churners = 0;
+            for g in &snap.goroutines {
+                let Some(start) = g.start.as_ref().map(|f| f.function.as_str()) else {
+                    continue;
+                };
+                if ["main.pinger", "main.ponger"].contains(&start) {
+                    churners += 1;
+                    assert!(
+                        g.frames.iter().any(|f| f.function == start),
+                        "{go} round {round}: goroutine {} [{}] started at {start} has {:?}",
+                        g.id,
+                        g.state,
+                        g.frames.iter().map(|f| &f.function).collect::<Vec<_>>()
+                    );
+                }
+            }
+            assert_eq!(
+                churners, 4,
+                "{go} round {round}: goroutines started at pinger or ponger"
+            );
+            let mut pingers = 0;
+            for g in &snap.goroutines {
+                let Some(k) = g.frames.iter().position(|f| f.function == "main.pingAt") else {
+                    continue;
+                };
+                pingers += 1;
+                let caller = &g.frames[k + 1];
+                assert!(
+                    caller.function == "main.pinger" && call_lines.contains(&caller.line),
+                    "{go} round {round}: goroutine {} calls pingAt from {}:{}",
+                    g.id,
+                    caller.function,
+                    caller.line
+                );
+            }
+            assert!(pingers <= 2, "{go}: {pingers} goroutines in pingAt");
+            last = Some(snap);
+        }
+        p.quit();
+        let text = text_goroutines(&dump);
+        let _ = std::fs::remove_file(&dump);
+        let snap = last.expect("three rounds");
+        let churning = |g: &gosleuth_model::Goroutine| {
+            g.start
+                .as_ref()
+                .is_some_and(|f| f.function == "main.pinger" || f.function == "main.ponger")
+        };
+        let parked: Vec<_> = snap
+            .goroutines
+            .iter()
+            .filter(|g| g.id != 1 && !churning(g))
+            .cloned()
+            .collect();
+        let (compared, bad) = compare(&parked, &text);
+        assert!(compared >= 2000, "{go}: only {compared} goroutines in both");
+        assert!(
+            bad.is_empty(),
+            "{go}: {} of {compared} parked goroutines differ from the dump, e.g.\n{}",
+            bad.len(),
+            bad.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
+        );
+    }
+}
