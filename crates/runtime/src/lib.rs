@@ -81,6 +81,22 @@ pub fn capture_live(
     binary: Option<&Path>,
     opts: &Options,
 ) -> Result<Capture<Prefetched<LiveProcess>>> {
+    // Whatever failed, a process that exited meanwhile is the reason.
+    capture_running(pid, mode, binary, opts).map_err(|e| {
+        if gosleuth_memory::live::has_exited(pid) {
+            Error::Memory(gosleuth_memory::Error::NoSuchProcess { pid })
+        } else {
+            e
+        }
+    })
+}
+
+fn capture_running(
+    pid: i32,
+    mode: Mode,
+    binary: Option<&Path>,
+    opts: &Options,
+) -> Result<Capture<Prefetched<LiveProcess>>> {
     let exe = match binary {
         Some(b) => b.to_path_buf(),
         None => std::path::PathBuf::from(format!("/proc/{pid}/exe")),
@@ -144,6 +160,12 @@ pub fn capture_live(
     })?;
     if freeze {
         c.frozen_for = stopped_for;
+    }
+    if gosleuth_memory::live::has_exited(pid) {
+        c.target.warnings.push(format!(
+            "process {pid} exited while it was being read: what had not been copied by \
+             then is missing (some stacks may be incomplete)"
+        ));
     }
     c.symbolize();
     Ok(c)

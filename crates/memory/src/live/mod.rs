@@ -86,6 +86,16 @@ impl LiveProcess {
     /// Attaches to `pid`. With [`Mode::Freeze`] every thread is stopped
     /// before this returns, or the error says why and the process runs on.
     pub fn attach(pid: i32, mode: Mode) -> Result<LiveProcess> {
+        LiveProcess::attach_running(pid, mode).map_err(|e| {
+            if has_exited(pid) {
+                Error::NoSuchProcess { pid }
+            } else {
+                e
+            }
+        })
+    }
+
+    fn attach_running(pid: i32, mode: Mode) -> Result<LiveProcess> {
         if pid <= 0 {
             return Err(Error::NoSuchProcess { pid });
         }
@@ -335,6 +345,19 @@ impl LiveProcess {
 impl Drop for LiveProcess {
     fn drop(&mut self) {
         self.resume();
+    }
+}
+
+/// True when `pid` is gone or a zombie (it exited; its parent has not
+/// reaped it yet).
+pub fn has_exited(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| matches!(state, 'Z' | 'X' | 'x')),
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
     }
 }
 

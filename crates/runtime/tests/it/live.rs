@@ -281,3 +281,55 @@ fn goroutines_that_ran_since_the_precopy_are_copied_again() {
         );
     }
 }
+
+/// A process killed at any moment of a read (before the freeze, while it
+/// is frozen, while stacks are unwound) gives a clear error, or a capture
+/// that says the process exited while it was read; never a panic.
+#[test]
+fn a_process_that_exits_mid_read_gives_an_error_or_a_warning() {
+    let bin = bins("installed", "parked").join("parked");
+    let mut outcomes = Vec::new();
+    for delay_ms in [0u64, 3, 10, 25, 50, 75, 100, 120, 140, 160, 180, 200, 300] {
+        let p = Running::start(&bin, &["-n", "20000", "-depth", "30"]);
+        let pid = p.pid;
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+            // SAFETY: a signal to the test's own child, not reaped yet.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        });
+        let read = gosleuth_runtime::capture_live(pid, Mode::freeze(), None, &Default::default());
+        killer.join().expect("killer thread");
+        let outcome = match read {
+            Err(e) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("has exited"),
+                    "killed after {delay_ms} ms: unclear error: {msg}"
+                );
+                "error"
+            }
+            Ok(c) => {
+                let warned = c
+                    .target
+                    .warnings
+                    .iter()
+                    .any(|w| w.contains("exited while it was being read"));
+                let whole =
+                    c.goroutines.len() > 20000 && c.goroutines.iter().all(|g| g.broken.is_none());
+                assert!(
+                    warned || whole,
+                    "killed after {delay_ms} ms: {} goroutines, no warning",
+                    c.goroutines.len()
+                );
+                if warned { "warned" } else { "whole" }
+            }
+        };
+        outcomes.push((delay_ms, outcome));
+    }
+    // Some kill landed before or during the read.
+    assert!(
+        outcomes.iter().any(|o| o.1 != "whole"),
+        "every read finished before the kill: {outcomes:?}"
+    );
+    eprintln!("outcomes: {outcomes:?}");
+}
