@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod cmd;
 mod input;
 mod output;
+mod progress;
 
 /// gosleuth: find the root cause when a Go service panics, hangs, leaks or
 /// slows down.

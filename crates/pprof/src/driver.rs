@@ -123,11 +123,16 @@ Options:
   -total_delay -contentions -mean_delay -mean
   -nodecount=N -nodefraction=F -edgefraction=F -cum -flat
   -functions -filefunctions -files -lines -addresses -noinlines
-  -focus=RE -ignore=RE -hide=RE -show=RE -show_from=RE -tagfocus -tagignore -tagshow -taghide
+  -focus=RE -ignore=RE -hide=RE -show=RE -show_from=RE -prune_from=RE
+  -tagfocus=[KEY=]RE,RE... or [KEY=]RANGE   (RANGE: 32kb, :64kb, 4mb:, 12kb:64mb, 10ms:)
+  -tagignore=(same)  -tagshow=RE -taghide=RE  -tagroot=KEYS -tagleaf=KEYS
   -diff_base=FILE -base=FILE -normalize -divide_by=F -unit=U -drop_negative
   -source_path=P -trim_path=P -output=FILE
-Sources: files (profile.proto, gzipped or not, or legacy text) or http(s) URLs
-  (-seconds=N, -timeout=N; the timeout defaults to 1.5x the seconds).
+Sources: files (profile.proto, gzipped or not, or legacy text) or URLs:
+  host:port/path, http://, https:// (roots: SSL_CERT_FILE, SSL_CERT_DIR, the
+  system's), https+insecure:// (no certificate check); -seconds=N, -timeout=N
+  (the timeout defaults to 1.5x the seconds).
+The Time: header is in the zone TZ names (unset: /etc/localtime), as in Go.
 ";
 
 fn parse_bool(name: &str, v: Option<&str>) -> Result<bool> {
@@ -246,6 +251,9 @@ pub fn parse_args(args: &[String]) -> Result<Invocation> {
                 "hide" => cfg.hide = v,
                 "show" => cfg.show = v,
                 "show_from" => cfg.show_from = v,
+                "prune_from" => cfg.prune_from = v,
+                "tagroot" => cfg.tag_root = v,
+                "tagleaf" => cfg.tag_leaf = v,
                 "tagfocus" => cfg.tag_focus = v,
                 "tagignore" => cfg.tag_ignore = v,
                 "tagshow" => cfg.tag_show = v,
@@ -280,11 +288,6 @@ pub fn parse_args(args: &[String]) -> Result<Invocation> {
                         )));
                     }
                 }),
-                "prune_from" | "tagroot" | "tagleaf" if !v.is_empty() => {
-                    return Err(Error::Usage(format!(
-                        "-{name} is not supported by gosleuth pprof yet; run go tool pprof for it"
-                    )));
-                }
                 "http" => {
                     return Err(Error::Usage(
                         "-http (the web UI) is not supported; use -flamegraph -output=FILE.svg for an interactive flame graph".into(),
@@ -342,8 +345,21 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
+/// Reports the progress of a download (see [`crate::fetch::Progress`]).
+pub type ProgressFn<'a> = &'a mut dyn FnMut(&crate::fetch::Progress);
+
 /// Loads one source: a file path or an http(s) URL.
 pub fn load(src: &str, inv: &Invocation, warnings: &mut Vec<String>) -> Result<Profile> {
+    load_with_progress(src, inv, warnings, &mut |_| {})
+}
+
+/// [`load`], reporting download progress to `progress`.
+pub fn load_with_progress(
+    src: &str,
+    inv: &Invocation,
+    warnings: &mut Vec<String>,
+    progress: ProgressFn<'_>,
+) -> Result<Profile> {
     if std::path::Path::new(src).exists() {
         return crate::parse_file(std::path::Path::new(src)).map_err(|e| match e {
             Error::Io { .. } => e,
@@ -355,7 +371,7 @@ pub fn load(src: &str, inv: &Invocation, warnings: &mut Vec<String>) -> Result<P
     }
     if let Some(url) = crate::fetch::adjust_url(src, inv.seconds, inv.timeout) {
         warnings.push(format!("Fetching profile over HTTP from {}", url.0));
-        let data = crate::fetch::get(&url.0, url.1)?;
+        let data = crate::fetch::get_with_progress(&url.0, url.1, progress)?;
         return crate::parse(&data).map_err(|e| Error::Source {
             source_name: url.0.clone(),
             source: Box::new(e),
@@ -371,13 +387,14 @@ fn load_all(
     srcs: &[String],
     inv: &Invocation,
     warnings: &mut Vec<String>,
+    progress: ProgressFn<'_>,
 ) -> Result<Option<Profile>> {
     if srcs.is_empty() {
         return Ok(None);
     }
     let mut ps = Vec::new();
     for s in srcs {
-        ps.push(load(s, inv, warnings)?);
+        ps.push(load_with_progress(s, inv, warnings, progress)?);
     }
     Ok(Some(combine(ps)?))
 }
@@ -393,9 +410,18 @@ pub fn combine(mut ps: Vec<Profile>) -> Result<Profile> {
 
 /// Loads sources and bases as pprof does (`fetchProfiles`).
 pub fn load_profile(inv: &Invocation, warnings: &mut Vec<String>) -> Result<Profile> {
-    let p = load_all(&inv.sources, inv, warnings)?
+    load_profile_with_progress(inv, warnings, &mut |_| {})
+}
+
+/// [`load_profile`], reporting download progress to `progress`.
+pub fn load_profile_with_progress(
+    inv: &Invocation,
+    warnings: &mut Vec<String>,
+    progress: ProgressFn<'_>,
+) -> Result<Profile> {
+    let p = load_all(&inv.sources, inv, warnings, progress)?
         .ok_or_else(|| Error::Usage("no profile source specified".into()))?;
-    let base = load_all(&inv.base, inv, warnings)?;
+    let base = load_all(&inv.base, inv, warnings, progress)?;
     let mut p = match base {
         None => p,
         Some(mut b) => {
@@ -428,7 +454,16 @@ pub fn load_profile(inv: &Invocation, warnings: &mut Vec<String>) -> Result<Prof
 
 /// Runs a whole `pprof` command line and returns the report.
 pub fn run(args: &[String]) -> Result<Outcome> {
-    let inv = parse_args(args)?;
+    run_invocation(&parse_args(args)?)
+}
+
+/// Runs a parsed command line (see [`parse_args`]) and returns the report.
+pub fn run_invocation(inv: &Invocation) -> Result<Outcome> {
+    run_invocation_with_progress(inv, &mut |_| {})
+}
+
+/// [`run_invocation`], reporting the progress of downloads to `progress`.
+pub fn run_invocation_with_progress(inv: &Invocation, progress: ProgressFn<'_>) -> Result<Outcome> {
     if inv.help {
         return Ok(Outcome {
             report: USAGE.as_bytes().to_vec(),
@@ -436,7 +471,7 @@ pub fn run(args: &[String]) -> Result<Outcome> {
         });
     }
     let mut warnings = Vec::new();
-    let p = load_profile(&inv, &mut warnings)?;
+    let p = load_profile_with_progress(inv, &mut warnings, progress)?;
     let mut rpt = report::prepare(p, &inv.cfg)?;
     warnings.append(&mut rpt.warnings);
     let out = report::generate(&mut rpt)?;

@@ -31,13 +31,13 @@ pub fn stacks(rpt: &Report) -> Stacks {
     let mut name_of: HashMap<u32, u32> = HashMap::new();
     let mut out: BTreeMap<Vec<u32>, (i64, i64)> = BTreeMap::new();
     let mut diff = false;
-    for s in &p.samples {
+    for s in p.samples.iter() {
         let v = s.values[rpt.sel.index];
         if v == 0 {
             continue;
         }
         let mut stack = Vec::with_capacity(s.locations.len() + 4);
-        for &l in s.locations.iter().rev() {
+        for l in s.locations.iter().rev() {
             for &n in idx.loc_nodes[l as usize].iter().rev() {
                 let id = *name_of.entry(n).or_insert_with(|| {
                     names.push(idx.infos[n as usize].printable_name().replace(';', ":"));

@@ -461,18 +461,14 @@ pub fn build(
     edge_cutoff: i64,
 ) -> Graph {
     let n = idx.infos.len();
-    let chunk = p
-        .samples
-        .len()
-        .div_ceil(rayon::current_num_threads())
-        .max(4096);
-    let acc = p
-        .samples
-        .par_chunks(chunk)
+    let nsamples = p.samples.len();
+    let chunk = nsamples.div_ceil(rayon::current_num_threads()).max(4096);
+    let acc = (0..nsamples.div_ceil(chunk))
+        .into_par_iter()
         .fold(
             || Acc::new(n, kept, sel.mean_div.is_some(), with_edges),
-            |mut acc, chunk| {
-                for s in chunk {
+            |mut acc, c| {
+                for s in p.samples.iter_range(c * chunk..(c + 1) * chunk) {
                     let w = s.values[sel.index];
                     let dw = sel.mean_div.map_or(0, |i| s.values[i]);
                     if w == 0 && dw == 0 {
@@ -486,7 +482,7 @@ pub fn build(
                     acc.seen_edges.clear();
                     let mut parent: Option<u32> = None;
                     let mut residual = false;
-                    for &li in s.locations.iter().rev() {
+                    for li in s.locations.iter().rev() {
                         let one = idx.single[li as usize];
                         if one != u32::MAX {
                             if acc.slots[one as usize].dropped {

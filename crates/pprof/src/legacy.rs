@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::profile::{Function, Line, Location, Profile, Sample, ValueType};
+use crate::profile::{Function, Labels, Line, Location, Profile, ValueType};
 
 /// Parses a legacy text profile; [`Error::Unrecognized`] when it is none.
 pub fn parse(data: &[u8]) -> Result<Profile> {
@@ -87,7 +87,7 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
         }
         if t.trim().is_empty() {
             if let Some(r) = rec.take() {
-                b.finish(r);
+                b.finish(r)?;
             }
             continue;
         }
@@ -118,7 +118,7 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
             continue;
         }
         if let Some(r) = rec.take() {
-            b.finish(r);
+            b.finish(r)?;
         }
         let (vals, addrs) = t
             .split_once('@')
@@ -161,7 +161,7 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
         });
     }
     if let Some(r) = rec.take() {
-        b.finish(r);
+        b.finish(r)?;
     }
     Ok(b.p)
 }
@@ -291,7 +291,7 @@ impl Builder {
         })
     }
 
-    fn finish(&mut self, r: Record) {
+    fn finish(&mut self, r: Record) -> Result<()> {
         let mut locations = Vec::new();
         if r.frames.iter().any(|f| !f.1.is_empty()) {
             // Consecutive frames with one PC are one location (inlined calls,
@@ -313,12 +313,11 @@ impl Builder {
                 locations.push(self.loc(a.saturating_sub(1), Vec::new()));
             }
         }
-        self.p.samples.push(Sample {
-            locations,
-            values: r.values,
-            labels: r.labels,
-            num_labels: Vec::new(),
-        });
+        let labels = Labels {
+            strs: r.labels,
+            nums: Vec::new(),
+        };
+        self.p.samples.push(&locations, &r.values, &labels)
     }
 }
 
@@ -331,27 +330,29 @@ mod tests {
         let t = "goroutine profile: total 6\n5 @ 0x47e6ee 0x4dfdd9 0x484d21\n# labels: {\"req\":\"7\"}\n#\t0x4dfdd8\tmain.main.func2+0x18\t/x/main.go:153\n#\t0x484d20\truntime.goexit+0x1\t/go/src/runtime/asm_amd64.s:1700\n\n1 @ 0x1 0x2\n";
         let p = parse(t.as_bytes()).expect("parses");
         assert_eq!(p.samples.len(), 2);
-        assert_eq!(p.samples[0].values, vec![5]);
-        assert_eq!(
-            p.samples[0].labels,
-            vec![("req".to_string(), "7".to_string())]
-        );
+        let s0 = p.samples.get(0).expect("sample 0");
+        assert_eq!(s0.values, &[5]);
+        assert_eq!(s0.labels.strs, vec![("req".to_string(), "7".to_string())]);
         assert_eq!(p.functions[0].name, "main.main.func2");
-        assert_eq!(
-            p.locations[p.samples[0].locations[0] as usize].lines[0].line,
-            153
-        );
-        assert_eq!(p.samples[1].locations.len(), 2);
+        let l0 = s0.locations.get(0).expect("a frame");
+        assert_eq!(p.locations[l0 as usize].lines[0].line, 153);
+        assert_eq!(p.samples.get(1).map(|s| s.locations.len()), Some(2));
     }
 
     #[test]
     fn contention_and_heap() {
         let m = "--- mutex:\ncycles/second=1000000000\nsampling period=2\n100 3 @ 0x10\n#\t0x10\tsync.(*Mutex).Unlock+0x9\t/m.go:65\n";
         let p = parse(m.as_bytes()).expect("mutex");
-        assert_eq!(p.samples[0].values, vec![6, 200]);
+        assert_eq!(
+            p.samples.get(0).map(|s| s.values.to_vec()),
+            Some(vec![6, 200])
+        );
         let h = "heap profile: 1: 512 [2: 1024] @ heap/1\n1: 512 [2: 1024] @ 0x20\n#\t0x1f\tmain.leak+0x1\t/m.go:9\n\n# runtime.MemStats\n# Alloc = 1\n";
         let p = parse(h.as_bytes()).expect("heap");
-        assert_eq!(p.samples[0].values, vec![2, 1024, 1, 512]);
+        assert_eq!(
+            p.samples.get(0).map(|s| s.values.to_vec()),
+            Some(vec![2, 1024, 1, 512])
+        );
         assert!(matches!(parse(b"hello"), Err(Error::Unrecognized)));
     }
 }

@@ -8,6 +8,13 @@
 //!
 //! Nothing here prints: reports come back as bytes and warnings as strings.
 //!
+//! Samples live in one flat store ([`samples`]): all stacks in one pool of
+//! location indices (16 bits per frame when the profile allows), values in
+//! one array, labels as shared sets, so a profile costs little more than
+//! its frames. Report times follow `TZ` the way Go does ([`tz`]), and
+//! [`fetch`] speaks http, https (rustls, Go's trusted roots) and pprof's
+//! `https+insecure`, reporting progress through a callback.
+//!
 //! ```no_run
 //! let data = std::fs::read("cpu.pb.gz").unwrap();
 //! let prof = gosleuth_pprof::parse(&data).unwrap();
@@ -28,10 +35,12 @@ pub mod profile;
 pub mod proto;
 pub mod raw;
 pub mod report;
+pub mod samples;
 pub mod source;
 #[doc(hidden)]
 pub mod synth;
 pub mod transform;
+pub mod tz;
 
 pub use error::{Error, Result};
 pub use profile::Profile;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::profile::{Function, Line, Location, Mapping, Profile, Sample};
+use crate::profile::{Function, Labels, Line, Location, Mapping, Profile};
 
 #[derive(Hash, PartialEq, Eq)]
 struct LocationKey {
@@ -13,41 +13,36 @@ struct LocationKey {
     folded: bool,
 }
 
-#[derive(Hash, PartialEq, Eq)]
-struct SampleKey {
-    locs: Vec<u32>,
-    labels: Vec<(String, Vec<String>)>,
-    nums: Vec<(String, Vec<i64>, Vec<String>)>,
-}
+/// Labels in the form pprof's sample key compares them: keys sorted,
+/// each key's values in order.
+type LabelKey = (
+    Vec<(String, Vec<String>)>,
+    Vec<(String, Vec<i64>, Vec<String>)>,
+);
 
-fn sample_key(s: &Sample, locs: Vec<u32>) -> SampleKey {
-    let mut keys: Vec<&str> = s.labels.iter().map(|(k, _)| k.as_str()).collect();
+fn label_key(l: &Labels) -> LabelKey {
+    let mut keys: Vec<&str> = l.strs.iter().map(|(k, _)| k.as_str()).collect();
     keys.sort_unstable();
     keys.dedup();
-    let labels = keys
+    let strs = keys
         .iter()
-        .map(|k| {
-            (
-                k.to_string(),
-                s.label_values(k).map(str::to_string).collect(),
-            )
-        })
+        .map(|k| (k.to_string(), l.values(k).map(str::to_string).collect()))
         .collect();
-    let mut nkeys: Vec<&str> = s.num_labels.iter().map(|l| l.key.as_str()).collect();
+    let mut nkeys: Vec<&str> = l.nums.iter().map(|n| n.key.as_str()).collect();
     nkeys.sort_unstable();
     nkeys.dedup();
     let nums = nkeys
         .iter()
         .map(|k| {
-            let ls = s.num_labels.iter().filter(|l| l.key == *k);
+            let ns = l.nums.iter().filter(|n| n.key == *k);
             (
                 k.to_string(),
-                ls.clone().map(|l| l.value).collect(),
-                ls.map(|l| l.unit.clone()).collect(),
+                ns.clone().map(|n| n.value).collect(),
+                ns.map(|n| n.unit.clone()).collect(),
             )
         })
         .collect();
-    SampleKey { locs, labels, nums }
+    (strs, nums)
 }
 
 /// Checks that `a` and `b` have the same period type and sample types.
@@ -106,12 +101,7 @@ pub fn compatibilize_sample_types(ps: &mut [Profile]) -> Result<()> {
             .filter_map(|c| p.sample_types.iter().position(|t| &t.ty == c))
             .collect();
         p.sample_types = idx.iter().map(|&i| p.sample_types[i].clone()).collect();
-        for s in &mut p.samples {
-            s.values = idx
-                .iter()
-                .map(|&i| s.values.get(i).copied().unwrap_or(0))
-                .collect();
-        }
+        p.samples.select_values(&idx);
         if !p.default_sample_type.is_empty() && !common.contains(&p.default_sample_type) {
             p.default_sample_type.clear();
         }
@@ -159,13 +149,16 @@ pub fn merge(srcs: &[Profile]) -> Result<Profile> {
     let mut mappings: HashMap<(u64, u64, String), u32> = HashMap::new();
     let mut functions: HashMap<(i64, String, String, String), u32> = HashMap::new();
     let mut locations: HashMap<LocationKey, u32> = HashMap::new();
-    let mut samples: HashMap<SampleKey, usize> = HashMap::new();
+    // Sample identity: stack and labels (as a merged label set index).
+    let mut samples: HashMap<(Vec<u32>, u32), usize> = HashMap::new();
+    let mut label_sets: HashMap<LabelKey, u32> = HashMap::new();
 
     for src in srcs {
         // Per-source translation tables: index in src -> index in p (+ address offset for mappings).
         let mut map_tr: Vec<Option<(u32, i64)>> = vec![None; src.mappings.len()];
         let mut fn_tr: Vec<Option<u32>> = vec![None; src.functions.len()];
         let mut loc_tr: Vec<Option<u32>> = vec![None; src.locations.len()];
+        let mut set_tr: Vec<Option<u32>> = vec![None; src.samples.label_sets().len()];
 
         let mut map_mapping = |p: &mut Profile, i: u32| -> (u32, i64) {
             if let Some(t) = map_tr[i as usize] {
@@ -196,12 +189,12 @@ pub fn merge(srcs: &[Profile]) -> Result<Profile> {
         if p.mappings.is_empty() && !src.mappings.is_empty() {
             map_mapping(&mut p, 0);
         }
-        for s in &src.samples {
+        for (si, s) in src.samples.iter().enumerate() {
             if s.values.iter().all(|&v| v == 0) {
                 continue;
             }
             let mut locs = Vec::with_capacity(s.locations.len());
-            for &li in &s.locations {
+            for li in s.locations {
                 if let Some(j) = loc_tr[li as usize] {
                     locs.push(j);
                     continue;
@@ -265,17 +258,29 @@ pub fn merge(srcs: &[Profile]) -> Result<Profile> {
                 loc_tr[li as usize] = Some(j);
                 locs.push(j);
             }
-            let key = sample_key(s, locs.clone());
+            let src_set = src.samples.label_set_of(si);
+            let set = match set_tr.get(src_set).copied().flatten() {
+                Some(k) => k,
+                None => {
+                    let k = *label_sets
+                        .entry(label_key(s.labels))
+                        .or_insert_with(|| p.samples.add_label_set(s.labels.clone()));
+                    if let Some(slot) = set_tr.get_mut(src_set) {
+                        *slot = Some(k);
+                    }
+                    k
+                }
+            };
+            let key = (locs, set);
             if let Some(&k) = samples.get(&key) {
-                for (a, b) in p.samples[k].values.iter_mut().zip(&s.values) {
-                    *a = a.wrapping_add(*b);
+                if let Some(vs) = p.samples.values_mut(k) {
+                    for (a, b) in vs.iter_mut().zip(s.values) {
+                        *a = a.wrapping_add(*b);
+                    }
                 }
             } else {
-                samples.insert(key, p.samples.len());
-                p.samples.push(Sample {
-                    locations: locs,
-                    ..s.clone()
-                });
+                p.samples.push_in_set(&key.0, s.values, set)?;
+                samples.insert(key, p.samples.len() - 1);
             }
         }
     }
@@ -290,14 +295,14 @@ pub fn normalize(p: &mut Profile, base: &Profile) -> Result<()> {
     compatible(p, base)?;
     let n = p.sample_types.len();
     let mut bv = vec![0i64; n];
-    for s in &base.samples {
-        for (a, v) in bv.iter_mut().zip(&s.values) {
+    for s in base.samples.iter() {
+        for (a, v) in bv.iter_mut().zip(s.values) {
             *a = a.wrapping_add(*v);
         }
     }
     let mut sv = vec![0i64; n];
-    for s in &p.samples {
-        for (a, v) in sv.iter_mut().zip(&s.values) {
+    for s in p.samples.iter() {
+        for (a, v) in sv.iter_mut().zip(s.values) {
             *a = a.wrapping_add(*v);
         }
     }
@@ -316,14 +321,14 @@ pub fn check_valid(p: &Profile) -> Result<()> {
     if n == 0 && !p.samples.is_empty() {
         return Err(Error::Invalid("missing sample type information".into()));
     }
-    for s in &p.samples {
-        if s.values.len() != n {
-            return Err(Error::Invalid(format!(
-                "mismatch: sample has {} values vs. {n} types",
-                s.values.len()
-            )));
-        }
-        if s.locations.iter().any(|&l| l as usize >= p.locations.len()) {
+    if !p.samples.is_empty() && p.samples.nvalues() != n {
+        return Err(Error::Invalid(format!(
+            "mismatch: sample has {} values vs. {n} types",
+            p.samples.nvalues()
+        )));
+    }
+    for s in p.samples.iter() {
+        if s.locations.iter().any(|l| l as usize >= p.locations.len()) {
             return Err(Error::Invalid(
                 "sample has a location that does not exist".into(),
             ));

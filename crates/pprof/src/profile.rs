@@ -1,5 +1,7 @@
 //! The in-memory profile: profile.proto with ids resolved to indices.
 
+pub use crate::samples::{Labels, SampleMut, SampleRef, Samples, Stack};
+
 /// A (type, unit) pair such as (`cpu`, `nanoseconds`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ValueType {
@@ -28,34 +30,6 @@ pub struct NumLabel {
     pub value: i64,
     /// Unit, "" when absent.
     pub unit: String,
-}
-
-/// One sample: a stack (leaf first) and one value per sample type.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sample {
-    /// Indices into [`Profile::locations`], leaf first.
-    pub locations: Vec<u32>,
-    /// One value per [`Profile::sample_types`].
-    pub values: Vec<i64>,
-    /// String labels (key, value) in encounter order.
-    pub labels: Vec<(String, String)>,
-    /// Numeric labels in encounter order.
-    pub num_labels: Vec<NumLabel>,
-}
-
-impl Sample {
-    /// Values of string label `key`.
-    pub fn label_values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.labels
-            .iter()
-            .filter(move |(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// True when the sample comes from a `-diff_base` profile.
-    pub fn is_diff_base(&self) -> bool {
-        self.label_values(DIFF_BASE_LABEL).any(|v| v == "true")
-    }
 }
 
 /// The label pprof uses to mark samples from a `-diff_base` profile.
@@ -135,7 +109,7 @@ pub struct Profile {
     /// Type of the default sample value ("" for the last one).
     pub default_sample_type: String,
     /// Samples.
-    pub samples: Vec<Sample>,
+    pub samples: Samples,
     /// Mappings.
     pub mappings: Vec<Mapping>,
     /// Locations.
@@ -231,16 +205,15 @@ impl Profile {
 
     /// Sets string label `key` to `value` on every sample.
     pub fn set_label(&mut self, key: &str, value: &str) {
-        for s in &mut self.samples {
-            s.labels.retain(|(k, _)| k != key);
-            s.labels.push((key.to_string(), value.to_string()));
-        }
+        self.samples.map_labels(|l| {
+            l.strs.retain(|(k, _)| k != key);
+            l.strs.push((key.to_string(), value.to_string()));
+        });
     }
 
     /// Removes string label `key` from every sample.
     pub fn remove_label(&mut self, key: &str) {
-        for s in &mut self.samples {
-            s.labels.retain(|(k, _)| k != key);
-        }
+        self.samples
+            .map_labels(|l| l.strs.retain(|(k, _)| k != key));
     }
 }

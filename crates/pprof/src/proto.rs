@@ -7,10 +7,8 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
-use rayon::prelude::*;
-
 use crate::error::{Error, Result};
-use crate::profile::{Function, Line, Location, Mapping, NumLabel, Profile, Sample, ValueType};
+use crate::profile::{Function, Labels, Line, Location, Mapping, NumLabel, Profile, ValueType};
 
 /// Upper bound on the decompressed size of a profile (a gzip bomb guard).
 pub const MAX_DECOMPRESSED: u64 = 4 << 30;
@@ -146,7 +144,7 @@ fn want_bytes<'a>(v: &Value<'a>, at: usize) -> Result<(&'a [u8], usize)> {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Clone, PartialEq, Eq, Hash)]
 struct RawLabel {
     key: i64,
     str: i64,
@@ -467,19 +465,19 @@ fn top_bytes(v: &Top, at: usize) -> Result<()> {
     }
 }
 
-/// A sample as read, before ids and strings are resolved: location ids are
-/// kept (as u32) in `Sample::locations` and resolved in place afterwards.
+/// Reads one sample into `locs` (location ids, resolved to indices once
+/// the locations are known), `vals` and `labels`.
 fn decode_raw_sample(
     b: &[u8],
     off: usize,
+    locs: &mut Vec<u32>,
+    vals: &mut Vec<i64>,
     labels: &mut Vec<RawLabel>,
-    tmp: &mut (Vec<u32>, Vec<i64>),
-) -> Result<Sample> {
+) -> Result<()> {
     let mut r = Reader::new(b, off);
-    let mut s = Sample::default();
-    let (locs, vals) = tmp;
     locs.clear();
     vals.clear();
+    labels.clear();
     while !r.done() {
         let at = r.base + r.pos;
         let (tag, v) = r.field()?;
@@ -536,10 +534,7 @@ fn decode_raw_sample(
             _ => {}
         }
     }
-    // Exact-size copies: one allocation each, no growth slack.
-    s.locations = locs.as_slice().to_vec();
-    s.values = vals.as_slice().to_vec();
-    Ok(s)
+    Ok(())
 }
 
 fn id32(u: u64, at: usize) -> Result<u32> {
@@ -559,13 +554,11 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
     };
     let mut buf: Vec<u8> = Vec::new();
     let mut sample_types: Vec<(i64, i64)> = Vec::new();
-    // Samples in fixed-size chunks, concatenated at the end into a vector
-    // of exact size: no doubling slack at the peak.
-    const CHUNK: usize = 1 << 16;
-    let mut chunks: Vec<Vec<Sample>> = Vec::new();
-    let mut nsamples = 0usize;
-    // (sample index, labels) for samples that have labels.
-    let mut sample_labels: Vec<(usize, Vec<RawLabel>)> = Vec::new();
+    let mut samples = crate::profile::Samples::new();
+    // Distinct label sets as read (string indices unresolved); set 0 is
+    // the empty one.
+    let mut label_sets: Vec<Vec<RawLabel>> = vec![Vec::new()];
+    let mut label_index: HashMap<Vec<RawLabel>, u32> = HashMap::new();
     let mut mappings: Vec<RawMapping> = Vec::new();
     let mut locations: Vec<RawLocation> = Vec::new();
     let mut functions: Vec<RawFunction> = Vec::new();
@@ -575,7 +568,7 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
     let mut comments: Vec<u64> = Vec::new();
     let (mut default_x, mut doc_x) = (0i64, 0i64);
     let mut labels_tmp: Vec<RawLabel> = Vec::new();
-    let mut sample_tmp: (Vec<u32>, Vec<i64>) = (Vec::new(), Vec::new());
+    let (mut locs_tmp, mut vals_tmp): (Vec<u32>, Vec<i64>) = (Vec::new(), Vec::new());
     let mut any = false;
     while let Some((tag, at, v)) = sr.field(&mut buf)? {
         any = true;
@@ -587,18 +580,23 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
             }
             2 => {
                 top_bytes(&v, at)?;
-                labels_tmp.clear();
-                let s = decode_raw_sample(&buf, off, &mut labels_tmp, &mut sample_tmp)?;
-                if !labels_tmp.is_empty() {
-                    sample_labels.push((nsamples, std::mem::take(&mut labels_tmp)));
-                }
-                if chunks.last().is_none_or(|c| c.len() == CHUNK) {
-                    chunks.push(Vec::with_capacity(CHUNK));
-                }
-                if let Some(c) = chunks.last_mut() {
-                    c.push(s);
-                }
-                nsamples += 1;
+                decode_raw_sample(&buf, off, &mut locs_tmp, &mut vals_tmp, &mut labels_tmp)?;
+                let set = if labels_tmp.is_empty() {
+                    0
+                } else if let Some(&k) = label_index.get(&labels_tmp) {
+                    k
+                } else {
+                    let k = label_sets.len() as u32;
+                    label_sets.push(labels_tmp.clone());
+                    label_index.insert(labels_tmp.clone(), k);
+                    k
+                };
+                samples
+                    .push_raw(&locs_tmp, &vals_tmp, set)
+                    .map_err(|e| match e {
+                        Error::Invalid(what) => Error::Invalid(format!("at byte {at}: {what}")),
+                        e => e,
+                    })?;
             }
             3 => {
                 top_bytes(&v, at)?;
@@ -733,48 +731,40 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
         "location",
     )?;
 
+    drop(label_index);
     let nvalues = p.sample_types.len();
-    let mut samples: Vec<Sample> = Vec::with_capacity(nsamples);
-    for c in chunks {
-        samples.extend(c);
+    if !samples.is_empty() && samples.nvalues() != nvalues {
+        return Err(Error::Invalid(format!(
+            "sample #0 has {} values but the profile has {nvalues} sample types",
+            samples.nvalues()
+        )));
     }
     samples
-        .par_iter_mut()
-        .with_min_len(4096)
-        .enumerate()
-        .try_for_each(|(i, s)| {
-            for id in s.locations.iter_mut() {
-                *id = location_ids
-                    .get(u64::from(*id))
-                    .ok_or_else(|| Error::DanglingId {
-                        what: format!("sample #{i}"),
-                        kind: "location",
-                        id: u64::from(*id),
-                    })?;
-            }
-            if s.values.len() != nvalues {
-                return Err(Error::Invalid(format!(
-                    "sample #{i} has {} values but the profile has {nvalues} sample types",
-                    s.values.len()
-                )));
-            }
-            Ok(())
+        .resolve_locations(p.locations.len(), |id| location_ids.get(u64::from(id)))
+        .map_err(|(i, id)| Error::DanglingId {
+            what: format!("sample #{i}"),
+            kind: "location",
+            id: u64::from(id),
         })?;
-    for (i, labels) in sample_labels {
-        let s = &mut samples[i];
-        for l in labels {
-            let key = st.get(l.key, "label.key")?;
-            if l.str != 0 {
-                s.labels.push((key, st.get(l.str, "label.str")?));
-            } else if l.num != 0 || l.unit != 0 {
-                s.num_labels.push(NumLabel {
+    let mut sets = Vec::with_capacity(label_sets.len());
+    for raw in label_sets {
+        let mut l = Labels::default();
+        for r in raw {
+            let key = st.get(r.key, "label.key")?;
+            if r.str != 0 {
+                l.strs.push((key, st.get(r.str, "label.str")?));
+            } else if r.num != 0 || r.unit != 0 {
+                l.nums.push(NumLabel {
                     key,
-                    value: l.num,
-                    unit: st.get(l.unit, "label.num_unit")?,
+                    value: r.num,
+                    unit: st.get(r.unit, "label.num_unit")?,
                 });
             }
         }
+        sets.push(l);
     }
+    samples.set_label_sets(sets);
+    samples.shrink_to_fit();
     p.samples = samples;
 
     p.drop_frames = st.get(drop_x, "drop_frames")?;
@@ -900,9 +890,38 @@ impl StringTable {
     }
 }
 
+/// One label as (key, str, num, unit), strings as string-table indices.
+type EncodedLabel = (u64, u64, i64, u64);
+
+/// One label set as (key, str, num, unit) string-table entries, in the
+/// order pprof writes them: by key, string labels before numeric ones.
+fn encode_labels(l: &Labels, st: &mut StringTable) -> Vec<EncodedLabel> {
+    let mut out = Vec::new();
+    let mut keys: Vec<&str> = l.strs.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for k in keys {
+        for v in l.values(k) {
+            out.push((st.add(k), st.add(v), 0, 0));
+        }
+    }
+    let mut nkeys: Vec<&str> = l.nums.iter().map(|n| n.key.as_str()).collect();
+    nkeys.sort_unstable();
+    nkeys.dedup();
+    for k in nkeys {
+        let kx = st.add(k);
+        let has_units = l.nums.iter().any(|n| n.key == k && !n.unit.is_empty());
+        for n in l.nums.iter().filter(|n| n.key == k) {
+            let ux = if has_units { st.add(&n.unit) } else { 0 };
+            out.push((kx, 0, n.value, ux));
+        }
+    }
+    out
+}
+
 /// Encodes `p` as an uncompressed profile.proto message, in the field and
 /// string order `go tool pprof` uses. Ids are taken as they are; call
-/// [`crate::merge::compact`] first if they may collide.
+/// [`crate::merge::merge`] first if they may collide (it renumbers them).
 pub fn encode(p: &Profile) -> Vec<u8> {
     let mut st = StringTable::default();
     st.add("");
@@ -911,33 +930,14 @@ pub fn encode(p: &Profile) -> Vec<u8> {
         .iter()
         .map(|t| (st.add(&t.ty), st.add(&t.unit)))
         .collect();
-    // Labels: sorted by key, strings then numbers.
-    let mut sample_labels: Vec<Vec<(u64, u64, i64, u64)>> = Vec::with_capacity(p.samples.len());
-    for s in &p.samples {
-        let mut out = Vec::new();
-        let mut keys: Vec<&str> = s.labels.iter().map(|(k, _)| k.as_str()).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for k in keys {
-            for v in s.label_values(k) {
-                out.push((st.add(k), st.add(v), 0, 0));
-            }
+    // Labels: sorted by key, strings then numbers; encoded once per set,
+    // in sample order so the string table comes out in pprof's order.
+    let mut sets: Vec<Option<Vec<EncodedLabel>>> = vec![None; p.samples.label_sets().len()];
+    for i in 0..p.samples.len() {
+        let k = p.samples.label_set_of(i);
+        if let (Some(slot @ None), Some(l)) = (sets.get_mut(k), p.samples.label_sets().get(k)) {
+            *slot = Some(encode_labels(l, &mut st));
         }
-        let mut nkeys: Vec<&str> = s.num_labels.iter().map(|l| l.key.as_str()).collect();
-        nkeys.sort_unstable();
-        nkeys.dedup();
-        for k in nkeys {
-            let kx = st.add(k);
-            let has_units = s
-                .num_labels
-                .iter()
-                .any(|l| l.key == k && !l.unit.is_empty());
-            for l in s.num_labels.iter().filter(|l| l.key == k) {
-                let ux = if has_units { st.add(&l.unit) } else { 0 };
-                out.push((kx, 0, l.value, ux));
-            }
-        }
-        sample_labels.push(out);
     }
     let maps: Vec<(u64, u64)> = p
         .mappings
@@ -964,10 +964,17 @@ pub fn encode(p: &Profile) -> Vec<u8> {
         });
     }
     let mut ids: Vec<u64> = Vec::new();
-    for (s, labels) in p.samples.iter().zip(&sample_labels) {
+    let mut vals: Vec<u64> = Vec::new();
+    let no_labels = Vec::new();
+    for (i, s) in p.samples.iter().enumerate() {
         ids.clear();
-        ids.extend(s.locations.iter().map(|&i| p.locations[i as usize].id));
-        let vals: Vec<u64> = s.values.iter().map(|&v| v as u64).collect();
+        ids.extend(s.locations.iter().map(|l| p.locations[l as usize].id));
+        vals.clear();
+        vals.extend(s.values.iter().map(|&v| v as u64));
+        let labels = sets
+            .get(p.samples.label_set_of(i))
+            .and_then(Option::as_ref)
+            .unwrap_or(&no_labels);
         e.message(2, |m| {
             m.repeated(1, &ids);
             m.repeated(2, &vals);
@@ -1069,11 +1076,9 @@ mod tests {
             }],
             ..Default::default()
         });
-        p.samples.push(Sample {
-            locations: vec![0],
-            values: vec![5],
-            ..Default::default()
-        });
+        p.samples
+            .push(&[0], &[5], &Labels::default())
+            .expect("push");
         p.time_nanos = 7;
         p
     }
@@ -1118,8 +1123,7 @@ mod tests {
         std::mem::swap(&mut b, &mut q);
         let _ = q;
         assert!(decode(&b).is_ok());
-        let mut p2 = sample_profile();
-        p2.samples[0].locations = vec![0];
+        let p2 = sample_profile();
         let mut enc = encode(&p2);
         // Corrupt: sample's location id 1 -> 2 (byte after tag 0x08 in sample).
         if let Some(pos) = enc.windows(3).position(|w| w == [0x12, 0x04, 0x08]) {

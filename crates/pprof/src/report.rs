@@ -90,6 +90,12 @@ pub struct Config {
     pub show: String,
     /// `-show_from`.
     pub show_from: String,
+    /// `-prune_from`.
+    pub prune_from: String,
+    /// `-tagroot`: label keys shown as frames at the root.
+    pub tag_root: String,
+    /// `-tagleaf`: label keys shown as frames at the leaf.
+    pub tag_leaf: String,
     /// `-tagfocus`.
     pub tag_focus: String,
     /// `-tagignore`.
@@ -112,6 +118,18 @@ pub struct Config {
     pub source_path: String,
     /// `-trim_path`.
     pub trim_path: String,
+    /// Time zone of the `Time:` header; `None` reads `TZ` like Go does
+    /// (unset: `/etc/localtime`).
+    pub time_zone: Option<crate::tz::Location>,
+}
+
+impl Config {
+    /// The time zone reports are written in.
+    pub fn zone(&self) -> &crate::tz::Location {
+        self.time_zone
+            .as_ref()
+            .unwrap_or_else(|| crate::tz::Location::local())
+    }
 }
 
 impl Default for Config {
@@ -133,6 +151,9 @@ impl Default for Config {
             hide: String::new(),
             show: String::new(),
             show_from: String::new(),
+            prune_from: String::new(),
+            tag_root: String::new(),
+            tag_leaf: String::new(),
             tag_focus: String::new(),
             tag_ignore: String::new(),
             tag_show: String::new(),
@@ -144,6 +165,7 @@ impl Default for Config {
             compact_labels: false,
             source_path: String::new(),
             trim_path: String::new(),
+            time_zone: None,
         }
     }
 }
@@ -171,7 +193,7 @@ pub struct Report {
     pub active_filters: Vec<String>,
     /// Warnings for stderr.
     pub warnings: Vec<String>,
-    /// Label units per numeric label key.
+    /// Unit of each numeric label key.
     pub num_label_units: Vec<(String, String)>,
 }
 
@@ -185,17 +207,36 @@ fn compile(option: &str, v: &str) -> Result<Option<Regex>> {
     })
 }
 
-fn num_label_units(p: &Profile) -> Vec<(String, String)> {
+/// pprof's `NumLabelUnits`: the unit of each numeric label key (the first
+/// one given, else inferred from the key), plus a warning per key for
+/// which other units were seen too.
+fn num_label_units(p: &Profile) -> (Vec<(String, String)>, Vec<String>) {
     let mut out: Vec<(String, String)> = Vec::new();
-    for s in &p.samples {
-        for l in &s.num_labels {
-            match out.iter_mut().find(|(k, _)| *k == l.key) {
-                Some((_, u)) => {
-                    if u.is_empty() && !l.unit.is_empty() {
-                        *u = l.unit.clone();
-                    }
+    let mut ignored: Vec<(String, Vec<String>)> = Vec::new();
+    for set in p.samples.used_label_sets() {
+        for l in &set.nums {
+            let i = match out.iter().position(|(k, _)| *k == l.key) {
+                Some(i) => i,
+                None => {
+                    out.push((l.key.clone(), String::new()));
+                    out.len() - 1
                 }
-                None => out.push((l.key.clone(), l.unit.clone())),
+            };
+            if l.unit.is_empty() {
+                continue;
+            }
+            let u = &mut out[i].1;
+            if u.is_empty() {
+                *u = l.unit.clone();
+            } else if *u != l.unit {
+                match ignored.iter_mut().find(|(k, _)| *k == l.key) {
+                    Some((_, us)) => {
+                        if !us.contains(&l.unit) {
+                            us.push(l.unit.clone());
+                        }
+                    }
+                    None => ignored.push((l.key.clone(), vec![l.unit.clone()])),
+                }
             }
         }
     }
@@ -207,7 +248,21 @@ fn num_label_units(p: &Profile) -> Vec<(String, String)> {
             };
         }
     }
-    out
+    let warnings = ignored
+        .into_iter()
+        .map(|(k, mut us)| {
+            us.sort();
+            let used = out
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map_or("", |(_, u)| u.as_str());
+            format!(
+                "For tag {k} used unit {used}, also encountered unit(s) {}",
+                us.join(", ")
+            )
+        })
+        .collect();
+    (out, warnings)
 }
 
 /// Applies command overrides, filters and aggregation (pprof's
@@ -249,10 +304,21 @@ pub fn prepare(mut p: Profile, cfg: &Config) -> Result<Report> {
         cfg.node_fraction = 0.0;
         cfg.edge_fraction = 0.0;
     }
-    let units = num_label_units(&p);
+    let (units, unit_warnings) = num_label_units(&p);
+    warnings.extend(unit_warnings);
+    // Label frames come before the filters, which may select them.
+    let roots: Vec<&str> = cfg.tag_root.split(',').filter(|k| !k.is_empty()).collect();
+    let leaves: Vec<&str> = cfg.tag_leaf.split(',').filter(|k| !k.is_empty()).collect();
+    let (rootm, leafm) = transform::add_label_nodes(&mut p, &roots, &leaves, &cfg.unit)?;
+    if !cfg.tag_root.is_empty() && !rootm {
+        warnings.push("TagRoot expression matched no samples".into());
+    }
+    if !cfg.tag_leaf.is_empty() && !leafm {
+        warnings.push("TagLeaf expression matched no samples".into());
+    }
 
     if cfg.relative_percentages {
-        apply_focus(&mut p, &cfg, &mut warnings)?;
+        apply_focus(&mut p, &cfg, &units, &mut warnings)?;
     }
     let index = p.sample_index(&cfg.sample_index)?;
     let sel = ValueSel {
@@ -287,7 +353,7 @@ pub fn prepare(mut p: Profile, cfg: &Config) -> Result<Report> {
     }
     let total = compute_total(&p, sel);
     if !cfg.relative_percentages {
-        apply_focus(&mut p, &cfg, &mut warnings)?;
+        apply_focus(&mut p, &cfg, &units, &mut warnings)?;
     }
     let inlines = !cfg.no_inlines;
     transform::aggregate(
@@ -311,22 +377,30 @@ pub fn prepare(mut p: Profile, cfg: &Config) -> Result<Report> {
     })
 }
 
-fn apply_focus(p: &mut Profile, cfg: &Config, warnings: &mut Vec<String>) -> Result<()> {
+fn apply_focus(
+    p: &mut Profile,
+    cfg: &Config,
+    units: &[(String, String)],
+    warnings: &mut Vec<String>,
+) -> Result<()> {
     let focus = compile("focus", &cfg.focus)?;
     let ignore = compile("ignore", &cfg.ignore)?;
     let hide = compile("hide", &cfg.hide)?;
     let show = compile("show", &cfg.show)?;
     let show_from = compile("show_from", &cfg.show_from)?;
-    let tf = if cfg.tag_focus.is_empty() {
-        None
-    } else {
-        Some(transform::TagFilter::new("tagfocus", &cfg.tag_focus)?)
+    let mut tag_filter = |option: &str, value: &str| -> Result<Option<transform::TagFilter>> {
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let f = transform::TagFilter::new(option, value)?;
+        if f.is_range() {
+            let v = value.split_once('=').map_or(value, |(_, v)| v);
+            warnings.push(format!("{option}:Interpreted '{v}' as range, not regexp"));
+        }
+        Ok(Some(f))
     };
-    let ti = if cfg.tag_ignore.is_empty() {
-        None
-    } else {
-        Some(transform::TagFilter::new("tagignore", &cfg.tag_ignore)?)
-    };
+    let tf = tag_filter("tagfocus", &cfg.tag_focus)?;
+    let ti = tag_filter("tagignore", &cfg.tag_ignore)?;
     let m = transform::filter_samples_by_name(
         p,
         focus.as_ref(),
@@ -347,7 +421,7 @@ fn apply_focus(p: &mut Profile, cfg: &Config, warnings: &mut Vec<String>) -> Res
         let sfm = transform::show_from(p, re);
         warn(sfm, "ShowFrom");
     }
-    let (tfm, tim) = transform::filter_samples_by_tag(p, tf.as_ref(), ti.as_ref());
+    let (tfm, tim) = transform::filter_samples_by_tag(p, tf.as_ref(), ti.as_ref(), units);
     warn(tf.is_none() || tfm, "TagFocus");
     warn(ti.is_none() || tim, "TagIgnore");
     let tagshow = compile("tagshow", &cfg.tag_show)?;
@@ -361,12 +435,15 @@ fn apply_focus(p: &mut Profile, cfg: &Config, warnings: &mut Vec<String>) -> Res
             hm |= mh;
             !ms || mh
         };
-        for s in &mut p.samples {
-            s.labels.retain(|(k, _)| !remove(k));
-            s.num_labels.retain(|l| !remove(&l.key));
-        }
+        p.samples.map_labels(|l| {
+            l.strs.retain(|(k, _)| !remove(k));
+            l.nums.retain(|n| !remove(&n.key));
+        });
         warn(tagshow.is_none() || sm, "TagShow");
         warn(taghide.is_none() || hm, "TagHide");
+    }
+    if let Some(re) = compile("prune_from", &cfg.prune_from)? {
+        transform::prune_from(p, &re);
     }
     Ok(())
 }
@@ -375,7 +452,7 @@ fn apply_focus(p: &mut Profile, cfg: &Config, warnings: &mut Vec<String>) -> Res
 /// the profile is a `-diff_base` comparison).
 pub fn compute_total(p: &Profile, sel: ValueSel) -> i64 {
     let (mut div, mut total, mut ddiv, mut dtotal) = (0i64, 0i64, 0i64, 0i64);
-    for s in &p.samples {
+    for s in p.samples.iter() {
         let v = s.values[sel.index].wrapping_abs();
         let d = sel.mean_div.map_or(0, |i| s.values[i]);
         total = total.wrapping_add(v);
@@ -584,7 +661,10 @@ impl Report {
             l.push(format!("Doc: {}", p.doc_url));
         }
         if p.time_nanos != 0 {
-            l.push(format!("Time: {}", format_time_utc(p.time_nanos)));
+            l.push(format!(
+                "Time: {}",
+                crate::tz::format_report_time(p.time_nanos, self.cfg.zone())
+            ));
         }
         if p.duration_nanos != 0 {
             let duration = label(p.duration_nanos, "nanoseconds");
@@ -657,33 +737,6 @@ impl Report {
     }
 }
 
-/// Formats nanoseconds since the epoch as `2006-01-02 15:04:05 UTC`.
-pub fn format_time_utc(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z.rem_euclid(146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// Produces the report bytes for `rpt`.
 pub fn generate(rpt: &mut Report) -> Result<Vec<u8>> {
     match rpt.cfg.format.clone() {
@@ -699,10 +752,8 @@ pub fn generate(rpt: &mut Report) -> Result<Vec<u8>> {
         Format::Proto => {
             let mut p = rpt.prof.clone();
             if rpt.ratio > 0.0 && rpt.ratio != 1.0 {
-                for s in &mut p.samples {
-                    for v in &mut s.values {
-                        *v = (*v as f64 * rpt.ratio) as i64;
-                    }
+                for v in p.samples.all_values_mut() {
+                    *v = (*v as f64 * rpt.ratio) as i64;
                 }
             }
             let mut out = Vec::new();
@@ -712,7 +763,7 @@ pub fn generate(rpt: &mut Report) -> Result<Vec<u8>> {
             })?;
             Ok(out)
         }
-        Format::Raw => Ok(crate::raw::raw_string(&rpt.prof).into_bytes()),
+        Format::Raw => Ok(crate::raw::raw_string(&rpt.prof, rpt.cfg.zone()).into_bytes()),
         Format::Comments => {
             let mut s = String::new();
             for c in &rpt.prof.comments {
@@ -784,9 +835,9 @@ pub fn print_traces(rpt: &mut Report) -> String {
     w.push('\n');
     const SEP: &str = "-----------+-------------------------------------------------------";
     let idx = NodeIndex::new(&rpt.prof, InfoOptions::default());
-    for s in &rpt.prof.samples {
+    for s in rpt.prof.samples.iter() {
         let mut stack: Vec<(String, bool)> = Vec::new();
-        for &l in &s.locations {
+        for l in s.locations {
             let nodes = &idx.loc_nodes[l as usize];
             for (i, &n) in nodes.iter().enumerate() {
                 stack.push((idx.infos[n as usize].printable_name(), i != nodes.len() - 1));
@@ -797,11 +848,9 @@ pub fn print_traces(rpt: &mut Report) -> String {
         }
         w.push_str(SEP);
         w.push('\n');
-        let mut keys: Vec<&str> = s.labels.iter().map(|(k, _)| k.as_str()).collect();
-        keys.dedup();
         let mut labels: Vec<String> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
-        for (k, _) in &s.labels {
+        for (k, _) in &s.labels.strs {
             if seen.contains(&k.as_str()) {
                 continue;
             }
@@ -813,7 +862,7 @@ pub fn print_traces(rpt: &mut Report) -> String {
         w.push_str(&labels.concat());
         let mut nums: Vec<String> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
-        for l in &s.num_labels {
+        for l in &s.labels.nums {
             if seen.contains(&l.key.as_str()) {
                 continue;
             }
@@ -825,7 +874,8 @@ pub fn print_traces(rpt: &mut Report) -> String {
                 .map(|(_, u)| u.as_str())
                 .unwrap_or("");
             let vs: Vec<String> = s
-                .num_labels
+                .labels
+                .nums
                 .iter()
                 .filter(|x| x.key == l.key)
                 .map(|x| label(x.value, unit))

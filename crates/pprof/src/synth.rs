@@ -1,6 +1,6 @@
 //! Synthetic profiles for benchmarks and scale tests.
 
-use crate::profile::{Function, Line, Location, Mapping, Profile, Sample, ValueType};
+use crate::profile::{Function, Labels, Line, Location, Mapping, Profile, ValueType};
 
 /// A small deterministic PRNG (xorshift64*).
 pub struct Rng(u64);
@@ -118,17 +118,17 @@ pub fn cpu_profile(samples: usize, locations: usize, seed: u64) -> Profile {
         }
         let count = 1 + i64::from(r.below(100) == 0);
         if let Some(&k) = seen.get(&locs) {
-            let v = &mut p.samples[k].values;
-            v[0] += count;
-            v[1] += count * 10_000_000;
+            if let Some(v) = p.samples.values_mut(k) {
+                v[0] += count;
+                v[1] += count * 10_000_000;
+            }
             continue;
         }
         seen.insert(locs.clone(), p.samples.len());
-        p.samples.push(Sample {
-            locations: locs,
-            values: vec![count, count * 10_000_000],
-            ..Default::default()
-        });
+        // Two values and no labels, as every sample here: cannot fail.
+        let _ = p
+            .samples
+            .push(&locs, &[count, count * 10_000_000], &Labels::default());
     }
     p
 }

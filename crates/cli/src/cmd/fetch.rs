@@ -11,8 +11,11 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// Profile URL, e.g. localhost:6060/debug/pprof/heap or
-    /// http://host:8080/user/pprof/profile (`http://` is optional).
+    /// Profile URL, e.g. localhost:6060/debug/pprof/heap,
+    /// http://host:8080/user/pprof/profile (`http://` is optional),
+    /// https://host/debug/pprof/heap (trusted roots as Go reads them,
+    /// SSL_CERT_FILE included) or https+insecure://host/... (no
+    /// certificate check).
     pub url: String,
     /// Profile duration for CPU/trace endpoints (sets `?seconds=`).
     #[arg(long)]
@@ -26,10 +29,13 @@ pub struct FetchArgs {
 }
 
 pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
-    let (url, body) = gosleuth_pprof::fetch::fetch_profile(
+    // A bar on stderr (terminals only) during long captures.
+    let mut bar = crate::progress::Bar::new("fetching");
+    let (url, body) = gosleuth_pprof::fetch::fetch_profile_with_progress(
         &args.url,
         args.seconds.unwrap_or(-1),
         args.timeout.unwrap_or(-1),
+        &mut |p| bar.update(p),
     )?;
     // Endpoints answer a profile.proto, or text (`?debug=1|2`), or an
     // execution trace (`/trace`).

@@ -18,7 +18,11 @@ pub struct PprofArgs {
 }
 
 pub fn run(args: PprofArgs) -> anyhow::Result<ExitCode> {
-    let outcome = match gosleuth_pprof::driver::run(&args.args) {
+    // A bar on stderr (terminals only) while a URL source is downloaded.
+    let mut bar = crate::progress::Bar::new("fetching profile");
+    let outcome = match gosleuth_pprof::driver::parse_args(&args.args).and_then(|inv| {
+        gosleuth_pprof::driver::run_invocation_with_progress(&inv, &mut |p| bar.update(p))
+    }) {
         Ok(o) => o,
         Err(e @ gosleuth_pprof::Error::NoMatches(_)) => {
             eprintln!("gosleuth pprof: {e}");

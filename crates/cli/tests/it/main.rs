@@ -9,6 +9,7 @@ use gosleuth_testkit as kit;
 
 mod dlv;
 mod goroutines;
+mod pprof;
 
 fn gosleuth(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gosleuth"))

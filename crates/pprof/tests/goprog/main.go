@@ -1,6 +1,6 @@
 // Command goprog writes real Go profiles for gosleuth-pprof's tests.
 //
-// Usage: goprog OUTDIR
+// Usage: goprog OUTDIR | goprog -serve ADDRFILE | goprog -serve-tls ADDRFILE
 //
 // It burns CPU in a few recognisable functions (some inlined), keeps growing
 // a leaky cache between two heap snapshots, contends on a mutex and blocks on
@@ -9,8 +9,17 @@
 package main
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	_ "net/http/pprof"
@@ -124,14 +133,21 @@ func write(dir, name string, debug int) {
 }
 
 // serve runs net/http/pprof under a custom prefix (/custom/debug/pprof/,
-// as gin-contrib/pprof and friends allow) on a loopback port, writes
-// the address to addrFile, burns CPU, and exits after 60 seconds.
-func serve(addrFile string) {
+// as gin-contrib/pprof and friends allow) and at the usual place on a
+// loopback port, writes the address to addrFile, burns CPU, and exits after
+// 60 seconds. With withTLS it serves HTTPS with a self-signed certificate
+// for 127.0.0.1 made at startup, written (PEM) to addrFile + ".cert.pem"
+// before the address.
+func serve(addrFile string, withTLS bool) {
 	runtime.MemProfileRate = 4096
 	http.Handle("/custom/", http.StripPrefix("/custom", http.DefaultServeMux))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
+	}
+	if withTLS {
+		cert := selfSigned(addrFile + ".cert.pem")
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
 	}
 	if err := os.WriteFile(addrFile+".tmp", []byte(ln.Addr().String()), 0o644); err != nil {
 		panic(err)
@@ -145,9 +161,37 @@ func serve(addrFile string) {
 	panic(http.Serve(ln, nil))
 }
 
+// selfSigned makes an ECDSA P-256 certificate for 127.0.0.1 valid for a
+// day and writes it to certFile.
+func selfSigned(certFile string) tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{Organization: []string{"gosleuth tests"}, CommonName: "127.0.0.1"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(certFile, pemBytes, 0o644); err != nil {
+		panic(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
 func main() {
-	if len(os.Args) == 3 && os.Args[1] == "-serve" {
-		serve(os.Args[2])
+	if len(os.Args) == 3 && (os.Args[1] == "-serve" || os.Args[1] == "-serve-tls") {
+		serve(os.Args[2], os.Args[1] == "-serve-tls")
 		return
 	}
 	dir := os.Args[1]
@@ -166,9 +210,14 @@ func main() {
 		panic(err)
 	}
 	var wg sync.WaitGroup
+	// Labelled workers: string labels for -tagfocus, -tagroot, -traces.
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); burn(1500 * time.Millisecond) }()
+		labels := pprof.Labels("worker", fmt.Sprint(i), "phase", "burn")
+		go pprof.Do(context.Background(), labels, func(context.Context) {
+			defer wg.Done()
+			burn(1500 * time.Millisecond)
+		})
 	}
 	wg.Wait()
 	pprof.StopCPUProfile()
@@ -179,7 +228,8 @@ func main() {
 	// Goroutines parked on a channel for the goroutine profile.
 	stop := make(chan struct{})
 	for i := 0; i < 5; i++ {
-		go func() { <-stop }()
+		labels := pprof.Labels("parked", fmt.Sprint(i%2))
+		go pprof.Do(context.Background(), labels, func(context.Context) { <-stop })
 	}
 	time.Sleep(10 * time.Millisecond)
 	runtime.GC()

@@ -45,6 +45,11 @@ fn tree_every_kind() {
 }
 
 #[test]
+fn raw_every_kind() {
+    each_kind(&["-raw"]);
+}
+
+#[test]
 fn top_granularities() {
     let dir = goprog_profiles();
     for g in [
@@ -409,4 +414,149 @@ fn list_with_trim_path_and_source_path() {
         out.contains("s += square(i) % 7"),
         "source lines shown:\n{out}"
     );
+}
+
+/// Numeric `-tagfocus`/`-tagignore` (pprof's ranges over numeric labels:
+/// heap and allocs profiles carry `bytes` on every sample), plus
+/// `-tagshow`/`-taghide`, against go tool pprof.
+const NUMERIC_TAG_FILTERS: &[&str] = &[
+    "-tagfocus=bytes=1mb:",
+    "-tagfocus=64kb:128kb",
+    "-tagfocus=:512",
+    "-tagfocus=bytes=256kb",
+    "-tagfocus=bytes=2kb:1mb",
+    "-tagfocus=bytes=1024b",
+    "-tagfocus=+1kb:",
+    "-tagfocus=96",
+    "-tagfocus=1:2mb",
+    "-tagfocus=1kb,2kb",
+    "-tagfocus=bytes=1mb:1kb",
+    "-tagfocus=1ms:",
+    "-tagignore=bytes=:1kb",
+    "-tagignore=4kb:",
+    "-tagshow=bytes",
+    "-taghide=bytes",
+];
+
+#[test]
+fn numeric_tag_filters() {
+    let dir = goprog_profiles();
+    for f in NUMERIC_TAG_FILTERS {
+        assert_same(dir, &["-top", f, "heapnew.pb.gz"]);
+        assert_same(
+            dir,
+            &["-top", "-sample_index=alloc_space", f, "allocs.pb.gz"],
+        );
+    }
+    assert_same(
+        dir,
+        &["-traces", "-tagfocus=bytes=1kb:4kb", "heapnew.pb.gz"],
+    );
+    assert_same(dir, &["-traces", "-taghide=bytes", "heapnew.pb.gz"]);
+    assert_same(
+        dir,
+        &[
+            "-top",
+            "-tagfocus=bytes=4kb:",
+            "-tagignore=64kb:",
+            "heapnew.pb.gz",
+        ],
+    );
+    for (_go, dir) in factory_profiles() {
+        for f in [
+            "-tagfocus=bytes=1mb:",
+            "-tagfocus=bytes=2kb:1mb",
+            "-tagignore=:64kb",
+            "-tagfocus=bytes=64kb",
+        ] {
+            assert_same(&dir, &["-top", f, "leak.heap.new.pb.gz"]);
+            assert_same(
+                &dir,
+                &["-top", "-sample_index=alloc_space", f, "leak.allocs.pb.gz"],
+            );
+        }
+    }
+}
+
+/// The `Time:` header (and `-raw`'s `Time:`) in the zone `TZ` names, as
+/// go tool pprof prints it: zones with and without daylight saving time,
+/// a half-hour offset, a numeric abbreviation, and TZ unset
+/// (`/etc/localtime`).
+#[test]
+fn time_zones() {
+    let dir = goprog_profiles();
+    for tz in [
+        Some("America/New_York"),
+        Some("Asia/Kolkata"),
+        Some("Australia/Sydney"),
+        Some("Asia/Riyadh"),
+        Some(":Europe/Paris"),
+        Some(""),
+        Some("No/Such_Zone"),
+        None,
+    ] {
+        super::assert_same_tz(dir, &["-top", "cpu.pb.gz"], tz);
+        super::assert_same_tz(dir, &["-traces", "heapnew.pb.gz"], tz);
+        super::assert_same_tz(dir, &["-raw", "goroutine.pb.gz"], tz);
+    }
+    for (_go, dir) in factory_profiles() {
+        for tz in [Some("America/New_York"), Some("Asia/Kolkata"), None] {
+            super::assert_same_tz(&dir, &["-top", "leak.heap.new.pb.gz"], tz);
+        }
+    }
+}
+
+/// `-tagroot`/`-tagleaf` (label values as frames; numeric `bytes` labels
+/// of heap profiles, string labels of the labelled CPU and goroutine
+/// profiles) and `-prune_from`, against go tool pprof.
+#[test]
+fn tag_roots_leaves_and_prune_from() {
+    let dir = goprog_profiles();
+    for f in ["-tagroot=bytes", "-tagleaf=bytes", "-tagroot=bytes,nope"] {
+        assert_same(dir, &["-top", f, "heapnew.pb.gz"]);
+        assert_same(dir, &["-traces", f, "heapnew.pb.gz"]);
+    }
+    assert_same(
+        dir,
+        &["-top", "-tagroot=bytes", "-unit=kb", "heapnew.pb.gz"],
+    );
+    for f in [
+        "-tagroot=worker",
+        "-tagleaf=phase,worker",
+        "-tagroot=worker,phase",
+        "-tagleaf=nope",
+    ] {
+        assert_same(dir, &["-top", f, "cpu.pb.gz"]);
+        assert_same(dir, &["-traces", f, "cpu.pb.gz"]);
+    }
+    assert_same(dir, &["-top", "-tagroot=parked", "goroutine.pb.gz"]);
+    assert_same(dir, &["-tree", "-tagroot=worker", "cpu.pb.gz"]);
+    for f in [
+        "-prune_from=runtime",
+        "-prune_from=main.leak",
+        "-prune_from=sort",
+        "-prune_from=main.",
+        "-prune_from=nomatch",
+    ] {
+        assert_same(dir, &["-top", f, "cpu.pb.gz"]);
+        assert_same(dir, &["-traces", f, "heapnew.pb.gz"]);
+    }
+}
+
+/// String-label filters on the labelled CPU and goroutine profiles.
+#[test]
+fn string_tag_filters() {
+    let dir = goprog_profiles();
+    for f in [
+        "-tagfocus=worker=1",
+        "-tagfocus=worker=0,1",
+        "-tagfocus=phase:burn",
+        "-tagfocus=worker:0,phase",
+        "-tagignore=worker=0",
+        "-tagshow=worker",
+        "-taghide=phase",
+    ] {
+        assert_same(dir, &["-top", f, "cpu.pb.gz"]);
+        assert_same(dir, &["-traces", f, "goroutine.pb.gz"]);
+    }
 }

@@ -112,15 +112,22 @@ pub fn factory_profiles() -> Vec<(String, PathBuf)> {
 
 /// Runs `go tool pprof ARGS` in `dir` with TZ=UTC.
 pub fn oracle(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(go_bin())
-        .arg("tool")
+    oracle_tz(dir, args, Some("UTC"))
+}
+
+/// Runs `go tool pprof ARGS` in `dir` with `TZ` set to `tz` (`None`: unset).
+pub fn oracle_tz(dir: &Path, args: &[&str], tz: Option<&str>) -> Vec<u8> {
+    let mut cmd = Command::new(go_bin());
+    cmd.arg("tool")
         .arg("pprof")
         .args(args)
         .current_dir(dir)
-        .env("TZ", "UTC")
-        .env("PPROF_BINARY_PATH", "/nonexistent")
-        .output()
-        .expect("run go tool pprof");
+        .env("PPROF_BINARY_PATH", "/nonexistent");
+    match tz {
+        Some(tz) => cmd.env("TZ", tz),
+        None => cmd.env_remove("TZ"),
+    };
+    let out = cmd.output().expect("run go tool pprof");
     assert!(
         out.status.success(),
         "go tool pprof {args:?} failed in {}:\n{}",
@@ -132,6 +139,11 @@ pub fn oracle(dir: &Path, args: &[&str]) -> Vec<u8> {
 
 /// Runs our driver with the same arguments (paths resolved against `dir`).
 pub fn ours(dir: &Path, args: &[&str]) -> Vec<u8> {
+    ours_tz(dir, args, Some("UTC"))
+}
+
+/// [`ours`] with the time zone `TZ=tz` would give (`None`: unset).
+pub fn ours_tz(dir: &Path, args: &[&str], tz: Option<&str>) -> Vec<u8> {
     let args: Vec<String> = args
         .iter()
         .map(|a| {
@@ -147,7 +159,10 @@ pub fn ours(dir: &Path, args: &[&str]) -> Vec<u8> {
             a.to_string()
         })
         .collect();
-    gosleuth_pprof::driver::run(&args)
+    let mut inv = gosleuth_pprof::driver::parse_args(&args)
+        .unwrap_or_else(|e| panic!("gosleuth pprof {args:?}: {e}"));
+    inv.cfg.time_zone = Some(gosleuth_pprof::tz::Location::from_tz_var(tz));
+    gosleuth_pprof::driver::run_invocation(&inv)
         .unwrap_or_else(|e| panic!("gosleuth pprof {args:?}: {e}"))
         .report
 }
@@ -179,8 +194,13 @@ pub fn unordered(report: &[u8]) -> Vec<String> {
 
 /// Compares our output to the oracle's; on mismatch shows a diff-like excerpt.
 pub fn assert_same(dir: &Path, args: &[&str]) {
-    let want = oracle(dir, args);
-    let got = ours(dir, args);
+    assert_same_tz(dir, args, Some("UTC"));
+}
+
+/// [`assert_same`] with `TZ=tz` (`None`: unset) for both tools.
+pub fn assert_same_tz(dir: &Path, args: &[&str], tz: Option<&str>) {
+    let want = oracle_tz(dir, args, tz);
+    let got = ours_tz(dir, args, tz);
     if want != got {
         let (w, g) = (
             String::from_utf8_lossy(&want),
@@ -204,7 +224,7 @@ pub fn assert_same(dir: &Path, args: &[&str]) {
             );
         }
         panic!(
-            "`pprof {}` in {} differs from go tool pprof\n{msg}",
+            "`pprof {}` in {} (TZ={tz:?}) differs from go tool pprof\n{msg}",
             args.join(" "),
             dir.display()
         );
