@@ -2,15 +2,15 @@
 //!
 //! Delve's (`ListGoroutines` filters, the REPL's `goroutines -with userloc
 //! X`) match a location as a *substring* of `file:line in function`, like
-//! `dlv` does. gosleuth's (`--with userloc=RE`, as `gosleuth core`
-//! takes them) match a *regular expression* over `function file:line`.
-//! Both are kept with their own meaning so that a filter copied from
-//! either tool selects the same goroutines.
+//! `dlv` does. gosleuth's (`--with userloc=RE`) are
+//! [`gosleuth_runtime::filter`], the code `gosleuth core --with` runs: a
+//! *regular expression* over `function file:line`. Both are kept with
+//! their own meaning so that a filter copied from either tool selects the
+//! same goroutines.
 
 use gosleuth_memory::Memory;
 use gosleuth_runtime::Capture;
 use gosleuth_runtime::delve::{Goroutine, Location};
-use gosleuth_runtime::goroutines::status;
 
 /// Delve's `api.GoroutineField` (numbering kept: it goes over the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +66,8 @@ impl Field {
 pub enum Pattern {
     /// Delve: substring of `file:line in function`.
     Substring(String),
-    /// gosleuth: regular expression over `function file:line`.
-    Regex(regex::Regex),
+    /// gosleuth's spelling, matched as `gosleuth core --with` matches it.
+    Gosleuth(gosleuth_runtime::filter::Filter),
 }
 
 /// One `-with`/`-without` condition.
@@ -94,26 +94,23 @@ impl Filter {
     /// gosleuth's spelling: `userloc=RE`, `curloc=RE`, `goloc=RE`,
     /// `startloc=RE`, `label=KEY[=VALUE]`, `state=RE`, `running`, `user`.
     pub fn gosleuth(s: &str, negated: bool) -> Result<Filter, String> {
-        let re =
-            |p: &str| regex::Regex::new(p).map_err(|e| format!("bad pattern in filter {s:?}: {e}"));
-        let (field, pattern, arg) = match s.split_once('=') {
-            Some((name, p)) => match Field::from_name(name) {
-                Some(f @ (Field::CurrentLoc | Field::UserLoc | Field::GoLoc | Field::StartLoc)) => {
-                    (f, Pattern::Regex(re(p)?), p)
-                }
-                Some(Field::State) => (Field::State, Pattern::Regex(re(p)?), p),
-                Some(Field::Label) => (Field::Label, Pattern::Substring(p.into()), p),
-                _ => return Err(unknown(s)),
-            },
-            None if s == "running" => (Field::Running, Pattern::Substring(String::new()), ""),
-            None if s == "user" => (Field::User, Pattern::Substring(String::new()), ""),
-            None => return Err(unknown(s)),
+        use gosleuth_runtime::filter::{Filter as F, Loc};
+        let f = F::parse(s)?;
+        let field = match &f {
+            F::Loc(Loc::User, _) => Field::UserLoc,
+            F::Loc(Loc::Current, _) => Field::CurrentLoc,
+            F::Loc(Loc::Go, _) => Field::GoLoc,
+            F::Loc(Loc::Start, _) => Field::StartLoc,
+            F::Label(..) => Field::Label,
+            F::State(_) => Field::State,
+            F::Running => Field::Running,
+            F::User => Field::User,
         };
         Ok(Filter {
             field,
             negated,
-            pattern,
-            arg: arg.to_string(),
+            pattern: Pattern::Gosleuth(f),
+            arg: s.split_once('=').map_or("", |kv| kv.1).to_string(),
         })
     }
 
@@ -122,11 +119,11 @@ impl Filter {
         let Some(raw) = c.goroutines.get(i) else {
             return false;
         };
-        let gosleuth = matches!(self.pattern, Pattern::Regex(_));
-        let loc = |l: &Location| match &self.pattern {
-            Pattern::Substring(s) => delve_loc(l).contains(s.as_str()),
-            Pattern::Regex(re) => re.is_match(&gosleuth_loc(l)),
+        let substring = match &self.pattern {
+            Pattern::Gosleuth(f) => return f.matches(&c.view(i)) != self.negated,
+            Pattern::Substring(s) => s.as_str(),
         };
+        let loc = |l: &Location| delve_loc(l).contains(substring);
         let v = match self.field {
             Field::None | Field::WaitingOnChannel => true,
             Field::CurrentLoc => loc(&g.current_loc),
@@ -137,36 +134,18 @@ impl Filter {
                 Some((k, val)) => g.labels.get(k).is_some_and(|x| x == val),
                 None => g.labels.contains_key(&self.arg),
             },
-            Field::Running if gosleuth => g.status == u64::from(status::RUNNING),
             Field::Running => g.thread_id != 0,
-            Field::User if gosleuth => c.view(i).frame_iter().any(|f| !f.is_runtime()),
             Field::User => !is_system(g),
-            Field::State => match &self.pattern {
-                Pattern::Regex(re) => re.is_match(&c.state(raw)),
-                Pattern::Substring(s) => c.state(raw).contains(s.as_str()),
-            },
+            Field::State => c.state(raw).contains(substring),
         };
         v != self.negated
     }
-}
-
-fn unknown(s: &str) -> String {
-    format!(
-        "unknown filter {s:?}: use userloc=RE, curloc=RE, goloc=RE, startloc=RE, \
-         label=KEY[=VALUE], state=RE, running or user"
-    )
 }
 
 /// Delve's `formatLoc`: `file:line in function`.
 pub fn delve_loc(l: &Location) -> String {
     let name = l.function.as_ref().map_or("?", |f| f.name.as_str());
     format!("{}:{} in {name}", l.file, l.line)
-}
-
-/// gosleuth's location text: `function file:line`.
-pub fn gosleuth_loc(l: &Location) -> String {
-    let name = l.function.as_ref().map_or("?", |f| f.name.as_str());
-    format!("{name} {}:{}", l.file, l.line)
 }
 
 /// Delve's `G.System`: started by the runtime for itself.

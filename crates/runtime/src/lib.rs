@@ -11,6 +11,7 @@
 pub mod capture;
 pub mod delve;
 pub mod error;
+pub mod filter;
 pub mod goroutines;
 mod labels;
 pub mod layout;

@@ -7,11 +7,12 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use anyhow::{Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use gosleuth_memory::Memory;
 use gosleuth_model::{Frame, Goroutine, Similarity, Stack};
 use gosleuth_render::paths::PathShortener;
 use gosleuth_render::triage::{self as render, TextOptions};
+use gosleuth_runtime::filter::{Filter, Loc, describe, location};
 use gosleuth_runtime::{Capture, View};
 use rayon::prelude::*;
 
@@ -62,91 +63,17 @@ pub struct ViewArgs {
     pub color: ColorChoice,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Loc {
-    Userloc,
-    Curloc,
-    Goloc,
-    Startloc,
-}
-
-/// A parsed `--with`/`--without`.
-#[derive(Debug)]
-enum Filter {
-    Loc(Loc, regex::Regex),
-    Label(String, Option<String>),
-    State(regex::Regex),
-    Running,
-    User,
-}
-
-fn parse_filter(s: &str) -> Result<Filter> {
-    let re = |p: &str| {
-        regex::Regex::new(p).map_err(|e| anyhow::anyhow!("bad pattern in filter {s:?}: {e}"))
-    };
-    Ok(match s.split_once('=') {
-        Some(("userloc", p)) => Filter::Loc(Loc::Userloc, re(p)?),
-        Some(("curloc", p)) => Filter::Loc(Loc::Curloc, re(p)?),
-        Some(("goloc", p)) => Filter::Loc(Loc::Goloc, re(p)?),
-        Some(("startloc", p)) => Filter::Loc(Loc::Startloc, re(p)?),
-        Some(("state", p)) => Filter::State(re(p)?),
-        Some(("label", kv)) => match kv.split_once('=') {
-            Some((k, v)) => Filter::Label(k.into(), Some(v.into())),
-            None => Filter::Label(kv.into(), None),
-        },
-        None if s == "running" => Filter::Running,
-        None if s == "user" => Filter::User,
-        _ => bail!(
-            "unknown filter {s:?}: use userloc=RE, curloc=RE, goloc=RE, startloc=RE, \
-             label=KEY[=VALUE], state=RE, running or user"
-        ),
-    })
-}
-
-fn describe(f: &Frame) -> String {
-    format!("{} {}:{}", f.function, f.file, f.line)
-}
-
-fn location<M: Memory>(v: &View<'_, M>, loc: Loc) -> Option<Frame> {
-    match loc {
-        Loc::Curloc => v.frame_iter().next().cloned(),
-        Loc::Userloc => v
-            .frame_iter()
-            .find(|f| !f.is_runtime())
-            .or_else(|| v.frame_iter().next())
-            .cloned(),
-        Loc::Goloc => v.created_by_frame(),
-        Loc::Startloc => v.start(),
-    }
-}
-
-fn matches<M: Memory>(v: &View<'_, M>, f: &Filter) -> bool {
-    match f {
-        Filter::Loc(loc, re) => location(v, *loc).is_some_and(|fr| re.is_match(&describe(&fr))),
-        Filter::Label(k, val) => v
-            .labels()
-            .iter()
-            .any(|(lk, lv)| lk == k && val.as_ref().is_none_or(|x| x == lv)),
-        Filter::State(re) => re.is_match(v.state()),
-        Filter::Running => v.raw().status == gosleuth_runtime::goroutines::status::RUNNING,
-        Filter::User => v.frame_iter().any(|f| !f.is_runtime()),
-    }
-}
-
 /// Prints the goroutines of a capture as `args` asks.
 pub fn show<M: Memory + Sync>(c: &Capture<M>, header: &str, args: &ViewArgs) -> Result<()> {
-    let with: Vec<Filter> = args
-        .with
-        .iter()
-        .map(|s| parse_filter(s))
-        .collect::<Result<_>>()?;
-    let without: Vec<Filter> = args
-        .without
-        .iter()
-        .map(|s| parse_filter(s))
-        .collect::<Result<_>>()?;
+    let parse = |specs: &[String]| -> Result<Vec<Filter>> {
+        specs
+            .iter()
+            .map(|s| Filter::parse(s).map_err(anyhow::Error::msg))
+            .collect()
+    };
+    let (with, without) = (parse(&args.with)?, parse(&args.without)?);
     let keep = |v: &View<'_, M>| {
-        with.iter().all(|f| matches(v, f)) && !without.iter().any(|f| matches(v, f))
+        with.iter().all(|f| f.matches(v)) && !without.iter().any(|f| f.matches(v))
     };
     let opts = TextOptions {
         style: args.color.style(),
@@ -295,10 +222,10 @@ fn by_key<M: Memory + Sync>(
 ) -> Result<()> {
     let label = key.strip_prefix("label=");
     let loc = match key {
-        "userloc" => Some(Loc::Userloc),
-        "curloc" => Some(Loc::Curloc),
-        "goloc" => Some(Loc::Goloc),
-        "startloc" => Some(Loc::Startloc),
+        "userloc" => Some(Loc::User),
+        "curloc" => Some(Loc::Current),
+        "goloc" => Some(Loc::Go),
+        "startloc" => Some(Loc::Start),
         _ if label.is_some() => None,
         _ => bail!(
             "unknown --group-by {key:?}: use stack, userloc, curloc, goloc, startloc or label=KEY"
@@ -314,17 +241,17 @@ fn by_key<M: Memory + Sync>(
         Unknown,
     }
     let key_of = |v: &View<'_, M>| match (loc, label) {
-        (Some(Loc::Curloc), _) => v
+        (Some(Loc::Current), _) => v
             .frame_iter()
             .next()
             .map_or(Key::Unknown, |f| Key::Frame(f as *const Frame as usize)),
-        (Some(Loc::Userloc), _) => v
+        (Some(Loc::User), _) => v
             .frame_iter()
             .find(|f| !f.is_runtime())
             .or_else(|| v.frame_iter().next())
             .map_or(Key::Unknown, |f| Key::Frame(f as *const Frame as usize)),
-        (Some(Loc::Goloc), _) => Key::Pc(v.raw().gopc),
-        (Some(Loc::Startloc), _) => Key::Pc(v.raw().startpc),
+        (Some(Loc::Go), _) => Key::Pc(v.raw().gopc),
+        (Some(Loc::Start), _) => Key::Pc(v.raw().startpc),
         (None, Some(k)) => Key::Label(
             v.labels()
                 .iter()
