@@ -499,9 +499,29 @@ impl CoreFile {
 
     /// The segment containing `addr` (O(log n)).
     fn segment(&self, addr: u64) -> Option<&Segment> {
-        let i = self.segments.partition_point(|s| s.vaddr <= addr);
-        let s = self.segments.get(i.checked_sub(1)?)?;
-        (addr < s.end()).then_some(s)
+        thread_local! {
+            /// The segment this thread found last, and in which core: a
+            /// reader unwinding a stack reads one segment many times.
+            static LAST: std::cell::Cell<(usize, usize)> =
+                const { std::cell::Cell::new((0, usize::MAX)) };
+        }
+        let me = std::ptr::from_ref(self) as usize;
+        let (owner, last) = LAST.get();
+        if owner == me
+            && let Some(s) = self.segments.get(last)
+            && s.vaddr <= addr
+            && addr < s.end()
+        {
+            return Some(s);
+        }
+        let i = self.segments.partition_point(|s| s.vaddr <= addr).checked_sub(1)?;
+        let s = self.segments.get(i)?;
+        if addr < s.end() {
+            LAST.set((me, i));
+            Some(s)
+        } else {
+            None
+        }
     }
 
     fn backing(&self, addr: u64) -> Option<&Backing> {
