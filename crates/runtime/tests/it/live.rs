@@ -172,9 +172,10 @@ fn goroutines_that_ran_since_the_precopy_are_copied_again() {
                     .unwrap_or_else(|e| panic!("{go} round {round}: {e}"));
             p.assert_running();
             let (reused, copied) = c.target.mem.stack_copies();
-            // A garbage collection between the two copies touches every g
-            // (and so re-copies every stack, which is right): ask it of
-            // one round of three.
+            // The first garbage collection after the goroutines parked
+            // stamps every g's waitsince; one between the two copies
+            // re-copies every stack (which is right): ask reuse of one
+            // round of three.
             reuse.push(reused);
             assert!(
                 copied >= 1,
