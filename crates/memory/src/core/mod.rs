@@ -514,7 +514,10 @@ impl CoreFile {
         {
             return Some(s);
         }
-        let i = self.segments.partition_point(|s| s.vaddr <= addr).checked_sub(1)?;
+        let i = self
+            .segments
+            .partition_point(|s| s.vaddr <= addr)
+            .checked_sub(1)?;
         let s = self.segments.get(i)?;
         if addr < s.end() {
             LAST.set((me, i));
