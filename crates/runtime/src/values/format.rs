@@ -1,124 +1,143 @@
-//! One-line text of a [`Variable`], as Delve's `SinglelineString`
-//! (service/api/prettyprint.go) writes it: `*main.MyError nil`,
-//! `error(*main.MyError) nil`, `main.T {a: 1, b: "x"}`,
-//! `[]int len: 3, cap: 4, [1,2,3]`, `map[string]int ["a": 1, ]`.
+//! Variables as Delve prints them (service/api/prettyprint.go): one line
+//! (`SinglelineString`: `*main.MyError nil`, `error(*main.MyError) nil`,
+//! `main.T {a: 1, b: "x"}`, `[]int len: 3, cap: 4, [1,2,3]`,
+//! `map[string]int ["a": 1, ]`) for `locals`, `args` and `stack -full`,
+//! several (`MultilineString`) for `print` when the value is nested.
+//!
+//! Works on Delve's `api.Variable` shape only; a malformed variable (a
+//! pointer without its target, an interface without its value) prints as
+//! `nil` or `...` rather than failing.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
 
 use super::{Variable, kind};
 
 /// Delve's single-line rendering of a variable (with its type at the top).
 pub fn format(v: &Variable) -> String {
+    single_line(v)
+}
+
+/// Strings longer than this make a composite value print on several lines.
+const SHORT_STRING: usize = 7;
+const INDENT: &str = "\t";
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    top: bool,
+    with_type: bool,
+    newlines: bool,
+}
+
+/// One line, with types: what `locals` and `stack -full` print.
+pub fn single_line(v: &Variable) -> String {
     let mut s = String::new();
-    write(&mut s, v, true, true);
+    write_var(
+        &mut s,
+        v,
+        Flags {
+            top: true,
+            with_type: true,
+            newlines: false,
+        },
+        "",
+    );
     s
 }
 
-/// Go's `strconv.Quote`-like quoting (`%q`).
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\x7f' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// Nested values on several lines: what `print` shows.
+pub fn multi_line(v: &Variable, indent: &str) -> String {
+    let mut s = String::new();
+    write_var(
+        &mut s,
+        v,
+        Flags {
+            top: true,
+            with_type: true,
+            newlines: true,
+        },
+        indent,
+    );
+    s
 }
 
-/// `(T)(0x..)`, quoting T when it has a package path with slashes.
-fn type_at(out: &mut String, ty: &str, addr: u64, star: bool) {
-    let star = if star { "*" } else { "" };
-    if ty.contains('/') {
-        let _ = write!(out, "({star}{})({addr:#x})", go_quote(ty));
+fn type_name(v: &Variable) -> String {
+    if v.type_name.contains('/') {
+        format!("{:?}", v.type_name)
     } else {
-        let _ = write!(out, "({star}{ty})({addr:#x})");
+        v.type_name.clone()
     }
 }
 
-fn write(out: &mut String, v: &Variable, top: bool, include_type: bool) {
+fn write_var(out: &mut String, v: &Variable, f: Flags, indent: &str) {
     if !v.unreadable.is_empty() {
         let _ = write!(out, "(unreadable {})", v.unreadable);
         return;
     }
-    if !top && v.addr == 0 && v.value.is_empty() {
-        if include_type && v.type_name != "void" {
+    if !f.top && v.addr == 0 && v.value.is_empty() {
+        if f.with_type && v.type_name != "void" && !v.type_name.is_empty() {
             let _ = write!(out, "{} nil", v.type_name);
         } else {
             out.push_str("nil");
         }
         return;
     }
+    let inner = Flags { top: false, ..f };
     match v.kind {
         kind::SLICE => {
-            if include_type {
+            if f.with_type {
                 let _ = write!(out, "{} len: {}, cap: {}, ", v.type_name, v.len, v.cap);
             }
             if v.base == 0 && v.children.is_empty() {
                 out.push_str("nil");
-                return;
+            } else {
+                write_elements(out, v, f, indent);
             }
-            elements(out, v);
         }
         kind::ARRAY => {
-            if include_type {
+            if f.with_type {
                 let _ = write!(out, "{} ", v.type_name);
             }
-            elements(out, v);
+            write_elements(out, v, f, indent);
         }
-        kind::PTR => {
-            if v.type_name.is_empty() || v.children.is_empty() {
-                out.push_str("nil");
-            } else if v.children[0].only_addr && v.children[0].addr != 0 {
-                type_at(out, &v.type_name, v.children[0].addr, false);
-            } else {
-                out.push('*');
-                write(out, &v.children[0], false, include_type);
+        kind::PTR => match v.children.first() {
+            None => out.push_str("nil"),
+            Some(_) if v.type_name.is_empty() => out.push_str("nil"),
+            Some(target) if target.only_addr && target.addr != 0 => {
+                let _ = write!(out, "({})({:#x})", type_name(v), target.addr);
             }
-        }
+            Some(target) => {
+                if f.top && f.newlines && target.addr != 0 {
+                    let _ = writeln!(out, "({})({:#x})", type_name(v), target.addr);
+                }
+                out.push('*');
+                write_var(out, target, inner, indent);
+            }
+        },
         kind::UNSAFE_POINTER => match v.children.first() {
             None => out.push_str("unsafe.Pointer(nil)"),
             Some(c) => {
                 let _ = write!(out, "unsafe.Pointer({:#x})", c.addr);
             }
         },
-        kind::CHAN => {
-            if v.children.len() < 2 {
-                let _ = write!(out, "{} nil", v.type_name);
-            } else {
-                let _ = write!(
-                    out,
-                    "{} {}/{}",
-                    v.type_name, v.children[0].value, v.children[1].value
-                );
+        kind::CHAN if f.newlines => write_struct(out, v, f, indent),
+        kind::CHAN => match (v.children.first(), v.children.get(1)) {
+            (Some(len), Some(cap)) => {
+                let _ = write!(out, "{} {}/{}", v.type_name, len.value, cap.value);
             }
-        }
+            _ => {
+                let _ = write!(out, "{} nil", v.type_name);
+            }
+        },
         kind::STRUCT => {
-            let mut include_type = include_type;
+            let mut f = f;
             if !v.value.is_empty() {
                 let _ = write!(out, "{}({})", v.type_name, v.value);
-                include_type = false;
+                f.with_type = false;
             }
-            structure(out, v, include_type);
+            write_struct(out, v, f, indent);
         }
-        kind::INTERFACE => interface(out, v, include_type),
-        kind::MAP => map(out, v, include_type),
+        kind::INTERFACE => write_interface(out, v, f, indent),
+        kind::MAP => write_map(out, v, f, indent),
         kind::FUNC => {
             if v.value.is_empty() {
                 out.push_str("nil");
@@ -126,11 +145,12 @@ fn write(out: &mut String, v: &Variable, top: bool, include_type: bool) {
                 out.push_str(&v.value);
             }
         }
-        _ => basic(out, v),
+        _ => write_basic(out, v),
     }
 }
 
-fn interface(out: &mut String, v: &Variable, include_type: bool) {
+fn write_interface(out: &mut String, v: &Variable, f: Flags, indent: &str) {
+    // An interface at address 0 (out of scope) prints as nil, as in Delve.
     if v.addr == 0 {
         out.push_str("nil");
         return;
@@ -139,7 +159,7 @@ fn interface(out: &mut String, v: &Variable, include_type: bool) {
         let _ = write!(out, "{} nil", v.type_name);
         return;
     };
-    if include_type {
+    if f.with_type {
         if data.kind == kind::INVALID {
             let _ = write!(out, "{} ", v.type_name);
             if data.addr == 0 {
@@ -150,108 +170,256 @@ fn interface(out: &mut String, v: &Variable, include_type: bool) {
             let _ = write!(out, "{}({}) ", v.type_name, data.type_name);
         }
     }
+    let inner = Flags {
+        top: false,
+        with_type: !f.with_type,
+        newlines: f.newlines,
+    };
     if data.kind == kind::PTR {
         match data.children.first() {
             None => out.push_str("..."),
-            Some(c) if c.addr == 0 => out.push_str("nil"),
-            Some(c) if c.only_addr => {
-                let _ = write!(out, "0x{:x}", data.addr);
+            Some(t) if t.addr == 0 => out.push_str("nil"),
+            // Delve prints the address of the pointer itself here.
+            Some(t) if t.only_addr => {
+                let _ = write!(out, "{:#x}", data.addr);
             }
-            Some(_) => write(out, data, false, !include_type),
+            Some(_) => write_var(out, data, inner, indent),
         }
     } else if data.only_addr {
-        out.push('*');
-        type_at(out, &v.type_name, v.addr, true);
+        let _ = write!(out, "*(*{})({:#x})", type_name(v), v.addr);
     } else {
-        write(out, data, false, !include_type);
+        write_var(out, data, inner, indent);
     }
 }
 
-fn structure(out: &mut String, v: &Variable, include_type: bool) {
-    if v.len != v.children.len() as i64 && v.children.is_empty() {
-        type_at(out, &v.type_name, v.addr, true);
-        return;
-    }
-    if include_type {
-        let _ = write!(out, "{} ", v.type_name);
-    }
-    out.push('{');
-    for (i, c) in v.children.iter().enumerate() {
-        let _ = write!(out, "{}: ", c.name);
-        write(out, c, false, true);
-        if i + 1 != v.children.len() {
-            out.push_str(", ");
+/// Kind of a value seen through pointers, and whether a pointer was
+/// crossed.
+fn deref_kind(mut v: &Variable) -> (u32, bool) {
+    let mut ptr = false;
+    while v.kind == kind::PTR {
+        ptr = true;
+        match v.children.first() {
+            Some(c) => v = c,
+            None => break,
         }
     }
-    if v.children.len() as i64 != v.len {
-        let _ = write!(out, ",...+{} more", v.len - v.children.len() as i64);
+    (v.kind, ptr)
+}
+
+fn nested(v: &Variable) -> bool {
+    let (k, ptr) = deref_kind(v);
+    match k {
+        kind::SLICE | kind::ARRAY | kind::STRUCT | kind::MAP | kind::INTERFACE => true,
+        kind::STRING => ptr || v.value.len() > SHORT_STRING,
+        _ => false,
+    }
+}
+
+fn write_elements(out: &mut String, v: &Variable, f: Flags, indent: &str) {
+    // Delve's shouldNewlineArray: by the first element's kind; strings
+    // when any is long.
+    let nl = f.newlines
+        && v.children
+            .first()
+            .is_some_and(|first| match deref_kind(first) {
+                (kind::STRING, false) => v.children.iter().any(|c| c.value.len() > SHORT_STRING),
+                _ => nested(first),
+            });
+    let deeper = format!("{indent}{INDENT}");
+    out.push('[');
+    let n = v.children.len();
+    for (i, c) in v.children.iter().enumerate() {
+        if nl {
+            let _ = write!(out, "\n{deeper}");
+        }
+        write_var(
+            out,
+            c,
+            Flags {
+                top: false,
+                with_type: false,
+                newlines: nl,
+            },
+            &deeper,
+        );
+        if i + 1 != n || nl {
+            out.push(',');
+        }
+    }
+    let missing = usize::try_from(v.len).unwrap_or(0).saturating_sub(n);
+    if usize::try_from(v.len).is_ok_and(|l| l != n) {
+        if n == 0 {
+            out.push_str("...");
+        } else {
+            if nl {
+                let _ = write!(out, "\n{deeper}");
+            } else {
+                out.push(',');
+            }
+            let _ = write!(out, "...+{missing} more");
+        }
+    }
+    if nl {
+        let _ = write!(out, "\n{indent}");
+    }
+    out.push(']');
+}
+
+fn write_struct(out: &mut String, v: &Variable, f: Flags, indent: &str) {
+    let n = v.children.len();
+    if n == 0 && usize::try_from(v.len).is_ok_and(|l| l != 0) {
+        let _ = write!(out, "(*{})({:#x})", type_name(v), v.addr);
+        return;
+    }
+    if f.with_type {
+        let _ = write!(out, "{} ", v.type_name);
+    }
+    let nl = f.newlines && v.children.iter().any(nested);
+    let deeper = format!("{indent}{INDENT}");
+    out.push('{');
+    for (i, c) in v.children.iter().enumerate() {
+        if nl {
+            let _ = write!(out, "\n{deeper}");
+        }
+        let _ = write!(out, "{}: ", c.name);
+        write_var(
+            out,
+            c,
+            Flags {
+                top: false,
+                with_type: true,
+                newlines: nl,
+            },
+            &deeper,
+        );
+        if i + 1 != n || nl {
+            out.push(',');
+            if !nl {
+                out.push(' ');
+            }
+        }
+    }
+    if usize::try_from(v.len).is_ok_and(|l| l > n) {
+        if nl {
+            let _ = write!(out, "\n{deeper}");
+        } else {
+            out.push(',');
+        }
+        let _ = write!(out, "...+{} more", v.len as usize - n);
+    }
+    if nl {
+        let _ = write!(out, "\n{indent}");
     }
     out.push('}');
 }
 
-fn map(out: &mut String, v: &Variable, include_type: bool) {
-    if include_type {
+fn write_map(out: &mut String, v: &Variable, f: Flags, indent: &str) {
+    if f.with_type {
         let _ = write!(out, "{} ", v.type_name);
     }
     if v.base == 0 && v.children.is_empty() {
         out.push_str("nil");
         return;
     }
+    let nl = f.newlines && !v.children.is_empty();
+    let deeper = format!("{indent}{INDENT}");
     out.push('[');
-    for pair in v.children.chunks(2) {
-        write(out, &pair[0], false, false);
+    let pairs = v.children.len() / 2;
+    for (i, pair) in v.children.chunks_exact(2).enumerate() {
+        if nl {
+            let _ = write!(out, "\n{deeper}");
+        }
+        write_var(out, &pair[0], Flags::default(), &deeper);
         out.push_str(": ");
-        if let Some(val) = pair.get(1) {
-            write(out, val, false, false);
+        write_var(
+            out,
+            &pair[1],
+            Flags {
+                newlines: nl,
+                ..Flags::default()
+            },
+            &deeper,
+        );
+        // Delve's condition (`i != len(Children)-1`, i stepping by two)
+        // holds for every pair of a well-formed map: `["a": 1, ]`.
+        if Some(2 * i) != v.children.len().checked_sub(1) || nl {
+            out.push_str(", ");
         }
-        out.push_str(", ");
     }
-    let shown = (v.children.len() / 2) as i64;
-    if shown != v.len {
-        if shown != 0 {
-            let _ = write!(out, ",...+{} more", v.len - shown);
-        } else {
+    if usize::try_from(v.len).is_ok_and(|l| l != pairs) {
+        if pairs == 0 {
             out.push_str("...");
+        } else {
+            if nl {
+                let _ = write!(out, "\n{deeper}");
+            } else {
+                out.push(',');
+            }
+            let _ = write!(out, "...+{} more", (v.len as usize).saturating_sub(pairs));
         }
+    }
+    if nl {
+        let _ = write!(out, "\n{indent}");
     }
     out.push(']');
 }
 
-fn elements(out: &mut String, v: &Variable) {
-    out.push('[');
-    for (i, c) in v.children.iter().enumerate() {
-        write(out, c, false, false);
-        if i + 1 != v.children.len() {
-            out.push(',');
-        }
-    }
-    if v.children.len() as i64 != v.len {
-        if !v.children.is_empty() {
-            let _ = write!(out, ",...+{} more", v.len - v.children.len() as i64);
-        } else {
-            out.push_str("...");
-        }
-    }
-    out.push(']');
-}
-
-fn basic(out: &mut String, v: &Variable) {
+fn write_basic(out: &mut String, v: &Variable) {
     match v.kind {
         kind::STRING => {
-            let mut s = v.value.clone();
-            if (s.len() as i64) < v.len {
-                let _ = write!(s, "...+{} more", v.len - v.value.len() as i64);
+            let mut s = go_quote(&v.value);
+            let shown = v.value.len();
+            if let Ok(len) = usize::try_from(v.len) {
+                if len > shown {
+                    s = go_quote(&format!("{}...+{} more", v.value, len - shown));
+                }
             }
-            out.push_str(&go_quote(&s));
+            out.push_str(&s);
         }
-        kind::COMPLEX64 | kind::COMPLEX128 if v.children.len() == 2 => {
-            let _ = write!(out, "({} + {}i)", v.children[0].value, v.children[1].value);
-        }
-        _ if v.value.is_empty() => {
-            let _ = write!(out, "(unknown {})", kind_name(v.kind));
+        kind::COMPLEX64 | kind::COMPLEX128 => match (v.children.first(), v.children.get(1)) {
+            (Some(re), Some(im)) => {
+                let _ = write!(out, "({} + {}i)", re.value, im.value);
+            }
+            _ => out.push_str(&v.value),
+        },
+        k if v.value.is_empty() => {
+            let _ = write!(out, "(unknown {})", kind_name(k));
         }
         _ => out.push_str(&v.value),
     }
+}
+
+/// Go's `%q` of a string.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{fffd}' => out.push_str("\\ufffd"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                if (c as u32) <= 0xffff {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                } else {
+                    let _ = write!(out, "\\U{:08x}", c as u32);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// `reflect.Kind.String()`.
@@ -427,5 +595,87 @@ mod tests {
     fn quotes_like_go() {
         assert_eq!(go_quote("a\"b\\c\n\t\u{1}"), "\"a\\\"b\\\\c\\n\\t\\x01\"");
         assert_eq!(go_quote("héllo"), "\"héllo\"");
+    }
+
+    // Moved with the printer from gosleuth-dlvrpc.
+
+    fn var(name: &str, ty: &str, k: u32, value: &str) -> Variable {
+        Variable {
+            name: name.into(),
+            type_name: ty.into(),
+            real_type: ty.into(),
+            kind: k,
+            value: value.into(),
+            addr: 0xc000010000,
+            ..Variable::default()
+        }
+    }
+
+    #[test]
+    fn scalars_strings_and_unreadable() {
+        assert_eq!(single_line(&var("x", "int", kind::INT, "42")), "42");
+        let mut s = var("s", "string", kind::STRING, "metrics.raw_channel");
+        s.len = 19;
+        assert_eq!(single_line(&s), "\"metrics.raw_channel\"");
+        s.len = 25;
+        assert_eq!(single_line(&s), "\"metrics.raw_channel...+6 more\"");
+        let mut u = var("u", "int", kind::INT, "");
+        u.unreadable = "could not find loclist entry".into();
+        assert_eq!(single_line(&u), "(unreadable could not find loclist entry)");
+        assert_eq!(go_quote("a\"b\n\u{1}"), "\"a\\\"b\\n\\x01\"");
+    }
+
+    #[test]
+    fn pointers_interfaces_and_typed_nil() {
+        // *main.Metrics pointing at a struct.
+        let mut m = var("m", "*main.Metrics", kind::PTR, "");
+        let mut target = var("", "main.Metrics", kind::STRUCT, "");
+        target.only_addr = true;
+        m.children.push(target);
+        assert_eq!(single_line(&m), "(*main.Metrics)(0xc000010000)");
+        // error(*main.MyError) nil
+        let mut err = var("err", "error", kind::INTERFACE, "");
+        let mut data = var("", "*main.MyError", kind::PTR, "");
+        let mut nil_target = var("", "main.MyError", kind::STRUCT, "");
+        nil_target.addr = 0;
+        data.children.push(nil_target);
+        err.children.push(data);
+        assert_eq!(single_line(&err), "error(*main.MyError) nil");
+        // A nil pointer.
+        let mut merr = var("merr", "*main.MyError", kind::PTR, "");
+        let mut t = var("", "main.MyError", kind::STRUCT, "");
+        t.addr = 0;
+        merr.children.push(t);
+        assert_eq!(single_line(&merr), "*main.MyError nil");
+        // Malformed: an interface without data does not panic.
+        let bare = var("e", "error", kind::INTERFACE, "");
+        assert_eq!(single_line(&bare), "error nil");
+    }
+
+    #[test]
+    fn composites() {
+        let mut sl = var("a", "[]int", kind::SLICE, "");
+        sl.len = 3;
+        sl.cap = 4;
+        sl.base = 1;
+        for n in ["1", "2"] {
+            sl.children.push(var("", "int", kind::INT, n));
+        }
+        assert_eq!(single_line(&sl), "[]int len: 3, cap: 4, [1,2,...+1 more]");
+        let mut st = var("p", "main.Point", kind::STRUCT, "");
+        st.len = 2;
+        st.children.push(var("X", "int", kind::INT, "1"));
+        st.children
+            .push(var("Name", "string", kind::STRING, "a long name"));
+        st.children[1].len = 11;
+        assert_eq!(single_line(&st), "main.Point {X: 1, Name: \"a long name\"}");
+        assert_eq!(
+            multi_line(&st, ""),
+            "main.Point {\n\tX: 1,\n\tName: \"a long name\",\n}"
+        );
+        let mut ch = var("c", "chan int", kind::CHAN, "");
+        ch.children.push(var("qcount", "uint", kind::UINT, "3"));
+        ch.children.push(var("dataqsiz", "uint", kind::UINT, "10"));
+        assert_eq!(single_line(&ch), "chan int 3/10");
     }
 }
