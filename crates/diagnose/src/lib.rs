@@ -40,7 +40,6 @@
 //! ```
 
 mod finding;
-mod hash;
 pub mod report;
 mod rules;
 mod stack;

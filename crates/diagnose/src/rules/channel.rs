@@ -16,7 +16,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::hash::FxSet;
+use rustc_hash::FxHashSet as FxSet;
 
 use gosleuth_model::{WaitObject, WaitObjectKind};
 

@@ -16,7 +16,7 @@
 //! have waited for minutes on locks in one function at different lines
 //! are reported as a possible lock-order deadlock, with low confidence.
 
-use crate::hash::{FxMap, FxSet};
+use rustc_hash::{FxHashMap as FxMap, FxHashSet as FxSet};
 
 use gosleuth_model::WaitObjectKind;
 

@@ -15,7 +15,7 @@ mod process;
 use gosleuth_model::{Frame, Goroutine, Group};
 
 use crate::finding::{FrameEvidence, FrameRole, Site};
-use crate::hash::FxMap;
+use rustc_hash::FxHashMap as FxMap;
 use crate::stack::{Ctx, maybe_blocked, wait_minutes};
 use crate::{Finding, Options, Subject};
 

@@ -10,7 +10,7 @@
 //! goroutines blocked in methods of the same type are listed as possibly
 //! related.
 
-use crate::hash::{FxMap, FxSet};
+use rustc_hash::{FxHashMap as FxMap, FxHashSet as FxSet};
 
 use gosleuth_model::{Goroutine, WaitObject, WaitObjectKind};
 
