@@ -20,7 +20,7 @@ use rustc_hash::FxHashSet as FxSet;
 
 use gosleuth_model::{WaitObject, WaitObjectKind};
 
-use super::{Env, describe_sites};
+use super::{Env, capitalise, describe_sites};
 use crate::finding::{
     Confidence, Evidence, Finding, FrameEvidence, FrameRole, Kind, ObjectEvidence, Severity,
 };
@@ -210,12 +210,4 @@ fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
             ..Default::default()
         },
     })
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }

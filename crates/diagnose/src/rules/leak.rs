@@ -192,18 +192,7 @@ pub(crate) fn long_network_reads(env: &Env<'_>) -> Vec<Finding> {
                      connections look like this (set http.Server.IdleTimeout/ReadTimeout).",
                 );
             }
-            let mut frames = vec![FrameEvidence::new(
-                FrameRole::BlockedAt,
-                s.ids.first().copied(),
-                s.frame,
-            )];
-            if let Some(c) = s.created_by {
-                frames.push(FrameEvidence::new(
-                    FrameRole::CreatedAt,
-                    s.ids.first().copied(),
-                    c,
-                ));
-            }
+            let frames = s.frames();
             let site = s.site(opts.max_ids);
             Finding {
                 kind: Kind::LongNetworkRead,

@@ -20,7 +20,7 @@ use rustc_hash::{FxHashMap as FxMap, FxHashSet as FxSet};
 
 use gosleuth_model::WaitObjectKind;
 
-use super::Env;
+use super::{Env, capitalise};
 use crate::Source;
 use crate::finding::{
     Confidence, CycleStep, Evidence, Finding, FrameEvidence, FrameRole, Kind, ObjectEvidence,
@@ -416,7 +416,7 @@ fn cycle_finding(env: &Env<'_>, graph: &LockGraph, cycle: &[Step], knot: usize) 
     } else {
         format!("possible lock-order deadlock: {who}")
     };
-    let mut explanation = capitalise_first(&prose.join("; "));
+    let mut explanation = capitalise(&prose.join("; "));
     explanation.push_str(". None of them can proceed, and every goroutine that later wants one of these locks will block behind them.");
     if let Some(m) = wait.filter(|m| *m > 0) {
         explanation.push_str(&format!(" They have waited for {m} minutes."));
@@ -569,14 +569,6 @@ fn same_function(env: &Env<'_>, skip: &FxSet<u32>) -> Vec<Finding> {
         });
     }
     out
-}
-
-fn capitalise_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

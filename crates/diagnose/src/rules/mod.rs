@@ -15,9 +15,9 @@ mod process;
 use gosleuth_model::{Frame, Goroutine, Group};
 
 use crate::finding::{FrameEvidence, FrameRole, Site};
-use rustc_hash::FxHashMap as FxMap;
 use crate::stack::{Ctx, maybe_blocked, wait_minutes};
 use crate::{Finding, Options, Subject};
+use rustc_hash::FxHashMap as FxMap;
 
 pub(crate) use leak::growth;
 
@@ -384,6 +384,17 @@ impl<'a> SiteAgg<'a> {
         self.wait_max = self.wait_max.max(wait_minutes(g));
     }
 
+    /// The frame they are blocked at and the `go` statement that created
+    /// them, as evidence (on the first goroutine).
+    pub fn frames(&self) -> Vec<FrameEvidence> {
+        let first = self.ids.first().copied();
+        let mut frames = vec![FrameEvidence::new(FrameRole::BlockedAt, first, self.frame)];
+        if let Some(c) = self.created_by {
+            frames.push(FrameEvidence::new(FrameRole::CreatedAt, first, c));
+        }
+        frames
+    }
+
     pub fn site(&self, max_ids: usize) -> Site {
         Site {
             state: self.state.to_string(),
@@ -497,5 +508,14 @@ pub(crate) fn percent(part: u64, whole: u64) -> u64 {
         0
     } else {
         (u128::from(part) * 100 / u128::from(whole)) as u64
+    }
+}
+
+/// `s` with its first letter in upper case.
+pub(crate) fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }

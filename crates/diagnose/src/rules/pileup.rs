@@ -17,10 +17,7 @@ use gosleuth_model::{Goroutine, WaitObject, WaitObjectKind};
 use super::channel::channel_name;
 use super::{Env, SiteAgg, blocked_sites, percent};
 use crate::Source;
-use crate::finding::{
-    Confidence, Evidence, Finding, FrameEvidence, FrameRole, Kind, ObjectEvidence, Related,
-    Severity,
-};
+use crate::finding::{Confidence, Evidence, Finding, Kind, ObjectEvidence, Related, Severity};
 use crate::stack::{
     blocked_in, goroutines, is_lock_machinery, lock_addr_from_args, pointer_args, receiver_type,
 };
@@ -134,18 +131,7 @@ fn finding(env: &Env<'_>, s: &SiteAgg<'_>, total: u64) -> Finding {
              worker pools), unless the count keeps growing.",
         );
     }
-    let mut frames = vec![FrameEvidence::new(
-        FrameRole::BlockedAt,
-        s.ids.first().copied(),
-        s.frame,
-    )];
-    if let Some(c) = s.created_by {
-        frames.push(FrameEvidence::new(
-            FrameRole::CreatedAt,
-            s.ids.first().copied(),
-            c,
-        ));
-    }
+    let frames = s.frames();
     Finding {
         kind: Kind::PileUp,
         severity,

@@ -3,7 +3,7 @@
 
 use gosleuth_model::{Goroutine, Incident, IncidentKind, Status, cause};
 
-use super::{Env, describe_sites, group_sites, raise_kind};
+use super::{Env, capitalise, describe_sites, group_sites, raise_kind};
 use crate::Source;
 use crate::finding::{Confidence, Evidence, Finding, FrameEvidence, FrameRole, Kind, Severity};
 use crate::stack::{Ctx, id_list};
@@ -152,14 +152,6 @@ fn incident(env: &Env<'_>, inc: &Incident) -> Option<Finding> {
             ..Default::default()
         },
     })
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 fn first_line(s: &str) -> &str {
