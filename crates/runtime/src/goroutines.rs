@@ -128,26 +128,11 @@ pub(crate) fn read_headers_sized<M: Memory + Sync>(
         }
     }
     let total: usize = runs.iter().map(|r| (r.1 - r.0) as usize).sum();
-    let mut bytes = t
-        .mem
-        .spare_buffer(total)
-        .unwrap_or_else(|| crate::prefetch::copy_buffer(total));
-    let mut ok = Vec::with_capacity(runs.len());
-    {
-        let mut reqs: Vec<(u64, &mut [u8])> = Vec::with_capacity(runs.len());
-        let mut rest: &mut [u8] = &mut bytes;
-        for r in &runs {
-            let (head, tail) = rest.split_at_mut((r.1 - r.0) as usize);
-            rest = tail;
-            reqs.push((r.0, head));
-        }
-        // Two or more threads copy at once (each read pins pages anew).
-        let results: Vec<Vec<bool>> = reqs
-            .par_chunks_mut(256)
-            .map(|c| t.mem.read_many(c).iter().map(|r| r.is_ok()).collect())
-            .collect();
-        ok.extend(results.into_iter().flatten());
-    }
+    let (bytes, ok) = crate::prefetch::copy_ranges(
+        t,
+        runs.iter().map(|r| (r.0, r.1)),
+        t.mem.spare_buffer(total),
+    );
     let mut starts = Vec::with_capacity(runs.len());
     let mut at = 0usize;
     for r in &runs {

@@ -155,7 +155,7 @@ pub fn precopy_stacks<M: Memory + Sync>(t: &Target<M>) -> crate::error::Result<P
 /// Copies `ranges` (in order, into one buffer: the spare one of `mem` if
 /// it is large enough), in parallel batched reads. Returns the buffer and
 /// which ranges were read.
-fn copy_ranges<M: Memory + Sync>(
+pub(crate) fn copy_ranges<M: Memory + Sync>(
     t: &Target<M>,
     ranges: impl Iterator<Item = (u64, u64)> + Clone,
     spare: Option<Vec<u8>>,
@@ -172,9 +172,14 @@ fn copy_ranges<M: Memory + Sync>(
         rest = tail;
         reqs.push((lo, head));
     }
-    // Each read pins the target's pages anew: share the work.
+    // Each read pins the target's pages anew: share the work, a few
+    // batches per thread.
+    let per_batch = reqs
+        .len()
+        .div_ceil(rayon::current_num_threads() * 4)
+        .clamp(1, 1024);
     let ok: Vec<bool> = reqs
-        .par_chunks_mut(1024)
+        .par_chunks_mut(per_batch)
         .map(|c| {
             t.mem
                 .read_many(c)
