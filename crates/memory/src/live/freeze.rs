@@ -86,18 +86,6 @@ impl Frozen {
     /// Stops every thread of `pid` within `budget`; on failure everything
     /// seized so far is resumed before returning the error.
     pub fn freeze(pid: i32, budget: Duration, arch: Arch) -> Result<Frozen> {
-        // A process that is exiting refuses to be traced (EPERM) and its
-        // threads vanish: say that it exited, not that tracing failed.
-        Frozen::freeze_running(pid, budget, arch).map_err(|e| {
-            if crate::live::has_exited(pid) {
-                Error::NoSuchProcess { pid }
-            } else {
-                e
-            }
-        })
-    }
-
-    fn freeze_running(pid: i32, budget: Duration, arch: Arch) -> Result<Frozen> {
         install_signal_handlers();
         let start = Instant::now();
         let deadline = start + budget;

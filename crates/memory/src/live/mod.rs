@@ -86,6 +86,8 @@ impl LiveProcess {
     /// Attaches to `pid`. With [`Mode::Freeze`] every thread is stopped
     /// before this returns, or the error says why and the process runs on.
     pub fn attach(pid: i32, mode: Mode) -> Result<LiveProcess> {
+        // A process that is exiting refuses to be traced (EPERM) and its
+        // threads vanish: say that it exited, not that tracing failed.
         LiveProcess::attach_running(pid, mode).map_err(|e| {
             if has_exited(pid) {
                 Error::NoSuchProcess { pid }
