@@ -1,22 +1,44 @@
 //! The `gosleuth` command: thin wiring from readers to analyses to renderers.
 //!
-//! Exit codes: 0 when nothing alarming was found, 1 when the evidence shows
-//! a failure (a panic, a fatal error, a data race, a critical finding), 2 on
-//! an error (unreadable input, bad flags).
+//! Exit codes (also in `--help`): 2 on an error (unreadable input, bad
+//! flags); 1 when the evidence shows a failure the command gates on (a
+//! critical finding; a panic, fatal error or data race with `--exit-code`;
+//! nothing matched); 0 otherwise.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod filekind;
 mod input;
 mod output;
 mod progress;
 
+/// Which command answers which symptom, and the exit status rule: the end
+/// of `gosleuth --help`.
+const AFTER_HELP: &str = "\
+Which command for which symptom:
+  it hangs, requests pile up    gosleuth diagnose DUMP      (SIGQUIT output or /debug/pprof/goroutine?debug=2)
+                                gosleuth diagnose BIN CORE  (a core file)  or  --pid PID  (running)
+  it panicked or crashed        gosleuth triage LOG         (any text with the panic: logs, journald, docker)
+                                gosleuth core BIN CORE      (a core from GOTRACEBACK=crash)
+  memory grows                  gosleuth fetch HOST:PORT/debug/pprof/heap, then gosleuth pprof -top FILE
+  CPU is high                   gosleuth fetch HOST:PORT/debug/pprof/profile, then gosleuth pprof -top FILE
+  errors in the logs            gosleuth logs FILE...
+  what each goroutine is doing  gosleuth attach PID  (or gosleuth dump PID for a core to read later)
+
+Exit status: 2 on an error (unreadable input, bad arguments); 1 when the evidence
+shows a failure the command gates on (diagnose: a critical finding; triage and logs
+with --exit-code: a panic, fatal error or data race, and for logs an ERROR record;
+bin funcs and pprof -list/-peek: nothing matched); 0 otherwise.
+
+`gosleuth COMMAND --help` describes each command.";
+
 /// gosleuth: find the root cause when a Go service panics, hangs, leaks or
 /// slows down.
 #[derive(Debug, Parser)]
-#[command(name = "gosleuth", version, about, long_about = None)]
+#[command(name = "gosleuth", version, about, long_about = None, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -86,6 +86,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another process (a debugger, another gosleuth) already traces the process: a process has one tracer at a time.
+    #[error(
+        "process {pid} is already traced by process {tracer} ({tracer_command}), and a process can have only one tracer: detach that one (quit the debugger) and retry, or read without stopping the process (--no-stop)"
+    )]
+    Traced {
+        /// The process id.
+        pid: i32,
+        /// The tracing process (`TracerPid` in /proc/PID/status).
+        tracer: i32,
+        /// Its command name (`/proc/TRACER/comm`; `?` when unreadable).
+        tracer_command: String,
+    },
     /// A system call on a live process failed.
     #[error("{what} on process {pid} (thread {tid}) failed: {source}")]
     Sys {

@@ -580,6 +580,167 @@ impl<M: Memory> Stack for Aggregate<'_, M> {
     }
 }
 
+/// The goroutine a crash is about, and why it was picked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crashed {
+    /// Index in [`Capture::goroutines`].
+    pub index: usize,
+    /// Why, in words: the thread and signal, and the panic on its stack.
+    pub why: String,
+}
+
+/// Functions whose presence on a stack means the goroutine is panicking
+/// or throwing (as tracebacks name them).
+const PANICKING: [&str; 6] = [
+    "panic",
+    "runtime.fatalpanic",
+    "runtime.fatalthrow",
+    "runtime.throw",
+    "runtime.fatal",
+    "runtime.sigpanic",
+];
+
+/// Signals that only stop a thread (gdb's `gcore` records SIGSTOP).
+fn is_stop_signal(sig: i32) -> bool {
+    matches!(sig, 19 | 20 | 21 | 22)
+}
+
+/// The name of a Linux signal number.
+pub fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        31 => "SIGSYS",
+        _ => return format!("signal {sig}"),
+    };
+    name.to_string()
+}
+
+impl<M: Memory> Capture<M> {
+    /// The goroutine that crashed: the one running on the thread that took
+    /// the signal that ended the process (a kernel core records it on
+    /// every thread and puts that thread first), else the first goroutine
+    /// that is panicking or throwing (a live process in the middle of a
+    /// crash). `None` for a process that did not crash (a `gcore` or
+    /// `gosleuth dump` of a healthy or hung process: no signal but the
+    /// debugger's SIGSTOP, and no panic).
+    pub fn crashed(&self) -> Option<Crashed> {
+        let panicking = |i: usize| {
+            let v = self.view(i);
+            let found = v
+                .frame_iter()
+                .find_map(|f| PANICKING.iter().find(|p| **p == f.function).copied());
+            found.map(|f| if f == "panic" { "runtime.gopanic" } else { f })
+        };
+        let signalled = self
+            .target
+            .threads
+            .iter()
+            .find(|t| t.signal != 0 && !is_stop_signal(t.signal));
+        if let Some(t) = signalled {
+            let on_thread = self
+                .goroutines
+                .iter()
+                .position(|g| g.thread == Some(t.tid as u64) && !g.is_dead());
+            if let Some(i) = on_thread {
+                let mut why = format!(
+                    "it ran on thread {}, which took {}, the signal that ended the process",
+                    t.tid,
+                    signal_name(t.signal)
+                );
+                if let Some(f) = panicking(i) {
+                    why.push_str(&format!("; it was panicking ({f} is on its stack)"));
+                }
+                return Some(Crashed { index: i, why });
+            }
+        }
+        (0..self.goroutines.len()).find_map(|i| {
+            let f = panicking(i)?;
+            let mut why = format!("it was panicking ({f} is on its stack)");
+            if let Some(t) = signalled {
+                why.push_str(&format!(
+                    "; thread {}, which took {}, ran no goroutine",
+                    t.tid,
+                    signal_name(t.signal)
+                ));
+            }
+            Some(Crashed { index: i, why })
+        })
+    }
+}
+
+/// How many physical frames Delve's `(*G).UserCurrent` looks at
+/// (`maxGoroutineUserCurrentDepth`).
+pub const USER_LOCATION_DEPTH: usize = 30;
+
+/// Delve's test of user code in `(*G).UserCurrent`: a function name with
+/// a dot that is not in the `runtime` package (its exported functions,
+/// like `runtime.Gosched`, excepted), nor under `internal/`,
+/// `runtime/internal` or `iter.`. Standard-library packages such as
+/// `sync` pass; the functions the runtime links into them under their
+/// names (`internal/sync.runtime_SemacquireMutex`) do not.
+pub fn is_delve_user_function(name: &str) -> bool {
+    let exported_runtime = name
+        .strip_prefix("runtime.")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()));
+    name.contains('.')
+        && (!name.starts_with("runtime.") || exported_runtime)
+        && !name.starts_with("internal/")
+        && !name.starts_with("runtime/internal")
+        && !name.starts_with("iter.")
+}
+
+impl<M: Memory> Capture<M> {
+    /// Delve's `Location` of physical frame `k` of goroutine `gi`, as its
+    /// stack iterator makes it: the function that owns the pc (a call
+    /// inlined there is not named; its file and line are, as the line
+    /// table gives them), at the return address's call instruction except
+    /// for the innermost frame, a frame interrupted by a signal, a pc at a
+    /// function's entry, and the frames `runtime.systemstack` inserts,
+    /// whose pc is taken as it is. `None` when no function holds the pc.
+    pub fn physical_location(&self, gi: usize, k: usize) -> Option<Frame> {
+        let f = self.goroutines.get(gi)?.frames.get(k)?;
+        let outer = self.symbols.frames(f).last()?;
+        let name = delve_name(&outer.frame.function);
+        let link = self.target.link_pc(f.pc);
+        let func = self.target.bin.pcln().func_for_pc(link)?;
+        let exact = k == 0
+            || f.trap()
+            || link <= func.entry()
+            || matches!(name, "runtime.mstart" | "runtime.systemstack_switch");
+        let (file, line) = func.file_line(if exact { link } else { link - 1 });
+        Some(Frame {
+            function: name.to_string(),
+            args: String::new(),
+            file: file.map(|c| c.into_owned()).unwrap_or_default(),
+            line: line.unwrap_or(0),
+            offset: Some(link.wrapping_sub(func.entry())),
+            pc: Some(f.pc),
+            inlined: false,
+        })
+    }
+}
+
+/// The name Delve gives a function (tracebacks print `runtime.gopanic` as
+/// `panic`).
+fn delve_name(function: &str) -> &str {
+    if function == "panic" {
+        "runtime.gopanic"
+    } else {
+        function
+    }
+}
+
 /// One goroutine of a [`Capture`], seen through the model's [`Stack`].
 pub struct View<'c, M> {
     c: &'c Capture<M>,
@@ -624,6 +785,38 @@ impl<M: Memory> View<'_, M> {
             status::IDLE => Status::Idle,
             status::DEAD | status::DEADEXTRA => Status::Dead,
             _ => Status::Unknown,
+        }
+    }
+    /// Delve's current location (`g.CurrentLoc`): the innermost physical
+    /// frame (see [`Capture::physical_location`]).
+    pub fn current_location(&self) -> Option<Frame> {
+        self.c.physical_location(self.i, 0)
+    }
+    /// Index of the physical frame that holds Delve's user location: the
+    /// first of the innermost [`USER_LOCATION_DEPTH`] whose function is
+    /// user code by [`is_delve_user_function`] (judged by the function
+    /// that owns the pc, so a standard-library call inlined into user
+    /// code, like `sync.(*Mutex).Lock`, counts as that user code). `None`
+    /// when there is none: Delve then falls back to the current location.
+    pub fn user_frame_index(&self) -> Option<usize> {
+        self.raw()
+            .frames
+            .iter()
+            .take(USER_LOCATION_DEPTH)
+            .position(|f| {
+                self.c
+                    .symbols
+                    .frames(f)
+                    .last()
+                    .is_some_and(|s| is_delve_user_function(delve_name(&s.frame.function)))
+            })
+    }
+    /// Delve's user location (`(*G).UserCurrent()`, `userCurrentLoc`,
+    /// what `goroutines -with userloc` and `-group userloc` look at).
+    pub fn user_location(&self) -> Option<Frame> {
+        match self.user_frame_index() {
+            Some(k) => self.c.physical_location(self.i, k),
+            None => self.current_location(),
         }
     }
     pub fn start(&self) -> Option<Frame> {

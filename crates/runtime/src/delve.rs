@@ -57,6 +57,10 @@ pub struct Goroutine {
     /// gosleuth's addition with `--stacks`: every frame, innermost first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stacktrace: Option<Vec<Location>>,
+    /// gosleuth's addition in `core`/`attach --format json`: why this
+    /// goroutine is the one that crashed (it is then listed first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crashed: Option<String>,
 }
 
 fn empty() -> Location {
@@ -72,12 +76,17 @@ impl<M: Memory> Capture<M> {
     /// Delve's `Location` of a frame.
     pub fn delve_location(&self, f: &Frame) -> Location {
         let pc = f.pc.unwrap_or(0);
-        let entry = self
-            .target
-            .bin
-            .pcln()
-            .func_for_pc(self.target.link_pc(pc.wrapping_sub(1)))
-            .map_or(0, |fi| fi.entry().wrapping_add(self.target.bias));
+        // A physical frame knows its offset from the entry (a pc at the
+        // entry itself belongs to no call before it).
+        let entry = match f.offset {
+            Some(off) => pc.wrapping_sub(off),
+            None => self
+                .target
+                .bin
+                .pcln()
+                .func_for_pc(self.target.link_pc(pc.wrapping_sub(1)))
+                .map_or(0, |fi| fi.entry().wrapping_add(self.target.bias)),
+        };
         Location {
             pc,
             file: f.file.clone(),
@@ -102,13 +111,14 @@ impl<M: Memory> Capture<M> {
         let v: View<'_, M> = self.view(i);
         let g = v.raw();
         let frames: Vec<&Frame> = v.frame_iter().collect();
-        let current = frames
-            .first()
-            .map_or_else(empty, |f| self.delve_location(f));
-        let user = frames
-            .iter()
-            .find(|f| !f.is_runtime())
-            .map_or_else(|| current.clone(), |f| self.delve_location(f));
+        // Delve names the function that owns the pc (not a call inlined
+        // there), at the file and line the pc is at.
+        let current = v
+            .current_location()
+            .map_or_else(empty, |f| self.delve_location(&f));
+        let user = v
+            .user_location()
+            .map_or_else(|| current.clone(), |f| self.delve_location(&f));
         let site = |f: Option<Frame>| f.map_or_else(empty, |f| self.delve_location(&f));
         // The main goroutine's creator (runtime.rt0_go) is left out of
         // tracebacks but Delve names it.
@@ -135,6 +145,7 @@ impl<M: Memory> Capture<M> {
             unreadable: String::new(),
             labels: self.labels.get(i).into_iter().flatten().cloned().collect(),
             stacktrace: with_stack.then(|| frames.iter().map(|f| self.delve_location(f)).collect()),
+            crashed: None,
         }
     }
 }

@@ -13,9 +13,11 @@ use crate::goroutines::status;
 /// Which location of a goroutine a filter looks at (Delve's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Loc {
-    /// The first frame outside the runtime and `internal/` (else the top).
+    /// Delve's user location: the first physical frame in user code
+    /// (standard library included; runtime and `internal/` not), else
+    /// the current location.
     User,
-    /// The innermost frame.
+    /// The innermost physical frame.
     Current,
     /// The `go` statement that created it.
     Go,
@@ -83,15 +85,13 @@ pub fn describe(f: &Frame) -> String {
     format!("{} {}:{}", f.function, f.file, f.line)
 }
 
-/// The frame at `loc` of goroutine `v`.
+/// The frame at `loc` of goroutine `v`: Delve's locations
+/// ([`View::user_location`], [`View::current_location`]), named by the
+/// function that owns the pc, as `dlv`'s `goroutines -with` matches them.
 pub fn location<M: Memory>(v: &View<'_, M>, loc: Loc) -> Option<Frame> {
     match loc {
-        Loc::Current => v.frame_iter().next().cloned(),
-        Loc::User => v
-            .frame_iter()
-            .find(|f| !f.is_runtime())
-            .or_else(|| v.frame_iter().next())
-            .cloned(),
+        Loc::Current => v.current_location(),
+        Loc::User => v.user_location(),
         Loc::Go => v.created_by_frame(),
         Loc::Start => v.start(),
     }

@@ -34,6 +34,15 @@ pub struct AttachArgs {
 
 pub fn run(args: AttachArgs) -> Result<ExitCode> {
     let pid = i32::try_from(args.pid).context("pid out of range")?;
+    if let Some(bin) = &args.binary {
+        let kind = crate::filekind::classify(bin)
+            .with_context(|| format!("cannot read {}", bin.display()))?;
+        crate::filekind::check_executable(
+            bin,
+            kind,
+            "the Go executable the process runs (--binary)",
+        )?;
+    }
     let mode = if args.no_stop {
         Mode::NoStop
     } else {

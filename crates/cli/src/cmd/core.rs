@@ -101,6 +101,7 @@ pub struct CoreArgs {
 }
 
 pub fn run(args: CoreArgs) -> Result<ExitCode> {
+    crate::filekind::check_binary_and_core("gosleuth core BIN CORE", &args.binary, &args.core)?;
     let t0 = Instant::now();
     let c = gosleuth_runtime::capture_core(&args.binary, &args.core, &Default::default())
         .with_context(|| {

@@ -11,7 +11,6 @@
 //! finding was made (a deadlock, a crash, thousands of goroutines stuck on
 //! one object), 2 on errors.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,6 +22,7 @@ use gosleuth_memory::Mode;
 use gosleuth_model::{Similarity, Snapshot};
 use gosleuth_render::json;
 
+use crate::filekind::FileKind;
 use crate::input::{self, Input};
 use crate::output::{ColorChoice, Format, emit};
 
@@ -81,6 +81,15 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
     let (before, after) = match args.pid {
         Some(pid) => {
             let pid = i32::try_from(pid).context("pid out of range")?;
+            if let Some(bin) = &args.binary {
+                let kind = crate::filekind::classify(bin)
+                    .with_context(|| format!("cannot read {}", bin.display()))?;
+                crate::filekind::check_executable(
+                    bin,
+                    kind,
+                    "the Go executable the process runs (--binary)",
+                )?;
+            }
             let mode = if args.no_stop {
                 Mode::NoStop
             } else {
@@ -92,27 +101,46 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
         }
         None => {
             let inputs = input::expand(&args.inputs)?;
-            match inputs.as_slice() {
-                [one] => {
-                    if is_elf(one)? {
+            let kinds = inputs.iter().map(kind).collect::<Result<Vec<_>>>()?;
+            if let Some(dir) = inputs
+                .iter()
+                .zip(&kinds)
+                .find_map(|(i, k)| (*k == FileKind::Directory).then_some(i))
+            {
+                bail!(
+                    "{} is a directory; diagnose reads a goroutine dump or a log with one \
+                     (DUMP [DUMP2]), a Go executable and its core file (BIN CORE), or a running \
+                     process (--pid PID)",
+                    dir.name()
+                );
+            }
+            match (inputs.as_slice(), kinds.as_slice()) {
+                ([one], [FileKind::Core]) => bail!(
+                    "{0} is a core file: a core is read with the Go executable it was taken \
+                     from, named first: gosleuth diagnose BIN {0}",
+                    one.name()
+                ),
+                ([one], [k]) if k.is_elf() => bail!(
+                    "{} is a binary: give its core file too (gosleuth diagnose BIN CORE), \
+                     or --pid PID for a running process",
+                    one.name()
+                ),
+                ([one], _) => (None, text(one)?),
+                ([first, second], [k1, k2]) if k1.is_elf() || k2.is_elf() => {
+                    let (Input::File(bin), Input::File(core)) = (first, second) else {
                         bail!(
-                            "{} is a binary: give its core file too (gosleuth diagnose BIN CORE), \
-                             or --pid PID for a running process",
-                            one.name()
+                            "BIN CORE must be two files (standard input cannot be a binary or \
+                             a core)"
                         );
-                    }
-                    (None, text(one)?)
+                    };
+                    crate::filekind::check_binary_and_core(
+                        "gosleuth diagnose BIN CORE",
+                        bin,
+                        core,
+                    )?;
+                    (None, core_file(bin, core)?)
                 }
-                [first, second] => {
-                    if is_elf(first)? {
-                        let (Input::File(bin), Input::File(core)) = (first, second) else {
-                            bail!("BIN CORE must be two files");
-                        };
-                        (None, core_file(bin, core)?)
-                    } else {
-                        (Some(text(first)?), text(second)?)
-                    }
-                }
+                ([first, second], _) => (Some(text(first)?), text(second)?),
                 _ => bail!(
                     "diagnose takes DUMP, DUMP DUMP2 or BIN CORE (or --pid PID); got {} inputs",
                     inputs.len()
@@ -197,18 +225,14 @@ fn doc(
     doc
 }
 
-/// True when the input is a file that starts with the ELF magic.
-fn is_elf(input: &Input) -> Result<bool> {
-    let Input::File(path) = input else {
-        return Ok(false);
-    };
-    let mut head = [0u8; 4];
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let n = f
-        .read(&mut head)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(n == 4 && head == *b"\x7fELF")
+/// What an input holds, from its first bytes (standard input counts as
+/// text).
+fn kind(input: &Input) -> Result<FileKind> {
+    match input {
+        Input::Stdin => Ok(FileKind::Text),
+        Input::File(path) => crate::filekind::classify(path)
+            .with_context(|| format!("cannot read {}", path.display())),
+    }
 }
 
 /// Plain text inputs up to this size keep every goroutine; larger ones are

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use gosleuth_memory::{LiveProcess, Mode, write_core};
 
@@ -43,9 +43,40 @@ pub fn run(args: DumpArgs) -> Result<ExitCode> {
     let out = args
         .output
         .unwrap_or_else(|| PathBuf::from(format!("core.{pid}")));
+    // Before the process is stopped: a path that cannot be written.
+    if out.is_dir() {
+        bail!(
+            "{} is a directory; -o names the core file to write (for example {})",
+            out.display(),
+            out.join(format!("core.{pid}")).display()
+        );
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            bail!(
+                "cannot write {}: directory {} does not exist",
+                out.display(),
+                parent.display()
+            );
+        }
+    }
     let budget = Duration::from_millis(args.budget_ms);
-    let live = LiveProcess::attach(pid, Mode::Freeze { budget })
-        .with_context(|| format!("cannot freeze process {pid}"))?;
+    let live = match LiveProcess::attach(pid, Mode::Freeze { budget }) {
+        Ok(live) => live,
+        // A core needs the process stopped, so --no-stop is no way out
+        // here: the tracer can write the core itself.
+        Err(gosleuth_memory::Error::Traced {
+            tracer,
+            tracer_command,
+            ..
+        }) => bail!(
+            "cannot freeze process {pid}: it is already traced by process {tracer} \
+             ({tracer_command}), and a process can have only one tracer; detach that one \
+             (quit the debugger) and retry, or write the core from it (gdb: generate-core-file, \
+             dlv: dump FILE)"
+        ),
+        Err(e) => return Err(e).with_context(|| format!("cannot freeze process {pid}")),
+    };
     let threads = live.tids().map(|t| t.len()).unwrap_or(0);
     if !args.quiet {
         eprintln!(

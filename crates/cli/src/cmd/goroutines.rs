@@ -9,9 +9,10 @@ use std::io::Write as _;
 use anyhow::{Result, bail};
 use clap::Args;
 use gosleuth_memory::Memory;
-use gosleuth_model::{Frame, Goroutine, Similarity, Stack};
+use gosleuth_model::{Goroutine, Similarity, Stack};
 use gosleuth_render::paths::PathShortener;
 use gosleuth_render::triage::{self as render, TextOptions};
+use gosleuth_runtime::capture::Crashed;
 use gosleuth_runtime::filter::{Filter, Loc, describe, location};
 use gosleuth_runtime::{Capture, View};
 use rayon::prelude::*;
@@ -81,8 +82,10 @@ pub fn show<M: Memory + Sync>(c: &Capture<M>, header: &str, args: &ViewArgs) -> 
         max_groups: args.max_groups,
         max_frames: args.max_frames,
     };
+    // The goroutine that crashed goes first wherever the order is ours.
+    let crashed = c.crashed().filter(|k| keep(&c.view(k.index)));
     if args.format == Format::Json {
-        return json(c, args, &keep);
+        return json(c, args, &keep, crashed.as_ref());
     }
     let st = opts.style;
     let mut out = String::new();
@@ -103,18 +106,55 @@ pub fn show<M: Memory + Sync>(c: &Capture<M>, header: &str, args: &ViewArgs) -> 
         );
     }
     if args.stacks {
-        return stacks(c, &keep, &opts, out);
+        return stacks(c, &keep, &opts, out, crashed.as_ref());
     }
     match args.group_by.as_str() {
         "stack" | "full" => {
-            let groups = c.group(Similarity::AnyValue, keep);
+            let crash_index = crashed.as_ref().map(|k| k.index);
+            let mut groups = c.group(Similarity::AnyValue, |v| {
+                Some(v.index()) != crash_index && keep(v)
+            });
+            if let Some(k) = &crashed {
+                // In a group of its own, shown whatever its frames.
+                let mut first = c.group(Similarity::AnyValue, |v| v.index() == k.index);
+                for g in &mut first {
+                    g.user_code = true;
+                }
+                first.append(&mut groups);
+                groups = first;
+            }
             let total = groups.iter().map(|g| g.count).sum();
             let paths = PathShortener::learn(groups.iter().flat_map(|g| g.frames.iter()));
+            let start = out.len();
             render::group_list(&mut out, total, &groups, &paths, &opts);
+            if let Some(k) = &crashed {
+                mark_first_group(&mut out, start, &crash_marker(k), &opts);
+            }
         }
         key => by_key(c, key, &keep, &mut out)?,
     }
     emit(&out)
+}
+
+/// The line that says why a goroutine is listed first.
+fn crash_marker(k: &Crashed) -> String {
+    format!("crashed: {}", k.why)
+}
+
+/// Puts `marker` under the header of the first group that
+/// [`render::group_list`] wrote into `out` from `start` on.
+fn mark_first_group(out: &mut String, start: usize, marker: &str, opts: &TextOptions) {
+    // The list's heading, a blank line, then the first group's header.
+    let Some(blank) = out[start..].find("\n\n").map(|p| start + p + 2) else {
+        return;
+    };
+    let Some(end) = out[blank..].find('\n').map(|p| blank + p + 1) else {
+        return;
+    };
+    out.insert_str(
+        end,
+        &format!("    {}\n", opts.style.bold(&opts.style.red(marker))),
+    );
 }
 
 fn stacks<M: Memory>(
@@ -122,12 +162,15 @@ fn stacks<M: Memory>(
     keep: &dyn Fn(&View<'_, M>) -> bool,
     opts: &TextOptions,
     mut out: String,
+    crashed: Option<&Crashed>,
 ) -> Result<()> {
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
     w.write_all(out.as_bytes())?;
     out.clear();
-    for i in 0..c.goroutines.len() {
+    let first = crashed.map(|k| k.index);
+    let rest = (0..c.goroutines.len()).filter(|&i| Some(i) != first);
+    for i in first.into_iter().chain(rest) {
         let v = c.view(i);
         if !keep(&v) {
             continue;
@@ -135,6 +178,13 @@ fn stacks<M: Memory>(
         let g: Goroutine = v.to_goroutine();
         out.push('\n');
         goroutine_text(&mut out, &g, opts);
+        if let Some(k) = crashed.filter(|k| k.index == i) {
+            let _ = writeln!(
+                out,
+                "    {}",
+                opts.style.bold(&opts.style.red(&crash_marker(k)))
+            );
+        }
         if let Some(why) = &v.raw().broken {
             let _ = writeln!(
                 out,
@@ -231,25 +281,25 @@ fn by_key<M: Memory + Sync>(
             "unknown --group-by {key:?}: use stack, userloc, curloc, goloc, startloc or label=KEY"
         ),
     };
-    // Key goroutines by something cheap (the address of the resolved
-    // frame, a pc, a label value) and name each key once at the end.
+    // Key goroutines by something cheap (the pc of the physical frame
+    // that holds the location, with whether its line is looked up at the
+    // pc itself; a pc; a label value) and name each key once at the end.
     #[derive(Hash, PartialEq, Eq)]
     enum Key {
-        Frame(usize),
+        Frame(u64, bool),
         Pc(u64),
         Label(Option<String>),
         Unknown,
     }
+    let physical = |v: &View<'_, M>, k: usize| {
+        v.raw()
+            .frames
+            .get(k)
+            .map_or(Key::Unknown, |f| Key::Frame(f.pc, k == 0 || f.trap()))
+    };
     let key_of = |v: &View<'_, M>| match (loc, label) {
-        (Some(Loc::Current), _) => v
-            .frame_iter()
-            .next()
-            .map_or(Key::Unknown, |f| Key::Frame(f as *const Frame as usize)),
-        (Some(Loc::User), _) => v
-            .frame_iter()
-            .find(|f| !f.is_runtime())
-            .or_else(|| v.frame_iter().next())
-            .map_or(Key::Unknown, |f| Key::Frame(f as *const Frame as usize)),
+        (Some(Loc::Current), _) => physical(v, 0),
+        (Some(Loc::User), _) => physical(v, v.user_frame_index().unwrap_or(0)),
         (Some(Loc::Go), _) => Key::Pc(v.raw().gopc),
         (Some(Loc::Start), _) => Key::Pc(v.raw().startpc),
         (None, Some(k)) => Key::Label(
@@ -345,12 +395,15 @@ fn json<M: Memory>(
     c: &Capture<M>,
     args: &ViewArgs,
     keep: &dyn Fn(&View<'_, M>) -> bool,
+    crashed: Option<&Crashed>,
 ) -> Result<()> {
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
     w.write_all(b"[")?;
     let mut first = true;
-    for i in 0..c.goroutines.len() {
+    let crash_index = crashed.map(|k| k.index);
+    let rest = (0..c.goroutines.len()).filter(|&i| Some(i) != crash_index);
+    for i in crash_index.into_iter().chain(rest) {
         if !keep(&c.view(i)) {
             continue;
         }
@@ -359,7 +412,11 @@ fn json<M: Memory>(
         }
         first = false;
         w.write_all(b"\n")?;
-        serde_json::to_writer(&mut w, &c.delve_goroutine(i, args.stacks))?;
+        let mut g = c.delve_goroutine(i, args.stacks);
+        if Some(i) == crash_index {
+            g.crashed = crashed.map(|k| k.why.clone());
+        }
+        serde_json::to_writer(&mut w, &g)?;
     }
     w.write_all(b"\n]\n")?;
     w.flush()?;

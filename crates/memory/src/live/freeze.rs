@@ -117,6 +117,15 @@ impl Frozen {
                         continue; // the thread exited meanwhile
                     }
                     Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                        // A traced thread refuses a second tracer with
+                        // EPERM: name the tracer rather than permissions.
+                        if let Some((tracer, tracer_command)) = super::tracer_of(pid, tid) {
+                            return Err(Error::Traced {
+                                pid,
+                                tracer,
+                                tracer_command,
+                            });
+                        }
                         return Err(Error::Permission {
                             pid,
                             what: "trace (ptrace)",

@@ -352,6 +352,26 @@ impl Drop for LiveProcess {
 
 /// True when `pid` is gone or a zombie (it exited; its parent has not
 /// reaped it yet).
+/// The process tracing thread `tid` of process `pid` (`TracerPid` of
+/// /proc/PID/task/TID/status), with its command name, or `None` when it is
+/// not traced (or its status cannot be read).
+pub fn tracer_of(pid: i32, tid: i32) -> Option<(i32, String)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok()?;
+    let tracer: i32 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    if tracer <= 0 {
+        return None;
+    }
+    let command = std::fs::read_to_string(format!("/proc/{tracer}/comm"))
+        .map(|c| c.trim_end().to_string())
+        .unwrap_or_else(|_| "?".to_string());
+    Some((tracer, command))
+}
+
 pub fn has_exited(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the parenthesised command name.
