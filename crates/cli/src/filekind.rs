@@ -122,7 +122,7 @@ pub fn kind_of(head: &[u8]) -> FileKind {
 
 /// Where a core file comes from, for messages that ask for one.
 const CORE_SOURCES: &str =
-    "a core file (from a crash with GOTRACEBACK=crash, from gcore, or from gosleuth dump PID)";
+    "one written by a crash with GOTRACEBACK=crash, by gcore, or by gosleuth dump PID";
 
 /// Checks the `BIN CORE` arguments of `usage` (`gosleuth core BIN CORE`):
 /// a core in the binary's place (arguments swapped, or the binary left
@@ -161,8 +161,8 @@ pub fn check_executable(path: &Path, kind: FileKind, what: &str) -> anyhow::Resu
         FileKind::Missing => anyhow::bail!("{p}: no such file; expected {what}"),
         FileKind::Core => anyhow::bail!("{p} is a core file, not an executable; expected {what}"),
         FileKind::Text => anyhow::bail!(
-            "{p} is a text file, not an executable; expected {what} (a goroutine dump, panic or \
-             log is read by gosleuth triage FILE or gosleuth diagnose FILE)"
+            "{p} is a text file, not an executable; expected {what}; a goroutine dump, panic or \
+             log is read by gosleuth triage FILE or gosleuth diagnose FILE"
         ),
         k => anyhow::bail!("{p} {k}; expected {what}"),
     }
@@ -171,19 +171,15 @@ pub fn check_executable(path: &Path, kind: FileKind, what: &str) -> anyhow::Resu
 /// Checks that `core` (of kind `kind`) is a core file for `usage`.
 pub fn check_core(core: &Path, kind: FileKind, usage: &str) -> anyhow::Result<()> {
     let p = core.display();
+    let want = format!("expected a core file as CORE in {usage}: {CORE_SOURCES}");
     match kind {
         FileKind::Core => Ok(()),
-        FileKind::Missing => anyhow::bail!("{p}: no such file; expected {CORE_SOURCES}"),
-        FileKind::Directory => {
-            anyhow::bail!("{p} is a directory; expected {CORE_SOURCES} (CORE in {usage})")
-        }
+        FileKind::Missing => anyhow::bail!("{p}: no such file; {want}"),
         FileKind::Empty => anyhow::bail!(
             "{p} is empty; a core whose writing was cut short (disk full, the dump killed) \
              holds nothing: take it again"
         ),
-        FileKind::Executable => anyhow::bail!(
-            "{p} is an executable, not a core file; expected {CORE_SOURCES} (CORE in {usage})"
-        ),
+        FileKind::Executable => anyhow::bail!("{p} is an executable, not a core file; {want}"),
         FileKind::Text => anyhow::bail!(
             "{p} is a text file, not a core file; a goroutine dump, panic or log is read by \
              gosleuth triage {p} or gosleuth diagnose {p}"
@@ -191,7 +187,7 @@ pub fn check_core(core: &Path, kind: FileKind, usage: &str) -> anyhow::Result<()
         FileKind::Gzip => anyhow::bail!(
             "{p} is gzip-compressed; decompress it first (gunzip -k {p}) and pass the core"
         ),
-        k => anyhow::bail!("{p} {k}; expected {CORE_SOURCES} (CORE in {usage})"),
+        k => anyhow::bail!("{p} {k}; {want}"),
     }
 }
 
