@@ -205,3 +205,162 @@ fn frame_pointers_agree_with_pcsp() {
         }
     }
 }
+
+/// One line of dlv's `goroutines`: id, then the user location's
+/// `file:line`, function and pc.
+struct DlvUserLoc {
+    id: u64,
+    loc: String,
+    function: String,
+    pc: u64,
+}
+
+/// dlv's `goroutines` (or `goroutines ARGS`) on a core, parsed; `None`
+/// when this dlv does not read the release.
+fn dlv_user_locations(
+    bin: &std::path::Path,
+    core: &std::path::Path,
+    args: &str,
+) -> Option<Vec<DlvUserLoc>> {
+    let script = std::env::temp_dir().join(format!(
+        "gosleuth-dlv-userloc-{}-{}.txt",
+        std::process::id(),
+        core.file_name().and_then(|n| n.to_str()).unwrap_or("core")
+    ));
+    std::fs::write(&script, format!("goroutines {args}\nexit\n")).expect("write dlv script");
+    let out = std::process::Command::new(kit::dlv_path())
+        .arg("core")
+        .arg(bin)
+        .arg(core)
+        .arg("--init")
+        .arg(&script)
+        .arg("--allow-non-terminal-interactive=true")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run dlv");
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if text.contains("is too old for this version of Delve")
+        || err.contains("is too old for this version of Delve")
+    {
+        return None;
+    }
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                // "  Goroutine 5 - User: /x/mutex.go:70 main.transfer (0x67469d) [sync.Mutex.Lock]"
+                let rest = l
+                    .trim_start()
+                    .trim_start_matches("* ")
+                    .strip_prefix("Goroutine ")?;
+                let (id, rest) = rest.split_once(" - User: ")?;
+                let mut parts = rest.split_whitespace();
+                let loc = parts.next()?.to_string();
+                let function = parts.next()?.to_string();
+                let pc = parts.next()?.trim_matches(|c| c == '(' || c == ')');
+                let pc = u64::from_str_radix(pc.strip_prefix("0x")?, 16).ok()?;
+                Some(DlvUserLoc {
+                    id: id.parse().ok()?,
+                    loc,
+                    function,
+                    pc,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Every goroutine's user location (`userCurrentLoc`, what `-with
+/// userloc` matches) is dlv's to the pc: the function that owns the pc,
+/// so a standard-library call inlined into user code (`sync.(*Mutex).Lock`
+/// in `main.transfer`, `CountS` in a handler) is named by that user code,
+/// at the inlined call's file and line; runtime and `internal/` frames
+/// are skipped, exported runtime functions and the rest of the standard
+/// library are not (`sync.(*WaitGroup).Add`).
+#[test]
+fn user_locations_are_delves() {
+    let mut versions = 0;
+    for go in kit::go_versions() {
+        for (case, core) in [
+            ("lockorder", "lockorder.gcore.core"),
+            ("metricsdeadlock", "metricsdeadlock.gcore.core"),
+            ("crash", "crash.crash.core"),
+            ("lockorder", "lockorder.crash.core"),
+        ] {
+            let dir = cores(&go, &[case]);
+            let bin = bins(&go, case).join(case);
+            let core = dir.join(core);
+            let Some(listed) = dlv_user_locations(&bin, &core, "") else {
+                continue;
+            };
+            assert!(!listed.is_empty(), "{go} {core:?}: dlv listed nothing");
+            versions += 1;
+            let c = gosleuth_runtime::capture_core(&bin, &core, &Default::default())
+                .unwrap_or_else(|e| panic!("{go} {core:?}: {e}"));
+            let mut compared = 0;
+            for d in &listed {
+                let Some(i) = c.goroutines.iter().position(|g| g.id == d.id) else {
+                    continue; // dlv lists dead goroutines too
+                };
+                let ours = c.delve_goroutine(i, false).user_current_loc;
+                let name = ours.function.as_ref().map_or("?", |f| f.name.as_str());
+                assert_eq!(
+                    (format!("{}:{}", ours.file, ours.line), name, ours.pc),
+                    (d.loc.clone(), d.function.as_str(), d.pc),
+                    "{go} {core:?}: goroutine {}",
+                    d.id
+                );
+                compared += 1;
+            }
+            assert!(compared >= 5, "{go} {core:?}: {compared} compared");
+            if case == "lockorder" {
+                let transfer = listed.iter().filter(|d| d.function == "main.transfer");
+                assert_eq!(transfer.count(), 2, "{go} {core:?}");
+            }
+        }
+    }
+    assert!(versions > 0, "dlv supports none of the tested Go releases");
+}
+
+/// The goroutine that crashed is the one the runtime printed first in its
+/// crash output; a `gcore` of a hung process has none.
+#[test]
+fn the_crashed_goroutine_is_the_one_that_panicked() {
+    for go in kit::go_versions() {
+        let dir = cores(&go, &["crash", "lockorder"]);
+        let bin = bins(&go, "crash").join("crash");
+        let c = gosleuth_runtime::capture_core(
+            &bin,
+            &dir.join("crash.crash.core"),
+            &Default::default(),
+        )
+        .unwrap_or_else(|e| panic!("{go}: {e}"));
+        let text = kit::read(&dir.join("crash.crash.txt"));
+        let ev = gosleuth_text::parse(&text, Default::default());
+        let printed = ev
+            .incidents
+            .iter()
+            .find_map(|inc| inc.first.as_ref())
+            .map(|g| g.id)
+            .unwrap_or_else(|| panic!("{go}: no panicking goroutine in crash.crash.txt"));
+        let crashed = c
+            .crashed()
+            .unwrap_or_else(|| panic!("{go}: no crashed goroutine"));
+        assert_eq!(
+            c.goroutines[crashed.index].id, printed,
+            "{go}: {}",
+            crashed.why
+        );
+        assert!(crashed.why.contains("SIGABRT"), "{go}: {}", crashed.why);
+        assert!(crashed.why.contains("panicking"), "{go}: {}", crashed.why);
+        let lock = bins(&go, "lockorder").join("lockorder");
+        let hung = gosleuth_runtime::capture_core(
+            &lock,
+            &dir.join("lockorder.gcore.core"),
+            &Default::default(),
+        )
+        .unwrap_or_else(|e| panic!("{go}: {e}"));
+        assert_eq!(hung.crashed(), None, "{go}: a gcore of a hung process");
+    }
+}
