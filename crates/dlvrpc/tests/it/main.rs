@@ -133,6 +133,34 @@ pub fn line_of(needle: &str) -> u32 {
     kit::source_line("metricsdeadlock/metrics.go", needle)
 }
 
+/// `metrics.go:LINE` of the send in `CountS`: Delve's user location of the
+/// piled-up requests. Delve names the function that owns the pc (the
+/// handler `CountS` is inlined into, when it is), at the inlined send's
+/// line, so tests match the line.
+pub fn counts_at() -> String {
+    format!(
+        "metrics.go:{}",
+        line_of("m.inChannel <- NewCountMetric(key, 1, second)")
+    )
+}
+
+/// `metrics.go:LINE` of the send in `SetM`: the consumer's user location.
+pub fn setm_at() -> String {
+    format!(
+        "metrics.go:{}",
+        line_of("m.inChannel <- NewSetMetric(key, value, second)")
+    )
+}
+
+/// `file:line` of a JSON `Location`.
+pub fn file_line(loc: &Value) -> String {
+    format!(
+        "{}:{}",
+        loc["file"].as_str().unwrap_or_default(),
+        loc["line"]
+    )
+}
+
 /// The values reader is still a stub (its errors say so).
 pub fn not_implemented(msg: &str) -> bool {
     msg.contains("not implemented")

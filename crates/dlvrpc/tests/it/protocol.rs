@@ -7,7 +7,10 @@ use gosleuth_dlvrpc::{Server, ServerOptions};
 use serde_json::{Value, json};
 
 use crate::session::consumer;
-use crate::{Client, line_of, not_implemented, own_session, serve, shared, shared_server};
+use crate::{
+    Client, counts_at, file_line, line_of, not_implemented, own_session, serve, setm_at, shared,
+    shared_server,
+};
 
 #[test]
 fn empty_params_answer_the_old_array_and_the_connection_ends() {
@@ -51,10 +54,8 @@ fn empty_params_answer_the_old_array_and_the_connection_ends() {
         })
         .collect();
     assert_eq!(consumers.len(), 1);
-    assert_eq!(
-        consumers[0]["userCurrentLoc"]["function"]["name"],
-        "main.(*Metrics).SetM"
-    );
+    let user = file_line(&consumers[0]["userCurrentLoc"]);
+    assert!(user.ends_with(&setm_at()), "{user}");
     // Not a Delve client (no SetApiVersion): closed once quiet, so that
     // `echo ... | nc` ends.
     let t0 = Instant::now();
@@ -87,13 +88,13 @@ fn list_goroutines_v2_pages_filters_and_groups() {
     // Filters: Kind 2 is userloc; Negated inverts.
     let counts = c.result(
         "ListGoroutines",
-        json!({"Filters": [{"Kind": 2, "Negated": false, "Arg": "main.(*Metrics).CountS"}]}),
+        json!({"Filters": [{"Kind": 2, "Negated": false, "Arg": counts_at()}]}),
     );
     let counted = counts["Goroutines"].as_array().expect("goroutines").len();
     assert!(counted > 1000);
     let others = c.result(
         "ListGoroutines",
-        json!({"Filters": [{"Kind": 2, "Negated": true, "Arg": "main.(*Metrics).CountS"}]}),
+        json!({"Filters": [{"Kind": 2, "Negated": true, "Arg": counts_at()}]}),
     );
     assert_eq!(
         others["Goroutines"].as_array().map_or(0, Vec::len),
@@ -118,10 +119,8 @@ fn list_goroutines_v2_pages_filters_and_groups() {
     assert_eq!(consumer["Total"], 1);
     let off = consumer["Offset"].as_u64().expect("offset") as usize;
     let member = &grouped["Goroutines"][off];
-    assert_eq!(
-        member["userCurrentLoc"]["function"]["name"],
-        "main.(*Metrics).SetM"
-    );
+    let user = file_line(&member["userCurrentLoc"]);
+    assert!(user.ends_with(&setm_at()), "{user}");
     let label = c.result(
         "ListGoroutines",
         json!({"GroupBy": 5, "GroupByKey": "region"}),
@@ -340,7 +339,7 @@ fn variables_come_from_the_values_reader_or_say_why_not() {
             .expect("goroutines");
         let counts = gs
             .iter()
-            .filter(|g| g["userCurrentLoc"]["function"]["name"] == "main.(*Metrics).CountS")
+            .filter(|g| file_line(&g["userCurrentLoc"]).ends_with(&counts_at()))
             .count();
         assert!(counts > 1000, "{counts}");
         assert!(

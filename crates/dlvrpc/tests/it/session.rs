@@ -3,7 +3,7 @@
 use gosleuth_dlvrpc::filter::{Field, Filter};
 use gosleuth_dlvrpc::session::Query;
 
-use crate::{line_of, shared};
+use crate::{counts_at, line_of, shared};
 
 /// Index of the goroutine blocked in SetM (the consumer that blocked
 /// itself), found from its frames.
@@ -109,12 +109,15 @@ fn listings_page_filter_and_group_like_delve() {
     });
     assert_eq!(last.goroutines.len(), 3);
     assert_eq!(last.nextg, -1);
-    // Delve's filter: substring of "file:line in function".
+    // Delve's filter: substring of "file:line in function". The user
+    // location of the requests piled up in CountS is the send's line
+    // (CountS is inlined: the function is the handler).
+    let counts_at = counts_at();
     let counts = s.list(&Query {
         filters: vec![Filter::delve(
             Field::UserLoc,
             false,
-            "in main.(*Metrics).CountS",
+            &format!("{counts_at} in "),
         )],
         ..Query::default()
     });
@@ -122,21 +125,26 @@ fn listings_page_filter_and_group_like_delve() {
         .filter(|&i| {
             s.capture()
                 .view(i)
-                .frame_iter()
-                .find(|f| !f.is_runtime())
-                .is_some_and(|f| f.function == "main.(*Metrics).CountS")
+                .user_location()
+                .is_some_and(|f| format!("{}:{}", f.file, f.line).ends_with(&counts_at))
         })
         .count();
     assert!(expected > 1000);
     assert_eq!(counts.goroutines.len(), expected);
     // gosleuth's: a regular expression over "function file:line".
     let re = s.list(&Query {
-        filters: vec![Filter::gosleuth(r"userloc=^main\.\(\*Metrics\)\.CountS ", false).unwrap()],
+        filters: vec![
+            Filter::gosleuth(
+                &format!("userloc=/{}$", counts_at.replace('.', "\\.")),
+                false,
+            )
+            .unwrap(),
+        ],
         ..Query::default()
     });
     assert_eq!(re.goroutines.len(), expected);
     let others = s.list(&Query {
-        filters: vec![Filter::delve(Field::UserLoc, true, "CountS")],
+        filters: vec![Filter::delve(Field::UserLoc, true, &counts_at)],
         ..Query::default()
     });
     assert_eq!(others.goroutines.len(), n - expected);
@@ -149,7 +157,7 @@ fn listings_page_filter_and_group_like_delve() {
     let g = grouped
         .groups
         .iter()
-        .find(|g| g.name.ends_with(" in main.(*Metrics).CountS"))
+        .find(|g| g.name.contains(&format!("{counts_at} in ")))
         .expect("CountS group");
     assert_eq!(g.total, expected);
     assert_eq!(g.count, 2);
