@@ -146,8 +146,13 @@ pub struct Evidence {
 pub enum FrameRole {
     /// Where the goroutine is blocked (innermost application frame).
     BlockedAt,
-    /// A frame that receives from the channel (can drain it).
+    /// A frame proved to receive from the channel: its function receives
+    /// from channels and a live variable of it holds this one (DWARF).
     DrainsAt,
+    /// A frame that may receive from the channel (inferred: its function
+    /// receives from channels and its stack holds the channel's address,
+    /// or, in a text dump, from the shape of the stacks).
+    MayDrainAt,
     /// Where the goroutine started.
     StartedAt,
     /// The `go` statement that created it.
@@ -222,12 +227,19 @@ pub struct ObjectEvidence {
     pub senders: u64,
     /// Goroutines queued to receive (channels) or to acquire (semaphores).
     pub receivers: u64,
-    /// Goroutines with the object on their stack in a function that
-    /// receives from channels: the ones that can drain it.
+    /// Goroutines proved to receive from the channel: queued to receive
+    /// on it, or holding it in a live variable (DWARF) of a frame whose
+    /// function receives from channels.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drainers: Vec<u64>,
+    /// Goroutines that may receive from the channel (inferred): a frame of
+    /// a function that receives from channels has the channel's address
+    /// on its stack, and no variable proves it holds the channel.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidate_drainers: Vec<u64>,
     /// Goroutines with the object on their stack that do not wait for it:
-    /// for a lock, the probable holders.
+    /// for a lock, the probable holders (inferred: nothing records who
+    /// holds a lock).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub holders: Vec<u64>,
 }
@@ -246,6 +258,7 @@ impl ObjectEvidence {
             senders: o.senders.len() as u64,
             receivers: o.receivers.len() as u64,
             drainers: Vec::new(),
+            candidate_drainers: Vec::new(),
             holders: Vec::new(),
         }
     }

@@ -42,6 +42,7 @@ fn role(r: FrameRole) -> &'static str {
     match r {
         FrameRole::BlockedAt => "blocked at",
         FrameRole::DrainsAt => "drains at",
+        FrameRole::MayDrainAt => "may drain at",
         FrameRole::StartedAt => "started at",
         FrameRole::CreatedAt => "created at",
         FrameRole::HoldsAt => "holds at",
@@ -180,11 +181,17 @@ pub fn render(
                     if !o.drainers.is_empty() {
                         s.push_str(&format!(" drained by {}", ids(&o.drainers)));
                     }
+                    if !o.candidate_drainers.is_empty() {
+                        s.push_str(&format!(
+                            " may be drained by {} (inferred)",
+                            ids(&o.candidate_drainers)
+                        ));
+                    }
                 }
                 WaitObjectKind::Semaphore => {
                     s.push_str(&format!(" waiters {}", o.receivers));
                     if !o.holders.is_empty() {
-                        s.push_str(&format!(" probable holders {}", ids(&o.holders)));
+                        s.push_str(&format!(" probable holders {} (inferred)", ids(&o.holders)));
                     }
                 }
             }

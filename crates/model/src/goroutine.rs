@@ -242,8 +242,25 @@ pub struct StackRef {
     /// True when the stack holds a pointer to a struct that holds the object.
     pub indirect: bool,
     /// True when the frame's function contains a channel receive
-    /// (`<-c`, `range c`, `select`): it can drain channels.
+    /// (`<-c`, `range c`, `select`): it can drain channels. Alone this is
+    /// an inference: a word on a stack that equals an object's address may
+    /// be a stale copy (see [`StackRef::held_in`]).
     pub receives: bool,
+    /// The variable of the frame that holds the object at the frame's pc,
+    /// from DWARF: a channel variable (`ch`), or the field of a struct a
+    /// variable points at (`m.inChannel`). `None` when no live variable
+    /// holds it (optimized away, a spill slot, a stale word).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_in: Option<String>,
+}
+
+impl StackRef {
+    /// The frame is proved to receive from the channel: its function
+    /// receives from channels and a live variable (DWARF) holds this one.
+    /// Without the variable, the goroutine is only a candidate.
+    pub fn proves_receiver(&self) -> bool {
+        self.receives && self.held_in.is_some()
+    }
 }
 
 /// A channel or semaphore that goroutines wait on (the wait graph).

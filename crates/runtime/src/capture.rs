@@ -20,6 +20,10 @@ use crate::symbolize::Symbols;
 use crate::target::Target;
 use crate::waits::WaitGraph;
 
+/// Most stack references to channels whose frame variables are read
+/// (from DWARF) to prove that the frame holds the channel, per capture.
+const MAX_HELD_IN_CHECKS: usize = 4096;
+
 /// How "now" is known, for wait durations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Now {
@@ -358,6 +362,9 @@ impl<M: Memory> Capture<M> {
     /// [`Capture::wait_objects`] with goroutine indexes mapped by `id`.
     fn wait_objects_as(&self, id: impl Fn(usize) -> u64 + Sync) -> Vec<WaitObject> {
         let ids = |v: &[usize]| -> Vec<u64> { v.par_iter().map(|&i| id(i)).collect() };
+        // Frames whose variables are read to prove who receives: a bound
+        // on the DWARF work (a reference past it stays a candidate).
+        let mut budget = MAX_HELD_IN_CHECKS;
         self.graph
             .objects
             .iter()
@@ -367,14 +374,22 @@ impl<M: Memory> Capture<M> {
                     .refs
                     .iter()
                     .map(|r| {
-                        if owner.is_none() && o.kind == WaitObjectKind::Channel {
+                        let chan = o.kind == WaitObjectKind::Channel;
+                        if owner.is_none() && chan {
                             owner = r.field_offset.and_then(|off| self.field_name(r, off));
                         }
+                        let held_in = if chan && r.receives && budget > 0 {
+                            budget -= 1;
+                            crate::values::var_holding(self, r.goroutine, r.frame, o.addr)
+                        } else {
+                            None
+                        };
                         StackRef {
                             goroutine: id(r.goroutine),
                             frame: self.shown_frame_index(r.goroutine, r.frame),
                             indirect: r.indirect,
                             receives: r.receives,
+                            held_in,
                         }
                     })
                     .collect();

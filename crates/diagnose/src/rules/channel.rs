@@ -2,29 +2,45 @@
 //! it drains (seed 004: the metrics consumer sending into its own input
 //! channel).
 //!
-//! Memory only. For a channel C read from the process:
-//! * C is full (`len == cap`, an unbuffered channel counts), not closed,
-//!   and nobody is queued to receive;
-//! * the goroutines that can drain C are those whose stacks reference C
-//!   from a frame of a function that receives from channels
-//!   ([`StackRef::receives`](gosleuth_model::StackRef)); there is at least
-//!   one, and every one of them is parked in a plain send on C (`chan
-//!   send`, not a `select`, which could leave through another case).
+//! Who receives from a channel is graded by its evidence ([`receivers`]):
+//! * **proved**: the goroutine is queued to receive on it (its sudog is on
+//!   the channel's `recvq`), or a frame of a function that receives from
+//!   channels holds the channel in a live variable, by DWARF
+//!   ([`StackRef::held_in`](gosleuth_model::StackRef));
+//! * **candidate** (inferred): a frame of a function that receives from
+//!   channels has the channel's address on its stack, and no variable
+//!   proves it holds it (a stale copy, a spill slot, an optimized-away
+//!   variable).
 //!
+//! Memory: for a channel C that is full (`len == cap`, an unbuffered
+//! channel counts), not closed, with senders queued and no receiver
+//! queued, the drainers are its proved receivers, else its candidate when
+//! there is exactly one; every drainer must be parked in a plain send on C
+//! (`chan send`, not a `select`, which could leave through another case).
 //! Then nothing will ever receive from C: the drainers wait for room that
-//! only they can make.
+//! only they can make. Proved, with no other candidate: confidence high;
+//! else medium, and the explanation says what was inferred.
+//!
+//! Text ([`text_self_deadlock`]): no addresses, so the inference comes from
+//! stacks: a pile-up of goroutines blocked sending in methods of one
+//! receiver type, and exactly one other goroutine blocked sending in a
+//! method of that type (not started by the same `go` statement): probably
+//! the consumer, blocked sending into the channel it drains.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
-use rustc_hash::FxHashSet as FxSet;
+use gosleuth_model::{Goroutine, WaitObject, WaitObjectKind};
 
-use gosleuth_model::{WaitObject, WaitObjectKind};
-
-use super::{Env, capitalise, describe_sites};
+use super::pileup::is_pile_up;
+use super::{Env, SiteAgg, StateText, blocked_sites, capitalise, describe_sites};
 use crate::finding::{
-    Confidence, Evidence, Finding, FrameEvidence, FrameRole, Kind, ObjectEvidence, Severity,
+    Confidence, Evidence, Finding, FrameEvidence, FrameRole, Kind, ObjectEvidence, Related,
+    Severity,
 };
-use crate::stack::wait_minutes;
+use crate::stack::{goroutines, receiver_type, wait_minutes};
+
+/// Most candidates named in prose.
+const MAX_NAMED: usize = 5;
 
 pub(crate) fn self_deadlock(env: &Env<'_>) -> Vec<Finding> {
     env.subject
@@ -58,81 +74,159 @@ pub(crate) fn channel_name(o: &WaitObject) -> String {
     s
 }
 
+/// Why a goroutine is taken for a receiver of a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Why {
+    /// Queued on the channel's `recvq`.
+    Queued,
+    /// Frame `frame` holds the channel in variable `var` (DWARF).
+    Holds { frame: usize, var: String },
+    /// Frame `frame` has the channel's address on its stack (inferred).
+    Address { frame: usize },
+}
+
+impl Why {
+    pub fn frame(&self) -> Option<usize> {
+        match self {
+            Why::Queued => None,
+            Why::Holds { frame, .. } | Why::Address { frame } => Some(*frame),
+        }
+    }
+}
+
+/// The receivers of a channel by the strength of the evidence, each
+/// goroutine once, by id.
+#[derive(Debug, Default)]
+pub(crate) struct Receivers {
+    pub proved: BTreeMap<u64, Why>,
+    pub candidates: BTreeMap<u64, Why>,
+}
+
+/// Who receives from `o`: proved receivers and candidates.
+pub(crate) fn receivers(o: &WaitObject) -> Receivers {
+    let mut r = Receivers::default();
+    for &id in &o.receivers {
+        r.proved.insert(id, Why::Queued);
+    }
+    // The outermost receiving frame of a goroutine is the loop that
+    // drains; refs come innermost first.
+    for s in o.referenced_by.iter().filter(|s| s.receives) {
+        match &s.held_in {
+            Some(var) => {
+                let why = Why::Holds {
+                    frame: s.frame,
+                    var: var.clone(),
+                };
+                match r.proved.get_mut(&s.goroutine) {
+                    Some(Why::Queued) => {}
+                    Some(w) => *w = why,
+                    None => {
+                        r.proved.insert(s.goroutine, why);
+                    }
+                }
+            }
+            None => {
+                r.candidates
+                    .insert(s.goroutine, Why::Address { frame: s.frame });
+            }
+        }
+    }
+    r.candidates.retain(|id, _| !r.proved.contains_key(id));
+    r
+}
+
+/// `variable m.inChannel holds it` and the like, for prose.
+pub(crate) fn why_prose(env: &Env<'_>, g: Option<&Goroutine>, why: &Why) -> String {
+    let at = |frame: usize| {
+        g.and_then(|g| g.frames.get(frame))
+            .map(|f| format!(" in {}", env.ctx.at(f)))
+            .unwrap_or_default()
+    };
+    match why {
+        Why::Queued => String::from("queued to receive on it"),
+        Why::Holds { frame, var } => format!(
+            "receives from it{}: a function that receives from channels, whose variable {var} \
+             holds this channel (DWARF)",
+            at(*frame)
+        ),
+        Why::Address { frame } => format!(
+            "may drain it (inferred: its stack holds the channel's address{}, a function that \
+             receives from channels; no variable of it holds the channel)",
+            at(*frame)
+        ),
+    }
+}
+
 fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
     let ch = o.channel.as_ref()?;
     if ch.closed || ch.len < ch.cap || !o.receivers.is_empty() || o.senders.is_empty() {
         return None;
     }
-    let drainers: BTreeSet<u64> = o
-        .referenced_by
-        .iter()
-        .filter(|r| r.receives)
-        .map(|r| r.goroutine)
-        .collect();
-    if drainers.is_empty() {
+    let r = receivers(o);
+    let proved = !r.proved.is_empty();
+    let drainers: &BTreeMap<u64, Why> = if proved {
+        &r.proved
+    } else if r.candidates.len() == 1 {
+        &r.candidates
+    } else {
         return None;
-    }
+    };
     // Every drainer must be parked in a plain send on this channel: a
     // goroutine in a select is queued on every channel of its cases and
     // can leave through another one.
-    let senders: FxSet<u64> = o.senders.iter().copied().collect();
-    if !drainers.iter().all(|d| {
-        senders.contains(d)
+    if !drainers.keys().all(|d| {
+        o.senders.contains(d)
             && env
                 .goroutine(*d)
                 .is_some_and(|g| g.state.starts_with("chan send"))
     }) {
         return None;
     }
+    // Candidates besides proved drainers: they weaken the claim.
+    let doubts: Vec<u64> = if proved {
+        r.candidates.keys().copied().collect()
+    } else {
+        Vec::new()
+    };
     let ctx = &env.ctx;
     let opts = env.opts;
 
     let mut frames = Vec::new();
     let mut who = Vec::new();
     let mut wait = None;
-    for &id in &drainers {
+    for (&id, why) in drainers {
         let Some(g) = env.goroutine(id) else {
             who.push(format!("goroutine {id}"));
             continue;
         };
         wait = wait.max(wait_minutes(g));
-        let started = env.started(g);
-        let blocked = ctx.blocking_frame(&g.frames);
-        let drain = o
-            .referenced_by
-            .iter()
-            .filter(|r| r.goroutine == id && r.receives)
-            .filter_map(|r| g.frames.get(r.frame))
-            .next_back();
+        let role = if proved {
+            FrameRole::DrainsAt
+        } else {
+            FrameRole::MayDrainAt
+        };
+        let chain = env.chain(g, why.frame().map(|f| (f, role)));
         let mut s = format!("goroutine {id}");
-        if let Some(f) = started {
+        if let Some(f) = env.started(g) {
             s.push_str(&format!(" (started in {})", f.function));
         }
         s.push_str(" is blocked sending into it");
-        if let Some((_, f)) = blocked {
-            s.push_str(&format!(" in {}", ctx.at(f)));
-            frames.push(FrameEvidence::new(FrameRole::BlockedAt, Some(id), f));
+        if !chain.is_empty() {
+            s.push_str(&format!(" in {}", env.chain_prose(&chain)));
         }
-        if let Some(f) = drain {
-            s.push_str(&format!(
-                ", called from {}, which receives from the channel",
-                ctx.at(f)
-            ));
-            frames.push(FrameEvidence::new(FrameRole::DrainsAt, Some(id), f));
-        }
-        if let Some(f) = started {
-            frames.push(FrameEvidence::new(FrameRole::StartedAt, Some(id), f));
-        }
+        s.push_str(&format!("; it {}", why_prose(env, Some(g), why)));
+        frames.extend(chain);
         who.push(s);
     }
 
     // The other goroutines stuck on the channel, by site.
-    let others = o.senders.iter().filter(|id| !drainers.contains(id)).count() as u64;
+    let is_drainer = |id: &u64| drainers.contains_key(id);
+    let others = o.senders.iter().filter(|id| !is_drainer(id)).count() as u64;
     let sites: Vec<_> = env
         .aggregate(
             o.senders
                 .iter()
-                .filter(|id| !drainers.contains(id))
+                .filter(|id| !is_drainer(id))
                 .filter_map(|&id| env.index_of(id)),
         )
         .iter()
@@ -141,28 +235,63 @@ fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
 
     let name = channel_name(o);
     let only = drainers.len() == 1;
-    let first = drainers.iter().next().copied().unwrap_or(0);
-    let title = if only {
-        format!("self-deadlock: goroutine {first} is blocked sending into the channel it drains")
-    } else {
-        format!(
+    let first = drainers.keys().next().copied().unwrap_or(0);
+    let title = match (only, proved) {
+        (true, true) => format!(
+            "self-deadlock: goroutine {first} is blocked sending into the channel it drains"
+        ),
+        (true, false) => format!(
+            "self-deadlock (inferred): goroutine {first} is blocked sending into the channel it \
+             probably drains"
+        ),
+        (false, _) => format!(
             "self-deadlock: the {} goroutines that drain a channel are all blocked sending into it",
             drainers.len()
-        )
+        ),
     };
     let mut explanation = format!("{}: {}. ", capitalise(&name), who.join("; "));
-    if only {
-        explanation.push_str(
-            "It is the only goroutine that receives from this channel (no other goroutine has \
-             the channel on its stack in a function that receives), and the buffer is full, so \
-             nothing will ever drain it: the goroutine waits for itself.",
-        );
+    if proved {
+        explanation.push_str(&format!(
+            "{} the only goroutine{} proved to receive from this channel (no goroutine is queued \
+             to receive on it, and no other goroutine holds it in a variable of a function that \
+             receives), and the buffer is full, so nothing will ever drain it: {}.",
+            if only { "It is" } else { "They are" },
+            if only { "" } else { "s" },
+            if only {
+                "the goroutine waits for itself"
+            } else {
+                "they wait for themselves"
+            }
+        ));
     } else {
         explanation.push_str(
-            "They are the only goroutines that receive from this channel (no other goroutine has \
-             the channel on its stack in a function that receives), and the buffer is full, so \
-             nothing will ever drain it.",
+            "Inferred: no goroutine is proved to receive from this channel (none is queued to \
+             receive, and no variable DWARF describes holds it in a function that receives), \
+             and this is the only goroutine whose stack holds the channel's address in a \
+             function that receives from channels. If it is the consumer, the buffer is full \
+             and nothing will ever drain it: the goroutine waits for itself.",
         );
+    }
+    if !doubts.is_empty() {
+        let named: Vec<String> = doubts
+            .iter()
+            .take(MAX_NAMED)
+            .map(|&id| match env.goroutine(id) {
+                Some(g) => format!("goroutine {id}, {}", env.doing(g)),
+                None => format!("goroutine {id}"),
+            })
+            .collect();
+        explanation.push_str(&format!(
+            " Not counted as receivers (inferred: their stacks hold the channel's address in a \
+             function that receives from channels, but no variable of theirs holds it, so the \
+             word is probably a stale copy): {}{}.",
+            named.join("; "),
+            if doubts.len() > MAX_NAMED {
+                format!(" and {} more", doubts.len() - MAX_NAMED)
+            } else {
+                String::new()
+            }
+        ));
     }
     if let Some(m) = wait.filter(|m| *m > 0) {
         explanation.push_str(&format!(" Blocked for {m} minutes."));
@@ -178,26 +307,43 @@ fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
             describe_sites(ctx, &sites, opts.max_sites)
         ));
     }
-    explanation.push_str(
-        " Fix: never block sending on a channel from the goroutine that drains it: handle the \
-         value directly, send without blocking (select with default), or send from another \
-         goroutine.",
-    );
+    explanation.push_str(FIX);
 
-    let mut ids: Vec<u64> = drainers.iter().copied().collect();
+    let mut ids: Vec<u64> = drainers.keys().copied().collect();
     ids.extend(
         o.senders
             .iter()
-            .filter(|id| !drainers.contains(id))
+            .filter(|id| !is_drainer(id))
             .take(opts.max_ids),
     );
     ids.truncate(opts.max_ids.max(drainers.len()));
     let mut object = ObjectEvidence::of(o);
-    object.drainers = drainers.iter().copied().collect();
+    object.drainers = r.proved.keys().copied().collect();
+    object.candidate_drainers = r.candidates.keys().copied().collect();
+    let related = doubts
+        .iter()
+        .take(MAX_NAMED)
+        .filter_map(|&id| {
+            let g = env.goroutine(id)?;
+            Some(Related {
+                goroutine: id,
+                state: g.state.clone(),
+                frame: env.blocked_at(g),
+                why: format!(
+                    "not counted as a receiver: {}",
+                    why_prose(env, Some(g), r.candidates.get(&id)?)
+                ),
+            })
+        })
+        .collect();
     Some(Finding {
         kind: Kind::SelfDeadlock,
         severity: Severity::Critical,
-        confidence: Confidence::High,
+        confidence: if proved && doubts.is_empty() {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
         title,
         explanation,
         evidence: Evidence {
@@ -207,6 +353,145 @@ fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
             sites,
             objects: vec![object],
             wait_minutes: wait,
+            related,
+            ..Default::default()
+        },
+    })
+}
+
+const FIX: &str = " Fix: never block sending on a channel from the goroutine that drains it: \
+     handle the value directly, send without blocking (select with default), or send from \
+     another goroutine.";
+
+/// A plain channel send (not on a nil channel, not a select).
+fn plain_send(state: &str) -> bool {
+    state == "chan send"
+}
+
+/// Text dumps: a pile-up of goroutines blocked sending in methods of one
+/// receiver type, and exactly one other goroutine blocked sending in a
+/// method of that type, not created by the pile-up's `go` statement: the
+/// consumer that stopped, probably blocked sending into the channel it
+/// drains. Warning, low confidence: inferred from stacks.
+pub(crate) fn text_self_deadlock(env: &Env<'_>) -> Vec<Finding> {
+    let opts = env.opts;
+    let total = env.subject.total.max(1);
+    let gs = env.goroutines();
+    let piles: Vec<SiteAgg<'_>> = blocked_sites(env, |_, info| !info.runtime_only)
+        .into_iter()
+        .filter(|s| plain_send(s.state) && is_pile_up(opts, s.count, total))
+        .collect();
+    // Suspect (goroutine index) -> the pile-ups it would explain.
+    let mut suspects: BTreeMap<u32, Vec<&SiteAgg<'_>>> = BTreeMap::new();
+    for p in &piles {
+        let Some(rt) = receiver_type(&p.frame.function) else {
+            continue;
+        };
+        let created = p.created_by.map(|f| (&f.function, &f.file, f.line));
+        let found: Vec<u32> = gs
+            .iter()
+            .enumerate()
+            .filter(|(i, g)| {
+                plain_send(g.state_or_status())
+                    && env.info.get(*i).is_some_and(|x| x.site != p.id)
+                    && g.created_by
+                        .as_ref()
+                        .map(|f| (&f.function, &f.file, f.line))
+                        != created
+                    && g.frames
+                        .iter()
+                        .any(|f| receiver_type(&f.function) == Some(rt))
+            })
+            .map(|(i, _)| i as u32)
+            .take(2)
+            .collect();
+        if let [one] = found.as_slice() {
+            suspects.entry(*one).or_default().push(p);
+        }
+    }
+    suspects
+        .into_iter()
+        .filter_map(|(i, piles)| text_finding(env, gs.get(i as usize)?, &piles))
+        .collect()
+}
+
+fn text_finding(env: &Env<'_>, g: &Goroutine, piles: &[&SiteAgg<'_>]) -> Option<Finding> {
+    let ctx = &env.ctx;
+    let opts = env.opts;
+    let rt = receiver_type(&piles.first()?.frame.function)?;
+    // The outermost frame in a method of the type: the loop that drains.
+    let loop_frame = g
+        .frames
+        .iter()
+        .rposition(|f| receiver_type(&f.function) == Some(rt));
+    let chain = env.chain(g, loop_frame.map(|i| (i, FrameRole::MayDrainAt)));
+    let started = env.started(g);
+    let started_in_type = started.is_some_and(|f| receiver_type(&f.function) == Some(rt));
+    let count: u64 = piles.iter().map(|p| p.count).sum();
+    let sites: Vec<_> = piles.iter().map(|p| p.site(opts.max_ids)).collect();
+
+    let mut explanation = format!("Goroutine {}", g.id);
+    if let Some(f) = started {
+        explanation.push_str(&format!(" (started in {}", f.function));
+        if let Some(c) = &g.created_by {
+            explanation.push_str(&format!(", created by {}", c.function));
+        }
+        explanation.push(')');
+    }
+    explanation.push_str(&format!(
+        " is blocked sending on a channel in {}. {} {} blocked sending in methods of the same \
+         type {rt}: {}.",
+        env.chain_prose(&chain),
+        capitalise(&goroutines(count)),
+        if count == 1 { "is" } else { "are" },
+        describe_sites(ctx, &sites, opts.max_sites)
+    ));
+    explanation.push_str(&format!(
+        " Inferred from the stacks (a text dump has no channel addresses, so who receives from \
+         which channel cannot be read): goroutine {} is the only other goroutine blocked sending \
+         in a method of {rt}{}, so it is probably the consumer of the channel they send on, \
+         blocked sending into the channel it drains. Then nothing will ever drain it: the \
+         goroutine waits for itself and every sender waits behind it.",
+        g.id,
+        if started_in_type {
+            ", and it was started in one (a goroutine the type runs for itself)"
+        } else {
+            ""
+        }
+    ));
+    if let Some(m) = wait_minutes(g).filter(|m| *m > 0) {
+        explanation.push_str(&format!(" Blocked for {m} minutes."));
+    }
+    explanation.push_str(
+        " A core or the live process (gosleuth diagnose BIN CORE, --pid) shows the channel and \
+         who receives from it.",
+    );
+    explanation.push_str(FIX);
+    let mut ids = vec![g.id];
+    for p in piles {
+        ids.extend(p.ids.iter().take(opts.max_ids.saturating_sub(ids.len())));
+    }
+    let mut frames: Vec<FrameEvidence> = chain;
+    for p in piles.iter().take(opts.max_sites) {
+        frames.extend(p.frames());
+    }
+    Some(Finding {
+        kind: Kind::SelfDeadlock,
+        severity: Severity::Warning,
+        confidence: Confidence::Low,
+        title: format!(
+            "possible self-deadlock (inferred from stacks): goroutine {} is blocked sending, \
+             probably into the channel it drains, with {} blocked sending behind it",
+            g.id,
+            goroutines(count)
+        ),
+        explanation,
+        evidence: Evidence {
+            count: count + g.count.max(1),
+            goroutines: ids,
+            frames,
+            sites,
+            wait_minutes: wait_minutes(g),
             ..Default::default()
         },
     })

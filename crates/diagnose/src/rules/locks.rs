@@ -368,10 +368,13 @@ fn cycle_finding(env: &Env<'_>, graph: &LockGraph, cycle: &[Step], knot: usize) 
         ));
         if let Some(f) = held_in {
             if memory {
-                p.push_str(&format!(" (it has the lock on its stack in {})", ctx.at(f)));
+                p.push_str(&format!(
+                    " (inferred: it has the lock on its stack in {} and does not wait for it)",
+                    ctx.at(f)
+                ));
             } else {
                 p.push_str(&format!(
-                    " (its frame {} has the lock's address among its arguments)",
+                    " (inferred: its frame {} has the lock's address among its arguments)",
                     ctx.at(f)
                 ));
             }
@@ -405,9 +408,9 @@ fn cycle_finding(env: &Env<'_>, graph: &LockGraph, cycle: &[Step], knot: usize) 
     }
 
     let who = match ids.as_slice() {
-        [a, b] => format!("goroutines {a} and {b} each hold a lock the other is waiting for"),
+        [a, b] => format!("goroutines {a} and {b} each wait for a lock the other probably holds"),
         _ => format!(
-            "goroutines {} wait for each other's locks in a cycle",
+            "goroutines {} wait in a cycle, each for a lock the next probably holds",
             id_list(&ids, ids.len() as u64)
         ),
     };

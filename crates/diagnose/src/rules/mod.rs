@@ -21,6 +21,9 @@ use rustc_hash::FxHashMap as FxMap;
 
 pub(crate) use leak::growth;
 
+/// Most frames of one goroutine's chain in a finding.
+const MAX_CHAIN: usize = 32;
+
 /// No site: the goroutine has no frames.
 const NO_SITE: u32 = u32::MAX;
 
@@ -263,6 +266,58 @@ impl<'a> Env<'a> {
             .map(|(_, f)| FrameEvidence::new(FrameRole::BlockedAt, Some(g.id), f))
     }
 
+    /// A goroutine's chain of frames from where it is blocked out to its
+    /// outermost frame (inlined calls included), as evidence: the blocking
+    /// frame `blocked_at`, the frame at index `mark` with role `mark_role`,
+    /// the others `called_from`; then where it started (`started_at`).
+    /// At most [`MAX_CHAIN`] frames.
+    pub fn chain(&self, g: &Goroutine, mark: Option<(usize, FrameRole)>) -> Vec<FrameEvidence> {
+        let mut out = Vec::new();
+        let first = self.ctx.blocking_frame(&g.frames).map_or(0, |(i, _)| i);
+        for (i, f) in g.frames.iter().enumerate().skip(first) {
+            if f.function == "runtime.goexit" || out.len() >= MAX_CHAIN {
+                break;
+            }
+            let role = match mark {
+                _ if i == first => FrameRole::BlockedAt,
+                Some((m, role)) if m == i => role,
+                _ => FrameRole::CalledFrom,
+            };
+            out.push(FrameEvidence::new(role, Some(g.id), f));
+        }
+        // The marked frame even when the chain was cut short.
+        if let Some((m, role)) = mark {
+            if m >= first + out.len() {
+                if let Some(f) = g.frames.get(m) {
+                    out.push(FrameEvidence::new(role, Some(g.id), f));
+                }
+            }
+        }
+        if let Some(f) = self.started(g) {
+            out.push(FrameEvidence::new(FrameRole::StartedAt, Some(g.id), f));
+        }
+        out
+    }
+
+    /// `f at file:line (inlined), called from g at file:line, ...` for
+    /// prose: the chain of [`Env::chain`] without its start.
+    pub fn chain_prose(&self, chain: &[FrameEvidence]) -> String {
+        let parts: Vec<String> = chain
+            .iter()
+            .filter(|f| f.role != FrameRole::StartedAt)
+            .map(|f| {
+                format!(
+                    "{} at {}:{}{}",
+                    f.function,
+                    self.ctx.short(&f.file),
+                    f.line,
+                    if f.inlined { " (inlined)" } else { "" }
+                )
+            })
+            .collect();
+        parts.join(", called from ")
+    }
+
     /// `state in function at file:line` for prose.
     pub fn doing(&self, g: &Goroutine) -> String {
         match self.ctx.blocking_frame(&g.frames) {
@@ -334,7 +389,10 @@ impl StateText for Goroutine {
 pub(crate) fn run(subject: &Subject, opts: &Options) -> Vec<Finding> {
     let env = Env::new(subject, opts);
     let mut out = Vec::new();
-    out.extend(channel::self_deadlock(&env));
+    match subject.source {
+        crate::Source::Memory => out.extend(channel::self_deadlock(&env)),
+        crate::Source::Text => out.extend(channel::text_self_deadlock(&env)),
+    }
     out.extend(locks::lock_order(&env));
     out.extend(process::crashes(&env));
     out.extend(process::all_asleep(&env));

@@ -14,7 +14,7 @@ use rustc_hash::{FxHashMap as FxMap, FxHashSet as FxSet};
 
 use gosleuth_model::{Goroutine, WaitObject, WaitObjectKind};
 
-use super::channel::channel_name;
+use super::channel::{self, channel_name, why_prose};
 use super::{Env, SiteAgg, blocked_sites, percent};
 use crate::Source;
 use crate::finding::{Confidence, Evidence, Finding, Kind, ObjectEvidence, Related, Severity};
@@ -30,12 +30,15 @@ pub(crate) fn pile_ups(env: &Env<'_>) -> Vec<Finding> {
     let total = env.subject.total.max(1);
     blocked_sites(env, |_, info| !info.runtime_only)
         .iter()
-        .filter(|s| {
-            s.count >= opts.pile_up_absolute
-                || (s.count >= opts.pile_up_min && percent(s.count, total) >= opts.pile_up_percent)
-        })
+        .filter(|s| is_pile_up(opts, s.count, total))
         .map(|s| finding(env, s, total))
         .collect()
+}
+
+/// True when `count` goroutines at one site, of `total`, are a pile-up.
+pub(crate) fn is_pile_up(opts: &crate::Options, count: u64, total: u64) -> bool {
+    count >= opts.pile_up_absolute
+        || (count >= opts.pile_up_min && percent(count, total) >= opts.pile_up_percent)
 }
 
 fn finding(env: &Env<'_>, s: &SiteAgg<'_>, total: u64) -> Finding {
@@ -208,14 +211,11 @@ fn holdup(
                 Some(c) if c.len >= c.cap => ", and the buffer is full",
                 _ => "",
             };
-            let mut drainers: Vec<u64> = o
-                .referenced_by
-                .iter()
-                .filter(|r| r.receives && !members.contains(r.goroutine))
-                .map(|r| r.goroutine)
-                .collect();
-            drainers.sort_unstable();
-            drainers.dedup();
+            // Who receives, by evidence; the pile-up's own goroutines wait
+            // like it and are left out.
+            let mut recv = channel::receivers(o);
+            recv.proved.retain(|id, _| !members.contains(*id));
+            recv.candidates.retain(|id, _| !members.contains(*id));
             // Goroutines queued to receive wait like the pile-up; they are
             // not the ones that could send.
             let mut referencing: Vec<u64> = o
@@ -231,16 +231,8 @@ fn holdup(
                     "{} queued to send and none to receive{buffer}. ",
                     goroutines(o.senders.len() as u64),
                 ));
-                if drainers.is_empty() {
-                    text.push_str(
-                        "No goroutine has this channel on its stack in a function that \
-                         receives: its consumer has exited, was never started, or holds the \
-                         channel somewhere the stacks do not show.",
-                    );
-                } else {
-                    let descr: Vec<String> = drainers
-                        .iter()
-                        .take(MAX_RELATED)
+                let describe = |ids: &mut dyn Iterator<Item = &u64>| -> String {
+                    ids.take(MAX_RELATED)
                         .filter_map(|&id| {
                             let g = env.goroutine(id)?;
                             let stuck = if senders.contains(&id) {
@@ -250,19 +242,43 @@ fn holdup(
                             };
                             Some(format!("goroutine {id}, {}{stuck}", env.doing(g)))
                         })
-                        .collect();
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                if recv.proved.is_empty() && recv.candidates.is_empty() {
+                    text.push_str(
+                        "No goroutine has this channel on its stack in a function that \
+                         receives: its consumer has exited, was never started, or holds the \
+                         channel somewhere the stacks do not show.",
+                    );
+                }
+                if !recv.proved.is_empty() {
                     text.push_str(&format!(
-                        "The goroutines that can drain it are stuck elsewhere: {}.",
-                        descr.join("; ")
+                        "The goroutines that receive from it (a variable of a receiving function \
+                         holds it, by DWARF) are stuck elsewhere: {}.",
+                        describe(&mut recv.proved.keys())
                     ));
                 }
-                for &id in &drainers {
-                    let why = if senders.contains(&id) {
-                        "receives from this channel but is blocked sending on it"
-                    } else {
-                        "receives from this channel (can drain it)"
-                    };
-                    push(id, why.to_string(), &mut related);
+                if !recv.candidates.is_empty() {
+                    text.push_str(&format!(
+                        "{}oroutines that may drain it (inferred: their stacks hold the \
+                         channel's address in a function that receives from channels, but no \
+                         variable of theirs holds it, so the word may be a stale copy): {}.",
+                        if recv.proved.is_empty() {
+                            "No goroutine is proved to receive from it. G"
+                        } else {
+                            " Other g"
+                        },
+                        describe(&mut recv.candidates.keys())
+                    ));
+                }
+                for (id, why) in recv.proved.iter().chain(&recv.candidates) {
+                    let g = env.goroutine(*id);
+                    let mut w = why_prose(env, g, why);
+                    if senders.contains(id) {
+                        w.push_str(", and is itself blocked sending on it");
+                    }
+                    push(*id, w, &mut related);
                 }
             } else if !o.receivers.is_empty() && o.senders.is_empty() {
                 text.push_str(&format!(
@@ -283,20 +299,24 @@ fn holdup(
                         })
                         .collect();
                     text.push_str(&format!(
-                        "Goroutines that have the channel on their stack and could send on it \
-                         or close it: {}.",
+                        "Goroutines that may send on it or close it (inferred: their stacks \
+                         hold the channel's address): {}.",
                         descr.join("; ")
                     ));
                 }
                 for &id in &referencing {
                     push(
                         id,
-                        String::from("has this channel on its stack (could send or close)"),
+                        String::from(
+                            "may send on it or close it (inferred: its stack holds the \
+                             channel's address)",
+                        ),
                         &mut related,
                     );
                 }
             }
-            ev.drainers = drainers;
+            ev.drainers = recv.proved.keys().copied().collect();
+            ev.candidate_drainers = recv.candidates.keys().copied().collect();
         }
         WaitObjectKind::Semaphore => {
             let mut holders: Vec<u64> = o
@@ -318,7 +338,8 @@ fn holdup(
                     })
                     .collect();
                 text.push_str(&format!(
-                    "Probable holders (they have it on their stack and do not wait for it): {}.",
+                    "Probable holders (inferred: they have it on their stack and do not wait \
+                     for it; nothing records who holds a lock): {}.",
                     descr.join("; ")
                 ));
             }
@@ -326,7 +347,8 @@ fn holdup(
                 push(
                     id,
                     String::from(
-                        "has the lock on its stack and does not wait for it (probable holder)",
+                        "probable holder (inferred: it has the lock on its stack and does not \
+                         wait for it)",
                     ),
                     &mut related,
                 );

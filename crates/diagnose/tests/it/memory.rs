@@ -131,24 +131,28 @@ fn seed004(requests: u64) -> Snapshot {
             frame: 3,
             indirect: true,
             receives: false,
+            held_in: None,
         },
         StackRef {
             goroutine: 20,
             frame: 4,
             indirect: true,
             receives: true, // its select sends on outChannel
+            held_in: None,
         },
         StackRef {
             goroutine: 20,
             frame: 5,
             indirect: true,
             receives: true, // for ... range m.inChannel
+            held_in: Some("m.inChannel".into()),
         },
         StackRef {
             goroutine: 1,
             frame: 4,
             indirect: true,
             receives: false,
+            held_in: None,
         },
     ];
     let mut senders = vec![20];
@@ -176,6 +180,7 @@ fn seed004(requests: u64) -> Snapshot {
             frame: 4,
             indirect: true,
             receives: false,
+            held_in: None,
         });
     }
     let objects = vec![
@@ -210,12 +215,14 @@ fn seed004(requests: u64) -> Snapshot {
                     frame: 3,
                     indirect: true,
                     receives: true,
+                    held_in: None,
                 },
                 StackRef {
                     goroutine: 20,
                     frame: 4,
                     indirect: true,
                     receives: true,
+                    held_in: None,
                 },
             ],
             owner: Some("(*main.Metrics).outChannel".into()),
@@ -244,7 +251,8 @@ fn seed004_first_finding_is_the_self_deadlock() {
         "main.(*Metrics).SetM at app/metrics.go:62",
         "cap 100, len 100",
         "(*main.Metrics).inChannel",
-        "only goroutine that receives",
+        "only goroutine proved to receive",
+        "variable m.inChannel holds this channel",
         "5000 other goroutines are also blocked sending on it",
         "main.(*Metrics).CountS",
         "20 minutes",
@@ -304,6 +312,7 @@ fn no_self_deadlock_when_another_goroutine_drains() {
         frame: 0,
         indirect: false,
         receives: true,
+        held_in: None,
     });
     let findings = diagnose(&Subject::from_snapshot(snap), &Options::default());
     assert!(
@@ -365,6 +374,7 @@ fn lockorder() -> Snapshot {
         frame,
         indirect: true,
         receives: false,
+        held_in: None,
     };
     let sema = |addr, waiter, refs| WaitObject {
         addr,
@@ -447,6 +457,7 @@ fn semaphore_pile_up_names_the_probable_holder() {
             frame: 7,
             indirect: true,
             receives: false,
+            held_in: None,
         });
     }
     // The holder waits on a channel with the lock held.
@@ -463,6 +474,7 @@ fn semaphore_pile_up_names_the_probable_holder() {
         frame: 1,
         indirect: true,
         receives: true,
+        held_in: None,
     });
     let snap = Snapshot {
         goroutines: gs,

@@ -96,18 +96,7 @@ pub(crate) fn frame_ctx<M: Memory>(c: &Capture<M>, scope: Scope) -> Result<Frame
                 continue;
             }
             if shown == scope.frame {
-                let link = c.target.link_pc(f.pc);
-                let link_pc = if f.trap() { link } else { link.wrapping_sub(1) };
-                let (regs, reg_source) = registers(c, scope.goroutine, k);
-                return Ok(FrameCtx {
-                    inline_depth: n - 1 - j,
-                    link_pc,
-                    line: s.frame.line,
-                    function: s.frame.function.clone(),
-                    cfa: cfa(c, f.pc, f.sp()),
-                    regs,
-                    reg_source,
-                });
+                return Ok(logical(c, scope.goroutine, k, n - 1 - j, &s.frame));
             }
             shown += 1;
         }
@@ -116,6 +105,44 @@ pub(crate) fn frame_ctx<M: Memory>(c: &Capture<M>, scope: Scope) -> Result<Frame
         "goroutine {} has {shown} frames; there is no frame {}",
         g.id, scope.frame
     ))
+}
+
+/// The logical frames of physical frame `k` of goroutine `gi` (the
+/// function and the calls inlined into it, outermost first), shown or not.
+pub(crate) fn physical_frame_ctxs<M: Memory>(c: &Capture<M>, gi: usize, k: usize) -> Vec<FrameCtx> {
+    let Some(f) = c.goroutines.get(gi).and_then(|g| g.frames.get(k)) else {
+        return Vec::new();
+    };
+    let syms = c.symbols.frames(f);
+    let n = syms.len();
+    syms.iter()
+        .enumerate()
+        .rev()
+        .map(|(j, s)| logical(c, gi, k, n - 1 - j, &s.frame))
+        .collect()
+}
+
+/// The context of one logical frame of physical frame `k`.
+fn logical<M: Memory>(
+    c: &Capture<M>,
+    gi: usize,
+    k: usize,
+    inline_depth: usize,
+    frame: &gosleuth_model::Frame,
+) -> FrameCtx {
+    let f = c.goroutines[gi].frames[k];
+    let link = c.target.link_pc(f.pc);
+    let link_pc = if f.trap() { link } else { link.wrapping_sub(1) };
+    let (regs, reg_source) = registers(c, gi, k);
+    FrameCtx {
+        inline_depth,
+        link_pc,
+        line: frame.line,
+        function: frame.function.clone(),
+        cfa: cfa(c, f.pc, f.sp()),
+        regs,
+        reg_source,
+    }
 }
 
 /// The CFA of a physical frame: its sp plus its frame size plus the

@@ -552,3 +552,75 @@ fn var_place<M: Memory>(
         format!("pieces [{}]", descr.join(", ")),
     ))
 }
+
+/// Most struct fields compared per variable in [`var_holding`].
+const MAX_HOLDING_FIELDS: usize = 256;
+
+/// The variable of physical frame `k` of goroutine `gi` (of the function
+/// or of a call inlined into it) that holds the channel `hchan` at the
+/// frame's pc, from DWARF: a channel variable whose value is `hchan`
+/// (`ch`), or a channel field of a struct variable or of the struct a
+/// pointer variable points at (`m.inChannel`). `None` when no variable
+/// with a location there holds it: the stack word that pointed at the
+/// channel was a spill slot, a dead variable or a stale copy.
+pub(crate) fn var_holding<M: Memory>(
+    c: &Capture<M>,
+    gi: usize,
+    k: usize,
+    hchan: u64,
+) -> Option<String> {
+    let d = dwarf_of(c).ok()?;
+    let l = Loader::new(&c.target, Types::new(d), &LoadConfig::default());
+    for f in frame::physical_frame_ctxs(c, gi, k) {
+        let Ok(vars) = frame::visible_vars(c, &f) else {
+            continue;
+        };
+        for sv in &vars {
+            let loc = locate_scope_var(c, &l, &f, sv);
+            let (Some(ty), Ok(place)) = (loc.ty, loc.place) else {
+                continue;
+            };
+            let Ok(r) = l.types.resolve(ty) else {
+                continue;
+            };
+            let found = match &r.shape {
+                types::Shape::Chan { .. } => (l.word(&place).ok() == Some(hchan)).then(String::new),
+                types::Shape::Struct => chan_field_holding(&l, &r.real, &place, hchan),
+                types::Shape::Pointer { target } => match l.word(&place) {
+                    Ok(p) if p != 0 => l
+                        .types
+                        .resolve(*target)
+                        .ok()
+                        .filter(|t| t.shape == types::Shape::Struct)
+                        .and_then(|t| chan_field_holding(&l, &t.real, &Place::Mem(p), hchan)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(field) = found {
+                return Some(format!("{}{field}", loc.name));
+            }
+        }
+    }
+    None
+}
+
+/// `.field` of the channel field of the struct at `place` that holds
+/// `hchan`.
+fn chan_field_holding<M: Memory>(
+    l: &Loader<'_, M>,
+    st: &gosleuth_gobin::GoType,
+    place: &Place,
+    hchan: u64,
+) -> Option<String> {
+    st.fields
+        .iter()
+        .take(MAX_HOLDING_FIELDS)
+        .find(|fl| {
+            fl.ty
+                .and_then(|t| l.types.resolve(t).ok())
+                .is_some_and(|t| matches!(t.shape, types::Shape::Chan { .. }))
+                && l.word(&place.at(fl.offset)).ok() == Some(hchan)
+        })
+        .map(|fl| format!(".{}", fl.name))
+}
