@@ -1,5 +1,5 @@
 //! Inputs named on the command line: files, globs and `-` for stdin, read
-//! in chunks (gzip is undone on the fly).
+//! in chunks (gzip, of a file or of stdin, is undone on the fly).
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -58,9 +58,23 @@ impl Input {
     /// before, so callers can report what was read and then the break.
     pub fn stream(&self, sink: &mut dyn FnMut(&[u8])) -> Result<Option<anyhow::Error>> {
         let broken = match self {
-            Input::Stdin => pump(io::stdin().lock(), sink)
-                .err()
-                .map(|e| anyhow::Error::new(e).context("reading standard input")),
+            Input::Stdin => {
+                // Gzip is recognised by its magic (there is no name).
+                let mut stdin = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
+                let gz = io::BufRead::fill_buf(&mut stdin).is_ok_and(|b| b.starts_with(&[0x1f, 0x8b]));
+                let result = if gz {
+                    pump(flate2::read::MultiGzDecoder::new(stdin), sink)
+                } else {
+                    pump(stdin, sink)
+                };
+                result.err().map(|e| {
+                    anyhow::Error::new(e).context(if gz {
+                        "reading gzip data from standard input (truncated or corrupt?)"
+                    } else {
+                        "reading standard input"
+                    })
+                })
+            }
             Input::File(path) => {
                 let (file, gz) = open(path)?;
                 if gz {
@@ -161,14 +175,14 @@ impl BinaryKind {
                 _ => BinaryKind::OtherElf,
             });
         }
-        // A profile.proto message starts with its sample types (field 1, a
-        // message: 0x0a, length), each opening with field 1 as a varint
-        // (0x08); text never holds the control bytes that follow.
+        // A profile.proto message: its first fields are those of Profile
+        // (numbers 1-14, varints or length-delimited), with control bytes
+        // text never holds.
         let binary = head
             .iter()
             .take(32)
             .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
-        if head.first() == Some(&0x0a) && head.get(2) == Some(&0x08) && binary {
+        if binary && profile_fields(head) >= 3 {
             return Some(BinaryKind::Profile);
         }
         None
@@ -176,25 +190,80 @@ impl BinaryKind {
 
     /// What to run instead of `command` on the input `name`.
     pub fn advice(self, name: &str, command: &str) -> String {
+        // Standard input is read once: the other command needs a file.
+        let (name, arg) = if name == "<stdin>" {
+            ("standard input", "FILE")
+        } else {
+            (name, name)
+        };
+        let save = if arg == "FILE" {
+            " (save it to FILE first)"
+        } else {
+            ""
+        };
         match self {
             BinaryKind::Core => format!(
                 "{name} is an ELF core file, not text: read its goroutines with `gosleuth core \
-                 BIN {name}` or diagnose it with `gosleuth diagnose BIN {name}` (BIN is the \
-                 program that dumped it)"
+                 BIN {arg}` or diagnose it with `gosleuth diagnose BIN {arg}` (BIN is the \
+                 program that dumped it){save}"
             ),
             BinaryKind::Binary => format!(
-                "{name} is an executable, not text: `gosleuth bin {name}` shows what is in a Go \
-                 binary; `gosleuth {command}` reads panics, goroutine dumps and logs"
+                "{name} is an executable, not text: `gosleuth bin {arg}` shows what is in a Go \
+                 binary{save}; `gosleuth {command}` reads panics, goroutine dumps and logs"
             ),
             BinaryKind::OtherElf => format!(
                 "{name} is an ELF file, not text: `gosleuth {command}` reads panics, goroutine \
                  dumps and logs"
             ),
-            BinaryKind::Profile => {
-                format!("{name} is a pprof profile, not text: read it with `gosleuth pprof {name}`")
-            }
+            BinaryKind::Profile => format!(
+                "{name} is a pprof profile, not text: read it with `gosleuth pprof {arg}`{save}"
+            ),
         }
     }
+}
+
+/// How many fields of a pprof `Profile` message the bytes start with
+/// (stopping at the first that cannot be one, or the end of `head`).
+fn profile_fields(head: &[u8]) -> usize {
+    fn varint(b: &[u8], at: &mut usize) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*at)?;
+            *at += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let mut at = 0;
+    let mut fields = 0;
+    while at < head.len() {
+        let Some(key) = varint(head, &mut at) else {
+            break;
+        };
+        let (number, wire) = (key >> 3, key & 7);
+        if !(1..=14).contains(&number) {
+            break;
+        }
+        match wire {
+            0 => {
+                if varint(head, &mut at).is_none() {
+                    break;
+                }
+            }
+            2 => {
+                let Some(len) = varint(head, &mut at) else {
+                    break;
+                };
+                at = at.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+            }
+            _ => break,
+        }
+        fields += 1;
+    }
+    fields
 }
 
 /// Says on stderr that standard input is being read, when it is a

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use gosleuth_model::cause::goroot_src;
-use gosleuth_model::{Frame, Group, Incident, IncidentKind, RootCause};
+use gosleuth_model::{Frame, Group, Incident, IncidentKind, RootCause, Status};
 
 use crate::parser::{MAX_LOGICAL_LINE, cut};
 
@@ -100,9 +100,8 @@ pub(crate) fn timeout_cause(inc: &Incident) -> Option<RootCause> {
     headline.strip_prefix("test timed out after ")?;
     let running = running_tests(message);
     let candidates = test_goroutines(&inc.groups, &running);
-    let timer = "the goroutine that raised the panic is the test binary's timer \
-                 (testing.(*M).startAlarm), not the code under test: a test that does not \
-                 finish is a hang";
+    let timer = "the panic itself was raised by the test binary's timer \
+                 (testing.(*M).startAlarm), not by the code under test: a test timeout is a hang";
     let Some(&(g, test_fn)) = candidates
         .iter()
         .find(|(g, _)| !waits_for_subtest(g))
@@ -113,8 +112,8 @@ pub(crate) fn timeout_cause(inc: &Incident) -> Option<RootCause> {
             frame: None,
             caller: None,
             explanation: format!(
-                "{headline} while {} ran, and no goroutine running a test (testing.tRunner) is \
-                 in the output to show where it blocked; {timer}",
+                "{headline} while {} was running, and no goroutine running a test \
+                 (testing.tRunner) is in the output to show where it is stuck; {timer}.",
                 names(&running)
             ),
             message: headline.to_string(),
@@ -129,7 +128,7 @@ pub(crate) fn timeout_cause(inc: &Incident) -> Option<RootCause> {
     };
     let frame = g.frames.iter().find(|f| !library(f)).cloned();
     let mut text = format!(
-        "{headline} while {} ran; the goroutine of {} is {}",
+        "{headline} while {} was running.\n{}'s goroutine {}",
         names(&running),
         short_name(&test_fn.function),
         where_blocked(g, frame.as_ref(), &library)
@@ -141,17 +140,17 @@ pub(crate) fn timeout_cause(inc: &Incident) -> Option<RootCause> {
         .map(|(o, f)| {
             let user = o.frames.iter().find(|f| !library(f));
             format!(
-                "{} ({})",
+                "{}'s goroutine {}",
                 short_name(&f.function),
                 where_blocked(o, user, &library)
             )
         })
         .collect();
     if !others.is_empty() {
-        text.push_str(&format!("; also running: {}", others.join("; ")));
+        text.push_str(&format!(".\nAlso running: {}", others.join("; ")));
     }
     text.push_str(&format!(
-        ".\nThis is probably why the test did not finish (an inference from where it waits); \
+        ".\nThis is probably why the test did not finish (inferred from where it waits); \
          {timer}."
     ));
     Some(RootCause {
@@ -166,28 +165,29 @@ pub(crate) fn timeout_cause(inc: &Incident) -> Option<RootCause> {
     })
 }
 
-/// `in state S in F at FILE:LINE, called from G <- H` for a goroutine.
+/// `is blocked [S] in LIB from F at FILE:LINE (called by G <- H)` for a
+/// goroutine.
 fn where_blocked(g: &Group, user: Option<&Frame>, library: &dyn Fn(&Frame) -> bool) -> String {
-    let mut s = String::new();
-    if !g.state.is_empty() {
-        s.push_str(&format!("[{}] ", g.state));
-    }
+    let mut s = match g.status {
+        Status::Waiting => format!("is blocked [{}]", g.state),
+        Status::Running => String::from("is running"),
+        _ if g.state.is_empty() => String::from("is"),
+        _ => format!("is [{}]", g.state),
+    };
     // The library call it waits in, when there is one above the user frame.
-    if let Some(lib) = g
+    let lib = g
         .frames
         .iter()
         .take_while(|f| Some(*f) != user)
         .filter(|f| !f.is_runtime())
-        .last()
-    {
-        s.push_str(&format!("in {} ", lib.function));
-        if user.is_some() {
-            s.push_str("called ");
-        }
+        .last();
+    if let Some(lib) = lib {
+        s.push_str(&format!(" in {}", lib.function));
     }
     match user {
         Some(u) => {
-            s.push_str(&format!("in {} at {}", u.function, location(u)));
+            let word = if lib.is_some() { "from" } else { "in" };
+            s.push_str(&format!(" {word} {} at {}", u.function, location(u)));
             let callers: Vec<&str> = g
                 .frames
                 .iter()
@@ -199,10 +199,10 @@ fn where_blocked(g: &Group, user: Option<&Frame>, library: &dyn Fn(&Frame) -> bo
                 .take(6)
                 .collect();
             if !callers.is_empty() {
-                s.push_str(&format!(", called from {}", callers.join(" <- ")));
+                s.push_str(&format!(" (called by {})", callers.join(" <- ")));
             }
         }
-        None => s.push_str("in library code only"),
+        None => s.push_str(" in library code only"),
     }
     s
 }
