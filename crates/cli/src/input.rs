@@ -61,7 +61,8 @@ impl Input {
             Input::Stdin => {
                 // Gzip is recognised by its magic (there is no name).
                 let mut stdin = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
-                let gz = io::BufRead::fill_buf(&mut stdin).is_ok_and(|b| b.starts_with(&[0x1f, 0x8b]));
+                let gz =
+                    io::BufRead::fill_buf(&mut stdin).is_ok_and(|b| b.starts_with(&[0x1f, 0x8b]));
                 let result = if gz {
                     pump(flate2::read::MultiGzDecoder::new(stdin), sink)
                 } else {
