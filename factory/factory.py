@@ -58,7 +58,7 @@ VERSION_GROUPS = {"default": DEFAULT_VERSIONS, "old": OLD_VERSIONS,
 FIXTURE_VERSIONS = DEFAULT_VERSIONS + OLD_VERSIONS
 
 PROGRAMS = ["crash", "racepanic", "rpcrace", "leak", "metricsdeadlock", "lockorder",
-            "mapwrites", "goleak", "parked", "variants", "loadgen"]
+            "mapwrites", "goleak", "parked", "variants", "loadgen", "testtimeout"]
 # Helper programs are built with default flags only.
 HELPERS = {"loadgen"}
 RACE_PROGRAMS = {"racepanic", "rpcrace"}
@@ -71,7 +71,7 @@ BUILD_VARIANTS = [
 ]
 
 EVIDENCE_CASES = ["crash", "racepanic", "rpcrace", "mapwrites", "leak", "metricsdeadlock",
-                  "lockorder", "goleak", "parked", "variants"]
+                  "lockorder", "goleak", "parked", "variants", "testtimeout"]
 CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder", "parked"]
 DEFAULT_CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder"]  # parked on demand
 # Core cases that run a variant of another program: case -> (program, binary).
@@ -87,6 +87,8 @@ CASE_BINS = {
     "metricsdeadlock": ["metricsdeadlock", "loadgen"], "lockorder": ["lockorder"],
     "goleak": ["goleak"], "parked": ["parked"], "variants": ["variants"],
     "crash-noopt": ["crash.noopt"],
+    # `go test` builds what it runs.
+    "testtimeout": [],
 }
 
 # variants subcommands, each run under GOTRACEBACK=all ...
@@ -827,6 +829,31 @@ def case_variants(ctx: Ctx):
     return arts
 
 
+def case_testtimeout(ctx: Ctx):
+    """`go test -timeout 2s` of a test stuck on a recursive lock (Store.Incr
+    calls Get under the same sync.Mutex), plain and with -json, and
+    `go test -json` of a test that panics (a write to a nil map)."""
+    arts = []
+    src = PROGRAMS_DIR / "testtimeout"
+    hang = ["-timeout", "2s", "-run", "^(TestGet|TestIncr)$", "."]
+    runs = [
+        ("testtimeout.timeout.txt", ["go", "test", *hang],
+         lambda rc, t: "panic: test timed out after 2s" in t and ").Get(" in t
+         and ").Incr(" in t),
+        ("testtimeout.timeout.json.txt", ["go", "test", "-json", *hang],
+         lambda rc, t: '"Action":"output"' in t and "test timed out after 2s" in t
+         and ").Get(" in t),
+        ("testtimeout.nilmap.json.txt", ["go", "test", "-json", "-run", "^TestNilMap$", "."],
+         lambda rc, t: '"Action":"output"' in t and "assignment to entry in nil map" in t),
+    ]
+    for name, cmd, check in runs:
+        out = ctx.text / name
+        retry_capture(ctx, name, cmd, out, check, tries=3, env=go_env(ctx.version),
+                      timeout=300, cwd=src)
+        arts.append(ctx.rel(out))
+    return arts
+
+
 CASE_FUNCS = {
     "crash": (case_crash, ["crash"]),
     "racepanic": (case_racepanic, ["racepanic"]),
@@ -838,6 +865,7 @@ CASE_FUNCS = {
     "goleak": (case_goleak, ["goleak"]),
     "parked": (case_parked, ["parked"]),
     "variants": (case_variants, ["variants"]),
+    "testtimeout": (case_testtimeout, ["testtimeout"]),
 }
 
 

@@ -57,10 +57,13 @@ pub fn incident(out: &mut String, inc: &Incident, opts: &TextOptions) {
     }
     let _ = writeln!(out, "{}", st.bold(&head));
     for (i, p) in inc.panics.iter().enumerate() {
+        // Each panic of a chain one step deeper, up to a few steps: the
+        // output stays linear in the chain's length.
+        let depth = i.min(MAX_INDENT) + 1;
         let mut line = format!(
             "{}panic: {}",
-            "  ".repeat(i + 1),
-            indent_tail(&p.message, i + 2)
+            "  ".repeat(depth),
+            indent_tail(&p.message, depth + 1)
         );
         if p.repanicked {
             line.push_str(" [recovered, repanicked]");
@@ -103,7 +106,29 @@ pub fn incident(out: &mut String, inc: &Incident, opts: &TextOptions) {
             map_access(out, inc, &paths, st);
         }
     }
-    if let Some(g) = &inc.first {
+    // When the root cause is in another goroutine than the one that raised
+    // the panic (a test timeout: the timer raised it), that goroutine.
+    let cause_group = inc
+        .root_cause
+        .as_ref()
+        .filter(|rc| inc.first.as_ref().is_none_or(|g| g.id != rc.goroutine))
+        .and_then(|rc| {
+            inc.groups
+                .iter()
+                .find(|g| g.ids.contains(&rc.goroutine))
+                .map(|g| (rc.goroutine, g))
+        });
+    if let Some((id, g)) = cause_group {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            st.bold(&format!("goroutine {id} [{}]:", g.state))
+        );
+        frames(out, &g.frames, &paths, opts, "  ");
+        if let Some(c) = &g.created_by {
+            created_by(out, c, None, &paths, "  ");
+        }
+    } else if let Some(g) = &inc.first {
         if matches!(inc.kind, IncidentKind::Panic | IncidentKind::Fatal) {
             let _ = writeln!(
                 out,
@@ -126,6 +151,9 @@ pub fn incident(out: &mut String, inc: &Incident, opts: &TextOptions) {
     }
     groups(out, inc, &paths, opts);
 }
+
+/// Panics of a chain are indented one step deeper each, up to this many.
+const MAX_INDENT: usize = 4;
 
 fn indent_tail(message: &str, depth: usize) -> String {
     message.replace('\n', &format!("\n{}", "  ".repeat(depth)))

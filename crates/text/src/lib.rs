@@ -11,10 +11,13 @@
 //! ```
 
 pub mod framing;
+pub mod gotest;
 pub mod lines;
 mod parser;
 pub mod race;
 
 pub use parser::{
-    Evidence, Options, Parser, parse, parse_parallel, parse_parallel_at, slice_reader,
+    Evidence, KEEP_BUDGET, MAX_FRAMES, MAX_INCIDENTS, MAX_LINE, MAX_LOGICAL_LINE, MAX_MESSAGE,
+    MAX_PANICS, MAX_RACES, MAX_WARNINGS, Options, Parser, parse, parse_parallel, parse_parallel_at,
+    slice_reader,
 };

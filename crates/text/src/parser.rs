@@ -12,7 +12,10 @@ use gosleuth_model::{
     Similarity, Stack, Status, cause, merge_groups,
 };
 
+use std::collections::{HashMap, VecDeque};
+
 use crate::framing::unwrap_line;
+use crate::gotest::{self, Test2Json};
 use crate::lines::{self, FileLine};
 use crate::race;
 
@@ -37,11 +40,47 @@ pub struct Evidence {
     /// Physical lines read.
     pub lines: u64,
     /// Lines inside a goroutine or report that could not be understood, and
-    /// other problems, with their line numbers.
+    /// other problems, with their line numbers (at most [`MAX_WARNINGS`],
+    /// then a line counting the rest).
     pub warnings: Vec<String>,
+    /// Incidents read but not kept: beyond [`MAX_INCIDENTS`], only the
+    /// first and the last half are kept (a warning says so).
+    pub incidents_omitted: u64,
+    /// Distinct race reports beyond [`MAX_RACES`], read but not kept.
+    pub races_omitted: u64,
+    /// [`Options::keep_goroutines`] was asked for, but the goroutines passed
+    /// [`KEEP_BUDGET`]: every incident keeps only its groups.
+    pub goroutines_dropped: bool,
+    /// Warnings beyond [`MAX_WARNINGS`], only counted.
+    pub warnings_omitted: u64,
 }
 
 impl Evidence {
+    /// Adds the warnings that say what the parser's bounds left out (once,
+    /// for the whole input).
+    fn summarize(&mut self) {
+        if self.incidents_omitted > 0 {
+            self.warnings.push(format!(
+                "{} incidents not shown: past {MAX_INCIDENTS}, only the first {} and the last {} \
+                 are kept",
+                self.incidents_omitted,
+                MAX_INCIDENTS / 2,
+                MAX_INCIDENTS / 2
+            ));
+        }
+        if self.races_omitted > 0 {
+            self.warnings.push(format!(
+                "{} race reports not shown: past {MAX_RACES} distinct races, only repeats of \
+                 those are counted",
+                self.races_omitted
+            ));
+        }
+        if self.warnings_omitted > 0 {
+            self.warnings
+                .push(format!("... and {} more warnings", self.warnings_omitted));
+        }
+    }
+
     /// True when the input shows a failure: a panic, a fatal error, a
     /// crash signal or a data race.
     pub fn has_failure(&self) -> bool {
@@ -79,12 +118,55 @@ struct Open {
     want_parent: Option<u64>,
     /// Creation sites of the first goroutine's parents, nearest first.
     parents: Vec<gosleuth_model::Frame>,
+    /// Panics of the chain beyond [`MAX_PANICS`], not kept.
+    panics_omitted: u64,
 }
 
 /// Consecutive unrecognised lines after which an open incident is closed.
 const MAX_STRAY: u32 = 20;
+
+// Bounds on what one input can make the parser keep. Each is far above
+// what the Go runtime prints, so real evidence never meets them; hostile
+// or mangled input (a grep of `panic:` lines, a stream without line
+// breaks) is read in bounded memory, and what was cut is said.
+
 /// Warnings kept (further ones are only counted).
-const MAX_WARNINGS: usize = 100;
+pub const MAX_WARNINGS: usize = 100;
+/// Physical lines longer than this are read up to this length (as the
+/// logs scanner does), so input without line breaks takes bounded memory.
+pub const MAX_LINE: usize = 1 << 20;
+/// Logical lines (a line of a stack inside a JSON record, say) are cut to
+/// this length; no line of a traceback comes near it.
+pub const MAX_LOGICAL_LINE: usize = 64 << 10;
+/// Panics of one chain kept: the first `MAX_PANICS - 1` and the last
+/// (the runtime prints one per nested panic; a chain this long is a
+/// recursion of re-panics or not a chain at all).
+pub const MAX_PANICS: usize = 16;
+/// Bytes of one panic value or fatal-error message kept.
+pub const MAX_MESSAGE: usize = 64 << 10;
+/// `runtime: ...` and `[...]` lines kept per incident, and their length.
+const MAX_NOTES: usize = 32;
+const MAX_NOTE: usize = 1024;
+/// Frames kept per goroutine (the runtime prints at most 100, then elides);
+/// further ones are counted as elided.
+pub const MAX_FRAMES: usize = 1024;
+/// `[originating from goroutine N]` ancestors kept per goroutine.
+const MAX_ANCESTORS: usize = 64;
+/// Bytes of function names, arguments and paths kept per goroutine.
+const MAX_STACK_TEXT: usize = 4 << 20;
+/// Incidents kept per input: the first half and the last half of this
+/// many; those between are counted in [`Evidence::incidents_omitted`].
+pub const MAX_INCIDENTS: usize = 1000;
+/// Distinct race reports kept (repeats of a kept one are counted in its
+/// `occurrences`).
+pub const MAX_RACES: usize = 1000;
+/// Bytes of one race report's lines kept.
+const MAX_RACE_BLOCK: usize = 1 << 20;
+/// With [`Options::keep_goroutines`], about this many bytes of goroutines
+/// are kept; past it every goroutine is dropped and incidents keep their
+/// groups ([`Evidence::goroutines_dropped`]), so memory follows the number
+/// of distinct stacks again.
+pub const KEEP_BUDGET: usize = 128 << 20;
 
 /// Streams text in, produces [`Evidence`].
 pub struct Parser {
@@ -103,14 +185,25 @@ pub struct Parser {
     ancestor: Option<Ancestor>,
     /// Lines of a race report being collected.
     race_block: Option<(u64, Vec<String>)>,
+    /// Bytes in `race_block` (at most [`MAX_RACE_BLOCK`] are kept).
+    race_bytes: usize,
+    /// Where each distinct race (by its pair of sites) is in `races`.
+    race_index: HashMap<Vec<String>, usize>,
     /// `runtime: ...` lines seen before a fatal error.
     runtime_notes: Vec<String>,
     /// Name of the last failing test (`--- FAIL: TestX`).
     last_test: Option<String>,
     /// A partial physical line from the previous chunk.
     carry: Vec<u8>,
+    /// The carried line passed [`MAX_LINE`]: the rest of it is skipped.
+    carry_long: bool,
     line_no: u64,
-    dropped_warnings: u64,
+    /// Bytes of goroutines kept with [`Options::keep_goroutines`].
+    kept_bytes: usize,
+    /// The latest incidents once [`MAX_INCIDENTS`]` / 2` are kept.
+    tail: VecDeque<Incident>,
+    /// `go test -json` events being put back together.
+    test2json: Test2Json,
 }
 
 impl Parser {
@@ -127,11 +220,16 @@ impl Parser {
             created_by_pending: None,
             ancestor: None,
             race_block: None,
+            race_bytes: 0,
+            race_index: HashMap::new(),
             runtime_notes: Vec::new(),
             last_test: None,
             carry: Vec::new(),
+            carry_long: false,
             line_no: 0,
-            dropped_warnings: 0,
+            kept_bytes: 0,
+            tail: VecDeque::new(),
+            test2json: Test2Json::default(),
         }
     }
 
@@ -146,78 +244,121 @@ impl Parser {
         p
     }
 
-    /// Feeds a chunk of input; lines may span chunks.
+    /// Feeds a chunk of input; lines may span chunks. A line longer than
+    /// [`MAX_LINE`] is read up to that length (with a warning).
     pub fn feed(&mut self, chunk: &[u8]) {
         let mut rest = chunk;
-        if !self.carry.is_empty() {
+        if !self.carry.is_empty() || self.carry_long {
             match memchr::memchr(b'\n', rest) {
                 Some(i) => {
-                    let mut line = std::mem::take(&mut self.carry);
-                    line.extend_from_slice(&rest[..i]);
-                    self.physical_line(&line);
+                    self.push_carry(&rest[..i]);
+                    self.end_carry();
                     rest = &rest[i + 1..];
                 }
                 None => {
-                    self.carry.extend_from_slice(rest);
+                    self.push_carry(rest);
                     return;
                 }
             }
         }
         let mut start = 0;
         for nl in memchr::memchr_iter(b'\n', rest) {
-            self.physical_line(&rest[start..nl]);
+            let line = &rest[start..nl];
+            if line.len() > MAX_LINE {
+                self.physical_line(&line[..MAX_LINE]);
+                self.long_line();
+            } else {
+                self.physical_line(line);
+            }
             start = nl + 1;
         }
-        self.carry.extend_from_slice(&rest[start..]);
+        self.push_carry(&rest[start..]);
+    }
+
+    fn push_carry(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.carry.len());
+        if bytes.len() > room {
+            self.carry_long = true;
+        }
+        self.carry
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    /// Reads the carried line (its end has come, or the input's).
+    fn end_carry(&mut self) {
+        let line = std::mem::take(&mut self.carry);
+        let long = std::mem::replace(&mut self.carry_long, false);
+        self.physical_line(&line);
+        if long {
+            self.long_line();
+        }
+        // Keep the allocation for the next partial line.
+        self.carry = line;
+        self.carry.clear();
+    }
+
+    fn long_line(&mut self) {
+        self.warn(format!(
+            "line {}: longer than {} MiB; read up to that length",
+            self.line_no,
+            MAX_LINE >> 20
+        ));
     }
 
     /// Like [`Parser::finish`], also saying whether the last incident was
-    /// still open at the end (so the next part may continue it).
+    /// still open at the end (so the next part may continue it). The
+    /// summary warnings are left to the merge.
     fn finish_part(mut self) -> (Evidence, bool) {
-        let carry = std::mem::take(&mut self.carry);
-        if !carry.is_empty() {
-            self.physical_line(&carry);
+        if !self.carry.is_empty() || self.carry_long {
+            self.end_carry();
         }
         let open = self.open.is_some() && self.race_block.is_none();
-        (self.finish(), open)
+        (self.finish_parts(), open)
     }
 
     /// Ends the input and returns what was found.
-    pub fn finish(mut self) -> Evidence {
-        if !self.carry.is_empty() {
-            let line = std::mem::take(&mut self.carry);
-            self.physical_line(&line);
+    pub fn finish(self) -> Evidence {
+        let mut e = self.finish_parts();
+        e.summarize();
+        e
+    }
+
+    fn finish_parts(mut self) -> Evidence {
+        if !self.carry.is_empty() || self.carry_long {
+            self.end_carry();
+        }
+        let pending = std::mem::take(&mut self.test2json).finish();
+        for l in pending {
+            self.line(&l);
         }
         if let Some((line, block)) = self.race_block.take() {
             self.finish_race(line, &block);
         }
         self.close_incident();
-        self.evidence.races = race::dedup(std::mem::take(&mut self.races));
-        if self.dropped_warnings > 0 {
-            self.evidence
-                .warnings
-                .push(format!("... and {} more warnings", self.dropped_warnings));
-        }
+        let tail = std::mem::take(&mut self.tail);
+        self.evidence.incidents.extend(tail);
+        self.evidence.races = std::mem::take(&mut self.races);
         self.evidence
     }
 
     fn physical_line(&mut self, raw: &[u8]) {
         self.line_no += 1;
         self.evidence.lines += 1;
-        match std::str::from_utf8(raw) {
-            Ok(text) => unwrap_line(text, &mut |l, _| self.line(l)),
-            Err(_) => {
-                let text = String::from_utf8_lossy(raw);
-                unwrap_line(&text, &mut |l, _| self.line(l));
+        let text = String::from_utf8_lossy(raw);
+        if let Some(lines) = self.test2json.event(&text) {
+            for l in lines {
+                self.line(cut(&l, MAX_LOGICAL_LINE));
             }
+            return;
         }
+        unwrap_line(&text, &mut |l, _| self.line(cut(l, MAX_LOGICAL_LINE)));
     }
 
     fn warn(&mut self, msg: String) {
         if self.evidence.warnings.len() < MAX_WARNINGS {
             self.evidence.warnings.push(msg);
         } else {
-            self.dropped_warnings += 1;
+            self.evidence.warnings_omitted += 1;
         }
     }
 
@@ -235,7 +376,10 @@ impl Parser {
                 // A separator line that does not open a race report.
                 self.race_block = None;
             } else if block.is_empty() || race::continues_block(t) {
-                block.push(l.to_string());
+                if self.race_bytes < MAX_RACE_BLOCK {
+                    self.race_bytes += l.len();
+                    block.push(l.to_string());
+                }
                 return;
             } else {
                 // The report ended without its closing separator.
@@ -247,12 +391,14 @@ impl Parser {
         if l.trim_end() == race::SEPARATOR {
             self.end_goroutine();
             self.race_block = Some((self.line_no, Vec::new()));
+            self.race_bytes = 0;
             return;
         }
         if l.trim_end() == race::WARNING {
             // A report whose opening separator was lost.
             self.end_goroutine();
             self.race_block = Some((self.line_no, vec![l.to_string()]));
+            self.race_bytes = l.len();
             return;
         }
 
@@ -302,7 +448,7 @@ impl Parser {
             {
                 let test = self.last_test.clone();
                 for r in self.races.iter_mut().filter(|r| r.test.is_none()) {
-                    r.test = test.clone();
+                    r.test.clone_from(&test);
                 }
             }
             Some(_) if self.mode != Mode::Goroutine => {
@@ -364,7 +510,7 @@ impl Parser {
         {
             // Later panics of a chain are indented (a tab; spaces when a
             // log or a web page re-indented it).
-            inc.panics.push(panic_value(rest));
+            push_panic(open, panic_value(rest));
         } else if let Some(sig) = lines::signal_line(l) {
             match &mut inc.signal {
                 Some(s) if s.addr.is_none() => {
@@ -388,15 +534,15 @@ impl Parser {
         } else if let Some(rest) = l.strip_prefix('\t') {
             // Continuation of a multi-line panic value.
             if let Some(p) = inc.panics.last_mut() {
-                p.message.push('\n');
-                p.message.push_str(rest);
+                append_line(&mut p.message, rest);
             }
         } else if l.starts_with("runtime: ") || l.starts_with("[") {
-            inc.notes.push(l.to_string());
+            if inc.notes.len() < MAX_NOTES {
+                inc.notes.push(cut(l, MAX_NOTE).to_string());
+            }
         } else if let Some(p) = inc.panics.last_mut().filter(|_| inc.total == 0) {
             // Older releases print multi-line values without indentation.
-            p.message.push('\n');
-            p.message.push_str(l);
+            append_line(&mut p.message, l);
         } else {
             self.between_line(l);
         }
@@ -569,6 +715,26 @@ impl Parser {
     }
 
     fn push_raw(&mut self, frame: RawFrame) {
+        let full = match &self.ancestor {
+            Some(a) => a.frames.len() >= MAX_FRAMES,
+            None => self.raw.frames.len() >= MAX_FRAMES,
+        };
+        if full {
+            // Counted as elided, as the runtime does past its own limit.
+            if let Some(g) = &mut self.goroutine {
+                let n = g.elided_frames.get_or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    let msg = format!(
+                        "line {}: goroutine {} has more than {MAX_FRAMES} frames; the rest are \
+                         counted as elided",
+                        self.line_no, g.id
+                    );
+                    self.warn(msg);
+                }
+            }
+            return;
+        }
         if let Some(a) = &mut self.ancestor {
             a.frames.push(self.raw.materialize(&frame));
         } else if self.goroutine.is_some() {
@@ -608,7 +774,9 @@ impl Parser {
     fn flush_ancestor(&mut self) {
         if let Some(a) = self.ancestor.take() {
             if let Some(g) = &mut self.goroutine {
-                g.ancestors.push(a);
+                if g.ancestors.len() < MAX_ANCESTORS {
+                    g.ancestors.push(a);
+                }
             }
         }
     }
@@ -669,13 +837,35 @@ impl Parser {
         if open.incident.first.is_none() {
             open.want_parent = shell.parent_id;
         }
-        open.incident.total += shell.count.max(1);
+        open.incident.total = open.incident.total.saturating_add(shell.count.max(1));
         open.grouper.add_stack(&view);
-        if self.opts.keep_goroutines {
-            open.incident.goroutines.push(view.to_goroutine());
+        if self.opts.keep_goroutines && !self.evidence.goroutines_dropped {
+            self.kept_bytes += std::mem::size_of::<Goroutine>()
+                + self.raw.frames.len() * std::mem::size_of::<Frame>()
+                + self.raw.buf.len();
+            if self.kept_bytes <= KEEP_BUDGET {
+                open.incident.goroutines.push(view.to_goroutine());
+            } else {
+                // Past the budget: every incident keeps its groups only.
+                open.incident.goroutines = Vec::new();
+                for inc in self.evidence.incidents.iter_mut().chain(&mut self.tail) {
+                    inc.goroutines = Vec::new();
+                }
+                self.evidence.goroutines_dropped = true;
+            }
         }
         if open.incident.first.is_none() {
             open.incident.first = Some(view.to_goroutine());
+        }
+        if self.evidence.goroutines_dropped && self.kept_bytes > KEEP_BUDGET {
+            self.kept_bytes = 0;
+            let msg = format!(
+                "line {}: more than {} MiB of goroutines; each incident keeps its groups of \
+                 goroutines with the same stack, not every goroutine",
+                self.line_no,
+                KEEP_BUDGET >> 20
+            );
+            self.warn(msg);
         }
     }
 
@@ -687,7 +877,7 @@ impl Parser {
                 .is_some_and(|o| o.incident.kind == IncidentKind::Panic && o.incident.total == 0);
         if continuing {
             if let Some(open) = &mut self.open {
-                open.incident.panics.push(panic_value(rest));
+                push_panic(open, panic_value(rest));
             }
             return;
         }
@@ -710,7 +900,7 @@ impl Parser {
                 return;
             }
             if open.incident.total == 0 && open.incident.fatal.is_none() {
-                open.incident.fatal = Some(msg.to_string());
+                open.incident.fatal = Some(cut(msg, MAX_MESSAGE).to_string());
                 if open.incident.kind == IncidentKind::Signal {
                     open.incident.kind = IncidentKind::Fatal;
                 }
@@ -720,7 +910,7 @@ impl Parser {
         }
         self.close_incident();
         let mut inc = Incident::new(IncidentKind::Fatal, self.line_no);
-        inc.fatal = Some(msg.to_string());
+        inc.fatal = Some(cut(msg, MAX_MESSAGE).to_string());
         inc.notes = std::mem::take(&mut self.runtime_notes);
         self.open_incident(inc);
         self.mode = Mode::Header;
@@ -734,6 +924,7 @@ impl Parser {
             stray: 0,
             want_parent: None,
             parents: Vec::new(),
+            panics_omitted: 0,
         });
     }
 
@@ -744,8 +935,24 @@ impl Parser {
             return;
         };
         let mut incident = open.incident;
+        if self.evidence.incidents.len() >= MAX_INCIDENTS / 2
+            && self.tail.len() >= MAX_INCIDENTS / 2
+        {
+            // The first and the latest incidents are kept; one between
+            // them is dropped.
+            self.tail.pop_front();
+            self.evidence.incidents_omitted += 1;
+        }
+        if open.panics_omitted > 0 {
+            incident.notes.push(format!(
+                "{} more panics of this chain are not shown (the first {} and the last are)",
+                open.panics_omitted,
+                MAX_PANICS - 1
+            ));
+        }
         incident.groups = open.grouper.finish();
-        incident.root_cause = cause::root_cause(&incident);
+        incident.root_cause =
+            gotest::timeout_cause(&incident).or_else(|| cause::root_cause(&incident));
         if let Some(rc) = &mut incident.root_cause {
             for p in open.parents {
                 if !rc.created_by.contains(&p) {
@@ -753,12 +960,29 @@ impl Parser {
                 }
             }
         }
-        self.evidence.incidents.push(incident);
+        if self.evidence.incidents.len() < MAX_INCIDENTS / 2 {
+            self.evidence.incidents.push(incident);
+        } else {
+            self.tail.push_back(incident);
+        }
     }
 
     fn finish_race(&mut self, line: u64, block: &[String]) {
         match race::parse_block(block, line) {
-            Some(report) => self.races.push(report),
+            Some(report) => {
+                // Deduplicated as they come, so repeats take no memory.
+                let key = report.site_key();
+                if let Some(&i) = self.race_index.get(&key) {
+                    if let Some(kept) = self.races.get_mut(i) {
+                        kept.occurrences += report.occurrences;
+                    }
+                } else if self.races.len() < MAX_RACES {
+                    self.race_index.insert(key, self.races.len());
+                    self.races.push(report);
+                } else {
+                    self.evidence.races_omitted += 1;
+                }
+            }
             None => self.warn(format!("line {line}: unreadable race report")),
         }
     }
@@ -806,8 +1030,9 @@ impl RawStack {
 
     fn push(&mut self, s: &str) -> Span {
         let start = self.buf.len();
-        // Stacks are small; a goroutine whose text passes 4 GiB is cut.
-        if start.saturating_add(s.len()) > u32::MAX as usize {
+        // Stacks are small; a goroutine whose text passes
+        // MAX_STACK_TEXT keeps empty strings for the rest.
+        if start.saturating_add(s.len()) > MAX_STACK_TEXT {
             return Span::EMPTY;
         }
         self.buf.push_str(s);
@@ -905,6 +1130,44 @@ impl Stack for RawView<'_> {
             .map(|f| self.raw.materialize(f));
         g
     }
+}
+
+/// Adds a panic to the open incident's chain: the first
+/// `MAX_PANICS - 1` are kept, and the last slot holds the latest.
+fn push_panic(open: &mut Open, p: PanicValue) {
+    let panics = &mut open.incident.panics;
+    if panics.len() < MAX_PANICS {
+        panics.push(p);
+    } else if let Some(last) = panics.last_mut() {
+        *last = p;
+        open.panics_omitted += 1;
+    }
+}
+
+/// Appends a line to a multi-line message, up to [`MAX_MESSAGE`] bytes
+/// (then a marker says it was cut, once).
+fn append_line(message: &mut String, line: &str) {
+    const CUT: &str = "\n... (message cut)";
+    if message.len() >= MAX_MESSAGE {
+        if !message.ends_with(CUT) {
+            message.push_str(CUT);
+        }
+        return;
+    }
+    message.push('\n');
+    message.push_str(cut(line, MAX_MESSAGE - message.len()));
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+pub(crate) fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// `VALUE [recovered]`, `VALUE [recovered, repanicked]` or `VALUE`.
@@ -1080,6 +1343,10 @@ where
         races.append(&mut e.races);
         merged.warnings.append(&mut e.warnings);
         merged.lines += e.lines;
+        merged.incidents_omitted += e.incidents_omitted;
+        merged.races_omitted += e.races_omitted;
+        merged.warnings_omitted += e.warnings_omitted;
+        merged.goroutines_dropped |= e.goroutines_dropped;
         if let Some(n) = e.races_found {
             *merged.races_found.get_or_insert(0) += n;
         }
@@ -1087,6 +1354,27 @@ where
         lines_before += lines;
     }
     merged.races = race::dedup(races);
+    if merged.races.len() > MAX_RACES {
+        merged.races_omitted += (merged.races.len() - MAX_RACES) as u64;
+        merged.races.truncate(MAX_RACES);
+    }
+    if merged.incidents.len() > MAX_INCIDENTS {
+        let cut = merged.incidents.len() - MAX_INCIDENTS;
+        merged.incidents_omitted += cut as u64;
+        merged
+            .incidents
+            .drain(MAX_INCIDENTS / 2..MAX_INCIDENTS / 2 + cut);
+    }
+    if merged.goroutines_dropped {
+        for inc in &mut merged.incidents {
+            inc.goroutines = Vec::new();
+        }
+    }
+    if merged.warnings.len() > MAX_WARNINGS {
+        merged.warnings_omitted += (merged.warnings.len() - MAX_WARNINGS) as u64;
+        merged.warnings.truncate(MAX_WARNINGS);
+    }
+    merged.summarize();
     Ok(merged)
 }
 

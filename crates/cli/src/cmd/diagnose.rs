@@ -101,6 +101,7 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
         }
         None => {
             let inputs = input::expand(&args.inputs)?;
+            input::announce_stdin(&inputs, "diagnose");
             let kinds = inputs.iter().map(kind).collect::<Result<Vec<_>>>()?;
             if let Some(dir) = inputs
                 .iter()
@@ -246,23 +247,41 @@ const KEEP_GOROUTINES_LIMIT: u64 = 256 << 20;
 fn text(input: &Input) -> Result<Loaded> {
     let size = input.open_plain()?.map(|(_, len)| len);
     let keep = size.is_none_or(|len| len <= KEEP_GOROUTINES_LIMIT);
-    let evidence = super::triage::read(
+    let read = super::triage::read(
         input,
         gosleuth_text::Options {
             similarity: Similarity::AnyValue,
             keep_goroutines: keep,
         },
+        "diagnose",
     )?;
+    // Reported with the other warnings (on stderr, or in the JSON).
+    let broken = read.broken_warning();
+    let evidence = read.evidence;
     if evidence.incidents.is_empty() {
+        if !evidence.races.is_empty() {
+            let n: u64 = evidence.races.iter().map(|r| r.occurrences).sum();
+            bail!(
+                "{name}: a race detector report ({} distinct data race{}, {n} report{}) and no \
+                 goroutine dump: read it with `gosleuth triage {name}` (diagnose reads \
+                 goroutine dumps, cores and live processes)",
+                evidence.races.len(),
+                if evidence.races.len() == 1 { "" } else { "s" },
+                if n == 1 { "" } else { "s" },
+                name = input.name(),
+            );
+        }
         bail!(
             "{}: no goroutine dump, panic or fatal error in {} lines (diagnose reads SIGQUIT \
-             output, /debug/pprof/goroutine?debug=1|2 and logs that contain them)",
+             output, /debug/pprof/goroutine?debug=1|2, `go test` output and logs that contain \
+             them)",
             input.name(),
             evidence.lines
         );
     }
     let name = input.name();
     let mut warnings = evidence.warnings;
+    warnings.extend(broken);
     if !keep {
         warnings.push(format!(
             "large input ({} MB): diagnosed from groups of goroutines with the same stack; \

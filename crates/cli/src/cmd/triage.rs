@@ -10,7 +10,7 @@ use gosleuth_render::json::{self, CompareDoc, TRIAGE_SCHEMA, TriageDoc};
 use gosleuth_render::triage::{self as render, TextOptions};
 use gosleuth_text::{Evidence, Options, Parser};
 
-use crate::input::{self, Input};
+use crate::input::{self, BinaryKind, Input};
 use crate::output::{ColorChoice, Format, emit};
 
 #[derive(Debug, Args)]
@@ -86,20 +86,67 @@ impl From<SimilarityArg> for Similarity {
     }
 }
 
-/// Reads one input into evidence: plain files are read in parts on every
-/// core; stdin and compressed files stream through one parser. Either way
-/// memory is bounded by the groups, not by the input.
-pub fn read(input: &Input, opts: Options) -> Result<Evidence> {
+/// What was read from one input.
+pub struct Read {
+    pub evidence: Evidence,
+    /// The input broke off after `evidence` was read (a truncated gzip
+    /// file, a read error): the caller reports what was read, then this.
+    pub broken: Option<anyhow::Error>,
+}
+
+impl Read {
+    /// Says on stderr that the input broke off, after what was read.
+    pub fn warn_broken(&self) {
+        if let Some(e) = &self.broken {
+            eprintln!(
+                "gosleuth: warning: {e:#}; the results are from the {} lines read before it",
+                self.evidence.lines
+            );
+        }
+    }
+
+    /// The break as a warning line for JSON output.
+    pub fn broken_warning(&self) -> Option<String> {
+        self.broken
+            .as_ref()
+            .map(|e| format!("input broken off after line {}: {e:#}", self.evidence.lines))
+    }
+}
+
+/// Reads one text input into evidence: plain files are read in parts on
+/// every core; stdin and compressed files stream through one parser.
+/// Either way memory is bounded by the groups (and the parser's caps),
+/// not by the input. An ELF file or a profile is refused with the command
+/// that reads it.
+pub fn read(input: &Input, opts: Options, command: &str) -> Result<Read> {
+    input.check_text(command)?;
     if let Some((file, len)) = input.open_plain()? {
         use std::os::unix::fs::FileExt;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let read_at = |offset: u64, buf: &mut [u8]| file.read_at(buf, offset);
-        return gosleuth_text::parse_parallel_at(len, &read_at, opts, threads)
-            .with_context(|| format!("reading {}", input.name()));
+        let evidence = gosleuth_text::parse_parallel_at(len, &read_at, opts, threads)
+            .with_context(|| format!("reading {}", input.name()))?;
+        return Ok(Read {
+            evidence,
+            broken: None,
+        });
     }
     let mut parser = Parser::new(opts);
-    input.for_each_chunk(&mut |chunk| parser.feed(chunk))?;
-    Ok(parser.finish())
+    let mut head: Vec<u8> = Vec::new();
+    let broken = input.stream(&mut |chunk| {
+        if head.len() < 64 {
+            head.extend_from_slice(&chunk[..chunk.len().min(64 - head.len())]);
+        }
+        parser.feed(chunk);
+    })?;
+    let evidence = parser.finish();
+    if evidence.incidents.is_empty() && evidence.races.is_empty() {
+        // Standard input cannot be looked at before it is read.
+        if let Some(kind) = BinaryKind::of(&head) {
+            bail!("{}", kind.advice(&input.name(), command));
+        }
+    }
+    Ok(Read { evidence, broken })
 }
 
 pub fn run(args: TriageArgs) -> Result<ExitCode> {
@@ -114,21 +161,38 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
         max_groups: args.max_groups,
         max_frames: args.max_frames,
     };
+    input::announce_stdin(&inputs, "triage");
     if args.compare {
         return compare(&args, &inputs, opts, &text_opts);
     }
     let mut failure = false;
+    let mut skipped = false;
     let mut out = String::new();
     let many = inputs.len() > 1;
     let mut docs = Vec::new();
     for input in &inputs {
-        let mut evidence = read(input, opts)?;
+        let read = match read(input, opts, "triage") {
+            Ok(r) => r,
+            // One unreadable input of many: say so and go on with the rest.
+            Err(e) if many => {
+                eprintln!("gosleuth: error: {e:#}; skipped");
+                skipped = true;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        read.warn_broken();
+        let broken = read.broken_warning();
+        let mut evidence = read.evidence;
         if !args.no_source {
             attach_sources(&mut evidence, &args.source_dir);
         }
         failure |= evidence.has_failure();
         match args.format {
-            Format::Json => docs.push((input.name(), evidence)),
+            Format::Json => {
+                evidence.warnings.extend(broken);
+                docs.push((input.name(), evidence));
+            }
             Format::Text => {
                 if many {
                     out.push_str(&text_opts.style.bold(&format!("==> {} <==\n", input.name())));
@@ -159,7 +223,9 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
         };
         emit(&(s + "\n"))?;
     }
-    Ok(if failure && args.exit_code {
+    Ok(if skipped {
+        ExitCode::from(2)
+    } else if failure && args.exit_code {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -260,6 +326,13 @@ fn text(out: &mut String, name: &str, e: &Evidence, opts: &TextOptions) {
     }
 }
 
+/// [`read`], with a break in the input reported on stderr.
+fn read_reporting(input: &Input, opts: Options) -> Result<Evidence> {
+    let read = read(input, opts, "triage")?;
+    read.warn_broken();
+    Ok(read.evidence)
+}
+
 /// All groups of every incident of an input, merged and ordered.
 fn all_groups(e: &Evidence) -> (u64, Vec<Group>) {
     let mut groups: Vec<Group> = e.incidents.iter().flat_map(|i| i.groups.clone()).collect();
@@ -279,8 +352,8 @@ fn compare(
             inputs.len()
         );
     };
-    let (bt, bg) = all_groups(&read(before, opts)?);
-    let (at, ag) = all_groups(&read(after, opts)?);
+    let (bt, bg) = all_groups(&read_reporting(before, opts)?);
+    let (at, ag) = all_groups(&read_reporting(after, opts)?);
     let changes = diff_groups(&bg, &ag);
     match args.format {
         Format::Json => emit(
