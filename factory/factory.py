@@ -110,6 +110,25 @@ VARIANT_EXTRA = [
     ("nested.ancestors", "nested", {"GOTRACEBACK": "all", "GODEBUG": "tracebackancestors=5"}),
 ]
 
+# What gosleuth's tests read, by the role a release has in a test run
+# (`prepare`, which scripts/test.sh runs): keep in step with the tests and
+# with crates/testkit/src/lib.rs. Anything missing is still made when a
+# test asks for it; this only makes it ahead, two releases at a time.
+#   tests:  every test runs on it (the newest and the oldest release by
+#           default): every evidence case, the default cores, and these
+#           binaries besides those the cases run.
+#   layout: only the tests of the runtime's per-release layout (the
+#           releases between newest and oldest by default).
+#   text:   only the text parsers' tests (go1.17-go1.20 by default).
+TEST_BINARIES = ["crash", "crash.noopt", "parked", "parked.stripped", "parked.pie",
+                 "parked.noopt", "lockorder", "lockorder.stripped", "metricsdeadlock",
+                 "leak", "leak.stripped", "leak.pie", "leak.noopt",
+                 "variants", "variants.stripped", "variants.pie", "variants.noopt"]
+LAYOUT_BINARIES = ["parked", "parked.stripped"]
+TEST_VERSIONS = ["installed", "go1.21.13"]          # testkit's DEFAULT_GO_VERSIONS
+LAYOUT_VERSIONS = DEFAULT_VERSIONS                  # testkit's layout_go_versions()
+PREPARE_ROLES = ("tests", "layout", "text")
+
 FIXTURE_MAX = 64 * 1024
 METRICS_LOAD = 12000      # connections opened against metricsdeadlock
 METRICS_MIN_BLOCKED = 10000
@@ -439,6 +458,38 @@ def debug1_total(text: str) -> int:
     return int(m.group(1)) if m else -1
 
 
+def debug1_count_all(text: str, needles) -> int:
+    """Sum of goroutine counts of debug=1 records whose frames mention every needle."""
+    total = 0
+    for rec in text.split("\n\n"):
+        m = re.search(r"^(\d+) @", rec, re.M)
+        if m and all(n in rec for n in needles):
+            total += int(m.group(1))
+    return total
+
+
+def wait_debug1(srv, what: str, done, timeout=60.0) -> str:
+    """Polls the server's debug=1 goroutine profile until done(text) holds:
+    the state a case needs is waited for, never assumed after a sleep (on a
+    loaded machine a sleep may not be enough)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        d1 = http_get(srv.url("/debug/pprof/goroutine?debug=1"), timeout=60).decode()
+        if done(d1):
+            return d1
+        if time.monotonic() > deadline:
+            raise FactoryError(f"{what} not reached within {timeout:.0f}s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def lockorder_deadlocked(d1: str) -> bool:
+    """Both transfer goroutines wait for the other's mutex (a goroutine still
+    in its 50 ms sleep, or between two transfers, is not there yet)."""
+    return debug1_count_all(d1, ["main.transfer", "runtime_SemacquireMutex"]) == 2
+
+
 # ---------------------------------------------------------------------------
 # Build
 
@@ -497,13 +548,15 @@ def build(version: str, outdir: Path, man: Manifest, programs, force=False, only
 
 
 def need_bins(version, outdir, man, programs, case=None):
-    """Build what a case needs: every variant of its programs, or for old
-    releases (whose builds are only there for the evidence) just the binaries
-    the case runs."""
-    only = None
-    if case is not None and is_old(version):
-        only = set(CASE_BINS[case])
+    """Build what a case needs: the binaries it runs (`build` makes the
+    other variants when asked)."""
+    only = set(CASE_BINS[case]) if case is not None else None
     build(version, outdir, man, programs, only=only)
+
+
+def all_binary_names():
+    """Every binary `build` can make, in build order: name -> program."""
+    return {name: prog for prog in PROGRAMS for name, _, _ in binary_names(prog)}
 
 
 # ---------------------------------------------------------------------------
@@ -601,7 +654,7 @@ def case_rpcrace(ctx: Ctx):
                           tries=4, env=run_env({"GOMAXPROCS": "8"}), timeout=60, cwd=td)
         except FactoryError as e:
             t = out.read_text(errors="replace") if out.exists() else ""
-            if "WARNING: DATA RACE" not in t:
+            if t.count("WARNING: DATA RACE") < 2:  # the tests read two races
                 raise
             ctx.notes.append(f"rpcrace: no 'abnormal response!' within the time limit; kept a killed run: {e}")
             log(f"{ctx.version}: WARNING rpcrace: kept a run without 'abnormal response!' (killed after 60s)")
@@ -670,13 +723,18 @@ def start_metrics_hang(ctx: Ctx, td: str, env: dict, core=False):
                        first_line_timeout=240)
             gens.append(g)
             log(f"{ctx.version}: loadgen: {g.addr}")
-            for poll in range(60):
+            # Settled: the goroutines in CountS and the total unchanged over
+            # three polls 0.5 s apart (a loaded server may still be accepting
+            # the connections loadgen opened).
+            seen = []
+            for poll in range(120):
                 time.sleep(0.5)
                 d1 = http_get(srv.url("/debug/pprof/goroutine?debug=1"), timeout=60).decode()
                 nb = debug1_count(d1, "CountS")
-                if nb == blocked and (nb > 0 or poll >= 3):
-                    break
+                seen.append((nb, debug1_total(d1)))
                 blocked = nb
+                if len(seen) >= 3 and len(set(seen[-3:])) == 1 and (nb > 0 or poll >= 6):
+                    break
             log(f"{ctx.version}: metricsdeadlock: {blocked} goroutines in CountS, total {debug1_total(d1)}")
             if blocked >= METRICS_MIN_BLOCKED:
                 ctx.load_info = {"goroutines_in_CountS": blocked, "goroutines_total": debug1_total(d1),
@@ -724,13 +782,13 @@ def case_lockorder(ctx: Ctx):
         srv = Server([ctx.bin / "lockorder", "-addr", "127.0.0.1:0"], Path(td) / "stderr.txt",
                      env=run_env(), cwd=td)
         try:
-            time.sleep(0.5)
+            wait_debug1(srv, "lockorder: both transfers blocked", lockorder_deadlocked)
             for dbg in (1, 2):
                 dest = ctx.text / f"lockorder.debug{dbg}.txt"
                 http_save(srv.url(f"/debug/pprof/goroutine?debug={dbg}"), dest)
                 arts.append(ctx.rel(dest))
-            expect(debug1_count((ctx.text / "lockorder.debug1.txt").read_text(), "main.transfer") == 2,
-                   "lockorder: expected 2 goroutines in main.transfer")
+            expect(lockorder_deadlocked((ctx.text / "lockorder.debug1.txt").read_text()),
+                   "lockorder: expected 2 goroutines blocked in main.transfer")
             srv.signal(signal.SIGQUIT)
             expect(srv.wait(60) is not None, "lockorder did not exit after SIGQUIT")
         finally:
@@ -749,9 +807,18 @@ def case_goleak(ctx: Ctx):
         srv = Server([ctx.bin / "goleak", "-addr", "127.0.0.1:0", "-tick", "100ms"],
                      Path(td) / "stderr.txt", env=run_env(), cwd=td)
         try:
+            # t1 at ~0.8 s with at least one leaked fetchQuote, t2 ~1.1 s
+            # later once there are more (waited for, not assumed).
             time.sleep(0.8)
+
+            def quotes(d1):
+                return debug1_count(d1, "main.fetchQuote")
+
+            c1 = quotes(wait_debug1(srv, "goleak: a leaked fetchQuote", lambda d: quotes(d) >= 1))
             http_save(srv.url("/debug/pprof/goroutine?debug=2"), ctx.text / "goleak.t1.txt")
+            c1 = max(c1, (ctx.text / "goleak.t1.txt").read_text().count("main.fetchQuote"))
             time.sleep(1.1)
+            wait_debug1(srv, "goleak: more fetchQuote goroutines", lambda d: quotes(d) > c1)
             http_save(srv.url("/debug/pprof/goroutine?debug=2"), ctx.text / "goleak.t2.txt")
             http_save(srv.url("/debug/pprof/goroutine?debug=1"), ctx.text / "goleak.debug1.txt")
         finally:
@@ -870,7 +937,10 @@ CASE_FUNCS = {
 
 
 # Bump a case's number when its recipe in this file changes.
-CASE_RECIPES = {"goleak": 3, "parked": 3, "racepanic": 2, "leak": 2, "rpcrace": 2}
+CASE_RECIPES = {"goleak": 4, "parked": 3, "racepanic": 2, "leak": 2, "rpcrace": 3,
+                "lockorder": 1, "metricsdeadlock": 1}
+# The same for the cores of a case (a case not listed keeps recipe 0).
+CORE_RECIPES = {"lockorder": 1, "metricsdeadlock": 1}
 
 
 def optional_for(version, kind, case) -> bool:
@@ -1029,7 +1099,11 @@ def hung_case_cores(ctx: Ctx, case: str, crash_ok: bool):
         elif case == "lockorder":
             srv = Server([binary, "-addr", "127.0.0.1:0"], Path(td) / "stderr.txt", env=env,
                          cwd=td, core=True)
-            time.sleep(0.5)
+            try:
+                wait_debug1(srv, "lockorder: both transfers blocked", lockorder_deadlocked)
+            except BaseException:
+                srv.stop()
+                raise
             extra = {}
         elif case == "parked":
             n = ctx.goroutines or 10000
@@ -1083,11 +1157,21 @@ def hung_case_cores(ctx: Ctx, case: str, crash_ok: bool):
     return arts
 
 
+def handler_arg_of_crash(text: str):
+    """The argument of main.Handler in the crashing goroutine's traceback
+    (the first goroutine of the output), or None."""
+    m = re.search(r"^goroutine \d+.*?\n\n", text + "\n\n", re.M | re.S)
+    h = m and re.search(r"^main\.Handler\(0x([0-9a-f]+)\)", m.group(0), re.M)
+    return int(h.group(1), 16) if h else None
+
+
 def crash_program_core(ctx: Ctx, case="crash", binary_name="crash"):
     """Runs the crash program until it panics in main.Handler with a core.
     The -N -l build (case crash-noopt) must also show seed 001's situation:
     Handler called with an id below 1000 (the loop still running), so the
-    captured loop variable and Handler's argument differ."""
+    captured loop variable and Handler's argument differ; the program's
+    schedule makes it so on the first try, and it is checked in the
+    crashing goroutine's traceback."""
     binary = ctx.bin / binary_name
     env = run_env({"GOTRACEBACK": "crash"})
     with tempfile.TemporaryDirectory(dir=ctx.core) as td:
@@ -1107,7 +1191,7 @@ def crash_program_core(ctx: Ctx, case="crash", binary_name="crash"):
             kcore = find_core(Path(td), p.pid, since)
             wanted = "main.Handler" in text
             if case == "crash-noopt":
-                wanted = re.search(r"main\.Handler\(0x(?!3e8\??\))[0-9a-f]+\??\)", text) is not None
+                wanted = handler_arg_of_crash(text) not in (None, 1000)
             if kcore and wanted:
                 wait_core_written(kcore)
                 dest = ctx.core / f"{case}.crash.core"
@@ -1136,6 +1220,8 @@ def cores(version, outdir, man, cases, goroutines, force=False):
         program, binary_name = CORE_BINARY.get(case, (case, case))
         progs = [program] + (["loadgen"] if case == "metricsdeadlock" else [])
         spec = {"cores": case, "crash_ok": ok}
+        if case in CORE_RECIPES:
+            spec["recipe"] = CORE_RECIPES[case]
         if case == "parked":
             spec["n"] = goroutines or 10000
         inp = inputs_hash(version, progs, spec)
@@ -1351,6 +1437,88 @@ def fixtures(versions, force=False):
 # ---------------------------------------------------------------------------
 # CLI
 
+def resolve_list(items) -> list:
+    """Versions from --go values or comma-separated lists, groups expanded."""
+    out = []
+    for item in items:
+        for v in str(item).split(","):
+            v = v.strip()
+            if not v:
+                continue
+            for v1 in VERSION_GROUPS.get(v, [v]):
+                rv = resolve_version(v1)
+                if rv not in out:
+                    out.append(rv)
+    return out
+
+
+def prepare_plan(tests, layout, text):
+    """(version, roles) in the order to make them: the releases every test
+    runs on first (the most work), then the others."""
+    # As in testkit, `all` for the tests and layout roles means the matrix
+    # (the `default` group): old releases are for the text parsers.
+    def matrix(vs):
+        return [",".join(DEFAULT_VERSIONS) if v == "all" else v
+                for item in vs for v in str(item).split(",")]
+    tests = resolve_list(matrix(tests or TEST_VERSIONS))
+    layout = resolve_list(matrix(layout or LAYOUT_VERSIONS))
+    text = resolve_list(text or (OLD_VERSIONS + tests))
+    plan = {v: ["tests"] for v in tests}
+    for role, vs in (("layout", layout), ("text", text)):
+        for v in vs:
+            if "tests" not in plan.get(v, []):
+                plan.setdefault(v, []).append(role)
+    return list(plan.items())
+
+
+def prepare_version(v, outdir, man, roles, force=False):
+    """Makes what the tests read for release v in the given roles."""
+    failures = []
+    for role in roles:
+        t0 = time.monotonic()
+        try:
+            if role == "tests":
+                owner = all_binary_names()
+                build(v, outdir, man, list(dict.fromkeys(owner[b] for b in TEST_BINARIES)), force,
+                      only=set(TEST_BINARIES))
+                failures += evidence(v, outdir, man, EVIDENCE_CASES, force)
+                failures += cores(v, outdir, man, list(DEFAULT_CORE_CASES), None, force)
+            elif role == "layout":
+                build(v, outdir, man, ["parked"], force, only=set(LAYOUT_BINARIES))
+            elif role == "text":
+                failures += evidence(v, outdir, man, OLD_TEXT_CASES, force)
+        except FactoryError as e:
+            failures.append(str(e))
+        dt = time.monotonic() - t0
+        man.timing(f"prepare:{role}", dt)
+        log(f"{v}: prepare {role} done in {dt:.1f}s")
+    return failures
+
+
+def prepare_all(plan, jobs, force=False):
+    """Runs `prepare --role ...` for each planned release, `jobs` at a time
+    (each a process of its own: a release's work is serial, and on two
+    cores two releases overlap one's waits with the other's builds)."""
+    failures = []
+    pending = list(plan)
+    running = []
+    while pending or running:
+        while pending and len(running) < max(1, jobs):
+            v, roles = pending.pop(0)
+            cmd = [sys.executable, str(Path(__file__).resolve()), "prepare", "--go", v,
+                   "--role", ",".join(roles)] + (["--force"] if force else [])
+            log(f"{v}: prepare {','.join(roles)}")
+            running.append((v, subprocess.Popen(cmd, stdout=subprocess.DEVNULL)))
+        time.sleep(0.2)
+        for item in list(running):
+            v, p = item
+            if p.poll() is not None:
+                running.remove(item)
+                if p.returncode != 0:
+                    failures.append(f"{v}: prepare failed (exit status {p.returncode}; see above)")
+    return failures
+
+
 def version_lock(outdir: Path, v: str):
     """Serialize factory runs on one version directory (other people may run it too)."""
     lockf = open(outdir / ".lock", "w")
@@ -1365,6 +1533,20 @@ def version_lock(outdir: Path, v: str):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("prepare", help="make what scripts/test.sh's tests read")
+    sp.add_argument("--tests", action="append", metavar="V[,V...]",
+                    help=f"releases every test runs on (default: {','.join(TEST_VERSIONS)}, "
+                         "like GOSLEUTH_GO_VERSIONS)")
+    sp.add_argument("--layout", action="append", metavar="V[,V...]",
+                    help="releases of the per-release layout tests (default: 'default', like "
+                         "GOSLEUTH_LAYOUT_GO_VERSIONS)")
+    sp.add_argument("--text", action="append", metavar="V[,V...]",
+                    help="releases of the text parser tests (default: 'old' + the --tests ones, "
+                         "like GOSLEUTH_TEXT_GO_VERSIONS)")
+    sp.add_argument("--jobs", type=int, default=2, help="releases made at once (default 2)")
+    sp.add_argument("--go", action="append", dest="versions", metavar="V", help=argparse.SUPPRESS)
+    sp.add_argument("--role", help=argparse.SUPPRESS)
+    sp.add_argument("--force", action="store_true", help="ignore the cache")
     for name in ("build", "evidence", "cores", "fixtures"):
         sp = sub.add_parser(name)
         sp.add_argument("--go", action="append", dest="versions", metavar="V",
@@ -1373,7 +1555,12 @@ def main(argv=None):
                              "Repeatable. Default: 'default'; for fixtures 'default' then 'old'")
         sp.add_argument("--force", action="store_true", help="ignore the cache")
         if name == "build":
-            sp.add_argument("--program", action="append", dest="programs", choices=PROGRAMS)
+            sp.add_argument("--program", action="append", dest="programs", choices=PROGRAMS,
+                            help="every binary of the program (default: every program)")
+            sp.add_argument("--binary", action="append", dest="binaries", metavar="NAME",
+                            choices=list(all_binary_names()),
+                            help="just this binary, e.g. parked.noopt (repeatable; with "
+                                 "--program, added to its binaries)")
         if name == "evidence":
             sp.add_argument("--case", action="append", dest="cases", choices=EVIDENCE_CASES)
         if name == "cores":
@@ -1381,6 +1568,19 @@ def main(argv=None):
             sp.add_argument("--goroutines", type=int, default=None,
                             help="goroutines for the parked case (default 10000)")
     a = ap.parse_args(argv)
+
+    if a.cmd == "prepare" and not a.role:
+        t0 = time.monotonic()
+        plan = prepare_plan(a.tests, a.layout, a.text)
+        failures = prepare_all(plan, a.jobs, a.force)
+        log(f"prepare: {len(plan)} releases in {time.monotonic() - t0:.1f}s")
+        if failures:
+            log("FAILURES:")
+            for f in failures:
+                log("  " + f)
+        for v, _ in plan:
+            print(out_root() / v, flush=True)
+        return 1 if failures else 0
 
     versions = []
     wanted = a.versions or (FIXTURE_VERSIONS if a.cmd == "fixtures" else DEFAULT_VERSIONS)
@@ -1411,8 +1611,22 @@ def main(argv=None):
             man = Manifest(outdir, v)
             t0 = time.monotonic()
             try:
-                if a.cmd == "build":
-                    build(v, outdir, man, a.programs or PROGRAMS, a.force)
+                if a.cmd == "prepare":
+                    roles = [r for r in a.role.split(",") if r]
+                    bad = [r for r in roles if r not in PREPARE_ROLES]
+                    if bad:
+                        raise FactoryError(f"unknown role {bad[0]!r} (want one of {PREPARE_ROLES})")
+                    failures += [f"{v}: {f}" for f in prepare_version(v, outdir, man, roles, a.force)]
+                elif a.cmd == "build":
+                    if a.binaries:
+                        owner = all_binary_names()
+                        progs = list(dict.fromkeys([owner[b] for b in a.binaries] + (a.programs or [])))
+                        only = set(a.binaries)
+                        for p in a.programs or []:
+                            only.update(name for name, _, _ in binary_names(p))
+                        build(v, outdir, man, progs, a.force, only=only)
+                    else:
+                        build(v, outdir, man, a.programs or PROGRAMS, a.force)
                 elif a.cmd == "evidence":
                     failures += [f"{v}: {f}" for f in evidence(v, outdir, man, a.cases or EVIDENCE_CASES, a.force)]
                 elif a.cmd == "cores":

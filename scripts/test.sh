@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# The whole test suite: builds the evidence factory's artifacts for every Go
-# release the tests use (cached under ~/.cache/gosleuth/factory, so a second
-# run only rebuilds what changed), then runs every crate's tests.
+# The whole test suite. What runs by default (the project's rule: the newest
+# and the oldest Go release on every run, the rest where a layout differs):
 #
-#   GOSLEUTH_GO_VERSIONS=installed,go1.23.12 scripts/test.sh   # fewer releases
+#   - every test on the installed Go (the newest) and go1.21.13 (the oldest
+#     release of the factory's matrix): GOSLEUTH_GO_VERSIONS;
+#   - the tests of the runtime's per-release layout (the built-in layout
+#     table against DWARF; goroutines, wait reasons and labels read from
+#     live processes) on every release of the matrix, go1.21-go1.25 and the
+#     installed one: each has its own layout (GOSLEUTH_LAYOUT_GO_VERSIONS);
+#   - the text parsers also on go1.17-go1.20 (GOSLEUTH_TEXT_GO_VERSIONS).
 #
-# The text parsers are also tested on older releases (go1.17-go1.20, the
-# factory's `--go old`; this script makes only their text cases); choose
-# them with GOSLEUTH_TEXT_GO_VERSIONS (default: old + GOSLEUTH_GO_VERSIONS):
+#   scripts/test.sh                              # the default, as above
+#   GOSLEUTH_GO_VERSIONS=all scripts/test.sh     # every test on every release
+#   GOSLEUTH_GO_VERSIONS=installed GOSLEUTH_LAYOUT_GO_VERSIONS=installed \
+#     GOSLEUTH_TEXT_GO_VERSIONS=installed scripts/test.sh   # quickest
 #
-#   GOSLEUTH_GO_VERSIONS=installed GOSLEUTH_TEXT_GO_VERSIONS=installed scripts/test.sh   # quick
+# The evidence factory's artifacts the tests read (cached under
+# ${GOSLEUTH_FACTORY_DIR:-~/.cache/gosleuth/factory}, so a second run only
+# remakes what changed) are made by `factory.py prepare`, two releases at a
+# time, while cargo builds the tests; a test makes anything still missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,24 +26,39 @@ for tool in go python3 cargo; do
   command -v "$tool" >/dev/null || { echo "scripts/test.sh: $tool is not installed" >&2; exit 2; }
 done
 
-versions="${GOSLEUTH_GO_VERSIONS:-installed,go1.21.13,go1.22.12,go1.23.12,go1.24.13,go1.25.7}"
-go_args=()
-IFS=',' read -ra vs <<<"$versions"
-for v in "${vs[@]}"; do go_args+=(--go "$v"); done
+start=$(date +%s)
+prepare=(python3 factory/factory.py prepare --jobs "${GOSLEUTH_FACTORY_JOBS:-2}")
+[ -n "${GOSLEUTH_GO_VERSIONS:-}" ] && prepare+=(--tests "$GOSLEUTH_GO_VERSIONS")
+[ -n "${GOSLEUTH_LAYOUT_GO_VERSIONS:-}" ] && prepare+=(--layout "$GOSLEUTH_LAYOUT_GO_VERSIONS")
+[ -n "${GOSLEUTH_TEXT_GO_VERSIONS:-}" ] && prepare+=(--text "$GOSLEUTH_TEXT_GO_VERSIONS")
 
-echo "== evidence factory: ${versions}" >&2
-python3 factory/factory.py build "${go_args[@]}" >/dev/null
-python3 factory/factory.py evidence "${go_args[@]}" >/dev/null
+echo "== evidence factory (in the background): ${prepare[*]:2}" >&2
+"${prepare[@]}" >/dev/null &
+factory_pid=$!
 
-# Text evidence for the releases the text parsers are tested on: the old
-# ones by default (the others were made just above).
-text_versions="${GOSLEUTH_TEXT_GO_VERSIONS:-old}"
-text_args=()
-IFS=',' read -ra tvs <<<"$text_versions"
-for v in "${tvs[@]}"; do text_args+=(--go "$v"); done
-for c in crash racepanic rpcrace mapwrites variants goleak metricsdeadlock; do text_args+=(--case "$c"); done
-echo "== evidence factory (text cases): ${text_versions}" >&2
-python3 factory/factory.py evidence "${text_args[@]}" >/dev/null
+echo "== cargo build (tests)" >&2
+if ! cargo test --workspace --locked --no-run; then
+  echo "scripts/test.sh: cargo build failed; waiting for the evidence factory to finish" >&2
+  wait "$factory_pid" || true
+  exit 1
+fi
+built=$(date +%s)
+
+factory_status=0
+wait "$factory_pid" || factory_status=$?
+prepared=$(date +%s)
+if [ "$factory_status" -ne 0 ]; then
+  echo "scripts/test.sh: the evidence factory failed (see above); the tests retry what is missing" >&2
+fi
 
 echo "== cargo test" >&2
-GOSLEUTH_GO_VERSIONS="$versions" cargo test --workspace --locked
+status=0
+cargo test --workspace --locked || status=$?
+end=$(date +%s)
+echo "== scripts/test.sh: cargo build $((built - start))s; factory done $((prepared - start))s" \
+  "after the start; cargo test $((end - prepared))s; total $((end - start))s" >&2
+if [ "$status" -eq 0 ] && [ "$factory_status" -ne 0 ]; then
+  echo "scripts/test.sh: the tests passed but the evidence factory failed (see above)" >&2
+  status=1
+fi
+exit "$status"

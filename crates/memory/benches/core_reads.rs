@@ -131,7 +131,7 @@ impl Drop for Kill {
 }
 
 fn live(c: &mut Criterion) {
-    let bin = kit::factory("build", "installed", &["--program", "parked"]).join("bin/parked");
+    let bin = kit::binary("installed", "parked");
     let mut child = Command::new(&bin)
         .args(["-n", "100000"])
         .stdout(Stdio::piped())

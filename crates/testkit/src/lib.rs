@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-/// The Go releases the factory builds by default: the installed one and
-/// older releases fetched through `GOTOOLCHAIN`.
-pub const DEFAULT_GO_VERSIONS: &[&str] = &[
+/// Every Go release of the factory's matrix (its `default` group): the
+/// installed one and older releases fetched through `GOTOOLCHAIN`.
+pub const ALL_GO_VERSIONS: &[&str] = &[
     "installed",
     "go1.21.13",
     "go1.22.12",
@@ -21,6 +21,33 @@ pub const DEFAULT_GO_VERSIONS: &[&str] = &[
     "go1.24.13",
     "go1.25.7",
 ];
+
+/// The releases every test runs against by default: the newest (the
+/// installed Go) and the oldest of the matrix. The releases between them
+/// are tested by default only where a layout differs
+/// ([`layout_go_versions`]); `GOSLEUTH_GO_VERSIONS=all` tests everything on
+/// every release.
+pub const DEFAULT_GO_VERSIONS: &[&str] = &["installed", "go1.21.13"];
+
+/// A comma-separated list of releases from `var`, where `all` stands for
+/// `all` and `old` for [`OLD_GO_VERSIONS`]; `None` when unset.
+fn versions_from(var: &str, all: &[&str]) -> Option<Vec<String>> {
+    let v = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
+    let mut out: Vec<String> = Vec::new();
+    for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let group: Vec<String> = match item {
+            "all" => all.iter().map(|s| s.to_string()).collect(),
+            "old" => OLD_GO_VERSIONS.iter().map(|s| s.to_string()).collect(),
+            one => vec![one.to_string()],
+        };
+        for g in group {
+            if !out.contains(&g) {
+                out.push(g);
+            }
+        }
+    }
+    Some(out)
+}
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -31,13 +58,30 @@ pub fn repo_root() -> PathBuf {
         .expect("testkit lives at crates/testkit")
 }
 
-/// Go releases to test against: `GOSLEUTH_GO_VERSIONS` (comma-separated)
-/// or [`DEFAULT_GO_VERSIONS`].
+/// Go releases to test against: `GOSLEUTH_GO_VERSIONS` (comma-separated;
+/// `all` is the whole matrix) or [`DEFAULT_GO_VERSIONS`].
 pub fn go_versions() -> Vec<String> {
-    match std::env::var("GOSLEUTH_GO_VERSIONS") {
-        Ok(v) if !v.trim().is_empty() => v.split(',').map(|s| s.trim().to_string()).collect(),
-        _ => DEFAULT_GO_VERSIONS.iter().map(|s| s.to_string()).collect(),
-    }
+    versions_from("GOSLEUTH_GO_VERSIONS", ALL_GO_VERSIONS)
+        .unwrap_or_else(|| DEFAULT_GO_VERSIONS.iter().map(|s| s.to_string()).collect())
+}
+
+/// Go releases for the tests of what differs from release to release in
+/// the runtime's own layout (the built-in layout table against DWARF, and
+/// goroutines, wait reasons and labels read from live processes with it):
+/// `GOSLEUTH_LAYOUT_GO_VERSIONS` (comma-separated; `all` allowed), else
+/// every release of the matrix ([`ALL_GO_VERSIONS`]; each release has its
+/// own layout) followed by any other release of [`go_versions`]. These
+/// tests need only default and stripped builds of one program, no cores.
+pub fn layout_go_versions() -> Vec<String> {
+    versions_from("GOSLEUTH_LAYOUT_GO_VERSIONS", ALL_GO_VERSIONS).unwrap_or_else(|| {
+        let mut out: Vec<String> = ALL_GO_VERSIONS.iter().map(|s| s.to_string()).collect();
+        for v in go_versions() {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        out
+    })
 }
 
 /// Older releases (also fetched through `GOTOOLCHAIN`) for which the
@@ -46,25 +90,24 @@ pub fn go_versions() -> Vec<String> {
 pub const OLD_GO_VERSIONS: &[&str] = &["go1.17.13", "go1.18.10", "go1.19.13", "go1.20.14"];
 
 /// Go releases to test the text parsers against: `GOSLEUTH_TEXT_GO_VERSIONS`
-/// (comma-separated) or [`OLD_GO_VERSIONS`] followed by [`go_versions`]
-/// (a release listed in both appears once).
+/// (comma-separated; `old`, and `all` for old and the matrix, allowed) or
+/// [`OLD_GO_VERSIONS`]
+/// followed by [`go_versions`] (a release listed in both appears once).
 pub fn text_go_versions() -> Vec<String> {
-    match std::env::var("GOSLEUTH_TEXT_GO_VERSIONS") {
-        Ok(v) if !v.trim().is_empty() => v.split(',').map(|s| s.trim().to_string()).collect(),
-        _ => {
-            let mut out: Vec<String> = Vec::new();
-            for v in OLD_GO_VERSIONS
-                .iter()
-                .map(|s| s.to_string())
-                .chain(go_versions())
-            {
-                if !out.contains(&v) {
-                    out.push(v);
-                }
+    let all: Vec<&str> = OLD_GO_VERSIONS.iter().chain(ALL_GO_VERSIONS).copied().collect();
+    versions_from("GOSLEUTH_TEXT_GO_VERSIONS", &all).unwrap_or_else(|| {
+        let mut out: Vec<String> = Vec::new();
+        for v in OLD_GO_VERSIONS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(go_versions())
+        {
+            if !out.contains(&v) {
+                out.push(v);
             }
-            out
         }
-    }
+        out
+    })
 }
 
 static CACHE: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
@@ -111,6 +154,15 @@ pub fn factory(subcommand: &str, go: &str, args: &[&str]) -> PathBuf {
         .get_or_insert_with(HashMap::new)
         .insert(key, dir.clone());
     dir
+}
+
+/// One binary the factory builds for a Go release (`parked`,
+/// `parked.noopt`, `crash.noopt`, `leak.pie`, ...), built if missing:
+/// only what a test reads is built.
+pub fn binary(go: &str, name: &str) -> PathBuf {
+    factory("build", go, &["--binary", name])
+        .join("bin")
+        .join(name)
 }
 
 /// The evidence directory for one Go release, with `cases` made.

@@ -6,12 +6,16 @@
 // reads id after another one already bought that item (or after the loop
 // ended, id == 1000) gets a typed-nil *MyError back from Buy as a non-nil
 // error, and merr.Error() dereferences nil in main.Handler.
+//
+// The race's outcome is made certain by the schedule in schedule.go (the
+// evidence factory and gosleuth's tests read this crash): the goroutine
+// started first reads id only once goroutine 57 has bought item 57, and the
+// loop is at 64 when it dereferences nil. The bug itself is unchanged.
 package main
 
 import (
 	"fmt"
 	"log"
-	"runtime"
 	"sync"
 )
 
@@ -37,6 +41,7 @@ func Buy(id int) (*Item, error) {
 	var err *MyError
 	val, ok := store.LoadAndDelete(id)
 	if !ok {
+		sched.soldOut() // hold the goroutine until the loop has moved on
 		return nil, err
 	}
 	item := val.(*Item)
@@ -61,9 +66,10 @@ func main() {
 		go func() {
 			defer wg.Done()
 			log.Printf("Handling: %d", id)
-			runtime.Gosched() // makes the shared-id race likelier
+			sched.turn() // wait for this goroutine's turn (schedule.go)
 			Handler(id)
 		}()
+		sched.next(id)
 	}
 	wg.Wait()
 }

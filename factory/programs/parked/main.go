@@ -1,6 +1,7 @@
 // Command parked parks -n goroutines spread over distinct blocking states
 // (chan send, chan receive, sync.Mutex, select, time.Sleep, WaitGroup, deep
-// recursion then blocked), prints "ready" and blocks forever. For scale tests.
+// recursion then blocked), prints "ready" once all of them are parked and
+// blocks forever. For scale tests.
 package main
 
 import (
@@ -178,14 +179,73 @@ func main() {
 	for atomic.LoadInt64(&started) < int64(*n) {
 		time.Sleep(time.Millisecond)
 	}
-	// Give the last ones time to actually park.
-	for i := 0; i < 10; i++ {
-		runtime.Gosched()
-	}
-	time.Sleep(50*time.Millisecond + time.Duration(*n/1000)*time.Millisecond)
+	waitParked(*n)
 	fmt.Println("ready")
 	os.Stdout.Sync()
 	for {
 		time.Sleep(time.Hour)
 	}
+}
+
+// parkFuncs are the functions a parked goroutine blocks in (directly or
+// further down).
+var parkFuncs = map[string]bool{
+	"main.blockedSend": true, "main.blockedRecv": true, "main.blockedLock": true,
+	"main.blockedSelect": true, "main.sleeper": true, "main.waiter": true, "main.deep": true,
+}
+
+// maxChecked bounds the goroutine profile waitParked takes (256 bytes a
+// goroutine); above it, waitParked only gives the last goroutines time.
+const maxChecked = 200000
+
+// waitParked returns once n goroutines are parked in one of parkFuncs: the
+// goroutine profile shows them in runtime.gopark, so a reader of this
+// process sees the states its SIGQUIT dump prints later, however loaded the
+// machine. (Started is not parked: a goroutine that has counted itself in
+// `started` may not have blocked yet.)
+func waitParked(n int) {
+	if n > maxChecked {
+		for i := 0; i < 10; i++ {
+			runtime.Gosched()
+		}
+		time.Sleep(50*time.Millisecond + time.Duration(n/1000)*time.Millisecond)
+		return
+	}
+	var recs []runtime.StackRecord
+	for {
+		size := runtime.NumGoroutine() + 64
+		if cap(recs) < size {
+			recs = make([]runtime.StackRecord, size)
+		}
+		k, ok := runtime.GoroutineProfile(recs[:size])
+		if ok && parkedIn(recs[:k]) >= n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// parkedIn counts the records whose stack starts in runtime.gopark (not in
+// a GC assist) and goes through one of parkFuncs.
+func parkedIn(recs []runtime.StackRecord) int {
+	count := 0
+	for i := range recs {
+		frames := runtime.CallersFrames(recs[i].Stack())
+		first, more := frames.Next()
+		if first.Function != "runtime.gopark" {
+			continue
+		}
+		for more {
+			var f runtime.Frame
+			f, more = frames.Next()
+			if f.Function == "runtime.gcParkAssist" {
+				break
+			}
+			if parkFuncs[f.Function] {
+				count++
+				break
+			}
+		}
+	}
+	return count
 }

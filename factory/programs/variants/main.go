@@ -139,8 +139,9 @@ func worker(id int) {
 //go:noinline
 func spawnWorker(wg *sync.WaitGroup) {
 	go func() {
-		defer wg.Done()
+		waitParked(2) // main in wg.Wait, spawnWorker in select
 		worker(7)
+		wg.Done() // not reached: a deferred Done would wake main during the panic
 	}()
 	select {}
 }
@@ -215,7 +216,7 @@ func lockOSThreadCase() {
 		select {}
 	}()
 	<-ready
-	time.Sleep(20 * time.Millisecond)
+	waitParked(1)
 	panic("dump with a locked goroutine")
 }
 
@@ -233,7 +234,7 @@ func labelsCase() {
 	for i := 0; i < 6; i++ {
 		<-ready
 	}
-	time.Sleep(10 * time.Millisecond)
+	waitParked(6)
 	fmt.Println("=== goroutine?debug=1")
 	pprof.Lookup("goroutine").WriteTo(os.Stdout, 1)
 	fmt.Println("=== goroutine?debug=2")
@@ -253,7 +254,7 @@ func stackExitCase() {
 	for i := 0; i < 3; i++ {
 		go func() { <-block }()
 	}
-	time.Sleep(10 * time.Millisecond)
+	waitParked(3)
 	buf := make([]byte, 1<<20)
 	n := runtime.Stack(buf, true)
 	os.Stderr.Write(buf[:n])
@@ -286,6 +287,37 @@ func statesCase() {
 		case <-ch:
 		}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	waitParked(9)
 	panic("dump with parked goroutines")
+}
+
+// waitParked returns once n goroutines other than the caller are parked
+// (their stack starts in runtime.gopark, not in a GC assist), so the dump
+// that follows shows each in its blocked state however loaded the machine.
+func waitParked(n int) {
+	for {
+		recs := make([]runtime.StackRecord, runtime.NumGoroutine()+16)
+		k, ok := runtime.GoroutineProfile(recs)
+		parked := 0
+		for i := 0; ok && i < k; i++ {
+			frames := runtime.CallersFrames(recs[i].Stack())
+			first, more := frames.Next()
+			if first.Function != "runtime.gopark" {
+				continue
+			}
+			parked++
+			for more {
+				var f runtime.Frame
+				f, more = frames.Next()
+				if f.Function == "runtime.gcParkAssist" {
+					parked--
+					break
+				}
+			}
+		}
+		if parked >= n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -18,7 +18,7 @@ fn evidence() -> (PathBuf, PathBuf) {
     let core = kit::factory("cores", "installed", &["--case", "metricsdeadlock"])
         .join("core")
         .join("metricsdeadlock.gcore.core");
-    let bin = kit::factory("build", "installed", &["--program", "metricsdeadlock"])
+    let bin = kit::factory("build", "installed", &["--binary", "metricsdeadlock"])
         .join("bin")
         .join("metricsdeadlock");
     (bin, core)
@@ -351,7 +351,7 @@ fn the_repl_reads_commands_from_stdin() {
 #[test]
 fn attach_interactive_reads_a_live_process() {
     let (parked, _) = Running::start_until(
-        &kit::factory("build", "installed", &["--program", "parked"])
+        &kit::factory("build", "installed", &["--binary", "parked"])
             .join("bin")
             .join("parked"),
         &["-n", "50"],

@@ -15,7 +15,7 @@ fn cores(go: &str) -> PathBuf {
 }
 
 fn bin(go: &str, program: &str) -> PathBuf {
-    kit::factory("build", go, &["--program", program])
+    kit::factory("build", go, &["--binary", program])
         .join("bin")
         .join(program)
 }

@@ -12,7 +12,7 @@ use gosleuth_testkit as kit;
 /// The core `<case>.<how>.core` and the binary it was taken from.
 fn core_subject(go: &str, case: &str, how: &str) -> Subject {
     let dir = kit::factory("cores", go, &["--case", case]).join("core");
-    let bin: PathBuf = kit::factory("build", go, &["--program", case])
+    let bin: PathBuf = kit::factory("build", go, &["--binary", case])
         .join("bin")
         .join(case);
     let core = dir.join(format!("{case}.{how}.core"));
@@ -181,7 +181,7 @@ fn million_goroutine_core() {
         &["--case", "parked", "--goroutines", "1000000"],
     )
     .join("core");
-    let bin = kit::factory("build", "installed", &["--program", "parked"])
+    let bin = kit::factory("build", "installed", &["--binary", "parked"])
         .join("bin")
         .join("parked");
     let core = dir.join("parked.gcore.core");

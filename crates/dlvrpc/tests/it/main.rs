@@ -20,7 +20,7 @@ mod session;
 /// The installed Go release's metricsdeadlock binary and gcore core.
 pub fn evidence() -> (PathBuf, PathBuf) {
     let cores = kit::factory("cores", "installed", &["--case", "metricsdeadlock"]).join("core");
-    let bin = kit::factory("build", "installed", &["--program", "metricsdeadlock"])
+    let bin = kit::factory("build", "installed", &["--binary", "metricsdeadlock"])
         .join("bin")
         .join("metricsdeadlock");
     (bin, cores.join("metricsdeadlock.gcore.core"))

@@ -291,29 +291,18 @@ fn oracle_version(version: &str) {
     check_dwarf(&pie);
 }
 
+/// The installed release and the others of the factory's matrix that the
+/// tests cover (`GOSLEUTH_GO_VERSIONS`), in two tests so they run in
+/// parallel.
 #[test]
 fn oracle_installed() {
     oracle_version("installed");
 }
 #[test]
-fn oracle_go1_21() {
-    oracle_version("go1.21.13");
-}
-#[test]
-fn oracle_go1_22() {
-    oracle_version("go1.22.12");
-}
-#[test]
-fn oracle_go1_23() {
-    oracle_version("go1.23.12");
-}
-#[test]
-fn oracle_go1_24() {
-    oracle_version("go1.24.13");
-}
-#[test]
-fn oracle_go1_25() {
-    oracle_version("go1.25.7");
+fn oracle_other_releases() {
+    for v in versions().iter().filter(|v| *v != "installed") {
+        oracle_version(v);
+    }
 }
 
 /// Go 1.18-1.20 (older pclntab, moduledata and inline tree layouts,
@@ -347,8 +336,8 @@ fn oracle_go1_18_to_1_20() {
 /// The variants program (generics, closures, methods) across versions.
 #[test]
 fn oracle_variants_program() {
-    for v in VERSIONS {
-        let dir = factory(v, "variants");
+    for v in versions() {
+        let dir = factory(&v, "variants");
         for bin in bins(&dir, "variants") {
             check_addr2line(&bin);
         }

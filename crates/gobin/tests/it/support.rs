@@ -8,15 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-/// The Go releases of the factory's matrix.
-pub const VERSIONS: &[&str] = &[
-    "installed",
-    "go1.21.13",
-    "go1.22.12",
-    "go1.23.12",
-    "go1.24.13",
-    "go1.25.7",
-];
+/// The Go releases to test against: the newest and the oldest of the
+/// factory's matrix by default (their pclntab, inline tree and DWARF
+/// layouts are those of every release between: Go 1.20's pclntab);
+/// `GOSLEUTH_GO_VERSIONS=all` for all of them.
+pub fn versions() -> Vec<String> {
+    gosleuth_testkit::go_versions()
+}
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -221,7 +221,7 @@ fn wrong_binary_is_refused() {
     eprintln!("{e}");
     assert!(e.to_string().contains("build ID"), "{e}");
     // The stripped build (-ldflags=-s -w) is another build: refused by build ID.
-    let stripped = right.with_file_name("lockorder.stripped");
+    let stripped = support::bin("installed", "lockorder.stripped");
     let e = CoreFile::open(&core, &stripped).expect_err("another build");
     assert!(e.to_string().contains("build ID"), "{e}");
     let c = CoreFile::open(&core, &right).expect("the right binary");

@@ -175,7 +175,6 @@ fn dump_of_an_older_go_release() {
 
 #[test]
 fn dump_of_a_pie_process() {
-    let bin = support::bin("installed", "parked");
-    let pie = bin.with_file_name("parked.pie");
+    let pie = support::bin("installed", "parked.pie");
     dump_and_check(&pie, "dumppie", "100");
 }

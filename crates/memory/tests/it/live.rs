@@ -14,7 +14,7 @@ fn go_version_of(go: &str) -> String {
         .output()
         .expect("run");
     drop(out);
-    let dir = kit::factory("build", go, &["--program", "parked"]);
+    let dir = kit::factory("build", go, &["--binary", "parked"]);
     dir.file_name()
         .and_then(|n| n.to_str())
         .expect("dir is the Go version")

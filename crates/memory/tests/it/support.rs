@@ -12,11 +12,9 @@ pub fn cores(go: &str) -> PathBuf {
     kit::factory("cores", go, &["--case", "crash", "--case", "lockorder"]).join("core")
 }
 
-/// Binaries for `go`.
-pub fn bin(go: &str, program: &str) -> PathBuf {
-    kit::factory("build", go, &["--program", program])
-        .join("bin")
-        .join(program)
+/// A binary the factory builds for `go` (`parked`, `parked.pie`, ...).
+pub fn bin(go: &str, name: &str) -> PathBuf {
+    kit::binary(go, name)
 }
 
 /// The JSON sidecar of a core.

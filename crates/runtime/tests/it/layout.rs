@@ -8,8 +8,8 @@ use crate::support::bins;
 
 #[test]
 fn table_matches_dwarf_for_every_release() {
-    for go in kit::go_versions() {
-        let bin = gosleuth_gobin::GoBinary::open(bins(&go, "parked").join("parked"))
+    for go in kit::layout_go_versions() {
+        let bin = gosleuth_gobin::GoBinary::open(bin(&go, "parked"))
             .unwrap_or_else(|e| panic!("{go}: {e}"));
         let d = bin.dwarf().expect("DWARF readable").expect("has DWARF");
         let from_dwarf = Layout::from_dwarf(d).unwrap_or_else(|e| panic!("{go}: {e}"));

@@ -11,7 +11,7 @@ use gosleuth_testkit::process::Running;
 use crate::support::*;
 
 fn check(go: &str, variant: &str, mode: Mode) {
-    let bin = bins(go, "parked").join(format!("parked{variant}"));
+    let bin = bin(go, &format!("parked{variant}"));
     let dump = std::env::temp_dir().join(format!(
         "gosleuth-runtime-live-{go}{variant}-{}-{}.txt",
         matches!(mode, Mode::NoStop),
@@ -72,14 +72,14 @@ fn check(go: &str, variant: &str, mode: Mode) {
 
 #[test]
 fn frozen_processes_match_their_sigquit_dump() {
-    for go in kit::go_versions() {
+    for go in kit::layout_go_versions() {
         check(&go, "", Mode::freeze());
     }
 }
 
 #[test]
 fn stripped_binaries_give_the_same_answer() {
-    for go in kit::go_versions() {
+    for go in kit::layout_go_versions() {
         check(&go, ".stripped", Mode::freeze());
     }
 }
@@ -93,8 +93,8 @@ fn no_stop_reads_match_too() {
 /// sorted label list since), read from every goroutine of a live process.
 #[test]
 fn labels_of_every_goroutine() {
-    for go in kit::go_versions() {
-        let bin = bins(&go, "parked").join("parked");
+    for go in kit::layout_go_versions() {
+        let bin = bin(&go, "parked");
         let p = Running::start(&bin, &["-n", "70", "-labels", "-depth", "5"]);
         let snap = gosleuth_runtime::read_live(p.pid, Mode::freeze(), &Default::default())
             .unwrap_or_else(|e| panic!("{go}: {e}"));
@@ -153,8 +153,8 @@ fn goroutines_that_ran_since_the_precopy_are_copied_again() {
         .map(|(i, _)| i as u32 + 1)
         .collect();
     assert_eq!(call_lines.len(), 2, "the two calls of pingAt in {source:?}");
-    for go in kit::go_versions() {
-        let bin = bins(&go, "parked").join("parked");
+    for go in kit::layout_go_versions() {
+        let bin = bin(&go, "parked");
         let dump = std::env::temp_dir().join(format!(
             "gosleuth-runtime-churn-{go}-{}.txt",
             std::process::id()
@@ -293,7 +293,7 @@ fn goroutines_that_ran_since_the_precopy_are_copied_again() {
 /// that says the process exited while it was read; never a panic.
 #[test]
 fn a_process_that_exits_mid_read_gives_an_error_or_a_warning() {
-    let bin = bins("installed", "parked").join("parked");
+    let bin = bin("installed", "parked");
     let mut outcomes = Vec::new();
     for delay_ms in [0u64, 3, 10, 25, 50, 75, 100, 120, 140, 160, 180, 200, 300] {
         let p = Running::start(&bin, &["-n", "20000", "-depth", "30"]);

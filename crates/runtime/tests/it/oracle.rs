@@ -8,7 +8,7 @@ use crate::support::*;
 
 fn check(go: &str, case: &str, core: &str, text: &str, min_agree: f64) {
     let dir = cores(go, &[case]);
-    let bin = bins(go, case).join(case);
+    let bin = bin(go, case);
     let mut capture = gosleuth_runtime::capture_core(&bin, &dir.join(core), &Default::default())
         .unwrap_or_else(|e| panic!("{go} {core}: {e}"));
     // GOTRACEBACK=crash prints wrapper frames; debug=2 dumps do not.
@@ -88,7 +88,7 @@ fn goroutines_agree_with_dlv() {
     for go in kit::go_versions() {
         for case in ["lockorder", "metricsdeadlock"] {
             let dir = cores(&go, &[case]);
-            let bin = bins(&go, case).join(case);
+            let bin = bin(&go, case);
             let core = dir.join(format!("{case}.gcore.core"));
             let mut capture = gosleuth_runtime::capture_core(&bin, &core, &Default::default())
                 .unwrap_or_else(|e| panic!("{go} {case}: {e}"));
@@ -189,7 +189,7 @@ fn frame_pointers_agree_with_pcsp() {
     for go in kit::go_versions() {
         for case in ["metricsdeadlock", "lockorder"] {
             let dir = cores(&go, &[case]);
-            let bin = bins(&go, case).join(case);
+            let bin = bin(&go, case);
             let core = dir.join(format!("{case}.gcore.core"));
             let c = gosleuth_runtime::capture_core(&bin, &core, &Default::default())
                 .unwrap_or_else(|e| panic!("{go} {case}: {e}"));

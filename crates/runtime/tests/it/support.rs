@@ -17,9 +17,9 @@ pub fn cores(go: &str, cases: &[&str]) -> PathBuf {
     kit::factory("cores", go, &args).join("core")
 }
 
-/// The factory's binary directory for `go` with `program` built.
-pub fn bins(go: &str, program: &str) -> PathBuf {
-    kit::factory("build", go, &["--program", program]).join("bin")
+/// A binary the factory builds for `go` (`parked`, `parked.noopt`, ...).
+pub fn bin(go: &str, name: &str) -> PathBuf {
+    kit::binary(go, name)
 }
 
 /// Goroutines of a runtime traceback text (SIGQUIT, debug=2, crash) by id.

@@ -77,7 +77,7 @@ struct Crash {
 
 fn crash(go: &str, case: &str, binary: &str) -> Crash {
     let dir = cores(go, &[case]);
-    let bin = bins(go, "crash").join(binary);
+    let bin = bin(go, binary);
     let core = dir.join(format!("{case}.crash.core"));
     let capture = gosleuth_runtime::capture_core(&bin, &core, &Options::default())
         .unwrap_or_else(|e| panic!("{go} {case}: {e}"));
@@ -101,6 +101,21 @@ fn crash(go: &str, case: &str, binary: &str) -> Crash {
     }
 }
 
+/// A constant of the crash program's schedule (`factory/programs/crash/
+/// schedule.go`), which makes the crash certain: Handler gets `lateID`,
+/// the loop is at `crashID` when it crashes.
+fn schedule_const(name: &str) -> i64 {
+    let line = kit::source_line("crash/schedule.go", &format!("\t{name} "));
+    let path = kit::repo_root().join("factory/programs/crash/schedule.go");
+    let text = std::fs::read_to_string(&path).expect("schedule.go");
+    let l = text.lines().nth(line as usize - 1).expect("line");
+    l.split('=')
+        .nth(1)
+        .and_then(|v| v.split("//").next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no value in {l:?}"))
+}
+
 /// Seed 001 with `-gcflags=all=-N -l`: every answer of the seed.
 #[test]
 fn seed_001_session_on_the_unoptimized_crash_core() {
@@ -118,14 +133,17 @@ fn seed_001_session_on_the_unoptimized_crash_core() {
         assert_eq!(err.kind, kind::INTERFACE);
         assert_eq!(err.children[0].type_name, "*main.MyError");
         // Handler got the id the traceback printed; the closure's captured
-        // loop variable has moved on since: the root cause.
+        // loop variable has moved on since: the root cause. The program's
+        // schedule makes both certain.
         let id_handler: i64 = print(c, k.handler, "id").value.parse().expect("int");
         assert_eq!(Some(id_handler), handler_arg(&k.text), "{go}");
+        assert_eq!(id_handler, schedule_const("lateID"), "{go}");
         let id_loop = print(c, k.closure, "id");
         assert_eq!(id_loop.flags & flags::ESCAPED, flags::ESCAPED, "{go}");
         let id_loop: i64 = id_loop.value.parse().expect("int");
-        assert!(
-            id_loop > id_handler,
+        assert_eq!(
+            id_loop,
+            schedule_const("crashID"),
             "{go}: Handler's id {id_handler}, the loop's {id_loop}: the captured variable \
              should have moved on"
         );
@@ -165,6 +183,48 @@ fn seed_001_session_on_the_unoptimized_crash_core() {
     }
 }
 
+/// The crash program's outcome is certain, so its cores always show the
+/// same situation: every run of the `-N -l` build, however many Ps, crashes
+/// in `main.Handler(lateID)` with only main (waiting at iteration
+/// `crashID`) and the crashing goroutine left, after the same log lines.
+#[test]
+fn the_crash_program_crashes_the_same_way_every_run() {
+    let (late, at) = (schedule_const("lateID"), schedule_const("crashID"));
+    for go in kit::go_versions() {
+        let bin = bin(&go, "crash.noopt");
+        for procs in ["1", "2", "8"] {
+            for run in 0..3 {
+                let out = std::process::Command::new(&bin)
+                    .env("GOTRACEBACK", "all")
+                    .env("GOMAXPROCS", procs)
+                    .output()
+                    .unwrap_or_else(|e| panic!("{go}: run {}: {e}", bin.display()));
+                let text = String::from_utf8_lossy(&out.stderr);
+                let what = format!("{go} GOMAXPROCS={procs} run {run}");
+                assert_eq!(out.status.code(), Some(2), "{what}:\n{text}");
+                assert_eq!(handler_arg(&text), Some(late), "{what}:\n{text}");
+                let states: Vec<&str> = text
+                    .lines()
+                    .filter(|l| l.starts_with("goroutine "))
+                    .filter_map(|l| l.split_once(" [").map(|(_, s)| s))
+                    .collect();
+                assert_eq!(
+                    states,
+                    ["running]:", "select (no cases)]:"],
+                    "{what}:\n{text}"
+                );
+                assert!(
+                    text.contains("main.(*schedule).next(0x"),
+                    "{what}: main is not waiting in the schedule:\n{text}"
+                );
+                let handling = text.matches("Handling: ").count() as i64;
+                let bought = text.matches("Buy item success").count() as i64;
+                assert_eq!((handling, bought), (at + 1, at), "{what}:\n{text}");
+            }
+        }
+    }
+}
+
 /// Seed 001 on the default (optimized) build: `id` is there in both
 /// frames; `merr` and `err` lived only in registers at the faulting
 /// instruction, which nothing saved: they are unreadable and say why.
@@ -196,11 +256,9 @@ fn seed_001_session_on_the_optimized_crash_core() {
         if let Some(printed) = handler_arg(&k.text) {
             assert_eq!(id_handler, printed, "{go}");
         }
+        assert_eq!(id_handler, schedule_const("lateID"), "{go}");
         let id_loop: i64 = print(c, k.closure, "id").value.parse().expect("int");
-        assert!(
-            id_loop >= id_handler && id_loop <= 1000,
-            "{go}: {id_handler} {id_loop}"
-        );
+        assert_eq!(id_loop, schedule_const("crashID"), "{go}: {id_handler}");
         // Frames below the crash that were interrupted by nothing: the
         // runtime's own frames still read from the stack.
         let frames = c.view(k.goroutine).frame_iter().count();
@@ -217,7 +275,7 @@ fn seed_001_session_on_the_optimized_crash_core() {
 
 fn metrics(go: &str) -> (Capture<CoreFile>, Scope) {
     let dir = cores(go, &["metricsdeadlock"]);
-    let bin = bins(go, "metricsdeadlock").join("metricsdeadlock");
+    let bin = bin(go, "metricsdeadlock");
     let c = gosleuth_runtime::capture_core(
         &bin,
         &dir.join("metricsdeadlock.gcore.core"),
@@ -394,7 +452,7 @@ fn maps_read_in_full_on_every_release() {
 #[test]
 fn live_package_variables_and_channel_queues() {
     for go in kit::go_versions() {
-        let bin = bins(&go, "parked").join("parked.noopt");
+        let bin = bin(&go, "parked.noopt");
         let mut p = Running::start(&bin, &["-n", "70", "-depth", "5"]);
         let c = gosleuth_runtime::capture_live(p.pid, Mode::freeze(), None, &Options::default())
             .unwrap_or_else(|e| panic!("{go}: {e}"));
@@ -829,7 +887,7 @@ fn values_agree_with_dlv() {
             let k = crash(&go, case, binary);
             let dir = cores(&go, &[case]);
             let Some(mut dlv) = Dlv::start(
-                &bins(&go, "crash").join(binary),
+                &bin(&go, binary),
                 &dir.join(format!("{case}.crash.core")),
             ) else {
                 continue;
@@ -864,7 +922,7 @@ fn values_agree_with_dlv() {
         let (c, s) = metrics(&go);
         let dir = cores(&go, &["metricsdeadlock"]);
         let Some(mut dlv) = Dlv::start(
-            &bins(&go, "metricsdeadlock").join("metricsdeadlock"),
+            &bin(&go, "metricsdeadlock"),
             &dir.join("metricsdeadlock.gcore.core"),
         ) else {
             continue;
@@ -978,14 +1036,13 @@ impl Memory for Corrupting {
 fn read_corrupted(
     go: &str,
     case: &str,
-    program: &str,
     binary: &str,
     core: &str,
     exprs: &[&str],
     rounds: u64,
 ) -> (usize, usize) {
     let dir = cores(go, &[case]);
-    let bin_path = bins(go, program).join(binary);
+    let bin_path = bin(go, binary);
     let mem = Corrupting {
         inner: CoreFile::open(dir.join(core), &bin_path).expect("core"),
         corrupt: AtomicBool::new(false),
@@ -1058,7 +1115,6 @@ fn corrupt_memory_gives_unreadable_values_not_panics() {
         "installed",
         "metricsdeadlock",
         "metricsdeadlock",
-        "metricsdeadlock",
         "metricsdeadlock.crash.core",
         &[
             "m",
@@ -1079,7 +1135,6 @@ fn corrupt_memory_gives_unreadable_values_not_panics() {
     let (seen, bad) = read_corrupted(
         "installed",
         "crash-noopt",
-        "crash",
         "crash.noopt",
         "crash-noopt.crash.core",
         &["merr", "err", "*item", "id", "store", "wg"],

@@ -8,7 +8,7 @@ use crate::support::*;
 
 fn read(go: &str, case: &str) -> Snapshot {
     let dir = cores(go, &[case]);
-    let bin = bins(go, case).join(case);
+    let bin = bin(go, case);
     let opts = Options { wait_graph: true };
     gosleuth_runtime::read_core(&bin, &dir.join(format!("{case}.gcore.core")), &opts)
         .unwrap_or_else(|e| panic!("{go} {case}: {e}"))
