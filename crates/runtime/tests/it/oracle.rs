@@ -289,7 +289,7 @@ fn user_locations_are_delves() {
             ("lockorder", "lockorder.crash.core"),
         ] {
             let dir = cores(&go, &[case]);
-            let bin = bins(&go, case).join(case);
+            let bin = bin(&go, case);
             let core = dir.join(core);
             let Some(listed) = dlv_user_locations(&bin, &core, "") else {
                 continue;
@@ -329,7 +329,7 @@ fn user_locations_are_delves() {
 fn the_crashed_goroutine_is_the_one_that_panicked() {
     for go in kit::go_versions() {
         let dir = cores(&go, &["crash", "lockorder"]);
-        let bin = bins(&go, "crash").join("crash");
+        let bin = bin(&go, "crash");
         let c = gosleuth_runtime::capture_core(
             &bin,
             &dir.join("crash.crash.core"),
@@ -354,7 +354,7 @@ fn the_crashed_goroutine_is_the_one_that_panicked() {
         );
         assert!(crashed.why.contains("SIGABRT"), "{go}: {}", crashed.why);
         assert!(crashed.why.contains("panicking"), "{go}: {}", crashed.why);
-        let lock = bins(&go, "lockorder").join("lockorder");
+        let lock = bin(&go, "lockorder");
         let hung = gosleuth_runtime::capture_core(
             &lock,
             &dir.join("lockorder.gcore.core"),
