@@ -9,6 +9,7 @@ use gosleuth_testkit as kit;
 
 mod dlv;
 mod goroutines;
+mod messages;
 mod pprof;
 
 fn gosleuth(args: &[&str]) -> Output {
