@@ -602,7 +602,8 @@ const PANICKING: [&str; 6] = [
 
 /// Signals that only stop a thread (gdb's `gcore` records SIGSTOP).
 fn is_stop_signal(sig: i32) -> bool {
-    matches!(sig, 19 | 20 | 21 | 22)
+    // SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
+    matches!(sig, 19..=22)
 }
 
 /// The name of a Linux signal number.
