@@ -23,8 +23,8 @@ Which command for which symptom:
                                 gosleuth diagnose BIN CORE  (a core file)  or  --pid PID  (running)
   it panicked or crashed        gosleuth triage LOG         (any text with the panic: logs, journald, docker)
                                 gosleuth core BIN CORE      (a core from GOTRACEBACK=crash)
-  memory grows                  gosleuth fetch HOST:PORT/debug/pprof/heap, then gosleuth pprof -top FILE
-  CPU is high                   gosleuth fetch HOST:PORT/debug/pprof/profile, then gosleuth pprof -top FILE
+  memory grows                  gosleuth pprof -top HOST:PORT/debug/pprof/heap     (or a saved profile)
+  CPU is high                   gosleuth pprof -top HOST:PORT/debug/pprof/profile  (gosleuth fetch saves one)
   errors in the logs            gosleuth logs FILE...
   what each goroutine is doing  gosleuth attach PID  (or gosleuth dump PID for a core to read later)
 

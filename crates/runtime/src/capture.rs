@@ -617,7 +617,8 @@ const PANICKING: [&str; 6] = [
 
 /// Signals that only stop a thread (gdb's `gcore` records SIGSTOP).
 fn is_stop_signal(sig: i32) -> bool {
-    matches!(sig, 19 | 20 | 21 | 22)
+    // SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
+    matches!(sig, 19..=22)
 }
 
 /// The name of a Linux signal number.
@@ -642,13 +643,14 @@ pub fn signal_name(sig: i32) -> String {
 }
 
 impl<M: Memory> Capture<M> {
-    /// The goroutine that crashed: the one running on the thread that took
-    /// the signal that ended the process (a kernel core records it on
-    /// every thread and puts that thread first), else the first goroutine
-    /// that is panicking or throwing (a live process in the middle of a
-    /// crash). `None` for a process that did not crash (a `gcore` or
-    /// `gosleuth dump` of a healthy or hung process: no signal but the
-    /// debugger's SIGSTOP, and no panic).
+    /// The goroutine that crashed, among those on a thread (a goroutine
+    /// panics or takes a signal on its M): the one that is panicking or
+    /// throwing, preferring the thread that took the signal that ended the
+    /// process (a kernel core records the signal on every thread and puts
+    /// that thread first; before Go 1.23 another thread may come first);
+    /// else the one running on that thread. `None` for a process that did
+    /// not crash (a `gcore` or `gosleuth dump` of a healthy or hung
+    /// process: no signal but the debugger's SIGSTOP, and no panic).
     pub fn crashed(&self) -> Option<Crashed> {
         let panicking = |i: usize| {
             let v = self.view(i);
@@ -657,39 +659,51 @@ impl<M: Memory> Capture<M> {
                 .find_map(|f| PANICKING.iter().find(|p| **p == f.function).copied());
             found.map(|f| if f == "panic" { "runtime.gopanic" } else { f })
         };
-        let signalled = self
+        let first = self
             .target
             .threads
             .iter()
             .find(|t| t.signal != 0 && !is_stop_signal(t.signal));
-        if let Some(t) = signalled {
-            let on_thread = self
-                .goroutines
-                .iter()
-                .position(|g| g.thread == Some(t.tid as u64) && !g.is_dead());
-            if let Some(i) = on_thread {
-                let mut why = format!(
-                    "it ran on thread {}, which took {}, the signal that ended the process",
-                    t.tid,
-                    signal_name(t.signal)
-                );
-                if let Some(f) = panicking(i) {
-                    why.push_str(&format!("; it was panicking ({f} is on its stack)"));
-                }
-                return Some(Crashed { index: i, why });
-            }
-        }
-        (0..self.goroutines.len()).find_map(|i| {
-            let f = panicking(i)?;
+        // Goroutines on a thread, the one on the signalled thread first.
+        let mut on_threads: Vec<(usize, u64)> = self
+            .goroutines
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| !g.is_dead())
+            .filter_map(|(i, g)| Some((i, g.thread?)))
+            .collect();
+        on_threads.sort_by_key(|&(i, tid)| (first.is_none_or(|t| t.tid as u64 != tid), i));
+        let on_first = |tid: u64| first.filter(|t| t.tid as u64 == tid);
+        if let Some((i, tid, f)) = on_threads
+            .iter()
+            .find_map(|&(i, tid)| Some((i, tid, panicking(i)?)))
+        {
             let mut why = format!("it was panicking ({f} is on its stack)");
-            if let Some(t) = signalled {
-                why.push_str(&format!(
-                    "; thread {}, which took {}, ran no goroutine",
+            match (on_first(tid), first) {
+                (Some(t), _) => why.push_str(&format!(
+                    " on thread {tid}, which took {}, the signal that ended the process",
+                    signal_name(t.signal)
+                )),
+                (None, Some(t)) => why.push_str(&format!(
+                    " on thread {tid}; thread {} took {}, the signal that ended the process",
                     t.tid,
                     signal_name(t.signal)
-                ));
+                )),
+                (None, None) => {}
             }
-            Some(Crashed { index: i, why })
+            return Some(Crashed { index: i, why });
+        }
+        let t = first?;
+        let &(i, _) = on_threads
+            .first()
+            .filter(|(_, tid)| on_first(*tid).is_some())?;
+        Some(Crashed {
+            index: i,
+            why: format!(
+                "it ran on thread {}, which took {}, the signal that ended the process",
+                t.tid,
+                signal_name(t.signal)
+            ),
         })
     }
 }

@@ -111,14 +111,34 @@ fn core_groups_by_location_and_filters_like_dlv() {
         out.contains("main.NewMetrics.gowrap1") || out.contains("main.NewMetrics.func1"),
         "{out}"
     );
-    let out = run(&["--with", "userloc=SetM", "--stacks"]);
+    // Delve's user location: the function that owns the pc (SetM and
+    // CountS are inlined), at the line of the inlined send.
+    let setm = kit::source_line(
+        "metricsdeadlock/metrics.go",
+        "m.inChannel <- NewSetMetric(key, value, second)",
+    );
+    let counts = kit::source_line(
+        "metricsdeadlock/metrics.go",
+        "m.inChannel <- NewCountMetric(key, 1, second)",
+    );
+    let out = run(&[
+        "--with",
+        &format!("userloc=metrics\\.go:{setm}$"),
+        "--stacks",
+    ]);
     assert_eq!(out.matches("\ngoroutine ").count(), 1, "{out}");
     assert!(
         out.contains("main.(*Metrics).sendMetricsToOutChannel"),
         "{out}"
     );
-    let out = run(&["--without", "userloc=CountS", "--group-by", "userloc"]);
-    assert!(!out.contains("CountS"), "{out}");
+    let out = run(&[
+        "--without",
+        &format!("userloc=metrics\\.go:{counts}$"),
+        "--group-by",
+        "userloc",
+    ]);
+    assert!(!out.contains(&format!("metrics.go:{counts} ")), "{out}");
+    assert!(out.contains(&format!("metrics.go:{setm} ")), "{out}");
     // Delve's api.Goroutine JSON: the seed's jq query works on it.
     let o = gosleuth(&[
         "core",
@@ -131,7 +151,12 @@ fn core_groups_by_location_and_filters_like_dlv() {
     let gs = doc.as_array().expect("array of goroutines");
     let in_counts = gs
         .iter()
-        .filter(|g| g["userCurrentLoc"]["function"]["name"] == "main.(*Metrics).CountS")
+        .filter(|g| {
+            g["userCurrentLoc"]["line"] == counts
+                && g["userCurrentLoc"]["file"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with("metrics.go"))
+        })
         .count();
     assert!(in_counts > 1000, "{in_counts}");
     let consumer = gs
@@ -384,4 +409,81 @@ fn diagnose_names_the_self_deadlock_of_the_live_service() {
         text.contains("SetM") && text.contains("inChannel"),
         "{text}"
     );
+}
+
+/// A crash core lists the goroutine that crashed first, with why, even
+/// with `--max-groups 1`, in text, `--stacks` and JSON; a core of a hung
+/// process marks none.
+#[test]
+fn a_crash_core_lists_the_crashing_goroutine_first() {
+    let dir = kit::factory("cores", "installed", &["--case", "crash"]).join("core");
+    let core = dir.join("crash.crash.core");
+    let b = bin("installed", "crash");
+    // The goroutine the runtime printed first in its crash output.
+    let text = String::from_utf8_lossy(&kit::read(&dir.join("crash.crash.txt"))).into_owned();
+    let id: u64 = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("goroutine ")?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("a goroutine in crash.crash.txt");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "core",
+            b.to_str().unwrap_or_default(),
+            core.to_str().unwrap_or_default(),
+        ];
+        args.extend_from_slice(extra);
+        let o = gosleuth(&args);
+        assert!(o.status.success(), "{extra:?}: {o:?}");
+        stdout(&o)
+    };
+    let out = run(&["--max-groups", "1"]);
+    let mut lines = out
+        .lines()
+        .skip_while(|l| !l.contains(" goroutines in "))
+        .skip(1)
+        .filter(|l| !l.is_empty());
+    let header = lines.next().unwrap_or_default();
+    assert!(
+        header.starts_with("1 [running]") && header.ends_with(&format!("goroutine {id}")),
+        "{out}"
+    );
+    let marker = lines.next().unwrap_or_default();
+    assert!(
+        marker.trim_start().starts_with("crashed: ")
+            && marker.contains("SIGABRT")
+            && marker.contains("panicking"),
+        "{out}"
+    );
+    assert!(lines.any(|l| l.contains("main.Handler()")), "{out}");
+    let out = run(&["--stacks"]);
+    let first = out
+        .lines()
+        .find(|l| l.starts_with("goroutine "))
+        .unwrap_or_default();
+    assert!(first.starts_with(&format!("goroutine {id} [")), "{out}");
+    assert!(out.contains("\n    crashed: "), "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&run(&["--format", "json"])).expect("JSON");
+    assert_eq!(doc[0]["id"], id, "{}", doc[0]);
+    assert!(
+        doc[0]["crashed"]
+            .as_str()
+            .is_some_and(|w| w.contains("SIGABRT"))
+    );
+    assert!(doc[1].get("crashed").is_none());
+    // A gcore of a hung process: nothing crashed.
+    let lock = kit::factory("cores", "installed", &["--case", "lockorder"])
+        .join("core")
+        .join("lockorder.gcore.core");
+    let o = gosleuth(&[
+        "core",
+        bin("installed", "lockorder").to_str().unwrap_or_default(),
+        lock.to_str().unwrap_or_default(),
+    ]);
+    assert!(!stdout(&o).contains("crashed:"), "{o:?}");
 }
