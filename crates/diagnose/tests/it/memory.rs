@@ -132,6 +132,7 @@ fn seed004(requests: u64) -> Snapshot {
             indirect: true,
             receives: false,
             held_in: None,
+            elem_var: false,
         },
         StackRef {
             goroutine: 20,
@@ -139,6 +140,7 @@ fn seed004(requests: u64) -> Snapshot {
             indirect: true,
             receives: true, // its select sends on outChannel
             held_in: None,
+            elem_var: false,
         },
         StackRef {
             goroutine: 20,
@@ -146,6 +148,7 @@ fn seed004(requests: u64) -> Snapshot {
             indirect: true,
             receives: true, // for ... range m.inChannel
             held_in: Some("m.inChannel".into()),
+            elem_var: true,
         },
         StackRef {
             goroutine: 1,
@@ -153,6 +156,7 @@ fn seed004(requests: u64) -> Snapshot {
             indirect: true,
             receives: false,
             held_in: None,
+            elem_var: false,
         },
     ];
     let mut senders = vec![20];
@@ -181,6 +185,7 @@ fn seed004(requests: u64) -> Snapshot {
             indirect: true,
             receives: false,
             held_in: None,
+            elem_var: false,
         });
     }
     let objects = vec![
@@ -216,6 +221,7 @@ fn seed004(requests: u64) -> Snapshot {
                     indirect: true,
                     receives: true,
                     held_in: None,
+                    elem_var: false,
                 },
                 StackRef {
                     goroutine: 20,
@@ -223,6 +229,7 @@ fn seed004(requests: u64) -> Snapshot {
                     indirect: true,
                     receives: true,
                     held_in: None,
+                    elem_var: false,
                 },
             ],
             owner: Some("(*main.Metrics).outChannel".into()),
@@ -252,7 +259,7 @@ fn seed004_first_finding_is_the_self_deadlock() {
         "cap 100, len 100",
         "(*main.Metrics).inChannel",
         "only goroutine proved to receive",
-        "variable m.inChannel holds this channel",
+        "its variable m.inChannel holds this one",
         "5000 other goroutines are also blocked sending on it",
         "main.(*Metrics).CountS",
         "20 minutes",
@@ -313,6 +320,7 @@ fn no_self_deadlock_when_another_goroutine_drains() {
         indirect: false,
         receives: true,
         held_in: None,
+        elem_var: false,
     });
     let findings = diagnose(&Subject::from_snapshot(snap), &Options::default());
     assert!(
@@ -375,6 +383,7 @@ fn lockorder() -> Snapshot {
         indirect: true,
         receives: false,
         held_in: None,
+        elem_var: false,
     };
     let sema = |addr, waiter, refs| WaitObject {
         addr,
@@ -458,6 +467,7 @@ fn semaphore_pile_up_names_the_probable_holder() {
             indirect: true,
             receives: false,
             held_in: None,
+            elem_var: false,
         });
     }
     // The holder waits on a channel with the lock held.
@@ -475,6 +485,7 @@ fn semaphore_pile_up_names_the_probable_holder() {
         indirect: true,
         receives: true,
         held_in: None,
+        elem_var: false,
     });
     let snap = Snapshot {
         goroutines: gs,
