@@ -12,7 +12,7 @@
 //!
 //! | rule ([`Kind`]) | severity | evidence it needs |
 //! |---|---|---|
-//! | `self_deadlock` | critical | memory: a goroutine blocked sending on a full channel that only it drains |
+//! | `self_deadlock` | critical (memory), warning (text, inferred from stacks) | a goroutine blocked sending on a full channel that only it drains |
 //! | `lock_order_deadlock` | critical (memory), warning (text) | a cycle of goroutines each waiting for a lock another one holds |
 //! | `all_asleep` | critical | the runtime's `all goroutines are asleep` or, in memory, every goroutine blocked for good |
 //! | `panic`, `fatal_error`, `fatal_signal` | critical | a panic or fatal error in the text, or a panicking goroutine in memory |

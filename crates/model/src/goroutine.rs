@@ -246,20 +246,27 @@ pub struct StackRef {
     /// an inference: a word on a stack that equals an object's address may
     /// be a stale copy (see [`StackRef::held_in`]).
     pub receives: bool,
-    /// The variable of the frame that holds the object at the frame's pc,
-    /// from DWARF: a channel variable (`ch`), or the field of a struct a
-    /// variable points at (`m.inChannel`). `None` when no live variable
-    /// holds it (optimized away, a spill slot, a stale word).
+    /// For a frame that receives: the variable of the frame that holds the
+    /// channel at the frame's pc, from DWARF (a channel variable `ch`, or
+    /// the field of a struct a variable points at, `m.inChannel`). `None`
+    /// when no live variable holds it (optimized away, a spill slot, a
+    /// stale word).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_in: Option<String>,
+    /// With `held_in`: the function (or a call inlined into it) also has a
+    /// variable of the channel's element type, where a receive from this
+    /// channel puts the value (`for v := range ch`, `v := <-ch`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub elem_var: bool,
 }
 
 impl StackRef {
-    /// The frame is proved to receive from the channel: its function
-    /// receives from channels and a live variable (DWARF) holds this one.
-    /// Without the variable, the goroutine is only a candidate.
+    /// The frame is proved to receive from the channel, from DWARF: its
+    /// function receives from channels, a live variable holds this one,
+    /// and it has a variable of the element type for what it receives.
+    /// Anything less makes the goroutine a candidate.
     pub fn proves_receiver(&self) -> bool {
-        self.receives && self.held_in.is_some()
+        self.receives && self.held_in.is_some() && self.elem_var
     }
 }
 

@@ -378,18 +378,21 @@ impl<M: Memory> Capture<M> {
                         if owner.is_none() && chan {
                             owner = r.field_offset.and_then(|off| self.field_name(r, off));
                         }
-                        let held_in = if chan && r.receives && budget > 0 {
+                        let held = if chan && r.receives && budget > 0 {
                             budget -= 1;
                             crate::values::var_holding(self, r.goroutine, r.frame, o.addr)
                         } else {
                             None
                         };
+                        let elem_var = held.as_ref().is_some_and(|h| h.1);
+                        let held_in = held.map(|h| h.0);
                         StackRef {
                             goroutine: id(r.goroutine),
                             frame: self.shown_frame_index(r.goroutine, r.frame),
                             indirect: r.indirect,
                             receives: r.receives,
                             held_in,
+                            elem_var,
                         }
                     })
                     .collect();

@@ -409,6 +409,43 @@ fn diagnose_names_the_self_deadlock_of_the_live_service() {
         text.contains("SetM") && text.contains("inChannel"),
         "{text}"
     );
+    // The consumer's whole chain, the inlined send included, and nobody
+    // else called a receiver (issue #14).
+    let frames = first["evidence"]["frames"].as_array().expect("frames");
+    let chain: Vec<(&str, &str)> = frames
+        .iter()
+        .take(3)
+        .map(|f| {
+            (
+                f["role"].as_str().unwrap_or_default(),
+                f["function"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            ("blocked_at", "main.(*Metrics).SetM"),
+            ("called_from", "main.(*Metrics).sendMetricsToOutChannel"),
+            ("drains_at", "main.(*Metrics).startInChannelConsumer"),
+        ],
+        "{text}"
+    );
+    assert_eq!(frames[0]["inlined"], true, "{text}");
+    let consumer = &frames[0]["goroutine"];
+    assert_eq!(
+        first["evidence"]["objects"][0]["drainers"],
+        serde_json::json!([consumer]),
+        "{text}"
+    );
+    for f in doc["findings"].as_array().into_iter().flatten() {
+        for r in f["evidence"]["related"].as_array().into_iter().flatten() {
+            let why = r["why"].as_str().unwrap_or_default();
+            if &r["goroutine"] != consumer && why.contains("drain") {
+                assert!(why.contains("inferred"), "{why}");
+            }
+        }
+    }
 }
 
 /// A crash core lists the goroutine that crashed first, with why, even

@@ -4,13 +4,15 @@
 //!
 //! Who receives from a channel is graded by its evidence ([`receivers`]):
 //! * **proved**: the goroutine is queued to receive on it (its sudog is on
-//!   the channel's `recvq`), or a frame of a function that receives from
-//!   channels holds the channel in a live variable, by DWARF
-//!   ([`StackRef::held_in`](gosleuth_model::StackRef));
+//!   the channel's `recvq`), or, by DWARF, a frame of a function that
+//!   receives from channels holds the channel in a live variable and has a
+//!   variable of its element type for what it receives
+//!   ([`StackRef::proves_receiver`](gosleuth_model::StackRef));
 //! * **candidate** (inferred): a frame of a function that receives from
-//!   channels has the channel's address on its stack, and no variable
-//!   proves it holds it (a stale copy, a spill slot, an optimized-away
-//!   variable).
+//!   channels has the channel's address on its stack, and DWARF does not
+//!   show it receiving from this channel (no live variable holds it: a
+//!   stale copy, a spill slot; or nothing of the element type to receive
+//!   into: it receives from other channels).
 //!
 //! Memory: for a channel C that is full (`len == cap`, an unbuffered
 //! channel counts), not closed, with senders queued and no receiver
@@ -81,15 +83,17 @@ pub(crate) enum Why {
     Queued,
     /// Frame `frame` holds the channel in variable `var` (DWARF).
     Holds { frame: usize, var: String },
-    /// Frame `frame` has the channel's address on its stack (inferred).
-    Address { frame: usize },
+    /// Frame `frame` has the channel's address on its stack (inferred);
+    /// `var` holds it when DWARF says so, without an element-type
+    /// variable to receive into.
+    Address { frame: usize, var: Option<String> },
 }
 
 impl Why {
     pub fn frame(&self) -> Option<usize> {
         match self {
             Why::Queued => None,
-            Why::Holds { frame, .. } | Why::Address { frame } => Some(*frame),
+            Why::Holds { frame, .. } | Why::Address { frame, .. } => Some(*frame),
         }
     }
 }
@@ -111,8 +115,8 @@ pub(crate) fn receivers(o: &WaitObject) -> Receivers {
     // The outermost receiving frame of a goroutine is the loop that
     // drains; refs come innermost first.
     for s in o.referenced_by.iter().filter(|s| s.receives) {
-        match &s.held_in {
-            Some(var) => {
+        match (&s.held_in, s.proves_receiver()) {
+            (Some(var), true) => {
                 let why = Why::Holds {
                     frame: s.frame,
                     var: var.clone(),
@@ -125,9 +129,19 @@ pub(crate) fn receivers(o: &WaitObject) -> Receivers {
                     }
                 }
             }
-            None => {
-                r.candidates
-                    .insert(s.goroutine, Why::Address { frame: s.frame });
+            (var, _) => {
+                let why = Why::Address {
+                    frame: s.frame,
+                    var: var.clone(),
+                };
+                // A variable that holds it says more than a bare word.
+                match r.candidates.get_mut(&s.goroutine) {
+                    Some(Why::Address { var: Some(_), .. }) if var.is_none() => {}
+                    Some(w) => *w = why,
+                    None => {
+                        r.candidates.insert(s.goroutine, why);
+                    }
+                }
             }
         }
     }
@@ -145,13 +159,22 @@ pub(crate) fn why_prose(env: &Env<'_>, g: Option<&Goroutine>, why: &Why) -> Stri
     match why {
         Why::Queued => String::from("queued to receive on it"),
         Why::Holds { frame, var } => format!(
-            "receives from it{}: a function that receives from channels, whose variable {var} \
-             holds this channel (DWARF)",
+            "receives from it{} (from DWARF: the function receives from channels, its variable \
+             {var} holds this one, and it has a variable of the element type to receive into)",
             at(*frame)
         ),
-        Why::Address { frame } => format!(
+        Why::Address {
+            frame,
+            var: Some(var),
+        } => format!(
+            "may drain it (inferred: its variable {var} holds the channel{}, a function that \
+             receives from channels, but it has no variable of the channel's element type, so \
+             nothing shows it receives from this one)",
+            at(*frame)
+        ),
+        Why::Address { frame, var: None } => format!(
             "may drain it (inferred: its stack holds the channel's address{}, a function that \
-             receives from channels; no variable of it holds the channel)",
+             receives from channels, but no variable of it holds the channel)",
             at(*frame)
         ),
     }
@@ -253,8 +276,8 @@ fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
     if proved {
         explanation.push_str(&format!(
             "{} the only goroutine{} proved to receive from this channel (no goroutine is queued \
-             to receive on it, and no other goroutine holds it in a variable of a function that \
-             receives), and the buffer is full, so nothing will ever drain it: {}.",
+             to receive on it, and DWARF shows no other goroutine receiving from it), and the \
+             buffer is full, so nothing will ever drain it: {}.",
             if only { "It is" } else { "They are" },
             if only { "" } else { "s" },
             if only {
@@ -282,9 +305,9 @@ fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
             })
             .collect();
         explanation.push_str(&format!(
-            " Not counted as receivers (inferred: their stacks hold the channel's address in a \
-             function that receives from channels, but no variable of theirs holds it, so the \
-             word is probably a stale copy): {}{}.",
+            " Not counted as receivers (their stacks hold the channel's address in a function \
+             that receives from channels, but DWARF does not show them receiving from this one; \
+             if one of them does, this is not a deadlock): {}{}.",
             named.join("; "),
             if doubts.len() > MAX_NAMED {
                 format!(" and {} more", doubts.len() - MAX_NAMED)
@@ -368,11 +391,37 @@ fn plain_send(state: &str) -> bool {
     state == "chan send"
 }
 
-/// Text dumps: a pile-up of goroutines blocked sending in methods of one
-/// receiver type, and exactly one other goroutine blocked sending in a
-/// method of that type, not created by the pile-up's `go` statement: the
-/// consumer that stopped, probably blocked sending into the channel it
-/// drains. Warning, low confidence: inferred from stacks.
+/// The channel a goroutine of a text dump is blocked sending on: the
+/// first argument of its `runtime.chansend` frame, which dumps with runtime
+/// frames (SIGQUIT, `GOTRACEBACK=system`) print; `None` when not printed
+/// or marked possibly inaccurate (`0x...?`).
+pub(crate) fn send_channel(g: &Goroutine) -> Option<u64> {
+    let f = g.frames.iter().find(|f| f.function == "runtime.chansend")?;
+    let first = f.args.split(',').next()?.trim();
+    let hex = first.strip_prefix("0x")?;
+    u64::from_str_radix(hex, 16).ok().filter(|&a| a != 0)
+}
+
+/// The channel most of a pile-up's goroutines send on (from a sample).
+fn pile_channel(gs: &[Goroutine], members: &[u32]) -> Option<u64> {
+    let mut count: BTreeMap<u64, usize> = BTreeMap::new();
+    for &i in members.iter().take(64) {
+        if let Some(c) = gs.get(i as usize).and_then(send_channel) {
+            *count.entry(c).or_default() += 1;
+        }
+    }
+    count
+        .into_iter()
+        .max_by_key(|&(c, n)| (n, std::cmp::Reverse(c)))
+        .map(|(c, _)| c)
+}
+
+/// Text dumps: a pile-up of goroutines blocked sending, and exactly one
+/// other goroutine blocked sending that is tied to it (on the same channel,
+/// when the dump prints `runtime.chansend`'s argument; else in a method of
+/// the pile-up's receiver type), not created by the pile-up's `go`
+/// statement: the consumer that stopped, probably blocked sending into the
+/// channel it drains. Warning: inferred from stacks.
 pub(crate) fn text_self_deadlock(env: &Env<'_>) -> Vec<Finding> {
     let opts = env.opts;
     let total = env.subject.total.max(1);
@@ -381,12 +430,15 @@ pub(crate) fn text_self_deadlock(env: &Env<'_>) -> Vec<Finding> {
         .into_iter()
         .filter(|s| plain_send(s.state) && is_pile_up(opts, s.count, total))
         .collect();
-    // Suspect (goroutine index) -> the pile-ups it would explain.
-    let mut suspects: BTreeMap<u32, Vec<&SiteAgg<'_>>> = BTreeMap::new();
+    // Suspect (goroutine index) -> the pile-ups it would explain, with
+    // their channel when the dump shows it.
+    let mut suspects: BTreeMap<u32, Vec<(&SiteAgg<'_>, Option<u64>)>> = BTreeMap::new();
     for p in &piles {
-        let Some(rt) = receiver_type(&p.frame.function) else {
+        let rt = receiver_type(&p.frame.function);
+        let chan = pile_channel(gs, &p.members);
+        if rt.is_none() && chan.is_none() {
             continue;
-        };
+        }
         let created = p.created_by.map(|f| (&f.function, &f.file, f.line));
         let found: Vec<u32> = gs
             .iter()
@@ -398,15 +450,20 @@ pub(crate) fn text_self_deadlock(env: &Env<'_>) -> Vec<Finding> {
                         .as_ref()
                         .map(|f| (&f.function, &f.file, f.line))
                         != created
-                    && g.frames
-                        .iter()
-                        .any(|f| receiver_type(&f.function) == Some(rt))
+                    && match (chan, send_channel(g)) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => rt.is_some_and(|rt| {
+                            g.frames
+                                .iter()
+                                .any(|f| receiver_type(&f.function) == Some(rt))
+                        }),
+                    }
             })
             .map(|(i, _)| i as u32)
             .take(2)
             .collect();
         if let [one] = found.as_slice() {
-            suspects.entry(*one).or_default().push(p);
+            suspects.entry(*one).or_default().push((p, chan));
         }
     }
     suspects
@@ -415,20 +472,37 @@ pub(crate) fn text_self_deadlock(env: &Env<'_>) -> Vec<Finding> {
         .collect()
 }
 
-fn text_finding(env: &Env<'_>, g: &Goroutine, piles: &[&SiteAgg<'_>]) -> Option<Finding> {
+fn text_finding(
+    env: &Env<'_>,
+    g: &Goroutine,
+    piles: &[(&SiteAgg<'_>, Option<u64>)],
+) -> Option<Finding> {
     let ctx = &env.ctx;
     let opts = env.opts;
-    let rt = receiver_type(&piles.first()?.frame.function)?;
-    // The outermost frame in a method of the type: the loop that drains.
-    let loop_frame = g
-        .frames
-        .iter()
-        .rposition(|f| receiver_type(&f.function) == Some(rt));
+    let (first, _) = piles.first()?;
+    let rt = receiver_type(&first.frame.function);
+    let own = send_channel(g);
+    let same = own.filter(|c| piles.iter().any(|(_, p)| *p == Some(*c)));
+    // The loop that would drain: the outermost frame in a method of the
+    // type, else the outermost application frame.
+    let loop_frame = match rt {
+        Some(rt) => g
+            .frames
+            .iter()
+            .rposition(|f| receiver_type(&f.function) == Some(rt)),
+        None => None,
+    }
+    .or_else(|| {
+        g.frames
+            .iter()
+            .rposition(|f| ctx.is_app(f) && !super::is_go_wrapper(&f.function))
+    });
     let chain = env.chain(g, loop_frame.map(|i| (i, FrameRole::MayDrainAt)));
     let started = env.started(g);
-    let started_in_type = started.is_some_and(|f| receiver_type(&f.function) == Some(rt));
-    let count: u64 = piles.iter().map(|p| p.count).sum();
-    let sites: Vec<_> = piles.iter().map(|p| p.site(opts.max_ids)).collect();
+    let started_in_type =
+        rt.is_some_and(|rt| started.is_some_and(|f| receiver_type(&f.function) == Some(rt)));
+    let count: u64 = piles.iter().map(|(p, _)| p.count).sum();
+    let sites: Vec<_> = piles.iter().map(|(p, _)| p.site(opts.max_ids)).collect();
 
     let mut explanation = format!("Goroutine {}", g.id);
     if let Some(f) = started {
@@ -439,22 +513,34 @@ fn text_finding(env: &Env<'_>, g: &Goroutine, piles: &[&SiteAgg<'_>]) -> Option<
         explanation.push(')');
     }
     explanation.push_str(&format!(
-        " is blocked sending on a channel in {}. {} {} blocked sending in methods of the same \
-         type {rt}: {}.",
+        " is blocked sending on a channel in {}. {} {} blocked sending {}: {}.",
         env.chain_prose(&chain),
         capitalise(&goroutines(count)),
         if count == 1 { "is" } else { "are" },
+        match (same, rt) {
+            (Some(c), _) => format!(
+                "on the same channel, {c:#x} (the argument the dump prints for runtime.chansend)"
+            ),
+            (None, Some(rt)) => format!("in methods of the same type {rt}"),
+            (None, None) => String::from("on the same channel"),
+        },
         describe_sites(ctx, &sites, opts.max_sites)
     ));
+    let tie = match (same, rt) {
+        (Some(_), _) => String::from("blocked sending on that channel"),
+        (None, Some(rt)) => format!("blocked sending in a method of {rt}"),
+        (None, None) => String::from("blocked sending on that channel"),
+    };
     explanation.push_str(&format!(
-        " Inferred from the stacks (a text dump has no channel addresses, so who receives from \
-         which channel cannot be read): goroutine {} is the only other goroutine blocked sending \
-         in a method of {rt}{}, so it is probably the consumer of the channel they send on, \
-         blocked sending into the channel it drains. Then nothing will ever drain it: the \
-         goroutine waits for itself and every sender waits behind it.",
+        " Inferred from the stacks (a text dump does not say who receives from a channel): \
+         goroutine {} is the only goroutine outside the pile-up {tie}{}, so it is probably the \
+         consumer of the channel they send on, blocked sending into the channel it drains. Then \
+         nothing will ever drain it: the goroutine waits for itself and every sender waits \
+         behind it.",
         g.id,
         if started_in_type {
-            ", and it was started in one (a goroutine the type runs for itself)"
+            ", and it was started in a method of the same type (a goroutine the type runs for \
+             itself)"
         } else {
             ""
         }
@@ -468,17 +554,21 @@ fn text_finding(env: &Env<'_>, g: &Goroutine, piles: &[&SiteAgg<'_>]) -> Option<
     );
     explanation.push_str(FIX);
     let mut ids = vec![g.id];
-    for p in piles {
+    for (p, _) in piles {
         ids.extend(p.ids.iter().take(opts.max_ids.saturating_sub(ids.len())));
     }
     let mut frames: Vec<FrameEvidence> = chain;
-    for p in piles.iter().take(opts.max_sites) {
+    for (p, _) in piles.iter().take(opts.max_sites) {
         frames.extend(p.frames());
     }
     Some(Finding {
         kind: Kind::SelfDeadlock,
         severity: Severity::Warning,
-        confidence: Confidence::Low,
+        confidence: if same.is_some() {
+            Confidence::Medium
+        } else {
+            Confidence::Low
+        },
         title: format!(
             "possible self-deadlock (inferred from stacks): goroutine {} is blocked sending, \
              probably into the channel it drains, with {} blocked sending behind it",

@@ -273,21 +273,28 @@ impl<'a> Env<'a> {
     /// At most [`MAX_CHAIN`] frames.
     pub fn chain(&self, g: &Goroutine, mark: Option<(usize, FrameRole)>) -> Vec<FrameEvidence> {
         let mut out = Vec::new();
+        let mut marked = false;
         let first = self.ctx.blocking_frame(&g.frames).map_or(0, |(i, _)| i);
         for (i, f) in g.frames.iter().enumerate().skip(first) {
             if f.function == "runtime.goexit" || out.len() >= MAX_CHAIN {
                 break;
             }
+            if is_go_wrapper(&f.function) {
+                continue;
+            }
             let role = match mark {
                 _ if i == first => FrameRole::BlockedAt,
-                Some((m, role)) if m == i => role,
+                Some((m, role)) if m == i => {
+                    marked = true;
+                    role
+                }
                 _ => FrameRole::CalledFrom,
             };
             out.push(FrameEvidence::new(role, Some(g.id), f));
         }
         // The marked frame even when the chain was cut short.
         if let Some((m, role)) = mark {
-            if m >= first + out.len() {
+            if !marked && m != first {
                 if let Some(f) = g.frames.get(m) {
                     out.push(FrameEvidence::new(role, Some(g.id), f));
                 }
@@ -366,7 +373,7 @@ impl<'a> Env<'a> {
 
 /// The functions the compiler writes for `go f(x)` (`main.f.gowrap1`,
 /// Go 1.21+; `main.main·dwrap·1` before).
-fn is_go_wrapper(function: &str) -> bool {
+pub(crate) fn is_go_wrapper(function: &str) -> bool {
     let last = function.rsplit('.').next().unwrap_or(function);
     last.starts_with("gowrap") || function.contains("·dwrap·")
 }

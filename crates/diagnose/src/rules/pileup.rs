@@ -254,16 +254,16 @@ fn holdup(
                 }
                 if !recv.proved.is_empty() {
                     text.push_str(&format!(
-                        "The goroutines that receive from it (a variable of a receiving function \
-                         holds it, by DWARF) are stuck elsewhere: {}.",
+                        "The goroutines that receive from it (queued on it, or shown by DWARF) \
+                         are stuck elsewhere: {}.",
                         describe(&mut recv.proved.keys())
                     ));
                 }
                 if !recv.candidates.is_empty() {
                     text.push_str(&format!(
                         "{}oroutines that may drain it (inferred: their stacks hold the \
-                         channel's address in a function that receives from channels, but no \
-                         variable of theirs holds it, so the word may be a stale copy): {}.",
+                         channel's address in a function that receives from channels, but \
+                         DWARF does not show them receiving from this one): {}.",
                         if recv.proved.is_empty() {
                             "No goroutine is proved to receive from it. G"
                         } else {

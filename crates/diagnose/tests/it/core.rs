@@ -82,6 +82,31 @@ fn seed004_core_first_finding_is_the_consumer_sending_into_its_own_channel() {
                 "{go} {how}: {o:?}"
             );
             assert_eq!(o.drainers, vec![consumer], "{go} {how}");
+            // The consumer's whole chain, the inlined send included.
+            let chain: Vec<(FrameRole, &str)> = f
+                .evidence
+                .frames
+                .iter()
+                .filter(|x| x.goroutine == Some(consumer))
+                .map(|x| (x.role, x.function.as_str()))
+                .collect();
+            assert_eq!(
+                &chain[..3],
+                &[
+                    (FrameRole::BlockedAt, "main.(*Metrics).SetM"),
+                    (
+                        FrameRole::CalledFrom,
+                        "main.(*Metrics).sendMetricsToOutChannel"
+                    ),
+                    (
+                        FrameRole::DrainsAt,
+                        "main.(*Metrics).startInChannelConsumer"
+                    ),
+                ],
+                "{go} {how}: {chain:?}"
+            );
+            assert!(f.evidence.frames[0].inlined, "{go} {how}: SetM is inlined");
+            assert_no_unproved_receiver(&findings, consumer, &format!("{go} {how}"));
             // The requests blocked on it, by site, and in the prose.
             let site = &f.evidence.sites[0];
             assert_eq!(
@@ -113,6 +138,41 @@ fn seed004_core_first_finding_is_the_consumer_sending_into_its_own_channel() {
                 .expect("pile-up");
             assert_eq!(pile.severity, Severity::Critical, "{go} {how}");
             assert_eq!(pile.evidence.objects[0].addr, o.addr);
+        }
+    }
+}
+
+/// No goroutine but `consumer` is called a receiver: every other one named
+/// about draining is a candidate, said to be inferred (issue #14).
+fn assert_no_unproved_receiver(findings: &[Finding], consumer: u64, what: &str) {
+    for f in findings {
+        for o in &f.evidence.objects {
+            assert!(
+                o.drainers.iter().all(|&d| d == consumer),
+                "{what}: drainers {:?}",
+                o.drainers
+            );
+        }
+        for r in f
+            .evidence
+            .related
+            .iter()
+            .filter(|r| r.goroutine != consumer)
+        {
+            assert!(
+                !r.why.starts_with("receives") && !r.why.contains("can drain"),
+                "{what}: goroutine {}: {}",
+                r.goroutine,
+                r.why
+            );
+            if r.why.contains("drain") {
+                assert!(r.why.contains("inferred"), "{what}: {}", r.why);
+            }
+        }
+        for fr in &f.evidence.frames {
+            if fr.role == FrameRole::DrainsAt {
+                assert_eq!(fr.goroutine, Some(consumer), "{what}");
+            }
         }
     }
 }

@@ -115,10 +115,135 @@ fn metricsdeadlock_debug2_is_a_pile_up_in_counts() {
         assert_eq!(run[0].evidence.sites[0].function, "main.(*Metrics).CountS");
         // Nothing critical from a text dump of a hung (not crashed) process.
         assert!(!has_critical(&findings), "{go}: {}", summary(&findings));
-        // Pile-up first (it is about fewer goroutines than the runaway
-        // count, but names the cause).
-        assert_eq!(findings[0].kind, Kind::PileUp, "{go}");
+        // The inferred self-deadlock first (the cause), then the pile-up
+        // (it is about fewer goroutines than the runaway count, but names
+        // the cause).
+        assert_eq!(findings[0].kind, Kind::SelfDeadlock, "{go}");
+        assert_eq!(findings[1].kind, Kind::PileUp, "{go}");
+        assert_consumer_self_deadlock(&go, &findings[0], first.goroutine);
     }
+}
+
+/// Finding `f` of a text dump of the seed-004 service is the inferred
+/// self-deadlock of goroutine `consumer`, with its chain of frames from the
+/// inlined send out to the loop that drains.
+fn assert_consumer_self_deadlock(go: &str, f: &Finding, consumer: u64) {
+    let setm_line = kit::source_line("metricsdeadlock/metrics.go", "m.inChannel <- NewSetMetric(");
+    assert_eq!(f.kind, Kind::SelfDeadlock, "{go}");
+    assert_eq!(f.severity, Severity::Warning, "{go}: inferred from text");
+    assert_ne!(f.confidence, Confidence::High, "{go}");
+    assert!(f.title.contains("self-deadlock"), "{go}: {}", f.title);
+    assert!(f.title.contains("inferred"), "{go}: {}", f.title);
+    assert!(
+        f.title.contains(&format!("goroutine {consumer} ")),
+        "{go}: {}",
+        f.title
+    );
+    assert!(f.explanation.contains("Inferred from the stacks"), "{go}");
+    assert_eq!(f.evidence.goroutines[0], consumer, "{go}");
+    let chain: Vec<(FrameRole, &str)> = f
+        .evidence
+        .frames
+        .iter()
+        .filter(|x| x.goroutine == Some(consumer))
+        .map(|x| (x.role, x.function.as_str()))
+        .collect();
+    assert_eq!(
+        &chain[..3],
+        &[
+            (FrameRole::BlockedAt, "main.(*Metrics).SetM"),
+            (
+                FrameRole::CalledFrom,
+                "main.(*Metrics).sendMetricsToOutChannel"
+            ),
+            (
+                FrameRole::MayDrainAt,
+                "main.(*Metrics).startInChannelConsumer"
+            ),
+        ],
+        "{go}: {chain:?}"
+    );
+    let setm = &f.evidence.frames[0];
+    assert_eq!(setm.line, setm_line, "{go}");
+    assert!(setm.inlined, "{go}: SetM is inlined into its caller");
+    assert!(
+        f.evidence
+            .frames
+            .iter()
+            .all(|x| x.role != FrameRole::DrainsAt),
+        "{go}: a text dump proves no receiver"
+    );
+    let site = &f.evidence.sites[0];
+    assert_eq!(site.function, "main.(*Metrics).CountS", "{go}");
+    assert!(site.count >= 10_000, "{go}: {}", site.count);
+}
+
+/// The SIGQUIT dump of the seed-004 service: finding 1 is the consumer's
+/// self-deadlock, inferred from the stacks (issue #14: it was only a
+/// hedge inside the pile-up), tied to the pile-up by the channel the dump
+/// prints for `runtime.chansend`.
+#[test]
+fn metricsdeadlock_sigquit_first_finding_is_the_consumers_self_deadlock() {
+    for go in kit::text_go_versions() {
+        let s = subject(&text_dir(&go, &["metricsdeadlock"]).join("metricsdeadlock.sigquit.txt"));
+        let findings = diagnose(&s, &Options::default());
+        let f = &findings[0];
+        // The consumer: the goroutine started in startInChannelConsumer.
+        let consumer = s
+            .snapshot
+            .goroutines
+            .iter()
+            .find(|g| {
+                g.frames
+                    .iter()
+                    .any(|f| f.function == "main.(*Metrics).startInChannelConsumer")
+            })
+            .map(|g| g.id)
+            .expect("the consumer");
+        assert_consumer_self_deadlock(&go, f, consumer);
+        if f.explanation.contains("on the same channel, 0x") {
+            assert_eq!(f.confidence, Confidence::Medium, "{go}");
+        }
+        assert!(!has_critical(&findings), "{go}: {}", summary(&findings));
+    }
+}
+
+/// The same SIGQUIT dump with every name changed: the same finding.
+#[test]
+fn text_self_deadlock_comes_from_rules_not_names() {
+    let dir = text_dir("installed", &["metricsdeadlock"]);
+    let text =
+        String::from_utf8(kit::read(&dir.join("metricsdeadlock.sigquit.txt"))).expect("utf-8");
+    let renamed = text
+        .replace("main.(*Metrics)", "billing.(*Ledger)")
+        .replace("CountS", "Record")
+        .replace("SetM", "Gauge")
+        .replace("sendMetricsToOutChannel", "flush")
+        .replace("startInChannelConsumer", "loop")
+        .replace("NewMetrics", "NewLedger")
+        .replace("metricsdeadlock/", "billing/");
+    let findings = diagnose(
+        &subject_of_bytes("renamed", renamed.as_bytes()),
+        &Options::default(),
+    );
+    let f = &findings[0];
+    assert_eq!(f.kind, Kind::SelfDeadlock, "{}", summary(&findings));
+    let chain: Vec<&str> = f
+        .evidence
+        .frames
+        .iter()
+        .take(3)
+        .map(|x| x.function.as_str())
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            "billing.(*Ledger).Gauge",
+            "billing.(*Ledger).flush",
+            "billing.(*Ledger).loop"
+        ]
+    );
+    assert_eq!(f.evidence.sites[0].function, "billing.(*Ledger).Record");
 }
 
 /// Huge dumps are diagnosed from their groups (the parser keeps one

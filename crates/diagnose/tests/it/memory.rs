@@ -132,6 +132,7 @@ fn seed004(requests: u64) -> Snapshot {
             indirect: true,
             receives: false,
             held_in: None,
+            elem_var: false,
         },
         StackRef {
             goroutine: 20,
@@ -139,6 +140,7 @@ fn seed004(requests: u64) -> Snapshot {
             indirect: true,
             receives: true, // its select sends on outChannel
             held_in: None,
+            elem_var: false,
         },
         StackRef {
             goroutine: 20,
@@ -146,6 +148,7 @@ fn seed004(requests: u64) -> Snapshot {
             indirect: true,
             receives: true, // for ... range m.inChannel
             held_in: Some("m.inChannel".into()),
+            elem_var: true,
         },
         StackRef {
             goroutine: 1,
@@ -153,6 +156,7 @@ fn seed004(requests: u64) -> Snapshot {
             indirect: true,
             receives: false,
             held_in: None,
+            elem_var: false,
         },
     ];
     let mut senders = vec![20];
@@ -181,6 +185,7 @@ fn seed004(requests: u64) -> Snapshot {
             indirect: true,
             receives: false,
             held_in: None,
+            elem_var: false,
         });
     }
     let objects = vec![
@@ -216,6 +221,7 @@ fn seed004(requests: u64) -> Snapshot {
                     indirect: true,
                     receives: true,
                     held_in: None,
+                    elem_var: false,
                 },
                 StackRef {
                     goroutine: 20,
@@ -223,6 +229,7 @@ fn seed004(requests: u64) -> Snapshot {
                     indirect: true,
                     receives: true,
                     held_in: None,
+                    elem_var: false,
                 },
             ],
             owner: Some("(*main.Metrics).outChannel".into()),
@@ -252,7 +259,7 @@ fn seed004_first_finding_is_the_self_deadlock() {
         "cap 100, len 100",
         "(*main.Metrics).inChannel",
         "only goroutine proved to receive",
-        "variable m.inChannel holds this channel",
+        "its variable m.inChannel holds this one",
         "5000 other goroutines are also blocked sending on it",
         "main.(*Metrics).CountS",
         "20 minutes",
@@ -312,13 +319,20 @@ fn no_self_deadlock_when_another_goroutine_drains() {
         frame: 0,
         indirect: false,
         receives: true,
-        held_in: None,
+        held_in: Some("ch".into()),
+        elem_var: true,
     });
     let findings = diagnose(&Subject::from_snapshot(snap), &Options::default());
     assert!(
         findings.iter().all(|f| f.kind != Kind::SelfDeadlock),
         "{findings:#?}"
     );
+    // A goroutine queued to receive on it drains it too (and the channel
+    // cannot then be full with senders queued: no finding either way).
+    let mut snap = seed004(50);
+    snap.objects[0].receivers.push(21);
+    let findings = diagnose(&Subject::from_snapshot(snap), &Options::default());
+    assert!(findings.iter().all(|f| f.kind != Kind::SelfDeadlock));
     // Not full: no self-deadlock either.
     let mut snap = seed004(50);
     if let Some(c) = snap.objects[0].channel.as_mut() {
@@ -326,6 +340,209 @@ fn no_self_deadlock_when_another_goroutine_drains() {
     }
     let findings = diagnose(&Subject::from_snapshot(snap), &Options::default());
     assert!(findings.iter().all(|f| f.kind != Kind::SelfDeadlock));
+}
+
+/// Goroutines whose stacks hold the channel's address in functions that
+/// receive from channels, with no variable (DWARF) that proves it: an
+/// HTTP client blocked in a select and a connection reading from the
+/// network, as in a core of the real seed-004 service. Issue #14: they
+/// were called receivers ("receives from this channel (can drain it)").
+fn with_stale_candidates(mut snap: Snapshot) -> Snapshot {
+    let mut client = goroutine(
+        40,
+        "select",
+        vec![
+            std("runtime.gopark", "runtime/proc.go", 462),
+            std("runtime.selectgo", "runtime/select.go", 351),
+            std(
+                "net/http.(*persistConn).roundTrip",
+                "net/http/transport.go",
+                2803,
+            ),
+            std(
+                "net/http.(*Transport).roundTrip",
+                "net/http/transport.go",
+                696,
+            ),
+            app("main.report", "report.go", 31),
+            goexit(),
+        ],
+    );
+    client.waiting_for = vec![0xc000300000, 0xc000300060];
+    let read = goroutine(
+        41,
+        "IO wait",
+        vec![
+            std("runtime.gopark", "runtime/proc.go", 462),
+            std("internal/poll.runtime_pollWait", "runtime/netpoll.go", 351),
+            std("internal/poll.(*FD).Read", "internal/poll/fd_unix.go", 165),
+            std("net.(*netFD).Read", "net/fd_posix.go", 68),
+            std("net/http.(*connReader).Read", "net/http/server.go", 805),
+            std("net/http.(*conn).serve", "net/http/server.go", 2110),
+            goexit(),
+        ],
+    );
+    snap.goroutines.push(client);
+    snap.goroutines.push(read);
+    for (g, frame) in [(40, 2), (41, 5)] {
+        snap.objects[0].referenced_by.push(StackRef {
+            goroutine: g,
+            frame,
+            indirect: false,
+            receives: true,
+            held_in: None,
+            elem_var: false,
+        });
+    }
+    snap
+}
+
+#[test]
+fn stale_words_on_stacks_are_candidates_never_receivers() {
+    let findings = diagnose(
+        &Subject::from_snapshot(with_stale_candidates(seed004(5000))),
+        &Options::default(),
+    );
+    // The consumer is the only proved receiver: still a self-deadlock,
+    // first, with the doubt said.
+    let f = &findings[0];
+    assert_eq!(f.kind, Kind::SelfDeadlock, "{findings:#?}");
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(f.confidence, Confidence::Medium);
+    assert!(f.title.contains("goroutine 20"), "{}", f.title);
+    let o = &f.evidence.objects[0];
+    assert_eq!(o.drainers, vec![20]);
+    assert_eq!(o.candidate_drainers, vec![40, 41]);
+    assert!(
+        f.explanation.contains("Not counted as receivers"),
+        "{}",
+        f.explanation
+    );
+    for g in [40, 41] {
+        let r = f
+            .evidence
+            .related
+            .iter()
+            .find(|r| r.goroutine == g)
+            .expect("named as a candidate");
+        assert!(r.why.contains("may drain it (inferred"), "{}", r.why);
+    }
+    // Nowhere are they said to receive.
+    let pile = findings
+        .iter()
+        .find(|f| f.kind == Kind::PileUp)
+        .expect("pile-up");
+    for r in pile.evidence.related.iter().filter(|r| r.goroutine >= 40) {
+        assert!(r.why.starts_with("may drain it (inferred"), "{}", r.why);
+    }
+    assert_eq!(pile.evidence.objects[0].drainers, vec![20]);
+    assert_eq!(pile.evidence.objects[0].candidate_drainers, vec![40, 41]);
+    let json = serde_json::to_string(&findings).expect("json");
+    assert!(!json.contains("can drain it"), "{json}");
+    assert!(!json.contains("receives from this channel"), "{json}");
+}
+
+#[test]
+fn sole_candidate_is_an_inferred_self_deadlock() {
+    // No DWARF (a stripped binary): the consumer is only a candidate, the
+    // only one.
+    let mut snap = seed004(500);
+    for r in &mut snap.objects[0].referenced_by {
+        r.held_in = None;
+        r.elem_var = false;
+    }
+    let findings = diagnose(&Subject::from_snapshot(snap.clone()), &Options::default());
+    let f = &findings[0];
+    assert_eq!(f.kind, Kind::SelfDeadlock, "{findings:#?}");
+    assert_eq!(f.confidence, Confidence::Medium);
+    assert!(f.title.contains("(inferred)"), "{}", f.title);
+    assert!(f.explanation.contains("Inferred:"), "{}", f.explanation);
+    assert!(
+        f.evidence
+            .frames
+            .iter()
+            .any(|x| x.role == FrameRole::MayDrainAt
+                && x.function == "main.(*Metrics).startInChannelConsumer")
+    );
+    assert!(
+        f.evidence
+            .frames
+            .iter()
+            .all(|x| x.role != FrameRole::DrainsAt)
+    );
+    assert!(f.evidence.objects[0].drainers.is_empty());
+    assert_eq!(f.evidence.objects[0].candidate_drainers, vec![20]);
+    // A variable holds it, but the function has nothing of the element
+    // type to receive into (it receives from other channels): still only
+    // a candidate.
+    for r in &mut snap.objects[0].referenced_by {
+        r.held_in = Some("m.inChannel".into());
+    }
+    let findings = diagnose(&Subject::from_snapshot(snap), &Options::default());
+    assert!(findings[0].title.contains("(inferred)"));
+    // Two candidates and no proof: no self-deadlock.
+    let mut snap = with_stale_candidates(seed004(500));
+    for r in &mut snap.objects[0].referenced_by {
+        r.held_in = None;
+    }
+    let findings = diagnose(&Subject::from_snapshot(snap), &Options::default());
+    assert!(
+        findings.iter().all(|f| f.kind != Kind::SelfDeadlock),
+        "{findings:#?}"
+    );
+    let pile = findings
+        .iter()
+        .find(|f| f.kind == Kind::PileUp)
+        .expect("pile-up");
+    assert!(
+        pile.explanation
+            .contains("No goroutine is proved to receive from it"),
+        "{}",
+        pile.explanation
+    );
+}
+
+#[test]
+fn self_deadlock_shows_the_consumers_whole_chain() {
+    let findings = diagnose(&Subject::from_snapshot(seed004(50)), &Options::default());
+    let f = &findings[0];
+    let chain: Vec<(FrameRole, &str, bool)> = f
+        .evidence
+        .frames
+        .iter()
+        .filter(|x| x.goroutine == Some(20))
+        .map(|x| (x.role, x.function.as_str(), x.inlined))
+        .collect();
+    assert_eq!(
+        chain,
+        vec![
+            (FrameRole::BlockedAt, "main.(*Metrics).SetM", true),
+            (
+                FrameRole::CalledFrom,
+                "main.(*Metrics).sendMetricsToOutChannel",
+                false
+            ),
+            (
+                FrameRole::DrainsAt,
+                "main.(*Metrics).startInChannelConsumer",
+                false
+            ),
+            (
+                FrameRole::StartedAt,
+                "main.(*Metrics).startInChannelConsumer",
+                false
+            ),
+        ]
+    );
+    assert!(
+        f.explanation.contains(
+            "main.(*Metrics).SetM at app/metrics.go:62 (inlined), called from \
+             main.(*Metrics).sendMetricsToOutChannel at app/metrics.go:96, called from \
+             main.(*Metrics).startInChannelConsumer at app/metrics.go:78"
+        ),
+        "{}",
+        f.explanation
+    );
 }
 
 const ALICE_SEMA: u64 = 0xc0000bc104;
@@ -375,6 +592,7 @@ fn lockorder() -> Snapshot {
         indirect: true,
         receives: false,
         held_in: None,
+        elem_var: false,
     };
     let sema = |addr, waiter, refs| WaitObject {
         addr,
@@ -458,6 +676,7 @@ fn semaphore_pile_up_names_the_probable_holder() {
             indirect: true,
             receives: false,
             held_in: None,
+            elem_var: false,
         });
     }
     // The holder waits on a channel with the lock held.
@@ -475,6 +694,7 @@ fn semaphore_pile_up_names_the_probable_holder() {
         indirect: true,
         receives: true,
         held_in: None,
+        elem_var: false,
     });
     let snap = Snapshot {
         goroutines: gs,

@@ -560,23 +560,33 @@ const MAX_HOLDING_FIELDS: usize = 256;
 /// or of a call inlined into it) that holds the channel `hchan` at the
 /// frame's pc, from DWARF: a channel variable whose value is `hchan`
 /// (`ch`), or a channel field of a struct variable or of the struct a
-/// pointer variable points at (`m.inChannel`). `None` when no variable
-/// with a location there holds it: the stack word that pointed at the
-/// channel was a spill slot, a dead variable or a stale copy.
+/// pointer variable points at (`m.inChannel`); with whether one of these
+/// functions also has a variable of the channel's element type (where a
+/// receive puts the value: `for v := range ch`, `v := <-ch`, `case v :=
+/// <-ch`). A function that holds the channel and receives from other
+/// channels has no such variable, unless it uses the type otherwise.
+///
+/// `None` when no variable with a location there holds it: the stack word
+/// that pointed at the channel was a spill slot, a dead variable or a
+/// stale copy.
 pub(crate) fn var_holding<M: Memory>(
     c: &Capture<M>,
     gi: usize,
     k: usize,
     hchan: u64,
-) -> Option<String> {
+) -> Option<(String, bool)> {
     let d = dwarf_of(c).ok()?;
     let l = Loader::new(&c.target, Types::new(d), &LoadConfig::default());
-    for f in frame::physical_frame_ctxs(c, gi, k) {
-        let Ok(vars) = frame::visible_vars(c, &f) else {
+    let frames = frame::physical_frame_ctxs(c, gi, k);
+    // Type names of every variable of these functions, read on first use.
+    let mut var_types: Option<Vec<String>> = None;
+    let mut first: Option<(String, bool)> = None;
+    for f in &frames {
+        let Ok(vars) = frame::visible_vars(c, f) else {
             continue;
         };
         for sv in &vars {
-            let loc = locate_scope_var(c, &l, &f, sv);
+            let loc = locate_scope_var(c, &l, f, sv);
             let (Some(ty), Ok(place)) = (loc.ty, loc.place) else {
                 continue;
             };
@@ -584,7 +594,9 @@ pub(crate) fn var_holding<M: Memory>(
                 continue;
             };
             let found = match &r.shape {
-                types::Shape::Chan { .. } => (l.word(&place).ok() == Some(hchan)).then(String::new),
+                types::Shape::Chan { elem, .. } => {
+                    (l.word(&place).ok() == Some(hchan)).then(|| (String::new(), *elem))
+                }
                 types::Shape::Struct => chan_field_holding(&l, &r.real, &place, hchan),
                 types::Shape::Pointer { target } => match l.word(&place) {
                     Ok(p) if p != 0 => l
@@ -597,30 +609,46 @@ pub(crate) fn var_holding<M: Memory>(
                 },
                 _ => None,
             };
-            if let Some(field) = found {
-                return Some(format!("{}{field}", loc.name));
+            let Some((field, elem)) = found else {
+                continue;
+            };
+            let name = format!("{}{field}", loc.name);
+            let Some(elem) = elem.and_then(|e| l.types.resolve(e).ok()) else {
+                first.get_or_insert((name, false));
+                continue;
+            };
+            let types = var_types.get_or_insert_with(|| {
+                let mut names: Vec<&str> = frames.iter().map(|f| f.function.as_str()).collect();
+                names.dedup();
+                names
+                    .iter()
+                    .filter_map(|n| d.function_vars(n).ok().flatten())
+                    .flatten()
+                    .filter_map(|v| v.type_name)
+                    .collect()
+            });
+            if types.iter().any(|t| *t == elem.name) {
+                return Some((name, true));
             }
+            first.get_or_insert((name, false));
         }
     }
-    None
+    first
 }
 
 /// `.field` of the channel field of the struct at `place` that holds
-/// `hchan`.
+/// `hchan`, with the channel's element type.
 fn chan_field_holding<M: Memory>(
     l: &Loader<'_, M>,
     st: &gosleuth_gobin::GoType,
     place: &Place,
     hchan: u64,
-) -> Option<String> {
-    st.fields
-        .iter()
-        .take(MAX_HOLDING_FIELDS)
-        .find(|fl| {
-            fl.ty
-                .and_then(|t| l.types.resolve(t).ok())
-                .is_some_and(|t| matches!(t.shape, types::Shape::Chan { .. }))
-                && l.word(&place.at(fl.offset)).ok() == Some(hchan)
-        })
-        .map(|fl| format!(".{}", fl.name))
+) -> Option<(String, Option<gosleuth_gobin::TypeId>)> {
+    st.fields.iter().take(MAX_HOLDING_FIELDS).find_map(|fl| {
+        let t = l.types.resolve(fl.ty?).ok()?;
+        let types::Shape::Chan { elem, .. } = t.shape else {
+            return None;
+        };
+        (l.word(&place.at(fl.offset)).ok() == Some(hchan)).then(|| (format!(".{}", fl.name), elem))
+    })
 }
