@@ -59,6 +59,9 @@ impl Test2Json {
                     &rest[..i],
                     MAX_LOGICAL_LINE.saturating_sub(partial.len()),
                 ));
+                if partial.ends_with('\r') {
+                    partial.pop();
+                }
                 out.push(std::mem::take(&mut partial));
                 rest = &rest[i + 1..];
             }

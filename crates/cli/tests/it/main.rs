@@ -10,6 +10,7 @@ use gosleuth_testkit as kit;
 mod dlv;
 mod goroutines;
 mod hostile;
+mod inputs;
 mod messages;
 mod pprof;
 

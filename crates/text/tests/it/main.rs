@@ -10,6 +10,9 @@ use gosleuth_model::{AccessKind, Incident, IncidentKind, Similarity, diff_groups
 use gosleuth_testkit as kit;
 use gosleuth_text::{Evidence, Options, parse};
 
+mod gotest;
+mod limits;
+
 fn parse_file(path: &Path) -> Evidence {
     parse(&kit::read(path), Options::default())
 }
