@@ -4,7 +4,7 @@
 use gosleuth_runtime::layout::Layout;
 use gosleuth_testkit as kit;
 
-use crate::support::bins;
+use crate::support::bin;
 
 #[test]
 fn table_matches_dwarf_for_every_release() {

@@ -1110,6 +1110,15 @@ fn read_corrupted(
 
 #[test]
 fn corrupt_memory_gives_unreadable_values_not_panics() {
+    // The time bound is on the reads: have the factory make the cores and
+    // binaries first (on an empty cache that alone can take minutes).
+    for (case, binary) in [
+        ("metricsdeadlock", "metricsdeadlock"),
+        ("crash-noopt", "crash.noopt"),
+    ] {
+        cores("installed", &[case]);
+        bin("installed", binary);
+    }
     let started = std::time::Instant::now();
     let (seen, bad) = read_corrupted(
         "installed",
