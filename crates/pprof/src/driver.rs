@@ -31,6 +31,8 @@ pub struct Invocation {
     pub comment: String,
     /// `-help` was asked for.
     pub help: bool,
+    /// Bounds on reading each profile (`--max-decompressed`).
+    pub limits: crate::proto::Limits,
 }
 
 const BOOL_FLAGS: &[&str] = &[
@@ -109,6 +111,8 @@ const VALUE_FLAGS: &[&str] = &[
     "tagleaf",
     "tools",
     "http",
+    "max-decompressed",
+    "max_decompressed",
 ];
 
 /// Usage text for `gosleuth pprof -help`.
@@ -133,7 +137,46 @@ Sources: files (profile.proto, gzipped or not, or legacy text) or URLs:
   system's), https+insecure:// (no certificate check); -seconds=N, -timeout=N
   (the timeout defaults to 1.5x the seconds).
 The Time: header is in the zone TZ names (unset: /etc/localtime), as in Go.
+Limits (not in go tool pprof):
+  --max-decompressed=SIZE   largest profile accepted after gunzip, and the most
+                            bytes its strings may take once resolved (default
+                            1GiB; SIZE in bytes or with K, M, G, T: powers of 1024)
 ";
+
+/// Parses a size such as `1073741824`, `512M`, `4GiB` or `64kb`: a whole
+/// number of bytes, optionally with K, M, G or T (powers of 1024; `B`,
+/// `iB` after it and case are ignored).
+pub fn parse_size(v: &str) -> Option<u64> {
+    let t = v.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let n: u64 = num.parse().ok()?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let unit = unit
+        .strip_suffix("ib")
+        .or_else(|| unit.strip_suffix('b'))
+        .unwrap_or(&unit);
+    let shift = match unit {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        _ => return None,
+    };
+    n.checked_mul(1u64 << shift)
+}
+
+/// A byte count the way [`parse_size`] reads it: `1GiB`, `512MiB`, else
+/// `N bytes`.
+pub fn format_size(n: u64) -> String {
+    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if n >= 1 << shift && n % (1 << shift) == 0 {
+            return format!("{}{unit}", n >> shift);
+        }
+    }
+    format!("{n} bytes")
+}
 
 fn parse_bool(name: &str, v: Option<&str>) -> Result<bool> {
     match v {
@@ -274,6 +317,13 @@ pub fn parse_args(args: &[String]) -> Result<Invocation> {
                 "seconds" => inv.seconds = parse_num(name, &v)?,
                 "timeout" => inv.timeout = parse_num(name, &v)?,
                 "add_comment" => inv.comment = v,
+                "max-decompressed" | "max_decompressed" => {
+                    inv.limits.max_decompressed = parse_size(&v).filter(|&n| n > 0).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "invalid value {v:?} for flag --max-decompressed: want a size such as 1073741824, 512M or 4GiB"
+                        ))
+                    })?
+                }
                 "format" => formats.push(match v.as_str() {
                     "text" | "top" => Format::Top,
                     "traces" => Format::Traces,
@@ -361,18 +411,20 @@ pub fn load_with_progress(
     progress: ProgressFn<'_>,
 ) -> Result<Profile> {
     if std::path::Path::new(src).exists() {
-        return crate::parse_file(std::path::Path::new(src)).map_err(|e| match e {
-            Error::Io { .. } => e,
-            other => Error::Source {
-                source_name: src.to_string(),
-                source: Box::new(other),
+        return crate::parse_file_with(std::path::Path::new(src), inv.limits).map_err(
+            |e| match e {
+                Error::Io { .. } => e,
+                other => Error::Source {
+                    source_name: src.to_string(),
+                    source: Box::new(other),
+                },
             },
-        });
+        );
     }
     if let Some(url) = crate::fetch::adjust_url(src, inv.seconds, inv.timeout) {
         warnings.push(format!("Fetching profile over HTTP from {}", url.0));
         let data = crate::fetch::get_with_progress(&url.0, url.1, progress)?;
-        return crate::parse(&data).map_err(|e| Error::Source {
+        return crate::parse_with(&data, inv.limits).map_err(|e| Error::Source {
             source_name: url.0.clone(),
             source: Box::new(e),
         });

@@ -20,11 +20,22 @@ pub enum Error {
         "decompressing profile: {0}; the gzip stream is truncated or corrupt, re-fetch the profile"
     )]
     Gzip(String),
-    /// Decompressed data would exceed the configured limit.
+    /// The profile (after gunzip) is larger than the configured limit.
     #[error(
-        "decompressed profile exceeds {limit} bytes; refusing to continue (raise the limit if this is a real profile)"
+        "the profile is larger than the limit of {} decompressed; stopped reading there. A real profile this large needs a higher limit (gosleuth pprof --max-decompressed SIZE, e.g. 4GiB); a gzip bomb or a damaged file does not",
+        crate::driver::format_size(*limit)
     )]
     TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The strings the profile refers to, one copy per reference, add up
+    /// to more than the limit (one long string referred to many times).
+    #[error(
+        "the profile's strings, one copy per reference, add up to more than the limit of {}; stopped decoding. A real profile this large needs a higher limit (gosleuth pprof --max-decompressed SIZE); a crafted one does not",
+        crate::driver::format_size(*limit)
+    )]
+    StringsTooLarge {
         /// The limit in bytes.
         limit: u64,
     },

@@ -95,6 +95,9 @@ pub struct Progress {
 /// deadline and report progress.
 const TICK: Duration = Duration::from_millis(100);
 
+/// Largest response body read (4 GiB).
+const MAX_BODY: u64 = 4 << 30;
+
 /// A stream with one deadline for the whole exchange, that reports
 /// progress while it waits.
 struct Deadline<'p, S> {
@@ -487,7 +490,9 @@ fn exchange(
             }
         }
     }
-    let limit = crate::proto::MAX_DECOMPRESSED;
+    // Bodies are compressed or text; the profile's own limit applies when
+    // it is decoded.
+    let limit = MAX_BODY;
     let mut body = Vec::new();
     if chunked {
         loop {

@@ -12,6 +12,61 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::profile::{Function, Labels, Line, Location, Profile, ValueType};
 
+/// True when `head`, the first bytes of an input (all of it when `whole`),
+/// may begin a legacy text profile that [`parse`] recognizes: its first
+/// non-blank line starts one (or, cut short, may still). Lets a reader
+/// reject a large input that is neither profile.proto nor text without
+/// reading it all.
+pub fn may_start(head: &[u8], whole: bool) -> bool {
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        // A character cut at the end of the head.
+        Err(e) if !whole && e.error_len().is_none() => {
+            match std::str::from_utf8(&head[..e.valid_up_to()]) {
+                Ok(t) => t,
+                Err(_) => return false,
+            }
+        }
+        Err(_) => return false,
+    };
+    let mut rest = text;
+    loop {
+        match rest.split_once('\n') {
+            Some((l, r)) if l.trim().is_empty() => rest = r,
+            Some((l, _)) => return first_line_may_start(l.strip_suffix('\r').unwrap_or(l), true),
+            None if rest.trim().is_empty() => return !whole,
+            None => return first_line_may_start(rest, whole),
+        }
+    }
+}
+
+/// Longest profile name taken in `NAME profile: total N` (custom profiles
+/// of `pprof.NewProfile` have import-path names, far shorter than this).
+const MAX_NAME: usize = 1024;
+
+/// A profile name: 1 to [`MAX_NAME`] bytes, no spaces or control characters.
+fn is_profile_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= MAX_NAME && !name.chars().any(|c| c == ' ' || c.is_control())
+}
+
+/// [`may_start`] for the first non-blank line; `complete` when it is all there.
+fn first_line_may_start(line: &str, complete: bool) -> bool {
+    for p in ["heap profile: ", "--- mutex:", "--- contention:"] {
+        if line.starts_with(p) || (!complete && p.starts_with(line)) {
+            return true;
+        }
+    }
+    const TOTAL: &str = " profile: total ";
+    if let Some((name, _)) = line.split_once(TOTAL) {
+        return is_profile_name(name);
+    }
+    !complete
+        && match line.find(' ') {
+            None => line.len() <= MAX_NAME && is_profile_name(line),
+            Some(i) => is_profile_name(&line[..i]) && TOTAL.starts_with(&line[i..]),
+        }
+}
+
 /// Parses a legacy text profile; [`Error::Unrecognized`] when it is none.
 pub fn parse(data: &[u8]) -> Result<Profile> {
     let text = std::str::from_utf8(data).map_err(|_| Error::Unrecognized)?;
@@ -42,7 +97,7 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
             b.p.period = rate;
         }
     } else if let Some((name, _)) = head.split_once(" profile: total ") {
-        if name.is_empty() || name.contains(' ') {
+        if !is_profile_name(name) {
             return Err(Error::Unrecognized);
         }
         kind = Kind::Count;

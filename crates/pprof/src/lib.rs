@@ -46,17 +46,29 @@ pub use error::{Error, Result};
 pub use profile::Profile;
 
 /// Parses a profile from bytes: profile.proto (gzipped or not) or a
-/// legacy text profile, then validates it.
+/// legacy text profile, then validates it. At most
+/// [`proto::DEFAULT_MAX_DECOMPRESSED`] bytes after gunzip.
 pub fn parse(data: &[u8]) -> Result<Profile> {
-    let p = proto::parse(data)?;
+    parse_with(data, proto::Limits::default())
+}
+
+/// [`parse`] within `limits`.
+pub fn parse_with(data: &[u8], limits: proto::Limits) -> Result<Profile> {
+    let p = proto::parse_with(data, limits)?;
     merge::check_valid(&p)?;
     Ok(p)
 }
 
 /// Reads a profile file, streaming gzip into the decoder (memory grows
-/// with the profile, not with the file), then validates it.
+/// with the profile, not with the file), then validates it. At most
+/// [`proto::DEFAULT_MAX_DECOMPRESSED`] bytes after gunzip.
 pub fn parse_file(path: &std::path::Path) -> Result<Profile> {
-    let p = proto::parse_file(path)?;
+    parse_file_with(path, proto::Limits::default())
+}
+
+/// [`parse_file`] within `limits`.
+pub fn parse_file_with(path: &std::path::Path, limits: proto::Limits) -> Result<Profile> {
+    let p = proto::parse_file_with(path, limits)?;
     merge::check_valid(&p)?;
     Ok(p)
 }

@@ -10,31 +10,116 @@ use std::io::{Read, Write};
 use crate::error::{Error, Result};
 use crate::profile::{Function, Labels, Line, Location, Mapping, NumLabel, Profile, ValueType};
 
-/// Upper bound on the decompressed size of a profile (a gzip bomb guard).
-pub const MAX_DECOMPRESSED: u64 = 4 << 30;
+/// Default upper bound on the decompressed size of a profile: 1 GiB, ten
+/// times the largest profiles services write, and a guard against gzip
+/// bombs. Raise it with [`Limits::max_decompressed`] (`gosleuth pprof
+/// --max-decompressed SIZE`).
+pub const DEFAULT_MAX_DECOMPRESSED: u64 = 1 << 30;
+
+/// Bounds on what reading one profile may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most bytes of profile.proto (after gunzip) or legacy text one
+    /// profile may have; the strings it resolves (a string is copied once
+    /// per reference) are held to the same bound.
+    pub max_decompressed: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+        }
+    }
+}
 
 /// True when `data` starts with the gzip magic.
 pub fn is_gzip(data: &[u8]) -> bool {
     data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b
 }
 
-/// Decompresses `data` if it is gzipped (all members), else borrows it.
+/// Decompresses `data` if it is gzipped (all members), else borrows it;
+/// at most [`DEFAULT_MAX_DECOMPRESSED`] bytes.
 pub fn maybe_gunzip(data: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+    maybe_gunzip_with(data, Limits::default())
+}
+
+/// [`maybe_gunzip`] with explicit limits; [`Error::TooLarge`] beyond them.
+pub fn maybe_gunzip_with(data: &[u8], limits: Limits) -> Result<std::borrow::Cow<'_, [u8]>> {
     if !is_gzip(data) {
+        if data.len() as u64 > limits.max_decompressed {
+            return Err(Error::TooLarge {
+                limit: limits.max_decompressed,
+            });
+        }
         return Ok(std::borrow::Cow::Borrowed(data));
     }
     let mut out = Vec::new();
-    let dec = flate2::read::MultiGzDecoder::new(data);
-    let mut limited = dec.take(MAX_DECOMPRESSED + 1);
-    limited
+    Capped::new(flate2::read::MultiGzDecoder::new(data), limits)
         .read_to_end(&mut out)
-        .map_err(|e| Error::Gzip(e.to_string()))?;
-    if out.len() as u64 > MAX_DECOMPRESSED {
-        return Err(Error::TooLarge {
-            limit: MAX_DECOMPRESSED,
-        });
-    }
+        .map_err(io_error)?;
     Ok(std::borrow::Cow::Owned(out))
+}
+
+/// The marker a [`Capped`] reader's error carries.
+#[derive(Debug)]
+struct OverLimit(u64);
+
+impl std::fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "more than {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for OverLimit {}
+
+/// A reader that fails (with [`OverLimit`]) as soon as its input has more
+/// than `limit` bytes, instead of stopping silently like `take`.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Capped<R> {
+    fn new(inner: R, limits: Limits) -> Self {
+        Capped {
+            inner,
+            left: limits.max_decompressed,
+            limit: limits.max_decompressed,
+        }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            // At the limit: one more byte means the input is over it.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(OverLimit(self.limit))),
+            };
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let got = self.inner.read(&mut buf[..n])?;
+        self.left -= got as u64;
+        Ok(got)
+    }
+}
+
+/// An I/O error of a decompressing reader: over the limit, or a damaged
+/// gzip stream.
+fn io_error(e: std::io::Error) -> Error {
+    if let Some(OverLimit(limit)) = e.get_ref().and_then(|x| x.downcast_ref::<OverLimit>()) {
+        return Error::TooLarge { limit: *limit };
+    }
+    Error::Gzip(e.to_string())
 }
 
 /// A cursor over a protobuf message; `base` is the offset of `data[0]`
@@ -101,6 +186,10 @@ impl<'a> Reader<'a> {
     fn field(&mut self) -> Result<(u64, Value<'a>)> {
         let key = self.varint()?;
         let tag = key >> 3;
+        if tag == 0 {
+            self.pos -= 1;
+            return Err(self.err(FIELD_ZERO));
+        }
         let v = match key & 7 {
             0 => Value::Varint(self.varint()?),
             1 => {
@@ -123,6 +212,10 @@ impl<'a> Reader<'a> {
         Ok((tag, v))
     }
 }
+
+/// What a field number 0 means: protobuf reserves it, no encoder writes
+/// it, and a run of zero bytes (a zeroed file, a gzip bomb) starts with it.
+const FIELD_ZERO: &str = "field number 0, which protobuf does not allow: this is not profile.proto data (zeroed or garbage bytes?)";
 
 fn want_varint(v: &Value<'_>, at: usize) -> Result<u64> {
     match v {
@@ -314,36 +407,65 @@ impl IdMap {
     }
 }
 
-struct Strings<'a>(&'a [String]);
+/// The string table, handing out copies within a byte budget: a profile
+/// may refer to one long string from millions of functions or labels, and
+/// each reference is a copy here.
+struct Strings<'a> {
+    table: &'a [String],
+    left: std::cell::Cell<u64>,
+    limit: u64,
+}
 
-impl Strings<'_> {
-    fn get(&self, i: i64, field: &'static str) -> Result<String> {
-        self.get_ref(i, field).map(str::to_string)
+impl<'a> Strings<'a> {
+    fn new(table: &'a [String], limits: Limits) -> Self {
+        Strings {
+            table,
+            left: std::cell::Cell::new(limits.max_decompressed),
+            limit: limits.max_decompressed,
+        }
     }
-    fn get_ref(&self, i: i64, field: &'static str) -> Result<&str> {
-        if i < 0 || i as usize >= self.0.len() {
+
+    fn get(&self, i: i64, field: &'static str) -> Result<String> {
+        let s = self.get_ref(i, field)?;
+        let n = s.len() as u64;
+        if n > self.left.get() {
+            return Err(Error::StringsTooLarge { limit: self.limit });
+        }
+        self.left.set(self.left.get() - n);
+        Ok(s.to_string())
+    }
+
+    fn get_ref(&self, i: i64, field: &'static str) -> Result<&'a str> {
+        if i < 0 || i as usize >= self.table.len() {
             return Err(Error::BadString {
                 field,
                 index: i,
-                len: self.0.len(),
+                len: self.table.len(),
             });
         }
-        Ok(&self.0[i as usize])
+        Ok(&self.table[i as usize])
     }
 }
 
 /// Decodes an uncompressed profile.proto message.
 pub fn decode(data: &[u8]) -> Result<Profile> {
+    decode_with(data, Limits::default())
+}
+
+/// [`decode`] within `limits`.
+pub fn decode_with(data: &[u8], limits: Limits) -> Result<Profile> {
     if data.is_empty() {
         return Err(Error::Empty);
     }
-    decode_stream(data)
+    decode_stream_with(data, limits)
 }
 
 /// Reads top-level fields from a stream.
 struct StreamReader<R> {
     r: R,
     pos: usize,
+    /// No field may be longer than this.
+    limit: u64,
 }
 
 enum Top {
@@ -363,7 +485,7 @@ impl<R: std::io::BufRead> StreamReader<R> {
     fn byte(&mut self) -> Result<Option<u8>> {
         let b = match self.r.fill_buf() {
             Ok(b) => b,
-            Err(e) => return Err(Error::Gzip(e.to_string())),
+            Err(e) => return Err(io_error(e)),
         };
         let Some(&x) = b.first() else { return Ok(None) };
         self.r.consume(1);
@@ -393,8 +515,8 @@ impl<R: std::io::BufRead> StreamReader<R> {
     }
 
     fn skip(&mut self, n: u64) -> Result<()> {
-        let got = std::io::copy(&mut (&mut self.r).take(n), &mut std::io::sink())
-            .map_err(|e| Error::Gzip(e.to_string()))?;
+        let got =
+            std::io::copy(&mut (&mut self.r).take(n), &mut std::io::sink()).map_err(io_error)?;
         self.pos += got as usize;
         if got != n {
             return Err(self.err("field runs past the end of the message"));
@@ -410,6 +532,12 @@ impl<R: std::io::BufRead> StreamReader<R> {
         };
         let key = self.varint(Some(b))?;
         let tag = key >> 3;
+        if tag == 0 {
+            return Err(Error::Proto {
+                offset: at,
+                what: FIELD_ZERO,
+            });
+        }
         let v = match key & 7 {
             0 => Top::Varint(self.varint(None)?),
             1 => {
@@ -418,16 +546,15 @@ impl<R: std::io::BufRead> StreamReader<R> {
             }
             2 => {
                 let n = self.varint(None)?;
-                if n > MAX_DECOMPRESSED {
-                    return Err(self.err("length-delimited field longer than the size limit"));
+                if n > self.limit {
+                    return Err(
+                        self.err("length-delimited field longer than the decompressed-size limit")
+                    );
                 }
                 buf.clear();
                 // Grows only as bytes actually arrive: a lying length cannot
                 // make us allocate.
-                let got = (&mut self.r)
-                    .take(n)
-                    .read_to_end(buf)
-                    .map_err(|e| Error::Gzip(e.to_string()))?;
+                let got = (&mut self.r).take(n).read_to_end(buf).map_err(io_error)?;
                 let start = self.pos;
                 self.pos += got;
                 if got as u64 != n {
@@ -546,11 +673,18 @@ fn id32(u: u64, at: usize) -> Result<u32> {
 
 /// Decodes a profile.proto message from a stream (e.g. a gzip decoder),
 /// holding one field at a time: memory grows with the profile, never with
-/// the encoded size.
+/// the encoded size. At most [`DEFAULT_MAX_DECOMPRESSED`] bytes are read.
 pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
+    decode_stream_with(r, Limits::default())
+}
+
+/// [`decode_stream`] within `limits`: [`Error::TooLarge`] as soon as the
+/// stream passes `max_decompressed` bytes.
+pub fn decode_stream_with<R: std::io::Read>(r: R, limits: Limits) -> Result<Profile> {
     let mut sr = StreamReader {
-        r: std::io::BufReader::with_capacity(1 << 16, r),
+        r: std::io::BufReader::with_capacity(1 << 16, Capped::new(r, limits)),
         pos: 0,
+        limit: limits.max_decompressed,
     };
     let mut buf: Vec<u8> = Vec::new();
     let mut sample_types: Vec<(i64, i64)> = Vec::new();
@@ -662,7 +796,7 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
             "string_table[0] must be the empty string".into(),
         ));
     }
-    let st = Strings(&strings);
+    let st = Strings::new(&strings, limits);
 
     let mut p = Profile::default();
     for (t, u) in sample_types {
@@ -784,41 +918,114 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
     Ok(p)
 }
 
+/// Errors after which no other reading of the input is tried: the input
+/// is over a limit, damaged as gzip, empty, or several profiles.
+fn is_final(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Empty
+            | Error::Concatenated { .. }
+            | Error::Gzip(_)
+            | Error::TooLarge { .. }
+            | Error::StringsTooLarge { .. }
+    )
+}
+
+/// How much of the decompressed input decides whether it may be a legacy
+/// text profile.
+const LEGACY_HEAD: u64 = 64 << 10;
+
+/// Parses gzipped input, opened by `open` (called again for a legacy text
+/// fallback): profile.proto streamed from the decompressor; legacy text
+/// only when its first 64 KiB may start one, so garbage is rejected without
+/// inflating it all.
+fn parse_gzip<R: Read>(mut open: impl FnMut() -> Result<R>, limits: Limits) -> Result<Profile> {
+    let gz = |r: R| flate2::read::MultiGzDecoder::new(r);
+    let proto_err = match decode_stream_with(gz(open()?), limits) {
+        Ok(p) => return Ok(p),
+        Err(e) if is_final(&e) => return Err(e),
+        Err(e) => e,
+    };
+    let mut head = Vec::new();
+    match gz(open()?).take(LEGACY_HEAD).read_to_end(&mut head) {
+        Ok(_) => {}
+        Err(_) => return Err(proto_err),
+    }
+    let whole = (head.len() as u64) < LEGACY_HEAD;
+    if !crate::legacy::may_start(&head, whole) {
+        return Err(proto_err);
+    }
+    let mut data = Vec::new();
+    Capped::new(gz(open()?), limits)
+        .read_to_end(&mut data)
+        .map_err(io_error)?;
+    legacy_or(&data, proto_err)
+}
+
+/// The legacy text profile in `data`, else `proto_err` (the reason it is
+/// not profile.proto) when it is not legacy text either.
+fn legacy_or(data: &[u8], proto_err: Error) -> Result<Profile> {
+    match crate::legacy::parse(data) {
+        Ok(p) => Ok(p),
+        Err(Error::Unrecognized) => Err(proto_err),
+        Err(le) => Err(le),
+    }
+}
+
 /// Reads and parses a profile file, streaming gzip straight into the
 /// decoder; legacy text profiles are recognized too.
 pub fn parse_file(path: &std::path::Path) -> Result<Profile> {
+    parse_file_with(path, Limits::default())
+}
+
+/// [`parse_file`] within `limits`.
+pub fn parse_file_with(path: &std::path::Path, limits: Limits) -> Result<Profile> {
     let io = |e: std::io::Error| Error::Io {
         path: path.to_path_buf(),
         source: e,
     };
-    let mut f = std::fs::File::open(path).map_err(io)?;
+    let open = || std::fs::File::open(path).map_err(io);
+    let mut f = open()?;
     let mut head = [0u8; 2];
     let n = f.read(&mut head).map_err(io)?;
     drop(f);
     if n == 2 && is_gzip(&head) {
-        let f = std::fs::File::open(path).map_err(io)?;
-        let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, f));
-        match decode_stream(gz.take(MAX_DECOMPRESSED)) {
-            Ok(p) => return Ok(p),
-            Err(e @ (Error::Empty | Error::Concatenated { .. } | Error::Gzip(_))) => return Err(e),
-            Err(_) => {}
-        }
+        return parse_gzip(
+            || open().map(|f| std::io::BufReader::with_capacity(1 << 16, f)),
+            limits,
+        );
     }
-    let data = std::fs::read(path).map_err(io)?;
-    parse(&data)
+    let mut data = Vec::new();
+    Capped::new(open()?, limits)
+        .read_to_end(&mut data)
+        .map_err(
+            |e| match e.get_ref().and_then(|x| x.downcast_ref::<OverLimit>()) {
+                Some(OverLimit(limit)) => Error::TooLarge { limit: *limit },
+                None => io(e),
+            },
+        )?;
+    parse_with(&data, limits)
 }
 
 /// Parses a profile: gzipped or plain profile.proto, or a legacy text profile.
 pub fn parse(data: &[u8]) -> Result<Profile> {
-    let raw = maybe_gunzip(data)?;
-    match decode(&raw) {
+    parse_with(data, Limits::default())
+}
+
+/// [`parse`] within `limits`.
+pub fn parse_with(data: &[u8], limits: Limits) -> Result<Profile> {
+    if is_gzip(data) {
+        return parse_gzip(|| Ok(data), limits);
+    }
+    if data.len() as u64 > limits.max_decompressed {
+        return Err(Error::TooLarge {
+            limit: limits.max_decompressed,
+        });
+    }
+    match decode_with(data, limits) {
         Ok(p) => Ok(p),
-        Err(e @ (Error::Empty | Error::Concatenated { .. })) => Err(e),
-        Err(e) => match crate::legacy::parse(&raw) {
-            Ok(p) => Ok(p),
-            Err(Error::Unrecognized) => Err(e),
-            Err(le) => Err(le),
-        },
+        Err(e) if is_final(&e) => Err(e),
+        Err(e) => legacy_or(data, e),
     }
 }
 

@@ -10,7 +10,14 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+/// `-h`, `-help` and `--help` all reach the driver, which prints the flags
+/// (clap's own help would list only the catch-all argument); `gosleuth
+/// help pprof` shows them too.
 #[derive(Debug, Args)]
+#[command(
+    disable_help_flag = true,
+    after_help = gosleuth_pprof::driver::USAGE
+)]
 pub struct PprofArgs {
     /// Flags in go tool pprof's spelling (`-top`, `-diff_base=FILE`, ...) and the profile.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -228,3 +228,74 @@ fn progress_bar_only_on_a_terminal() {
     assert!(err.contains("samples of [samples cpu]"), "{err:?}");
     let _ = std::fs::remove_file(&out);
 }
+
+/// `--help` and `-h` print pprof's flags (clap's help listed only the
+/// catch-all argument), as `-help` always did.
+#[test]
+fn pprof_help_lists_the_flags() {
+    for flag in ["--help", "-h", "-help"] {
+        let o = gosleuth_env(&["pprof", flag], &[]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{flag}: {o:?}");
+        for want in [
+            "-sample_index",
+            "-diff_base",
+            "-tagfocus",
+            "--max-decompressed",
+        ] {
+            assert!(out.contains(want), "{flag} lists {want}:\n{out}");
+        }
+    }
+    let o = gosleuth_env(&["help", "pprof"], &[]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("-sample_index"),
+        "{o:?}"
+    );
+}
+
+/// A profile over `--max-decompressed` stops with the limit and the flag
+/// named; the flag raises it; a bad size is a usage error.
+#[test]
+fn pprof_max_decompressed_limits_and_raises() {
+    use std::io::Write as _;
+    let dir = kit::evidence("installed", &["leak"]).join("pprof");
+    let f = dir.join("leak.heap.new.pb.gz");
+    let f = f.to_str().expect("utf-8 path");
+    let utc = [("TZ", Some("UTC"))];
+    let o = gosleuth_env(&["pprof", "--max-decompressed", "1K", "-top", f], &utc);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(
+        err.contains("1KiB") && err.contains("--max-decompressed"),
+        "{err}"
+    );
+
+    let plain = gosleuth_env(&["pprof", "-top", f], &utc);
+    assert!(plain.status.success(), "{plain:?}");
+    let raised = gosleuth_env(&["pprof", "-max_decompressed=2GiB", "-top", f], &utc);
+    assert!(raised.status.success(), "{raised:?}");
+    assert_eq!(raised.stdout, plain.stdout);
+
+    // 3 MiB of well-formed but empty protobuf (an unknown field, over and
+    // over), gzipped: read up to the limit, no further.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&[0x80u8, 0x01, 0x00].repeat(1 << 20))
+        .expect("gzip");
+    let path =
+        std::env::temp_dir().join(format!("gosleuth-cli-unknown-{}.pb.gz", std::process::id()));
+    std::fs::write(&path, gz.finish().expect("gzip")).expect("write");
+    let p = path.to_str().expect("utf-8 path");
+    let o = gosleuth_env(&["pprof", "--max-decompressed=2M", "-top", p], &utc);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(err.contains("larger than the limit of 2MiB"), "{err}");
+    let _ = std::fs::remove_file(&path);
+
+    let o = gosleuth_env(&["pprof", "--max-decompressed", "lots", "-top", f], &utc);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("invalid value \"lots\" for flag --max-decompressed"),
+        "{o:?}"
+    );
+}
