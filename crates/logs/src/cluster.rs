@@ -363,9 +363,7 @@ impl Clusterer {
                             .all(|(j, (a, b))| j == at || a == b)
                     })
                     .collect();
-                let var_there = same
-                    .iter()
-                    .any(|&id| &*self.clusters[id].tokens[at] == VAR);
+                let var_there = same.iter().any(|&id| &*self.clusters[id].tokens[at] == VAR);
                 if same.len() < 2 || (same.len() < self.opts.min_siblings && !var_there) {
                     continue;
                 }

@@ -151,7 +151,11 @@ pub fn parse_line(line: &str, year: YearHint) -> LogLine<'_> {
         Some(c) if c.is_ascii_uppercase() => {
             if let Some((t, n)) = time::parse_syslog(b, year) {
                 if let Some(rest) = line.get(n..).and_then(|r| r.strip_prefix(' ')) {
-                    if let Some(body) = strip_host_ident(rest, false) {
+                    // (`fatal error: ...` behind a bare timestamp is not a
+                    // host and an ident.)
+                    if let Some(body) = strip_host_ident(rest, false)
+                        .filter(|_| !crate::runtime::starts_block(rest))
+                    {
                         return wrapped(
                             Wrapper::Journald,
                             Some(t),
@@ -305,7 +309,9 @@ fn trim_newline(s: &str) -> &str {
 
 /// `stdout F ` / `stderr P ` (a CRI log file's stream and tag).
 fn strip_cri_stream(s: &str) -> Option<&str> {
-    let rest = s.strip_prefix("stdout ").or_else(|| s.strip_prefix("stderr "))?;
+    let rest = s
+        .strip_prefix("stdout ")
+        .or_else(|| s.strip_prefix("stderr "))?;
     rest.strip_prefix("F ")
         .or_else(|| rest.strip_prefix("P "))
         .or_else(|| (rest == "F" || rest == "P").then_some(""))
@@ -315,7 +321,12 @@ fn strip_cri_stream(s: &str) -> Option<&str> {
 fn strip_host_ident(s: &str, need_pid: bool) -> Option<&str> {
     let sp = s.find(' ')?;
     let host = &s[..sp];
-    if host.is_empty() || host.ends_with(':') {
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
+    {
+        // Not a host name: `[signal SIGSEGV: ...` behind a bare timestamp.
         return None;
     }
     let rest = &s[sp + 1..];
@@ -380,15 +391,15 @@ fn parse_payload(s: &str, year: YearHint) -> PayloadInfo<'_> {
         }
         Some(b'0'..=b'9') => {
             if let Some((t, n)) = time::parse_golog(b) {
-                return leveled(s, n, Some(t), Payload::GoLog);
+                return stamped(s, n, t, Payload::GoLog, year);
             }
             if let Some((t, n)) = time::parse_iso(b) {
-                return leveled(s, n, Some(t), Payload::Leveled);
+                return stamped(s, n, t, Payload::Leveled, year);
             }
         }
         Some(c) if c.is_ascii_uppercase() => {
             if let Some((t, n)) = time::parse_syslog(b, year) {
-                return leveled(s, n, Some(t), Payload::Leveled);
+                return stamped(s, n, t, Payload::Leveled, year);
             }
         }
         _ => {}
@@ -397,6 +408,32 @@ fn parse_payload(s: &str, year: YearHint) -> PayloadInfo<'_> {
         return p;
     }
     leveled(s, 0, None, Payload::Text)
+}
+
+/// What follows a timestamp of `n` bytes at the start of `s`: a record
+/// with its own timestamp or structure (a collector's stamp before the
+/// program's: `<RFC 3339> 2026/11/21 10:00:00 msg`, `<RFC 3339>
+/// {"level":...}`, `<RFC 3339> level=info msg=...`), or a level and a
+/// message.
+fn stamped(s: &str, n: usize, t: Millis, kind: Payload, year: YearHint) -> PayloadInfo<'_> {
+    let rest = s.get(n..).unwrap_or("");
+    let off = n + (rest.len() - rest.trim_start_matches(' ').len());
+    let inner = s.get(off..).unwrap_or("");
+    if matches!(
+        inner.as_bytes().first(),
+        Some(b'{' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9')
+    ) {
+        let mut p = parse_payload(inner, year);
+        if matches!(p.payload, Payload::Json | Payload::Logfmt | Payload::Klog) || p.time.is_some()
+        {
+            p.time = p.time.or(Some(t));
+            if p.stamp > 0 {
+                p.stamp += off;
+            }
+            return p;
+        }
+    }
+    leveled(s, n, Some(t), kind)
 }
 
 /// Looks for a level word among the first tokens after `start` (a
@@ -458,7 +495,13 @@ fn leveled(s: &str, start: usize, time: Option<Millis>, kind: Payload) -> Payloa
         has_stack: false,
         // A stamp, then text: what follows may be the runtime's own output
         // behind a collector's timestamp.
-        stamp: if time.is_some() { s.len() - msg.len() } else { 0 },
+        // (One space separates them: a tab after it starts a frame's file
+        // line.)
+        stamp: if time.is_some() {
+            start + usize::from(rest.starts_with(' '))
+        } else {
+            0
+        },
     }
 }
 

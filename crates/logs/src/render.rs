@@ -165,7 +165,12 @@ pub fn report(out: &mut String, name: &str, r: &Report, opts: &RenderOptions) {
         );
     }
 
-    let other: u64 = r.templates.iter().filter(|t| t.other).map(|t| t.count).sum();
+    let other: u64 = r
+        .templates
+        .iter()
+        .filter(|t| t.other)
+        .map(|t| t.count)
+        .sum();
     if other > 0 {
         let _ = writeln!(
             out,

@@ -45,9 +45,18 @@ pub fn continues_block(body: &str) -> bool {
         || t.starts_with("-----")
         || t.starts_with("...additional frames elided...")
         || t.ends_with(':')
-        || t.ends_with(')') && t.contains('(') && !t.contains(' ')
+        || is_frame(t)
         || t.ends_with("...)")
         || is_register(t)
+}
+
+/// A frame's function line: `main.Handler(0x18)`, `main.(*T).Do(...)`,
+/// `maps.fatal({0x4b8153?, 0x0?})` (a name without spaces, then the
+/// arguments).
+fn is_frame(t: &str) -> bool {
+    t.ends_with(')')
+        && t.find('(')
+            .is_some_and(|open| open > 0 && !t[..open].contains(' ') && !t[..open].ends_with(':'))
 }
 
 /// `rax    0x0` and friends.
@@ -75,6 +84,10 @@ mod tests {
         assert!(continues_block("main.Handler(0x18)"));
         assert!(continues_block("\t/src/main.go:50 +0x50"));
         assert!(continues_block("main.(*T).Do(...)"));
+        assert!(continues_block(
+            "internal/runtime/maps.fatal({0x4b8153?, 0x0?})"
+        ));
+        assert!(!continues_block("Handling (24 requests)"));
         assert!(continues_block("rip    0x4a9430"));
         assert!(!continues_block("Handling: 24 requests now"));
     }

@@ -319,10 +319,18 @@ impl<'o> Scanner<'o> {
         // Behind a timestamp alone (`kubectl logs --timestamps`, log
         // shippers), the runtime's lines are read without it.
         let inner = line.inner();
-        let to_parser = if line.stamp > 0 { inner.as_bytes() } else { raw };
+        // The parser reads what the program printed (a JSON record whole,
+        // for the stack in its fields).
+        let to_parser = if line.wrapper == Wrapper::None && line.payload == Payload::Json {
+            raw
+        } else {
+            inner.as_bytes()
+        };
         let starts = runtime::starts_block(inner);
         let runtime_line = starts
-            || (self.in_block && (line.stamp > 0 || !line.is_header()) && runtime::continues_block(inner));
+            || (self.in_block
+                && (line.stamp > 0 || !line.is_header())
+                && runtime::continues_block(inner));
         let header = line.is_header() && !(line.stamp > 0 && runtime_line);
         if header {
             self.in_block = false;
