@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::level::Level;
-use crate::mask::{SEP, VAR, words_conflict};
+use crate::mask::{DELIMS, SEP, VAR, words_conflict};
 
 /// Templates of a level and length compared with every new message: the
 /// first ones made.
@@ -215,11 +215,18 @@ impl Clusterer {
         line.extend(tokens.iter().map(|t| token_hash(t)));
         let found = self.best_match(key, tokens, &line);
         self.scratch = line;
-        if let Some(id) = found {
+        if let Some((id, pos)) = found {
             let c = &mut self.clusters[id as usize];
-            for (t, l) in c.tokens.iter_mut().zip(tokens) {
+            let len = tokens.len();
+            let hashes = self
+                .index
+                .get_mut(&key)
+                .and_then(|b| b.hashes.get_mut(pos * len..(pos + 1) * len))
+                .unwrap_or_default();
+            for ((t, l), h) in c.tokens.iter_mut().zip(tokens).zip(hashes) {
                 if **t != **l && &**t != VAR {
-                    *t = VAR.into();
+                    *t = generalize(t, l).into();
+                    *h = token_hash(t);
                 }
             }
             return (id, false);
@@ -244,7 +251,7 @@ impl Clusterer {
     /// [`RECENT`] of the message's level and length, its tokens'
     /// hashes turned to variables where the message differs; a match
     /// among the recent ones moves to the end.
-    fn best_match(&mut self, key: u64, tokens: &[&str], line: &[u64]) -> Option<u32> {
+    fn best_match(&mut self, key: u64, tokens: &[&str], line: &[u64]) -> Option<(u32, usize)> {
         let b = self.index.get_mut(&key)?;
         let len = line.len();
         let n = b.ids.len();
@@ -279,17 +286,13 @@ impl Clusterer {
         };
         b.misses = 0;
         let id = b.ids[pos];
-        for (t, &l) in b.hashes[pos * len..(pos + 1) * len].iter_mut().zip(line) {
-            if *t != l {
-                *t = VAR_HASH;
-            }
-        }
         if pos >= head && pos + 1 < n {
             b.ids.remove(pos);
             b.ids.push(id);
             b.hashes[pos * len..].rotate_left(len);
+            return Some((id, n - 1));
         }
-        Some(id)
+        Some((id, pos))
     }
 
     /// Adds another clusterer's templates (from another part of the
@@ -381,7 +384,7 @@ impl Clusterer {
                 Some(m) => {
                     for (t, l) in m.tokens.iter_mut().zip(&c.tokens) {
                         if t != l {
-                            *t = VAR.into();
+                            *t = generalize(t, l).into();
                         }
                     }
                 }
@@ -438,6 +441,34 @@ fn similarity(template: &[u64], line: &[u64], threshold: f64) -> Option<(f64, us
         same as f64 / informative as f64
     };
     (sim >= threshold).then_some((sim, vars))
+}
+
+/// A template token and a different message token made one: piece by
+/// piece when they have the same delimiters (`sort=name` and `sort=date`
+/// make `sort=<*>`), else a variable.
+fn generalize(t: &str, l: &str) -> String {
+    let is_delim = |c: char| c.is_ascii() && DELIMS.contains(&(c as u8));
+    let shape = |s: &str| s.chars().filter(|&c| is_delim(c)).collect::<String>();
+    if t == VAR || shape(t).is_empty() || shape(t) != shape(l) {
+        return VAR.to_string();
+    }
+    let mut out = String::with_capacity(t.len());
+    let (mut pt, mut pl) = (t.split_inclusive(is_delim), l.split_inclusive(is_delim));
+    while let (Some(a), Some(b)) = (pt.next(), pl.next()) {
+        let (a_body, a_end) = split_delim(a);
+        let (b_body, _) = split_delim(b);
+        out.push_str(if a_body == b_body { a_body } else { VAR });
+        out.push_str(a_end);
+    }
+    out
+}
+
+/// A piece of [`str::split_inclusive`] and its delimiter.
+fn split_delim(piece: &str) -> (&str, &str) {
+    match piece.char_indices().last() {
+        Some((i, c)) if c.is_ascii() && DELIMS.contains(&(c as u8)) => piece.split_at(i),
+        _ => (piece, ""),
+    }
 }
 
 /// True when a template and a message cannot be one event: they differ

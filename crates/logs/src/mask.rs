@@ -21,7 +21,7 @@ const MAX_GROUP: usize = 6;
 pub const MAX_TOKENS: usize = 128;
 /// Characters that split a token into pieces masked one by one
 /// (`host:8080` becomes `host:<*>`, `a|b|42` becomes `a|b|<*>`).
-const DELIMS: &[u8] = b"|,:=;";
+pub const DELIMS: &[u8] = b"|,:=;";
 
 /// Appends the masked tokens of `message` to `out`, separated by [`SEP`].
 /// Returns the number of tokens.
