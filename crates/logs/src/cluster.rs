@@ -3,14 +3,35 @@
 //! lookup; a miss compares the message with the templates of the same
 //! level and length and joins the most similar one (turning the tokens
 //! that differ into `<*>`) when enough tokens agree, or starts a new
-//! template. Memory is bounded by the templates: the cache is cleared
-//! when it grows past its limit.
+//! template.
+//!
+//! The work per line and the memory are bounded whatever the input (free
+//! text, random bytes): a miss is compared with at most [`HEAD`] +
+//! [`RECENT`] templates (the first ones of its level and length, which
+//! are usually the most frequent, and the most recently used ones), the
+//! cache is cleared when it grows past its limit, a template keeps at
+//! most [`crate::mask::MAX_TOKENS`] tokens, and past
+//! [`ClusterOptions::max_templates`] a message that matches no template
+//! joins its level's *other* template instead of starting one.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::level::Level;
-use crate::mask::{SEP, VAR, words_conflict};
+use crate::mask::{DELIMS, SEP, VAR, words_conflict};
+
+/// Templates of a level and length compared with every new message: the
+/// first ones made.
+pub const HEAD: usize = 24;
+/// ... and the most recently made or joined.
+pub const RECENT: usize = 24;
+/// After this many messages in a row found no template of their level
+/// and length (free text, binary junk), they are compared with only
+/// [`FEW`] of each kind until one does.
+const FUTILE: u32 = 32;
+const FEW: usize = 4;
+/// The text of an *other* template.
+pub const OTHER: &str = "<other>";
 
 /// How alike a message must be to join a template.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,7 +48,13 @@ pub struct ClusterOptions {
     /// `for user git`, ...), that position is a variable and they become
     /// one template (0: never).
     pub min_siblings: usize,
+    /// Templates made at most (0: no limit); past it, a message that
+    /// matches none joins its level's *other* template ([`OTHER`]).
+    pub max_templates: usize,
 }
+
+/// The default of [`ClusterOptions::max_templates`].
+pub const MAX_TEMPLATES: usize = 5000;
 
 impl Default for ClusterOptions {
     fn default() -> Self {
@@ -36,6 +63,7 @@ impl Default for ClusterOptions {
             prefix: 0,
             max_cache: 1 << 18,
             min_siblings: 4,
+            max_templates: MAX_TEMPLATES,
         }
     }
 }
@@ -45,6 +73,9 @@ impl Default for ClusterOptions {
 pub struct Cluster {
     pub level: Option<Level>,
     pub tokens: Vec<Box<str>>,
+    /// The messages of this level that found no template once the
+    /// template limit was reached.
+    pub other: bool,
 }
 
 impl Cluster {
@@ -83,9 +114,45 @@ fn level_code(l: Option<Level>) -> u8 {
 pub struct Clusterer {
     opts: ClusterOptions,
     clusters: Vec<Cluster>,
-    /// (level, token count) -> clusters.
-    index: HashMap<(u8, u32), Vec<u32>>,
+    /// Templates made (the *other* ones aside).
+    made: usize,
+    /// [`bucket_key`] -> its templates.
+    index: HashMap<u64, Bucket, BuildHasherDefault<IdentityHasher>>,
+    /// Per level code: its *other* cluster.
+    others: [Option<u32>; 8],
     cache: Cache,
+    /// The hashes of the message being placed.
+    scratch: Vec<u64>,
+}
+
+/// The templates of one level and length, oldest first, then the most
+/// recently used last, with their tokens' hashes side by side (so that a
+/// message is compared with them in one sweep through memory).
+#[derive(Debug, Default)]
+struct Bucket {
+    ids: Vec<u32>,
+    /// Messages in a row that found none of these templates.
+    misses: u32,
+    /// `ids.len()` runs of the template length: [`token_hash`] of each token.
+    hashes: Vec<u64>,
+}
+
+/// The key of a level and a token count in the index (mixed, as the
+/// index does not hash it again).
+fn bucket_key(level: Option<Level>, len: usize) -> u64 {
+    ((u64::from(level_code(level)) << 32) | len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The hash of a variable.
+const VAR_HASH: u64 = 0;
+
+/// The hash of a token: never [`VAR_HASH`] unless it is a variable.
+fn token_hash(t: &str) -> u64 {
+    if t == VAR {
+        VAR_HASH
+    } else {
+        xxhash_rust::xxh3::xxh3_64(t.as_bytes()) | 1
+    }
 }
 
 /// The cache key of a masked message at a level.
@@ -124,73 +191,108 @@ impl Clusterer {
         (id, new)
     }
 
+    /// The *other* cluster of a level, made when first needed.
+    fn other(&mut self, level: Option<Level>) -> (u32, bool) {
+        let slot = &mut self.others[usize::from(level_code(level))];
+        if let Some(id) = *slot {
+            return (id, false);
+        }
+        let id = u32::try_from(self.clusters.len()).unwrap_or(u32::MAX);
+        *slot = Some(id);
+        self.clusters.push(Cluster {
+            level,
+            tokens: vec![OTHER.into()],
+            other: true,
+        });
+        (id, true)
+    }
+
     /// Finds the cluster for a token sequence or makes one.
     fn place(&mut self, level: Option<Level>, tokens: &[&str]) -> (u32, bool) {
-        let key = (
-            level_code(level),
-            u32::try_from(tokens.len()).unwrap_or(u32::MAX),
-        );
-        if let Some(id) = self.best_match(key, tokens) {
+        let key = bucket_key(level, tokens.len());
+        let mut line = std::mem::take(&mut self.scratch);
+        line.clear();
+        line.extend(tokens.iter().map(|t| token_hash(t)));
+        let found = self.best_match(key, tokens, &line);
+        self.scratch = line;
+        if let Some((id, pos)) = found {
             let c = &mut self.clusters[id as usize];
-            for (t, l) in c.tokens.iter_mut().zip(tokens) {
+            let len = tokens.len();
+            let hashes = self
+                .index
+                .get_mut(&key)
+                .and_then(|b| b.hashes.get_mut(pos * len..(pos + 1) * len))
+                .unwrap_or_default();
+            for ((t, l), h) in c.tokens.iter_mut().zip(tokens).zip(hashes) {
                 if **t != **l && &**t != VAR {
-                    *t = VAR.into();
+                    *t = generalize(t, l).into();
+                    *h = token_hash(t);
                 }
             }
             return (id, false);
+        }
+        if self.opts.max_templates > 0 && self.made >= self.opts.max_templates {
+            return self.other(level);
         }
         let id = u32::try_from(self.clusters.len()).unwrap_or(u32::MAX);
         self.clusters.push(Cluster {
             level,
             tokens: tokens.iter().map(|t| Box::<str>::from(*t)).collect(),
+            other: false,
         });
-        self.index.entry(key).or_default().push(id);
+        self.made += 1;
+        let b = self.index.entry(key).or_default();
+        b.ids.push(id);
+        b.hashes.extend_from_slice(&self.scratch);
         (id, true)
     }
 
-    fn best_match(&self, key: (u8, u32), tokens: &[&str]) -> Option<u32> {
-        let candidates = self.index.get(&key)?;
-        let mut best: Option<(f64, usize, u32)> = None;
-        for &id in candidates {
-            let c = &self.clusters[id as usize];
-            let prefix_ok = c
-                .tokens
-                .iter()
-                .zip(tokens)
-                .take(self.opts.prefix)
-                .all(|(t, l)| **t == **l || &**t == VAR);
-            if !prefix_ok {
+    /// The most similar template among the first [`HEAD`] and the last
+    /// [`RECENT`] of the message's level and length, its tokens'
+    /// hashes turned to variables where the message differs; a match
+    /// among the recent ones moves to the end.
+    fn best_match(&mut self, key: u64, tokens: &[&str], line: &[u64]) -> Option<(u32, usize)> {
+        let b = self.index.get_mut(&key)?;
+        let len = line.len();
+        let n = b.ids.len();
+        let (head, recent) = if b.misses >= FUTILE {
+            (FEW, FEW)
+        } else {
+            (HEAD, RECENT)
+        };
+        let head = n.min(head);
+        let recent = n.saturating_sub(recent).max(head);
+        let mut best: Option<(f64, usize, usize)> = None;
+        for pos in (0..head).chain(recent..n) {
+            let hashes = &b.hashes[pos * len..(pos + 1) * len];
+            let Some((sim, vars)) = similarity(hashes, line, self.opts.similarity) else {
                 continue;
-            }
-            let (mut same, mut vars, mut shared_vars) = (0usize, 0usize, 0usize);
-            let mut conflict = false;
-            for (t, l) in c.tokens.iter().zip(tokens) {
-                if &**t == VAR {
-                    vars += 1;
-                    shared_vars += usize::from(*l == VAR);
-                } else if **t == **l {
-                    same += 1;
-                } else if words_conflict(t, l) {
-                    conflict = true;
-                    break;
-                }
-            }
-            if conflict {
-                continue;
-            }
-            let informative = tokens.len() - shared_vars;
-            let sim = if informative == 0 {
-                1.0
-            } else {
-                same as f64 / informative as f64
             };
-            if sim >= self.opts.similarity
-                && best.is_none_or(|(s, v, _)| sim > s || (sim == s && vars > v))
+            // Words are compared (slower) only for a candidate that would
+            // win.
+            if best.is_none_or(|(s, v, _)| sim > s || (sim == s && vars > v))
+                && !conflict(
+                    &self.clusters[b.ids[pos] as usize].tokens,
+                    tokens,
+                    self.opts.prefix,
+                )
             {
-                best = Some((sim, vars, id));
+                best = Some((sim, vars, pos));
             }
         }
-        best.map(|(_, _, id)| id)
+        let Some((_, _, pos)) = best else {
+            b.misses = b.misses.saturating_add(1);
+            return None;
+        };
+        b.misses = 0;
+        let id = b.ids[pos];
+        if pos >= head && pos + 1 < n {
+            b.ids.remove(pos);
+            b.ids.push(id);
+            b.hashes[pos * len..].rotate_left(len);
+            return Some((id, n - 1));
+        }
+        Some((id, pos))
     }
 
     /// Adds another clusterer's templates (from another part of the
@@ -201,6 +303,9 @@ impl Clusterer {
             .clusters
             .into_iter()
             .map(|c| {
+                if c.other {
+                    return self.other(c.level).0;
+                }
                 let tokens: Vec<&str> = c.tokens.iter().map(|t| &**t).collect();
                 self.place(c.level, &tokens).0
             })
@@ -208,9 +313,10 @@ impl Clusterer {
     }
 
     /// Merges clusters that differ only at one position in many ways
-    /// (see [`ClusterOptions::min_siblings`]) and clusters that became
-    /// identical as they were generalised; returns where each cluster went
-    /// and the surviving clusters.
+    /// (see [`ClusterOptions::min_siblings`]), or from one that already
+    /// has a variable there, and clusters that became identical as they
+    /// were generalised; returns where each cluster went and the
+    /// surviving clusters.
     pub fn finish(self) -> (Vec<u32>, Vec<Cluster>) {
         let n = self.clusters.len();
         let mut parent: Vec<usize> = (0..n).collect();
@@ -222,29 +328,50 @@ impl Clusterer {
             x
         }
         if self.opts.min_siblings > 1 {
-            let mut siblings: HashMap<(u8, String), Vec<usize>> = HashMap::new();
+            // Templates with one position left out, by hash: the sum of
+            // the hashes of the other tokens and their positions.
+            let mut siblings: HashMap<(u8, u32, u32, u64), Vec<usize>> = HashMap::new();
+            let mut hashes: Vec<u64> = Vec::new();
             for (id, c) in self.clusters.iter().enumerate() {
-                for i in 0..c.tokens.len() {
-                    if &*c.tokens[i] == VAR {
-                        continue;
-                    }
-                    let mut key = String::new();
-                    for (j, t) in c.tokens.iter().enumerate() {
-                        key.push_str(if i == j { "\u{1}" } else { t });
-                        key.push(SEP);
-                    }
+                if c.other || c.tokens.len() < 2 {
+                    continue;
+                }
+                hashes.clear();
+                hashes.extend(c.tokens.iter().enumerate().map(|(i, t)| {
+                    (token_hash(t) ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+                        .wrapping_mul(0xff51_afd7_ed55_8ccd)
+                }));
+                let total = hashes.iter().fold(0u64, |a, &h| a.wrapping_add(h));
+                let len = u32::try_from(c.tokens.len()).unwrap_or(u32::MAX);
+                for (i, &h) in hashes.iter().enumerate() {
+                    let at = u32::try_from(i).unwrap_or(u32::MAX);
                     siblings
-                        .entry((level_code(c.level), key))
+                        .entry((level_code(c.level), len, at, total.wrapping_sub(h)))
                         .or_default()
                         .push(id);
                 }
             }
-            for ids in siblings
-                .values()
-                .filter(|ids| ids.len() >= self.opts.min_siblings)
-            {
-                for &id in &ids[1..] {
-                    let (a, b) = (root(&mut parent, ids[0]), root(&mut parent, id));
+            for (&(_, _, at, _), ids) in &siblings {
+                let at = at as usize;
+                // The hashes agree; so must the tokens.
+                let first = &self.clusters[ids[0]].tokens;
+                let same: Vec<usize> = ids
+                    .iter()
+                    .copied()
+                    .filter(|&id| {
+                        let t = &self.clusters[id].tokens;
+                        t.iter()
+                            .zip(first.iter())
+                            .enumerate()
+                            .all(|(j, (a, b))| j == at || a == b)
+                    })
+                    .collect();
+                let var_there = same.iter().any(|&id| &*self.clusters[id].tokens[at] == VAR);
+                if same.len() < 2 || (same.len() < self.opts.min_siblings && !var_there) {
+                    continue;
+                }
+                for &id in &same[1..] {
+                    let (a, b) = (root(&mut parent, same[0]), root(&mut parent, id));
                     parent[b] = a;
                 }
             }
@@ -257,19 +384,19 @@ impl Clusterer {
                 Some(m) => {
                     for (t, l) in m.tokens.iter_mut().zip(&c.tokens) {
                         if t != l {
-                            *t = VAR.into();
+                            *t = generalize(t, l).into();
                         }
                     }
                 }
                 slot => *slot = Some(c),
             }
         }
-        let mut seen: HashMap<(Option<Level>, Vec<Box<str>>), u32> = HashMap::new();
+        let mut seen: HashMap<(Option<Level>, bool, Vec<Box<str>>), u32> = HashMap::new();
         let mut out: Vec<Cluster> = Vec::new();
         let mut at_root = vec![u32::MAX; n];
         for (r, c) in merged.into_iter().enumerate() {
             let Some(c) = c else { continue };
-            let key = (c.level, c.tokens.clone());
+            let key = (c.level, c.other, c.tokens.clone());
             at_root[r] = *seen.entry(key).or_insert_with(|| {
                 out.push(c);
                 u32::try_from(out.len() - 1).unwrap_or(u32::MAX)
@@ -278,6 +405,81 @@ impl Clusterer {
         let remap = (0..n).map(|id| at_root[root(&mut parent, id)]).collect();
         (remap, out)
     }
+}
+
+/// How alike a template is to a message of the same length, by the
+/// hashes of their tokens: the share of equal tokens among the positions
+/// that are not variables on both sides, and the template's variables;
+/// `None` as soon as the share cannot reach `threshold`.
+fn similarity(template: &[u64], line: &[u64], threshold: f64) -> Option<(f64, usize)> {
+    let n = line.len();
+    // The threshold in 1/1024ths, for the running bound.
+    let th = (threshold.clamp(0.0, 1.0) * 1024.0) as usize;
+    let (mut same, mut vars, mut shared_vars, mut lost) = (0usize, 0usize, 0usize, 0usize);
+    for (i, (&t, &l)) in template.iter().zip(line).enumerate() {
+        if t == l {
+            if t == VAR_HASH {
+                vars += 1;
+                shared_vars += 1;
+            } else {
+                same += 1;
+            }
+            continue;
+        }
+        vars += usize::from(t == VAR_HASH);
+        lost += 1;
+        // Even if every token left were equal: best / (best + lost) < th.
+        let best = same + n - i - 1;
+        if best * (1024 - th) < th * lost {
+            return None;
+        }
+    }
+    let informative = n - shared_vars;
+    let sim = if informative == 0 {
+        1.0
+    } else {
+        same as f64 / informative as f64
+    };
+    (sim >= threshold).then_some((sim, vars))
+}
+
+/// A template token and a different message token made one: piece by
+/// piece when they have the same delimiters (`sort=name` and `sort=date`
+/// make `sort=<*>`), else a variable.
+fn generalize(t: &str, l: &str) -> String {
+    let is_delim = |c: char| c.is_ascii() && DELIMS.contains(&(c as u8));
+    let shape = |s: &str| s.chars().filter(|&c| is_delim(c)).collect::<String>();
+    if t == VAR || shape(t).is_empty() || shape(t) != shape(l) {
+        return VAR.to_string();
+    }
+    let mut out = String::with_capacity(t.len());
+    let (mut pt, mut pl) = (t.split_inclusive(is_delim), l.split_inclusive(is_delim));
+    while let (Some(a), Some(b)) = (pt.next(), pl.next()) {
+        let (a_body, a_end) = split_delim(a);
+        let (b_body, _) = split_delim(b);
+        out.push_str(if a_body == b_body { a_body } else { VAR });
+        out.push_str(a_end);
+    }
+    out
+}
+
+/// A piece of [`str::split_inclusive`] and its delimiter.
+fn split_delim(piece: &str) -> (&str, &str) {
+    match piece.char_indices().last() {
+        Some((i, c)) if c.is_ascii() && DELIMS.contains(&(c as u8)) => piece.split_at(i),
+        _ => (piece, ""),
+    }
+}
+
+/// True when a template and a message cannot be one event: they differ
+/// in a plain word ([`words_conflict`]) or within the first `prefix`
+/// tokens.
+fn conflict(template: &[Box<str>], tokens: &[&str], prefix: usize) -> bool {
+    template
+        .iter()
+        .zip(tokens)
+        .enumerate()
+        .any(|(i, (t, l))| &**t != VAR && **t != **l && (i < prefix || words_conflict(t, l)))
 }
 
 #[cfg(test)]

@@ -29,7 +29,9 @@ pub enum Wrapper {
     JournaldJson,
     /// `{"log":"...\n","stream":"stderr","time":"..."}` (docker json-file).
     DockerJson,
-    /// `2026-11-21T10:00:00.123456789Z ` (`docker logs --timestamps`).
+    /// `2026-11-21T10:00:00.123456789Z ` (`docker logs --timestamps`,
+    /// `kubectl logs --timestamps`), or `... stderr F ` (Kubernetes' CRI
+    /// log files, as containerd and CRI-O write them).
     DockerTimestamps,
 }
 
@@ -114,9 +116,20 @@ pub struct LogLine<'a> {
     pub body: Cow<'a, str>,
     /// A JSON field carries a stack or a panic.
     pub has_stack: bool,
+    /// The length of a timestamp before bare text (no level, no structure)
+    /// at the start of [`LogLine::body`]: `kubectl logs --timestamps` and
+    /// log shippers put one before every line the program printed,
+    /// runtime output included (0: none).
+    pub stamp: usize,
 }
 
 impl LogLine<'_> {
+    /// The body without its timestamp ([`LogLine::stamp`]): the text the
+    /// program printed.
+    pub fn inner(&self) -> &str {
+        self.body.get(self.stamp..).unwrap_or(&self.body)
+    }
+
     /// True when the program printed a timestamp or a level: the line
     /// starts a record rather than continuing one.
     pub fn is_header(&self) -> bool {
@@ -138,7 +151,11 @@ pub fn parse_line(line: &str, year: YearHint) -> LogLine<'_> {
         Some(c) if c.is_ascii_uppercase() => {
             if let Some((t, n)) = time::parse_syslog(b, year) {
                 if let Some(rest) = line.get(n..).and_then(|r| r.strip_prefix(' ')) {
-                    if let Some(body) = strip_host_ident(rest, false) {
+                    // (`fatal error: ...` behind a bare timestamp is not a
+                    // host and an ident.)
+                    if let Some(body) = strip_host_ident(rest, false)
+                        .filter(|_| !crate::runtime::starts_block(rest))
+                    {
                         return wrapped(
                             Wrapper::Journald,
                             Some(t),
@@ -161,6 +178,19 @@ pub fn parse_line(line: &str, year: YearHint) -> LogLine<'_> {
                             None,
                             year,
                         );
+                    }
+                    // Kubernetes' CRI log files (containerd, CRI-O):
+                    // `<RFC 3339> stderr F <line>` (P: a partial line).
+                    if b.get(10) == Some(&b'T') {
+                        if let Some(body) = strip_cri_stream(rest) {
+                            return wrapped(
+                                Wrapper::DockerTimestamps,
+                                Some(t),
+                                Cow::Borrowed(body),
+                                None,
+                                year,
+                            );
+                        }
                     }
                     // docker prints RFC 3339 with nanoseconds and a Z.
                     if b.get(10) == Some(&b'T') && n >= 27 && b[n - 1] == b'Z' {
@@ -186,6 +216,7 @@ pub fn parse_line(line: &str, year: YearHint) -> LogLine<'_> {
         message: p.message,
         body: Cow::Borrowed(line),
         has_stack: p.has_stack,
+        stamp: p.stamp,
     }
 }
 
@@ -198,10 +229,10 @@ fn wrapped<'a>(
     level: Option<Level>,
     year: YearHint,
 ) -> LogLine<'a> {
-    let (payload, ptime, plevel, message, has_stack) = match &body {
+    let (payload, ptime, plevel, message, has_stack, stamp) = match &body {
         Cow::Borrowed(s) => {
             let p = parse_payload(s, year);
-            (p.payload, p.time, p.level, p.message, p.has_stack)
+            (p.payload, p.time, p.level, p.message, p.has_stack, p.stamp)
         }
         Cow::Owned(s) => {
             let p = parse_payload(s, year);
@@ -211,6 +242,7 @@ fn wrapped<'a>(
                 p.level,
                 Cow::Owned(p.message.into_owned()),
                 p.has_stack,
+                p.stamp,
             )
         }
     };
@@ -222,6 +254,7 @@ fn wrapped<'a>(
         message,
         body,
         has_stack,
+        stamp,
     }
 }
 
@@ -263,6 +296,7 @@ fn parse_json(line: &str, year: YearHint) -> Option<LogLine<'_>> {
                 body: Cow::Owned(message.clone()),
                 message: Cow::Owned(message),
                 has_stack,
+                stamp: 0,
             })
         }
     }
@@ -273,11 +307,26 @@ fn trim_newline(s: &str) -> &str {
     s.strip_suffix('\r').unwrap_or(s)
 }
 
+/// `stdout F ` / `stderr P ` (a CRI log file's stream and tag).
+fn strip_cri_stream(s: &str) -> Option<&str> {
+    let rest = s
+        .strip_prefix("stdout ")
+        .or_else(|| s.strip_prefix("stderr "))?;
+    rest.strip_prefix("F ")
+        .or_else(|| rest.strip_prefix("P "))
+        .or_else(|| (rest == "F" || rest == "P").then_some(""))
+}
+
 /// `host ident[pid]: ` (the pid is required when `need_pid`).
 fn strip_host_ident(s: &str, need_pid: bool) -> Option<&str> {
     let sp = s.find(' ')?;
     let host = &s[..sp];
-    if host.is_empty() || host.ends_with(':') {
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
+    {
+        // Not a host name: `[signal SIGSEGV: ...` behind a bare timestamp.
         return None;
     }
     let rest = &s[sp + 1..];
@@ -309,6 +358,8 @@ struct PayloadInfo<'a> {
     level: Option<Level>,
     message: Cow<'a, str>,
     has_stack: bool,
+    /// See [`LogLine::stamp`].
+    stamp: usize,
 }
 
 fn parse_payload(s: &str, year: YearHint) -> PayloadInfo<'_> {
@@ -329,6 +380,7 @@ fn parse_payload(s: &str, year: YearHint) -> PayloadInfo<'_> {
                     level,
                     message: Cow::Owned(first),
                     has_stack,
+                    stamp: 0,
                 };
             }
         }
@@ -339,15 +391,15 @@ fn parse_payload(s: &str, year: YearHint) -> PayloadInfo<'_> {
         }
         Some(b'0'..=b'9') => {
             if let Some((t, n)) = time::parse_golog(b) {
-                return leveled(s, n, Some(t), Payload::GoLog);
+                return stamped(s, n, t, Payload::GoLog, year);
             }
             if let Some((t, n)) = time::parse_iso(b) {
-                return leveled(s, n, Some(t), Payload::Leveled);
+                return stamped(s, n, t, Payload::Leveled, year);
             }
         }
         Some(c) if c.is_ascii_uppercase() => {
             if let Some((t, n)) = time::parse_syslog(b, year) {
-                return leveled(s, n, Some(t), Payload::Leveled);
+                return stamped(s, n, t, Payload::Leveled, year);
             }
         }
         _ => {}
@@ -356,6 +408,32 @@ fn parse_payload(s: &str, year: YearHint) -> PayloadInfo<'_> {
         return p;
     }
     leveled(s, 0, None, Payload::Text)
+}
+
+/// What follows a timestamp of `n` bytes at the start of `s`: a record
+/// with its own timestamp or structure (a collector's stamp before the
+/// program's: `<RFC 3339> 2026/11/21 10:00:00 msg`, `<RFC 3339>
+/// {"level":...}`, `<RFC 3339> level=info msg=...`), or a level and a
+/// message.
+fn stamped(s: &str, n: usize, t: Millis, kind: Payload, year: YearHint) -> PayloadInfo<'_> {
+    let rest = s.get(n..).unwrap_or("");
+    let off = n + (rest.len() - rest.trim_start_matches(' ').len());
+    let inner = s.get(off..).unwrap_or("");
+    if matches!(
+        inner.as_bytes().first(),
+        Some(b'{' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9')
+    ) {
+        let mut p = parse_payload(inner, year);
+        if matches!(p.payload, Payload::Json | Payload::Logfmt | Payload::Klog) || p.time.is_some()
+        {
+            p.time = p.time.or(Some(t));
+            if p.stamp > 0 {
+                p.stamp += off;
+            }
+            return p;
+        }
+    }
+    leveled(s, n, Some(t), kind)
 }
 
 /// Looks for a level word among the first tokens after `start` (a
@@ -392,6 +470,7 @@ fn leveled(s: &str, start: usize, time: Option<Millis>, kind: Payload) -> Payloa
                 level: Some(level),
                 message: Cow::Borrowed(msg),
                 has_stack: false,
+                stamp: 0,
             };
         }
         // Only header-like tokens may come before a level: stamps, ids,
@@ -414,6 +493,15 @@ fn leveled(s: &str, start: usize, time: Option<Millis>, kind: Payload) -> Payloa
         level: None,
         message: Cow::Borrowed(msg),
         has_stack: false,
+        // A stamp, then text: what follows may be the runtime's own output
+        // behind a collector's timestamp.
+        // (One space separates them: a tab after it starts a frame's file
+        // line.)
+        stamp: if time.is_some() {
+            start + usize::from(rest.starts_with(' '))
+        } else {
+            0
+        },
     }
 }
 
@@ -439,6 +527,7 @@ fn parse_klog(s: &str, year: YearHint) -> Option<PayloadInfo<'_>> {
         level: Some(level),
         message: Cow::Borrowed(rest.get(close + 2..).unwrap_or("")),
         has_stack: false,
+        stamp: 0,
     })
 }
 
@@ -484,6 +573,7 @@ fn parse_logfmt(s: &str, year: YearHint) -> Option<PayloadInfo<'_>> {
             continue;
         }
         i += 1;
+        let value_start = i;
         let value: Cow<'_, str> = if b.get(i) == Some(&b'"') {
             let start = i + 1;
             let mut j = start;
@@ -521,10 +611,12 @@ fn parse_logfmt(s: &str, year: YearHint) -> Option<PayloadInfo<'_>> {
             }
             "msg" | "message" if msg.is_none() => msg = Some(value),
             _ => {
+                // Quoted values keep their quotes: the masker takes a
+                // quoted value as one variable.
                 rest.push(' ');
                 rest.push_str(key);
                 rest.push('=');
-                rest.push_str(&value);
+                rest.push_str(s.get(value_start..i.min(b.len())).unwrap_or(&value));
             }
         }
     }
@@ -546,6 +638,7 @@ fn parse_logfmt(s: &str, year: YearHint) -> Option<PayloadInfo<'_>> {
         level,
         message,
         has_stack,
+        stamp: 0,
     })
 }
 

@@ -16,17 +16,29 @@ const TRAILING: &[u8] = b",;:.)]}\"'>!?";
 pub const SEP: char = '\x1f';
 /// Tokens a bracketed group may span.
 const MAX_GROUP: usize = 6;
+/// Tokens of a message at most: the words after the last one are kept in
+/// it, so that a template's memory is bounded.
+pub const MAX_TOKENS: usize = 128;
 /// Characters that split a token into pieces masked one by one
 /// (`host:8080` becomes `host:<*>`, `a|b|42` becomes `a|b|<*>`).
-const DELIMS: &[u8] = b"|,:=;";
+pub const DELIMS: &[u8] = b"|,:=;";
 
 /// Appends the masked tokens of `message` to `out`, separated by [`SEP`].
 /// Returns the number of tokens.
 pub fn mask_into(message: &str, out: &mut String) -> usize {
     let mut n = 0;
     let mut group = 0usize;
+    let mut quoted = false;
     for token in message.split_ascii_whitespace() {
-        if group > 0 {
+        if quoted {
+            // Inside `key="free text"`: already one variable.
+            quoted = !closes_quote(token, 0);
+            if !quoted {
+                push_after_quote(token, out);
+            }
+            continue;
+        }
+        if group > 0 || n >= MAX_TOKENS {
             // Inside `[a b c]`: one token.
             out.push(' ');
             mask_token(token, out);
@@ -40,13 +52,73 @@ pub fn mask_into(message: &str, out: &mut String) -> usize {
         if n > 0 {
             out.push(SEP);
         }
-        mask_token(token, out);
         n += 1;
+        if let Some(open) = quoted_value(token) {
+            // `key="...` : the key stays, the value is one variable.
+            out.push_str(&token[..open]);
+            out.push_str(VAR);
+            quoted = !closes_quote(token, open + 1);
+            if !quoted {
+                push_after_quote(&token[open + 1..], out);
+            }
+            continue;
+        }
+        mask_token(token, out);
         if token.starts_with('[') && !token.contains(']') {
             group = 1;
         }
     }
     n
+}
+
+/// Where the quote of a `key="` token is (`key` of letters, digits,
+/// `_`, `.`, `-`): a quoted value is data (free text, a query, an error),
+/// masked as a whole however many words it has.
+fn quoted_value(token: &str) -> Option<usize> {
+    let b = token.as_bytes();
+    let eq = memchr::memchr(b'=', b)?;
+    if eq == 0
+        || b.get(eq + 1) != Some(&b'"')
+        || !b[..eq]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    {
+        return None;
+    }
+    Some(eq + 1)
+}
+
+/// True when `token[from..]` holds an unescaped `"`.
+fn closes_quote(token: &str, from: usize) -> bool {
+    let b = token.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return true,
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+/// The punctuation after the closing quote of a quoted value (`",`).
+fn push_after_quote(token: &str, out: &mut String) {
+    let b = token.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => {
+                let rest = &token[i + 1..];
+                if rest.bytes().all(|c| class(c) & TRAIL != 0) {
+                    out.push_str(rest);
+                }
+                return;
+            }
+            _ => i += 1,
+        }
+    }
 }
 
 const DIGIT: u8 = 1;

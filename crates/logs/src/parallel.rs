@@ -41,7 +41,14 @@ where
             let line = &window[start..nl];
             if let Ok(text) = std::str::from_utf8(line) {
                 let l = parse_line(text, opts.year);
-                if l.is_header() && !runtime::starts_block(&l.body) {
+                // Not inside runtime output, which may come behind
+                // timestamps.
+                let runtime = if l.stamp > 0 {
+                    runtime::continues_block(l.inner())
+                } else {
+                    runtime::starts_block(&l.body)
+                };
+                if l.is_header() && !runtime {
                     cut = Some(start);
                     break;
                 }

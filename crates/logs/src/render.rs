@@ -72,6 +72,15 @@ fn level_name(l: Option<Level>) -> &'static str {
     l.map_or("-", Level::name)
 }
 
+/// A template as shown: an *other* template says what it holds.
+fn template_text(t: &Template) -> std::borrow::Cow<'_, str> {
+    if t.other {
+        "<other> (records that matched no template past the template limit)".into()
+    } else {
+        t.template.as_str().into()
+    }
+}
+
 /// Renders a report for the input called `name`.
 pub fn report(out: &mut String, name: &str, r: &Report, opts: &RenderOptions) {
     let st = opts.text.style;
@@ -134,14 +143,41 @@ pub fn report(out: &mut String, name: &str, r: &Report, opts: &RenderOptions) {
         );
     }
     let _ = writeln!(out, "{line}");
-    if r.invalid_utf8_lines > 0 || r.long_lines > 0 {
+    if r.binary_lines > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            st.yellow(&format!(
+                "note: {} lines were binary data (control characters, not UTF-8), left out of the templates",
+                thousands(r.binary_lines)
+            ))
+        );
+    }
+    if r.invalid_utf8_lines > r.binary_lines || r.long_lines > 0 {
         let _ = writeln!(
             out,
             "{}",
             st.yellow(&format!(
                 "note: {} lines were not valid UTF-8 (read with U+FFFD), {} lines over 1 MiB were cut",
-                thousands(r.invalid_utf8_lines),
+                thousands(r.invalid_utf8_lines - r.binary_lines),
                 thousands(r.long_lines)
+            ))
+        );
+    }
+
+    let other: u64 = r
+        .templates
+        .iter()
+        .filter(|t| t.other)
+        .map(|t| t.count)
+        .sum();
+    if other > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            st.yellow(&format!(
+                "note: the template limit was reached; {} records that matched no template are counted as <other> (--template-limit raises the limit)",
+                thousands(other)
             ))
         );
     }
@@ -203,7 +239,7 @@ pub fn report(out: &mut String, name: &str, r: &Report, opts: &RenderOptions) {
                 thousands(t.count),
                 spark,
                 st.dim(&times),
-                st.bold(&t.template)
+                st.bold(&template_text(t))
             );
             if opts.examples {
                 let mut ex = t.example.lines();
@@ -258,7 +294,7 @@ pub fn report(out: &mut String, name: &str, r: &Report, opts: &RenderOptions) {
                 "  {:>width$} {:<5} {}",
                 thousands(t.count),
                 level_name(t.level),
-                t.template
+                template_text(t)
             );
         }
         if sorted.len() > shown {

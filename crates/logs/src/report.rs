@@ -27,8 +27,12 @@ pub struct Template {
     pub id: u32,
     /// `null` when the lines print no level.
     pub level: Option<Level>,
-    /// The message with its variable parts as `<*>`.
+    /// The message with its variable parts as `<*>`; `<other>` for an
+    /// *other* template.
     pub template: String,
+    /// The records of this level that matched no template once the
+    /// template limit was reached (`--template-limit`).
+    pub other: bool,
     /// Records (header lines) that matched.
     pub count: u64,
     /// Lines that continued those records (stack traces, wrapped text).
@@ -79,6 +83,9 @@ pub struct Report {
     pub filtered_out: u64,
     /// Lines that were not valid UTF-8 (read with U+FFFD in their place).
     pub invalid_utf8_lines: u64,
+    /// Lines of binary data (control characters, not valid UTF-8), left
+    /// out of the templates.
+    pub binary_lines: u64,
     /// Lines longer than 1 MiB, read only up to that length.
     pub long_lines: u64,
     pub formats: Vec<FormatCount>,
@@ -134,6 +141,7 @@ impl Report {
                 id: u32::try_from(i).unwrap_or(u32::MAX),
                 level: c.level,
                 template: c.text(),
+                other: c.other,
                 count: s.count,
                 continuation_lines: s.continuation_lines,
                 first: s.first,
@@ -204,6 +212,7 @@ impl Report {
             blank_lines: counts.blank_lines,
             filtered_out: counts.filtered_out,
             invalid_utf8_lines: counts.invalid_utf8,
+            binary_lines: counts.binary_lines,
             long_lines: counts.long_lines,
             formats,
             levels,

@@ -9,8 +9,11 @@ pub fn starts_block(body: &str) -> bool {
     match b.first() {
         Some(b'p') => body.starts_with("panic: "),
         Some(b'f') => body.starts_with("fatal error: "),
+        // `goroutine 18 [running]:`, `goroutine 1 gp=0x.. m=0 [running]:`
+        // (not a message that starts with the word).
         Some(b'g') => body.strip_prefix("goroutine ").is_some_and(|r| {
-            r.as_bytes().first().is_some_and(u8::is_ascii_digit) || r.starts_with("profile: total")
+            (r.as_bytes().first().is_some_and(u8::is_ascii_digit) && r.trim_end().ends_with("]:"))
+                || r.starts_with("profile: total")
         }),
         Some(b'W') => body.starts_with("WARNING: DATA RACE"),
         Some(b'=') => body.starts_with("=================="),
@@ -42,9 +45,18 @@ pub fn continues_block(body: &str) -> bool {
         || t.starts_with("-----")
         || t.starts_with("...additional frames elided...")
         || t.ends_with(':')
-        || t.ends_with(')') && t.contains('(') && !t.contains(' ')
+        || is_frame(t)
         || t.ends_with("...)")
         || is_register(t)
+}
+
+/// A frame's function line: `main.Handler(0x18)`, `main.(*T).Do(...)`,
+/// `maps.fatal({0x4b8153?, 0x0?})` (a name without spaces, then the
+/// arguments).
+fn is_frame(t: &str) -> bool {
+    t.ends_with(')')
+        && t.find('(')
+            .is_some_and(|open| open > 0 && !t[..open].contains(' ') && !t[..open].ends_with(':'))
 }
 
 /// `rax    0x0` and friends.
@@ -64,10 +76,18 @@ mod tests {
         assert!(starts_block("goroutine 18 [running]:"));
         assert!(starts_block("SIGSEGV: segmentation violation"));
         assert!(!starts_block("goroutines are cheap"));
+        assert!(!starts_block("goroutine 5 started for the pool"));
+        assert!(starts_block(
+            "goroutine 1 gp=0xc000002380 m=0 mp=0x5eb7a0 [running]:"
+        ));
         assert!(!starts_block("SIGN UP: now"));
         assert!(continues_block("main.Handler(0x18)"));
         assert!(continues_block("\t/src/main.go:50 +0x50"));
         assert!(continues_block("main.(*T).Do(...)"));
+        assert!(continues_block(
+            "internal/runtime/maps.fatal({0x4b8153?, 0x0?})"
+        ));
+        assert!(!continues_block("Handling (24 requests)"));
         assert!(continues_block("rip    0x4a9430"));
         assert!(!continues_block("Handling: 24 requests now"));
     }

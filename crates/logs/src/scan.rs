@@ -69,6 +69,8 @@ pub struct Counts {
     pub blank_lines: u64,
     pub filtered_out: u64,
     pub invalid_utf8: u64,
+    /// Lines of binary data (not text), left out of the templates.
+    pub binary_lines: u64,
     pub long_lines: u64,
     /// Records per level: index 0 for no level, then [`Level::ALL`].
     pub levels: [u64; 8],
@@ -110,6 +112,7 @@ impl Counts {
         self.blank_lines += o.blank_lines;
         self.filtered_out += o.filtered_out;
         self.invalid_utf8 += o.invalid_utf8;
+        self.binary_lines += o.binary_lines;
         self.long_lines += o.long_lines;
         for (a, b) in self.levels.iter_mut().zip(o.levels) {
             *a += b;
@@ -295,6 +298,14 @@ impl<'o> Scanner<'o> {
             Ok(t) => t,
             Err(_) => {
                 self.counts.invalid_utf8 += 1;
+                if is_binary(raw) {
+                    // Not text: nothing to cluster, and it ends what came before.
+                    self.counts.binary_lines += 1;
+                    self.in_block = false;
+                    self.record = None;
+                    self.assign(NO_TEMPLATE);
+                    return;
+                }
                 lossy = String::from_utf8_lossy(raw);
                 &lossy
             }
@@ -305,27 +316,41 @@ impl<'o> Scanner<'o> {
             self.now = line.time;
         }
         let in_time = self.in_time(self.now);
-        let header = line.is_header();
-        let starts = runtime::starts_block(&line.body);
+        // Behind a timestamp alone (`kubectl logs --timestamps`, log
+        // shippers), the runtime's lines are read without it.
+        let inner = line.inner();
+        // The parser reads what the program printed (a JSON record whole,
+        // for the stack in its fields).
+        let to_parser = if line.wrapper == Wrapper::None && line.payload == Payload::Json {
+            raw
+        } else {
+            inner.as_bytes()
+        };
+        let starts = runtime::starts_block(inner);
+        let runtime_line = starts
+            || (self.in_block
+                && (line.stamp > 0 || !line.is_header())
+                && runtime::continues_block(inner));
+        let header = line.is_header() && !(line.stamp > 0 && runtime_line);
         if header {
             self.in_block = false;
             if (line.has_stack || starts) && in_time {
                 self.tail = RUNTIME_TAIL;
-                self.feed_parser(raw);
+                self.feed_parser(to_parser);
             } else if self.tail > 0 {
                 self.tail -= 1;
-                self.feed_parser(raw);
+                self.feed_parser(to_parser);
             }
             self.record_line(&line, text);
             return;
         }
-        if starts || (self.in_block && runtime::continues_block(&line.body)) {
+        if runtime_line {
             self.in_block = true;
             self.counts.runtime_lines += 1;
             self.record = None;
             if in_time {
                 self.tail = RUNTIME_TAIL;
-                self.feed_parser(raw);
+                self.feed_parser(to_parser);
             }
             self.assign(NO_TEMPLATE);
             return;
@@ -333,7 +358,7 @@ impl<'o> Scanner<'o> {
         self.in_block = false;
         if self.tail > 0 {
             self.tail -= 1;
-            self.feed_parser(raw);
+            self.feed_parser(to_parser);
         }
         let body = line.body.as_ref();
         if body.trim().is_empty() {
@@ -413,6 +438,18 @@ impl<'o> Scanner<'o> {
         self.example_open = new;
         self.assign(id);
     }
+}
+
+/// True for a line of binary data rather than text in some encoding:
+/// control characters (other than tab, carriage return, form feed and
+/// escape) make up 1/32 of it, at least 4 of them. Text in any 8-bit
+/// encoding has next to none.
+pub fn is_binary(raw: &[u8]) -> bool {
+    let controls = raw
+        .iter()
+        .filter(|&&c| c < 0x20 && !matches!(c, b'\t' | b'\r' | 0x0c | 0x1b))
+        .count();
+    controls >= 4 && controls * 32 >= raw.len()
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a char

@@ -66,6 +66,12 @@ pub struct LogsArgs {
     #[arg(long, default_value_t = 0.5)]
     pub similarity: f64,
 
+    /// Templates made at most; past it, records that match no template
+    /// are counted in one `<other>` template per level, so memory stays
+    /// bounded on any input (0: no limit).
+    #[arg(long, default_value_t = gosleuth_logs::cluster::MAX_TEMPLATES)]
+    pub template_limit: usize,
+
     /// Threads for plain files (default: every core).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -105,6 +111,7 @@ fn options(args: &LogsArgs) -> Result<Options> {
         );
     }
     opts.cluster.similarity = args.similarity;
+    opts.cluster.max_templates = args.template_limit;
     Ok(opts)
 }
 
@@ -132,6 +139,15 @@ fn read(input: &Input, opts: &Options, threads: usize) -> Result<Part> {
 
 pub fn run(args: LogsArgs) -> Result<ExitCode> {
     let opts = options(&args)?;
+    for a in &args.inputs {
+        if std::path::Path::new(a).is_dir() {
+            let dir = a.trim_end_matches('/');
+            anyhow::bail!(
+                "{a} is a directory: pass its log files instead, e.g. '{dir}/*.log' \
+                 (quoted, so that gosleuth expands it; add --merge to read rotated files as one log)"
+            );
+        }
+    }
     let inputs = input::expand(&args.inputs)?;
     let threads = args
         .threads

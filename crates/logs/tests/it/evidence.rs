@@ -254,3 +254,102 @@ fn parallel_matches_sequential() {
         assert_eq!(name(&a, *x), name(&b, *y));
     }
 }
+
+/// The factory's panics and fatal errors with a timestamp before every
+/// line, as `kubectl logs --timestamps`, CRI log files and log shippers
+/// write them, between ordinary lines with the same prefix: the runtime's
+/// lines are recognised behind any prefix, so the incident and its root
+/// cause are the ones found in the bare output, and no runtime line
+/// becomes a template.
+#[test]
+fn runtime_output_behind_timestamp_prefixes() {
+    let prefixes: [(&str, fn(u32) -> String); 6] = [
+        ("RFC 3339, milliseconds", |s| {
+            format!("2026-11-21T10:33:{:02}.000Z ", s % 60)
+        }),
+        ("RFC 3339, nanoseconds and an offset", |s| {
+            format!("2026-11-21T10:33:{:02}.123456789+01:00 ", s % 60)
+        }),
+        ("CRI log file", |s| {
+            format!("2026-11-21T10:33:{:02}.123456789Z stderr F ", s % 60)
+        }),
+        ("ISO with a space and a comma", |s| {
+            format!("2026-11-21 10:33:{:02},250 ", s % 60)
+        }),
+        ("syslog without a host", |s| {
+            format!("Nov 21 10:33:{:02} ", s % 60)
+        }),
+        ("Go's log package", |s| {
+            format!("2026/11/21 10:33:{:02} ", s % 60)
+        }),
+    ];
+    let mut checked = 0;
+    for dir in std::fs::read_dir(crate::repo_path("fixtures/text")).unwrap() {
+        let dir = dir.unwrap().path();
+        for case in ["crash.panic.txt", "mapwrites.fatal.txt"] {
+            let Ok(bare) = std::fs::read_to_string(dir.join(case)) else {
+                continue;
+            };
+            let plain = scan(bare.as_bytes(), &Options::default());
+            let want: Vec<_> = plain
+                .incidents
+                .iter()
+                .map(|i| {
+                    (
+                        i.kind,
+                        i.line,
+                        i.root_cause.as_ref().and_then(|r| r.frame.clone()),
+                    )
+                })
+                .collect();
+            assert!(!want.is_empty(), "{}/{case}", dir.display());
+            for (name, prefix) in &prefixes {
+                let mut log = String::new();
+                let mut n = 0u32;
+                for line in bare.lines() {
+                    log.push_str(&prefix(n));
+                    log.push_str(line);
+                    log.push('\n');
+                    n += 1;
+                }
+                let r = scan(log.as_bytes(), &Options::default());
+                let got: Vec<_> = r
+                    .incidents
+                    .iter()
+                    .map(|i| {
+                        (
+                            i.kind,
+                            i.line,
+                            i.root_cause.as_ref().and_then(|r| r.frame.clone()),
+                        )
+                    })
+                    .collect();
+                assert_eq!(got, want, "{name}: {}/{case}", dir.display());
+                let runtime: Vec<_> = r
+                    .templates
+                    .iter()
+                    .filter(|t| {
+                        t.template.starts_with("goroutine ")
+                            || t.template.starts_with("panic:")
+                            || t.template.starts_with("fatal error:")
+                            || t.template.starts_with("main.")
+                            || t.template.starts_with('/')
+                    })
+                    .map(|t| &t.template)
+                    .collect();
+                assert!(
+                    runtime.is_empty(),
+                    "{name}: {}/{case}: {runtime:?}",
+                    dir.display()
+                );
+                // The program's own lines are still templates, with their time.
+                if case == "crash.panic.txt" {
+                    let h = template(&r, None, "Handling: <*>");
+                    assert!(h.count > 0 && h.first.is_some(), "{name}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2 * 6 * 10, "{checked}");
+}

@@ -74,7 +74,13 @@ fn logfmt_and_slog_text() {
         Payload::Logfmt,
         Some(Level::Error),
         Some("2026-11-21T10:00:00.000Z"),
-        "query failed table=orders err=timeout after 5s",
+        // Quoted values keep their quotes, so that the masker takes each
+        // as one variable.
+        r#"query failed table=orders err="timeout after 5s""#,
+    );
+    assert_eq!(
+        gosleuth_logs::mask::mask(r#"query failed table=orders err="timeout after 5s""#),
+        "query failed table=orders err=<*>"
     );
     check(
         r#"time="2026-11-21T10:00:00Z" level=warning msg="slow request" path=/api"#,

@@ -167,3 +167,97 @@ fn extreme_timestamps() {
     gosleuth_logs::render::report(&mut out, "x", &r, &Default::default());
     assert!(out.contains("first"));
 }
+
+/// Inputs that defeat clustering (random bytes, random words, and a
+/// free-text field in every record) keep the template count under the
+/// limit, count what is left in `<other>` templates, and never drop a
+/// record: the work and memory per line stay bounded (the throughput is
+/// measured by `cargo bench -p gosleuth-logs` and
+/// `benches/logs-vs-drain3.py`, not here).
+#[test]
+fn free_text_and_random_input_stay_within_the_template_limit() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    // Random bytes.
+    let random: Vec<u8> = (0..4 << 20).map(|_| rng.next() as u8).collect();
+    // Random words: every record a new message.
+    let mut words = String::new();
+    while words.len() < 4 << 20 {
+        for _ in 0..1 + rng.below(20) {
+            for _ in 0..1 + rng.below(9) {
+                words.push((b'a' + rng.below(26) as u8) as char);
+            }
+            words.push(' ');
+        }
+        words.push('\n');
+    }
+    // A logfmt field of free text (quoted) and one of a single free word
+    // (unquoted), as a search service logs its queries.
+    let mut fields = String::new();
+    let vocab: Vec<String> = (0..5000)
+        .map(|_| {
+            (0..3 + rng.below(6))
+                .map(|_| (b'a' + rng.below(26) as u8) as char)
+                .collect()
+        })
+        .collect();
+    for i in 0..40_000 {
+        let q: Vec<&str> = (0..1 + rng.below(5))
+            .map(|_| vocab[rng.below(vocab.len())].as_str())
+            .collect();
+        fields.push_str(&format!(
+            "time=2026-11-21T10:{:02}:{:02}Z level=info msg=search query=\"{}\" sort={} took={}ms\n",
+            i / 600 % 60,
+            i / 10 % 60,
+            q.join(" "),
+            vocab[rng.below(vocab.len())],
+            rng.below(900)
+        ));
+    }
+    let limit = 500;
+    let opts = Options {
+        cluster: gosleuth_logs::cluster::ClusterOptions {
+            max_templates: limit,
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    for (name, input) in [
+        ("random bytes", random.as_slice()),
+        ("random words", words.as_bytes()),
+        ("free-text fields", fields.as_bytes()),
+    ] {
+        for r in [scan(input, &opts), scan_parallel(input, &opts, 3)] {
+            let made = r.templates.iter().filter(|t| !t.other).count();
+            assert!(made <= limit, "{name}: {made} templates");
+            assert!(
+                r.templates.iter().filter(|t| t.other).count() <= 1,
+                "{name}"
+            );
+            let counted: u64 = r.templates.iter().map(|t| t.count).sum();
+            assert_eq!(counted, r.records, "{name}: every record is counted once");
+            assert_eq!(
+                r.lines,
+                input.iter().filter(|&&c| c == b'\n').count() as u64
+                    + u64::from(!input.ends_with(b"\n")),
+                "{name}"
+            );
+        }
+    }
+    // The free-text fields are one template: the quoted query is a
+    // variable, and the many different words of `sort=` make it one too.
+    let r = scan(fields.as_bytes(), &Options::default());
+    let t: Vec<_> = r.templates.iter().map(|t| (&t.template, t.count)).collect();
+    assert_eq!(
+        t,
+        [(&"search query=<*> sort=<*> took=<*>".to_string(), 40_000)],
+        "{t:?}"
+    );
+    // Random bytes are binary data, left out of the templates.
+    let r = scan(&random, &Options::default());
+    assert!(
+        r.binary_lines * 4 > r.lines * 3,
+        "{} of {}",
+        r.binary_lines,
+        r.lines
+    );
+}
