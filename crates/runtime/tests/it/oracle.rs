@@ -329,9 +329,9 @@ fn user_locations_are_delves() {
 fn the_crashed_goroutine_is_the_one_that_panicked() {
     for go in kit::go_versions() {
         let dir = cores(&go, &["crash", "lockorder"]);
-        let bin = bin(&go, "crash");
+        let crash_bin = bin(&go, "crash");
         let c = gosleuth_runtime::capture_core(
-            &bin,
+            &crash_bin,
             &dir.join("crash.crash.core"),
             &Default::default(),
         )
