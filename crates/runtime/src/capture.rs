@@ -724,21 +724,33 @@ impl<M: Memory> Capture<M> {
     /// whose pc is taken as it is. `None` when no function holds the pc.
     pub fn physical_location(&self, gi: usize, k: usize) -> Option<Frame> {
         let f = self.goroutines.get(gi)?.frames.get(k)?;
-        let outer = self.symbols.frames(f).last()?;
+        let syms = self.symbols.frames(f);
+        let (inner, outer) = (syms.first()?, syms.last()?);
+        // The symbolizer looked the line up at the call instruction unless
+        // the pc is exact or at the entry (no offset), as Delve does for
+        // every frame but these.
+        let offset = outer.frame.offset?;
         let name = delve_name(&outer.frame.function);
-        let link = self.target.link_pc(f.pc);
-        let func = self.target.bin.pcln().func_for_pc(link)?;
-        let exact = k == 0
-            || f.trap()
-            || link <= func.entry()
-            || matches!(name, "runtime.mstart" | "runtime.systemstack_switch");
-        let (file, line) = func.file_line(if exact { link } else { link - 1 });
+        let at_pc = !f.trap()
+            && offset > 0
+            && (k == 0 || matches!(name, "runtime.mstart" | "runtime.systemstack_switch"));
+        let (file, line) = if at_pc {
+            let link = self.target.link_pc(f.pc);
+            let func = self.target.bin.pcln().func_for_pc(link)?;
+            let (file, line) = func.file_line(link);
+            (
+                file.map(|c| c.into_owned()).unwrap_or_default(),
+                line.unwrap_or(0),
+            )
+        } else {
+            (inner.frame.file.clone(), inner.frame.line)
+        };
         Some(Frame {
             function: name.to_string(),
             args: String::new(),
-            file: file.map(|c| c.into_owned()).unwrap_or_default(),
-            line: line.unwrap_or(0),
-            offset: Some(link.wrapping_sub(func.entry())),
+            file,
+            line,
+            offset: Some(offset),
             pc: Some(f.pc),
             inlined: false,
         })
