@@ -184,6 +184,10 @@ impl<M: Memory> Capture<M> {
     pub fn symbolize(&mut self) {
         for g in &self.goroutines {
             self.symbols.add(&self.target, &g.frames);
+            // Delve reads the innermost frame's line at its pc.
+            if let Some(top) = g.frames.first().filter(|f| !f.trap()) {
+                self.symbols.add_exact(&self.target, top);
+            }
             if !self.start_sites.contains_key(&g.startpc) {
                 if let Some(f) = Symbols::entry(&self.target, g.startpc) {
                     self.start_sites.insert(g.startpc, f);
@@ -734,7 +738,10 @@ impl<M: Memory> Capture<M> {
         let at_pc = !f.trap()
             && offset > 0
             && (k == 0 || matches!(name, "runtime.mstart" | "runtime.systemstack_switch"));
-        let (file, line) = if at_pc {
+        let cached = self.symbols.exact(f.pc).first();
+        let (file, line) = if let (true, Some(s)) = (at_pc, cached) {
+            (s.frame.file.clone(), s.frame.line)
+        } else if at_pc {
             let link = self.target.link_pc(f.pc);
             let func = self.target.bin.pcln().func_for_pc(link)?;
             let (file, line) = func.file_line(link);
