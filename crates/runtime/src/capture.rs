@@ -670,11 +670,11 @@ impl<M: Memory> Capture<M> {
             let mut why = format!("it was panicking ({f} is on its stack)");
             match (on_first(tid), first) {
                 (Some(t), _) => why.push_str(&format!(
-                    " on thread {tid}, which took {}, the signal that ended the process",
+                    " on thread {tid}, which took {}, the fatal signal the core records",
                     signal_name(t.signal)
                 )),
                 (None, Some(t)) => why.push_str(&format!(
-                    " on thread {tid}; thread {} took {}, the signal that ended the process",
+                    " on thread {tid}; thread {} took {}, the fatal signal the core records",
                     t.tid,
                     signal_name(t.signal)
                 )),
@@ -689,7 +689,7 @@ impl<M: Memory> Capture<M> {
         Some(Crashed {
             index: i,
             why: format!(
-                "it ran on thread {}, which took {}, the signal that ended the process",
+                "it ran on thread {}, which took {}, the fatal signal the core records",
                 t.tid,
                 signal_name(t.signal)
             ),
