@@ -188,6 +188,10 @@ impl<M: Memory> Capture<M> {
     pub fn symbolize(&mut self) {
         for g in &self.goroutines {
             self.symbols.add(&self.target, &g.frames);
+            // Delve reads the innermost frame's line at its pc.
+            if let Some(top) = g.frames.first().filter(|f| !f.trap()) {
+                self.symbols.add_exact(&self.target, top);
+            }
             if !self.start_sites.contains_key(&g.startpc) {
                 if let Some(f) = Symbols::entry(&self.target, g.startpc) {
                     self.start_sites.insert(g.startpc, f);
@@ -684,11 +688,11 @@ impl<M: Memory> Capture<M> {
             let mut why = format!("it was panicking ({f} is on its stack)");
             match (on_first(tid), first) {
                 (Some(t), _) => why.push_str(&format!(
-                    " on thread {tid}, which took {}, the signal that ended the process",
+                    " on thread {tid}, which took {}, the fatal signal the core records",
                     signal_name(t.signal)
                 )),
                 (None, Some(t)) => why.push_str(&format!(
-                    " on thread {tid}; thread {} took {}, the signal that ended the process",
+                    " on thread {tid}; thread {} took {}, the fatal signal the core records",
                     t.tid,
                     signal_name(t.signal)
                 )),
@@ -703,7 +707,7 @@ impl<M: Memory> Capture<M> {
         Some(Crashed {
             index: i,
             why: format!(
-                "it ran on thread {}, which took {}, the signal that ended the process",
+                "it ran on thread {}, which took {}, the fatal signal the core records",
                 t.tid,
                 signal_name(t.signal)
             ),
@@ -742,21 +746,36 @@ impl<M: Memory> Capture<M> {
     /// whose pc is taken as it is. `None` when no function holds the pc.
     pub fn physical_location(&self, gi: usize, k: usize) -> Option<Frame> {
         let f = self.goroutines.get(gi)?.frames.get(k)?;
-        let outer = self.symbols.frames(f).last()?;
+        let syms = self.symbols.frames(f);
+        let (inner, outer) = (syms.first()?, syms.last()?);
+        // The symbolizer looked the line up at the call instruction unless
+        // the pc is exact or at the entry (no offset), as Delve does for
+        // every frame but these.
+        let offset = outer.frame.offset?;
         let name = delve_name(&outer.frame.function);
-        let link = self.target.link_pc(f.pc);
-        let func = self.target.bin.pcln().func_for_pc(link)?;
-        let exact = k == 0
-            || f.trap()
-            || link <= func.entry()
-            || matches!(name, "runtime.mstart" | "runtime.systemstack_switch");
-        let (file, line) = func.file_line(if exact { link } else { link - 1 });
+        let at_pc = !f.trap()
+            && offset > 0
+            && (k == 0 || matches!(name, "runtime.mstart" | "runtime.systemstack_switch"));
+        let cached = self.symbols.exact(f.pc).first();
+        let (file, line) = if let (true, Some(s)) = (at_pc, cached) {
+            (s.frame.file.clone(), s.frame.line)
+        } else if at_pc {
+            let link = self.target.link_pc(f.pc);
+            let func = self.target.bin.pcln().func_for_pc(link)?;
+            let (file, line) = func.file_line(link);
+            (
+                file.map(|c| c.into_owned()).unwrap_or_default(),
+                line.unwrap_or(0),
+            )
+        } else {
+            (inner.frame.file.clone(), inner.frame.line)
+        };
         Some(Frame {
             function: name.to_string(),
             args: String::new(),
-            file: file.map(|c| c.into_owned()).unwrap_or_default(),
-            line: line.unwrap_or(0),
-            offset: Some(link.wrapping_sub(func.entry())),
+            file,
+            line,
+            offset: Some(offset),
             pc: Some(f.pc),
             inlined: false,
         })

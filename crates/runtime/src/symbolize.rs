@@ -80,9 +80,27 @@ impl Symbols {
         }
     }
 
+    /// Also resolves `f`'s pc as an exact pc (its line at the pc itself,
+    /// not at the call before it), as Delve reads a goroutine's innermost
+    /// frame.
+    pub fn add_exact<M: Memory>(&mut self, t: &Target<M>, f: &RawFrame) {
+        let wrapper = *self
+            .wrapper_id
+            .get_or_insert_with(|| t.bin.pcln().funcs().map(|f| f.func_id()).max().unwrap_or(0));
+        self.map
+            .entry((f.pc, true))
+            .or_insert_with(|| resolve(t, &RawFrame::new(f.pc, f.sp(), true), wrapper));
+    }
+
     /// The logical frames of one physical frame, innermost first.
     pub fn frames(&self, f: &RawFrame) -> &[Sym] {
         self.map.get(&(f.pc, f.trap())).map_or(&[], Vec::as_slice)
+    }
+
+    /// The logical frames at `pc` read as an exact pc (see
+    /// [`Symbols::add_exact`]), when resolved.
+    pub fn exact(&self, pc: u64) -> &[Sym] {
+        self.map.get(&(pc, true)).map_or(&[], Vec::as_slice)
     }
 
     /// Number of distinct pcs resolved.

@@ -29,8 +29,8 @@ use crate::output::{ColorChoice, Format, emit};
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
     /// DUMP [DUMP2] (text dumps; - reads standard input, the default), or
-    /// BIN CORE (a Go binary and its core file; told apart by the ELF
-    /// header of the first file).
+    /// BIN CORE (a Go binary and its core file; told apart by their ELF
+    /// headers, which also catch swapped arguments or a missing binary).
     pub inputs: Vec<String>,
 
     /// Diagnose a running process instead: it is frozen only while its

@@ -131,7 +131,7 @@ pub fn show<M: Memory + Sync>(c: &Capture<M>, header: &str, args: &ViewArgs) -> 
                 mark_first_group(&mut out, start, &crash_marker(k), &opts);
             }
         }
-        key => by_key(c, key, &keep, &mut out)?,
+        key => by_key(c, key, &keep, crashed.as_ref(), &opts, &mut out)?,
     }
     emit(&out)
 }
@@ -268,6 +268,8 @@ fn by_key<M: Memory + Sync>(
     c: &Capture<M>,
     key: &str,
     keep: &(dyn Fn(&View<'_, M>) -> bool + Sync),
+    crashed: Option<&Crashed>,
+    opts: &TextOptions,
     out: &mut String,
 ) -> Result<()> {
     let label = key.strip_prefix("label=");
@@ -341,28 +343,49 @@ fn by_key<M: Memory + Sync>(
             a
         });
     let total: u64 = keyed.values().map(|(t, _)| t.count).sum();
+    let name_of = |k: &Key, v: &View<'_, M>| match (k, loc, label) {
+        (Key::Label(val), _, Some(key)) => val
+            .as_ref()
+            .map_or_else(|| format!("{key} not set"), |val| format!("{key}={val}")),
+        (Key::Unknown, _, _) => "(unknown)".to_string(),
+        (_, Some(l), _) => location(v, l).map_or_else(|| "(unknown)".into(), |f| describe(&f)),
+        _ => "(unknown)".to_string(),
+    };
     let mut groups: HashMap<String, Tally> = HashMap::new();
     for (k, (tally, first)) in keyed {
-        let v = c.view(first);
-        let name = match (&k, loc, label) {
-            (Key::Label(val), _, Some(key)) => val
-                .as_ref()
-                .map_or_else(|| format!("{key} not set"), |val| format!("{key}={val}")),
-            (Key::Unknown, _, _) => "(unknown)".to_string(),
-            (_, Some(l), _) => location(&v, l).map_or_else(|| "(unknown)".into(), |f| describe(&f)),
-            _ => "(unknown)".to_string(),
-        };
-        groups.entry(name).or_default().merge(tally);
+        groups
+            .entry(name_of(&k, &c.view(first)))
+            .or_default()
+            .merge(tally);
     }
+    // The group of the goroutine that crashed goes first.
+    let crash = crashed.map(|k| {
+        let v = c.view(k.index);
+        (name_of(&key_of(&v), &v), v.raw().id, k)
+    });
     let mut sorted: Vec<_> = groups.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
+    sorted.sort_by(|a, b| {
+        let first = |name: &String| crash.as_ref().is_some_and(|(n, _, _)| n == name);
+        first(&b.0)
+            .cmp(&first(&a.0))
+            .then(b.1.count.cmp(&a.1.count))
+            .then_with(|| a.0.cmp(&b.0))
+    });
     let _ = writeln!(
         out,
         "\n{total} goroutines in {} groups by {key}:\n",
         sorted.len()
     );
-    let width = sorted.first().map_or(1, |(_, g)| g.count.to_string().len());
+    let width = sorted
+        .iter()
+        .map(|(_, g)| g.count.to_string().len())
+        .max()
+        .unwrap_or(1);
     for (name, Tally { count, ids, states }) in sorted {
+        let marker = crash
+            .as_ref()
+            .filter(|(n, _, _)| *n == name)
+            .map(|(_, id, k)| format!("goroutine {id} {}", crash_marker(k)));
         let mut st: Vec<(String, u64)> = states.into_iter().collect();
         st.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let st: Vec<String> = st
@@ -387,6 +410,14 @@ fn by_key<M: Memory + Sync>(
             st.join(", "),
             ids.join(",")
         );
+        if let Some(m) = marker {
+            let _ = writeln!(
+                out,
+                "{:width$}  {}",
+                "",
+                opts.style.bold(&opts.style.red(&m))
+            );
+        }
     }
     Ok(())
 }

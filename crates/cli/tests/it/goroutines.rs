@@ -498,6 +498,20 @@ fn a_crash_core_lists_the_crashing_goroutine_first() {
         "{out}"
     );
     assert!(lines.any(|l| l.contains("main.Handler()")), "{out}");
+    let out = run(&["--group-by", "userloc"]);
+    let mut lines = out
+        .lines()
+        .skip_while(|l| !l.contains(" groups by userloc:"))
+        .skip(1)
+        .filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or_default();
+    assert!(first.contains(&format!("goroutines {id}")), "{out}");
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.contains(&format!("goroutine {id} crashed: "))),
+        "{out}"
+    );
     let out = run(&["--stacks"]);
     let first = out
         .lines()

@@ -337,9 +337,10 @@ fn variables_come_from_the_values_reader_or_say_why_not() {
         let gs = waiting["result"]["Goroutines"]
             .as_array()
             .expect("goroutines");
+        let at = counts_at();
         let counts = gs
             .iter()
-            .filter(|g| file_line(&g["userCurrentLoc"]).ends_with(&counts_at()))
+            .filter(|g| file_line(&g["userCurrentLoc"]).ends_with(&at))
             .count();
         assert!(counts > 1000, "{counts}");
         assert!(
