@@ -101,6 +101,8 @@ enum Stdin {
 
 /// Runs `gosleuth ARGS` under [`AS_LIMIT`] and [`OUTPUT_LIMIT`], with a
 /// 120 s deadline, and collects its exit status, output and peak memory.
+// The child is reaped with wait4 (for its rusage), not Child::wait.
+#[allow(clippy::zombie_processes)]
 fn run_capped(scratch: &Scratch, args: &[&str], stdin: Stdin) -> Run {
     let out_path = scratch.path("stdout");
     let err_path = scratch.path("stderr");

@@ -108,7 +108,11 @@ fn triage_says_it_reads_standard_input_on_a_terminal() {
         tty.contains("gosleuth triage: reading standard input"),
         "{tty:?}"
     );
-    assert!(tty.contains("root cause: main.main"), "{tty:?}");
+    // Coloured on a terminal.
+    assert!(
+        tty.contains("root cause:\u{1b}[0m \u{1b}[32mmain.main"),
+        "{tty:?}"
+    );
     // Not on a pipe.
     let o = gosleuth(&["triage", "/dev/null"]);
     assert!(!stderr(&o).contains("reading standard input"), "{o:?}");
