@@ -487,6 +487,9 @@ pub(crate) fn text_self_deadlock(env: &Env<'_>) -> Vec<Finding> {
         .into_iter()
         .filter(|s| plain_send(s.state) && is_pile_up(opts, s.count, total))
         .collect();
+    // Goroutines of a pile-up are not suspects (of another pile-up either):
+    // the scan below then looks at the few others only.
+    let pile_sites: Vec<u32> = piles.iter().map(|p| p.id).collect();
     // Suspect (goroutine index) -> the pile-ups it would explain, with
     // their channel when the dump shows it.
     let mut suspects: BTreeMap<u32, Vec<(&SiteAgg<'_>, Option<u64>)>> = BTreeMap::new();
@@ -501,8 +504,10 @@ pub(crate) fn text_self_deadlock(env: &Env<'_>) -> Vec<Finding> {
             .iter()
             .enumerate()
             .filter(|(i, g)| {
-                plain_send(g.state_or_status())
-                    && env.info.get(*i).is_some_and(|x| x.site != p.id)
+                env.info
+                    .get(*i)
+                    .is_some_and(|x| !pile_sites.contains(&x.site))
+                    && plain_send(g.state_or_status())
                     && g.created_by
                         .as_ref()
                         .map(|f| (&f.function, &f.file, f.line))
