@@ -389,14 +389,14 @@ fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
     );
     ids.truncate(opts.max_ids.max(drainers.len()));
     let mut object = ObjectEvidence::of(o);
-    object.drainers = r.proved.keys().copied().collect();
-    object.candidate_drainers = r.candidates.keys().copied().collect();
+    object.drainers = r.proved.keys().copied().take(opts.max_ids).collect();
+    object.candidate_drainers = r.candidates.keys().copied().take(opts.max_ids).collect();
     let mut objects = vec![object];
     for c in &behind {
         let cr = receivers(c);
         let mut e = ObjectEvidence::of(c);
-        e.drainers = cr.proved.keys().copied().collect();
-        e.candidate_drainers = cr.candidates.keys().copied().collect();
+        e.drainers = cr.proved.keys().copied().take(opts.max_ids).collect();
+        e.candidate_drainers = cr.candidates.keys().copied().take(opts.max_ids).collect();
         objects.push(e);
     }
     let count = o.senders.len() as u64 + behind.iter().map(|c| c.senders.len() as u64).sum::<u64>();
