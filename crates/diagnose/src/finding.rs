@@ -229,12 +229,14 @@ pub struct ObjectEvidence {
     pub receivers: u64,
     /// Goroutines proved to receive from the channel: queued to receive
     /// on it, or holding it in a live variable (DWARF) of a frame whose
-    /// function receives from channels.
+    /// function receives from channels. The first ones, at most
+    /// [`crate::Options::max_ids`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drainers: Vec<u64>,
     /// Goroutines that may receive from the channel (inferred): a frame of
     /// a function that receives from channels has the channel's address
-    /// on its stack, and no variable proves it holds the channel.
+    /// on its stack, and no variable proves it holds the channel. The
+    /// first ones, at most [`crate::Options::max_ids`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub candidate_drainers: Vec<u64>,
     /// Goroutines with the object on their stack that do not wait for it:

@@ -149,6 +149,21 @@ pub(crate) fn receivers(o: &WaitObject) -> Receivers {
     r
 }
 
+/// The goroutine that alone drains a channel: its only proved receiver,
+/// else its only candidate when none is proved.
+fn sole_drainer(o: &WaitObject) -> Option<u64> {
+    let r = receivers(o);
+    let set = if r.proved.is_empty() {
+        &r.candidates
+    } else {
+        &r.proved
+    };
+    match set.keys().collect::<Vec<_>>().as_slice() {
+        [one] => Some(**one),
+        _ => None,
+    }
+}
+
 /// `variable m.inChannel holds it` and the like, for prose.
 pub(crate) fn why_prose(env: &Env<'_>, g: Option<&Goroutine>, why: &Why) -> String {
     let at = |frame: usize| {
@@ -319,6 +334,39 @@ fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
     if let Some(m) = wait.filter(|m| *m > 0) {
         explanation.push_str(&format!(" Blocked for {m} minutes."));
     }
+    // Other channels only the drainer receives from: stuck behind it too
+    // (it is blocked on something only it would release).
+    let behind: Vec<&WaitObject> = if only {
+        env.subject
+            .snapshot
+            .objects
+            .iter()
+            .filter(|c| c.addr != o.addr && c.kind == WaitObjectKind::Channel)
+            .filter(|c| !c.senders.is_empty() && c.receivers.is_empty())
+            .filter(|c| c.channel.as_ref().is_some_and(|s| !s.closed))
+            .filter(|c| sole_drainer(c) == Some(first))
+            .take(MAX_NAMED)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for c in &behind {
+        explanation.push_str(&format!(
+            " Goroutine {first} is also the only goroutine that {} {}, on which {} blocked \
+             sending: they wait behind it too.",
+            if receivers(c).proved.contains_key(&first) {
+                "receives from"
+            } else {
+                "may receive from (inferred)"
+            },
+            channel_name(c),
+            if c.senders.len() == 1 {
+                String::from("1 goroutine is")
+            } else {
+                format!("{} goroutines are", c.senders.len())
+            }
+        ));
+    }
     if others > 0 {
         explanation.push_str(&format!(
             " {} also blocked sending on it: {}.",
@@ -341,8 +389,17 @@ fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
     );
     ids.truncate(opts.max_ids.max(drainers.len()));
     let mut object = ObjectEvidence::of(o);
-    object.drainers = r.proved.keys().copied().collect();
-    object.candidate_drainers = r.candidates.keys().copied().collect();
+    object.drainers = r.proved.keys().copied().take(opts.max_ids).collect();
+    object.candidate_drainers = r.candidates.keys().copied().take(opts.max_ids).collect();
+    let mut objects = vec![object];
+    for c in &behind {
+        let cr = receivers(c);
+        let mut e = ObjectEvidence::of(c);
+        e.drainers = cr.proved.keys().copied().take(opts.max_ids).collect();
+        e.candidate_drainers = cr.candidates.keys().copied().take(opts.max_ids).collect();
+        objects.push(e);
+    }
+    let count = o.senders.len() as u64 + behind.iter().map(|c| c.senders.len() as u64).sum::<u64>();
     let related = doubts
         .iter()
         .take(MAX_NAMED)
@@ -370,11 +427,11 @@ fn check(env: &Env<'_>, o: &WaitObject) -> Option<Finding> {
         title,
         explanation,
         evidence: Evidence {
-            count: o.senders.len() as u64,
+            count,
             goroutines: ids,
             frames,
             sites,
-            objects: vec![object],
+            objects,
             wait_minutes: wait,
             related,
             ..Default::default()
@@ -430,6 +487,9 @@ pub(crate) fn text_self_deadlock(env: &Env<'_>) -> Vec<Finding> {
         .into_iter()
         .filter(|s| plain_send(s.state) && is_pile_up(opts, s.count, total))
         .collect();
+    // Goroutines of a pile-up are not suspects (of another pile-up either):
+    // the scan below then looks at the few others only.
+    let pile_sites: Vec<u32> = piles.iter().map(|p| p.id).collect();
     // Suspect (goroutine index) -> the pile-ups it would explain, with
     // their channel when the dump shows it.
     let mut suspects: BTreeMap<u32, Vec<(&SiteAgg<'_>, Option<u64>)>> = BTreeMap::new();
@@ -444,8 +504,10 @@ pub(crate) fn text_self_deadlock(env: &Env<'_>) -> Vec<Finding> {
             .iter()
             .enumerate()
             .filter(|(i, g)| {
-                plain_send(g.state_or_status())
-                    && env.info.get(*i).is_some_and(|x| x.site != p.id)
+                env.info
+                    .get(*i)
+                    .is_some_and(|x| !pile_sites.contains(&x.site))
+                    && plain_send(g.state_or_status())
                     && g.created_by
                         .as_ref()
                         .map(|f| (&f.function, &f.file, f.line))

@@ -315,8 +315,13 @@ fn holdup(
                     );
                 }
             }
-            ev.drainers = recv.proved.keys().copied().collect();
-            ev.candidate_drainers = recv.candidates.keys().copied().collect();
+            ev.drainers = recv.proved.keys().copied().take(env.opts.max_ids).collect();
+            ev.candidate_drainers = recv
+                .candidates
+                .keys()
+                .copied()
+                .take(env.opts.max_ids)
+                .collect();
         }
         WaitObjectKind::Semaphore => {
             let mut holders: Vec<u64> = o

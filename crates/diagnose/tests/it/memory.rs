@@ -545,6 +545,58 @@ fn self_deadlock_shows_the_consumers_whole_chain() {
     );
 }
 
+/// The consumer drains inChannel and is blocked sending into another full
+/// channel that only it drains: blocked on something only it would
+/// release. The finding names both channels and the requests behind it.
+#[test]
+fn consumer_blocked_on_another_channel_only_it_drains() {
+    const RETRY: u64 = 0xc000082540;
+    let mut snap = seed004(500);
+    snap.goroutines[1].waiting_for = vec![RETRY];
+    snap.objects[0].senders.retain(|&g| g != 20);
+    snap.objects.push(WaitObject {
+        addr: RETRY,
+        kind: WaitObjectKind::Channel,
+        channel: Some(ChannelState {
+            elem_type: Some("main.Metric".into()),
+            len: 1,
+            cap: 1,
+            closed: false,
+        }),
+        senders: vec![20],
+        receivers: vec![],
+        referenced_by: vec![StackRef {
+            goroutine: 20,
+            frame: 5,
+            indirect: true,
+            receives: true,
+            held_in: Some("m.retry".into()),
+            elem_var: true,
+        }],
+        owner: Some("(*main.Metrics).retry".into()),
+    });
+    snap.objects.sort_by_key(|o| o.addr);
+    let findings = diagnose(&Subject::from_snapshot(snap), &Options::default());
+    let f = &findings[0];
+    assert_eq!(f.kind, Kind::SelfDeadlock, "{findings:#?}");
+    assert_eq!(f.evidence.objects[0].addr, RETRY);
+    assert_eq!(f.evidence.objects[1].addr, IN_CHANNEL);
+    assert!(
+        f.explanation.contains(
+            "Goroutine 20 is also the only goroutine that receives from channel 0xc000082480 \
+             ((*main.Metrics).inChannel"
+        ),
+        "{}",
+        f.explanation
+    );
+    assert!(
+        f.explanation.contains("500 goroutines are blocked sending"),
+        "{}",
+        f.explanation
+    );
+    assert_eq!(f.evidence.count, 501);
+}
+
 const ALICE_SEMA: u64 = 0xc0000bc104;
 const BOB_SEMA: u64 = 0xc0000bc124;
 

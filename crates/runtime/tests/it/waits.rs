@@ -67,6 +67,28 @@ fn the_metrics_consumer_sends_into_the_full_channel_it_drains() {
             "{go}: {:?}",
             consumer.frames[r.frame]
         );
+        // DWARF proves it: a live variable of that frame holds the channel
+        // and the function has a variable of its element type; no other
+        // goroutine is proved to receive from it (issue #14).
+        let proved: Vec<_> = c
+            .referenced_by
+            .iter()
+            .filter(|r| r.proves_receiver())
+            .collect();
+        assert!(
+            proved
+                .iter()
+                .any(|r| r.goroutine == consumer.id && r.held_in.as_deref() == Some("m.inChannel")),
+            "{go}: {:?}",
+            c.referenced_by
+                .iter()
+                .filter(|r| r.goroutine == consumer.id)
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            proved.iter().all(|r| r.goroutine == consumer.id),
+            "{go}: {proved:?}"
+        );
         let in_counts = snap
             .goroutines
             .iter()
