@@ -376,19 +376,28 @@ impl Clusterer {
                 }
             }
         }
-        // Each set's template: its members' tokens, generalised where they differ.
+        self.join_optional(&mut parent, root);
+        // Each set's template: its root's tokens, generalised where the
+        // members of its length differ.
         let mut merged: Vec<Option<Cluster>> = vec![None; n];
+        let mut rest = Vec::new();
         for (id, c) in self.clusters.into_iter().enumerate() {
             let r = root(&mut parent, id);
-            match &mut merged[r] {
-                Some(m) => {
+            if r == id {
+                merged[r] = Some(c);
+            } else {
+                rest.push((r, c));
+            }
+        }
+        for (r, c) in rest {
+            if let Some(m) = &mut merged[r] {
+                if m.tokens.len() == c.tokens.len() {
                     for (t, l) in m.tokens.iter_mut().zip(&c.tokens) {
                         if t != l {
                             *t = generalize(t, l).into();
                         }
                     }
                 }
-                slot => *slot = Some(c),
             }
         }
         let mut seen: HashMap<(Option<Level>, bool, Vec<Box<str>>), u32> = HashMap::new();
@@ -404,6 +413,79 @@ impl Clusterer {
         }
         let remap = (0..n).map(|id| at_root[root(&mut parent, id)]).collect();
         (remap, out)
+    }
+}
+
+/// A token a message may have or not: a variable with punctuation and no
+/// letters (`*<*>` in `chrome.exe *64 - ...`, `#<*>`, `(<*>)`).
+fn is_optional(t: &str) -> bool {
+    t != VAR
+        && t.contains(VAR)
+        && !t
+            .replace(VAR, "")
+            .bytes()
+            .any(|c| c.is_ascii_alphanumeric())
+}
+
+impl Clusterer {
+    /// Joins a template to one of its level that is one token shorter and
+    /// alike once one optional token ([`is_optional`]) of it is left out;
+    /// the shorter one's set takes it. Each template is compared with at
+    /// most [`HEAD`] + [`RECENT`] of the shorter ones.
+    fn join_optional(&self, parent: &mut [usize], root: fn(&mut [usize], usize) -> usize) {
+        let mut by_len: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (id, c) in self.clusters.iter().enumerate() {
+            if !c.other {
+                by_len
+                    .entry(bucket_key(c.level, c.tokens.len()))
+                    .or_default()
+                    .push(id);
+            }
+        }
+        let all: Vec<Vec<u64>> = self
+            .clusters
+            .iter()
+            .map(|c| c.tokens.iter().map(|t| token_hash(t)).collect())
+            .collect();
+        let mut reduced: Vec<&str> = Vec::new();
+        let mut hashes: Vec<u64> = Vec::new();
+        for (id, c) in self.clusters.iter().enumerate() {
+            if c.other || c.tokens.len() < 3 {
+                continue;
+            }
+            let Some(shorter) = by_len.get(&bucket_key(c.level, c.tokens.len() - 1)) else {
+                continue;
+            };
+            let k = shorter.len();
+            let window = shorter[..k.min(HEAD)]
+                .iter()
+                .chain(&shorter[k.saturating_sub(RECENT).max(k.min(HEAD))..]);
+            let optional = c.tokens.iter().enumerate().filter(|(_, t)| is_optional(t));
+            'positions: for (i, _) in optional.take(4) {
+                reduced.clear();
+                reduced.extend(
+                    c.tokens
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != i)
+                        .map(|(_, t)| &**t),
+                );
+                hashes.clear();
+                hashes.extend(reduced.iter().map(|t| token_hash(t)));
+                for &other in window.clone() {
+                    let u = &self.clusters[other].tokens;
+                    if similarity(&all[other], &hashes, self.opts.similarity).is_some()
+                        && !conflict(u, &reduced, self.opts.prefix)
+                    {
+                        let (a, b) = (root(parent, other), root(parent, id));
+                        if a != b {
+                            parent[b] = a;
+                        }
+                        break 'positions;
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -398,7 +398,12 @@ fn parse_payload(s: &str, year: YearHint) -> PayloadInfo<'_> {
             }
         }
         Some(c) if c.is_ascii_uppercase() => {
-            if let Some((t, n)) = time::parse_syslog(b, year) {
+            if let Some((t, n)) = time::parse_syslog(b, year).or_else(|| time::parse_ctime(b)) {
+                return stamped(s, n, t, Payload::Leveled, year);
+            }
+        }
+        Some(b'[') => {
+            if let Some((t, n)) = time::parse_bracketed(b, year) {
                 return stamped(s, n, t, Payload::Leveled, year);
             }
         }

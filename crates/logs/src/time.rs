@@ -170,6 +170,49 @@ pub fn parse_syslog(b: &[u8], year: YearHint) -> Option<(Millis, usize)> {
     Some((millis(year.0, mo, d, h, mi, s, ms)?, i))
 }
 
+/// ctime, as Apache's error log and C programs print it: `Www Mmm DD
+/// HH:MM:SS[.frac] YYYY` (`Sun Dec 04 04:47:44 2005`).
+pub fn parse_ctime(b: &[u8]) -> Option<(Millis, usize)> {
+    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    DAYS.contains(&b.get(0..3)?).then_some(())?;
+    (b.get(3) == Some(&b' ')).then_some(())?;
+    // The year comes last: find where the clock ends (2000 is a leap
+    // year, so any date parses), then read the date with its year.
+    let (_, n) = parse_syslog(b.get(4..)?, YearHint(2000))?;
+    let i = 4 + n;
+    (b.get(i) == Some(&b' ')).then_some(())?;
+    let y = at(b, i + 1, 4)?;
+    let (t, _) = parse_syslog(b.get(4..)?, YearHint(y as i32))?;
+    Some((t, i + 5))
+}
+
+/// `MM.DD HH:MM:SS` (no year), as Proxifier and some Windows tools print
+/// it.
+pub fn parse_month_day(b: &[u8], year: YearHint) -> Option<(Millis, usize)> {
+    let mo = at(b, 0, 2)?;
+    (b.get(2) == Some(&b'.') || b.get(2) == Some(&b'-')).then_some(())?;
+    let d = at(b, 3, 2)?;
+    (b.get(5) == Some(&b' ')).then_some(())?;
+    let (h, mi, s, ms, i) = clock(b, 6)?;
+    Some((millis(year.0, mo, d, h, mi, s, ms)?, i))
+}
+
+/// A timestamp in square brackets at the start of `b`, in any of the
+/// shapes above (`[2026-11-21 10:00:00]`, `[Sun Dec 04 04:47:44 2005]`,
+/// `[10.30 16:49:06]`): the time and the bytes consumed, the bracket
+/// included.
+pub fn parse_bracketed(b: &[u8], year: YearHint) -> Option<(Millis, usize)> {
+    (b.first() == Some(&b'[')).then_some(())?;
+    let close = memchr::memchr(b']', b.get(..b.len().min(48))?)?;
+    let inner = &b[1..close];
+    let (t, n) = parse_iso(inner)
+        .or_else(|| parse_golog(inner))
+        .or_else(|| parse_ctime(inner))
+        .or_else(|| parse_syslog(inner, year))
+        .or_else(|| parse_month_day(inner, year))?;
+    (n == inner.len()).then_some((t, close + 1))
+}
+
 /// klog/glog: `MMDD HH:MM:SS.micro` (after the severity letter; no year).
 pub fn parse_klog(b: &[u8], year: YearHint) -> Option<(Millis, usize)> {
     let mo = at(b, 0, 2)?;
@@ -298,6 +341,20 @@ mod tests {
             (t + 123, 20)
         );
         assert_eq!(from_epoch(t as f64 / 1000.0), Some(t));
+        assert_eq!(
+            parse_bracketed(b"[Sat Nov 21 10:00:00 2026] [error] x", YearHint(1999)).unwrap(),
+            (t, 26)
+        );
+        assert_eq!(
+            parse_bracketed(b"[11.21 10:00:00] app.exe - x", YearHint(2026)).unwrap(),
+            (t, 16)
+        );
+        assert_eq!(
+            parse_bracketed(b"[2026-11-21 10:00:00,250] INFO", YearHint(1999)).unwrap(),
+            (t + 250, 25)
+        );
+        assert!(parse_bracketed(b"[11.21 10:00:00 extra] x", YearHint(2026)).is_none());
+        assert!(parse_bracketed(b"[main thread] x", YearHint(2026)).is_none());
         assert_eq!(parse_bound("2026-11-21", 0).unwrap(), t - 10 * 3_600_000);
         assert_eq!(parse_bound("1h30m", t).unwrap(), t - 90 * 60_000);
         assert!(parse_bound("soon", t).is_err());

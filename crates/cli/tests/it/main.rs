@@ -9,6 +9,7 @@ use gosleuth_testkit as kit;
 
 mod dlv;
 mod goroutines;
+mod logs;
 mod pprof;
 
 fn gosleuth(args: &[&str]) -> Output {
