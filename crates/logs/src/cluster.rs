@@ -366,6 +366,14 @@ impl Clusterer {
                             .all(|(j, (a, b))| j == at || a == b)
                     })
                     .collect();
+                // A template of variables only would say nothing.
+                if first
+                    .iter()
+                    .enumerate()
+                    .all(|(j, t)| j == at || &**t == VAR)
+                {
+                    continue;
+                }
                 let var_there = same.iter().any(|&id| &*self.clusters[id].tokens[at] == VAR);
                 if same.len() < 2 || (same.len() < self.opts.min_siblings && !var_there) {
                     continue;
@@ -603,5 +611,81 @@ mod tests {
                 .any(|c| c.text() == "Failed password for <*> from <*>")
         );
         assert_ne!(remap[started as usize], remap[paused as usize]);
+    }
+
+    /// Past the limit, new messages go to their level's `<other>`
+    /// template, which another part's `<other>` joins.
+    #[test]
+    fn the_template_limit_keeps_an_other_template() {
+        let opts = ClusterOptions {
+            max_templates: 3,
+            ..ClusterOptions::default()
+        };
+        let mut c = Clusterer::new(opts);
+        let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
+        let ids: Vec<u32> = words
+            .iter()
+            .map(|w| add(&mut c, &format!("{w} happened")))
+            .collect();
+        assert_eq!(c.clusters().len(), 4);
+        let other = c.clusters()[ids[3] as usize].clone();
+        assert!(other.other && other.text() == OTHER);
+        assert_eq!(ids[3..], [ids[3]; 3]);
+        // Known messages still find their template.
+        assert_eq!(add(&mut c, "bravo happened"), ids[1]);
+        let mut d = Clusterer::new(opts);
+        for w in ["golf", "hotel", "india", "juliett"] {
+            add(&mut d, &format!("{w} happened"));
+        }
+        let remap = c.absorb(d);
+        assert!(remap.iter().all(|&id| id == ids[3]), "{remap:?}");
+        let (_, clusters) = c.finish();
+        assert_eq!(clusters.iter().filter(|c| c.other).count(), 1);
+        assert!(clusters.iter().filter(|c| !c.other).count() <= 3);
+    }
+
+    /// A template with one optional value more joins the one without it;
+    /// siblings never merge into variables only; a variable already at a
+    /// position takes the siblings that differ only there; tokens
+    /// generalise piece by piece.
+    #[test]
+    fn merging_rules() {
+        let mut c = Clusterer::new(ClusterOptions::default());
+        let short = add(
+            &mut c,
+            "chrome.exe - example.com:443 open through proxy HTTPS",
+        );
+        let long = add(
+            &mut c,
+            "chrome.exe *64 - example.com:443 open through proxy HTTPS",
+        );
+        assert_ne!(short, long);
+        // `1 running`, `1 normal`, ...: four words, but nothing else stays.
+        let states: Vec<u32> = ["running", "normal", "warning", "blocked"]
+            .iter()
+            .map(|w| add(&mut c, &format!("1 {w}")))
+            .collect();
+        let word = add(&mut c, "job build done");
+        let var = add(&mut c, "job cleanup done");
+        assert_ne!(var, word);
+        let joined = add(&mut c, "job 42 done");
+        assert!(joined == var || joined == word);
+        assert_eq!(c.clusters()[joined as usize].text(), "job <*> done");
+        assert_eq!(generalize("sort=name", "sort=date"), "sort=<*>");
+        assert_eq!(generalize("host-a:<*>", "host-b:<*>"), "<*>:<*>");
+        assert_eq!(generalize("a=b", "a:b"), VAR);
+        assert_eq!(generalize("name", "date"), VAR);
+        let (remap, clusters) = c.finish();
+        let text = |id: u32| clusters[remap[id as usize] as usize].text();
+        assert_eq!(remap[short as usize], remap[long as usize]);
+        assert_eq!(
+            text(long),
+            "chrome.exe - example.com:<*> open through proxy HTTPS"
+        );
+        let distinct: std::collections::HashSet<u32> =
+            states.iter().map(|&s| remap[s as usize]).collect();
+        assert_eq!(distinct.len(), 4);
+        assert_eq!(remap[var as usize], remap[word as usize]);
+        assert_eq!(text(word), "job <*> done");
     }
 }

@@ -382,6 +382,34 @@ mod tests {
         );
         assert_eq!(key, "INFO\x1f[IPC Server handler <*>]\x1fstarted");
         assert!(is_plain_word("FAIL_TASK_CLEANUP,"));
+        // A quoted value is one variable, however many words it holds.
+        assert_eq!(
+            mask(r#"search query="red shoes \"size 9\"" took=5ms"#),
+            "search query=<*> took=<*>"
+        );
+        assert_eq!(mask(r#"q="unterminated value"#), "q=<*>");
+        // A number and its unit are one value; so is a parenthesised
+        // number after a value, so lines with and without it line up.
+        assert_eq!(
+            mask("close, 6719 bytes (6.56 KB) sent, lifetime <1 sec"),
+            "close, <*> bytes (<*> KB) sent, lifetime <<*> sec"
+        );
+        let (mut a, mut b) = (String::new(), String::new());
+        assert_eq!(
+            mask_into("close, 6719 bytes (6.56 KB) sent, lifetime <1 sec", &mut a),
+            mask_into("close, 0 bytes sent, lifetime 00:02", &mut b)
+        );
+        assert_eq!(
+            mask("connection from 10.0.0.1 (24-54-76.example.net)"),
+            "connection from <*> (<*>)"
+        );
+        // Upper-case names with a digit are words, and differ as words do.
+        assert_eq!(
+            mask("open through proxy SOCKS5"),
+            "open through proxy SOCKS5"
+        );
+        assert!(words_conflict("SOCKS5", "HTTPS"));
+        assert_eq!(mask("via interface eth0"), "via interface <*>");
         assert!(!is_plain_word("host-1"));
         assert!(words_conflict("overlap:false", "overlap:true"));
         assert!(!words_conflict("host-a:<*>", "host-b:<*>"));

@@ -213,6 +213,56 @@ pub fn parse_bracketed(b: &[u8], year: YearHint) -> Option<(Millis, usize)> {
     (n == inner.len()).then_some((t, close + 1))
 }
 
+/// A token of seconds since the epoch (10 digits, 2001 to 2038, with an
+/// optional fraction) or milliseconds (13 digits), ending at a space or
+/// the end: the time and the bytes consumed.
+pub fn parse_epoch(b: &[u8]) -> Option<(Millis, usize)> {
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut n = digits;
+    let v: i64 = std::str::from_utf8(&b[..digits]).ok()?.parse().ok()?;
+    let t = match digits {
+        10 => {
+            let (ms, f) = fraction(b, digits);
+            if f > 0 && b.get(digits) != Some(&b'.') {
+                return None;
+            }
+            n += f;
+            v * 1000 + i64::from(ms)
+        }
+        13 => v,
+        _ => return None,
+    };
+    if !(978_307_200_000..=2_147_483_647_000).contains(&t) || !matches!(b.get(n), None | Some(b' '))
+    {
+        return None;
+    }
+    Some((t, n))
+}
+
+/// A record that starts with a sequence number and names its time as
+/// epoch seconds among the next four fields (`134681 node-246 unix.hw
+/// state_change.unavailable 1077804742 1 Component State Change: ...`):
+/// the time and the bytes up to the end of it.
+pub fn parse_numbered_epoch(b: &[u8]) -> Option<(Millis, usize)> {
+    let first = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if first == 0 || b.get(first) != Some(&b' ') {
+        return None;
+    }
+    let mut i = first;
+    for _ in 0..4 {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        if let Some((t, n)) = parse_epoch(&b[i..]) {
+            return Some((t, i + n));
+        }
+        while b.get(i).is_some_and(|&c| c != b' ') {
+            i += 1;
+        }
+    }
+    None
+}
+
 /// klog/glog: `MMDD HH:MM:SS.micro` (after the severity letter; no year).
 pub fn parse_klog(b: &[u8], year: YearHint) -> Option<(Millis, usize)> {
     let mo = at(b, 0, 2)?;
@@ -355,6 +405,27 @@ mod tests {
         );
         assert!(parse_bracketed(b"[11.21 10:00:00 extra] x", YearHint(2026)).is_none());
         assert!(parse_bracketed(b"[main thread] x", YearHint(2026)).is_none());
+        let e = t / 1000;
+        assert_eq!(parse_epoch(format!("{e} x").as_bytes()), Some((t, 10)));
+        assert_eq!(
+            parse_epoch(format!("{e}.25 x").as_bytes()),
+            Some((t + 250, 13))
+        );
+        assert_eq!(parse_epoch(format!("{t} x").as_bytes()), Some((t, 13)));
+        assert_eq!(parse_epoch(b"1234567890123456 x"), None);
+        assert_eq!(parse_epoch(b"0000000001 x"), None);
+        assert_eq!(
+            parse_numbered_epoch(format!("134681 node-246 unix.hw state {e} 1 up").as_bytes()),
+            Some((t, 40))
+        );
+        assert_eq!(
+            parse_numbered_epoch(format!("job 42 at {e} done").as_bytes()),
+            None
+        );
+        assert_eq!(
+            parse_numbered_epoch(format!("1 2 3 4 5 {e} x").as_bytes()),
+            None
+        );
         assert_eq!(parse_bound("2026-11-21", 0).unwrap(), t - 10 * 3_600_000);
         assert_eq!(parse_bound("1h30m", t).unwrap(), t - 90 * 60_000);
         assert!(parse_bound("soon", t).is_err());
