@@ -408,7 +408,7 @@ impl Clusterer {
                 }
             }
         }
-        let mut seen: HashMap<(Option<Level>, bool, Vec<Box<str>>), u32> = HashMap::new();
+        let mut seen: HashMap<TemplateKey, u32> = HashMap::new();
         let mut out: Vec<Cluster> = Vec::new();
         let mut at_root = vec![u32::MAX; n];
         for (r, c) in merged.into_iter().enumerate() {
@@ -423,6 +423,10 @@ impl Clusterer {
         (remap, out)
     }
 }
+
+/// What makes two finished templates the same: level, *other* or not,
+/// tokens.
+type TemplateKey = (Option<Level>, bool, Vec<Box<str>>);
 
 /// A token a message may have or not: a variable with punctuation and no
 /// letters (`*<*>` in `chrome.exe *64 - ...`, `#<*>`, `(<*>)`).
