@@ -1,8 +1,17 @@
 #!/usr/bin/env python3
 """Throughput side by side: `gosleuth logs` against Drain3 on a large,
-realistic service log.
+realistic service log, or on inputs that defeat clustering.
 
-    benches/logs-vs-drain3.py [--mb 1024] [--drain3-mb 32]
+    benches/logs-vs-drain3.py [--mb 1024] [--drain3-mb 32] [--shape service]
+    benches/logs-vs-drain3.py --shape random-bytes --mb 100 --drain3-mb 4
+    benches/logs-vs-drain3.py --shape random-words --mb 100 --drain3-mb 4
+    benches/logs-vs-drain3.py --shape free-text --mb 100 --drain3-mb 4
+
+--shape picks the input (made once, seeded, so every run reads the same
+bytes): `service` (below), `random-bytes`, `random-words` (lines of 1 to
+20 random words: every line a new message) or `free-text` (logfmt records
+whose `query="..."` field holds 1 to 6 words of a 20,000-word vocabulary
+and whose `sort=` field one word of it).
 
 Makes (or reuses) a log of --mb megabytes by replaying the factory's
 service log (fixtures/text/embedded/crash.service-log.txt: 3,000 lines of
@@ -72,6 +81,42 @@ def generate(path, mb):
     os.replace(path + ".tmp", path)
 
 
+def generate_hostile(path, mb, shape):
+    import random
+
+    rnd = random.Random(20261121)
+    target = mb * 1_000_000
+    written = 0
+    with open(path + ".tmp", "wb") as out:
+        if shape == "random-bytes":
+            while written < target:
+                chunk = rnd.randbytes(min(1 << 20, target - written))
+                out.write(chunk)
+                written += len(chunk)
+        else:
+            letters = "abcdefghijklmnopqrstuvwxyz"
+            word = lambda n: "".join(rnd.choices(letters, k=rnd.randint(1, n)))
+            vocab = [word(8) for _ in range(20_000)]
+            i = 0
+            while written < target:
+                lines = []
+                for _ in range(1000):
+                    if shape == "random-words":
+                        lines.append(" ".join(word(9) for _ in range(rnd.randint(1, 20))))
+                    else:
+                        q = " ".join(rnd.choice(vocab) for _ in range(rnd.randint(1, 6)))
+                        lines.append(
+                            f"time=2026-11-21T10:{i // 600 % 60:02d}:{i // 10 % 60:02d}Z level=info "
+                            f'msg=search user={rnd.randint(1, 99999)} query="{q}" '
+                            f"sort={rnd.choice(vocab)} took={rnd.randint(1, 900)}ms"
+                        )
+                    i += 1
+                data = ("\n".join(lines) + "\n").encode()
+                out.write(data)
+                written += len(data)
+    os.replace(path + ".tmp", path)
+
+
 def wall(cmd, **kw):
     """Wall-clock seconds of a run; CPU seconds (user + system) are added
     to CPU[cmd-kind] so that a busy machine can be told apart from a slow
@@ -111,7 +156,7 @@ def drain3_seconds(path, nbytes):
     config = TemplateMinerConfig()
     config.masking_instructions = [MaskingInstruction(p, m) for p, m in loghub.MASKING]
     miner = TemplateMiner(config=config)
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         data = f.read(nbytes)
     lines = data.splitlines()
     t0 = time.perf_counter()
@@ -126,16 +171,20 @@ def main():
     ap.add_argument("--drain3-mb", type=int, default=32)
     ap.add_argument("--gosleuth", default=os.path.join(ROOT, "target/release/gosleuth"))
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--shape", default="service", choices=["service", "random-bytes", "random-words", "free-text"])
     args = ap.parse_args()
 
     work = os.environ.get("GOSLEUTH_BENCH_DIR", os.path.expanduser("~/.cache/gosleuth/bench"))
     os.makedirs(work, exist_ok=True)
-    big = os.path.join(work, f"service-{args.mb}mb.log")
+    big = os.path.join(work, f"{args.shape}-{args.mb}mb.log")
     if not os.path.exists(big):
         print(f"making {big}", file=sys.stderr)
-        generate(big, args.mb)
+        if args.shape == "service":
+            generate(big, args.mb)
+        else:
+            generate_hostile(big, args.mb, args.shape)
     size = os.path.getsize(big)
-    sample = os.path.join(work, f"service-{args.mb}mb.first-{args.drain3_mb}mb.log")
+    sample = os.path.join(work, f"{args.shape}-{args.mb}mb.first-{args.drain3_mb}mb.log")
     if not os.path.exists(sample):
         with open(big, "rb") as f, open(sample, "wb") as out:
             data = f.read(args.drain3_mb * 1_000_000)

@@ -1,7 +1,10 @@
 //! Throughput of `gosleuth logs` over a realistic service log: the
 //! factory's service log (`fixtures/text/embedded/crash.service-log.txt`)
 //! replayed with varied ids to 64 MiB, read on one thread and on every
-//! core. Run with `cargo bench -p gosleuth-logs`.
+//! core; and over inputs that defeat clustering, 16 MiB each, on one
+//! thread: random bytes, random words (every line a new message) and a
+//! logfmt log whose records carry a free-text field. Run with `cargo bench
+//! -p gosleuth-logs`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -31,6 +34,71 @@ fn corpus(target: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// xorshift: the same input on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn word(&mut self, max: usize) -> String {
+        (0..1 + self.below(max))
+            .map(|_| (b'a' + self.below(26) as u8) as char)
+            .collect()
+    }
+}
+
+/// Random bytes, newlines included.
+fn random_bytes(target: usize) -> Vec<u8> {
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    (0..target).map(|_| r.next() as u8).collect()
+}
+
+/// Lines of 1 to 20 random words.
+fn random_words(target: usize) -> Vec<u8> {
+    let mut r = Rng(0x2545_f491_4f6c_dd1d);
+    let mut out = String::with_capacity(target + 256);
+    while out.len() < target {
+        for _ in 0..1 + r.below(20) {
+            let w = r.word(9);
+            out.push_str(&w);
+            out.push(' ');
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// logfmt records with a quoted free-text query and a free word.
+fn free_text(target: usize) -> Vec<u8> {
+    let mut r = Rng(0x1234_5678_9abc_def1);
+    let vocab: Vec<String> = (0..20_000).map(|_| r.word(8)).collect();
+    let mut out = String::with_capacity(target + 256);
+    let mut i = 0u64;
+    while out.len() < target {
+        let q: Vec<&str> = (0..1 + r.below(6))
+            .map(|_| vocab[r.below(vocab.len())].as_str())
+            .collect();
+        out.push_str(&format!(
+            "time=2026-11-21T10:{:02}:{:02}Z level=info msg=search user={} query=\"{}\" sort={} took={}ms\n",
+            i / 600 % 60,
+            i / 10 % 60,
+            r.below(100_000),
+            q.join(" "),
+            vocab[r.below(vocab.len())],
+            r.below(900)
+        ));
+        i += 1;
+    }
+    out.into_bytes()
+}
+
 fn bench(c: &mut Criterion) {
     let input = corpus(64 << 20);
     let opts = gosleuth_logs::Options::default();
@@ -48,6 +116,20 @@ fn bench(c: &mut Criterion) {
                 .len()
         })
     });
+    g.finish();
+
+    let mut g = c.benchmark_group("logs-hostile");
+    g.sample_size(10);
+    for (name, input) in [
+        ("random-bytes", random_bytes(16 << 20)),
+        ("random-words", random_words(16 << 20)),
+        ("free-text-field", free_text(16 << 20)),
+    ] {
+        g.throughput(Throughput::Bytes(input.len() as u64));
+        g.bench_function(format!("{name}/1-thread"), |b| {
+            b.iter(|| gosleuth_logs::scan(&input, &opts).templates.len())
+        });
+    }
     g.finish();
 }
 

@@ -366,6 +366,14 @@ impl Clusterer {
                             .all(|(j, (a, b))| j == at || a == b)
                     })
                     .collect();
+                // A template of variables only would say nothing.
+                if first
+                    .iter()
+                    .enumerate()
+                    .all(|(j, t)| j == at || &**t == VAR)
+                {
+                    continue;
+                }
                 let var_there = same.iter().any(|&id| &*self.clusters[id].tokens[at] == VAR);
                 if same.len() < 2 || (same.len() < self.opts.min_siblings && !var_there) {
                     continue;
@@ -376,22 +384,31 @@ impl Clusterer {
                 }
             }
         }
-        // Each set's template: its members' tokens, generalised where they differ.
+        self.join_optional(&mut parent, root);
+        // Each set's template: its root's tokens, generalised where the
+        // members of its length differ.
         let mut merged: Vec<Option<Cluster>> = vec![None; n];
+        let mut rest = Vec::new();
         for (id, c) in self.clusters.into_iter().enumerate() {
             let r = root(&mut parent, id);
-            match &mut merged[r] {
-                Some(m) => {
+            if r == id {
+                merged[r] = Some(c);
+            } else {
+                rest.push((r, c));
+            }
+        }
+        for (r, c) in rest {
+            if let Some(m) = &mut merged[r] {
+                if m.tokens.len() == c.tokens.len() {
                     for (t, l) in m.tokens.iter_mut().zip(&c.tokens) {
                         if t != l {
                             *t = generalize(t, l).into();
                         }
                     }
                 }
-                slot => *slot = Some(c),
             }
         }
-        let mut seen: HashMap<(Option<Level>, bool, Vec<Box<str>>), u32> = HashMap::new();
+        let mut seen: HashMap<TemplateKey, u32> = HashMap::new();
         let mut out: Vec<Cluster> = Vec::new();
         let mut at_root = vec![u32::MAX; n];
         for (r, c) in merged.into_iter().enumerate() {
@@ -404,6 +421,83 @@ impl Clusterer {
         }
         let remap = (0..n).map(|id| at_root[root(&mut parent, id)]).collect();
         (remap, out)
+    }
+}
+
+/// What makes two finished templates the same: level, *other* or not,
+/// tokens.
+type TemplateKey = (Option<Level>, bool, Vec<Box<str>>);
+
+/// A token a message may have or not: a variable with punctuation and no
+/// letters (`*<*>` in `chrome.exe *64 - ...`, `#<*>`, `(<*>)`).
+fn is_optional(t: &str) -> bool {
+    t != VAR
+        && t.contains(VAR)
+        && !t
+            .replace(VAR, "")
+            .bytes()
+            .any(|c| c.is_ascii_alphanumeric())
+}
+
+impl Clusterer {
+    /// Joins a template to one of its level that is one token shorter and
+    /// alike once one optional token ([`is_optional`]) of it is left out;
+    /// the shorter one's set takes it. Each template is compared with at
+    /// most [`HEAD`] + [`RECENT`] of the shorter ones.
+    fn join_optional(&self, parent: &mut [usize], root: fn(&mut [usize], usize) -> usize) {
+        let mut by_len: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (id, c) in self.clusters.iter().enumerate() {
+            if !c.other {
+                by_len
+                    .entry(bucket_key(c.level, c.tokens.len()))
+                    .or_default()
+                    .push(id);
+            }
+        }
+        let all: Vec<Vec<u64>> = self
+            .clusters
+            .iter()
+            .map(|c| c.tokens.iter().map(|t| token_hash(t)).collect())
+            .collect();
+        let mut reduced: Vec<&str> = Vec::new();
+        let mut hashes: Vec<u64> = Vec::new();
+        for (id, c) in self.clusters.iter().enumerate() {
+            if c.other || c.tokens.len() < 3 {
+                continue;
+            }
+            let Some(shorter) = by_len.get(&bucket_key(c.level, c.tokens.len() - 1)) else {
+                continue;
+            };
+            let k = shorter.len();
+            let window = shorter[..k.min(HEAD)]
+                .iter()
+                .chain(&shorter[k.saturating_sub(RECENT).max(k.min(HEAD))..]);
+            let optional = c.tokens.iter().enumerate().filter(|(_, t)| is_optional(t));
+            'positions: for (i, _) in optional.take(4) {
+                reduced.clear();
+                reduced.extend(
+                    c.tokens
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != i)
+                        .map(|(_, t)| &**t),
+                );
+                hashes.clear();
+                hashes.extend(reduced.iter().map(|t| token_hash(t)));
+                for &other in window.clone() {
+                    let u = &self.clusters[other].tokens;
+                    if similarity(&all[other], &hashes, self.opts.similarity).is_some()
+                        && !conflict(u, &reduced, self.opts.prefix)
+                    {
+                        let (a, b) = (root(parent, other), root(parent, id));
+                        if a != b {
+                            parent[b] = a;
+                        }
+                        break 'positions;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -521,5 +615,81 @@ mod tests {
                 .any(|c| c.text() == "Failed password for <*> from <*>")
         );
         assert_ne!(remap[started as usize], remap[paused as usize]);
+    }
+
+    /// Past the limit, new messages go to their level's `<other>`
+    /// template, which another part's `<other>` joins.
+    #[test]
+    fn the_template_limit_keeps_an_other_template() {
+        let opts = ClusterOptions {
+            max_templates: 3,
+            ..ClusterOptions::default()
+        };
+        let mut c = Clusterer::new(opts);
+        let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
+        let ids: Vec<u32> = words
+            .iter()
+            .map(|w| add(&mut c, &format!("{w} happened")))
+            .collect();
+        assert_eq!(c.clusters().len(), 4);
+        let other = c.clusters()[ids[3] as usize].clone();
+        assert!(other.other && other.text() == OTHER);
+        assert_eq!(ids[3..], [ids[3]; 3]);
+        // Known messages still find their template.
+        assert_eq!(add(&mut c, "bravo happened"), ids[1]);
+        let mut d = Clusterer::new(opts);
+        for w in ["golf", "hotel", "india", "juliett"] {
+            add(&mut d, &format!("{w} happened"));
+        }
+        let remap = c.absorb(d);
+        assert!(remap.iter().all(|&id| id == ids[3]), "{remap:?}");
+        let (_, clusters) = c.finish();
+        assert_eq!(clusters.iter().filter(|c| c.other).count(), 1);
+        assert!(clusters.iter().filter(|c| !c.other).count() <= 3);
+    }
+
+    /// A template with one optional value more joins the one without it;
+    /// siblings never merge into variables only; a variable already at a
+    /// position takes the siblings that differ only there; tokens
+    /// generalise piece by piece.
+    #[test]
+    fn merging_rules() {
+        let mut c = Clusterer::new(ClusterOptions::default());
+        let short = add(
+            &mut c,
+            "chrome.exe - example.com:443 open through proxy HTTPS",
+        );
+        let long = add(
+            &mut c,
+            "chrome.exe *64 - example.com:443 open through proxy HTTPS",
+        );
+        assert_ne!(short, long);
+        // `1 running`, `1 normal`, ...: four words, but nothing else stays.
+        let states: Vec<u32> = ["running", "normal", "warning", "blocked"]
+            .iter()
+            .map(|w| add(&mut c, &format!("1 {w}")))
+            .collect();
+        let word = add(&mut c, "job build done");
+        let var = add(&mut c, "job cleanup done");
+        assert_ne!(var, word);
+        let joined = add(&mut c, "job 42 done");
+        assert!(joined == var || joined == word);
+        assert_eq!(c.clusters()[joined as usize].text(), "job <*> done");
+        assert_eq!(generalize("sort=name", "sort=date"), "sort=<*>");
+        assert_eq!(generalize("host-a:<*>", "host-b:<*>"), "<*>:<*>");
+        assert_eq!(generalize("a=b", "a:b"), VAR);
+        assert_eq!(generalize("name", "date"), VAR);
+        let (remap, clusters) = c.finish();
+        let text = |id: u32| clusters[remap[id as usize] as usize].text();
+        assert_eq!(remap[short as usize], remap[long as usize]);
+        assert_eq!(
+            text(long),
+            "chrome.exe - example.com:<*> open through proxy HTTPS"
+        );
+        let distinct: std::collections::HashSet<u32> =
+            states.iter().map(|&s| remap[s as usize]).collect();
+        assert_eq!(distinct.len(), 4);
+        assert_eq!(remap[var as usize], remap[word as usize]);
+        assert_eq!(text(word), "job <*> done");
     }
 }

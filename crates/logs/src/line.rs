@@ -396,9 +396,17 @@ fn parse_payload(s: &str, year: YearHint) -> PayloadInfo<'_> {
             if let Some((t, n)) = time::parse_iso(b) {
                 return stamped(s, n, t, Payload::Leveled, year);
             }
+            if let Some((t, n)) = time::parse_epoch(b).or_else(|| time::parse_numbered_epoch(b)) {
+                return stamped(s, n, t, Payload::Leveled, year);
+            }
         }
         Some(c) if c.is_ascii_uppercase() => {
-            if let Some((t, n)) = time::parse_syslog(b, year) {
+            if let Some((t, n)) = time::parse_syslog(b, year).or_else(|| time::parse_ctime(b)) {
+                return stamped(s, n, t, Payload::Leveled, year);
+            }
+        }
+        Some(b'[') => {
+            if let Some((t, n)) = time::parse_bracketed(b, year) {
                 return stamped(s, n, t, Payload::Leveled, year);
             }
         }

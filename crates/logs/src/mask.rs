@@ -27,8 +27,12 @@ pub const DELIMS: &[u8] = b"|,:=;";
 /// Returns the number of tokens.
 pub fn mask_into(message: &str, out: &mut String) -> usize {
     let mut n = 0;
+    // Words left in a group (`[a b c]`, `(6.56 KB)`) and what closes it.
     let mut group = 0usize;
+    let mut closer = ']';
     let mut quoted = false;
+    // The last token was a number: a unit after it joins it.
+    let mut number = false;
     for token in message.split_ascii_whitespace() {
         if quoted {
             // Inside `key="free text"`: already one variable.
@@ -42,11 +46,28 @@ pub fn mask_into(message: &str, out: &mut String) -> usize {
             // Inside `[a b c]`: one token.
             out.push(' ');
             mask_token(token, out);
-            group = if token.contains(']') || group >= MAX_GROUP {
+            group = if token.contains(closer) || group >= MAX_GROUP {
                 0
             } else {
                 group + 1
             };
+            continue;
+        }
+        if std::mem::take(&mut number) && is_unit(token) {
+            // `5 ms`, `<1 sec`, `6719 bytes`: one value.
+            out.push(' ');
+            out.push_str(token);
+            continue;
+        }
+        if n > 0 && is_number_aside(token) {
+            // `6719 bytes (6.56 KB) sent`: the aside belongs to the value
+            // before it, so that lines with and without it line up.
+            out.push(' ');
+            mask_token(token, out);
+            if !token.contains(')') {
+                // One more word (a unit) at most.
+                (group, closer) = (MAX_GROUP, ')');
+            }
             continue;
         }
         if n > 0 {
@@ -64,11 +85,48 @@ pub fn mask_into(message: &str, out: &mut String) -> usize {
             continue;
         }
         mask_token(token, out);
+        number = is_number(token);
         if token.starts_with('[') && !token.contains(']') {
-            group = 1;
+            (group, closer) = (1, ']');
         }
     }
     n
+}
+
+/// A quantity: digits with `.` or `,` inside, punctuation before it
+/// (`<1`, `~5`), nothing after it.
+fn is_number(token: &str) -> bool {
+    let b = token.as_bytes();
+    let mut i = 0;
+    while i < b.len() && class(b[i]) & LEAD != 0 {
+        i += 1;
+    }
+    b.get(i).is_some_and(u8::is_ascii_digit)
+        && b[i..]
+            .iter()
+            .all(|&c| c.is_ascii_digit() || c == b'.' || c == b',')
+        && b.last().is_some_and(u8::is_ascii_digit)
+}
+
+/// Units of time and size written after a number.
+const UNITS: &[&str] = &[
+    "ns", "us", "µs", "ms", "s", "sec", "secs", "second", "seconds", "min", "mins", "minute",
+    "minutes", "h", "hr", "hrs", "hour", "hours", "day", "days", "B", "byte", "bytes", "kB", "KB",
+    "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB",
+];
+
+/// A unit (punctuation after it aside: `KB)`, `sec,`).
+fn is_unit(token: &str) -> bool {
+    let w = token.trim_end_matches(|c: char| c.is_ascii() && TRAILING.contains(&(c as u8)));
+    UNITS.contains(&w)
+}
+
+/// `(6.56` (of `(6.56 KB)`) or `(42)`: a parenthesised number.
+fn is_number_aside(token: &str) -> bool {
+    token.strip_prefix('(').is_some_and(|r| {
+        let r = r.trim_end_matches(|c: char| c.is_ascii() && TRAILING.contains(&(c as u8)));
+        (r.len() + 1 == token.len() || token.contains(')')) && is_number(r)
+    })
 }
 
 /// Where the quote of a `key="` token is (`key` of letters, digits,
@@ -196,7 +254,7 @@ pub fn is_date_word(w: &str) -> bool {
 
 fn mask_token(token: &str, out: &mut String) {
     let b = token.as_bytes();
-    if !b.iter().any(|&c| class(c) & DIGIT != 0) {
+    if !b.iter().any(|&c| class(c) & DIGIT != 0) || is_acronym(trim_punct(token)) {
         if b.len() <= 5 && b.len() >= 3 && is_date_word(token) {
             out.push_str(VAR);
         } else {
@@ -240,9 +298,23 @@ fn push_piece(p: &str, digit: bool, out: &mut String) {
 /// (`VM Started` and `VM Paused`, `RUNNING` and `FAILED`), unlike ids,
 /// numbers, paths or hosts.
 pub fn is_plain_word(token: &str) -> bool {
+    let w = trim_punct(token);
+    !w.is_empty() && w.bytes().all(|c| c.is_ascii_alphabetic() || c == b'_') || is_acronym(w)
+}
+
+/// The token without the punctuation around it.
+fn trim_punct(token: &str) -> &str {
     let w = token.trim_start_matches(|c: char| c.is_ascii() && LEADING.contains(&(c as u8)));
-    let w = w.trim_end_matches(|c: char| c.is_ascii() && TRAILING.contains(&(c as u8)));
-    !w.is_empty() && w.bytes().all(|c| c.is_ascii_alphabetic() || c == b'_')
+    w.trim_end_matches(|c: char| c.is_ascii() && TRAILING.contains(&(c as u8)))
+}
+
+/// An upper-case name ending in one digit (`SOCKS5`, `UTF8`, `IPV6`,
+/// `HTTP2`): a word, not a value, as ids and hosts are rarely spelt so.
+fn is_acronym(w: &str) -> bool {
+    let b = w.as_bytes();
+    b.len() >= 3
+        && b[b.len() - 1].is_ascii_digit()
+        && b[..b.len() - 1].iter().all(u8::is_ascii_uppercase)
 }
 
 /// True when two different tokens name different things rather than
@@ -310,6 +382,34 @@ mod tests {
         );
         assert_eq!(key, "INFO\x1f[IPC Server handler <*>]\x1fstarted");
         assert!(is_plain_word("FAIL_TASK_CLEANUP,"));
+        // A quoted value is one variable, however many words it holds.
+        assert_eq!(
+            mask(r#"search query="red shoes \"size 9\"" took=5ms"#),
+            "search query=<*> took=<*>"
+        );
+        assert_eq!(mask(r#"q="unterminated value"#), "q=<*>");
+        // A number and its unit are one value; so is a parenthesised
+        // number after a value, so lines with and without it line up.
+        assert_eq!(
+            mask("close, 6719 bytes (6.56 KB) sent, lifetime <1 sec"),
+            "close, <*> bytes (<*> KB) sent, lifetime <<*> sec"
+        );
+        let (mut a, mut b) = (String::new(), String::new());
+        assert_eq!(
+            mask_into("close, 6719 bytes (6.56 KB) sent, lifetime <1 sec", &mut a),
+            mask_into("close, 0 bytes sent, lifetime 00:02", &mut b)
+        );
+        assert_eq!(
+            mask("connection from 10.0.0.1 (24-54-76.example.net)"),
+            "connection from <*> (<*>)"
+        );
+        // Upper-case names with a digit are words, and differ as words do.
+        assert_eq!(
+            mask("open through proxy SOCKS5"),
+            "open through proxy SOCKS5"
+        );
+        assert!(words_conflict("SOCKS5", "HTTPS"));
+        assert_eq!(mask("via interface eth0"), "via interface <*>");
         assert!(!is_plain_word("host-1"));
         assert!(words_conflict("overlap:false", "overlap:true"));
         assert!(!words_conflict("host-a:<*>", "host-b:<*>"));

@@ -170,6 +170,99 @@ pub fn parse_syslog(b: &[u8], year: YearHint) -> Option<(Millis, usize)> {
     Some((millis(year.0, mo, d, h, mi, s, ms)?, i))
 }
 
+/// ctime, as Apache's error log and C programs print it: `Www Mmm DD
+/// HH:MM:SS[.frac] YYYY` (`Sun Dec 04 04:47:44 2005`).
+pub fn parse_ctime(b: &[u8]) -> Option<(Millis, usize)> {
+    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    DAYS.contains(&b.get(0..3)?).then_some(())?;
+    (b.get(3) == Some(&b' ')).then_some(())?;
+    // The year comes last: find where the clock ends (2000 is a leap
+    // year, so any date parses), then read the date with its year.
+    let (_, n) = parse_syslog(b.get(4..)?, YearHint(2000))?;
+    let i = 4 + n;
+    (b.get(i) == Some(&b' ')).then_some(())?;
+    let y = at(b, i + 1, 4)?;
+    let (t, _) = parse_syslog(b.get(4..)?, YearHint(y as i32))?;
+    Some((t, i + 5))
+}
+
+/// `MM.DD HH:MM:SS` (no year), as Proxifier and some Windows tools print
+/// it.
+pub fn parse_month_day(b: &[u8], year: YearHint) -> Option<(Millis, usize)> {
+    let mo = at(b, 0, 2)?;
+    (b.get(2) == Some(&b'.') || b.get(2) == Some(&b'-')).then_some(())?;
+    let d = at(b, 3, 2)?;
+    (b.get(5) == Some(&b' ')).then_some(())?;
+    let (h, mi, s, ms, i) = clock(b, 6)?;
+    Some((millis(year.0, mo, d, h, mi, s, ms)?, i))
+}
+
+/// A timestamp in square brackets at the start of `b`, in any of the
+/// shapes above (`[2026-11-21 10:00:00]`, `[Sun Dec 04 04:47:44 2005]`,
+/// `[10.30 16:49:06]`): the time and the bytes consumed, the bracket
+/// included.
+pub fn parse_bracketed(b: &[u8], year: YearHint) -> Option<(Millis, usize)> {
+    (b.first() == Some(&b'[')).then_some(())?;
+    let close = memchr::memchr(b']', b.get(..b.len().min(48))?)?;
+    let inner = &b[1..close];
+    let (t, n) = parse_iso(inner)
+        .or_else(|| parse_golog(inner))
+        .or_else(|| parse_ctime(inner))
+        .or_else(|| parse_syslog(inner, year))
+        .or_else(|| parse_month_day(inner, year))?;
+    (n == inner.len()).then_some((t, close + 1))
+}
+
+/// A token of seconds since the epoch (10 digits, 2001 to 2038, with an
+/// optional fraction) or milliseconds (13 digits), ending at a space or
+/// the end: the time and the bytes consumed.
+pub fn parse_epoch(b: &[u8]) -> Option<(Millis, usize)> {
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut n = digits;
+    let v: i64 = std::str::from_utf8(&b[..digits]).ok()?.parse().ok()?;
+    let t = match digits {
+        10 => {
+            let (ms, f) = fraction(b, digits);
+            if f > 0 && b.get(digits) != Some(&b'.') {
+                return None;
+            }
+            n += f;
+            v * 1000 + i64::from(ms)
+        }
+        13 => v,
+        _ => return None,
+    };
+    if !(978_307_200_000..=2_147_483_647_000).contains(&t) || !matches!(b.get(n), None | Some(b' '))
+    {
+        return None;
+    }
+    Some((t, n))
+}
+
+/// A record that starts with a sequence number and names its time as
+/// epoch seconds among the next four fields (`134681 node-246 unix.hw
+/// state_change.unavailable 1077804742 1 Component State Change: ...`):
+/// the time and the bytes up to the end of it.
+pub fn parse_numbered_epoch(b: &[u8]) -> Option<(Millis, usize)> {
+    let first = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if first == 0 || b.get(first) != Some(&b' ') {
+        return None;
+    }
+    let mut i = first;
+    for _ in 0..4 {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        if let Some((t, n)) = parse_epoch(&b[i..]) {
+            return Some((t, i + n));
+        }
+        while b.get(i).is_some_and(|&c| c != b' ') {
+            i += 1;
+        }
+    }
+    None
+}
+
 /// klog/glog: `MMDD HH:MM:SS.micro` (after the severity letter; no year).
 pub fn parse_klog(b: &[u8], year: YearHint) -> Option<(Millis, usize)> {
     let mo = at(b, 0, 2)?;
@@ -298,6 +391,41 @@ mod tests {
             (t + 123, 20)
         );
         assert_eq!(from_epoch(t as f64 / 1000.0), Some(t));
+        assert_eq!(
+            parse_bracketed(b"[Sat Nov 21 10:00:00 2026] [error] x", YearHint(1999)).unwrap(),
+            (t, 26)
+        );
+        assert_eq!(
+            parse_bracketed(b"[11.21 10:00:00] app.exe - x", YearHint(2026)).unwrap(),
+            (t, 16)
+        );
+        assert_eq!(
+            parse_bracketed(b"[2026-11-21 10:00:00,250] INFO", YearHint(1999)).unwrap(),
+            (t + 250, 25)
+        );
+        assert!(parse_bracketed(b"[11.21 10:00:00 extra] x", YearHint(2026)).is_none());
+        assert!(parse_bracketed(b"[main thread] x", YearHint(2026)).is_none());
+        let e = t / 1000;
+        assert_eq!(parse_epoch(format!("{e} x").as_bytes()), Some((t, 10)));
+        assert_eq!(
+            parse_epoch(format!("{e}.25 x").as_bytes()),
+            Some((t + 250, 13))
+        );
+        assert_eq!(parse_epoch(format!("{t} x").as_bytes()), Some((t, 13)));
+        assert_eq!(parse_epoch(b"1234567890123456 x"), None);
+        assert_eq!(parse_epoch(b"0000000001 x"), None);
+        assert_eq!(
+            parse_numbered_epoch(format!("134681 node-246 unix.hw state {e} 1 up").as_bytes()),
+            Some((t, 40))
+        );
+        assert_eq!(
+            parse_numbered_epoch(format!("job 42 at {e} done").as_bytes()),
+            None
+        );
+        assert_eq!(
+            parse_numbered_epoch(format!("1 2 3 4 5 {e} x").as_bytes()),
+            None
+        );
         assert_eq!(parse_bound("2026-11-21", 0).unwrap(), t - 10 * 3_600_000);
         assert_eq!(parse_bound("1h30m", t).unwrap(), t - 90 * 60_000);
         assert!(parse_bound("soon", t).is_err());

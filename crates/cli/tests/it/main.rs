@@ -11,6 +11,7 @@ mod dlv;
 mod goroutines;
 mod hostile;
 mod inputs;
+mod logs;
 mod messages;
 mod pprof;
 

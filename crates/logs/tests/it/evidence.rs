@@ -263,7 +263,8 @@ fn parallel_matches_sequential() {
 /// becomes a template.
 #[test]
 fn runtime_output_behind_timestamp_prefixes() {
-    let prefixes: [(&str, fn(u32) -> String); 6] = [
+    type Prefix = fn(u32) -> String;
+    let prefixes: [(&str, Prefix); 6] = [
         ("RFC 3339, milliseconds", |s| {
             format!("2026-11-21T10:33:{:02}.000Z ", s % 60)
         }),
@@ -305,12 +306,10 @@ fn runtime_output_behind_timestamp_prefixes() {
             assert!(!want.is_empty(), "{}/{case}", dir.display());
             for (name, prefix) in &prefixes {
                 let mut log = String::new();
-                let mut n = 0u32;
-                for line in bare.lines() {
+                for (n, line) in (0u32..).zip(bare.lines()) {
                     log.push_str(&prefix(n));
                     log.push_str(line);
                     log.push('\n');
-                    n += 1;
                 }
                 let r = scan(log.as_bytes(), &Options::default());
                 let got: Vec<_> = r

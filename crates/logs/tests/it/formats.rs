@@ -253,3 +253,94 @@ fn multi_line_records_stay_together() {
             .all(|t| !t.template.contains("goroutine"))
     );
 }
+
+/// Header shapes read as timestamps: in brackets (ISO, ctime as Apache
+/// prints it, `MM.DD HH:MM:SS`), epoch seconds leading or after a sequence
+/// number and a few fields, and a collector's timestamp before a
+/// program's own record.
+#[test]
+fn more_timestamp_shapes() {
+    check(
+        "[Sat Nov 21 10:00:00 2026] [error] mod_jk child in error state 6",
+        Wrapper::None,
+        Payload::Leveled,
+        Some(Level::Error),
+        Some("2026-11-21T10:00:00.000Z"),
+        "mod_jk child in error state 6",
+    );
+    check(
+        "[11.21 10:00:00] chrome.exe - example.com:443 open through proxy HTTPS",
+        Wrapper::None,
+        Payload::Leveled,
+        None,
+        Some("2026-11-21T10:00:00.000Z"),
+        "chrome.exe - example.com:443 open through proxy HTTPS",
+    );
+    check(
+        "[2026-11-21 10:00:00,250] WARN slow disk",
+        Wrapper::None,
+        Payload::Leveled,
+        Some(Level::Warn),
+        Some("2026-11-21T10:00:00.250Z"),
+        "slow disk",
+    );
+    check(
+        "1795255200.5 ERROR upstream timed out",
+        Wrapper::None,
+        Payload::Leveled,
+        Some(Level::Error),
+        Some("2026-11-21T10:00:00.500Z"),
+        "upstream timed out",
+    );
+    check(
+        "134681 node-246 unix.hw state_change.unavailable 1795255200 1 Component State Change",
+        Wrapper::None,
+        Payload::Leveled,
+        None,
+        Some("2026-11-21T10:00:00.000Z"),
+        "1 Component State Change",
+    );
+    // Not a header: a number in the text.
+    check(
+        "job 42 ran at 1795255200 and failed",
+        Wrapper::None,
+        Payload::Text,
+        None,
+        None,
+        "job 42 ran at 1795255200 and failed",
+    );
+    // A collector's timestamp, then the program's record.
+    check(
+        "2026-11-21T10:00:05.000Z 2026/11/21 10:00:00 Handling: 24",
+        Wrapper::None,
+        Payload::GoLog,
+        None,
+        Some("2026-11-21T10:00:00.000Z"),
+        "Handling: 24",
+    );
+    check(
+        r#"2026-11-21T10:00:05.000Z {"level":"error","ts":1795255200,"msg":"dial failed"}"#,
+        Wrapper::None,
+        Payload::Json,
+        Some(Level::Error),
+        Some("2026-11-21T10:00:00.000Z"),
+        "dial failed",
+    );
+    check(
+        "2026-11-21T10:00:05.000Z level=warn msg=\"slow request\" path=/api",
+        Wrapper::None,
+        Payload::Logfmt,
+        Some(Level::Warn),
+        Some("2026-11-21T10:00:05.000Z"),
+        "slow request path=/api",
+    );
+    // Kubernetes' CRI log files.
+    check(
+        "2026-11-21T10:00:00.123456789Z stderr F panic: boom",
+        Wrapper::DockerTimestamps,
+        Payload::Text,
+        None,
+        Some("2026-11-21T10:00:00.123Z"),
+        "panic: boom",
+    );
+}
