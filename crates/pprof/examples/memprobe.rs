@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rss("prepared");
     let idx = graph::NodeIndex::new(&r.prof, graph::InfoOptions::default());
     rss("nodeindex");
-    let g = graph::build(&r.prof, &idx, r.sel, None, false, false, 0);
+    let g = graph::build(&r.prof, &idx, r.sel, None, false, graph::Edges::None, 0);
     rss("build1");
     drop(g);
     drop(idx);

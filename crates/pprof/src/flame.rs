@@ -38,7 +38,7 @@ pub fn stacks(rpt: &Report) -> Stacks {
         }
         let mut stack = Vec::with_capacity(s.locations.len() + 4);
         for l in s.locations.iter().rev() {
-            for &n in idx.loc_nodes[l as usize].iter().rev() {
+            for &n in idx.loc_nodes(l as usize).iter().rev() {
                 let id = *name_of.entry(n).or_insert_with(|| {
                     names.push(idx.infos[n as usize].printable_name().replace(';', ":"));
                     (names.len() - 1) as u32

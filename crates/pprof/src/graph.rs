@@ -1,7 +1,6 @@
 //! The call graph pprof's reports are drawn from (`internal/graph`).
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -135,76 +134,133 @@ pub struct InfoOptions {
 pub struct NodeIndex {
     /// Node infos, indexed by node id (shared with graph nodes).
     pub infos: Vec<Arc<NodeInfo>>,
-    /// Per location index: node ids, innermost first.
-    pub loc_nodes: Vec<Vec<u32>>,
-    /// Per location: its node when it has exactly one, else `u32::MAX`.
-    single: Vec<u32>,
+    /// The node ids of every location, innermost first, one after another
+    /// (see [`NodeIndex::loc_nodes`]).
+    ids: Vec<u32>,
+    /// Where each location's ids end in `ids`.
+    ends: Vec<usize>,
+    /// Per node: it is an inlined frame (not the outermost line) of some
+    /// location, so an edge into it may be an inline call.
+    inlined: Vec<bool>,
 }
 
 impl NodeIndex {
     /// Builds the index for `p`.
     pub fn new(p: &Profile, o: InfoOptions) -> Self {
-        let mut map: HashMap<Arc<NodeInfo>, u32> = HashMap::new();
+        let mut map: FxHashMap<Arc<NodeInfo>, u32> = FxHashMap::default();
+        // Node ids by what a node's info is made of (function, line,
+        // column, address, mapping): most lines repeat one (every line of
+        // a function is one node at function granularity), and this spares
+        // building and hashing their infos' strings again.
+        let mut memo: FxHashMap<(u32, i64, i64, u64, u32), u32> = FxHashMap::default();
         let mut infos: Vec<Arc<NodeInfo>> = Vec::new();
-        let mut loc_nodes = Vec::with_capacity(p.locations.len());
+        let mut all_ids: Vec<u32> = Vec::with_capacity(p.locations.len());
+        let mut ends: Vec<usize> = Vec::with_capacity(p.locations.len());
         for l in &p.locations {
             let objfile = l
                 .mapping
                 .map(|m| p.mappings[m as usize].file.as_str())
                 .unwrap_or("");
-            let mut ids = Vec::with_capacity(l.lines.len().max(1));
-            let mut push = |info: NodeInfo| {
-                let id = match map.get(&info) {
+            let mapping = l.mapping.unwrap_or(u32::MAX);
+            let ids = &mut all_ids;
+            let mut push = |key: (u32, i64, i64, u64, u32), info: &dyn Fn() -> NodeInfo| {
+                let id = match memo.get(&key) {
                     Some(&id) => id,
                     None => {
-                        let a = Arc::new(info);
-                        infos.push(a.clone());
-                        let id = (infos.len() - 1) as u32;
-                        map.insert(a, id);
+                        let info = info();
+                        let id = match map.get(&info) {
+                            Some(&id) => id,
+                            None => {
+                                let a = Arc::new(info);
+                                infos.push(a.clone());
+                                let id = (infos.len() - 1) as u32;
+                                map.insert(a, id);
+                                id
+                            }
+                        };
+                        memo.insert(key, id);
                         id
                     }
                 };
                 ids.push(id);
             };
             if l.lines.is_empty() {
-                push(NodeInfo {
+                push((u32::MAX, 0, 0, l.address, mapping), &|| NodeInfo {
                     address: l.address,
                     objfile: objfile.to_string(),
                     ..Default::default()
                 });
             }
             for ln in &l.lines {
-                let f = &p.functions[ln.function as usize];
-                let mut ni = NodeInfo {
-                    address: l.address,
-                    lineno: ln.line,
-                    columnno: ln.column,
-                    name: f.name.clone(),
-                    ..Default::default()
-                };
-                if !f.filename.is_empty() {
-                    ni.file = clean_path(&f.filename);
-                }
-                if o.orig_fn_names {
-                    ni.orig_name = f.system_name.clone();
-                }
-                if o.obj_names || (ni.name.is_empty() && ni.orig_name.is_empty()) {
-                    ni.objfile = objfile.to_string();
-                    ni.start_line = f.start_line;
-                }
-                push(ni);
+                let key = (ln.function, ln.line, ln.column, l.address, mapping);
+                push(key, &|| Self::line_info(p, l.address, ln, objfile, o));
             }
-            loc_nodes.push(ids);
+            ends.push(all_ids.len());
         }
-        let single = loc_nodes
-            .iter()
-            .map(|v| if v.len() == 1 { v[0] } else { u32::MAX })
-            .collect();
-        NodeIndex {
+        let mut idx = NodeIndex {
+            inlined: vec![false; infos.len()],
             infos,
-            loc_nodes,
-            single,
+            ids: all_ids,
+            ends,
+        };
+        for li in 0..idx.ends.len() {
+            let (a, b) = idx.range(li);
+            if b > a {
+                for k in a..b - 1 {
+                    let id = idx.ids[k] as usize;
+                    idx.inlined[id] = true;
+                }
+            }
         }
+        idx
+    }
+
+    fn range(&self, li: usize) -> (usize, usize) {
+        let a = if li == 0 { 0 } else { self.ends[li - 1] };
+        (a, self.ends[li])
+    }
+
+    /// The node ids of location `li`, innermost first (empty past the end).
+    pub fn loc_nodes(&self, li: usize) -> &[u32] {
+        if li >= self.ends.len() {
+            return &[];
+        }
+        let (a, b) = self.range(li);
+        &self.ids[a..b]
+    }
+
+    /// Number of locations.
+    pub fn locations(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The info of the node of line `ln` of a location at `address`.
+    fn line_info(
+        p: &Profile,
+        address: u64,
+        ln: &crate::profile::Line,
+        objfile: &str,
+        o: InfoOptions,
+    ) -> NodeInfo {
+        let f = &p.functions[ln.function as usize];
+        let mut ni = NodeInfo {
+            address,
+            lineno: ln.line,
+            columnno: ln.column,
+            name: f.name.clone(),
+            ..Default::default()
+        };
+        if !f.filename.is_empty() {
+            ni.file = clean_path(&f.filename);
+        }
+        if o.orig_fn_names {
+            ni.orig_name = f.system_name.clone();
+        }
+        if o.obj_names || (ni.name.is_empty() && ni.orig_name.is_empty()) {
+            ni.objfile = objfile.to_string();
+            ni.start_line = f.start_line;
+        }
+        ni
     }
 }
 
@@ -285,14 +341,6 @@ pub struct ValueSel {
     pub mean_div: Option<usize>,
 }
 
-#[derive(Clone, Copy, Default)]
-struct Slot {
-    cum: i64,
-    flat: i64,
-    seen: u32,
-    dropped: bool,
-}
-
 /// One accumulated edge, stored in its source node's list.
 #[derive(Clone, Copy)]
 struct EdgeAcc {
@@ -306,24 +354,17 @@ struct EdgeAcc {
 /// Edges as per-source lists (compact; out-degrees are small), with a hash
 /// index only for sources whose list grows long.
 #[derive(Default)]
-struct EdgeStore {
+struct EdgeLists {
     adj: Vec<Vec<EdgeAcc>>,
     big: FxHashMap<u64, u32>,
 }
 
 const SMALL_OUT_DEGREE: usize = 12;
 
-impl EdgeStore {
-    fn with_nodes(n: usize) -> Self {
-        EdgeStore {
-            adj: vec![Vec::new(); n],
-            big: FxHashMap::default(),
-        }
-    }
-
+impl EdgeLists {
     #[inline]
     fn add(&mut self, src: u32, e: EdgeAcc) {
-        let EdgeStore { adj, big } = self;
+        let EdgeLists { adj, big } = self;
         let list = &mut adj[src as usize];
         let key = (u64::from(src) << 32) | u64::from(e.dst);
         let pos = if list.len() <= SMALL_OUT_DEGREE {
@@ -354,8 +395,164 @@ impl EdgeStore {
     }
 }
 
+/// Edges among few nodes as a dense matrix: one access per edge, where
+/// the lists take two (their hash index and the entry) once a node has
+/// many callees, as the nodes near the roots of a big profile do.
+struct EdgeMatrix {
+    m: usize,
+    w: Vec<i64>,
+    /// Only for mean reports.
+    dw: Vec<i64>,
+    /// PRESENT, RESIDUAL, INLINE bits.
+    flags: Vec<u8>,
+}
+
+const PRESENT: u8 = 1;
+const RESIDUAL: u8 = 2;
+const INLINE: u8 = 4;
+
+/// Most cells of an [`EdgeMatrix`] (about 9 MB per thread); more nodes
+/// take the lists.
+const MATRIX_CELLS: usize = 1 << 20;
+
+impl EdgeMatrix {
+    #[inline]
+    fn add(&mut self, src: u32, e: EdgeAcc) {
+        let i = src as usize * self.m + e.dst as usize;
+        let (Some(w), Some(f)) = (self.w.get_mut(i), self.flags.get_mut(i)) else {
+            return;
+        };
+        *w = w.wrapping_add(e.w);
+        if let Some(d) = self.dw.get_mut(i) {
+            *d = d.wrapping_add(e.dw);
+        }
+        let mut nf = *f | PRESENT;
+        if e.residual {
+            nf |= RESIDUAL;
+        }
+        if *f & PRESENT == 0 {
+            if e.inline {
+                nf |= INLINE;
+            }
+        } else if !e.inline {
+            nf &= !INLINE;
+        }
+        *f = nf;
+    }
+
+    /// The edges out of `src`, by destination.
+    fn list(&self, src: usize) -> Vec<EdgeAcc> {
+        let row = src * self.m..(src + 1) * self.m;
+        self.flags[row.clone()]
+            .iter()
+            .zip(&self.w[row.clone()])
+            .enumerate()
+            .filter(|(_, (f, _))| **f & PRESENT != 0)
+            .map(|(dst, (&f, &w))| EdgeAcc {
+                dst: dst as u32,
+                residual: f & RESIDUAL != 0,
+                inline: f & INLINE != 0,
+                w,
+                dw: self.dw.get(row.start + dst).copied().unwrap_or(0),
+            })
+            .collect()
+    }
+}
+
+/// The edges of one accumulation.
+enum EdgeStore {
+    None,
+    Lists(EdgeLists),
+    Matrix(EdgeMatrix),
+}
+
+impl EdgeStore {
+    fn new(m: usize, mean: bool, with_edges: bool) -> Self {
+        if !with_edges {
+            return EdgeStore::None;
+        }
+        match m.checked_mul(m) {
+            Some(cells) if cells <= MATRIX_CELLS => EdgeStore::Matrix(EdgeMatrix {
+                m,
+                w: vec![0; cells],
+                dw: if mean { vec![0; cells] } else { Vec::new() },
+                flags: vec![0; cells],
+            }),
+            _ => EdgeStore::Lists(EdgeLists {
+                adj: vec![Vec::new(); m],
+                big: FxHashMap::default(),
+            }),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, src: u32, e: EdgeAcc) {
+        match self {
+            EdgeStore::None => {}
+            EdgeStore::Lists(l) => l.add(src, e),
+            EdgeStore::Matrix(x) => x.add(src, e),
+        }
+    }
+
+    /// Adds `o`'s edges to these.
+    fn merge(&mut self, o: EdgeStore) {
+        match (&mut *self, o) {
+            (_, EdgeStore::None) => {}
+            (EdgeStore::None, o) => *self = o,
+            (a, EdgeStore::Matrix(b)) => {
+                for src in 0..b.m {
+                    for e in b.list(src) {
+                        a.add(src as u32, e);
+                    }
+                }
+            }
+            (a, EdgeStore::Lists(b)) => {
+                for (src, list) in b.adj.into_iter().enumerate() {
+                    for e in list {
+                        a.add(src as u32, e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every source's edges, sorted by destination.
+    fn into_lists(self) -> Vec<Vec<EdgeAcc>> {
+        match self {
+            EdgeStore::None => Vec::new(),
+            EdgeStore::Lists(l) => {
+                let mut adj = l.adj;
+                for list in &mut adj {
+                    list.sort_unstable_by_key(|e| e.dst);
+                }
+                adj
+            }
+            EdgeStore::Matrix(x) => (0..x.m).map(|src| x.list(src)).collect(),
+        }
+    }
+}
+
+/// Which edges a graph build collects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edges {
+    /// None: only node values are wanted.
+    None,
+    /// Every edge.
+    All,
+    /// Only edges into nodes that are an inlined frame somewhere, which is
+    /// all `-top` reads from edges (its `(inline)` marks: an edge into a
+    /// node that is never inlined is never an inline call).
+    IntoInlined,
+}
+
+/// Per-thread sums over a slice of the samples, by dense node id (the
+/// nodes taking part in this build, numbered 0..): kept small and flat so
+/// the hot loop stays in cache.
 struct Acc {
-    slots: Vec<Slot>,
+    /// Cum and the sample that last counted it (per-sample dedup), side by
+    /// side: one cache line per visit.
+    hot: Vec<Hot>,
+    flat: Vec<i64>,
     // (cum_div, flat_div) per node, only for mean reports.
     divs: Vec<(i64, i64)>,
     edges: EdgeStore,
@@ -363,45 +560,36 @@ struct Acc {
     seen_edges: Vec<u64>,
 }
 
+#[derive(Clone, Copy, Default)]
+struct Hot {
+    cum: i64,
+    seen: u32,
+}
+
 impl Acc {
-    fn new(n: usize, kept: Option<&[bool]>, mean: bool, with_edges: bool) -> Self {
-        let mut slots = vec![Slot::default(); n];
-        if let Some(k) = kept {
-            for (s, &k) in slots.iter_mut().zip(k) {
-                s.dropped = !k;
-            }
-        }
-        let divs = if mean { vec![(0, 0); n] } else { Vec::new() };
+    fn new(m: usize, mean: bool, with_edges: bool) -> Self {
         Acc {
-            slots,
-            divs,
-            edges: if with_edges {
-                EdgeStore::with_nodes(n)
-            } else {
-                EdgeStore::default()
-            },
+            hot: vec![Hot::default(); m],
+            flat: vec![0; m],
+            divs: if mean { vec![(0, 0); m] } else { Vec::new() },
+            edges: EdgeStore::new(m, mean, with_edges),
             stamp: 0,
             seen_edges: Vec::new(),
         }
     }
+
     fn merge(mut self, o: Acc) -> Acc {
-        for (a, b) in self.slots.iter_mut().zip(&o.slots) {
-            a.flat = a.flat.wrapping_add(b.flat);
+        for (a, b) in self.flat.iter_mut().zip(&o.flat) {
+            *a = a.wrapping_add(*b);
+        }
+        for (a, b) in self.hot.iter_mut().zip(&o.hot) {
             a.cum = a.cum.wrapping_add(b.cum);
         }
         for (a, b) in self.divs.iter_mut().zip(&o.divs) {
             a.0 = a.0.wrapping_add(b.0);
             a.1 = a.1.wrapping_add(b.1);
         }
-        if self.edges.adj.is_empty() {
-            self.edges = o.edges;
-        } else {
-            for (src, list) in o.edges.adj.into_iter().enumerate() {
-                for e in list {
-                    self.edges.add(src as u32, e);
-                }
-            }
-        }
+        self.edges.merge(o.edges);
         self
     }
 
@@ -415,18 +603,18 @@ impl Acc {
         dw: i64,
         residual: bool,
         inline: bool,
-        with_edges: bool,
+        edge_into: bool,
     ) {
-        let slot = &mut self.slots[node as usize];
-        let new_node = slot.seen != self.stamp;
+        let h = &mut self.hot[node as usize];
+        let new_node = h.seen != self.stamp;
         if new_node {
-            slot.seen = self.stamp;
-            slot.cum = slot.cum.wrapping_add(w);
+            h.seen = self.stamp;
+            h.cum = h.cum.wrapping_add(w);
             if dw != 0 {
                 self.divs[node as usize].0 = self.divs[node as usize].0.wrapping_add(dw);
             }
         }
-        if let (true, Some(par)) = (with_edges, parent) {
+        if let (true, Some(par)) = (edge_into, parent) {
             if par != node {
                 let key = (u64::from(par) << 32) | u64::from(node);
                 // An edge can only repeat within a sample if its callee was seen already.
@@ -448,25 +636,95 @@ impl Acc {
     }
 }
 
+/// A location's frames for one build, as one `u32`: the dense id of its
+/// only node, [`GONE`] when that node does not take part, or [`MULTI`] and
+/// the offset of its frames (count first) in the build's list of them.
+/// (Dense ids and offsets stay below 2^31: that many nodes or inlined
+/// frames would take tens of GB before a graph is built; past that a
+/// location would count as dropped.)
+const GONE: u32 = u32::MAX;
+const MULTI: u32 = 1 << 31;
+
 /// Builds the graph of `p` (pprof's `newGraph`). When `kept` is given,
 /// only node ids marked true take part; dropped frames make edges residual.
-/// Edges are collected only when `with_edges`.
+/// `edges` says which edges are collected.
 pub fn build(
     p: &Profile,
     idx: &NodeIndex,
     sel: ValueSel,
     kept: Option<&[bool]>,
     drop_negative: bool,
-    with_edges: bool,
+    edges: Edges,
     edge_cutoff: i64,
 ) -> Graph {
     let n = idx.infos.len();
+    // Dense ids for the nodes taking part, and back.
+    let mut dense = vec![GONE; n];
+    let mut members: Vec<u32> = Vec::with_capacity(n);
+    for (id, d) in dense.iter_mut().enumerate() {
+        if kept.is_none_or(|k| k.get(id).copied().unwrap_or(false)) {
+            *d = members.len() as u32;
+            members.push(id as u32);
+        }
+    }
+    let m = members.len();
+    // Whether edges into a dense node are collected.
+    let edge_into: Vec<bool> = match edges {
+        Edges::None => Vec::new(),
+        Edges::All => vec![true; m],
+        Edges::IntoInlined => members
+            .iter()
+            .map(|&id| idx.inlined.get(id as usize).copied().unwrap_or(false))
+            .collect(),
+    };
+    let with_edges = edge_into.iter().any(|&b| b);
+    // Per location one word; the frames of multi-node locations in one
+    // list as (count, frames...), innermost first, each a dense id or GONE.
+    let mut multi: Vec<u32> = Vec::new();
+    let table: Vec<u32> = (0..idx.locations())
+        .map(|li| match idx.loc_nodes(li) {
+            [one] => dense[*one as usize],
+            ids => match u32::try_from(multi.len()) {
+                Ok(at) if at < MULTI - 1 => {
+                    multi.push(ids.len() as u32);
+                    multi.extend(ids.iter().map(|&id| dense[id as usize]));
+                    at | MULTI
+                }
+                _ => GONE,
+            },
+        })
+        .collect();
+    // With `kept`, most frames do not take part: one bit per location
+    // (whether any of its nodes does) answers that from the L1 cache.
+    let any_kept: Vec<u64> = match kept {
+        None => Vec::new(),
+        Some(_) => {
+            let mut bits = vec![0u64; table.len().div_ceil(64)];
+            for (li, &t) in table.iter().enumerate() {
+                let takes_part = if t & MULTI == 0 {
+                    true
+                } else if t == GONE {
+                    false
+                } else {
+                    let at = (t & !MULTI) as usize;
+                    let cnt = multi[at] as usize;
+                    multi[at + 1..at + 1 + cnt].iter().any(|&d| d != GONE)
+                };
+                if takes_part {
+                    bits[li / 64] |= 1 << (li % 64);
+                }
+            }
+            bits
+        }
+    };
+    let filtered = kept.is_some();
     let nsamples = p.samples.len();
     let chunk = nsamples.div_ceil(rayon::current_num_threads()).max(4096);
+    let mean = sel.mean_div.is_some();
     let acc = (0..nsamples.div_ceil(chunk))
         .into_par_iter()
         .fold(
-            || Acc::new(n, kept, sel.mean_div.is_some(), with_edges),
+            || Acc::new(m, mean, with_edges),
             |mut acc, c| {
                 for s in p.samples.iter_range(c * chunk..(c + 1) * chunk) {
                     let w = s.values[sel.index];
@@ -476,39 +734,62 @@ pub fn build(
                     }
                     acc.stamp = acc.stamp.wrapping_add(1);
                     if acc.stamp == 0 {
-                        acc.slots.iter_mut().for_each(|x| x.seen = u32::MAX);
+                        acc.hot.iter_mut().for_each(|x| x.seen = u32::MAX);
                         acc.stamp = 1;
                     }
                     acc.seen_edges.clear();
                     let mut parent: Option<u32> = None;
                     let mut residual = false;
                     for li in s.locations.iter().rev() {
-                        let one = idx.single[li as usize];
-                        if one != u32::MAX {
-                            if acc.slots[one as usize].dropped {
-                                residual = true;
-                                continue;
-                            }
-                            acc.visit(one, parent, w, dw, residual, false, with_edges);
-                            parent = Some(one);
+                        if filtered && any_kept[li as usize / 64] & (1 << (li % 64)) == 0 {
+                            residual = true;
+                            continue;
+                        }
+                        let t = table[li as usize];
+                        if t & MULTI == 0 {
+                            // One node (GONE has the MULTI bit set too, so
+                            // it is told apart below).
+                            acc.visit(
+                                t,
+                                parent,
+                                w,
+                                dw,
+                                residual,
+                                false,
+                                with_edges && edge_into[t as usize],
+                            );
+                            parent = Some(t);
                             residual = false;
                             continue;
                         }
-                        let nodes = &idx.loc_nodes[li as usize];
-                        let last = nodes.len().wrapping_sub(1);
-                        for (ni, &node) in nodes.iter().enumerate().rev() {
-                            if acc.slots[node as usize].dropped {
+                        if t == GONE {
+                            residual = true;
+                            continue;
+                        }
+                        let at = (t & !MULTI) as usize;
+                        let cnt = multi[at] as usize;
+                        let frames = &multi[at + 1..at + 1 + cnt];
+                        for (ni, &node) in frames.iter().enumerate().rev() {
+                            if node == GONE {
                                 residual = true;
                                 continue;
                             }
-                            acc.visit(node, parent, w, dw, residual, ni != last, with_edges);
+                            acc.visit(
+                                node,
+                                parent,
+                                w,
+                                dw,
+                                residual,
+                                ni + 1 != cnt,
+                                with_edges && edge_into[node as usize],
+                            );
                             parent = Some(node);
                             residual = false;
                         }
                     }
                     if let Some(par) = parent {
                         if !residual {
-                            let f = &mut acc.slots[par as usize].flat;
+                            let f = &mut acc.flat[par as usize];
                             *f = f.wrapping_add(w);
                             if dw != 0 {
                                 let d = &mut acc.divs[par as usize].1;
@@ -520,33 +801,27 @@ pub fn build(
                 acc
             },
         )
-        .reduce(
-            || Acc::new(n, kept, sel.mean_div.is_some(), false),
-            Acc::merge,
-        );
+        .reduce(|| Acc::new(m, mean, false), Acc::merge);
 
     // Select nodes with values.
-    let mut pos = vec![usize::MAX; n];
+    let mut pos = vec![usize::MAX; m];
     let mut g = Graph::default();
-    for id in 0..n {
-        let sl = acc.slots[id];
-        if sl.cum == 0 && sl.flat == 0 {
+    for (d, &id) in members.iter().enumerate() {
+        let (flat, cum) = (acc.flat[d], acc.hot[d].cum);
+        if cum == 0 && flat == 0 {
             continue;
         }
-        if drop_negative && (sl.flat < 0 || (sl.flat == 0 && sl.cum < 0)) {
+        if drop_negative && (flat < 0 || (flat == 0 && cum < 0)) {
             continue;
         }
-        if kept.is_some_and(|k| !k[id]) {
-            continue;
-        }
-        pos[id] = g.nodes.len();
+        pos[d] = g.nodes.len();
         g.nodes.push(Node {
-            info: idx.infos[id].clone(),
-            id: id as u32,
-            flat: sl.flat,
-            flat_div: acc.divs.get(id).map_or(0, |d| d.1),
-            cum: sl.cum,
-            cum_div: acc.divs.get(id).map_or(0, |d| d.0),
+            info: idx.infos[id as usize].clone(),
+            id,
+            flat,
+            flat_div: acc.divs.get(d).map_or(0, |x| x.1),
+            cum,
+            cum_div: acc.divs.get(d).map_or(0, |x| x.0),
             in_edges: Vec::new(),
             out_edges: Vec::new(),
         });
@@ -554,8 +829,8 @@ pub fn build(
     // Edges below the cutoff are dropped here rather than built and trimmed
     // (pprof's TrimLowFrequencyEdges), which keeps big graphs small.
     let mut dropped = 0usize;
-    for (src, mut list) in acc.edges.adj.into_iter().enumerate() {
-        list.sort_unstable_by_key(|e| e.dst);
+    // Dense ids are in node-id order, and so are the lists.
+    for (src, list) in acc.edges.into_lists().into_iter().enumerate() {
         for e in list {
             let (s, d) = (pos[src], pos[e.dst as usize]);
             if s == usize::MAX || d == usize::MAX {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::graph::{self, Graph, InfoOptions, NodeIndex, Order, ValueSel};
+use crate::graph::{self, Edges, Graph, InfoOptions, NodeIndex, Order, ValueSel};
 use crate::measurement::{label, percentage, scale, scaled_label};
 use crate::profile::{DIFF_BASE_LABEL, Profile};
 use crate::transform::{self, Granularity};
@@ -510,14 +510,15 @@ impl Report {
         }
     }
 
-    /// pprof's `newTrimmedGraph`.
-    pub fn trimmed_graph(&mut self) -> Trimmed {
+    /// pprof's `newTrimmedGraph`; `edges` says which edges the report
+    /// reads (all of them, or only [`Edges::IntoInlined`] for `-top`).
+    pub fn trimmed_graph(&mut self, edges: Edges) -> Trimmed {
         self.prepare_for_graph();
         let idx = NodeIndex::new(&self.prof, self.info_options());
         let drop_neg = self.cfg.drop_negative;
         // Edges are only needed in the final graph: earlier passes only
         // decide which nodes survive, from node values.
-        let mut g = graph::build(&self.prof, &idx, self.sel, None, drop_neg, false, 0);
+        let mut g = graph::build(&self.prof, &idx, self.sel, None, drop_neg, Edges::None, 0);
         let total_flat: i64 = g.nodes.iter().fold(0i64, |a, n| a.wrapping_add(n.flat));
         let node_cutoff = ((total_flat as f64 * self.cfg.node_fraction) as i64).wrapping_abs();
         let edge_cutoff = ((total_flat as f64 * self.cfg.edge_fraction) as i64).wrapping_abs();
@@ -542,7 +543,7 @@ impl Report {
                     self.sel,
                     Some(&k),
                     drop_neg,
-                    final_pass,
+                    if final_pass { edges } else { Edges::None },
                     edge_cutoff,
                 );
                 kept = Some(k);
@@ -588,7 +589,7 @@ impl Report {
             self.sel,
             kept.as_deref(),
             drop_neg,
-            true,
+            edges,
             edge_cutoff,
         );
         graph::sort_nodes(&mut g, order);
@@ -780,7 +781,7 @@ pub fn generate(rpt: &mut Report) -> Result<Vec<u8>> {
 
 /// `-top`.
 pub fn print_text(rpt: &mut Report) -> String {
-    let t = rpt.trimmed_graph();
+    let t = rpt.trimmed_graph(Edges::IntoInlined);
     let g = &t.graph;
     rpt.select_output_unit(g);
     let shown: i64 = g
@@ -838,7 +839,7 @@ pub fn print_traces(rpt: &mut Report) -> String {
     for s in rpt.prof.samples.iter() {
         let mut stack: Vec<(String, bool)> = Vec::new();
         for l in s.locations {
-            let nodes = &idx.loc_nodes[l as usize];
+            let nodes = idx.loc_nodes(l as usize);
             for (i, &n) in nodes.iter().enumerate() {
                 stack.push((idx.infos[n as usize].printable_name(), i != nodes.len() - 1));
             }
@@ -914,7 +915,7 @@ pub fn print_traces(rpt: &mut Report) -> String {
 pub fn print_tree(rpt: &mut Report, rx: Option<&Regex>) -> Result<String> {
     const SEP: &str = "----------------------------------------------------------+-------------";
     const LEGEND: &str = "      flat  flat%   sum%        cum   cum%   calls calls% + context 	 	 ";
-    let t = rpt.trimmed_graph();
+    let t = rpt.trimmed_graph(Edges::All);
     let g = &t.graph;
     rpt.select_output_unit(g);
     let shown: i64 = g

@@ -86,7 +86,7 @@ pub fn print_source(rpt: &mut Report, re: &str) -> Result<String> {
         rpt.sel,
         None,
         rpt.cfg.drop_negative,
-        false,
+        graph::Edges::None,
         0,
     );
 
