@@ -46,6 +46,18 @@ fn a_test_timeout_names_the_stuck_test() {
             .find(|l| l.starts_with("goroutine "))
             .unwrap_or_default();
         assert!(shown.ends_with("[sync.Mutex.Lock]:"), "{file}:\n{out}");
+        // diagnose says the timer raised it and names the stuck test's
+        // goroutine as stuck, never as the one that raised the panic.
+        let o = gosleuth(&["diagnose", &testtimeout(file)]);
+        let out = stdout(&o);
+        assert!(
+            out.contains("The test binary's timer raised `test timed out after"),
+            "{file}:\n{out}"
+        );
+        assert!(
+            !out.contains("raised `test timed out after 2s` in"),
+            "{file}:\n{out}"
+        );
     }
 }
 

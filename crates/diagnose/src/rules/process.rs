@@ -81,11 +81,21 @@ fn incident(env: &Env<'_>, inc: &Incident) -> Option<Finding> {
                 f,
             ));
         }
-        explanation.push_str(&format!(
-            "Goroutine {} raised `{}`",
-            rc.goroutine,
-            first_line(&message)
-        ));
+        if first_line(&message).starts_with("test timed out after ") {
+            // The test binary's timer raised it; the root cause names the
+            // running test's goroutine and where it waits (a hang).
+            explanation.push_str(&format!(
+                "The test binary's timer raised `{}`; goroutine {}, running a test, is stuck",
+                first_line(&message),
+                rc.goroutine
+            ));
+        } else {
+            explanation.push_str(&format!(
+                "Goroutine {} raised `{}`",
+                rc.goroutine,
+                first_line(&message)
+            ));
+        }
         if let Some(f) = &rc.frame {
             explanation.push_str(&format!(" in {}", ctx.at(f)));
         }
