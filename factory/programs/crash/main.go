@@ -6,11 +6,6 @@
 // reads id after another one already bought that item (or after the loop
 // ended, id == 1000) gets a typed-nil *MyError back from Buy as a non-nil
 // error, and merr.Error() dereferences nil in main.Handler.
-//
-// The race's outcome is made certain by the schedule in schedule.go (the
-// evidence factory and gosleuth's tests read this crash): the goroutine
-// started first reads id only once goroutine 57 has bought item 57, and the
-// loop is at 64 when it dereferences nil. The bug itself is unchanged.
 package main
 
 import (
