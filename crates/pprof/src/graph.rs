@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::fxhash::FxHashMap;
-use crate::profile::Profile;
+use crate::profile::{Profile, Stack};
 
 /// What identifies a node: pprof's `NodeInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -645,6 +645,77 @@ impl Acc {
 const GONE: u32 = u32::MAX;
 const MULTI: u32 = 1 << 31;
 
+/// What a build walks a stack with.
+struct Walk<'a> {
+    table: &'a [u32],
+    multi: &'a [u32],
+    any_kept: &'a [u64],
+    filtered: bool,
+    edge_into: &'a [bool],
+    with_edges: bool,
+}
+
+impl Walk<'_> {
+    /// Visits the frames of one stack (location indices, leaf first) from
+    /// the root; returns the last node visited and whether frames were
+    /// dropped after it. Generic over the index width so the loop is tight.
+    #[inline(always)]
+    fn stack<T: Copy + Into<u32>>(
+        &self,
+        acc: &mut Acc,
+        frames: &[T],
+        w: i64,
+        dw: i64,
+    ) -> (Option<u32>, bool) {
+        let mut parent: Option<u32> = None;
+        let mut residual = false;
+        for &li in frames.iter().rev() {
+            let li: u32 = li.into();
+            let li = li as usize;
+            if self.filtered
+                && self
+                    .any_kept
+                    .get(li / 64)
+                    .is_none_or(|b| b & (1 << (li % 64)) == 0)
+            {
+                residual = true;
+                continue;
+            }
+            let Some(&t) = self.table.get(li) else {
+                residual = true;
+                continue;
+            };
+            if t & MULTI == 0 {
+                // One node (GONE has the MULTI bit set too, so it is told
+                // apart below).
+                let into = self.with_edges && self.edge_into[t as usize];
+                acc.visit(t, parent, w, dw, residual, false, into);
+                parent = Some(t);
+                residual = false;
+                continue;
+            }
+            if t == GONE {
+                residual = true;
+                continue;
+            }
+            let at = (t & !MULTI) as usize;
+            let cnt = self.multi[at] as usize;
+            let nodes = &self.multi[at + 1..at + 1 + cnt];
+            for (ni, &node) in nodes.iter().enumerate().rev() {
+                if node == GONE {
+                    residual = true;
+                    continue;
+                }
+                let into = self.with_edges && self.edge_into[node as usize];
+                acc.visit(node, parent, w, dw, residual, ni + 1 != cnt, into);
+                parent = Some(node);
+                residual = false;
+            }
+        }
+        (parent, residual)
+    }
+}
+
 /// Builds the graph of `p` (pprof's `newGraph`). When `kept` is given,
 /// only node ids marked true take part; dropped frames make edges residual.
 /// `edges` says which edges are collected.
@@ -717,7 +788,14 @@ pub fn build(
             bits
         }
     };
-    let filtered = kept.is_some();
+    let walk = Walk {
+        table: &table,
+        multi: &multi,
+        any_kept: &any_kept,
+        filtered: kept.is_some(),
+        edge_into: &edge_into,
+        with_edges,
+    };
     let nsamples = p.samples.len();
     let chunk = nsamples.div_ceil(rayon::current_num_threads()).max(4096);
     let mean = sel.mean_div.is_some();
@@ -738,55 +816,10 @@ pub fn build(
                         acc.stamp = 1;
                     }
                     acc.seen_edges.clear();
-                    let mut parent: Option<u32> = None;
-                    let mut residual = false;
-                    for li in s.locations.iter().rev() {
-                        if filtered && any_kept[li as usize / 64] & (1 << (li % 64)) == 0 {
-                            residual = true;
-                            continue;
-                        }
-                        let t = table[li as usize];
-                        if t & MULTI == 0 {
-                            // One node (GONE has the MULTI bit set too, so
-                            // it is told apart below).
-                            acc.visit(
-                                t,
-                                parent,
-                                w,
-                                dw,
-                                residual,
-                                false,
-                                with_edges && edge_into[t as usize],
-                            );
-                            parent = Some(t);
-                            residual = false;
-                            continue;
-                        }
-                        if t == GONE {
-                            residual = true;
-                            continue;
-                        }
-                        let at = (t & !MULTI) as usize;
-                        let cnt = multi[at] as usize;
-                        let frames = &multi[at + 1..at + 1 + cnt];
-                        for (ni, &node) in frames.iter().enumerate().rev() {
-                            if node == GONE {
-                                residual = true;
-                                continue;
-                            }
-                            acc.visit(
-                                node,
-                                parent,
-                                w,
-                                dw,
-                                residual,
-                                ni + 1 != cnt,
-                                with_edges && edge_into[node as usize],
-                            );
-                            parent = Some(node);
-                            residual = false;
-                        }
-                    }
+                    let (parent, residual) = match s.locations {
+                        Stack::Narrow(f) => walk.stack(&mut acc, f, w, dw),
+                        Stack::Wide(f) => walk.stack(&mut acc, f, w, dw),
+                    };
                     if let Some(par) = parent {
                         if !residual {
                             let f = &mut acc.flat[par as usize];
