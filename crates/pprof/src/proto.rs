@@ -115,6 +115,10 @@ impl<R: Read> Read for Capped<R> {
 
 /// An I/O error of a decompressing reader: over the limit, or a damaged
 /// gzip stream.
+pub(crate) fn read_error(e: std::io::Error) -> Error {
+    io_error(e)
+}
+
 fn io_error(e: std::io::Error) -> Error {
     if let Some(OverLimit(limit)) = e.get_ref().and_then(|x| x.downcast_ref::<OverLimit>()) {
         return Error::TooLarge { limit: *limit };
@@ -1055,11 +1059,14 @@ fn parse_gzip<R: Read + Send>(
     if !crate::legacy::may_start(&head, whole) {
         return Err(proto_err);
     }
-    let mut data = Vec::new();
-    Capped::new(gz(open()?), limits)
-        .read_to_end(&mut data)
-        .map_err(io_error)?;
-    legacy_or(&data, proto_err)
+    // Streamed a line at a time: a header followed by anything else stops
+    // at the first line that is not a profile's.
+    let text = std::io::BufReader::with_capacity(1 << 16, Capped::new(gz(open()?), limits));
+    match crate::legacy::parse_reader(text) {
+        Ok(p) => Ok(p),
+        Err(Error::Unrecognized) => Err(proto_err),
+        Err(le) => Err(le),
+    }
 }
 
 /// Compressed inputs from this size on are inflated and decoded in
