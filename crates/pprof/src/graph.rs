@@ -549,31 +549,29 @@ pub enum Edges {
 /// nodes taking part in this build, numbered 0..): kept small and flat so
 /// the hot loop stays in cache.
 struct Acc {
-    /// Cum and the sample that last counted it (per-sample dedup), side by
-    /// side: one cache line per visit.
-    hot: Vec<Hot>,
+    cum: Vec<i64>,
     flat: Vec<i64>,
     // (cum_div, flat_div) per node, only for mean reports.
     divs: Vec<(i64, i64)>,
     edges: EdgeStore,
-    stamp: u32,
+    /// The nodes the current sample has counted (a node's cum counts once
+    /// per sample), and a 512-bit filter of them: a node not in the filter
+    /// is new without a look at the list, and nothing per node is touched
+    /// besides its cum.
+    sample_nodes: Vec<u32>,
+    filter: [u64; 8],
     seen_edges: Vec<u64>,
-}
-
-#[derive(Clone, Copy, Default)]
-struct Hot {
-    cum: i64,
-    seen: u32,
 }
 
 impl Acc {
     fn new(m: usize, mean: bool, with_edges: bool) -> Self {
         Acc {
-            hot: vec![Hot::default(); m],
+            cum: vec![0; m],
             flat: vec![0; m],
             divs: if mean { vec![(0, 0); m] } else { Vec::new() },
             edges: EdgeStore::new(m, mean, with_edges),
-            stamp: 0,
+            sample_nodes: Vec::new(),
+            filter: [0; 8],
             seen_edges: Vec::new(),
         }
     }
@@ -582,8 +580,8 @@ impl Acc {
         for (a, b) in self.flat.iter_mut().zip(&o.flat) {
             *a = a.wrapping_add(*b);
         }
-        for (a, b) in self.hot.iter_mut().zip(&o.hot) {
-            a.cum = a.cum.wrapping_add(b.cum);
+        for (a, b) in self.cum.iter_mut().zip(&o.cum) {
+            *a = a.wrapping_add(*b);
         }
         for (a, b) in self.divs.iter_mut().zip(&o.divs) {
             a.0 = a.0.wrapping_add(b.0);
@@ -605,11 +603,18 @@ impl Acc {
         inline: bool,
         edge_into: bool,
     ) {
-        let h = &mut self.hot[node as usize];
-        let new_node = h.seen != self.stamp;
+        let bit = node as usize & 511;
+        let (word, mask) = (bit >> 6, 1u64 << (bit & 63));
+        let new_node = if self.filter[word] & mask == 0 {
+            self.filter[word] |= mask;
+            true
+        } else {
+            !self.sample_nodes.contains(&node)
+        };
         if new_node {
-            h.seen = self.stamp;
-            h.cum = h.cum.wrapping_add(w);
+            self.sample_nodes.push(node);
+            let c = &mut self.cum[node as usize];
+            *c = c.wrapping_add(w);
             if dw != 0 {
                 self.divs[node as usize].0 = self.divs[node as usize].0.wrapping_add(dw);
             }
@@ -810,11 +815,8 @@ pub fn build(
                     if w == 0 && dw == 0 {
                         continue;
                     }
-                    acc.stamp = acc.stamp.wrapping_add(1);
-                    if acc.stamp == 0 {
-                        acc.hot.iter_mut().for_each(|x| x.seen = u32::MAX);
-                        acc.stamp = 1;
-                    }
+                    acc.sample_nodes.clear();
+                    acc.filter = [0; 8];
                     acc.seen_edges.clear();
                     let (parent, residual) = match s.locations {
                         Stack::Narrow(f) => walk.stack(&mut acc, f, w, dw),
@@ -840,7 +842,7 @@ pub fn build(
     let mut pos = vec![usize::MAX; m];
     let mut g = Graph::default();
     for (d, &id) in members.iter().enumerate() {
-        let (flat, cum) = (acc.flat[d], acc.hot[d].cum);
+        let (flat, cum) = (acc.flat[d], acc.cum[d]);
         if cum == 0 && flat == 0 {
             continue;
         }
