@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::fxhash::FxHashMap;
-use crate::profile::Profile;
+use crate::profile::{Profile, Stack};
 
 /// What identifies a node: pprof's `NodeInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -549,31 +549,29 @@ pub enum Edges {
 /// nodes taking part in this build, numbered 0..): kept small and flat so
 /// the hot loop stays in cache.
 struct Acc {
-    /// Cum and the sample that last counted it (per-sample dedup), side by
-    /// side: one cache line per visit.
-    hot: Vec<Hot>,
+    cum: Vec<i64>,
     flat: Vec<i64>,
     // (cum_div, flat_div) per node, only for mean reports.
     divs: Vec<(i64, i64)>,
     edges: EdgeStore,
-    stamp: u32,
+    /// The nodes the current sample has counted (a node's cum counts once
+    /// per sample), and a 512-bit filter of them: a node not in the filter
+    /// is new without a look at the list, and nothing per node is touched
+    /// besides its cum.
+    sample_nodes: Vec<u32>,
+    filter: [u64; 8],
     seen_edges: Vec<u64>,
-}
-
-#[derive(Clone, Copy, Default)]
-struct Hot {
-    cum: i64,
-    seen: u32,
 }
 
 impl Acc {
     fn new(m: usize, mean: bool, with_edges: bool) -> Self {
         Acc {
-            hot: vec![Hot::default(); m],
+            cum: vec![0; m],
             flat: vec![0; m],
             divs: if mean { vec![(0, 0); m] } else { Vec::new() },
             edges: EdgeStore::new(m, mean, with_edges),
-            stamp: 0,
+            sample_nodes: Vec::new(),
+            filter: [0; 8],
             seen_edges: Vec::new(),
         }
     }
@@ -582,8 +580,8 @@ impl Acc {
         for (a, b) in self.flat.iter_mut().zip(&o.flat) {
             *a = a.wrapping_add(*b);
         }
-        for (a, b) in self.hot.iter_mut().zip(&o.hot) {
-            a.cum = a.cum.wrapping_add(b.cum);
+        for (a, b) in self.cum.iter_mut().zip(&o.cum) {
+            *a = a.wrapping_add(*b);
         }
         for (a, b) in self.divs.iter_mut().zip(&o.divs) {
             a.0 = a.0.wrapping_add(b.0);
@@ -605,11 +603,18 @@ impl Acc {
         inline: bool,
         edge_into: bool,
     ) {
-        let h = &mut self.hot[node as usize];
-        let new_node = h.seen != self.stamp;
+        let bit = node as usize & 511;
+        let (word, mask) = (bit >> 6, 1u64 << (bit & 63));
+        let new_node = if self.filter[word] & mask == 0 {
+            self.filter[word] |= mask;
+            true
+        } else {
+            !self.sample_nodes.contains(&node)
+        };
         if new_node {
-            h.seen = self.stamp;
-            h.cum = h.cum.wrapping_add(w);
+            self.sample_nodes.push(node);
+            let c = &mut self.cum[node as usize];
+            *c = c.wrapping_add(w);
             if dw != 0 {
                 self.divs[node as usize].0 = self.divs[node as usize].0.wrapping_add(dw);
             }
@@ -644,6 +649,77 @@ impl Acc {
 /// location would count as dropped.)
 const GONE: u32 = u32::MAX;
 const MULTI: u32 = 1 << 31;
+
+/// What a build walks a stack with.
+struct Walk<'a> {
+    table: &'a [u32],
+    multi: &'a [u32],
+    any_kept: &'a [u64],
+    filtered: bool,
+    edge_into: &'a [bool],
+    with_edges: bool,
+}
+
+impl Walk<'_> {
+    /// Visits the frames of one stack (location indices, leaf first) from
+    /// the root; returns the last node visited and whether frames were
+    /// dropped after it. Generic over the index width so the loop is tight.
+    #[inline(always)]
+    fn stack<T: Copy + Into<u32>>(
+        &self,
+        acc: &mut Acc,
+        frames: &[T],
+        w: i64,
+        dw: i64,
+    ) -> (Option<u32>, bool) {
+        let mut parent: Option<u32> = None;
+        let mut residual = false;
+        for &li in frames.iter().rev() {
+            let li: u32 = li.into();
+            let li = li as usize;
+            if self.filtered
+                && self
+                    .any_kept
+                    .get(li / 64)
+                    .is_none_or(|b| b & (1 << (li % 64)) == 0)
+            {
+                residual = true;
+                continue;
+            }
+            let Some(&t) = self.table.get(li) else {
+                residual = true;
+                continue;
+            };
+            if t & MULTI == 0 {
+                // One node (GONE has the MULTI bit set too, so it is told
+                // apart below).
+                let into = self.with_edges && self.edge_into[t as usize];
+                acc.visit(t, parent, w, dw, residual, false, into);
+                parent = Some(t);
+                residual = false;
+                continue;
+            }
+            if t == GONE {
+                residual = true;
+                continue;
+            }
+            let at = (t & !MULTI) as usize;
+            let cnt = self.multi[at] as usize;
+            let nodes = &self.multi[at + 1..at + 1 + cnt];
+            for (ni, &node) in nodes.iter().enumerate().rev() {
+                if node == GONE {
+                    residual = true;
+                    continue;
+                }
+                let into = self.with_edges && self.edge_into[node as usize];
+                acc.visit(node, parent, w, dw, residual, ni + 1 != cnt, into);
+                parent = Some(node);
+                residual = false;
+            }
+        }
+        (parent, residual)
+    }
+}
 
 /// Builds the graph of `p` (pprof's `newGraph`). When `kept` is given,
 /// only node ids marked true take part; dropped frames make edges residual.
@@ -717,7 +793,14 @@ pub fn build(
             bits
         }
     };
-    let filtered = kept.is_some();
+    let walk = Walk {
+        table: &table,
+        multi: &multi,
+        any_kept: &any_kept,
+        filtered: kept.is_some(),
+        edge_into: &edge_into,
+        with_edges,
+    };
     let nsamples = p.samples.len();
     let chunk = nsamples.div_ceil(rayon::current_num_threads()).max(4096);
     let mean = sel.mean_div.is_some();
@@ -732,61 +815,13 @@ pub fn build(
                     if w == 0 && dw == 0 {
                         continue;
                     }
-                    acc.stamp = acc.stamp.wrapping_add(1);
-                    if acc.stamp == 0 {
-                        acc.hot.iter_mut().for_each(|x| x.seen = u32::MAX);
-                        acc.stamp = 1;
-                    }
+                    acc.sample_nodes.clear();
+                    acc.filter = [0; 8];
                     acc.seen_edges.clear();
-                    let mut parent: Option<u32> = None;
-                    let mut residual = false;
-                    for li in s.locations.iter().rev() {
-                        if filtered && any_kept[li as usize / 64] & (1 << (li % 64)) == 0 {
-                            residual = true;
-                            continue;
-                        }
-                        let t = table[li as usize];
-                        if t & MULTI == 0 {
-                            // One node (GONE has the MULTI bit set too, so
-                            // it is told apart below).
-                            acc.visit(
-                                t,
-                                parent,
-                                w,
-                                dw,
-                                residual,
-                                false,
-                                with_edges && edge_into[t as usize],
-                            );
-                            parent = Some(t);
-                            residual = false;
-                            continue;
-                        }
-                        if t == GONE {
-                            residual = true;
-                            continue;
-                        }
-                        let at = (t & !MULTI) as usize;
-                        let cnt = multi[at] as usize;
-                        let frames = &multi[at + 1..at + 1 + cnt];
-                        for (ni, &node) in frames.iter().enumerate().rev() {
-                            if node == GONE {
-                                residual = true;
-                                continue;
-                            }
-                            acc.visit(
-                                node,
-                                parent,
-                                w,
-                                dw,
-                                residual,
-                                ni + 1 != cnt,
-                                with_edges && edge_into[node as usize],
-                            );
-                            parent = Some(node);
-                            residual = false;
-                        }
-                    }
+                    let (parent, residual) = match s.locations {
+                        Stack::Narrow(f) => walk.stack(&mut acc, f, w, dw),
+                        Stack::Wide(f) => walk.stack(&mut acc, f, w, dw),
+                    };
                     if let Some(par) = parent {
                         if !residual {
                             let f = &mut acc.flat[par as usize];
@@ -807,7 +842,7 @@ pub fn build(
     let mut pos = vec![usize::MAX; m];
     let mut g = Graph::default();
     for (d, &id) in members.iter().enumerate() {
-        let (flat, cum) = (acc.flat[d], acc.hot[d].cum);
+        let (flat, cum) = (acc.flat[d], acc.cum[d]);
         if cum == 0 && flat == 0 {
             continue;
         }

@@ -8,6 +8,7 @@
 //! included) from the profile's own `#\t0xPC\tfunc+0xOFF\tFILE:LINE` lines.
 
 use std::collections::HashMap;
+use std::io::{BufRead, Read};
 
 use crate::error::{Error, Result};
 use crate::profile::{Function, Labels, Line, Location, Profile, ValueType};
@@ -67,19 +68,92 @@ fn first_line_may_start(line: &str, complete: bool) -> bool {
         }
 }
 
+/// Longest line read ([`Error::Legacy`] beyond): symbol and label lines
+/// of real profiles are far shorter.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Lines of a text stream, one at a time (so memory holds the profile
+/// being built, never the text), numbered from 0, with one of look-ahead.
+struct Lines<R> {
+    r: R,
+    n: usize,
+    buf: Vec<u8>,
+    peeked: Option<(usize, String)>,
+    done: bool,
+}
+
+impl<R: BufRead> Lines<R> {
+    /// The next line without its `\n` (and the `\r` before it), as `str::lines`
+    /// splits; [`Error::Unrecognized`] for text that is not UTF-8.
+    fn next(&mut self) -> Result<Option<(usize, String)>> {
+        if let Some(x) = self.peeked.take() {
+            return Ok(Some(x));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        self.buf.clear();
+        let got = (&mut self.r)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(crate::proto::read_error)?;
+        if got == 0 {
+            self.done = true;
+            return Ok(None);
+        }
+        let lno = self.n;
+        self.n += 1;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+            }
+        } else if self.buf.len() > MAX_LINE {
+            return Err(bad(
+                lno,
+                "line longer than 1 MiB; this is not a legacy text profile",
+            ));
+        } else {
+            self.done = true;
+        }
+        let line = std::str::from_utf8(&self.buf).map_err(|_| Error::Unrecognized)?;
+        Ok(Some((lno, line.to_string())))
+    }
+
+    fn peek(&mut self) -> Result<Option<&(usize, String)>> {
+        if self.peeked.is_none() {
+            self.peeked = self.next()?;
+        }
+        Ok(self.peeked.as_ref())
+    }
+}
+
 /// Parses a legacy text profile; [`Error::Unrecognized`] when it is none.
 pub fn parse(data: &[u8]) -> Result<Profile> {
-    let text = std::str::from_utf8(data).map_err(|_| Error::Unrecognized)?;
-    let mut lines = text.lines().enumerate().peekable();
+    parse_reader(data)
+}
+
+/// [`parse`] from a stream, a line at a time: memory holds the profile
+/// being built and one line (at most [`MAX_LINE`]), and a stream that
+/// stops looking like a profile is left unread from there.
+pub fn parse_reader<R: BufRead>(r: R) -> Result<Profile> {
+    let mut lines = Lines {
+        r,
+        n: 0,
+        buf: Vec::new(),
+        peeked: None,
+        done: false,
+    };
     // First non-blank line decides the kind.
     let first = loop {
-        match lines.next() {
+        match lines.next()? {
             Some((_, l)) if l.trim().is_empty() => continue,
             Some(x) => break x,
             None => return Err(Error::Unrecognized),
         }
     };
     let (lno, head) = first;
+    let head = head.as_str();
     let mut b = Builder::default();
     let kind;
     if let Some(rest) = head.strip_prefix("heap profile: ") {
@@ -107,7 +181,7 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
     } else if head.starts_with("--- mutex:") || head.starts_with("--- contention:") {
         let mut cpu_hz = 0i64;
         let mut period = 1i64;
-        while let Some(&(_, l)) = lines.peek() {
+        while let Some((_, l)) = lines.peek()? {
             let t = l.trim();
             let Some((k, v)) = t.split_once('=') else {
                 break;
@@ -121,7 +195,7 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
                 }
                 _ => {}
             }
-            lines.next();
+            lines.next()?;
         }
         kind = Kind::Contention { cpu_hz, period };
         b.p.sample_types = vec![
@@ -135,7 +209,7 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
     }
 
     let mut rec: Option<Record> = None;
-    for (lno, line) in lines {
+    while let Some((lno, line)) = lines.next()? {
         let t = line.trim_end_matches('\r');
         if t.starts_with("# runtime.MemStats") || t.starts_with("---") {
             break;

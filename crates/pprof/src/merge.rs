@@ -327,12 +327,13 @@ pub fn check_valid(p: &Profile) -> Result<()> {
             p.samples.nvalues()
         )));
     }
-    for s in p.samples.iter() {
-        if s.locations.iter().any(|l| l as usize >= p.locations.len()) {
-            return Err(Error::Invalid(
-                "sample has a location that does not exist".into(),
-            ));
-        }
+    if p.samples
+        .max_location()
+        .is_some_and(|l| l as usize >= p.locations.len())
+    {
+        return Err(Error::Invalid(
+            "sample has a location that does not exist".into(),
+        ));
     }
     for l in &p.locations {
         if l.mapping.is_some_and(|m| m as usize >= p.mappings.len()) {

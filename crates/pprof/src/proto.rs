@@ -115,6 +115,10 @@ impl<R: Read> Read for Capped<R> {
 
 /// An I/O error of a decompressing reader: over the limit, or a damaged
 /// gzip stream.
+pub(crate) fn read_error(e: std::io::Error) -> Error {
+    io_error(e)
+}
+
 fn io_error(e: std::io::Error) -> Error {
     if let Some(OverLimit(limit)) = e.get_ref().and_then(|x| x.downcast_ref::<OverLimit>()) {
         return Error::TooLarge { limit: *limit };
@@ -156,6 +160,17 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn varint(&mut self) -> Result<u64> {
+        // Keys and most values take one byte.
+        if let Some(&a) = self.data.get(self.pos) {
+            if a < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(a));
+            }
+        }
+        self.varint_slow()
+    }
+
+    fn varint_slow(&mut self) -> Result<u64> {
         let mut u: u64 = 0;
         for i in 0..10 {
             let Some(&b) = self.data.get(self.pos) else {
@@ -457,7 +472,12 @@ pub fn decode_with(data: &[u8], limits: Limits) -> Result<Profile> {
     if data.is_empty() {
         return Err(Error::Empty);
     }
-    decode_stream_with(data, limits)
+    if data.len() as u64 > limits.max_decompressed {
+        return Err(Error::TooLarge {
+            limit: limits.max_decompressed,
+        });
+    }
+    decode_buffered(data, limits)
 }
 
 /// Reads top-level fields from a stream.
@@ -466,11 +486,16 @@ struct StreamReader<R> {
     pos: usize,
     /// No field may be longer than this.
     limit: u64,
+    /// Bytes of the reader's buffer lent out as the last field, consumed
+    /// when the next one is read.
+    lent: usize,
+    /// A field that did not fit in the reader's buffer, copied.
+    buf: Vec<u8>,
 }
 
-enum Top {
+enum Top<'a> {
     Varint(u64),
-    Bytes,
+    Bytes(&'a [u8]),
     Skip,
 }
 
@@ -524,8 +549,13 @@ impl<R: std::io::BufRead> StreamReader<R> {
         Ok(())
     }
 
-    /// Next field; the payload of a length-delimited field goes to `buf`.
-    fn field(&mut self, buf: &mut Vec<u8>) -> Result<Option<(u64, usize, Top)>> {
+    /// Next field. The payload of a length-delimited field is lent from
+    /// the reader's buffer when it is all there (no copy), else copied.
+    fn field(&mut self) -> Result<Option<(u64, usize, Top<'_>)>> {
+        if self.lent > 0 {
+            self.r.consume(self.lent);
+            self.lent = 0;
+        }
         let at = self.pos;
         let Some(b) = self.byte()? else {
             return Ok(None);
@@ -551,16 +581,28 @@ impl<R: std::io::BufRead> StreamReader<R> {
                         self.err("length-delimited field longer than the decompressed-size limit")
                     );
                 }
-                buf.clear();
+                let start = self.pos;
+                let have = self.r.fill_buf().map_err(io_error)?.len();
+                if have as u64 >= n {
+                    let n = n as usize;
+                    self.pos += n;
+                    self.lent = n;
+                    // The buffer is not empty: no read happens here.
+                    let b = self.r.fill_buf().map_err(io_error)?;
+                    return Ok(Some((tag, start, Top::Bytes(&b[..n]))));
+                }
+                self.buf.clear();
                 // Grows only as bytes actually arrive: a lying length cannot
                 // make us allocate.
-                let got = (&mut self.r).take(n).read_to_end(buf).map_err(io_error)?;
-                let start = self.pos;
+                let got = (&mut self.r)
+                    .take(n)
+                    .read_to_end(&mut self.buf)
+                    .map_err(io_error)?;
                 self.pos += got;
                 if got as u64 != n {
                     return Err(self.err("length runs past the end of the message"));
                 }
-                return Ok(Some((tag, start, Top::Bytes)));
+                return Ok(Some((tag, start, Top::Bytes(&self.buf))));
             }
             5 => {
                 self.skip(4)?;
@@ -572,7 +614,7 @@ impl<R: std::io::BufRead> StreamReader<R> {
     }
 }
 
-fn top_varint(v: &Top, at: usize) -> Result<u64> {
+fn top_varint(v: &Top<'_>, at: usize) -> Result<u64> {
     match v {
         Top::Varint(u) => Ok(*u),
         _ => Err(Error::Proto {
@@ -582,14 +624,56 @@ fn top_varint(v: &Top, at: usize) -> Result<u64> {
     }
 }
 
-fn top_bytes(v: &Top, at: usize) -> Result<()> {
+fn top_bytes<'a>(v: &Top<'a>, at: usize) -> Result<&'a [u8]> {
     match v {
-        Top::Bytes => Ok(()),
+        Top::Bytes(b) => Ok(b),
         _ => Err(Error::Proto {
             offset: at,
             what: "expected a length-delimited field",
         }),
     }
+}
+
+/// Calls `f` with each varint of the packed repeated field `b` (at `off`
+/// in the input) and its offset; one- to three-byte varints (nearly all
+/// ids and counts) take a short path.
+#[inline]
+fn for_packed(b: &[u8], off: usize, mut f: impl FnMut(u64, usize) -> Result<()>) -> Result<()> {
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        let x = b[i];
+        if x < 0x80 {
+            f(u64::from(x), off + i)?;
+            i += 1;
+            continue;
+        }
+        if i + 2 < n {
+            let (y, z) = (b[i + 1], b[i + 2]);
+            if y < 0x80 {
+                f(u64::from(x & 0x7f) | u64::from(y) << 7, off + i)?;
+                i += 2;
+                continue;
+            }
+            if z < 0x80 {
+                f(
+                    u64::from(x & 0x7f) | u64::from(y & 0x7f) << 7 | u64::from(z) << 14,
+                    off + i,
+                )?;
+                i += 3;
+                continue;
+            }
+        }
+        let mut r = Reader {
+            data: b,
+            pos: i,
+            base: off,
+        };
+        let u = r.varint_slow()?;
+        f(u, off + i)?;
+        i = r.pos;
+    }
+    Ok(())
 }
 
 /// Reads one sample into `locs` (location ids, resolved to indices once
@@ -612,12 +696,11 @@ fn decode_raw_sample(
             1 => match v {
                 Value::Varint(u) => locs.push(id32(u, at)?),
                 Value::Bytes(pb, poff) => {
-                    let mut pr = Reader::new(pb, poff);
-                    while !pr.done() {
-                        let at = pr.base + pr.pos;
-                        let u = pr.varint()?;
+                    locs.reserve(pb.len());
+                    for_packed(pb, poff, |u, at| {
                         locs.push(id32(u, at)?);
-                    }
+                        Ok(())
+                    })?;
                 }
                 _ => {
                     return Err(Error::Proto {
@@ -629,10 +712,10 @@ fn decode_raw_sample(
             2 => match v {
                 Value::Varint(u) => vals.push(u as i64),
                 Value::Bytes(pb, poff) => {
-                    let mut pr = Reader::new(pb, poff);
-                    while !pr.done() {
-                        vals.push(pr.varint()? as i64);
-                    }
+                    for_packed(pb, poff, |u, _| {
+                        vals.push(u as i64);
+                        Ok(())
+                    })?;
                 }
                 _ => {
                     return Err(Error::Proto {
@@ -681,12 +764,22 @@ pub fn decode_stream<R: std::io::Read>(r: R) -> Result<Profile> {
 /// [`decode_stream`] within `limits`: [`Error::TooLarge`] as soon as the
 /// stream passes `max_decompressed` bytes.
 pub fn decode_stream_with<R: std::io::Read>(r: R, limits: Limits) -> Result<Profile> {
+    decode_buffered(
+        std::io::BufReader::with_capacity(1 << 16, Capped::new(r, limits)),
+        limits,
+    )
+}
+
+/// Decodes from a buffered reader that enforces `limits` itself (or a
+/// slice checked against them): fields are decoded in its buffer.
+fn decode_buffered<B: std::io::BufRead>(r: B, limits: Limits) -> Result<Profile> {
     let mut sr = StreamReader {
-        r: std::io::BufReader::with_capacity(1 << 16, Capped::new(r, limits)),
+        r,
         pos: 0,
         limit: limits.max_decompressed,
+        lent: 0,
+        buf: Vec::new(),
     };
-    let mut buf: Vec<u8> = Vec::new();
     let mut sample_types: Vec<(i64, i64)> = Vec::new();
     let mut samples = crate::profile::Samples::new();
     // Distinct label sets as read (string indices unresolved); set 0 is
@@ -704,17 +797,17 @@ pub fn decode_stream_with<R: std::io::Read>(r: R, limits: Limits) -> Result<Prof
     let mut labels_tmp: Vec<RawLabel> = Vec::new();
     let (mut locs_tmp, mut vals_tmp): (Vec<u32>, Vec<i64>) = (Vec::new(), Vec::new());
     let mut any = false;
-    while let Some((tag, at, v)) = sr.field(&mut buf)? {
+    while let Some((tag, at, v)) = sr.field()? {
         any = true;
         let off = at;
         match tag {
             1 => {
-                top_bytes(&v, at)?;
-                sample_types.push(decode_value_type(&buf, off)?);
+                let buf = top_bytes(&v, at)?;
+                sample_types.push(decode_value_type(buf, off)?);
             }
             2 => {
-                top_bytes(&v, at)?;
-                decode_raw_sample(&buf, off, &mut locs_tmp, &mut vals_tmp, &mut labels_tmp)?;
+                let buf = top_bytes(&v, at)?;
+                decode_raw_sample(buf, off, &mut locs_tmp, &mut vals_tmp, &mut labels_tmp)?;
                 let set = if labels_tmp.is_empty() {
                     0
                 } else if let Some(&k) = label_index.get(&labels_tmp) {
@@ -733,20 +826,20 @@ pub fn decode_stream_with<R: std::io::Read>(r: R, limits: Limits) -> Result<Prof
                     })?;
             }
             3 => {
-                top_bytes(&v, at)?;
-                mappings.push(decode_mapping(&buf, off)?);
+                let buf = top_bytes(&v, at)?;
+                mappings.push(decode_mapping(buf, off)?);
             }
             4 => {
-                top_bytes(&v, at)?;
-                locations.push(decode_location(&buf, off)?);
+                let buf = top_bytes(&v, at)?;
+                locations.push(decode_location(buf, off)?);
             }
             5 => {
-                top_bytes(&v, at)?;
-                functions.push(decode_function(&buf, off)?);
+                let buf = top_bytes(&v, at)?;
+                functions.push(decode_function(buf, off)?);
             }
             6 => {
-                top_bytes(&v, at)?;
-                strings.push(String::from_utf8_lossy(&buf).into_owned());
+                let buf = top_bytes(&v, at)?;
+                strings.push(String::from_utf8_lossy(buf).into_owned());
             }
             7 => drop_x = top_varint(&v, at)? as i64,
             8 => keep_x = top_varint(&v, at)? as i64,
@@ -758,14 +851,14 @@ pub fn decode_stream_with<R: std::io::Read>(r: R, limits: Limits) -> Result<Prof
             }
             10 => dur = top_varint(&v, at)? as i64,
             11 => {
-                top_bytes(&v, at)?;
-                period_type = decode_value_type(&buf, off)?;
+                let buf = top_bytes(&v, at)?;
+                period_type = decode_value_type(buf, off)?;
             }
             12 => period = top_varint(&v, at)? as i64,
             13 => match v {
                 Top::Varint(u) => comments.push(u),
-                Top::Bytes => {
-                    let mut pr = Reader::new(&buf, off);
+                Top::Bytes(buf) => {
+                    let mut pr = Reader::new(buf, off);
                     while !pr.done() {
                         comments.push(pr.varint()?);
                     }
@@ -785,7 +878,7 @@ pub fn decode_stream_with<R: std::io::Read>(r: R, limits: Limits) -> Result<Prof
     if !any {
         return Err(Error::Empty);
     }
-    drop(buf);
+    drop(sr);
     if strings.is_empty() {
         return Err(Error::Invalid(
             "string table is missing (it must hold at least the empty string)".into(),
@@ -939,9 +1032,20 @@ const LEGACY_HEAD: u64 = 64 << 10;
 /// fallback): profile.proto streamed from the decompressor; legacy text
 /// only when its first 64 KiB may start one, so garbage is rejected without
 /// inflating it all.
-fn parse_gzip<R: Read>(mut open: impl FnMut() -> Result<R>, limits: Limits) -> Result<Profile> {
+/// `compressed` is the input's size, when known: a large one is inflated
+/// on a second thread while this one decodes.
+fn parse_gzip<R: Read + Send>(
+    mut open: impl FnMut() -> Result<R>,
+    compressed: u64,
+    limits: Limits,
+) -> Result<Profile> {
     let gz = |r: R| flate2::read::MultiGzDecoder::new(r);
-    let proto_err = match decode_stream_with(gz(open()?), limits) {
+    let decoded = if compressed >= PIPELINE_FROM {
+        decode_gzip_pipelined(open()?, limits)
+    } else {
+        decode_stream_with(gz(open()?), limits)
+    };
+    let proto_err = match decoded {
         Ok(p) => return Ok(p),
         Err(e) if is_final(&e) => return Err(e),
         Err(e) => e,
@@ -955,11 +1059,121 @@ fn parse_gzip<R: Read>(mut open: impl FnMut() -> Result<R>, limits: Limits) -> R
     if !crate::legacy::may_start(&head, whole) {
         return Err(proto_err);
     }
-    let mut data = Vec::new();
-    Capped::new(gz(open()?), limits)
-        .read_to_end(&mut data)
-        .map_err(io_error)?;
-    legacy_or(&data, proto_err)
+    // Streamed a line at a time: a header followed by anything else stops
+    // at the first line that is not a profile's.
+    let text = std::io::BufReader::with_capacity(1 << 16, Capped::new(gz(open()?), limits));
+    match crate::legacy::parse_reader(text) {
+        Ok(p) => Ok(p),
+        Err(Error::Unrecognized) => Err(proto_err),
+        Err(le) => Err(le),
+    }
+}
+
+/// Compressed inputs from this size on are inflated and decoded in
+/// parallel; below it a thread costs more than it saves.
+const PIPELINE_FROM: u64 = 1 << 20;
+
+/// Size of the blocks the inflating thread hands over.
+const BLOCK: usize = 256 << 10;
+
+/// Decodes gzipped profile.proto from `r`, inflating on a second thread
+/// (the two take about as long) that hands over blocks of [`BLOCK`] bytes,
+/// a few ahead at most, and reuses the ones read. The thread stops as soon
+/// as the decoder does, on an error included.
+fn decode_gzip_pipelined<R: Read + Send>(r: R, limits: Limits) -> Result<Profile> {
+    use std::sync::mpsc::{Receiver, sync_channel};
+    /// A block and how much of it holds data, or the inflater's error.
+    type Msg = std::io::Result<(Vec<u8>, usize)>;
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<Msg>(4);
+        let (back_tx, back_rx) = sync_channel::<Vec<u8>>(8);
+        scope.spawn(move || {
+            let mut gz = Capped::new(flate2::read::MultiGzDecoder::new(r), limits);
+            loop {
+                let mut block = back_rx.try_recv().unwrap_or_else(|_| vec![0u8; BLOCK]);
+                let mut n = 0;
+                let res = loop {
+                    match gz.read(&mut block[n..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(k) => {
+                            n += k;
+                            if n == block.len() {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                let full = n == block.len();
+                if n > 0 && tx.send(Ok((block, n))).is_err() {
+                    return;
+                }
+                match res {
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                    // Short of a full block: the stream ended.
+                    Ok(()) if !full => return,
+                    Ok(()) => {}
+                }
+            }
+        });
+        struct Blocks {
+            rx: Receiver<Msg>,
+            back: std::sync::mpsc::SyncSender<Vec<u8>>,
+            block: Vec<u8>,
+            len: usize,
+            pos: usize,
+            done: bool,
+        }
+        impl std::io::BufRead for Blocks {
+            fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+                while self.pos >= self.len && !self.done {
+                    match self.rx.recv() {
+                        Ok(Ok((b, n))) => {
+                            let old = std::mem::replace(&mut self.block, b);
+                            if !old.is_empty() {
+                                let _ = self.back.try_send(old);
+                            }
+                            self.len = n;
+                            self.pos = 0;
+                        }
+                        Ok(Err(e)) => {
+                            self.done = true;
+                            return Err(e);
+                        }
+                        Err(_) => self.done = true,
+                    }
+                }
+                Ok(&self.block[self.pos.min(self.len)..self.len])
+            }
+            fn consume(&mut self, n: usize) {
+                self.pos = (self.pos + n).min(self.len);
+            }
+        }
+        impl Read for Blocks {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let b = std::io::BufRead::fill_buf(self)?;
+                let n = b.len().min(buf.len());
+                buf[..n].copy_from_slice(&b[..n]);
+                std::io::BufRead::consume(self, n);
+                Ok(n)
+            }
+        }
+        decode_buffered(
+            Blocks {
+                rx,
+                back: back_tx,
+                block: Vec::new(),
+                len: 0,
+                pos: 0,
+                done: false,
+            },
+            limits,
+        )
+    })
 }
 
 /// The legacy text profile in `data`, else `proto_err` (the reason it is
@@ -990,8 +1204,10 @@ pub fn parse_file_with(path: &std::path::Path, limits: Limits) -> Result<Profile
     let n = f.read(&mut head).map_err(io)?;
     drop(f);
     if n == 2 && is_gzip(&head) {
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
         return parse_gzip(
             || open().map(|f| std::io::BufReader::with_capacity(1 << 16, f)),
+            size,
             limits,
         );
     }
@@ -1015,7 +1231,7 @@ pub fn parse(data: &[u8]) -> Result<Profile> {
 /// [`parse`] within `limits`.
 pub fn parse_with(data: &[u8], limits: Limits) -> Result<Profile> {
     if is_gzip(data) {
-        return parse_gzip(|| Ok(data), limits);
+        return parse_gzip(|| Ok(data), data.len() as u64, limits);
     }
     if data.len() as u64 > limits.max_decompressed {
         return Err(Error::TooLarge {

@@ -501,6 +501,14 @@ impl Samples {
         Ok(())
     }
 
+    /// The largest location index of any stack (`None` without frames).
+    pub fn max_location(&self) -> Option<u32> {
+        match &self.pool {
+            Pool::Narrow(v) => v.iter().max().map(|&x| u32::from(x)),
+            Pool::Wide(v) => v.iter().max().copied(),
+        }
+    }
+
     /// Releases spare capacity.
     pub fn shrink_to_fit(&mut self) {
         self.pool.shrink_to_fit();

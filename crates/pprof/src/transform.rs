@@ -468,6 +468,10 @@ pub fn filter_samples_by_tag(
     ignore: Option<&TagFilter>,
     units: &[(String, String)],
 ) -> (bool, bool) {
+    if focus.is_none() && ignore.is_none() {
+        // Every sample stays: spare rewriting them all.
+        return (!p.samples.is_empty(), false);
+    }
     let (mut fm, mut im) = (false, false);
     p.samples.retain_mut(|s| {
         let s = s.as_ref();

@@ -94,14 +94,16 @@ fn tmp(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
 }
 
-/// `len` zero bytes, gzipped as `gzip -1` would, written once to `path`.
-fn zeros_gz(path: &Path, len: usize) {
+/// `head` then `len` zero bytes, gzipped as `gzip -1` would, written once
+/// to `path`.
+fn zeros_gz(path: &Path, head: &[u8], len: usize) {
     if path.exists() {
         return;
     }
     let part = path.with_extension("part");
     let f = std::fs::File::create(&part).expect("create");
     let mut e = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+    e.write_all(head).expect("write");
     let chunk = vec![0u8; 1 << 20];
     for _ in 0..len / chunk.len() {
         e.write_all(&chunk).expect("write");
@@ -156,18 +158,20 @@ fn run_capped(child: &str, cap: u64, env: &[(&str, &str)]) -> String {
     stdout
 }
 
-/// The child of [`a_gzipped_zero_stream_is_rejected_at_once_in_little_memory`]:
-/// reads the file named by GOSLEUTH_PPROF_CAPPED_INPUT both ways.
+/// The child of the capped tests below: parses the file named by
+/// GOSLEUTH_PPROF_CAPPED_INPUT both ways (file, bytes) and checks that the
+/// error is the one GOSLEUTH_PPROF_CAPPED_WANT names, found early.
 #[test]
-#[ignore = "run by a_gzipped_zero_stream_is_rejected_at_once_in_little_memory under a memory cap"]
-fn capped_child_parses_the_zero_stream() {
+#[ignore = "run under a memory cap by the tests below"]
+fn capped_child() {
     let Some(path) = std::env::var_os("GOSLEUTH_PPROF_CAPPED_INPUT") else {
         return;
     };
+    let want = std::env::var("GOSLEUTH_PPROF_CAPPED_WANT").unwrap_or_default();
     let path = PathBuf::from(path);
-    let from_file = gosleuth_pprof::parse_file(&path).expect_err("zeros are no profile");
+    let from_file = gosleuth_pprof::parse_file(&path).expect_err("not a profile");
     let gz = std::fs::read(&path).expect("read the compressed file");
-    let from_bytes = gosleuth_pprof::parse(&gz).expect_err("zeros are no profile");
+    let from_bytes = gosleuth_pprof::parse(&gz).expect_err("not a profile");
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     for l in status
         .lines()
@@ -176,15 +180,19 @@ fn capped_child_parses_the_zero_stream() {
         println!("{l}");
     }
     for e in [from_file, from_bytes] {
-        let msg = format!(
-            "{e}: {}",
-            std::error::Error::source(&e).map_or(String::new(), |s| s.to_string())
-        );
+        let msg = e.to_string();
         println!("error: {msg}");
-        assert!(
-            matches!(e, Error::Proto { offset: 0, .. }),
-            "rejected at byte 0 for its field number 0, not after inflating it all: {msg}"
-        );
+        match want.as_str() {
+            "field zero" => assert!(
+                matches!(e, Error::Proto { offset: 0, .. }),
+                "rejected at byte 0 for its field number 0, not after inflating it all: {msg}"
+            ),
+            "legacy line 2" => assert!(
+                matches!(e, Error::Legacy { line: 2, .. }),
+                "rejected at its second line, not after inflating it all: {msg}"
+            ),
+            w => panic!("unknown GOSLEUTH_PPROF_CAPPED_WANT {w:?}"),
+        }
     }
 }
 
@@ -196,13 +204,38 @@ fn capped_child_parses_the_zero_stream() {
 #[test]
 fn a_gzipped_zero_stream_is_rejected_at_once_in_little_memory() {
     let path = tmp("zeros-200M.gz");
-    zeros_gz(&path, 200 << 20);
+    zeros_gz(&path, b"", 200 << 20);
     let out = run_capped(
-        "robustness::capped_child_parses_the_zero_stream",
+        "robustness::capped_child",
         192 << 20,
-        &[("GOSLEUTH_PPROF_CAPPED_INPUT", path.to_str().expect("utf-8"))],
+        &[
+            ("GOSLEUTH_PPROF_CAPPED_INPUT", path.to_str().expect("utf-8")),
+            ("GOSLEUTH_PPROF_CAPPED_WANT", "field zero"),
+        ],
     );
     assert!(out.contains("field number 0"), "{out}");
+}
+
+/// The same zeros behind a legacy heap profile's header line: the text is
+/// read a line at a time, and the second line is no profile's (nor a line
+/// of sane length), so it stops there, in the same little memory.
+#[test]
+fn a_legacy_header_over_a_zero_stream_stops_at_its_second_line() {
+    let path = tmp("heap-header-zeros-200M.gz");
+    zeros_gz(
+        &path,
+        b"heap profile: 1: 2 [3: 4] @ heap/1048576\n",
+        200 << 20,
+    );
+    let out = run_capped(
+        "robustness::capped_child",
+        192 << 20,
+        &[
+            ("GOSLEUTH_PPROF_CAPPED_INPUT", path.to_str().expect("utf-8")),
+            ("GOSLEUTH_PPROF_CAPPED_WANT", "legacy line 2"),
+        ],
+    );
+    assert!(out.contains("line 2"), "{out}");
 }
 
 /// Field 16 (unknown to profile.proto, so skipped) with value 0, repeated:
