@@ -168,7 +168,7 @@ def drain3_seconds(path, nbytes):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=int, default=1024)
-    ap.add_argument("--drain3-mb", type=int, default=32)
+    ap.add_argument("--drain3-mb", type=int, default=32, help="0: do not run Drain3")
     ap.add_argument("--gosleuth", default=os.path.join(ROOT, "target/release/gosleuth"))
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--shape", default="service", choices=["service", "random-bytes", "random-words", "free-text"])
@@ -198,7 +198,6 @@ def main():
     t_sample, _ = best(gs + [sample], 3)
     t_one, c_one = best(gs + ["--threads", "1", sample], 3)
     t_big1, c_big1 = best(gs + ["--threads", "1", big], 1)
-    d_s, d_bytes, d_clusters = drain3_seconds(sample, os.path.getsize(sample))
     mb = size / 1e6
     smb = os.path.getsize(sample) / 1e6
     print(f"input: {big} ({mb:.0f} MB); sample: first {smb:.0f} MB")
@@ -207,6 +206,9 @@ def main():
     print(f"gosleuth logs, {mb:.0f} MB, 1 thread:   {t_big1:7.2f} s  {mb / t_big1:7.0f} MB/s  ({c_big1:.2f} CPU s)")
     print(f"gosleuth logs, {smb:.0f} MB, all cores:   {t_sample:7.2f} s  {smb / t_sample:7.0f} MB/s")
     print(f"gosleuth logs, {smb:.0f} MB, 1 thread:    {t_one:7.2f} s  {smb / t_one:7.0f} MB/s  ({c_one:.2f} CPU s)")
+    if args.drain3_mb == 0:
+        return
+    d_s, d_bytes, d_clusters = drain3_seconds(sample, os.path.getsize(sample))
     print(f"Drain3,        {smb:.0f} MB:              {d_s:7.2f} s  {d_bytes / 1e6 / d_s:7.1f} MB/s  ({d_clusters} clusters)")
     print(f"ratio: gosleuth is {d_s / t_sample:.0f}x faster than Drain3 on the same {smb:.0f} MB "
           f"({d_s / t_one:.0f}x on one thread)")

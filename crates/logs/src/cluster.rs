@@ -120,6 +120,11 @@ pub struct Clusterer {
     index: HashMap<u64, Bucket, BuildHasherDefault<IdentityHasher>>,
     /// Per level code: its *other* cluster.
     others: [Option<u32>; 8],
+    /// Templates with one position left out ([`Clusterer::sibling_keys`])
+    /// -> the first template made with that key, and how many were.
+    siblings: HashMap<u64, (u32, u32), BuildHasherDefault<IdentityHasher>>,
+    /// The sibling keys of the message being placed.
+    keys: Vec<u64>,
     cache: Cache,
     /// The hashes of the message being placed.
     scratch: Vec<u64>,
@@ -231,6 +236,10 @@ impl Clusterer {
             }
             return (id, false);
         }
+        self.sibling_keys(level);
+        if let Some(id) = self.join_sibling(key, tokens) {
+            return (id, false);
+        }
         if self.opts.max_templates > 0 && self.made >= self.opts.max_templates {
             return self.other(level);
         }
@@ -244,7 +253,84 @@ impl Clusterer {
         let b = self.index.entry(key).or_default();
         b.ids.push(id);
         b.hashes.extend_from_slice(&self.scratch);
+        if self.opts.min_siblings > 1 {
+            for &k in &self.keys {
+                self.siblings.entry(k).or_insert((id, 0)).1 += 1;
+            }
+        }
         (id, true)
+    }
+
+    /// The keys of the message in `scratch` with each of its positions
+    /// (variables aside) left out, into `keys` (0 for a variable).
+    fn sibling_keys(&mut self, level: Option<Level>) {
+        self.keys.clear();
+        if self.opts.min_siblings < 2 {
+            return;
+        }
+        let mix = |h: u64, i: usize| {
+            (h ^ (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+                .wrapping_mul(0xff51_afd7_ed55_8ccd)
+        };
+        let base = bucket_key(level, self.scratch.len());
+        let total = self
+            .scratch
+            .iter()
+            .enumerate()
+            .fold(base, |a, (i, &h)| a.wrapping_add(mix(h, i)));
+        self.keys
+            .extend(self.scratch.iter().enumerate().map(|(i, &h)| {
+                if h == VAR_HASH {
+                    0
+                } else {
+                    (total.wrapping_sub(mix(h, i))
+                        ^ (i as u64 + 1).wrapping_mul(0x2545_f491_4f6c_dd1d))
+                    .wrapping_mul(0xc4ce_b9fe_1a85_ec53)
+                }
+            }));
+    }
+
+    /// A message that matches no template but differs from
+    /// [`ClusterOptions::min_siblings`] - 1 of them only at one position
+    /// (`sort=name`, `sort=date`, `sort=size`, then `sort=rank`): that
+    /// position is a variable, in the first of them, which takes the
+    /// message and becomes recent again.
+    fn join_sibling(&mut self, key: u64, tokens: &[&str]) -> Option<u32> {
+        let need = u32::try_from(self.opts.min_siblings.saturating_sub(1)).unwrap_or(u32::MAX);
+        let (at, first) = self.keys.iter().enumerate().find_map(|(i, k)| {
+            let &(first, count) = self.siblings.get(k).filter(|_| *k != 0)?;
+            (count >= need).then_some((i, first))
+        })?;
+        let c = self.clusters.get_mut(first as usize)?;
+        let same = c.tokens.len() == tokens.len()
+            && c.tokens
+                .iter()
+                .zip(tokens)
+                .enumerate()
+                .all(|(j, (t, l))| j == at || **t == **l);
+        // A template of variables only would say nothing.
+        let words = c
+            .tokens
+            .iter()
+            .enumerate()
+            .any(|(j, t)| j != at && &**t != VAR);
+        if !same || !words {
+            return None;
+        }
+        if *c.tokens[at] != *tokens[at] {
+            c.tokens[at] = generalize(&c.tokens[at], tokens[at]).into();
+        }
+        let h = token_hash(&c.tokens[at]);
+        let b = self.index.get_mut(&key)?;
+        let len = tokens.len();
+        let pos = b.ids.iter().position(|&x| x == first)?;
+        b.hashes[pos * len + at] = h;
+        if pos + 1 < b.ids.len() {
+            b.ids.remove(pos);
+            b.ids.push(first);
+            b.hashes[pos * len..].rotate_left(len);
+        }
+        Some(first)
     }
 
     /// The most similar template among the first [`HEAD`] and the last
@@ -374,7 +460,9 @@ impl Clusterer {
                 {
                     continue;
                 }
-                let var_there = same.iter().any(|&id| &*self.clusters[id].tokens[at] == VAR);
+                let var_there = same
+                    .iter()
+                    .any(|&id| self.clusters[id].tokens[at].contains(VAR));
                 if same.len() < 2 || (same.len() < self.opts.min_siblings && !var_there) {
                     continue;
                 }
@@ -629,17 +717,17 @@ mod tests {
         let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
         let ids: Vec<u32> = words
             .iter()
-            .map(|w| add(&mut c, &format!("{w} happened")))
+            .map(|w| add(&mut c, &format!("{w} happened to {w}")))
             .collect();
         assert_eq!(c.clusters().len(), 4);
         let other = c.clusters()[ids[3] as usize].clone();
         assert!(other.other && other.text() == OTHER);
         assert_eq!(ids[3..], [ids[3]; 3]);
         // Known messages still find their template.
-        assert_eq!(add(&mut c, "bravo happened"), ids[1]);
+        assert_eq!(add(&mut c, "bravo happened to bravo"), ids[1]);
         let mut d = Clusterer::new(opts);
         for w in ["golf", "hotel", "india", "juliett"] {
-            add(&mut d, &format!("{w} happened"));
+            add(&mut d, &format!("{w} happened to {w}"));
         }
         let remap = c.absorb(d);
         assert!(remap.iter().all(|&id| id == ids[3]), "{remap:?}");

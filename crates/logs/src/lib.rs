@@ -31,7 +31,7 @@ mod parallel;
 pub mod render;
 mod report;
 pub mod runtime;
-mod scan;
+pub mod scan;
 pub mod time;
 pub mod timeline;
 

@@ -148,23 +148,34 @@ pub fn report(out: &mut String, name: &str, r: &Report, opts: &RenderOptions) {
             out,
             "{}",
             st.yellow(&format!(
-                "note: {} lines were binary data (control characters, not UTF-8), left out of the templates",
+                "note: {} lines were binary data (control characters), left out of the templates",
                 thousands(r.binary_lines)
             ))
         );
     }
-    if r.invalid_utf8_lines > r.binary_lines || r.long_lines > 0 {
+    if r.invalid_utf8_lines > 0 || r.long_lines > 0 {
         let _ = writeln!(
             out,
             "{}",
             st.yellow(&format!(
                 "note: {} lines were not valid UTF-8 (read with U+FFFD), {} lines over 1 MiB were cut",
-                thousands(r.invalid_utf8_lines - r.binary_lines),
+                thousands(r.invalid_utf8_lines),
                 thousands(r.long_lines)
             ))
         );
     }
 
+    if r.runtime_lines_unparsed > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            st.yellow(&format!(
+                "note: {} lines of runtime output after the first {} panics were counted but not parsed",
+                thousands(r.runtime_lines_unparsed),
+                thousands(u64::from(crate::scan::MAX_PANICS))
+            ))
+        );
+    }
     let other: u64 = r
         .templates
         .iter()

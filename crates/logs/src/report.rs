@@ -78,13 +78,16 @@ pub struct Report {
     pub continuation_lines: u64,
     /// Lines of Go runtime output (panics, dumps, race reports).
     pub runtime_lines: u64,
+    /// Runtime lines not parsed: those after the first 1,000 panics and
+    /// fatal errors (a grep of `panic:` lines, a crash loop).
+    pub runtime_lines_unparsed: u64,
     pub blank_lines: u64,
     /// Records dropped by `--since`, `--until`, `--level`, `--grep`.
     pub filtered_out: u64,
     /// Lines that were not valid UTF-8 (read with U+FFFD in their place).
     pub invalid_utf8_lines: u64,
-    /// Lines of binary data (control characters, not valid UTF-8), left
-    /// out of the templates.
+    /// Lines of binary data (control characters: NUL bytes, random
+    /// bytes), left out of the templates.
     pub binary_lines: u64,
     /// Lines longer than 1 MiB, read only up to that length.
     pub long_lines: u64,
@@ -209,6 +212,7 @@ impl Report {
             records: counts.records,
             continuation_lines: counts.continuation_lines,
             runtime_lines: counts.runtime_lines,
+            runtime_lines_unparsed: counts.unparsed_lines,
             blank_lines: counts.blank_lines,
             filtered_out: counts.filtered_out,
             invalid_utf8_lines: counts.invalid_utf8,

@@ -23,6 +23,10 @@ const MAX_MESSAGE: usize = 4096;
 const RUNTIME_TAIL: u32 = 24;
 /// Continuation lines kept in a template's example.
 const EXAMPLE_LINES: usize = 12;
+/// Panics and fatal errors handed to the text parser at most: past them
+/// (a grep of `panic:` lines, a crash loop), runtime output is counted but
+/// not parsed, so that memory and output stay bounded.
+pub const MAX_PANICS: u32 = 1000;
 /// Marks a line that belongs to no template in assignments.
 pub const NO_TEMPLATE: u32 = u32::MAX;
 
@@ -66,6 +70,8 @@ pub struct Counts {
     pub records: u64,
     pub continuation_lines: u64,
     pub runtime_lines: u64,
+    /// Lines not handed to the parser past [`MAX_PANICS`].
+    pub unparsed_lines: u64,
     pub blank_lines: u64,
     pub filtered_out: u64,
     pub invalid_utf8: u64,
@@ -109,6 +115,7 @@ impl Counts {
         self.records += o.records;
         self.continuation_lines += o.continuation_lines;
         self.runtime_lines += o.runtime_lines;
+        self.unparsed_lines += o.unparsed_lines;
         self.blank_lines += o.blank_lines;
         self.filtered_out += o.filtered_out;
         self.invalid_utf8 += o.invalid_utf8;
@@ -169,6 +176,8 @@ pub struct Scanner<'o> {
     fed: u64,
     last_fed: u64,
     segments: Vec<(u64, u64)>,
+    /// Panics and fatal errors fed (see [`MAX_PANICS`]).
+    panics: u32,
 }
 
 impl<'o> Scanner<'o> {
@@ -191,6 +200,7 @@ impl<'o> Scanner<'o> {
             fed: 0,
             last_fed: 0,
             segments: Vec::new(),
+            panics: 0,
         }
     }
 
@@ -272,6 +282,13 @@ impl<'o> Scanner<'o> {
     }
 
     fn feed_parser(&mut self, raw: &[u8]) {
+        if self.panics >= MAX_PANICS {
+            self.counts.unparsed_lines += 1;
+            return;
+        }
+        if raw.starts_with(b"panic: ") || raw.starts_with(b"fatal error: ") {
+            self.panics += 1;
+        }
         let n = self.counts.lines;
         if self.fed == 0 || self.last_fed + 1 != n {
             self.segments.push((self.fed + 1, n));
@@ -295,9 +312,17 @@ impl<'o> Scanner<'o> {
         }
         let lossy;
         let text = match std::str::from_utf8(raw) {
+            // NUL bytes (a file's unwritten blocks after a crash, binary
+            // data) are valid UTF-8 but not text.
+            Ok(_) if memchr::memchr(0, raw).is_some() && is_binary(raw) => {
+                self.counts.binary_lines += 1;
+                self.in_block = false;
+                self.record = None;
+                self.assign(NO_TEMPLATE);
+                return;
+            }
             Ok(t) => t,
             Err(_) => {
-                self.counts.invalid_utf8 += 1;
                 if is_binary(raw) {
                     // Not text: nothing to cluster, and it ends what came before.
                     self.counts.binary_lines += 1;
@@ -306,6 +331,7 @@ impl<'o> Scanner<'o> {
                     self.assign(NO_TEMPLATE);
                     return;
                 }
+                self.counts.invalid_utf8 += 1;
                 lossy = String::from_utf8_lossy(raw);
                 &lossy
             }

@@ -244,8 +244,9 @@ fn free_text_and_random_input_stay_within_the_template_limit() {
         }
     }
     // The free-text fields are one template: the quoted query is a
-    // variable, and the many different words of `sort=` make it one too.
-    let r = scan(fields.as_bytes(), &Options::default());
+    // variable, and the many different words of `sort=` (more than the
+    // template limit) make it one too, as soon as four differ.
+    let r = scan(fields.as_bytes(), &opts);
     let t: Vec<_> = r.templates.iter().map(|t| (&t.template, t.count)).collect();
     assert_eq!(
         t,
@@ -260,4 +261,29 @@ fn free_text_and_random_input_stay_within_the_template_limit() {
         r.binary_lines,
         r.lines
     );
+}
+
+/// A grep of `panic:` lines (`yes 'panic: x'`): the first
+/// [`gosleuth_logs::scan::MAX_PANICS`] panics are parsed, the rest are
+/// counted, so memory and output stay bounded; a line of NUL bytes (a
+/// file's unwritten blocks after a crash) is binary data, not a template.
+#[test]
+fn repeated_panic_lines_and_nul_blocks_are_bounded() {
+    let max = gosleuth_logs::scan::MAX_PANICS as usize;
+    let input = "panic: x\n".repeat(max * 3);
+    let r = scan(input.as_bytes(), &Options::default());
+    assert_eq!(r.runtime_lines, 3 * max as u64);
+    assert_eq!(r.runtime_lines_unparsed, 2 * max as u64);
+    assert!(r.templates.is_empty());
+    let mut out = String::new();
+    gosleuth_logs::render::report(&mut out, "x", &r, &Default::default());
+    assert!(out.len() < 4 << 20, "{} bytes of output", out.len());
+    assert!(out.contains("counted but not parsed"), "{}", &out[..200]);
+
+    let mut input = b"2026/11/21 10:00:00 ERROR before the crash\n".to_vec();
+    input.extend(std::iter::repeat_n(0u8, 3 << 20));
+    input.extend_from_slice(b"\n2026/11/21 10:05:00 INFO started\n");
+    let r = scan(&input, &Options::default());
+    assert_eq!(r.binary_lines, 1);
+    assert_eq!(r.templates.len(), 2, "{:?}", r.templates);
 }
