@@ -94,7 +94,11 @@ pub const OLD_GO_VERSIONS: &[&str] = &["go1.17.13", "go1.18.10", "go1.19.13", "g
 /// [`OLD_GO_VERSIONS`]
 /// followed by [`go_versions`] (a release listed in both appears once).
 pub fn text_go_versions() -> Vec<String> {
-    let all: Vec<&str> = OLD_GO_VERSIONS.iter().chain(ALL_GO_VERSIONS).copied().collect();
+    let all: Vec<&str> = OLD_GO_VERSIONS
+        .iter()
+        .chain(ALL_GO_VERSIONS)
+        .copied()
+        .collect();
     versions_from("GOSLEUTH_TEXT_GO_VERSIONS", &all).unwrap_or_else(|| {
         let mut out: Vec<String> = Vec::new();
         for v in OLD_GO_VERSIONS

@@ -19,8 +19,7 @@ impl Drop for Running {
 
 #[test]
 fn heap_diff_of_the_live_leak_program_points_at_randbytes() {
-    let bin =
-        gosleuth_testkit::binary("installed", "leak");
+    let bin = gosleuth_testkit::binary("installed", "leak");
     let mut child = Command::new(&bin)
         .args(["-addr", "127.0.0.1:0", "-global", "1"])
         .stdout(Stdio::piped())

@@ -886,10 +886,9 @@ fn values_agree_with_dlv() {
         for (case, binary) in [("crash-noopt", "crash.noopt"), ("crash", "crash")] {
             let k = crash(&go, case, binary);
             let dir = cores(&go, &[case]);
-            let Some(mut dlv) = Dlv::start(
-                &bin(&go, binary),
-                &dir.join(format!("{case}.crash.core")),
-            ) else {
+            let Some(mut dlv) =
+                Dlv::start(&bin(&go, binary), &dir.join(format!("{case}.crash.core")))
+            else {
                 continue;
             };
             versions += 1;
