@@ -533,8 +533,14 @@ def build(version: str, outdir: Path, man: Manifest, programs, force=False, only
                 cmd = ["go", "test", "-c", *flags, "-o", str(tmp), "."]
             t1 = time.monotonic()
             r = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=900)
+            if r.returncode < 0:
+                # Killed by a signal from outside (not a compile error): once more.
+                log(f"{version}: build of {name} killed by signal {-r.returncode}; retrying once")
+                r = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True,
+                                   timeout=900)
             if r.returncode != 0 or not tmp.exists():
-                log(f"{version}: BUILD FAILED {name}: {' '.join(cmd)}\n{r.stderr[-3000:]}")
+                log(f"{version}: BUILD FAILED {name} (exit status {r.returncode}): "
+                    f"{' '.join(cmd)}\n{r.stderr[-3000:]}")
                 failures.append(name)
                 continue
             os.replace(tmp, bindir / name)

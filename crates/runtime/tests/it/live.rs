@@ -70,6 +70,56 @@ fn check(go: &str, variant: &str, mode: Mode) {
     }
 }
 
+/// `parked` prints `ready` only once every goroutine it started is parked
+/// (not merely started), so a reader that looks right after `ready` sees
+/// the states the dump prints: SIGQUIT at once, every goroutine of the
+/// parking functions is waiting. Before, `ready` came after a sleep, and on
+/// a loaded machine a dump now and then still had some runnable.
+#[test]
+fn parked_is_ready_once_every_goroutine_is_parked() {
+    let parking = [
+        "main.blockedSend",
+        "main.blockedRecv",
+        "main.blockedLock",
+        "main.blockedSelect",
+        "main.sleeper",
+        "main.waiter",
+        "main.deep",
+    ];
+    for go in kit::go_versions() {
+        let bin = bin(&go, "parked");
+        for run in 0..5 {
+            let dump = std::env::temp_dir().join(format!(
+                "gosleuth-runtime-ready-{go}-{run}-{}.txt",
+                std::process::id()
+            ));
+            let mut p =
+                Running::start_with_stderr(&bin, &["-n", "2000", "-depth", "30"], Some(&dump));
+            p.quit();
+            let text = text_goroutines(&dump);
+            let _ = std::fs::remove_file(&dump);
+            let parked: Vec<_> = text
+                .values()
+                .filter(|g| {
+                    g.frames
+                        .iter()
+                        .any(|f| parking.contains(&f.function.as_str()))
+                })
+                .collect();
+            assert_eq!(parked.len(), 2000, "{go} run {run}");
+            let moving: Vec<_> = parked
+                .iter()
+                .filter(|g| matches!(g.state.as_str(), "running" | "runnable"))
+                .map(|g| (g.id, g.state.clone()))
+                .collect();
+            assert!(
+                moving.is_empty(),
+                "{go} run {run}: not parked at ready: {moving:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn frozen_processes_match_their_sigquit_dump() {
     for go in kit::layout_go_versions() {
