@@ -5,6 +5,8 @@
 //! critical finding; a panic, fatal error or data race with `--exit-code`;
 //! nothing matched); 0 otherwise.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

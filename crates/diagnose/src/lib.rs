@@ -39,6 +39,8 @@
 //! assert_eq!(findings[0].severity, Severity::Critical);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod finding;
 pub mod report;
 mod rules;

@@ -9,6 +9,8 @@
 //! request), and [`repl`] over a terminal or a script. Nothing here prints
 //! on its own: the REPL writes to the writers it is given.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 mod args;
 pub mod filter;

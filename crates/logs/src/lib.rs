@@ -21,6 +21,8 @@
 //! assert_eq!(report.templates[0].count, 2);
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod cluster;
 mod error;
 pub mod json;

@@ -4,6 +4,8 @@
 //! types, and every analysis and renderer consumes them. Nothing here does
 //! I/O.
 
+#![forbid(unsafe_code)]
+
 pub mod cause;
 mod goroutine;
 mod group;

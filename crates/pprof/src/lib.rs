@@ -22,6 +22,8 @@
 //! let text = gosleuth_pprof::report::generate(&mut rpt).unwrap();
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod driver;
 pub mod error;
 pub mod fetch;

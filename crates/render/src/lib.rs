@@ -2,6 +2,8 @@
 //! terminal) and JSON. Renderers never parse and never do I/O: they write
 //! into strings the caller prints.
 
+#![forbid(unsafe_code)]
+
 pub mod json;
 pub mod paths;
 pub mod style;

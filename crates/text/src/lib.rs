@@ -10,6 +10,8 @@
 //! assert_eq!(cause.frame.as_ref().unwrap().function, "main.main");
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod framing;
 pub mod gotest;
 pub mod lines;

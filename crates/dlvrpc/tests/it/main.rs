@@ -52,7 +52,17 @@ pub fn shared() -> &'static Session<CoreFile> {
 /// A server over [`shared`], running for the rest of the test process.
 pub fn shared_server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(|| serve(shared(), ServerOptions::default()))
+    *ADDR.get_or_init(|| serve(shared(), patient()))
+}
+
+/// Server options for tests: a client that has not sent `SetApiVersion`
+/// is closed after a quiet second by default (for `nc`); on a loaded test
+/// machine a raw client can pause that long between two calls.
+pub fn patient() -> ServerOptions {
+    ServerOptions {
+        idle_close: std::time::Duration::from_secs(120),
+        ..ServerOptions::default()
+    }
 }
 
 /// Starts a server over a session that lives for the test process.

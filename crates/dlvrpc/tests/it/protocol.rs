@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::session::consumer;
 use crate::{
-    Client, counts_at, file_line, line_of, not_implemented, own_session, serve, setm_at, shared,
-    shared_server,
+    Client, counts_at, file_line, line_of, not_implemented, own_session, patient, serve, setm_at,
+    shared, shared_server,
 };
 
 #[test]
@@ -138,7 +138,7 @@ fn list_goroutines_v2_pages_filters_and_groups() {
 #[test]
 fn state_switching_and_stacks() {
     let s = own_session();
-    let addr = serve(s, ServerOptions::default());
+    let addr = serve(s, patient());
     let mut c = Client::connect(addr);
     c.result("SetApiVersion", json!({"APIVersion": 2}));
     let v = c.result("GetVersion", json!({}));
@@ -487,7 +487,7 @@ fn oversized_requests_close_only_their_connection() {
         shared(),
         ServerOptions {
             max_request: 4096,
-            ..ServerOptions::default()
+            ..patient()
         },
     );
     let mut big = Client::connect(addr);
@@ -579,7 +579,7 @@ fn locations_sources_and_functions_over_the_wire() {
 #[test]
 fn random_requests_never_break_the_server() {
     let s = own_session();
-    let addr = serve(s, ServerOptions::default());
+    let addr = serve(s, patient());
     let methods = [
         "SetApiVersion",
         "GetVersion",
@@ -721,4 +721,29 @@ fn random_requests_never_break_the_server() {
         }
     }
     c.result("GetVersion", json!({}));
+}
+
+/// A client that never introduced itself (`echo ... | nc`) is closed once
+/// answered and quiet for `idle_close`; a Delve client (`SetApiVersion`)
+/// may stay quiet for as long as it likes.
+#[test]
+fn quiet_clients_are_closed_unless_they_are_delve_clients() {
+    let addr = serve(
+        shared(),
+        ServerOptions {
+            idle_close: Duration::from_millis(300),
+            ..patient()
+        },
+    );
+    let mut nc = Client::connect(addr);
+    let mut delve = Client::connect(addr);
+    delve.result("SetApiVersion", json!({"APIVersion": 2}));
+    nc.result("GetVersion", json!({}));
+    let start = Instant::now();
+    assert!(nc.closed(), "a quiet client that never introduced itself stays open");
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(300), "closed after {waited:?}, before idle_close");
+    std::thread::sleep(Duration::from_millis(600));
+    let v = delve.result("GetVersion", json!({}));
+    assert_eq!(v["APIVersion"], 2, "{v}");
 }
