@@ -42,7 +42,6 @@
 #![forbid(unsafe_code)]
 
 mod finding;
-pub mod report;
 mod rules;
 mod stack;
 

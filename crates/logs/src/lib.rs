@@ -30,7 +30,6 @@ pub mod level;
 pub mod line;
 pub mod mask;
 mod parallel;
-pub mod render;
 mod report;
 pub mod runtime;
 pub mod scan;

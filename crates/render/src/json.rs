@@ -1,5 +1,6 @@
 //! JSON documents with a stable, documented schema (docs/json.md).
 
+use gosleuth_diagnose::{Finding, Source};
 use gosleuth_model::{GroupChange, Incident, RaceReport};
 use serde::Serialize;
 
@@ -27,6 +28,45 @@ pub struct CompareDoc<'a> {
     pub before_total: u64,
     pub after_total: u64,
     pub changes: &'a [GroupChange],
+}
+
+/// Version of the diagnose JSON document; bumped on incompatible changes.
+pub const DIAGNOSE_SCHEMA: u32 = 1;
+
+/// What `gosleuth diagnose --format json` prints (docs/diagnose.md):
+/// `schema`, `source_kind` (`memory` or `text`), `source` (the later dump
+/// of two), `before` and `before_goroutines` (when two dumps were
+/// compared), `goroutines`, `findings` (ranked) and `warnings`.
+#[derive(Debug)]
+pub struct DiagnoseDoc<'a> {
+    pub source_kind: Source,
+    pub source: &'a str,
+    pub goroutines: u64,
+    pub findings: &'a [Finding],
+    pub warnings: &'a [String],
+    /// The earlier dump's name and goroutine count, when two were compared.
+    pub before: Option<(&'a str, u64)>,
+}
+
+impl DiagnoseDoc<'_> {
+    /// The document, pretty-printed. Object keys are sorted at every
+    /// level (the document goes through `serde_json::Value`), as this
+    /// schema has always printed them.
+    pub fn to_json(&self) -> String {
+        let mut doc = serde_json::json!({
+            "schema": DIAGNOSE_SCHEMA,
+            "source_kind": self.source_kind,
+            "source": self.source,
+            "goroutines": self.goroutines,
+            "findings": self.findings,
+            "warnings": self.warnings,
+        });
+        if let (Some((name, total)), Some(map)) = (self.before, doc.as_object_mut()) {
+            map.insert("before".into(), serde_json::json!(name));
+            map.insert("before_goroutines".into(), serde_json::json!(total));
+        }
+        to_string(&doc)
+    }
 }
 
 /// Serialises any document, pretty-printed.

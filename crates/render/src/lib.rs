@@ -4,7 +4,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod findings;
 pub mod json;
+pub mod logs;
 pub mod paths;
 pub mod style;
 pub mod triage;

@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use gosleuth_diagnose::{Finding, Options, Subject, report};
+use gosleuth_diagnose::{Finding, Options, Subject};
 use gosleuth_memory::Mode;
 use gosleuth_model::{Similarity, Snapshot};
+use gosleuth_render::findings as report;
 use gosleuth_render::json;
 
 use crate::filekind::FileKind;
@@ -65,9 +66,6 @@ pub struct DiagnoseArgs {
     #[arg(long, value_enum, default_value_t)]
     pub color: ColorChoice,
 }
-
-/// Version of the diagnose JSON document; bumped on incompatible changes.
-pub const DIAGNOSE_SCHEMA: u32 = 1;
 
 /// What was read, ready for the rules.
 struct Loaded {
@@ -161,7 +159,7 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
     }
     match args.format {
         Format::Json => {
-            emit(&(json::to_string(&doc(before.as_ref(), &after, &findings, &warnings)) + "\n"))?;
+            emit(&(doc(before.as_ref(), &after, &findings, &warnings).to_json() + "\n"))?;
         }
         Format::Text => {
             for w in warnings.iter().take(10) {
@@ -198,32 +196,21 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
     })
 }
 
-/// What `gosleuth diagnose --format json` prints (docs/diagnose.md):
-/// `schema`, `source_kind` (`memory` or `text`), `source` (the later dump
-/// of two), `before` and `before_goroutines` (when two dumps were
-/// compared), `goroutines`, `findings` (ranked) and `warnings`.
-fn doc(
-    before: Option<&Loaded>,
-    after: &Loaded,
-    findings: &[Finding],
-    warnings: &[String],
-) -> serde_json::Value {
-    let mut doc = serde_json::json!({
-        "schema": DIAGNOSE_SCHEMA,
-        "source_kind": after.subject.source,
-        "source": after.name,
-        "goroutines": after.subject.total,
-        "findings": findings,
-        "warnings": warnings,
-    });
-    if let (Some(b), Some(map)) = (before, doc.as_object_mut()) {
-        map.insert("before".into(), serde_json::json!(b.name));
-        map.insert(
-            "before_goroutines".into(),
-            serde_json::json!(b.subject.total),
-        );
+/// The JSON document of one run (render::json::DiagnoseDoc).
+fn doc<'a>(
+    before: Option<&'a Loaded>,
+    after: &'a Loaded,
+    findings: &'a [Finding],
+    warnings: &'a [String],
+) -> json::DiagnoseDoc<'a> {
+    json::DiagnoseDoc {
+        source_kind: after.subject.source,
+        source: &after.name,
+        goroutines: after.subject.total,
+        findings,
+        warnings,
+        before: before.map(|b| (b.name.as_str(), b.subject.total)),
     }
-    doc
 }
 
 /// What an input holds, from its first bytes (standard input counts as

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use gosleuth_logs::render::{self as render, RenderOptions};
 use gosleuth_logs::{Level, Options, Part, Report, Scanner, time};
+use gosleuth_render::logs::{self as render, RenderOptions};
 use gosleuth_render::triage::TextOptions;
 
 use crate::input::{self, Input};

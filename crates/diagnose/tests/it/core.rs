@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use gosleuth_diagnose::{
-    Finding, FrameRole, Kind, Options, Severity, Subject, diagnose, has_critical, report,
+    Finding, FrameRole, Kind, Options, Severity, Subject, diagnose, has_critical,
 };
+use gosleuth_render::findings as report;
 use gosleuth_testkit as kit;
 
 /// The core `<case>.<how>.core` and the binary it was taken from.

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use gosleuth_diagnose::{
     Confidence, Finding, FrameRole, Kind, Options, Severity, Subject, diagnose, diagnose_pair,
-    has_critical, report,
+    has_critical,
 };
+use gosleuth_render::findings as report;
 use gosleuth_testkit as kit;
 
 fn text_dir(go: &str, cases: &[&str]) -> PathBuf {

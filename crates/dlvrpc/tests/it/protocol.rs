@@ -740,9 +740,15 @@ fn quiet_clients_are_closed_unless_they_are_delve_clients() {
     delve.result("SetApiVersion", json!({"APIVersion": 2}));
     nc.result("GetVersion", json!({}));
     let start = Instant::now();
-    assert!(nc.closed(), "a quiet client that never introduced itself stays open");
+    assert!(
+        nc.closed(),
+        "a quiet client that never introduced itself stays open"
+    );
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_millis(300), "closed after {waited:?}, before idle_close");
+    assert!(
+        waited >= Duration::from_millis(300),
+        "closed after {waited:?}, before idle_close"
+    );
     std::thread::sleep(Duration::from_millis(600));
     let v = delve.result("GetVersion", json!({}));
     assert_eq!(v["APIVersion"], 2, "{v}");

@@ -1,8 +1,8 @@
 //! The factory's real crash, buried in logs as services write them.
 
-use gosleuth_logs::render::{RenderOptions, report};
 use gosleuth_logs::{Level, Options, Report, scan, scan_parallel};
 use gosleuth_model::IncidentKind;
+use gosleuth_render::logs::{RenderOptions, report};
 
 use crate::repo_file;
 

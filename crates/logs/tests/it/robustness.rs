@@ -164,7 +164,7 @@ fn extreme_timestamps() {
     assert_eq!(r.lines, 5);
     assert!(r.start.is_some() && r.end.is_some());
     let mut out = String::new();
-    gosleuth_logs::render::report(&mut out, "x", &r, &Default::default());
+    gosleuth_render::logs::report(&mut out, "x", &r, &Default::default());
     assert!(out.contains("first"));
 }
 
@@ -276,7 +276,7 @@ fn repeated_panic_lines_and_nul_blocks_are_bounded() {
     assert_eq!(r.runtime_lines_unparsed, 2 * max as u64);
     assert!(r.templates.is_empty());
     let mut out = String::new();
-    gosleuth_logs::render::report(&mut out, "x", &r, &Default::default());
+    gosleuth_render::logs::report(&mut out, "x", &r, &Default::default());
     assert!(out.len() < 4 << 20, "{} bytes of output", out.len());
     assert!(out.contains("counted but not parsed"), "{}", &out[..200]);
 

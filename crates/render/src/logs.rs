@@ -1,15 +1,14 @@
 //! The text report: what went wrong first (panics and races, rendered by
-//! [`gosleuth_render::triage`]), then error and warning templates with
+//! [`crate::triage`]), then error and warning templates with
 //! counts, times, histograms and an example, then INFO chatter collapsed
 //! to one line per template.
 
 use std::fmt::Write;
 
-use gosleuth_render::triage::{self, TextOptions};
+use gosleuth_logs::time::{Millis, civil_from_days};
+use gosleuth_logs::{Level, Report, Template};
 
-use crate::level::Level;
-use crate::report::{Report, Template};
-use crate::time::{Millis, civil_from_days};
+use crate::triage::{self, TextOptions};
 
 /// What to show.
 #[derive(Debug, Clone, Copy)]
@@ -104,7 +103,7 @@ pub fn report(out: &mut String, name: &str, r: &Report, opts: &RenderOptions) {
         .iter()
         .take(4)
         .map(|f| {
-            let name = if f.wrapper == crate::line::Wrapper::None {
+            let name = if f.wrapper == gosleuth_logs::line::Wrapper::None {
                 f.payload.name().to_string()
             } else {
                 format!("{}+{}", f.wrapper.name(), f.payload.name())
@@ -172,7 +171,7 @@ pub fn report(out: &mut String, name: &str, r: &Report, opts: &RenderOptions) {
             st.yellow(&format!(
                 "note: {} lines of runtime output after the first {} panics were counted but not parsed",
                 thousands(r.runtime_lines_unparsed),
-                thousands(u64::from(crate::scan::MAX_PANICS))
+                thousands(u64::from(gosleuth_logs::scan::MAX_PANICS))
             ))
         );
     }

@@ -2,7 +2,7 @@
 
 use gosleuth_model::WaitObjectKind;
 
-use crate::finding::{Finding, FrameEvidence, FrameRole, Severity};
+use gosleuth_diagnose::{Finding, FrameEvidence, FrameRole, Severity};
 
 /// How to render.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
