@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 
+use gosleuth_text::framing::strip_host_ident;
 use serde::Serialize;
 
 use crate::json::{self, JsonLine};
@@ -315,40 +316,6 @@ fn strip_cri_stream(s: &str) -> Option<&str> {
     rest.strip_prefix("F ")
         .or_else(|| rest.strip_prefix("P "))
         .or_else(|| (rest == "F" || rest == "P").then_some(""))
-}
-
-/// `host ident[pid]: ` (the pid is required when `need_pid`).
-fn strip_host_ident(s: &str, need_pid: bool) -> Option<&str> {
-    let sp = s.find(' ')?;
-    let host = &s[..sp];
-    if host.is_empty()
-        || !host
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
-    {
-        // Not a host name: `[signal SIGSEGV: ...` behind a bare timestamp.
-        return None;
-    }
-    let rest = &s[sp + 1..];
-    let colon = rest
-        .find(": ")
-        .or_else(|| rest.ends_with(':').then(|| rest.len() - 1))?;
-    let ident = &rest[..colon];
-    if ident.is_empty() || ident.contains(' ') {
-        return None;
-    }
-    let has_pid = ident.ends_with(']')
-        && ident.rfind('[').is_some_and(|o| {
-            o > 0
-                && ident.len() > o + 2
-                && ident.as_bytes()[o + 1..ident.len() - 1]
-                    .iter()
-                    .all(u8::is_ascii_digit)
-        });
-    if need_pid && !has_pid {
-        return None;
-    }
-    Some(rest.get(colon + 2..).unwrap_or(""))
 }
 
 /// A payload, read.

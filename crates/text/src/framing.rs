@@ -182,29 +182,43 @@ const MONTHS: &[&str] = &[
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// `host ident[pid]: ` (the pid is required when `need_pid`). The message
-/// after it keeps its leading whitespace (stack file lines start with a
-/// tab).
-fn strip_host_ident(s: &str, need_pid: bool) -> Option<&str> {
+/// `host ident[pid]: ` (the pid is required when `need_pid`): returns the
+/// message after it, which keeps its leading whitespace (stack file lines
+/// start with a tab); a record that ends at `ident[pid]:` has an empty
+/// message. The host is a host name (letters, digits, `-._`), so a
+/// bracketed runtime line behind a bare timestamp (`[signal SIGSEGV: ...`)
+/// is not taken for one. Shared with the logs reader.
+pub fn strip_host_ident(s: &str, need_pid: bool) -> Option<&str> {
     let sp = s.find(' ')?;
     let host = &s[..sp];
-    if host.is_empty() || host.ends_with(':') {
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
+    {
+        // Not a host name: `[signal SIGSEGV: ...` behind a bare timestamp.
         return None;
     }
     let rest = &s[sp + 1..];
-    let colon = rest.find(": ")?;
+    let colon = rest
+        .find(": ")
+        .or_else(|| rest.ends_with(':').then(|| rest.len() - 1))?;
     let ident = &rest[..colon];
     if ident.is_empty() || ident.contains(' ') {
         return None;
     }
     let has_pid = ident.ends_with(']')
-        && ident
-            .rfind('[')
-            .is_some_and(|o| o > 0 && all_digits(&ident.as_bytes()[o + 1..ident.len() - 1]));
+        && ident.rfind('[').is_some_and(|o| {
+            o > 0
+                && ident.len() > o + 2
+                && ident.as_bytes()[o + 1..ident.len() - 1]
+                    .iter()
+                    .all(u8::is_ascii_digit)
+        });
     if need_pid && !has_pid {
         return None;
     }
-    Some(&rest[colon + 2..])
+    Some(rest.get(colon + 2..).unwrap_or(""))
 }
 
 fn all_digits(b: &[u8]) -> bool {
@@ -243,6 +257,21 @@ mod tests {
             lines("2026-11-21T10:00:00+0000 web-1 svc[1234]: panic: boom"),
             vec![("panic: boom".into(), Wrapper::JournaldIso)]
         );
+    }
+
+    /// The host-and-ident rule is shared with the logs reader; a bracketed
+    /// runtime line behind a syslog timestamp has no host, and its text
+    /// after `SIGSEGV: ` must not be taken for the message.
+    #[test]
+    fn a_bracketed_line_is_not_a_host_and_ident() {
+        let out = lines("Nov 21 10:00:00 [signal SIGSEGV: segmentation violation code=0x1]");
+        assert!(
+            out[0].0.contains("[signal SIGSEGV: segmentation"),
+            "{out:?}"
+        );
+        assert_eq!(strip_host_ident("web-1 svc[12]:", true), Some(""));
+        assert_eq!(strip_host_ident("web-1 svc[]: x", true), None);
+        assert_eq!(strip_host_ident("web-1 svc: x", false), Some("x"));
     }
 
     #[test]
