@@ -12,10 +12,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
-mod filekind;
-mod input;
 mod output;
 mod progress;
+mod stdin;
 
 /// Which command answers which symptom, and the exit status rule: the end
 /// of `gosleuth --help`.

@@ -35,9 +35,9 @@ pub struct AttachArgs {
 pub fn run(args: AttachArgs) -> Result<ExitCode> {
     let pid = i32::try_from(args.pid).context("pid out of range")?;
     if let Some(bin) = &args.binary {
-        let kind = crate::filekind::classify(bin)
+        let kind = gosleuth_evidence::kind::classify(bin)
             .with_context(|| format!("cannot read {}", bin.display()))?;
-        crate::filekind::check_executable(
+        gosleuth_evidence::kind::check_executable(
             bin,
             kind,
             "the Go executable the process runs (--binary)",

@@ -101,7 +101,11 @@ pub struct CoreArgs {
 }
 
 pub fn run(args: CoreArgs) -> Result<ExitCode> {
-    crate::filekind::check_binary_and_core("gosleuth core BIN CORE", &args.binary, &args.core)?;
+    gosleuth_evidence::kind::check_binary_and_core(
+        "gosleuth core BIN CORE",
+        &args.binary,
+        &args.core,
+    )?;
     let t0 = Instant::now();
     let c = gosleuth_runtime::capture_core(&args.binary, &args.core, &Default::default())
         .with_context(|| {

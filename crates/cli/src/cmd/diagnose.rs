@@ -23,9 +23,9 @@ use gosleuth_model::{Similarity, Snapshot};
 use gosleuth_render::findings as report;
 use gosleuth_render::json;
 
-use crate::filekind::FileKind;
-use crate::input::{self, Input};
 use crate::output::{ColorChoice, Format, emit};
+use gosleuth_evidence::input::{self, Input};
+use gosleuth_evidence::kind::FileKind;
 
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
@@ -80,9 +80,9 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
         Some(pid) => {
             let pid = i32::try_from(pid).context("pid out of range")?;
             if let Some(bin) = &args.binary {
-                let kind = crate::filekind::classify(bin)
+                let kind = gosleuth_evidence::kind::classify(bin)
                     .with_context(|| format!("cannot read {}", bin.display()))?;
-                crate::filekind::check_executable(
+                gosleuth_evidence::kind::check_executable(
                     bin,
                     kind,
                     "the Go executable the process runs (--binary)",
@@ -99,7 +99,7 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
         }
         None => {
             let inputs = input::expand(&args.inputs)?;
-            input::announce_stdin(&inputs, "diagnose");
+            crate::stdin::announce_stdin(&inputs, "diagnose");
             let kinds = inputs.iter().map(kind).collect::<Result<Vec<_>>>()?;
             if let Some(dir) = inputs
                 .iter()
@@ -132,7 +132,7 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
                              a core)"
                         );
                     };
-                    crate::filekind::check_binary_and_core(
+                    gosleuth_evidence::kind::check_binary_and_core(
                         "gosleuth diagnose BIN CORE",
                         bin,
                         core,
@@ -218,22 +218,16 @@ fn doc<'a>(
 fn kind(input: &Input) -> Result<FileKind> {
     match input {
         Input::Stdin => Ok(FileKind::Text),
-        Input::File(path) => crate::filekind::classify(path)
+        Input::File(path) => gosleuth_evidence::kind::classify(path)
             .with_context(|| format!("cannot read {}", path.display())),
     }
 }
-
-/// Plain text inputs up to this size keep every goroutine; larger ones are
-/// diagnosed from their groups, so memory follows the number of distinct
-/// stacks rather than the input (a 1,000,000-goroutine dump of 900 MB
-/// would need about 2.4 GB otherwise).
-const KEEP_GOROUTINES_LIMIT: u64 = 256 << 20;
 
 /// A text dump. Every goroutine is kept when the input is not huge: the
 /// lock rules read each one's arguments, and findings list more ids.
 fn text(input: &Input) -> Result<Loaded> {
     let size = input.open_plain()?.map(|(_, len)| len);
-    let keep = size.is_none_or(|len| len <= KEEP_GOROUTINES_LIMIT);
+    let keep = gosleuth_evidence::policy::keep_every_goroutine(size);
     let read = super::triage::read(
         input,
         gosleuth_text::Options {

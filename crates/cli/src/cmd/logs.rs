@@ -10,8 +10,8 @@ use gosleuth_logs::{Level, Options, Part, Report, Scanner, time};
 use gosleuth_render::logs::{self as render, RenderOptions};
 use gosleuth_render::triage::TextOptions;
 
-use crate::input::{self, Input};
 use crate::output::{ColorChoice, Format, emit};
+use gosleuth_evidence::input::{self, Input};
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {

@@ -10,8 +10,9 @@ use gosleuth_render::json::{self, CompareDoc, TRIAGE_SCHEMA, TriageDoc};
 use gosleuth_render::triage::{self as render, TextOptions};
 use gosleuth_text::{Evidence, Options, Parser};
 
-use crate::input::{self, BinaryKind, Input};
 use crate::output::{ColorChoice, Format, emit};
+use gosleuth_evidence::BinaryKind;
+use gosleuth_evidence::input::{self, Input};
 
 #[derive(Debug, Args)]
 pub struct TriageArgs {
@@ -146,7 +147,10 @@ pub fn read(input: &Input, opts: Options, command: &str) -> Result<Read> {
             bail!("{}", kind.advice(&input.name(), command));
         }
     }
-    Ok(Read { evidence, broken })
+    Ok(Read {
+        evidence,
+        broken: broken.map(anyhow::Error::from),
+    })
 }
 
 pub fn run(args: TriageArgs) -> Result<ExitCode> {
@@ -161,7 +165,7 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
         max_groups: args.max_groups,
         max_frames: args.max_frames,
     };
-    input::announce_stdin(&inputs, "triage");
+    crate::stdin::announce_stdin(&inputs, "triage");
     if args.compare {
         return compare(&args, &inputs, opts, &text_opts);
     }
