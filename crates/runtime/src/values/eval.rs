@@ -17,7 +17,9 @@ const MAX_EMBED_DEPTH: usize = 8;
 /// Map entries compared when looking a key up.
 const MAX_MAP_SCAN: usize = 1 << 16;
 
-/// An intermediate result.
+/// An intermediate result (short-lived: one per step of an expression, so
+/// the computed value is not boxed).
+#[allow(clippy::large_enum_variant)]
 enum Ev {
     /// An addressable value: a type and where its bytes are.
     Loc {
