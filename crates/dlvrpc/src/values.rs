@@ -11,7 +11,7 @@ pub use crate::api::variable::{Kind, Variable, flags, kind};
 pub use gosleuth_runtime::values::{ChannelInfo, EvalError, LoadConfig, Scope};
 
 fn all(vs: Vec<rt::Value>) -> Vec<Variable> {
-    vs.iter().map(Variable::from).collect()
+    vs.into_iter().map(Variable::from).collect()
 }
 
 /// The local variables of a frame (not arguments).

@@ -89,31 +89,32 @@ pub struct Variable {
     pub decl_line: i64,
 }
 
-impl From<&Value> for Variable {
-    fn from(v: &Value) -> Variable {
+impl From<Value> for Variable {
+    fn from(v: Value) -> Variable {
+        let value = value_text(v.scalar, v.constant);
         Variable {
-            name: v.name.clone(),
+            name: v.name,
             addr: v.addr,
             only_addr: v.only_addr,
-            type_name: v.type_name.clone(),
-            real_type: v.real_type.clone(),
+            type_name: v.type_name,
+            real_type: v.real_type,
             flags: flag_bits(v.flags),
             kind: v.kind as Kind,
-            value: value_string(v),
+            value,
             len: v.len,
             cap: v.cap,
-            children: v.children.iter().map(Variable::from).collect(),
+            children: v.children.into_iter().map(Variable::from).collect(),
             base: v.base,
-            unreadable: v.unreadable.clone().unwrap_or_default(),
-            location_expr: v.location.clone(),
+            unreadable: v.unreadable.unwrap_or_default(),
+            location_expr: v.location,
             decl_line: v.decl_line,
         }
     }
 }
 
-impl From<Value> for Variable {
-    fn from(v: Value) -> Variable {
-        Variable::from(&v)
+impl From<&Value> for Variable {
+    fn from(v: &Value) -> Variable {
+        Variable::from(v.clone())
     }
 }
 
@@ -138,29 +139,33 @@ pub fn flag_bits(f: VarFlags) -> u32 {
 /// `api.Variable.value`: the scalar as Delve writes it, with the name of
 /// the constant it equals in front (`TypeCount (0)`).
 pub fn value_string(v: &Value) -> String {
-    let s = match &v.scalar {
+    value_text(v.scalar.clone(), v.constant.clone())
+}
+
+fn value_text(scalar: Scalar, constant: Option<String>) -> String {
+    let s = match scalar {
         Scalar::None => String::new(),
         Scalar::Bool(b) => b.to_string(),
         Scalar::Int(n) => n.to_string(),
         Scalar::Uint(n) | Scalar::Addr(n) => n.to_string(),
-        Scalar::Float32(f) => float_str(f64::from(*f), true),
-        Scalar::Float64(f) => float_str(*f, false),
+        Scalar::Float32(f) => float_str(f64::from(f), true),
+        Scalar::Float64(f) => float_str(f, false),
         Scalar::Complex64(re, im) => format!(
             "({} + {}i)",
-            float_str(f64::from(*re), true),
-            float_str(f64::from(*im), true)
+            float_str(f64::from(re), true),
+            float_str(f64::from(im), true)
         ),
         Scalar::Complex128(re, im) => {
-            format!("({} + {}i)", float_str(*re, false), float_str(*im, false))
+            format!("({} + {}i)", float_str(re, false), float_str(im, false))
         }
-        Scalar::Str(s) | Scalar::Func(s) => s.clone(),
-        Scalar::Time { unix, monotonic } => match (rfc3339(*unix), monotonic) {
+        Scalar::Str(s) | Scalar::Func(s) => s,
+        Scalar::Time { unix, monotonic } => match (rfc3339(unix), monotonic) {
             (Some(t), Some(m)) => format!("{t}, {m:+}"),
             (Some(t), None) => t,
             (None, _) => String::new(),
         },
     };
-    match &v.constant {
+    match constant {
         Some(name) => format!("{name} ({s})"),
         None => s,
     }
