@@ -8,6 +8,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::error::RequestError;
+
 /// The fields of one argument struct (`StacktraceIn`, `EvalScope`, ...).
 #[derive(Debug, Clone, Copy)]
 pub struct Args<'a> {
@@ -34,14 +36,14 @@ impl<'a> Args<'a> {
     }
 
     /// The struct in `v` (`null` is the zero struct).
-    pub fn from_value(v: &'a Value, ty: &'static str) -> Result<Args<'a>, String> {
+    pub fn from_value(v: &'a Value, ty: &'static str) -> Result<Args<'a>, RequestError> {
         match v {
             Value::Null => Ok(Args::empty(ty)),
             Value::Object(m) => Ok(Args { obj: Some(m), ty }),
-            other => Err(format!(
+            other => Err(RequestError::BadRequest(format!(
                 "json: cannot unmarshal {} into Go value of type {ty}",
                 kind(other)
-            )),
+            ))),
         }
     }
 
@@ -57,19 +59,19 @@ impl<'a> Args<'a> {
         (!v.is_null()).then_some(v)
     }
 
-    fn type_error(&self, name: &str, v: &Value, go_type: &str) -> String {
+    fn type_error(&self, name: &str, v: &Value, go_type: &str) -> RequestError {
         let shown = match v {
             Value::Number(n) => format!("number {n}"),
             other => kind(other).to_string(),
         };
-        format!(
+        RequestError::BadRequest(format!(
             "json: cannot unmarshal {shown} into Go struct field {}.{name} of type {go_type}",
             self.ty
-        )
+        ))
     }
 
     /// A signed integer field.
-    pub fn i64(&self, name: &str) -> Result<i64, String> {
+    pub fn i64(&self, name: &str) -> Result<i64, RequestError> {
         match self.get(name) {
             None => Ok(0),
             Some(v) => v.as_i64().ok_or_else(|| self.type_error(name, v, "int")),
@@ -78,16 +80,19 @@ impl<'a> Args<'a> {
 
     /// A signed integer field that must fit an `i32`-sized Go int used as
     /// a count or index.
-    pub fn int(&self, name: &str) -> Result<i64, String> {
+    pub fn int(&self, name: &str) -> Result<i64, RequestError> {
         let n = self.i64(name)?;
         if n.unsigned_abs() > u64::from(u32::MAX) {
-            return Err(format!("{}.{name}: {n} is out of range", self.ty));
+            return Err(RequestError::BadRequest(format!(
+                "{}.{name}: {n} is out of range",
+                self.ty
+            )));
         }
         Ok(n)
     }
 
     /// An unsigned integer field.
-    pub fn u64(&self, name: &str) -> Result<u64, String> {
+    pub fn u64(&self, name: &str) -> Result<u64, RequestError> {
         match self.get(name) {
             None => Ok(0),
             Some(v) => v.as_u64().ok_or_else(|| self.type_error(name, v, "uint64")),
@@ -95,7 +100,7 @@ impl<'a> Args<'a> {
     }
 
     /// A boolean field.
-    pub fn bool(&self, name: &str) -> Result<bool, String> {
+    pub fn bool(&self, name: &str) -> Result<bool, RequestError> {
         match self.get(name) {
             None => Ok(false),
             Some(v) => v.as_bool().ok_or_else(|| self.type_error(name, v, "bool")),
@@ -103,7 +108,7 @@ impl<'a> Args<'a> {
     }
 
     /// A string field.
-    pub fn string(&self, name: &str) -> Result<&'a str, String> {
+    pub fn string(&self, name: &str) -> Result<&'a str, RequestError> {
         match self.get(name) {
             None => Ok(""),
             Some(v) => v.as_str().ok_or_else(|| self.type_error(name, v, "string")),
@@ -111,7 +116,7 @@ impl<'a> Args<'a> {
     }
 
     /// A nested struct field (absent or null: the zero struct).
-    pub fn object(&self, name: &str, ty: &'static str) -> Result<Args<'a>, String> {
+    pub fn object(&self, name: &str, ty: &'static str) -> Result<Args<'a>, RequestError> {
         match self.get(name) {
             None => Ok(Args::empty(ty)),
             Some(v) => Args::from_value(v, ty).map_err(|_| self.type_error(name, v, ty)),
@@ -123,7 +128,7 @@ impl<'a> Args<'a> {
         &self,
         name: &str,
         ty: &'static str,
-    ) -> Result<Option<Args<'a>>, String> {
+    ) -> Result<Option<Args<'a>>, RequestError> {
         match self.get(name) {
             None => Ok(None),
             Some(v) => Args::from_value(v, ty)
@@ -133,7 +138,7 @@ impl<'a> Args<'a> {
     }
 
     /// A slice field (absent or null: empty).
-    pub fn array(&self, name: &str, go_type: &str) -> Result<&'a [Value], String> {
+    pub fn array(&self, name: &str, go_type: &str) -> Result<&'a [Value], RequestError> {
         match self.get(name) {
             None => Ok(&[]),
             Some(Value::Array(a)) => Ok(a),
@@ -156,11 +161,11 @@ mod tests {
         assert!(a.bool("Full").unwrap());
         assert!(a.optional_object("Cfg", "LoadConfig").unwrap().is_none());
         assert_eq!(a.i64("Skip").unwrap(), 0);
-        let e = a.i64("x").unwrap_err();
+        let e = a.i64("x").unwrap_err().to_string();
         assert!(e.contains("StacktraceIn.x"), "{e}");
         let v: Value = serde_json::from_str(r#"{"Id":1.5}"#).unwrap();
         let a = Args::from_value(&v, "StacktraceIn").unwrap();
-        assert!(a.i64("Id").unwrap_err().contains("number 1.5"));
+        assert!(a.i64("Id").unwrap_err().to_string().contains("number 1.5"));
         assert!(Args::from_value(&Value::Bool(true), "X").is_err());
     }
 }

@@ -8,9 +8,9 @@
 //! their own meaning so that a filter copied from either tool selects the
 //! same goroutines.
 
+use crate::api::{Goroutine, Location};
 use gosleuth_memory::Memory;
 use gosleuth_runtime::Capture;
-use gosleuth_runtime::delve::{Goroutine, Location};
 
 /// Delve's `api.GoroutineField` (numbering kept: it goes over the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +93,10 @@ impl Filter {
 
     /// gosleuth's spelling: `userloc=RE`, `curloc=RE`, `goloc=RE`,
     /// `startloc=RE`, `label=KEY[=VALUE]`, `state=RE`, `running`, `user`.
-    pub fn gosleuth(s: &str, negated: bool) -> Result<Filter, String> {
+    pub fn gosleuth(
+        s: &str,
+        negated: bool,
+    ) -> Result<Filter, gosleuth_runtime::filter::FilterError> {
         use gosleuth_runtime::filter::{Filter as F, Loc};
         let f = F::parse(s)?;
         let field = match &f {

@@ -13,6 +13,7 @@
 
 pub mod api;
 mod args;
+pub mod error;
 pub mod filter;
 pub mod framing;
 mod locspec;
@@ -22,7 +23,9 @@ mod rpc;
 pub mod server;
 pub mod session;
 pub mod source;
+pub mod values;
 
+pub use error::RequestError;
 pub use repl::Repl;
 pub use server::{Server, ServerOptions, Stopper};
 pub use session::{Session, TargetInfo};

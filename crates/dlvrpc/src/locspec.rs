@@ -8,8 +8,9 @@
 //! functions by full name or by a suffix after a `.` or `/`, with
 //! receivers written `(*T).M`, `T.M` or `*T.M`.
 
+use crate::api::{Location, location, pc_location};
+use crate::error::RequestError;
 use gosleuth_memory::Memory;
-use gosleuth_runtime::delve::Location;
 use gosleuth_runtime::values::Scope;
 
 use crate::session::Session;
@@ -34,6 +35,16 @@ impl<M: Memory> Session<M> {
         scope: Option<Scope>,
         spec: &str,
         include_non_exec: bool,
+    ) -> Result<Vec<Location>, RequestError> {
+        self.locate(scope, spec, include_non_exec)
+            .map_err(RequestError::Location)
+    }
+
+    fn locate(
+        &self,
+        scope: Option<Scope>,
+        spec: &str,
+        include_non_exec: bool,
     ) -> Result<Vec<Location>, String> {
         let spec = spec.trim();
         if spec.is_empty() {
@@ -42,7 +53,7 @@ impl<M: Memory> Session<M> {
         if let Some(addr) = spec.strip_prefix('*') {
             let pc = parse_u64(addr.trim())
                 .ok_or_else(|| format!("bad address in location {spec:?}"))?;
-            return Ok(vec![self.capture().delve_pc_location(pc)]);
+            return Ok(vec![pc_location(self.capture(), pc)]);
         }
         if let Some(re) = spec
             .strip_prefix('/')
@@ -55,7 +66,7 @@ impl<M: Memory> Session<M> {
                 .funcs()
                 .filter(|f| re.is_match(&f.name()))
                 .take(MAX_MATCHES)
-                .map(|f| self.capture().delve_pc_location(self.run_pc(f.entry())))
+                .map(|f| pc_location(self.capture(), self.run_pc(f.entry())))
                 .collect());
         }
         if let Some(rel) = spec.strip_prefix('+').or_else(|| spec.strip_prefix('-')) {
@@ -97,7 +108,7 @@ impl<M: Memory> Session<M> {
             }
         }
         match self.resolve_function(spec) {
-            Ok((entry, _)) => Ok(vec![self.capture().delve_pc_location(self.run_pc(entry))]),
+            Ok((entry, _)) => Ok(vec![pc_location(self.capture(), self.run_pc(entry))]),
             Err(e) => self.inlined_location(spec).ok_or(e),
         }
     }
@@ -116,7 +127,7 @@ impl<M: Memory> Session<M> {
                             .strip_suffix(want.as_str())
                             .is_some_and(|h| h.ends_with('.') || h.ends_with('/')));
                 if hit {
-                    return Some(vec![c.delve_location(f.frame)]);
+                    return Some(vec![location(c, f.frame)]);
                 }
             }
         }
@@ -131,7 +142,7 @@ impl<M: Memory> Session<M> {
     fn current_position(&self, scope: Option<Scope>) -> Result<(String, u32), String> {
         let scope = match scope {
             Some(s) => s,
-            None => self.scope(-1, 0, 0)?,
+            None => self.scope(-1, 0, 0).map_err(|e| e.to_string())?,
         };
         let frames = self.frames(scope.goroutine);
         let f = frames
@@ -259,7 +270,7 @@ impl<M: Memory> Session<M> {
         }
         match best {
             Some(pc) => {
-                let mut loc = self.capture().delve_pc_location(self.run_pc(pc));
+                let mut loc = pc_location(self.capture(), self.run_pc(pc));
                 loc.file = file.to_string();
                 loc.line = line;
                 if loc.function.is_none() {

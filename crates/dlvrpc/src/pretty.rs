@@ -1,10 +1,10 @@
-//! Variables as `dlv` prints them: the runtime's printer
-//! ([`gosleuth_runtime::values::format`]), one line for `locals`, `args`
-//! and `stack -full`, several for `print` when the value is nested.
+//! Variables as `dlv` prints them ([`crate::api::format`]): one line for
+//! `locals`, `args` and `stack -full`, several for `print` when the value
+//! is nested.
 
-pub use gosleuth_runtime::values::format::{multi_line, single_line};
+pub use crate::api::format::{multi_line, single_line};
 
-/// `reflect.Kind` numbers: the runtime's, so the two never disagree.
+/// `reflect.Kind` numbers of `api.Variable`.
 pub(crate) mod kind {
-    pub use gosleuth_runtime::values::kind::*;
+    pub use crate::api::variable::kind::*;
 }

@@ -13,12 +13,13 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use crate::api::{Goroutine, Location, Stackframe};
+use crate::values::{LoadConfig, Scope, Variable};
 use gosleuth_memory::Memory;
 use gosleuth_model::Similarity;
-use gosleuth_runtime::delve::{Goroutine, Location, Stackframe};
 use gosleuth_runtime::goroutines::status;
-use gosleuth_runtime::values::{LoadConfig, Scope, Variable};
 
+use crate::error::RequestError;
 use crate::filter::{Field, Filter};
 use crate::pretty::{multi_line, single_line};
 use crate::session::{Query, Session};
@@ -170,6 +171,12 @@ impl From<String> for CmdError {
 impl From<&str> for CmdError {
     fn from(s: &str) -> Self {
         CmdError::User(s.to_string())
+    }
+}
+
+impl From<RequestError> for CmdError {
+    fn from(e: RequestError) -> Self {
+        CmdError::User(e.to_string())
     }
 }
 
@@ -380,7 +387,7 @@ impl<'s, M: Memory> Repl<'s, M> {
         .complete_at(line, line.len())
     }
 
-    fn scope(&self, ctx: Ctx) -> Result<Scope, String> {
+    fn scope(&self, ctx: Ctx) -> Result<Scope, RequestError> {
         self.s.scope(ctx.goroutine, ctx.frame as i64, 0)
     }
 
@@ -559,7 +566,7 @@ impl<'s, M: Memory> Repl<'s, M> {
         }
         let gi = self.s.goroutine_index(ctx.goroutine)?;
         let mut frames = self.s.stacktrace(gi, depth, 0);
-        let mut errors = vec![None; frames.len()];
+        let mut errors: Vec<Option<String>> = vec![None; frames.len()];
         if full {
             for (k, f) in frames.iter_mut().enumerate() {
                 let scope = Scope {
@@ -571,7 +578,7 @@ impl<'s, M: Memory> Repl<'s, M> {
                         f.arguments = Some(a);
                         f.locals = Some(l);
                     }
-                    (Err(e), _) | (_, Err(e)) => errors[k] = Some(e),
+                    (Err(e), _) | (_, Err(e)) => errors[k] = Some(e.to_string()),
                 }
             }
         }
@@ -662,7 +669,7 @@ impl<'s, M: Memory> Repl<'s, M> {
         let c = self.s.capture();
         if opts.by_stack {
             let keep = |v: &gosleuth_runtime::View<'_, M>| {
-                let g = c.delve_goroutine(v.index(), false);
+                let g = crate::api::goroutine(c, v.index(), false);
                 opts.filters.iter().all(|f| f.matches(c, v.index(), &g))
             };
             let groups = c.group(Similarity::AnyValue, keep);
@@ -997,7 +1004,9 @@ impl GoroutinesArgs {
                                 .ok_or_else(|| format!("{flag} needs FIELD=RE"))?
                         }
                     };
-                    o.filters.push(Filter::gosleuth(spec, flag == "--without")?);
+                    o.filters.push(
+                        Filter::gosleuth(spec, flag == "--without").map_err(|e| e.to_string())?,
+                    );
                 }
                 "-group" | "--group-by" => {
                     let key = match inline {

@@ -8,8 +8,9 @@
 
 use std::io::{self, Write};
 
+use crate::error::RequestError;
+use crate::values::{LoadConfig, Scope, Variable};
 use gosleuth_memory::Memory;
-use gosleuth_runtime::values::{LoadConfig, Scope, Variable};
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
@@ -46,7 +47,7 @@ impl<T: Serialize> Reply for T {
     }
 }
 
-type Outcome<'a> = Result<Box<dyn Reply + 'a>, String>;
+type Outcome<'a> = Result<Box<dyn Reply + 'a>, RequestError>;
 
 fn ok<'a, T: Serialize + 'a>(v: T) -> Outcome<'a> {
     Ok(Box::new(v))
@@ -99,7 +100,7 @@ pub fn handle<M: Memory>(
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         dispatch(s, conn, name, arg, legacy)
     }))
-    .unwrap_or_else(|p| Err(internal_error(name, p.as_ref())));
+    .unwrap_or_else(|p| Err(RequestError::Internal(internal_error(name, p.as_ref()))));
     match outcome {
         Ok(reply) => {
             w.write_all(b"{\"id\":")?;
@@ -108,7 +109,7 @@ pub fn handle<M: Memory>(
             reply.write_json(w)?;
             w.write_all(b",\"error\":null}\n")
         }
-        Err(msg) => write_error(w, &id, &msg),
+        Err(e) => write_error(w, &id, &e.to_string()),
     }
 }
 
@@ -122,11 +123,15 @@ pub fn internal_error(what: &str, payload: &(dyn std::any::Any + Send)) -> Strin
     format!("internal error in gosleuth while answering {what}: {msg} (please report it)")
 }
 
-fn not_a_running_process(what: &str) -> String {
-    format!(
+fn not_a_running_process(what: &str) -> RequestError {
+    RequestError::Unsupported(format!(
         "{what}: gosleuth serves a snapshot (a core file or a frozen read of a live process), \
          which does not run"
-    )
+    ))
+}
+
+fn unsupported(what: &str) -> Outcome<'static> {
+    Err(RequestError::Unsupported(what.to_string()))
 }
 
 fn dispatch<'a, M: Memory>(
@@ -136,13 +141,18 @@ fn dispatch<'a, M: Memory>(
     arg: &Value,
     legacy: bool,
 ) -> Outcome<'a> {
-    let a = Args::from_value(arg, "In")
-        .map_err(|e| format!("{e} (the arguments of RPCServer.{name} are an object)"))?;
+    let a = Args::from_value(arg, "In").map_err(|e| {
+        RequestError::BadRequest(format!(
+            "{e} (the arguments of RPCServer.{name} are an object)"
+        ))
+    })?;
     match name {
         "SetApiVersion" => {
             let v = a.i64("APIVersion")?;
             if v != 2 {
-                return Err(format!("unknown API version {v}: gosleuth speaks API v2"));
+                return Err(RequestError::Unsupported(format!(
+                    "unknown API version {v}: gosleuth speaks API v2"
+                )));
             }
             conn.handshaked = true;
             ok(json!({}))
@@ -182,7 +192,7 @@ fn dispatch<'a, M: Memory>(
                 .threads()
                 .into_iter()
                 .find(|t| t.id == id)
-                .ok_or_else(|| format!("no thread with id {id}"))?;
+                .ok_or_else(|| RequestError::Location(format!("no thread with id {id}")))?;
             ok(ThreadOut { thread: t })
         }
         "ListLocalVars" => {
@@ -210,7 +220,7 @@ fn dispatch<'a, M: Memory>(
                 variable: s.eval(scope, expr, &cfg)?,
             })
         }
-        "Set" => Err("cannot change variables: the target is a snapshot".into()),
+        "Set" => unsupported("cannot change variables: the target is a snapshot"),
         "ListSources" => ok(SourcesOut {
             sources: s.sources(a.string("Filter")?)?,
         }),
@@ -259,10 +269,10 @@ fn dispatch<'a, M: Memory>(
             })
         }
         "ListBreakpoints" => ok(json!({"Breakpoints": []})),
-        "GetBreakpoint" => Err(format!(
+        "GetBreakpoint" => Err(RequestError::Unsupported(format!(
             "no breakpoint with id {}: a snapshot has no breakpoints",
             a.i64("Id")?
-        )),
+        ))),
         "CreateBreakpoint"
         | "CreateWatchpoint"
         | "CreateEBPFTracepoint"
@@ -271,10 +281,10 @@ fn dispatch<'a, M: Memory>(
         | "AmendBreakpoint" => Err(not_a_running_process("cannot set breakpoints")),
         "CancelNext" => ok(json!({})),
         "GetBufferedTracepoints" => ok(json!({"TracepointResults": []})),
-        "Disassemble" => Err("disassembly is not supported by gosleuth".into()),
+        "Disassemble" => unsupported("disassembly is not supported by gosleuth"),
         "Restart" | "StopRecording" | "Checkpoint" | "ClearCheckpoint" | "ListCheckpoints"
         | "SetExecutionPoint" => Err(not_a_running_process(&format!("cannot {name}"))),
-        "FunctionReturnLocations" => Err("function return locations are not supported".into()),
+        "FunctionReturnLocations" => unsupported("function return locations are not supported"),
         "ListDynamicLibraries" => ok(json!({"List": [], "ExecutableTrimpath": false})),
         "ExamineMemory" => {
             let mem = s.examine_memory(a.u64("Address")?, a.i64("Length")?)?;
@@ -283,9 +293,9 @@ fn dispatch<'a, M: Memory>(
                 is_little_endian: true,
             })
         }
-        "DumpStart" | "DumpWait" | "DumpCancel" => {
-            Err("cannot write a core from here: use `gosleuth dump PID` on the live process".into())
-        }
+        "DumpStart" | "DumpWait" | "DumpCancel" => unsupported(
+            "cannot write a core from here: use `gosleuth dump PID` on the live process",
+        ),
         "ListTargets" => ok(TargetsOut {
             targets: vec![TargetOut {
                 pid: s.info().pid,
@@ -303,8 +313,10 @@ fn dispatch<'a, M: Memory>(
             events: vec![Event { kind: 1 }],
         }),
         "CancelDownloads" | "DownloadLibraryDebugInfo" => ok(json!({})),
-        "TypeInfo" => Err("type information is not supported by gosleuth".into()),
-        _ => Err(format!("unknown method: RPCServer.{name}")),
+        "TypeInfo" => unsupported("type information is not supported by gosleuth"),
+        _ => Err(RequestError::Unsupported(format!(
+            "unknown method: RPCServer.{name}"
+        ))),
     }
 }
 
@@ -320,7 +332,7 @@ fn command<'a, M: Memory>(s: &'a Session<M>, a: &Args<'_>) -> Outcome<'a> {
 }
 
 /// `api.EvalScope` to a validated [`Scope`].
-fn scope<M: Memory>(s: &Session<M>, a: &Args<'_>) -> Result<Scope, String> {
+fn scope<M: Memory>(s: &Session<M>, a: &Args<'_>) -> Result<Scope, RequestError> {
     s.scope(
         a.i64("GoroutineID")?,
         a.int("Frame")?,
@@ -330,7 +342,7 @@ fn scope<M: Memory>(s: &Session<M>, a: &Args<'_>) -> Result<Scope, String> {
 
 /// `api.LoadConfig`, bounded so that no request can ask for unbounded
 /// work.
-fn load_config(a: &Args<'_>) -> Result<LoadConfig, String> {
+fn load_config(a: &Args<'_>) -> Result<LoadConfig, RequestError> {
     let bound = |n: i64, max: u32| u32::try_from(n.clamp(0, i64::from(max))).unwrap_or(max);
     let fields = a.int("MaxStructFields")?;
     Ok(LoadConfig {
@@ -354,11 +366,14 @@ fn list_goroutines<'a, M: Memory>(s: &'a Session<M>, a: &Args<'_>) -> Outcome<'a
     for f in a.array("Filters", "[]api.ListGoroutinesFilter")? {
         let f = Args::from_value(f, "ListGoroutinesFilter")?;
         let kind = f.u64("Kind")?;
-        let field = Field::from_delve(kind).ok_or_else(|| format!("unknown filter kind {kind}"))?;
+        let field = Field::from_delve(kind)
+            .ok_or_else(|| RequestError::BadRequest(format!("unknown filter kind {kind}")))?;
         if field == Field::WaitingOnChannel {
             // What `print CHANNEL` asks for: the goroutines queued on it.
             if f.bool("Negated")? {
-                return Err("channel filter can not be negated".into());
+                return Err(RequestError::BadRequest(
+                    "channel filter can not be negated".into(),
+                ));
             }
             let scope = match a.optional_object("EvalScope", "EvalScope")? {
                 Some(sc) => Some(scope(s, &sc)?),
@@ -370,7 +385,8 @@ fn list_goroutines<'a, M: Memory>(s: &'a Session<M>, a: &Args<'_>) -> Outcome<'a
         filters.push(Filter::delve(field, f.bool("Negated")?, f.string("Arg")?));
     }
     let group = a.u64("GroupBy")?;
-    let group_by = Field::from_delve(group).ok_or_else(|| format!("unknown GroupBy {group}"))?;
+    let group_by = Field::from_delve(group)
+        .ok_or_else(|| RequestError::BadRequest(format!("unknown GroupBy {group}")))?;
     let q = Query {
         start,
         count,
@@ -411,11 +427,11 @@ fn stacktrace<'a, M: Memory>(s: &'a Session<M>, a: &Args<'_>) -> Outcome<'a> {
 
 /// Variables, or one placeholder saying why they could not be read (so a
 /// frame's failure does not fail the whole stack, as it would in Delve).
-fn or_unreadable(r: Result<Vec<Variable>, String>, name: &str) -> Vec<Variable> {
+fn or_unreadable(r: Result<Vec<Variable>, RequestError>, name: &str) -> Vec<Variable> {
     r.unwrap_or_else(|e| {
         vec![Variable {
             name: name.into(),
-            unreadable: e,
+            unreadable: e.to_string(),
             ..Variable::default()
         }]
     })
@@ -434,7 +450,7 @@ fn last_modified<M: Memory>(s: &Session<M>) -> String {
 
 /// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(secs: i64) -> String {
-    gosleuth_runtime::values::rfc3339(secs).unwrap_or_else(|| format!("{secs}s after 1970"))
+    crate::api::variable::rfc3339(secs).unwrap_or_else(|| format!("{secs}s after 1970"))
 }
 
 /// Goroutines serialized one at a time, as the reply is written.

@@ -11,12 +11,13 @@ use std::sync::{Mutex, OnceLock};
 
 use gosleuth_memory::Memory;
 use gosleuth_runtime::Capture;
-use gosleuth_runtime::delve::{
-    Function, Goroutine, Register, ShownFrame, Stackframe, Thread, delve_registers,
-};
-use gosleuth_runtime::values::{self, LoadConfig, Scope, Variable};
+use gosleuth_runtime::frames::ShownFrame;
+
+use crate::api::{Function, Goroutine, Register, Stackframe, Thread, registers as delve_registers};
+use crate::values::{self, LoadConfig, Scope, Variable};
 
 use crate::api::{DebuggerState, GetVersionOut, GoroutineGroup, PackageBuildInfo};
+use crate::error::RequestError;
 use crate::filter::{Field, Filter, group_key};
 
 /// What the session is reading, beyond the capture.
@@ -135,19 +136,15 @@ impl<M: Memory> Session<M> {
     }
 
     /// Index of the goroutine with Delve id `id` (-1 or 0: the selected one).
-    pub fn goroutine_index(&self, id: i64) -> Result<usize, String> {
+    pub fn goroutine_index(&self, id: i64) -> Result<usize, RequestError> {
         if id <= 0 {
-            return self.selection().goroutine.ok_or_else(|| {
-                "no goroutine is selected (the current thread runs none): \
-                 pick one with `goroutine N`"
-                    .to_string()
-            });
+            return self.selection().goroutine.ok_or(RequestError::NoGoroutine);
         }
         let id = id as u64;
         self.capture
             .goroutines
             .binary_search_by_key(&id, |g| g.id)
-            .map_err(|_| format!("unknown goroutine {id}"))
+            .map_err(|_| RequestError::UnknownGoroutine(id))
     }
 
     /// The thread goroutine `gi` runs on, if it is on one of the captured
@@ -166,7 +163,7 @@ impl<M: Memory> Session<M> {
     }
 
     /// Selects goroutine `id` (and its thread, when it runs on one).
-    pub fn switch_goroutine(&self, id: i64) -> Result<(), String> {
+    pub fn switch_goroutine(&self, id: i64) -> Result<(), RequestError> {
         let gi = self.goroutine_index(id)?;
         let mut s = self.selection();
         s.goroutine = Some(gi);
@@ -178,11 +175,11 @@ impl<M: Memory> Session<M> {
     }
 
     /// Selects thread `tid` (and the goroutine it runs, if any).
-    pub fn switch_thread(&self, tid: i64) -> Result<(), String> {
+    pub fn switch_thread(&self, tid: i64) -> Result<(), RequestError> {
         let k = u64::try_from(tid)
             .ok()
             .and_then(|t| self.threads_by_tid.get(&t).copied())
-            .ok_or_else(|| format!("unknown thread {tid}"))?;
+            .ok_or(RequestError::UnknownThread(tid))?;
         self.set_selection(Selection {
             goroutine: self.goroutine_on_thread(k),
             thread: Some(k),
@@ -193,7 +190,7 @@ impl<M: Memory> Session<M> {
     /// Every captured thread.
     pub fn threads(&self) -> Vec<Thread> {
         (0..self.capture.target.threads.len())
-            .filter_map(|k| self.capture.delve_thread(k))
+            .filter_map(|k| crate::api::thread(&self.capture, k))
             .collect()
     }
 
@@ -201,11 +198,11 @@ impl<M: Memory> Session<M> {
     /// from the selected goroutine, so that clients that expect one get it.
     pub fn current_thread(&self) -> Option<Thread> {
         let s = self.selection();
-        if let Some(t) = s.thread.and_then(|k| self.capture.delve_thread(k)) {
+        if let Some(t) = s.thread.and_then(|k| crate::api::thread(&self.capture, k)) {
             return Some(t);
         }
         let gi = s.goroutine?;
-        let g = self.capture.delve_goroutine(gi, false);
+        let g = crate::api::goroutine(&self.capture, gi, false);
         Some(Thread {
             id: 0,
             pc: g.current_loc.pc,
@@ -228,7 +225,9 @@ impl<M: Memory> Session<M> {
             recording: false,
             core_dumping: false,
             current_thread: self.current_thread(),
-            current_goroutine: s.goroutine.map(|g| self.capture.delve_goroutine(g, false)),
+            current_goroutine: s
+                .goroutine
+                .map(|g| crate::api::goroutine(&self.capture, g, false)),
             threads: self.threads(),
             next_in_progress: false,
             watch_out_of_scope: None,
@@ -259,19 +258,29 @@ impl<M: Memory> Session<M> {
     }
 
     /// A validated evaluation scope (Delve's `EvalScope`).
-    pub fn scope(&self, goroutine_id: i64, frame: i64, deferred: i64) -> Result<Scope, String> {
+    pub fn scope(
+        &self,
+        goroutine_id: i64,
+        frame: i64,
+        deferred: i64,
+    ) -> Result<Scope, RequestError> {
         if deferred > 0 {
-            return Err("deferred calls are not read from snapshots".into());
+            return Err(RequestError::Unsupported(
+                "deferred calls are not read from snapshots".into(),
+            ));
         }
         let gi = self.goroutine_index(goroutine_id)?;
         let n = self.frames(gi).len();
         let id = self.capture.goroutines[gi].id;
-        let frame = usize::try_from(frame)
-            .ok()
-            .filter(|&f| f < n)
-            .ok_or_else(|| {
-                format!("frame {frame} does not exist in goroutine {id} (it has {n} frames)")
-            })?;
+        let frame =
+            usize::try_from(frame)
+                .ok()
+                .filter(|&f| f < n)
+                .ok_or(RequestError::NoFrame {
+                    frame,
+                    goroutine: id,
+                    frames: n,
+                })?;
         Ok(Scope {
             goroutine: gi,
             frame,
@@ -293,28 +302,37 @@ impl<M: Memory> Session<M> {
             .enumerate()
             .take(depth.saturating_add(1))
             .skip(skip)
-            .map(|(k, f)| self.capture.delve_stackframe(*f, complete && k == last))
+            .map(|(k, f)| crate::api::stackframe(&self.capture, *f, complete && k == last))
             .collect()
     }
 
     /// Arguments of a frame.
-    pub fn args(&self, scope: Scope, cfg: &LoadConfig) -> Result<Vec<Variable>, String> {
-        values::args(&self.capture, scope, cfg)
+    pub fn args(&self, scope: Scope, cfg: &LoadConfig) -> Result<Vec<Variable>, RequestError> {
+        Ok(values::args(&self.capture, scope, cfg)?)
     }
 
     /// Local variables of a frame.
-    pub fn locals(&self, scope: Scope, cfg: &LoadConfig) -> Result<Vec<Variable>, String> {
-        values::locals(&self.capture, scope, cfg)
+    pub fn locals(&self, scope: Scope, cfg: &LoadConfig) -> Result<Vec<Variable>, RequestError> {
+        Ok(values::locals(&self.capture, scope, cfg)?)
     }
 
     /// Evaluates an expression in a frame.
-    pub fn eval(&self, scope: Scope, expr: &str, cfg: &LoadConfig) -> Result<Variable, String> {
-        values::eval(&self.capture, scope, expr, cfg)
+    pub fn eval(
+        &self,
+        scope: Scope,
+        expr: &str,
+        cfg: &LoadConfig,
+    ) -> Result<Variable, RequestError> {
+        Ok(values::eval(&self.capture, scope, expr, cfg)?)
     }
 
     /// Package variables matching a regular expression.
-    pub fn package_vars(&self, filter: &str, cfg: &LoadConfig) -> Result<Vec<Variable>, String> {
-        values::package_vars(&self.capture, filter, cfg)
+    pub fn package_vars(
+        &self,
+        filter: &str,
+        cfg: &LoadConfig,
+    ) -> Result<Vec<Variable>, RequestError> {
+        Ok(values::package_vars(&self.capture, filter, cfg)?)
     }
 
     /// Delve's `ListGoroutines`: a page of goroutines, filtered, then
@@ -352,7 +370,7 @@ impl<M: Memory> Session<M> {
             q.max_group_members
         };
         for i in page {
-            let g = self.capture.delve_goroutine(i, false);
+            let g = crate::api::goroutine(&self.capture, i, false);
             if !q.filters.iter().all(|f| f.matches(&self.capture, i, &g)) {
                 continue;
             }
@@ -393,7 +411,11 @@ impl<M: Memory> Session<M> {
     /// The goroutines waiting on a channel (receivers, then senders):
     /// `expr` is evaluated in `scope`, or is the cast the dlv client sends
     /// (`*(*"chan T")(0xADDR)`, the address of a channel variable).
-    pub fn channel_waiters(&self, scope: Option<Scope>, expr: &str) -> Result<Vec<usize>, String> {
+    pub fn channel_waiters(
+        &self,
+        scope: Option<Scope>,
+        expr: &str,
+    ) -> Result<Vec<usize>, RequestError> {
         let evaluated = scope
             .and_then(|sc| self.eval(sc, expr, &LoadConfig::default()).ok())
             .filter(|v| v.kind == crate::pretty::kind::CHAN);
@@ -402,7 +424,7 @@ impl<M: Memory> Session<M> {
             None => self.channel_from_cast(expr)?,
         };
         let info = values::channel_info(&self.capture, &v)
-            .ok_or_else(|| format!("{expr} is not a channel, or is nil"))?;
+            .ok_or_else(|| RequestError::Read(format!("{expr} is not a channel, or is nil")))?;
         Ok(info
             .receivers
             .iter()
@@ -413,8 +435,8 @@ impl<M: Memory> Session<M> {
 
     /// `*(*"chan T")(0xADDR)` or `*(*chan T)(0xADDR)`: the channel
     /// variable at ADDR.
-    fn channel_from_cast(&self, expr: &str) -> Result<Variable, String> {
-        let bad = || format!("cannot read the channel {expr:?}");
+    fn channel_from_cast(&self, expr: &str) -> Result<Variable, RequestError> {
+        let bad = || RequestError::Read(format!("cannot read the channel {expr:?}"));
         let rest = expr.trim().strip_prefix("*(*").ok_or_else(bad)?;
         let (ty, addr) = rest.rsplit_once(")(").ok_or_else(bad)?;
         let addr = addr.strip_suffix(')').ok_or_else(bad)?;
@@ -426,12 +448,9 @@ impl<M: Memory> Session<M> {
         if !ty.contains("chan") {
             return Err(bad());
         }
-        let base = self
-            .capture
-            .target
-            .mem
-            .read_ptr(addr)
-            .map_err(|e| format!("cannot read the channel at {addr:#x}: {e}"))?;
+        let base = self.capture.target.mem.read_ptr(addr).map_err(|e| {
+            RequestError::Read(format!("cannot read the channel at {addr:#x}: {e}"))
+        })?;
         Ok(Variable {
             addr,
             type_name: ty.clone(),
@@ -443,7 +462,7 @@ impl<M: Memory> Session<M> {
     }
 
     /// Registers of a thread (`tid`; 0 is the current thread).
-    pub fn thread_registers(&self, tid: i64, all: bool) -> Result<Vec<Register>, String> {
+    pub fn thread_registers(&self, tid: i64, all: bool) -> Result<Vec<Register>, RequestError> {
         let k = if tid == 0 {
             self.selection().thread
         } else {
@@ -453,9 +472,11 @@ impl<M: Memory> Session<M> {
         }
         .ok_or_else(|| {
             if self.capture.target.threads.is_empty() {
-                "no thread registers: the process was read without stopping it".to_string()
+                RequestError::Read(
+                    "no thread registers: the process was read without stopping it".to_string(),
+                )
             } else {
-                format!("unknown thread {tid}")
+                RequestError::UnknownThread(tid)
             }
         })?;
         let th = self
@@ -463,14 +484,14 @@ impl<M: Memory> Session<M> {
             .target
             .threads
             .get(k)
-            .ok_or_else(|| format!("unknown thread {tid}"))?;
+            .ok_or(RequestError::UnknownThread(tid))?;
         Ok(delve_registers(&th.regs, all))
     }
 
     /// Registers of a frame: the thread's for the innermost frame of a
     /// goroutine on a thread, else the pc and sp the unwinder found (the
     /// others are not known in outer frames of a snapshot).
-    pub fn scope_registers(&self, scope: Scope, all: bool) -> Result<Vec<Register>, String> {
+    pub fn scope_registers(&self, scope: Scope, all: bool) -> Result<Vec<Register>, RequestError> {
         if scope.frame == 0 {
             if let Some(k) = self.thread_of_goroutine(scope.goroutine) {
                 if let Some(th) = self.capture.target.threads.get(k) {
@@ -481,7 +502,7 @@ impl<M: Memory> Session<M> {
         let frames = self.frames(scope.goroutine);
         let f = frames
             .get(scope.frame)
-            .ok_or_else(|| format!("frame {} does not exist", scope.frame))?;
+            .ok_or_else(|| RequestError::Read(format!("frame {} does not exist", scope.frame)))?;
         let arm64 = self.capture.target.bin.arch() == gosleuth_gobin::Arch::Arm64;
         let (pc, sp) = if arm64 {
             (("Pc", 32), ("Sp", 31))
@@ -519,7 +540,7 @@ impl<M: Memory> Session<M> {
     }
 
     /// Delve's `ListSources`.
-    pub fn sources(&self, filter: &str) -> Result<Vec<String>, String> {
+    pub fn sources(&self, filter: &str) -> Result<Vec<String>, RequestError> {
         let re = regex(filter)?;
         Ok(self
             .all_sources()
@@ -530,7 +551,7 @@ impl<M: Memory> Session<M> {
     }
 
     /// Delve's `ListFunctions`.
-    pub fn functions(&self, filter: &str) -> Result<Vec<String>, String> {
+    pub fn functions(&self, filter: &str) -> Result<Vec<String>, RequestError> {
         let re = regex(filter)?;
         Ok(self
             .capture
@@ -544,18 +565,20 @@ impl<M: Memory> Session<M> {
     }
 
     /// Delve's `ListTypes` (from DWARF).
-    pub fn types(&self, filter: &str) -> Result<Vec<String>, String> {
+    pub fn types(&self, filter: &str) -> Result<Vec<String>, RequestError> {
         let re = regex(filter)?;
         let d = self
             .capture
             .target
             .bin
             .dwarf()
-            .map_err(|e| format!("cannot read DWARF: {e}"))?
-            .ok_or("the binary has no DWARF: types are not known")?;
+            .map_err(|e| RequestError::Read(format!("cannot read DWARF: {e}")))?
+            .ok_or_else(|| {
+                RequestError::Read("the binary has no DWARF: types are not known".into())
+            })?;
         let mut names: Vec<String> = d
             .type_names()
-            .map_err(|e| format!("cannot read DWARF types: {e}"))?
+            .map_err(|e| RequestError::Read(format!("cannot read DWARF types: {e}")))?
             .into_iter()
             .filter(|n| re.as_ref().is_none_or(|r| r.is_match(n)))
             .map(str::to_string)
@@ -566,7 +589,11 @@ impl<M: Memory> Session<M> {
 
     /// Delve's `ListPackagesBuildInfo`, from the function table: each
     /// package with the directory of its files.
-    pub fn packages(&self, filter: &str, files: bool) -> Result<Vec<PackageBuildInfo>, String> {
+    pub fn packages(
+        &self,
+        filter: &str,
+        files: bool,
+    ) -> Result<Vec<PackageBuildInfo>, RequestError> {
         let re = regex(filter)?;
         let mut pkgs: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
         for f in self.capture.target.bin.pcln().funcs() {
@@ -598,21 +625,23 @@ impl<M: Memory> Session<M> {
     }
 
     /// Reads target memory (at most 64 KiB, like Delve).
-    pub fn examine_memory(&self, addr: u64, len: i64) -> Result<Vec<u8>, String> {
+    pub fn examine_memory(&self, addr: u64, len: i64) -> Result<Vec<u8>, RequestError> {
         const LIMIT: i64 = 1 << 16;
         if !(0..=LIMIT).contains(&len) {
-            return Err(format!("len must be between 0 and {LIMIT}"));
+            return Err(RequestError::BadRequest(format!(
+                "len must be between 0 and {LIMIT}"
+            )));
         }
         self.capture
             .target
             .mem
             .read_vec(addr, len as usize)
-            .map_err(|e| format!("cannot read {len} bytes at {addr:#x}: {e}"))
+            .map_err(|e| RequestError::Read(format!("cannot read {len} bytes at {addr:#x}: {e}")))
     }
 
     /// The goroutine `gi` in Delve's shape.
     pub fn goroutine(&self, gi: usize) -> Goroutine {
-        self.capture.delve_goroutine(gi, false)
+        crate::api::goroutine(&self.capture, gi, false)
     }
 
     /// Delve's name of a function entry, for locations.
@@ -629,11 +658,11 @@ impl<M: Memory> Session<M> {
 }
 
 /// A filter regular expression (empty: everything).
-fn regex(filter: &str) -> Result<Option<regex::Regex>, String> {
+fn regex(filter: &str) -> Result<Option<regex::Regex>, RequestError> {
     if filter.is_empty() {
         return Ok(None);
     }
     regex::Regex::new(filter)
         .map(Some)
-        .map_err(|e| format!("invalid filter {filter:?}: {e}"))
+        .map_err(|e| RequestError::BadRequest(format!("invalid filter {filter:?}: {e}")))
 }

@@ -413,29 +413,6 @@ impl<M: Memory> Capture<M> {
             .collect()
     }
 
-    /// Index among the frames [`View::frame_iter`] shows of the physical
-    /// frame `physical` of goroutine `gi` (its outermost logical frame).
-    pub fn shown_frame_index(&self, gi: usize, physical: usize) -> usize {
-        let g = &self.goroutines[gi];
-        let mut shown = 0usize;
-        let mut callee_panics = false;
-        let mut last = 0usize;
-        for (k, f) in g.frames.iter().enumerate() {
-            for s in self.symbols.frames(f) {
-                let keep = (self.show_wrappers || !s.wrapper || callee_panics) && !s.goexit;
-                callee_panics = s.panics;
-                if keep {
-                    last = shown;
-                    shown += 1;
-                }
-            }
-            if k == physical {
-                return last;
-            }
-        }
-        last
-    }
-
     /// `(*pkg.T).field` for a pointer found at `off` in a struct that a
     /// method of `*pkg.T` holds on its stack.
     fn field_name(&self, r: &crate::waits::RawRef, off: u32) -> Option<String> {
@@ -794,7 +771,7 @@ fn delve_name(function: &str) -> &str {
 
 /// One goroutine of a [`Capture`], seen through the model's [`Stack`].
 pub struct View<'c, M> {
-    c: &'c Capture<M>,
+    pub(crate) c: &'c Capture<M>,
     i: usize,
 }
 
@@ -805,27 +782,12 @@ impl<M: Memory> View<'_, M> {
     pub fn index(&self) -> usize {
         self.i
     }
-    /// Logical frames, innermost first.
     /// Logical frames, innermost first, as a traceback prints them:
     /// wrappers are left out unless they called a panic (like the
-    /// runtime's `elideWrapperCalling`), and so is `runtime.goexit`.
+    /// runtime's `elideWrapperCalling`), and so is `runtime.goexit` (the
+    /// rule of [`Capture::shown_frames`]).
     pub fn frame_iter(&self) -> impl Iterator<Item = &Frame> + '_ {
-        let mut callee_panics = false;
-        let all = self.c.show_wrappers;
-        self.raw()
-            .frames
-            .iter()
-            .flat_map(|f| self.c.symbols.frames(f).iter())
-            .filter(move |s| {
-                let keep =
-                    (all || !s.wrapper || callee_panics) && s.frame.function != "runtime.goexit";
-                callee_panics = matches!(
-                    s.frame.function.as_str(),
-                    "panic" | "runtime.sigpanic" | "runtime.panicwrap"
-                );
-                keep
-            })
-            .map(|s| &s.frame)
+        self.c.shown_syms(self.i).map(|(_, _, s)| &s.frame)
     }
     pub fn status(&self) -> Status {
         match self.raw().status {

@@ -38,12 +38,35 @@ pub enum Filter {
     User,
 }
 
+/// Why a filter does not parse.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilterError {
+    /// A regular expression does not compile.
+    #[error("bad pattern in filter {filter:?}: {source}")]
+    BadPattern {
+        filter: String,
+        #[source]
+        source: regex::Error,
+    },
+    /// Not one of the filters.
+    #[error(
+        "unknown filter {0:?}: use userloc=RE, curloc=RE, goloc=RE, startloc=RE, \
+         label=KEY[=VALUE], state=RE, running or user"
+    )]
+    Unknown(String),
+}
+
 impl Filter {
     /// Parses `userloc=RE`, `curloc=RE`, `goloc=RE`, `startloc=RE`,
     /// `label=KEY[=VALUE]`, `state=RE`, `running` or `user`.
-    pub fn parse(s: &str) -> Result<Filter, String> {
-        let re =
-            |p: &str| regex::Regex::new(p).map_err(|e| format!("bad pattern in filter {s:?}: {e}"));
+    pub fn parse(s: &str) -> Result<Filter, FilterError> {
+        let re = |p: &str| {
+            regex::Regex::new(p).map_err(|source| FilterError::BadPattern {
+                filter: s.to_string(),
+                source,
+            })
+        };
         Ok(match s.split_once('=') {
             Some(("userloc", p)) => Filter::Loc(Loc::User, re(p)?),
             Some(("curloc", p)) => Filter::Loc(Loc::Current, re(p)?),
@@ -56,12 +79,7 @@ impl Filter {
             },
             None if s == "running" => Filter::Running,
             None if s == "user" => Filter::User,
-            _ => {
-                return Err(format!(
-                    "unknown filter {s:?}: use userloc=RE, curloc=RE, goloc=RE, startloc=RE, \
-                     label=KEY[=VALUE], state=RE, running or user"
-                ));
-            }
+            _ => return Err(FilterError::Unknown(s.to_string())),
         })
     }
 
@@ -123,11 +141,13 @@ mod tests {
         assert!(
             Filter::parse("userloc=(")
                 .unwrap_err()
+                .to_string()
                 .contains("bad pattern")
         );
         assert!(
             Filter::parse("where=x")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown filter")
         );
     }

@@ -9,9 +9,9 @@
 //! not care where goroutines came from.
 
 pub mod capture;
-pub mod delve;
 pub mod error;
 pub mod filter;
+pub mod frames;
 pub mod goroutines;
 mod labels;
 pub mod layout;

@@ -443,7 +443,7 @@ fn json<M: Memory>(
         }
         first = false;
         w.write_all(b"\n")?;
-        let mut g = c.delve_goroutine(i, args.stacks);
+        let mut g = gosleuth_dlvrpc::api::goroutine(c, i, args.stacks);
         if Some(i) == crash_index {
             g.crashed = crashed.map(|k| k.why.clone());
         }

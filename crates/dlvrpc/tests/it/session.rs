@@ -80,13 +80,19 @@ fn scopes_are_checked() {
     let id = s.capture().goroutines[gi].id as i64;
     let n = s.frames(gi).len() as i64;
     assert!(s.scope(id, n - 1, 0).is_ok());
-    let e = s.scope(id, n, 0).unwrap_err();
+    let e = s.scope(id, n, 0).unwrap_err().to_string();
     assert!(e.contains("does not exist"), "{e}");
     assert!(s.scope(id, -3, 0).is_err());
-    assert!(s.scope(id, 0, 1).unwrap_err().contains("deferred"));
+    assert!(
+        s.scope(id, 0, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("deferred")
+    );
     assert!(
         s.scope(987_654_321, 0, 0)
             .unwrap_err()
+            .to_string()
             .contains("unknown goroutine")
     );
 }

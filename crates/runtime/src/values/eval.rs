@@ -1,4 +1,6 @@
-//! Evaluation of parsed expressions in a frame.
+//! Evaluation of parsed expressions in a frame. Failures are messages for
+//! the user (`could not find symbol value for x`, `nil pointer dereference
+//! (p is nil)`), which [`super::eval`] returns as [`super::EvalError::Eval`].
 
 use gosleuth_gobin::TypeId;
 use gosleuth_memory::Memory;
@@ -7,7 +9,7 @@ use super::expr::{Expr, dotted};
 use super::frame::{FrameCtx, visible_vars};
 use super::load::{Loader, Place};
 use super::types::Shape;
-use super::{EvalError, Variable, flags, kind, read_scope_var};
+use super::{Kind, Scalar, Value, VarFlags, go_quote, read_scope_var};
 use crate::capture::Capture;
 
 /// Embedded structs searched for a promoted field.
@@ -15,39 +17,68 @@ const MAX_EMBED_DEPTH: usize = 8;
 /// Map entries compared when looking a key up.
 const MAX_MAP_SCAN: usize = 1 << 16;
 
-/// An intermediate result.
+/// An intermediate result (short-lived: one per step of an expression, so
+/// the computed value is not boxed).
+#[allow(clippy::large_enum_variant)]
 enum Ev {
     /// An addressable value: a type and where its bytes are.
     Loc {
         ty: TypeId,
         place: Place,
-        flags: u32,
+        flags: VarFlags,
         decl_line: i64,
     },
     /// A computed value (literals, `len`, values read from registers that
     /// failed, `&x`).
-    Val(Variable),
+    Val(Value),
 }
 
 pub(super) struct Evaluator<'a, 'l, M> {
     pub c: &'a Capture<M>,
     pub l: &'l Loader<'a, M>,
     pub f: Option<&'a FrameCtx>,
-    pub frame_err: Option<&'a EvalError>,
+    pub frame_err: Option<&'a String>,
 }
 
+/// Flags of a constant.
+const CONSTANT: VarFlags = VarFlags {
+    escaped: false,
+    shadowed: false,
+    constant: true,
+    argument: false,
+    return_argument: false,
+    fake_address: false,
+};
+
 /// An untyped constant (what `len` and literals give, as in Delve).
-fn int_var(n: i64) -> Variable {
-    Variable {
-        kind: kind::INT,
-        value: n.to_string(),
-        flags: flags::CONSTANT,
-        ..Variable::default()
+fn int_var(n: i64) -> Value {
+    Value {
+        kind: Kind::Int,
+        scalar: Scalar::Int(n),
+        flags: CONSTANT,
+        ..Value::default()
+    }
+}
+
+/// A scalar as Go prints it, for messages (`key not found: "5"`).
+fn scalar_text(v: &Value) -> String {
+    let s = match &v.scalar {
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Int(n) => n.to_string(),
+        Scalar::Uint(n) | Scalar::Addr(n) => n.to_string(),
+        Scalar::Float32(f) => f.to_string(),
+        Scalar::Float64(f) => f.to_string(),
+        Scalar::Str(s) | Scalar::Func(s) => s.clone(),
+        _ => String::new(),
+    };
+    match &v.constant {
+        Some(c) => format!("{c} ({s})"),
+        None => s,
     }
 }
 
 impl<M: Memory> Evaluator<'_, '_, M> {
-    pub fn eval_top(&self, e: &Expr) -> Result<Variable, EvalError> {
+    pub fn eval_top(&self, e: &Expr) -> Result<Value, String> {
         match self.eval(e)? {
             Ev::Loc {
                 ty,
@@ -65,26 +96,26 @@ impl<M: Memory> Evaluator<'_, '_, M> {
         }
     }
 
-    fn eval(&self, e: &Expr) -> Result<Ev, EvalError> {
+    fn eval(&self, e: &Expr) -> Result<Ev, String> {
         match e {
             Expr::Ident(n) => self.ident(n),
             Expr::Int(n) => Ok(Ev::Val(int_var(*n))),
-            Expr::Bool(b) => Ok(Ev::Val(Variable {
+            Expr::Bool(b) => Ok(Ev::Val(Value {
                 type_name: "bool".into(),
                 real_type: "bool".into(),
-                kind: kind::BOOL,
-                value: b.to_string(),
-                flags: flags::CONSTANT,
-                ..Variable::default()
+                kind: Kind::Bool,
+                scalar: Scalar::Bool(*b),
+                flags: CONSTANT,
+                ..Value::default()
             })),
-            Expr::Str(s) => Ok(Ev::Val(Variable {
+            Expr::Str(s) => Ok(Ev::Val(Value {
                 type_name: "string".into(),
                 real_type: "string".into(),
-                kind: kind::STRING,
-                value: s.clone(),
+                kind: Kind::String,
+                scalar: Scalar::Str(s.clone()),
                 len: s.len() as i64,
-                flags: flags::CONSTANT,
-                ..Variable::default()
+                flags: CONSTANT,
+                ..Value::default()
             })),
             Expr::Field(x, name) => self.field(e, x, name),
             Expr::Index(x, i) => self.index(x, i),
@@ -100,7 +131,7 @@ impl<M: Memory> Evaluator<'_, '_, M> {
                         Ok(Ev::Loc {
                             ty: target,
                             place: Place::Mem(p),
-                            flags: 0,
+                            flags: VarFlags::default(),
                             decl_line: 0,
                         })
                     }
@@ -112,8 +143,11 @@ impl<M: Memory> Evaluator<'_, '_, M> {
                     Ev::Loc {
                         ty, place, flags, ..
                     } => (ty, place, flags),
-                    Ev::Val(v) if !v.unreadable.is_empty() => {
-                        return Err(format!("{} is unreadable: {}", show(x), v.unreadable));
+                    Ev::Val(Value {
+                        unreadable: Some(why),
+                        ..
+                    }) => {
+                        return Err(format!("{} is unreadable: {why}", show(x)));
                     }
                     Ev::Val(_) => return Err(format!("cannot take the address of {}", show(x))),
                 };
@@ -127,12 +161,12 @@ impl<M: Memory> Evaluator<'_, '_, M> {
                 let mut inner = self.l.var_unloaded("", ty, &Place::Mem(a));
                 inner.only_addr = true;
                 inner.flags = fl;
-                Ok(Ev::Val(Variable {
+                Ok(Ev::Val(Value {
                     type_name: format!("*{}", inner.type_name),
                     real_type: format!("*{}", inner.type_name),
-                    kind: kind::PTR,
+                    kind: Kind::Ptr,
                     children: vec![inner],
-                    ..Variable::default()
+                    ..Value::default()
                 }))
             }
             Expr::Call(f, x) => self.builtin(f, x),
@@ -140,17 +174,18 @@ impl<M: Memory> Evaluator<'_, '_, M> {
     }
 
     /// An expression that must be addressable.
-    fn loc(&self, x: &Expr) -> Result<(TypeId, Place), EvalError> {
+    fn loc(&self, x: &Expr) -> Result<(TypeId, Place), String> {
         match self.eval(x)? {
             Ev::Loc { ty, place, .. } => Ok((ty, place)),
-            Ev::Val(v) if !v.unreadable.is_empty() => {
-                Err(format!("{} is unreadable: {}", show(x), v.unreadable))
-            }
+            Ev::Val(Value {
+                unreadable: Some(why),
+                ..
+            }) => Err(format!("{} is unreadable: {why}", show(x))),
             Ev::Val(_) => Err(format!("{} is not a variable", show(x))),
         }
     }
 
-    fn frame(&self) -> Result<&FrameCtx, EvalError> {
+    fn frame(&self) -> Result<&FrameCtx, String> {
         self.f.ok_or_else(|| {
             self.frame_err
                 .cloned()
@@ -159,7 +194,7 @@ impl<M: Memory> Evaluator<'_, '_, M> {
     }
 
     /// A local or argument named `n` (the innermost if shadowed).
-    fn local(&self, n: &str) -> Result<Option<Ev>, EvalError> {
+    fn local(&self, n: &str) -> Result<Option<Ev>, String> {
         let f = self.frame()?;
         let vars = visible_vars(self.c, f)?;
         let amp = format!("&{n}");
@@ -178,7 +213,7 @@ impl<M: Memory> Evaluator<'_, '_, M> {
         }
     }
 
-    fn global(&self, name: &str) -> Result<Option<Ev>, EvalError> {
+    fn global(&self, name: &str) -> Result<Option<Ev>, String> {
         let Some((addr, ty)) = self
             .l
             .types
@@ -192,7 +227,7 @@ impl<M: Memory> Evaluator<'_, '_, M> {
         Ok(Some(Ev::Loc {
             ty,
             place: Place::Mem(addr.wrapping_add(self.c.target.bias)),
-            flags: 0,
+            flags: VarFlags::default(),
             decl_line: 0,
         }))
     }
@@ -206,7 +241,7 @@ impl<M: Memory> Evaluator<'_, '_, M> {
         Some(name[..dot].to_string())
     }
 
-    fn ident(&self, n: &str) -> Result<Ev, EvalError> {
+    fn ident(&self, n: &str) -> Result<Ev, String> {
         if self.f.is_some() {
             if let Some(v) = self.local(n)? {
                 return Ok(v);
@@ -226,7 +261,7 @@ impl<M: Memory> Evaluator<'_, '_, M> {
         Err(format!("could not find symbol value for {n}"))
     }
 
-    fn field(&self, whole: &Expr, x: &Expr, name: &str) -> Result<Ev, EvalError> {
+    fn field(&self, whole: &Expr, x: &Expr, name: &str) -> Result<Ev, String> {
         // `pkg.Name` (or `"path/pkg".Name`) when `pkg` is not a variable.
         let qualified = match x {
             Expr::Ident(b) => {
@@ -278,7 +313,7 @@ impl<M: Memory> Evaluator<'_, '_, M> {
         Ok(Ev::Loc {
             ty: fty,
             place: place.at(off),
-            flags: 0,
+            flags: VarFlags::default(),
             decl_line: 0,
         })
     }
@@ -310,7 +345,7 @@ impl<M: Memory> Evaluator<'_, '_, M> {
         None
     }
 
-    fn index_value(&self, i: &Expr) -> Result<Variable, EvalError> {
+    fn index_value(&self, i: &Expr) -> Result<Value, String> {
         let v = match self.eval(i)? {
             Ev::Val(v) => v,
             Ev::Loc { ty, place, .. } => {
@@ -318,13 +353,13 @@ impl<M: Memory> Evaluator<'_, '_, M> {
                 self.l.var("", ty, place, 0)
             }
         };
-        if !v.unreadable.is_empty() {
-            return Err(format!("{} is unreadable: {}", show(i), v.unreadable));
+        if let Some(why) = &v.unreadable {
+            return Err(format!("{} is unreadable: {why}", show(i)));
         }
         Ok(v)
     }
 
-    fn index(&self, x: &Expr, i: &Expr) -> Result<Ev, EvalError> {
+    fn index(&self, x: &Expr, i: &Expr) -> Result<Ev, String> {
         let (ty, mut place) = self.loc(x)?;
         let mut r = self.l.types.resolve(ty)?;
         if let Shape::Pointer { target } = r.shape {
@@ -340,15 +375,14 @@ impl<M: Memory> Evaluator<'_, '_, M> {
             }
         }
         let key = self.index_value(i)?;
-        let int_index = || -> Result<u64, EvalError> {
-            if !(kind::INT..=kind::UINTPTR).contains(&key.kind) {
+        let int_index = || -> Result<u64, String> {
+            if !key.kind.is_integer() {
                 return Err(format!("index {} is not an integer", show(i)));
             }
-            key.value
-                .parse::<i128>()
-                .ok()
+            key.as_integer()
+                .filter(|_| key.constant.is_none())
                 .and_then(|n| u64::try_from(n).ok())
-                .ok_or_else(|| format!("index {} out of bounds", key.value))
+                .ok_or_else(|| format!("index {} out of bounds", scalar_text(&key)))
         };
         match r.shape.clone() {
             Shape::Array { elem, count } => {
@@ -361,7 +395,7 @@ impl<M: Memory> Evaluator<'_, '_, M> {
                 Ok(Ev::Loc {
                     ty: elem,
                     place: place.at(n.saturating_mul(stride)),
-                    flags: 0,
+                    flags: VarFlags::default(),
                     decl_line: 0,
                 })
             }
@@ -384,7 +418,7 @@ impl<M: Memory> Evaluator<'_, '_, M> {
                 Ok(Ev::Loc {
                     ty: elem,
                     place: Place::Mem(base.wrapping_add(n.saturating_mul(stride))),
-                    flags: 0,
+                    flags: VarFlags::default(),
                     decl_line: 0,
                 })
             }
@@ -395,13 +429,13 @@ impl<M: Memory> Evaluator<'_, '_, M> {
                     return Err(format!("index {n} out of bounds [0:{len}]"));
                 }
                 let b = self.l.read(&Place::Mem(base.wrapping_add(n)), 1)?;
-                Ok(Ev::Val(Variable {
+                Ok(Ev::Val(Value {
                     addr: base.wrapping_add(n),
                     type_name: "uint8".into(),
                     real_type: "uint8".into(),
-                    kind: kind::UINT8,
-                    value: b[0].to_string(),
-                    ..Variable::default()
+                    kind: Kind::Uint8,
+                    scalar: Scalar::Uint(u64::from(b[0])),
+                    ..Value::default()
                 }))
             }
             Shape::Map {
@@ -417,11 +451,11 @@ impl<M: Memory> Evaluator<'_, '_, M> {
         &self,
         x: &Expr,
         place: &Place,
-        key: &Variable,
+        key: &Value,
         kty: Option<TypeId>,
         elem: Option<TypeId>,
         header: Option<TypeId>,
-    ) -> Result<Ev, EvalError> {
+    ) -> Result<Ev, String> {
         let (kty, elem, header) = (
             kty.ok_or("map without a key type")?,
             elem.ok_or("map without an element type")?,
@@ -443,14 +477,18 @@ impl<M: Memory> Evaluator<'_, '_, M> {
             let matches = match kr.shape {
                 Shape::String => {
                     let (base, len) = self.l.string_header(&kr, &kp)?;
-                    key.kind == kind::STRING
-                        && len as usize == key.value.len()
-                        && self.l.read(&Place::Mem(base), len as u64)? == key.value.as_bytes()
+                    match (&key.kind, &key.scalar) {
+                        (Kind::String, Scalar::Str(s)) => {
+                            len as usize == s.len()
+                                && self.l.read(&Place::Mem(base), len as u64)? == s.as_bytes()
+                        }
+                        _ => false,
+                    }
                 }
                 Shape::Int(_) | Shape::Uint(_) | Shape::Bool => {
                     self.l.reset_budget();
                     let k = self.l.var("", kty, kp, 0);
-                    k.unreadable.is_empty() && k.value == key.value
+                    k.is_readable() && same_scalar(&k, key)
                 }
                 _ => {
                     return Err(format!(
@@ -465,20 +503,17 @@ impl<M: Memory> Evaluator<'_, '_, M> {
                 return Ok(Ev::Loc {
                     ty: ety,
                     place: ep,
-                    flags: 0,
+                    flags: VarFlags::default(),
                     decl_line: 0,
                 });
             }
         }
-        Err(format!(
-            "key not found: {}",
-            super::format::go_quote(&key.value)
-        ))
+        Err(format!("key not found: {}", go_quote(&scalar_text(key))))
     }
 
     /// A map slot's place holding a value of type `want` (dereferenced
     /// when the slot holds a pointer to it).
-    fn slot(&self, p: Place, want: TypeId, slot: TypeId) -> Result<(Place, TypeId), EvalError> {
+    fn slot(&self, p: Place, want: TypeId, slot: TypeId) -> Result<(Place, TypeId), String> {
         if want == slot {
             return Ok((p, want));
         }
@@ -490,15 +525,18 @@ impl<M: Memory> Evaluator<'_, '_, M> {
         Ok((p, want))
     }
 
-    fn builtin(&self, f: &str, x: &Expr) -> Result<Ev, EvalError> {
+    fn builtin(&self, f: &str, x: &Expr) -> Result<Ev, String> {
         let ev = self.eval(x)?;
         let (ty, place) = match ev {
             Ev::Loc { ty, place, .. } => (ty, place),
-            Ev::Val(v) if v.kind == kind::STRING && f == "len" => {
+            Ev::Val(v) if v.kind == Kind::String && f == "len" => {
                 return Ok(Ev::Val(int_var(v.len)));
             }
-            Ev::Val(v) if !v.unreadable.is_empty() => {
-                return Err(format!("{} is unreadable: {}", show(x), v.unreadable));
+            Ev::Val(Value {
+                unreadable: Some(why),
+                ..
+            }) => {
+                return Err(format!("{} is unreadable: {why}", show(x)));
             }
             Ev::Val(v) => {
                 return Err(format!(
@@ -541,14 +579,14 @@ impl<M: Memory> Evaluator<'_, '_, M> {
             (Shape::Chan { .. }, _) => {
                 self.l.reset_budget();
                 let v = self.l.var("", ty, place, 0);
-                if !v.unreadable.is_empty() {
-                    return Err(v.unreadable);
+                if let Some(why) = v.unreadable {
+                    return Err(why);
                 }
                 let field = if f == "len" { "qcount" } else { "dataqsiz" };
-                v.children
-                    .iter()
-                    .find(|c| c.name == field)
-                    .and_then(|c| c.value.parse().ok())
+                v.child(field)
+                    .filter(|c| c.constant.is_none())
+                    .and_then(Value::as_integer)
+                    .and_then(|n| i64::try_from(n).ok())
                     .unwrap_or(0)
             }
             _ => return Err(bad()),
@@ -562,7 +600,7 @@ fn show(e: &Expr) -> String {
     match e {
         Expr::Ident(n) => n.clone(),
         Expr::Int(n) => n.to_string(),
-        Expr::Str(s) => super::format::go_quote(s),
+        Expr::Str(s) => go_quote(s),
         Expr::Bool(b) => b.to_string(),
         Expr::Field(x, f) => format!("{}.{f}", show(x)),
         Expr::Index(x, i) => format!("{}[{}]", show(x), show(i)),
@@ -570,4 +608,10 @@ fn show(e: &Expr) -> String {
         Expr::Addr(x) => format!("&{}", show(x)),
         Expr::Call(f, x) => format!("{f}({})", show(x)),
     }
+}
+
+/// Two scalars equal as map keys compare them: the same text (a named
+/// constant's name included), as Delve's values compare.
+fn same_scalar(a: &Value, b: &Value) -> bool {
+    scalar_text(a) == scalar_text(b)
 }

@@ -12,7 +12,7 @@
 use gosleuth_gobin::{FrameScope, ScopeVar};
 use gosleuth_memory::Memory;
 
-use super::{EvalError, Scope};
+use super::Scope;
 use crate::capture::Capture;
 use crate::goroutines::status;
 
@@ -70,7 +70,7 @@ pub(crate) struct FrameCtx {
 }
 
 /// Finds the frame a scope names.
-pub(crate) fn frame_ctx<M: Memory>(c: &Capture<M>, scope: Scope) -> Result<FrameCtx, EvalError> {
+pub(crate) fn frame_ctx<M: Memory>(c: &Capture<M>, scope: Scope) -> Result<FrameCtx, String> {
     let g = c.goroutines.get(scope.goroutine).ok_or_else(|| {
         format!(
             "no goroutine at index {} (the capture has {})",
@@ -218,7 +218,7 @@ fn hidden(name: &str) -> bool {
 pub(crate) fn visible_vars<M: Memory>(
     c: &Capture<M>,
     f: &FrameCtx,
-) -> Result<Vec<ScopeVar>, EvalError> {
+) -> Result<Vec<ScopeVar>, String> {
     let d = c
         .target
         .bin

@@ -1,6 +1,6 @@
 //! Values of Go variables read from DWARF and memory: a frame's locals
-//! and arguments, package variables, and expressions (`print EXPR`), in
-//! Delve's `api.Variable` shape.
+//! and arguments, package variables, and expressions (`print EXPR`), as a
+//! typed [`Value`] tree.
 //!
 //! * `frame`: which physical frame and inlined call a [`Scope`] names,
 //!   its canonical frame address, and its registers where they exist (the
@@ -8,22 +8,23 @@
 //! * `gosleuth_gobin::Dwarf::frame_scope` lists the variables visible at
 //!   the frame's pc; their locations (location lists, registers,
 //!   `DW_OP_piece`) are evaluated here into a place to read from.
-//! * `load` reads a value of any Go type following Delve's load rules;
-//!   maps (classic and Swiss tables) are walked in `maps`.
-//! * [`format()`] prints a variable like Delve's `SinglelineString`.
+//! * `load` reads a value of any Go type following Delve's load rules
+//!   (how deep, how much of strings and arrays: [`LoadConfig`]); maps
+//!   (classic and Swiss tables) are walked in `maps`.
 //!
 //! A value that is not there says why, in `unreadable`: optimized away at
 //! this pc, held in a register this frame did not save, memory missing
-//! from the core.
+//! from the core. Delve's `api.Variable` and its printer are in
+//! `gosleuth-dlvrpc`, which converts these trees.
 
 mod eval;
 mod expr;
-pub mod format;
 mod frame;
 mod load;
 mod maps;
 pub(crate) mod rtype;
 mod types;
+mod value;
 
 use gosleuth_gobin::{Dwarf, LocationContext, LocationError, PieceLocation, ScopeVar};
 use gosleuth_memory::Memory;
@@ -31,92 +32,62 @@ use serde::Serialize;
 
 use crate::capture::Capture;
 
-pub use format::format;
-pub use load::rfc3339;
+pub use value::{Kind, Scalar, Value, VarFlags};
 
 use frame::{FrameCtx, RegSource, reg_name};
 use load::{Loader, Place};
 use types::Types;
 
-/// Delve's `reflect.Kind` numbering, as `api.Variable.kind` carries it.
-pub type Kind = u32;
-
-/// `reflect.Kind` values.
-pub mod kind {
-    use super::Kind;
-    pub const INVALID: Kind = 0;
-    pub const BOOL: Kind = 1;
-    pub const INT: Kind = 2;
-    pub const INT8: Kind = 3;
-    pub const INT16: Kind = 4;
-    pub const INT32: Kind = 5;
-    pub const INT64: Kind = 6;
-    pub const UINT: Kind = 7;
-    pub const UINT8: Kind = 8;
-    pub const UINT16: Kind = 9;
-    pub const UINT32: Kind = 10;
-    pub const UINT64: Kind = 11;
-    pub const UINTPTR: Kind = 12;
-    pub const FLOAT32: Kind = 13;
-    pub const FLOAT64: Kind = 14;
-    pub const COMPLEX64: Kind = 15;
-    pub const COMPLEX128: Kind = 16;
-    pub const ARRAY: Kind = 17;
-    pub const CHAN: Kind = 18;
-    pub const FUNC: Kind = 19;
-    pub const INTERFACE: Kind = 20;
-    pub const MAP: Kind = 21;
-    pub const PTR: Kind = 22;
-    pub const SLICE: Kind = 23;
-    pub const STRING: Kind = 24;
-    pub const STRUCT: Kind = 25;
-    pub const UNSAFE_POINTER: Kind = 26;
+/// Go's `reflect.Kind` numbers, as DWARF's `DW_AT_go_kind` carries them.
+pub(crate) mod kind {
+    pub const BOOL: u32 = 1;
+    pub const INT: u32 = 2;
+    pub const INT64: u32 = 6;
+    pub const UINT: u32 = 7;
+    pub const UINTPTR: u32 = 12;
+    pub const FLOAT32: u32 = 13;
+    pub const FLOAT64: u32 = 14;
+    pub const COMPLEX64: u32 = 15;
+    pub const COMPLEX128: u32 = 16;
+    pub const CHAN: u32 = 18;
+    pub const INTERFACE: u32 = 20;
+    pub const MAP: u32 = 21;
+    pub const SLICE: u32 = 23;
+    pub const STRING: u32 = 24;
 }
 
-/// Delve's `api.VariableFlags`.
-pub mod flags {
-    /// A local variable that escaped to the heap (shown dereferenced).
-    pub const ESCAPED: u32 = 1 << 0;
-    /// Shadowed by a variable of the same name in an inner scope.
-    pub const SHADOWED: u32 = 1 << 1;
-    /// A constant.
-    pub const CONSTANT: u32 = 1 << 2;
-    /// A function argument.
-    pub const ARGUMENT: u32 = 1 << 3;
-    /// A function result.
-    pub const RETURN_ARGUMENT: u32 = 1 << 4;
-    /// `addr` is made up: the value was assembled from registers.
-    pub const FAKE_ADDRESS: u32 = 1 << 5;
-}
-
-/// Delve's `api.Variable`.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Variable {
-    pub name: String,
-    pub addr: u64,
-    #[serde(rename = "onlyAddr")]
-    pub only_addr: bool,
-    /// Go type name (`*main.MyError`, `error`, `[]int`).
-    #[serde(rename = "type")]
-    pub type_name: String,
-    /// The dynamic type for interfaces, else the same as `type`.
-    #[serde(rename = "realType")]
-    pub real_type: String,
-    pub flags: u32,
-    pub kind: Kind,
-    /// Scalars, strings (possibly cut), function names; empty otherwise.
-    pub value: String,
-    pub len: i64,
-    pub cap: i64,
-    pub children: Vec<Variable>,
-    /// Address of the underlying data (strings, slices, maps, channels).
-    pub base: u64,
-    /// Why the value cannot be read, when it cannot.
-    pub unreadable: String,
-    #[serde(rename = "LocationExpr")]
-    pub location_expr: String,
-    #[serde(rename = "DeclLine")]
-    pub decl_line: i64,
+/// Go's `%q` of a string.
+pub fn go_quote(s: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{fffd}' => out.push_str("\\ufffd"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                if (c as u32) <= 0xffff {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                } else {
+                    let _ = write!(out, "\\U{:08x}", c as u32);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// How deep to follow pointers and how much to load (Delve's
@@ -150,18 +121,37 @@ pub struct Scope {
     pub frame: usize,
 }
 
-/// Errors of evaluation, as text for the user.
-pub type EvalError = String;
+/// Why variables could not be read or an expression not evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The binary's DWARF is malformed.
+    #[error("cannot read DWARF: {0}")]
+    Dwarf(String),
+    /// The binary has no DWARF.
+    #[error("the binary has no DWARF (built with -ldflags=-w or stripped): values cannot be read")]
+    NoDwarf,
+    /// A package-variable filter is not a regular expression.
+    #[error("bad filter {filter:?}: {why}")]
+    BadFilter { filter: String, why: String },
+    /// The expression does not parse.
+    #[error("{0}")]
+    Syntax(String),
+    /// The scope's frame, or the variables visible there, cannot be read.
+    #[error("{0}")]
+    Frame(String),
+    /// Evaluating failed: a name not found, a nil pointer dereferenced, an
+    /// index out of range, an operand unreadable or of the wrong type.
+    #[error("{0}")]
+    Eval(String),
+}
 
 fn dwarf_of<M: Memory>(c: &Capture<M>) -> Result<&Dwarf, EvalError> {
     c.target
         .bin
         .dwarf()
-        .map_err(|e| format!("cannot read DWARF: {e}"))?
-        .ok_or_else(|| {
-            "the binary has no DWARF (built with -ldflags=-w or stripped): values cannot be read"
-                .to_string()
-        })
+        .map_err(|e| EvalError::Dwarf(e.to_string()))?
+        .ok_or(EvalError::NoDwarf)
 }
 
 /// The local variables of a frame (not arguments).
@@ -169,10 +159,10 @@ pub fn locals<M: Memory>(
     c: &Capture<M>,
     scope: Scope,
     cfg: &LoadConfig,
-) -> Result<Vec<Variable>, EvalError> {
+) -> Result<Vec<Value>, EvalError> {
     Ok(frame_vars(c, scope, cfg)?
         .into_iter()
-        .filter(|v| v.flags & (flags::ARGUMENT | flags::RETURN_ARGUMENT) == 0)
+        .filter(|v| !v.flags.is_parameter())
         .collect())
 }
 
@@ -181,10 +171,10 @@ pub fn args<M: Memory>(
     c: &Capture<M>,
     scope: Scope,
     cfg: &LoadConfig,
-) -> Result<Vec<Variable>, EvalError> {
+) -> Result<Vec<Value>, EvalError> {
     Ok(frame_vars(c, scope, cfg)?
         .into_iter()
-        .filter(|v| v.flags & (flags::ARGUMENT | flags::RETURN_ARGUMENT) != 0)
+        .filter(|v| v.flags.is_parameter())
         .collect())
 }
 
@@ -194,19 +184,19 @@ fn frame_vars<M: Memory>(
     c: &Capture<M>,
     scope: Scope,
     cfg: &LoadConfig,
-) -> Result<Vec<Variable>, EvalError> {
+) -> Result<Vec<Value>, EvalError> {
     let d = dwarf_of(c)?;
-    let f = frame::frame_ctx(c, scope)?;
-    let vars = frame::visible_vars(c, &f)?;
+    let f = frame::frame_ctx(c, scope).map_err(EvalError::Frame)?;
+    let vars = frame::visible_vars(c, &f).map_err(EvalError::Frame)?;
     let l = Loader::new(&c.target, Types::new(d), cfg);
-    let mut out: Vec<Variable> = vars
+    let mut out: Vec<Value> = vars
         .iter()
         .map(|sv| read_scope_var(c, &l, &f, sv))
         .collect();
     // An inner variable shadows an outer one of the same name.
     for i in 0..out.len() {
         if out[i + 1..].iter().any(|o| o.name == out[i].name) {
-            out[i].flags |= flags::SHADOWED;
+            out[i].flags.shadowed = true;
         }
     }
     Ok(out)
@@ -219,9 +209,9 @@ pub fn eval<M: Memory>(
     scope: Scope,
     expr: &str,
     cfg: &LoadConfig,
-) -> Result<Variable, EvalError> {
+) -> Result<Value, EvalError> {
     let d = dwarf_of(c)?;
-    let e = expr::parse(expr)?;
+    let e = expr::parse(expr).map_err(EvalError::Syntax)?;
     // Package variables need no frame: a bad scope only matters when a
     // local is looked up.
     let f = frame::frame_ctx(c, scope);
@@ -232,7 +222,8 @@ pub fn eval<M: Memory>(
         f: f.as_ref().ok(),
         frame_err: f.as_ref().err(),
     }
-    .eval_top(&e)?;
+    .eval_top(&e)
+    .map_err(EvalError::Eval)?;
     v.name = expr.trim().to_string();
     Ok(v)
 }
@@ -242,11 +233,14 @@ pub fn package_vars<M: Memory>(
     c: &Capture<M>,
     filter: &str,
     cfg: &LoadConfig,
-) -> Result<Vec<Variable>, EvalError> {
+) -> Result<Vec<Value>, EvalError> {
     let d = dwarf_of(c)?;
     let globals = d
         .globals_matching(filter)
-        .map_err(|e| format!("bad filter {filter:?}: {e}"))?;
+        .map_err(|e| EvalError::BadFilter {
+            filter: filter.to_string(),
+            why: e.to_string(),
+        })?;
     let l = Loader::new(&c.target, Types::new(d), cfg);
     Ok(globals
         .into_iter()
@@ -254,11 +248,11 @@ pub fn package_vars<M: Memory>(
             l.reset_budget();
             match ty {
                 Some(ty) => l.var(&name, ty, Place::Mem(addr.wrapping_add(c.target.bias)), 0),
-                None => Variable {
+                None => Value {
                     name,
                     addr: addr.wrapping_add(c.target.bias),
-                    unreadable: "no type in DWARF".into(),
-                    ..Variable::default()
+                    unreadable: Some("no type in DWARF".into()),
+                    ..Value::default()
                 },
             }
         })
@@ -286,14 +280,27 @@ pub struct ChannelInfo {
 /// capacity, closed state, and the goroutines queued to send and receive
 /// (read from the channel's wait queues). `None` for other values and nil
 /// channels.
-pub fn channel_info<M: Memory>(c: &Capture<M>, v: &Variable) -> Option<ChannelInfo> {
-    if v.kind != kind::CHAN || v.base == 0 || !v.unreadable.is_empty() {
+pub fn channel_info<M: Memory>(c: &Capture<M>, v: &Value) -> Option<ChannelInfo> {
+    if v.kind != Kind::Chan || !v.is_readable() {
+        return None;
+    }
+    channel_info_at(c, v.base, &v.type_name)
+}
+
+/// [`channel_info`] of the channel whose `hchan` is at `hchan`, of type
+/// `type_name` (`chan int`); `None` for a nil channel.
+pub fn channel_info_at<M: Memory>(
+    c: &Capture<M>,
+    hchan: u64,
+    type_name: &str,
+) -> Option<ChannelInfo> {
+    if hchan == 0 {
         return None;
     }
     let t = &c.target;
     let h = &t.layout.hchan;
     let s = &t.layout.sudog;
-    let a = v.base;
+    let a = hchan;
     let limit = c.goroutines.len() + 1;
     let queue = |q: u64| -> Vec<u64> {
         let mut out = Vec::new();
@@ -310,12 +317,11 @@ pub fn channel_info<M: Memory>(c: &Capture<M>, v: &Variable) -> Option<ChannelIn
         }
         out
     };
-    let elem_type = v
-        .type_name
+    let elem_type = type_name
         .strip_prefix("chan ")
-        .or_else(|| v.type_name.strip_prefix("<-chan "))
-        .or_else(|| v.type_name.strip_prefix("chan<- "))
-        .unwrap_or(&v.type_name)
+        .or_else(|| type_name.strip_prefix("<-chan "))
+        .or_else(|| type_name.strip_prefix("chan<- "))
+        .unwrap_or(type_name)
         .to_string();
     Some(ChannelInfo {
         addr: a,
@@ -333,7 +339,7 @@ pub(crate) struct Located {
     name: String,
     ty: Option<gosleuth_gobin::TypeId>,
     place: Result<Place, String>,
-    flags: u32,
+    flags: VarFlags,
     decl_line: i64,
     location_expr: String,
 }
@@ -344,13 +350,13 @@ fn locate_scope_var<M: Memory>(
     f: &FrameCtx,
     sv: &ScopeVar,
 ) -> Located {
-    let mut fl = 0;
+    let mut fl = VarFlags::default();
     if sv.is_param {
-        fl |= if sv.is_return {
-            flags::RETURN_ARGUMENT
+        if sv.is_return {
+            fl.return_argument = true;
         } else {
-            flags::ARGUMENT
-        };
+            fl.argument = true;
+        }
     }
     let (mut name, mut ty) = (sv.name.clone(), sv.ty);
     let placed = var_place(c, f, sv);
@@ -359,7 +365,7 @@ fn locate_scope_var<M: Memory>(
     // `&x`: a variable moved to the heap; the frame holds its address.
     if let Some(rest) = sv.name.strip_prefix('&') {
         name = rest.to_string();
-        fl |= flags::ESCAPED;
+        fl.escaped = true;
         ty = ty.and_then(|t| l.types.raw(t)).and_then(|p| p.target);
         place = place.and_then(|p| match l.word(&p) {
             Ok(0) => Err(format!("no address for escaped variable {name}")),
@@ -383,25 +389,25 @@ fn read_scope_var<M: Memory>(
     l: &Loader<'_, M>,
     f: &FrameCtx,
     sv: &ScopeVar,
-) -> Variable {
+) -> Value {
     l.reset_budget();
     let loc = locate_scope_var(c, l, f, sv);
     let Some(ty) = loc.ty else {
-        return Variable {
+        return Value {
             name: loc.name,
             flags: loc.flags,
             decl_line: loc.decl_line,
-            unreadable: "no type in DWARF".into(),
-            ..Variable::default()
+            unreadable: Some("no type in DWARF".into()),
+            ..Value::default()
         };
     };
     let mut v = match loc.place {
         Ok(p) => l.var(&loc.name, ty, p, 0),
         Err(why) => {
-            let mut v = Variable {
+            let mut v = Value {
                 name: loc.name,
-                unreadable: why,
-                ..Variable::default()
+                unreadable: Some(why),
+                ..Value::default()
             };
             if let Ok(r) = l.types.resolve(ty) {
                 v.type_name = r.name.clone();
@@ -413,7 +419,7 @@ fn read_scope_var<M: Memory>(
     };
     v.flags |= loc.flags;
     v.decl_line = loc.decl_line;
-    v.location_expr = loc.location_expr;
+    v.location = loc.location_expr;
     v
 }
 
@@ -457,7 +463,7 @@ fn var_place<M: Memory>(
     f: &FrameCtx,
     sv: &ScopeVar,
 ) -> Result<(Place, String), String> {
-    let d = dwarf_of(c)?;
+    let d = dwarf_of(c).map_err(|e| e.to_string())?;
     let expr = d
         .location_at(sv, f.link_pc)
         .map_err(|e| format!("cannot read the location of {}: {e}", sv.name))?;

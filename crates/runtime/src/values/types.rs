@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use gosleuth_gobin::{Dwarf, GoType, TypeId, TypeKind};
 
-use super::kind;
+use super::{Kind, kind};
 
 /// Typedef chains longer than this are taken for a cycle.
 const MAX_TYPEDEFS: usize = 32;
@@ -79,7 +79,7 @@ pub(crate) struct Resolved {
     pub real: Rc<GoType>,
     pub shape: Shape,
     pub size: u64,
-    pub kind: u32,
+    pub kind: Kind,
 }
 
 /// Types read so far in one evaluation.
@@ -287,27 +287,27 @@ fn base_shape(t: &GoType) -> Shape {
     }
 }
 
-/// `reflect.Kind` of a shape, numbered as Delve reports it: every signed
-/// integer is `Int` and every unsigned one `Uint`, whatever its size.
-fn shape_kind(shape: &Shape) -> u32 {
+/// `reflect.Kind` of a shape: every signed integer is `Int` and every
+/// unsigned one `Uint`, whatever its size (as Delve reports them).
+fn shape_kind(shape: &Shape) -> Kind {
     match shape {
-        Shape::Bool => kind::BOOL,
-        Shape::Int(_) => kind::INT,
-        Shape::Uint(_) => kind::UINT,
-        Shape::Float(4) => kind::FLOAT32,
-        Shape::Float(_) => kind::FLOAT64,
-        Shape::Complex(8) => kind::COMPLEX64,
-        Shape::Complex(_) => kind::COMPLEX128,
-        Shape::String => kind::STRING,
-        Shape::Slice { .. } => kind::SLICE,
-        Shape::Array { .. } => kind::ARRAY,
-        Shape::Struct => kind::STRUCT,
-        Shape::Pointer { .. } => kind::PTR,
-        Shape::UnsafePointer => kind::UNSAFE_POINTER,
-        Shape::Chan { .. } => kind::CHAN,
-        Shape::Map { .. } => kind::MAP,
-        Shape::Interface { .. } => kind::INTERFACE,
-        Shape::Func => kind::FUNC,
-        Shape::TypeParam { .. } | Shape::Invalid(_) => kind::INVALID,
+        Shape::Bool => Kind::Bool,
+        Shape::Int(_) => Kind::Int,
+        Shape::Uint(_) => Kind::Uint,
+        Shape::Float(4) => Kind::Float32,
+        Shape::Float(_) => Kind::Float64,
+        Shape::Complex(8) => Kind::Complex64,
+        Shape::Complex(_) => Kind::Complex128,
+        Shape::String => Kind::String,
+        Shape::Slice { .. } => Kind::Slice,
+        Shape::Array { .. } => Kind::Array,
+        Shape::Struct => Kind::Struct,
+        Shape::Pointer { .. } => Kind::Ptr,
+        Shape::UnsafePointer => Kind::UnsafePointer,
+        Shape::Chan { .. } => Kind::Chan,
+        Shape::Map { .. } => Kind::Map,
+        Shape::Interface { .. } => Kind::Interface,
+        Shape::Func => Kind::Func,
+        Shape::TypeParam { .. } | Shape::Invalid(_) => Kind::Invalid,
     }
 }

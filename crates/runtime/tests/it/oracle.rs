@@ -303,7 +303,7 @@ fn user_locations_are_delves() {
                 let Some(i) = c.goroutines.iter().position(|g| g.id == d.id) else {
                     continue; // dlv lists dead goroutines too
                 };
-                let ours = c.delve_goroutine(i, false).user_current_loc;
+                let ours = gosleuth_dlvrpc::api::goroutine(&c, i, false).user_current_loc;
                 let name = ours.function.as_ref().map_or("?", |f| f.name.as_str());
                 assert_eq!(
                     (format!("{}:{}", ours.file, ours.line), name, ours.pc),

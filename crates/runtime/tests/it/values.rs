@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use gosleuth_dlvrpc::values::{self, LoadConfig, Scope, Variable, flags, kind};
 use gosleuth_memory::{CoreFile, Endian, Memory, Mode, Region};
-use gosleuth_runtime::values::{self, LoadConfig, Scope, Variable, flags, kind};
 use gosleuth_runtime::{Capture, Options};
 use gosleuth_testkit as kit;
 use gosleuth_testkit::process::Running;

@@ -10,7 +10,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Variable, kind};
+use gosleuth_runtime::values::{Kind as ValueKind, go_quote};
+
+use super::variable::{Variable, kind};
 
 /// Delve's single-line rendering of a variable (with its type at the top).
 pub fn format(v: &Variable) -> String {
@@ -389,71 +391,38 @@ fn write_basic(out: &mut String, v: &Variable) {
     }
 }
 
-/// Go's `%q` of a string.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{b}' => out.push_str("\\v"),
-            '\u{fffd}' => out.push_str("\\ufffd"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_control() => {
-                if (c as u32) <= 0xffff {
-                    let _ = write!(out, "\\u{:04x}", c as u32);
-                } else {
-                    let _ = write!(out, "\\U{:08x}", c as u32);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// `reflect.Kind.String()`.
 pub fn kind_name(k: u32) -> &'static str {
-    const NAMES: [&str; 27] = [
-        "invalid",
-        "bool",
-        "int",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "uint",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "uintptr",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-        "array",
-        "chan",
-        "func",
-        "interface",
-        "map",
-        "ptr",
-        "slice",
-        "string",
-        "struct",
-        "unsafe.Pointer",
+    const KINDS: [ValueKind; 27] = [
+        ValueKind::Invalid,
+        ValueKind::Bool,
+        ValueKind::Int,
+        ValueKind::Int8,
+        ValueKind::Int16,
+        ValueKind::Int32,
+        ValueKind::Int64,
+        ValueKind::Uint,
+        ValueKind::Uint8,
+        ValueKind::Uint16,
+        ValueKind::Uint32,
+        ValueKind::Uint64,
+        ValueKind::Uintptr,
+        ValueKind::Float32,
+        ValueKind::Float64,
+        ValueKind::Complex64,
+        ValueKind::Complex128,
+        ValueKind::Array,
+        ValueKind::Chan,
+        ValueKind::Func,
+        ValueKind::Interface,
+        ValueKind::Map,
+        ValueKind::Ptr,
+        ValueKind::Slice,
+        ValueKind::String,
+        ValueKind::Struct,
+        ValueKind::UnsafePointer,
     ];
-    NAMES.get(k as usize).copied().unwrap_or("invalid")
+    KINDS.get(k as usize).map_or("invalid", |k| k.name())
 }
 
 #[cfg(test)]
@@ -596,8 +565,6 @@ mod tests {
         assert_eq!(go_quote("a\"b\\c\n\t\u{1}"), "\"a\\\"b\\\\c\\n\\t\\x01\"");
         assert_eq!(go_quote("héllo"), "\"héllo\"");
     }
-
-    // Moved with the printer from gosleuth-dlvrpc.
 
     fn var(name: &str, ty: &str, k: u32, value: &str) -> Variable {
         Variable {

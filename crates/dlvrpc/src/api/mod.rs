@@ -1,14 +1,24 @@
-//! The JSON shapes of Delve's `service/rpc2` replies and the `service/api`
-//! types that only the server needs (goroutines, locations, stack frames,
-//! threads and registers live in [`gosleuth_runtime::delve`]).
+//! Delve's wire types, the one place of that contract: the JSON shapes of
+//! `service/rpc2` replies (here), the `service/api` types of goroutines,
+//! locations, stack frames, threads and registers ([`goroutine`]) and of
+//! variables ([`variable`]), made from what the runtime read, and Delve's
+//! printer of variables ([`format`]).
 //!
 //! rpc2's `...In`/`...Out` structs carry no JSON tags, so their fields go
 //! over the wire under their Go names (`Goroutines`, `Nextg`); the `api`
 //! types keep their own tags (`currentThread`, `exited`).
 
-use gosleuth_runtime::delve::{Goroutine, Location, Register, Stackframe, Thread};
-use gosleuth_runtime::values::Variable;
+pub mod format;
+pub mod goroutine;
+pub mod variable;
+
 use serde::Serialize;
+
+pub use goroutine::{
+    Function, Goroutine, Location, Register, Stackframe, Thread, goroutine, location, pc_location,
+    registers, stackframe, thread,
+};
+pub use variable::{Variable, flags, kind};
 
 /// `api.DebuggerState`.
 #[derive(Debug, Clone, Serialize)]
