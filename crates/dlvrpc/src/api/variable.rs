@@ -190,26 +190,19 @@ pub fn float_str(f: f64, single: bool) -> String {
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (years 0 to 9999).
 pub fn rfc3339(unix: i64) -> Option<String> {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    if !(0..=9999).contains(&y) {
+    let at = jiff::Timestamp::from_second(unix).ok()?;
+    let t = jiff::tz::Offset::UTC.to_datetime(at);
+    if t.year() < 0 {
         return None;
     }
     Some(format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     ))
 }
 
