@@ -56,6 +56,43 @@ impl Endian {
             Endian::Big => u16::from_be_bytes(b),
         }
     }
+    /// The `u64` at byte `off` of `buf`; 0 when `buf` ends before it (a
+    /// struct copied short reads as zeroes past its end).
+    pub fn u64_at(self, buf: &[u8], off: u64) -> u64 {
+        usize::try_from(off)
+            .ok()
+            .and_then(|o| buf.get(o..o.checked_add(8)?))
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, |b| self.u64(b))
+    }
+    /// The `u32` at byte `off` of `buf`; 0 when `buf` ends before it.
+    pub fn u32_at(self, buf: &[u8], off: u64) -> u32 {
+        usize::try_from(off)
+            .ok()
+            .and_then(|o| buf.get(o..o.checked_add(4)?))
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, |b| self.u32(b))
+    }
+    /// The unsigned integer stored in the first 8 bytes of `b`, or in all
+    /// of it when shorter (a narrower integer, zero-extended).
+    pub fn uint(self, b: &[u8]) -> u64 {
+        let n = b.len().min(8);
+        let mut w = [0u8; 8];
+        match self {
+            Endian::Little => {
+                w[..n].copy_from_slice(&b[..n]);
+                u64::from_le_bytes(w)
+            }
+            Endian::Big => {
+                w[8 - n..].copy_from_slice(&b[..n]);
+                u64::from_be_bytes(w)
+            }
+        }
+    }
+    /// The 8-byte words of `buf`, in order (a short tail is left out).
+    pub fn words(self, buf: &[u8]) -> impl Iterator<Item = u64> + '_ {
+        buf.chunks_exact(8).map(move |c| self.uint(c))
+    }
 }
 
 /// Access permissions of a region.
@@ -234,5 +271,25 @@ mod tests {
     fn thread_safety() {
         send_sync::<crate::CoreFile>();
         sync::<crate::LiveProcess>();
+    }
+
+    /// The one endian-aware reader of copied target memory: both byte
+    /// orders, short buffers read as zeroes, narrow integers zero-extended.
+    #[test]
+    fn endian_reads() {
+        use crate::Endian::{Big, Little};
+        let b = [1u8, 2, 3, 4, 5, 6, 7, 8, 9];
+        assert_eq!(Little.u64_at(&b, 1), 0x0908_0706_0504_0302);
+        assert_eq!(Big.u64_at(&b, 1), 0x0203_0405_0607_0809);
+        assert_eq!(Little.u64_at(&b, 2), 0, "past the end");
+        assert_eq!(Little.u64_at(&b, u64::MAX), 0);
+        assert_eq!(Big.u32_at(&b, 5), 0x0607_0809);
+        assert_eq!(Little.uint(&[0x34, 0x12]), 0x1234);
+        assert_eq!(Big.uint(&[0x12, 0x34]), 0x1234);
+        assert_eq!(Little.uint(&b), 0x0807_0605_0403_0201, "first 8 bytes");
+        assert_eq!(
+            Little.words(&b).collect::<Vec<_>>(),
+            vec![0x0807_0605_0403_0201]
+        );
     }
 }

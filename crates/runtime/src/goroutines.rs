@@ -276,45 +276,32 @@ pub fn unwind_all<M: Memory + Sync>(t: &Target<M>, gs: &mut [RawGoroutine]) -> (
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
-fn u64_at(buf: &[u8], off: u64) -> u64 {
-    let o = off as usize;
-    buf.get(o..o + 8)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u64::from_le_bytes)
-}
-
-fn u32_at(buf: &[u8], off: u64) -> u32 {
-    let o = off as usize;
-    buf.get(o..o + 4)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u32::from_le_bytes)
-}
-
 fn header<M: Memory>(t: &Target<M>, gp: u64, buf: &[u8]) -> Option<RawGoroutine> {
     if gp == 0 {
         return None;
     }
     let l = &t.layout.g;
-    let st = u32_at(buf, l.atomicstatus) & !status::SCAN;
+    let e = t.mem.endian();
+    let st = e.u32_at(buf, l.atomicstatus) & !status::SCAN;
     let mut g = RawGoroutine {
         gp,
-        id: u64_at(buf, l.goid),
+        id: e.u64_at(buf, l.goid),
         status: st,
         wait_reason: buf.get(l.waitreason as usize).copied().unwrap_or(0),
-        waitsince: u64_at(buf, l.waitsince) as i64,
-        parent_id: l.parent_goid.map_or(0, |o| u64_at(buf, o)),
-        gopc: u64_at(buf, l.gopc),
-        startpc: u64_at(buf, l.startpc),
-        labels: u64_at(buf, l.labels),
-        locked: u64_at(buf, l.lockedm) != 0,
-        m: u64_at(buf, l.m),
-        waiting: u64_at(buf, l.waiting),
-        stack_lo: u64_at(buf, l.stack_lo),
-        stack_hi: u64_at(buf, l.stack_hi),
-        sched_pc: u64_at(buf, l.sched_pc),
-        sched_sp: u64_at(buf, l.sched_sp),
-        syscall_pc: u64_at(buf, l.syscallpc),
-        syscall_sp: u64_at(buf, l.syscallsp),
+        waitsince: e.u64_at(buf, l.waitsince) as i64,
+        parent_id: l.parent_goid.map_or(0, |o| e.u64_at(buf, o)),
+        gopc: e.u64_at(buf, l.gopc),
+        startpc: e.u64_at(buf, l.startpc),
+        labels: e.u64_at(buf, l.labels),
+        locked: e.u64_at(buf, l.lockedm) != 0,
+        m: e.u64_at(buf, l.m),
+        waiting: e.u64_at(buf, l.waiting),
+        stack_lo: e.u64_at(buf, l.stack_lo),
+        stack_hi: e.u64_at(buf, l.stack_hi),
+        sched_pc: e.u64_at(buf, l.sched_pc),
+        sched_sp: e.u64_at(buf, l.sched_sp),
+        syscall_pc: e.u64_at(buf, l.syscallpc),
+        syscall_sp: e.u64_at(buf, l.syscallsp),
         ..RawGoroutine::default()
     };
     if g.is_dead() {

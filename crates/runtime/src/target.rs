@@ -91,6 +91,12 @@ impl<M> Target<M> {
 }
 
 impl<M: Memory> Target<M> {
+    /// The target's word at byte `off` of `buf`, a copy of its memory (0
+    /// past the end of `buf`), in the target's byte order.
+    pub(crate) fn word_at(&self, buf: &[u8], off: u64) -> u64 {
+        self.mem.endian().u64_at(buf, off)
+    }
+
     /// Prepares to read `mem`, the memory of a process running `bin`.
     pub fn new(mem: M, bin: GoBinary, bias: u64, threads: Vec<Thread>) -> Result<Target<M>> {
         let go_version = bin.go_version().ok_or_else(|| {

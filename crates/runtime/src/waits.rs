@@ -89,13 +89,6 @@ impl ByGp {
     }
 }
 
-/// The little-endian word at `off` of `b` (0 past its end).
-fn word(b: &[u8], off: u64) -> u64 {
-    b.get(off as usize..off as usize + 8)
-        .and_then(|w| w.try_into().ok())
-        .map_or(0, u64::from_le_bytes)
-}
-
 /// The objects goroutines are queued on and their queues (references are
 /// added by [`find_references`] once stacks are unwound).
 pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -> WaitGraph {
@@ -125,11 +118,11 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
                 }
                 let mut sg = g.waiting;
                 while sg != 0 && out.len() < 1024 {
-                    if t.mem.read_at(sg, buf).is_err() || word(buf, s.g) != g.gp {
+                    if t.mem.read_at(sg, buf).is_err() || t.word_at(buf, s.g) != g.gp {
                         break;
                     }
-                    out.push((sg, gi as u32, word(buf, s.c), word(buf, s.next)));
-                    sg = word(buf, s.waitlink);
+                    out.push((sg, gi as u32, t.word_at(buf, s.c), t.word_at(buf, s.next)));
+                    sg = t.word_at(buf, s.waitlink);
                 }
                 out
             },
@@ -170,7 +163,10 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
                     if t.mem.read_at(sg, &mut buf).is_err() {
                         break;
                     }
-                    (by_gp.get(word(&buf, s.g), &mut at_gp), word(&buf, s.next))
+                    (
+                        by_gp.get(t.word_at(&buf, s.g), &mut at_gp),
+                        t.word_at(&buf, s.next),
+                    )
                 }
             };
             out.extend(gi);
@@ -234,8 +230,8 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
                         if t.mem.read_at(node, buf).is_err() {
                             continue;
                         }
-                        let elem = word(buf, s.elem);
-                        let (prev, next) = (word(buf, s.prev), word(buf, s.next));
+                        let elem = t.word_at(buf, s.elem);
+                        let (prev, next) = (t.word_at(buf, s.prev), t.word_at(buf, s.next));
                         let mut ws = Vec::new();
                         let mut w = node;
                         let mut at_gp = 0;
@@ -244,10 +240,10 @@ pub(crate) fn wait_graph<M: Memory + Sync>(t: &Target<M>, gs: &[RawGoroutine]) -
                             if w != node && t.mem.read_at(w, buf).is_err() {
                                 break;
                             }
-                            if let Some(i) = by_gp.get(word(buf, s.g), &mut at_gp) {
+                            if let Some(i) = by_gp.get(t.word_at(buf, s.g), &mut at_gp) {
                                 ws.push(i);
                             }
-                            w = word(buf, s.waitlink);
+                            w = t.word_at(buf, s.waitlink);
                         }
                         if !ws.is_empty() {
                             out.push((elem, ws));
@@ -369,10 +365,7 @@ pub(crate) fn find_references<M: Memory + Sync>(
                         .or_insert_with(|| calls_any(t, f.pc, &receivers));
                     let user = !is_runtime_pc(t, f.pc);
                     let mut seen: Vec<(usize, Option<u32>)> = Vec::new();
-                    for w in buf
-                        .chunks_exact(8)
-                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                    {
+                    for w in t.mem.endian().words(buf) {
                         // Small values, and pointers into the goroutine's own
                         // stack (saved frame pointers, addresses of locals).
                         if w < 0x1000 || (g.stack_lo..g.stack_hi).contains(&w) {
@@ -393,8 +386,7 @@ pub(crate) fn find_references<M: Memory + Sync>(
                                 return Vec::new();
                             }
                             let mut v: Vec<(usize, u32)> = Vec::new();
-                            for (j, c) in s.chunks_exact(8).enumerate() {
-                                let u = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+                            for (j, u) in t.mem.endian().words(&s).enumerate() {
                                 if let Some(o) = hit(u) {
                                     if !v.iter().any(|x| x.0 == o) {
                                         v.push((o, (j * 8) as u32));

@@ -71,14 +71,12 @@ pub(crate) struct Loader<'a, M> {
     nodes: Cell<usize>,
 }
 
-fn le_u64(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = b.len().min(8);
-    w[..n].copy_from_slice(&b[..n]);
-    u64::from_le_bytes(w)
-}
-
 impl<'a, M: Memory> Loader<'a, M> {
+    /// An integer of up to 8 bytes read from the target, in its byte order.
+    fn uint(&self, b: &[u8]) -> u64 {
+        self.t.mem.endian().uint(b)
+    }
+
     pub fn new(t: &'a Target<M>, types: Types<'a>, cfg: &LoadConfig) -> Loader<'a, M> {
         let cfg = LoadConfig {
             follow_pointers: cfg.follow_pointers,
@@ -133,7 +131,7 @@ impl<'a, M: Memory> Loader<'a, M> {
     }
 
     pub fn word(&self, p: &Place) -> Result<u64, String> {
-        self.read(p, 8).map(|b| le_u64(&b))
+        self.read(p, 8).map(|b| self.uint(&b))
     }
 
     /// A blank variable of type `r` at `place` (name, types, kind, address).
@@ -295,7 +293,7 @@ impl<'a, M: Memory> Loader<'a, M> {
             Shape::Int(size) => {
                 let size = (*size).clamp(1, 8);
                 let b = self.read(place, size)?;
-                let raw = le_u64(&b);
+                let raw = self.uint(&b);
                 let shift = 64 - 8 * size as u32;
                 let n = ((raw << shift) as i64) >> shift;
                 v.scalar = Scalar::Int(n);
@@ -303,17 +301,17 @@ impl<'a, M: Memory> Loader<'a, M> {
             Shape::Uint(size) => {
                 let size = (*size).clamp(1, 8);
                 let b = self.read(place, size)?;
-                v.scalar = Scalar::Uint(le_u64(&b));
+                v.scalar = Scalar::Uint(self.uint(&b));
             }
             Shape::Float(size) => {
                 v.scalar = match size {
                     4 => {
                         let b = self.read(place, 4)?;
-                        Scalar::Float32(f32::from_bits(le_u64(&b) as u32))
+                        Scalar::Float32(f32::from_bits(self.uint(&b) as u32))
                     }
                     _ => {
                         let b = self.read(place, 8)?;
-                        Scalar::Float64(f64::from_bits(le_u64(&b)))
+                        Scalar::Float64(f64::from_bits(self.uint(&b)))
                     }
                 };
             }
@@ -322,15 +320,15 @@ impl<'a, M: Memory> Loader<'a, M> {
                 let b = self.read(place, fs * 2)?;
                 let (kind_f, re, im) = if fs == 4 {
                     let (re, im) = (
-                        f32::from_bits(le_u64(&b[..4]) as u32),
-                        f32::from_bits(le_u64(&b[4..]) as u32),
+                        f32::from_bits(self.uint(&b[..4]) as u32),
+                        f32::from_bits(self.uint(&b[4..]) as u32),
                     );
                     v.scalar = Scalar::Complex64(re, im);
                     (Kind::Float32, Scalar::Float32(re), Scalar::Float32(im))
                 } else {
                     let (re, im) = (
-                        f64::from_bits(le_u64(&b[..8])),
-                        f64::from_bits(le_u64(&b[8..])),
+                        f64::from_bits(self.uint(&b[..8])),
+                        f64::from_bits(self.uint(&b[8..])),
                     );
                     v.scalar = Scalar::Complex128(re, im);
                     (Kind::Float64, Scalar::Float64(re), Scalar::Float64(im))

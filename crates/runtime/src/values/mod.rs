@@ -439,7 +439,7 @@ impl<M: Memory> LocationContext for Ctx<'_, M> {
         let mut b = [0u8; 8];
         let n = usize::from(size).min(8);
         self.c.target.mem.read_at(addr, &mut b[..n]).ok()?;
-        Some(u64::from_le_bytes(b))
+        Some(self.c.target.mem.endian().uint(&b[..n]))
     }
 }
 
