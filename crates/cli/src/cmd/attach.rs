@@ -3,11 +3,9 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use gosleuth_memory::Mode;
 
 use super::core::{DlvArgs, serve_dlv};
 use super::goroutines::{ViewArgs, show};
@@ -33,23 +31,12 @@ pub struct AttachArgs {
 }
 
 pub fn run(args: AttachArgs) -> Result<ExitCode> {
-    let pid = i32::try_from(args.pid).context("pid out of range")?;
-    if let Some(bin) = &args.binary {
-        let kind = gosleuth_evidence::kind::classify(bin)
-            .with_context(|| format!("cannot read {}", bin.display()))?;
-        gosleuth_evidence::kind::check_executable(
-            bin,
-            kind,
-            "the Go executable the process runs (--binary)",
-        )?;
-    }
-    let mode = if args.no_stop {
-        Mode::NoStop
-    } else {
-        Mode::Freeze {
-            budget: Duration::from_millis(args.budget_ms),
-        }
-    };
+    let (pid, mode) = super::live::target(
+        args.pid,
+        args.binary.as_deref(),
+        args.no_stop,
+        args.budget_ms,
+    )?;
     let c = gosleuth_runtime::capture_live(pid, mode, args.binary.as_deref(), &Default::default())
         .with_context(|| format!("cannot read goroutines of process {pid}"))?;
     let stopped = match c.frozen_for {

@@ -13,7 +13,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -78,23 +77,8 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
     let opts = Options::default();
     let (before, after) = match args.pid {
         Some(pid) => {
-            let pid = i32::try_from(pid).context("pid out of range")?;
-            if let Some(bin) = &args.binary {
-                let kind = gosleuth_evidence::kind::classify(bin)
-                    .with_context(|| format!("cannot read {}", bin.display()))?;
-                gosleuth_evidence::kind::check_executable(
-                    bin,
-                    kind,
-                    "the Go executable the process runs (--binary)",
-                )?;
-            }
-            let mode = if args.no_stop {
-                Mode::NoStop
-            } else {
-                Mode::Freeze {
-                    budget: Duration::from_millis(args.budget_ms),
-                }
-            };
+            let (pid, mode) =
+                super::live::target(pid, args.binary.as_deref(), args.no_stop, args.budget_ms)?;
             (None, live(pid, mode, args.binary.as_deref())?)
         }
         None => {

@@ -7,6 +7,7 @@ pub mod diagnose;
 pub mod dump;
 pub mod fetch;
 pub mod goroutines;
+pub mod live;
 pub mod logs;
 pub mod pprof;
 pub mod triage;
