@@ -10,8 +10,7 @@ use crate::line::parse_line;
 use crate::runtime;
 use crate::scan::{NO_TEMPLATE, Part, Scanner};
 
-/// Bytes read at a time.
-const CHUNK: usize = 1 << 20;
+use gosleuth_text::parts::Feed;
 /// How far past a nominal cut to look for a record boundary.
 const WINDOW: usize = 256 << 10;
 /// The smallest part worth a thread of its own.
@@ -80,34 +79,8 @@ where
     let mut bounds = vec![0];
     bounds.extend(cuts(len, read_at, parts, opts)?);
     bounds.push(len);
-    let results: Vec<std::io::Result<Part>> = std::thread::scope(|s| {
-        let handles: Vec<_> = bounds
-            .windows(2)
-            .map(|w| {
-                let (start, end) = (w[0], w[1]);
-                s.spawn(move || -> std::io::Result<Part> {
-                    let mut sc = Scanner::new(opts);
-                    let mut buf =
-                        vec![0u8; usize::try_from(end - start).map_or(CHUNK, |n| n.min(CHUNK))];
-                    let mut at = start;
-                    while at < end {
-                        let want = usize::try_from(end - at).map_or(CHUNK, |n| n.min(CHUNK));
-                        let n = read_at(at, &mut buf[..want])?;
-                        if n == 0 {
-                            break;
-                        }
-                        sc.feed(&buf[..n]);
-                        at += n as u64;
-                    }
-                    Ok(sc.finish())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+    let results =
+        gosleuth_text::parts::read_parts(&bounds, read_at, |_| PartScanner(Scanner::new(opts)));
     let mut merged: Option<Part> = None;
     for r in results {
         let part = r?;
@@ -117,6 +90,19 @@ where
         });
     }
     Ok(merged.unwrap_or_else(|| Scanner::new(opts).finish()))
+}
+
+/// One part's scanner.
+struct PartScanner<'a>(Scanner<'a>);
+
+impl Feed for PartScanner<'_> {
+    type Output = Part;
+    fn feed(&mut self, chunk: &[u8]) {
+        self.0.feed(chunk);
+    }
+    fn finish(self) -> Part {
+        self.0.finish()
+    }
 }
 
 /// Appends part `b` (which follows `a` in the input) to `a`.

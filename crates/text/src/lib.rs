@@ -16,6 +16,7 @@ pub mod framing;
 pub mod gotest;
 pub mod lines;
 mod parser;
+pub mod parts;
 pub mod race;
 
 pub use parser::{

@@ -1281,39 +1281,26 @@ where
     let mut bounds = vec![0];
     bounds.extend(&cuts);
     bounds.push(len);
-    let results: Vec<std::io::Result<(Evidence, u64, bool)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = bounds
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| {
-                let (start, end) = (w[0], w[1]);
-                s.spawn(move || -> std::io::Result<(Evidence, u64, bool)> {
-                    let mut p = if i == 0 {
-                        Parser::new(opts)
-                    } else {
-                        Parser::continuing(opts, 0)
-                    };
-                    let mut buf = vec![0u8; CHUNK];
-                    let mut at = start;
-                    while at < end {
-                        let want = usize::try_from(end - at).map_or(CHUNK, |n| n.min(CHUNK));
-                        let n = read_at(at, &mut buf[..want])?;
-                        if n == 0 {
-                            break;
-                        }
-                        p.feed(&buf[..n]);
-                        at += n as u64;
-                    }
-                    let lines = p.line_no;
-                    let (e, open) = p.finish_part();
-                    Ok((e, lines, open))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    /// One part's parser; its result is the part's evidence, its line
+    /// count and whether it ended inside an incident.
+    struct PartParser(Parser);
+    impl crate::parts::Feed for PartParser {
+        type Output = (Evidence, u64, bool);
+        fn feed(&mut self, chunk: &[u8]) {
+            self.0.feed(chunk);
+        }
+        fn finish(self) -> Self::Output {
+            let lines = self.0.line_no;
+            let (e, open) = self.0.finish_part();
+            (e, lines, open)
+        }
+    }
+    let results = crate::parts::read_parts(&bounds, read_at, |i| {
+        PartParser(if i == 0 {
+            Parser::new(opts)
+        } else {
+            Parser::continuing(opts, 0)
+        })
     });
     let mut merged = Evidence::default();
     let mut races = Vec::new();
@@ -1377,9 +1364,6 @@ where
     merged.summarize();
     Ok(merged)
 }
-
-/// Bytes read at a time.
-const CHUNK: usize = 1 << 20;
 
 /// Renumbers the lines of a part's findings as lines of the whole input.
 fn shift_lines(e: &mut Evidence, by: u64) {
