@@ -133,7 +133,8 @@ fixture_dirs! {
     fixtures_seeds => "seeds",
 }
 
-/// Every directory of `fixtures/text` has its test above.
+/// Every directory of `fixtures/text` has its test above, and every
+/// snapshot its fixture (a removed fixture leaves no stale snapshot).
 #[test]
 fn every_fixture_directory_is_snapshotted() {
     let root = kit::repo_root().join("fixtures/text");
@@ -150,5 +151,25 @@ fn every_fixture_directory_is_snapshotted() {
             src.contains(&format!("=> \"{d}\"")),
             "fixtures/text/{d} has no test in fixtures.rs: add it to fixture_dirs!"
         );
+    }
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/fixtures");
+    for dir in std::fs::read_dir(&snapshots)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", snapshots.display()))
+    {
+        let dir = dir.expect("directory entry").path();
+        for snap in std::fs::read_dir(&dir).expect("snapshot directory") {
+            let snap = snap.expect("directory entry").path();
+            let name = snap.file_name().unwrap_or_default().to_string_lossy();
+            let Some(fixture) = name.strip_suffix(".snap") else {
+                continue;
+            };
+            let rel = root.join(dir.file_name().unwrap_or_default()).join(fixture);
+            assert!(
+                rel.is_file(),
+                "{} has no fixture {}: remove it",
+                snap.display(),
+                rel.display()
+            );
+        }
     }
 }

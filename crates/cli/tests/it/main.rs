@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use gosleuth_testkit as kit;
 
+mod cores;
 #[cfg(feature = "factory")]
 mod dlv;
 mod fixtures;
