@@ -1408,6 +1408,9 @@ def fixtures(versions, force=False):
         "  `metricsdeadlock.debug1.txt`, a few KiB, is included). See factory/README.md",
         "  for what each program and case does.",
         "- `.gitattributes` turns off end-of-line conversion for everything here.",
+        "- The offline tests (`cargo test`) snapshot what `gosleuth` prints for every",
+        "  file under `text/` (`crates/cli/tests/it/fixtures.rs`); after regenerating,",
+        "  review and accept the snapshot changes as docs/testing.md says.",
     ]
     old = [v for v in versions if is_old(v)]
     if old:

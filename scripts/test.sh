@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite. What runs by default (the project's rule: the newest
-# and the oldest Go release on every run, the rest where a layout differs):
+# The whole test suite: the offline tier (what plain `cargo test` runs: the
+# committed fixtures, snapshots and go tool pprof outputs) and the factory
+# tier (the `factory` feature: tests on the evidence factory's programs,
+# live processes and the oracles go tool, dlv and gdb), in one cargo run
+# with `--features factory` (docs/testing.md). What runs by default (the
+# project's rule: the newest and the oldest Go release on every run, the
+# rest where a layout differs):
 #
 #   - every test on the installed Go (the newest) and go1.21.13 (the oldest
 #     release of the factory's matrix): GOSLEUTH_GO_VERSIONS;
@@ -37,7 +42,7 @@ echo "== evidence factory (in the background): ${prepare[*]:2}" >&2
 factory_pid=$!
 
 echo "== cargo build (tests)" >&2
-if ! cargo test --workspace --locked --no-run; then
+if ! cargo test --workspace --locked --features factory --no-run; then
   echo "scripts/test.sh: cargo build failed; waiting for the evidence factory to finish" >&2
   wait "$factory_pid" || true
   exit 1
@@ -53,7 +58,7 @@ fi
 
 echo "== cargo test" >&2
 status=0
-cargo test --workspace --locked || status=$?
+cargo test --workspace --locked --features factory || status=$?
 end=$(date +%s)
 echo "== scripts/test.sh: cargo build $((built - start))s; factory done $((prepared - start))s" \
   "after the start; cargo test $((end - prepared))s; total $((end - start))s" >&2

@@ -1,18 +1,30 @@
 //! Test support shared by the crates' integration tests: runs the evidence
 //! factory (`factory/factory.py`) and says which Go releases to test.
 //!
+//! Two tiers (docs/testing.md): what needs Go, Python, dlv or gdb (the
+//! factory, the live processes, the oracles) is compiled only with this
+//! crate's `factory` feature, which each tested crate's own `factory`
+//! feature turns on; without it only [`repo_root`], [`read`] and
+//! [`source_line`] exist, which read committed files. So an offline test
+//! cannot reach the factory: it would not compile.
+//!
 //! Tests never skip silently: when Go or Python is missing, or the factory
 //! fails, these functions panic with what went wrong and how to fix it.
 
+#[cfg(feature = "factory")]
 pub mod process;
 
+#[cfg(feature = "factory")]
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+#[cfg(feature = "factory")]
 use std::process::Command;
+#[cfg(feature = "factory")]
 use std::sync::Mutex;
 
 /// Every Go release of the factory's matrix (its `default` group): the
 /// installed one and older releases fetched through `GOTOOLCHAIN`.
+#[cfg(feature = "factory")]
 pub const ALL_GO_VERSIONS: &[&str] = &[
     "installed",
     "go1.21.13",
@@ -27,10 +39,12 @@ pub const ALL_GO_VERSIONS: &[&str] = &[
 /// are tested by default only where a layout differs
 /// ([`layout_go_versions`]); `GOSLEUTH_GO_VERSIONS=all` tests everything on
 /// every release.
+#[cfg(feature = "factory")]
 pub const DEFAULT_GO_VERSIONS: &[&str] = &["installed", "go1.21.13"];
 
 /// A comma-separated list of releases from `var`, where `all` stands for
 /// `all` and `old` for [`OLD_GO_VERSIONS`]; `None` when unset.
+#[cfg(feature = "factory")]
 fn versions_from(var: &str, all: &[&str]) -> Option<Vec<String>> {
     let v = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
     let mut out: Vec<String> = Vec::new();
@@ -60,6 +74,7 @@ pub fn repo_root() -> PathBuf {
 
 /// Go releases to test against: `GOSLEUTH_GO_VERSIONS` (comma-separated;
 /// `all` is the whole matrix) or [`DEFAULT_GO_VERSIONS`].
+#[cfg(feature = "factory")]
 pub fn go_versions() -> Vec<String> {
     versions_from("GOSLEUTH_GO_VERSIONS", ALL_GO_VERSIONS)
         .unwrap_or_else(|| DEFAULT_GO_VERSIONS.iter().map(|s| s.to_string()).collect())
@@ -72,6 +87,7 @@ pub fn go_versions() -> Vec<String> {
 /// every release of the matrix ([`ALL_GO_VERSIONS`]; each release has its
 /// own layout) followed by any other release of [`go_versions`]. These
 /// tests need only default and stripped builds of one program, no cores.
+#[cfg(feature = "factory")]
 pub fn layout_go_versions() -> Vec<String> {
     versions_from("GOSLEUTH_LAYOUT_GO_VERSIONS", ALL_GO_VERSIONS).unwrap_or_else(|| {
         let mut out: Vec<String> = ALL_GO_VERSIONS.iter().map(|s| s.to_string()).collect();
@@ -87,12 +103,14 @@ pub fn layout_go_versions() -> Vec<String> {
 /// Older releases (also fetched through `GOTOOLCHAIN`) for which the
 /// factory makes the text evidence only (`crash`, `racepanic`, `rpcrace`,
 /// `mapwrites`, `variants`, `goleak`, `metricsdeadlock`; `--go old`).
+#[cfg(feature = "factory")]
 pub const OLD_GO_VERSIONS: &[&str] = &["go1.17.13", "go1.18.10", "go1.19.13", "go1.20.14"];
 
 /// Go releases to test the text parsers against: `GOSLEUTH_TEXT_GO_VERSIONS`
 /// (comma-separated; `old`, and `all` for old and the matrix, allowed) or
 /// [`OLD_GO_VERSIONS`]
 /// followed by [`go_versions`] (a release listed in both appears once).
+#[cfg(feature = "factory")]
 pub fn text_go_versions() -> Vec<String> {
     let all: Vec<&str> = OLD_GO_VERSIONS
         .iter()
@@ -114,11 +132,13 @@ pub fn text_go_versions() -> Vec<String> {
     })
 }
 
+#[cfg(feature = "factory")]
 static CACHE: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
 
 /// Runs `python3 factory/factory.py SUBCOMMAND --go GO ARGS...` (cached:
 /// the factory skips what it has already made) and returns the output
 /// directory it prints last.
+#[cfg(feature = "factory")]
 pub fn factory(subcommand: &str, go: &str, args: &[&str]) -> PathBuf {
     let key = format!("{subcommand} {go} {}", args.join(" "));
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
@@ -163,6 +183,7 @@ pub fn factory(subcommand: &str, go: &str, args: &[&str]) -> PathBuf {
 /// One binary the factory builds for a Go release (`parked`,
 /// `parked.noopt`, `crash.noopt`, `leak.pie`, ...), built if missing:
 /// only what a test reads is built.
+#[cfg(feature = "factory")]
 pub fn binary(go: &str, name: &str) -> PathBuf {
     factory("build", go, &["--binary", name])
         .join("bin")
@@ -170,6 +191,7 @@ pub fn binary(go: &str, name: &str) -> PathBuf {
 }
 
 /// The evidence directory for one Go release, with `cases` made.
+#[cfg(feature = "factory")]
 pub fn evidence(go: &str, cases: &[&str]) -> PathBuf {
     let mut args = Vec::new();
     for c in cases {
@@ -204,6 +226,7 @@ pub fn source_line(program_file: &str, needle: &str) -> u32 {
 
 /// The minor version of a Go release name (`go1.23.12` → 23); `installed`
 /// asks the installed `go`.
+#[cfg(feature = "factory")]
 pub fn go_minor(go: &str) -> u32 {
     let name = if go == "installed" {
         let out = Command::new("go")
@@ -223,6 +246,7 @@ pub fn go_minor(go: &str) -> u32 {
 /// Where `go install github.com/go-delve/delve/cmd/dlv@latest` puts dlv
 /// (`$(go env GOPATH)/bin`, else `~/go/bin`); panics with the install
 /// command when it is not there (`.ci/run` installs it).
+#[cfg(feature = "factory")]
 pub fn dlv_path() -> PathBuf {
     let gopath = Command::new("go")
         .args(["env", "GOPATH"])

@@ -3,6 +3,7 @@
 
 use std::process::{Command, Output, Stdio};
 
+#[cfg(feature = "factory")]
 use gosleuth_testkit as kit;
 
 use super::{gosleuth, stdout};
@@ -11,6 +12,7 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+#[cfg(feature = "factory")]
 fn testtimeout(file: &str) -> String {
     kit::evidence("installed", &["testtimeout"])
         .join("text")
@@ -22,6 +24,7 @@ fn testtimeout(file: &str) -> String {
 /// `go test -timeout 2s` on a test stuck on a recursive lock: triage names
 /// TestIncr's goroutine in Store.Get (and shows it), not the timer that
 /// raised the panic.
+#[cfg(feature = "factory")]
 #[test]
 fn a_test_timeout_names_the_stuck_test() {
     let get = kit::source_line("testtimeout/store.go", "s.mu.Lock()");
@@ -63,6 +66,7 @@ fn a_test_timeout_names_the_stuck_test() {
 
 /// The runtime output inside `go test -json` events: triage found no panic
 /// and diagnose exited 2; both read it now.
+#[cfg(feature = "factory")]
 #[test]
 fn go_test_json_is_read_by_triage_and_diagnose() {
     let nilmap = testtimeout("testtimeout.nilmap.json.txt");
@@ -132,6 +136,7 @@ fn triage_says_it_reads_standard_input_on_a_terminal() {
 
 /// A core, a binary or a profile given to triage, and a race report given
 /// to diagnose, are named with the command that reads them.
+#[cfg(feature = "factory")]
 #[test]
 fn each_input_kind_names_the_command_that_reads_it() {
     let cores = kit::factory("cores", "installed", &["--case", "crash"]);

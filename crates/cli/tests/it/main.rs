@@ -2,12 +2,17 @@
 //! factory's evidence.
 
 use std::io::Write;
+#[cfg(feature = "factory")]
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use gosleuth_testkit as kit;
 
+mod cores;
+#[cfg(feature = "factory")]
 mod dlv;
+mod fixtures;
+#[cfg(feature = "factory")]
 mod goroutines;
 mod hostile;
 mod inputs;
@@ -110,6 +115,7 @@ fn reads_standard_input() {
     assert!(stdout(&o).contains("root cause: main.Handler"));
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn compare_shows_the_leaking_group() {
     let dir = kit::evidence("installed", &["goleak"]).join("text");
@@ -140,6 +146,7 @@ fn compare_shows_the_leaking_group() {
     assert!(c["after"].as_u64() > c["before"].as_u64(), "{doc}");
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn a_huge_dump_collapses_into_a_few_groups() {
     let dir = kit::evidence("installed", &["metricsdeadlock"]).join("text");

@@ -2,16 +2,23 @@
 //! binary or a core goes, a process another tracer holds, and the
 //! top-level help.
 
+#[cfg(feature = "factory")]
 use std::io::Write as _;
+#[cfg(feature = "factory")]
 use std::path::{Path, PathBuf};
+#[cfg(feature = "factory")]
 use std::process::{Command, Stdio};
+#[cfg(feature = "factory")]
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "factory")]
 use gosleuth_testkit as kit;
+#[cfg(feature = "factory")]
 use gosleuth_testkit::process::Running;
 
 use crate::{gosleuth, stdout};
 
+#[cfg(feature = "factory")]
 fn stderr_of(args: &[&str]) -> String {
     let o = gosleuth(args);
     assert_eq!(o.status.code(), Some(2), "{args:?}: {o:?}");
@@ -22,10 +29,12 @@ fn stderr_of(args: &[&str]) -> String {
     err
 }
 
+#[cfg(feature = "factory")]
 fn s(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn a_wrong_kind_of_file_is_named_with_what_was_expected() {
     let dir = kit::factory("cores", "installed", &["--case", "crash"]).join("core");
@@ -107,6 +116,7 @@ fn a_wrong_kind_of_file_is_named_with_what_was_expected() {
 
 /// A process another tracer holds (gdb here, attached in batch mode until
 /// its stdin closes): the tracer is named, with `--no-stop`, which reads it.
+#[cfg(feature = "factory")]
 #[test]
 fn a_process_traced_by_another_debugger_names_it() {
     let gdb = ["/usr/bin/gdb", "/usr/local/bin/gdb"]

@@ -2,9 +2,14 @@
 //! environment (TZ, SSL_CERT_FILE) and terminal decide what they do, so
 //! these run the real binary.
 
+#[cfg(feature = "factory")]
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+#[cfg(feature = "factory")]
+use std::process::{Child, Stdio};
+use std::process::{Command, Output};
+#[cfg(feature = "factory")]
 use std::sync::OnceLock;
+#[cfg(feature = "factory")]
 use std::time::{Duration, Instant};
 
 use gosleuth_testkit as kit;
@@ -21,6 +26,7 @@ fn gosleuth_env(args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
     cmd.output().expect("run gosleuth")
 }
 
+#[cfg(feature = "factory")]
 fn go_tool_pprof(args: &[&str], tz: Option<&str>) -> Output {
     let mut cmd = Command::new("go");
     cmd.args(["tool", "pprof"]).args(args);
@@ -34,6 +40,7 @@ fn go_tool_pprof(args: &[&str], tz: Option<&str>) -> Output {
 
 /// The `Time:` header follows the TZ of the process (unset: the system's
 /// /etc/localtime) exactly as go tool pprof's does.
+#[cfg(feature = "factory")]
 #[test]
 fn pprof_report_time_follows_tz() {
     let dir = kit::evidence("installed", &["leak"]).join("pprof");
@@ -58,6 +65,7 @@ fn pprof_report_time_follows_tz() {
 }
 
 /// tests/goprog of the pprof crate (a net/http/pprof server), built once.
+#[cfg(feature = "factory")]
 fn goprog() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -89,12 +97,14 @@ fn goprog() -> &'static Path {
     })
 }
 
+#[cfg(feature = "factory")]
 struct Server {
     child: Child,
     addr: String,
     cert: PathBuf,
 }
 
+#[cfg(feature = "factory")]
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -103,6 +113,7 @@ impl Drop for Server {
 }
 
 /// Starts the loopback server (`-serve` or `-serve-tls`).
+#[cfg(feature = "factory")]
 fn server(mode: &str) -> Server {
     let addr_file = std::env::temp_dir().join(format!(
         "gosleuth-cli{mode}-{}-{:?}.addr",
@@ -140,6 +151,7 @@ fn server(mode: &str) -> Server {
 /// https:// trusts what Go would trust: SSL_CERT_FILE pointing at the
 /// server's certificate makes it work, and without it the self-signed
 /// certificate is refused with advice; https+insecure:// skips the check.
+#[cfg(feature = "factory")]
 #[test]
 fn fetch_and_pprof_over_https() {
     let srv = server("-serve-tls");
@@ -175,6 +187,7 @@ fn fetch_and_pprof_over_https() {
 
 /// Runs `gosleuth ARGS` on a pseudo-terminal (util-linux `script`) and
 /// returns what the terminal showed.
+#[cfg(feature = "factory")]
 fn on_a_terminal(args: &[&str]) -> String {
     let exe = env!("CARGO_BIN_EXE_gosleuth");
     let quoted: Vec<String> = std::iter::once(exe)
@@ -193,6 +206,7 @@ fn on_a_terminal(args: &[&str]) -> String {
 /// Long captures (profile?seconds=2) show a bar with elapsed/expected
 /// seconds and bytes on a terminal's stderr, and nothing when stderr is a
 /// pipe.
+#[cfg(feature = "factory")]
 #[test]
 fn progress_bar_only_on_a_terminal() {
     let srv = server("-serve");
@@ -255,6 +269,7 @@ fn pprof_help_lists_the_flags() {
 
 /// A profile over `--max-decompressed` stops with the limit and the flag
 /// named; the flag raises it; a bad size is a usage error.
+#[cfg(feature = "factory")]
 #[test]
 fn pprof_max_decompressed_limits_and_raises() {
     use std::io::Write as _;

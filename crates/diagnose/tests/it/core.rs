@@ -230,7 +230,7 @@ fn crash_core_shows_the_panic_in_progress() {
 
 /// Issue #9's speed target: on the 1,000,000-goroutine core, diagnosis
 /// adds at most half of the goroutine-listing time. Prints the figures;
-/// run with `cargo test --release -p gosleuth-diagnose --test it --
+/// run with `cargo test --release -p gosleuth-diagnose --features factory --test it --
 /// --ignored million_goroutine_core --nocapture` (the factory makes the
 /// 4.5 GB core on first use).
 #[test]

@@ -4,23 +4,30 @@
 //! memory rules' edge cases are checked on snapshots built by hand
 //! (`memory.rs`).
 
+#[cfg(feature = "factory")]
 mod core;
 mod memory;
 
+#[cfg(feature = "factory")]
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "factory")]
 use gosleuth_diagnose::{
     Confidence, Finding, FrameRole, Kind, Options, Severity, Subject, diagnose, diagnose_pair,
     has_critical,
 };
+#[cfg(feature = "factory")]
 use gosleuth_render::findings as report;
+#[cfg(feature = "factory")]
 use gosleuth_testkit as kit;
 
+#[cfg(feature = "factory")]
 fn text_dir(go: &str, cases: &[&str]) -> PathBuf {
     kit::evidence(go, cases).join("text")
 }
 
 /// Reads a text dump the way `gosleuth diagnose DUMP` does.
+#[cfg(feature = "factory")]
 fn subject_of_bytes(name: &str, bytes: &[u8]) -> Subject {
     let e = gosleuth_text::parse(
         bytes,
@@ -32,12 +39,14 @@ fn subject_of_bytes(name: &str, bytes: &[u8]) -> Subject {
     Subject::from_incidents(name, e.incidents)
 }
 
+#[cfg(feature = "factory")]
 fn subject(path: &Path) -> Subject {
     subject_of_bytes(&path.display().to_string(), &kit::read(path))
 }
 
 /// The first line containing `needle` after the line containing `anchor`
 /// in a factory program's source.
+#[cfg(feature = "factory")]
 fn line_after(program_file: &str, anchor: &str, needle: &str) -> u32 {
     let path = kit::repo_root().join("factory/programs").join(program_file);
     let text = std::fs::read_to_string(&path).expect("program source");
@@ -50,10 +59,12 @@ fn line_after(program_file: &str, anchor: &str, needle: &str) -> u32 {
         .unwrap_or_else(|| panic!("{needle:?} after {anchor:?} not in {}", path.display()))
 }
 
+#[cfg(feature = "factory")]
 fn of_kind(findings: &[Finding], kind: Kind) -> Vec<&Finding> {
     findings.iter().filter(|f| f.kind == kind).collect()
 }
 
+#[cfg(feature = "factory")]
 fn summary(findings: &[Finding]) -> String {
     let mut s = String::new();
     report::render(&mut s, "findings", 0, findings, &Default::default());
@@ -63,6 +74,7 @@ fn summary(findings: &[Finding]) -> String {
 /// Seed 004's service, text dump: thousands of requests piled up sending
 /// in CountS; the consumer blocked in SetM is named as related, in a method
 /// of the same type.
+#[cfg(feature = "factory")]
 #[test]
 fn metricsdeadlock_debug2_is_a_pile_up_in_counts() {
     let counts_line = kit::source_line(
@@ -128,6 +140,7 @@ fn metricsdeadlock_debug2_is_a_pile_up_in_counts() {
 /// Finding `f` of a text dump of the seed-004 service is the inferred
 /// self-deadlock of goroutine `consumer`, with its chain of frames from the
 /// inlined send out to the loop that drains.
+#[cfg(feature = "factory")]
 fn assert_consumer_self_deadlock(go: &str, f: &Finding, consumer: u64) {
     let setm_line = kit::source_line("metricsdeadlock/metrics.go", "m.inChannel <- NewSetMetric(");
     assert_eq!(f.kind, Kind::SelfDeadlock, "{go}");
@@ -183,6 +196,7 @@ fn assert_consumer_self_deadlock(go: &str, f: &Finding, consumer: u64) {
 /// self-deadlock, inferred from the stacks (issue #14: it was only a
 /// hedge inside the pile-up), tied to the pile-up by the channel the dump
 /// prints for `runtime.chansend`.
+#[cfg(feature = "factory")]
 #[test]
 fn metricsdeadlock_sigquit_first_finding_is_the_consumers_self_deadlock() {
     for go in kit::text_go_versions() {
@@ -210,6 +224,7 @@ fn metricsdeadlock_sigquit_first_finding_is_the_consumers_self_deadlock() {
 }
 
 /// The same SIGQUIT dump with every name changed: the same finding.
+#[cfg(feature = "factory")]
 #[test]
 fn text_self_deadlock_comes_from_rules_not_names() {
     let dir = text_dir("installed", &["metricsdeadlock"]);
@@ -249,6 +264,7 @@ fn text_self_deadlock_comes_from_rules_not_names() {
 
 /// Huge dumps are diagnosed from their groups (the parser keeps one
 /// goroutine per distinct stack): the pile-up is the same.
+#[cfg(feature = "factory")]
 #[test]
 fn pile_up_from_groups_only() {
     let path = text_dir("installed", &["metricsdeadlock"]).join("metricsdeadlock.debug2.txt");
@@ -264,6 +280,7 @@ fn pile_up_from_groups_only() {
 
 /// The same dump with every name changed: the findings follow the
 /// structure, not the names of the factory's program.
+#[cfg(feature = "factory")]
 #[test]
 fn pile_up_comes_from_rules_not_names() {
     let dir = text_dir("installed", &["metricsdeadlock"]);
@@ -292,6 +309,7 @@ fn pile_up_comes_from_rules_not_names() {
 }
 
 /// The debug=1 profile of the same service: no states, still a pile-up.
+#[cfg(feature = "factory")]
 #[test]
 fn metricsdeadlock_debug1_profile_is_a_pile_up() {
     for go in kit::text_go_versions() {
@@ -311,6 +329,7 @@ fn metricsdeadlock_debug1_profile_is_a_pile_up() {
 /// The goroutine-leak program dumped twice: the fetchQuote group (a raw
 /// connection read with no deadline) grows, and so does fetchHTTP's (an
 /// http.Get without timeout).
+#[cfg(feature = "factory")]
 #[test]
 fn goleak_growth_between_two_dumps() {
     let quote_line = kit::source_line("goleak/main.go", "return bufio.NewReader(conn).ReadString");
@@ -374,6 +393,7 @@ fn goleak_growth_between_two_dumps() {
 
 /// The lock-order program's text dumps: a cycle of two goroutines in
 /// transfer, found from the lock addresses printed as arguments.
+#[cfg(feature = "factory")]
 #[test]
 fn lockorder_text_dump_shows_the_cycle() {
     let line = kit::source_line("lockorder/main.go", "to.mu.Lock()");
@@ -403,6 +423,7 @@ fn lockorder_text_dump_shows_the_cycle() {
 }
 
 /// Renamed lock-order dump: still a cycle.
+#[cfg(feature = "factory")]
 #[test]
 fn lock_cycle_comes_from_rules_not_names() {
     let dir = text_dir("installed", &["lockorder"]);
@@ -420,6 +441,7 @@ fn lock_cycle_comes_from_rules_not_names() {
 }
 
 /// `fatal error: all goroutines are asleep - deadlock!`.
+#[cfg(feature = "factory")]
 #[test]
 fn all_goroutines_asleep() {
     let wait_line = line_after("variants/main.go", "func deadlockCase()", "wg.Wait()");
@@ -452,6 +474,7 @@ fn all_goroutines_asleep() {
 }
 
 /// A panic and a fatal error in progress, with their root causes.
+#[cfg(feature = "factory")]
 #[test]
 fn panic_and_fatal_error() {
     let handler_line = kit::source_line("crash/main.go", "get error: %v\", id, merr.Error()");
@@ -489,6 +512,7 @@ fn panic_and_fatal_error() {
 }
 
 /// Dumps of healthy programs: nothing to report.
+#[cfg(feature = "factory")]
 #[test]
 fn quiet_on_healthy_dumps() {
     for go in kit::go_versions() {
@@ -501,6 +525,7 @@ fn quiet_on_healthy_dumps() {
 }
 
 /// `--format json`: stable snake_case identifiers.
+#[cfg(feature = "factory")]
 #[test]
 fn json_shape() {
     let s = subject(&text_dir("installed", &["lockorder"]).join("lockorder.debug2.txt"));

@@ -1,17 +1,29 @@
 //! Integration tests: our reports against `go tool pprof` (the oracle),
 //! byte for byte, on real profiles written by a real Go program.
 //!
-//! Go must be installed: the tests fail with a clear message otherwise.
-//! Profiles come from `tests/goprog/main.go`, built with the installed Go
-//! and cached under `~/.cache/gosleuth/` by content hash, and from the
-//! project's evidence factory (`factory/factory.py`) when it exists.
+//! Offline tier (plain `cargo test`): `golden.rs` compares our reports
+//! with `go tool pprof`'s, committed under `tests/profiles/go-tool-pprof/`
+//! beside the profiles they were made from (`GOSLEUTH_REGENERATE=1`
+//! remakes them with the installed Go), and `robustness.rs` reads the same
+//! committed profiles.
+//!
+//! Factory tier (`--features factory`; Go must be installed: the tests
+//! fail with a clear message otherwise): the live comparisons. Profiles
+//! come from `tests/goprog/main.go`, built with the installed Go and cached
+//! under `~/.cache/gosleuth/` by content hash, and from the project's
+//! evidence factory (`factory/factory.py`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+#[cfg(feature = "factory")]
 use std::sync::OnceLock;
 
+#[cfg(feature = "factory")]
 mod cases;
+#[cfg(feature = "factory")]
 mod fetch;
+mod golden;
+#[cfg(feature = "factory")]
 mod leak_workflow;
 mod robustness;
 
@@ -29,6 +41,7 @@ pub fn go_bin() -> PathBuf {
     }
 }
 
+#[cfg(feature = "factory")]
 fn fnv(data: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
     for &b in data {
@@ -42,7 +55,15 @@ fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Profiles `tests/goprog` wrote (with Go 1.26.8), committed with
+/// `go tool pprof`'s reports on them (`golden.rs`): the offline tier reads
+/// these.
+pub fn committed_profiles() -> PathBuf {
+    crate_dir().join("tests/profiles")
+}
+
 /// Directory with the goprog profiles, built once per content hash.
+#[cfg(feature = "factory")]
 pub fn goprog_profiles() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -95,6 +116,7 @@ pub fn goprog_profiles() -> &'static Path {
 
 /// The factory's `leak` profiles (`pprof/` of its evidence directory) for
 /// every Go release the tests cover; the factory makes them when missing.
+#[cfg(feature = "factory")]
 pub fn factory_profiles() -> Vec<(String, PathBuf)> {
     gosleuth_testkit::go_versions()
         .into_iter()
@@ -111,6 +133,7 @@ pub fn factory_profiles() -> Vec<(String, PathBuf)> {
 }
 
 /// Runs `go tool pprof ARGS` in `dir` with TZ=UTC.
+#[cfg(feature = "factory")]
 pub fn oracle(dir: &Path, args: &[&str]) -> Vec<u8> {
     oracle_tz(dir, args, Some("UTC"))
 }
@@ -169,6 +192,7 @@ pub fn ours_tz(dir: &Path, args: &[&str], tz: Option<&str>) -> Vec<u8> {
 
 /// Row text without the order-dependent `sum%` column, for reports where
 /// go tool pprof itself orders tied rows at random (map iteration).
+#[cfg(feature = "factory")]
 pub fn unordered(report: &[u8]) -> Vec<String> {
     let s = String::from_utf8_lossy(report);
     let mut head = Vec::new();
@@ -193,11 +217,13 @@ pub fn unordered(report: &[u8]) -> Vec<String> {
 }
 
 /// Compares our output to the oracle's; on mismatch shows a diff-like excerpt.
+#[cfg(feature = "factory")]
 pub fn assert_same(dir: &Path, args: &[&str]) {
     assert_same_tz(dir, args, Some("UTC"));
 }
 
 /// [`assert_same`] with `TZ=tz` (`None`: unset) for both tools.
+#[cfg(feature = "factory")]
 pub fn assert_same_tz(dir: &Path, args: &[&str], tz: Option<&str>) {
     let want = oracle_tz(dir, args, tz);
     let got = ours_tz(dir, args, tz);

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use gosleuth_pprof::Error;
 use gosleuth_pprof::proto::Limits;
 
-use super::goprog_profiles;
+use super::committed_profiles;
 
 #[test]
 fn truncated_and_corrupt_real_profiles() {
-    let dir = goprog_profiles();
+    let dir = committed_profiles();
     for k in ["cpu.pb.gz", "heapnew.pb.gz"] {
         let gz = std::fs::read(dir.join(k)).expect("read profile");
         // Truncated gzip: always an error.
@@ -41,7 +41,7 @@ fn truncated_and_corrupt_real_profiles() {
 
 #[test]
 fn concatenated_profiles_are_detected() {
-    let dir = goprog_profiles();
+    let dir = committed_profiles();
     let gz = std::fs::read(dir.join("cpu.pb.gz")).expect("read");
     let raw = gosleuth_pprof::proto::maybe_gunzip(&gz)
         .expect("gunzip")
@@ -54,7 +54,7 @@ fn concatenated_profiles_are_detected() {
 
 #[test]
 fn encode_round_trip_real_profiles() {
-    let dir = goprog_profiles();
+    let dir = committed_profiles();
     for k in [
         "cpu.pb.gz",
         "heapnew.pb.gz",
@@ -331,7 +331,7 @@ fn strings_copied_per_reference_are_held_to_the_limit() {
 
 #[test]
 fn gzipped_legacy_text_is_still_read_and_garbage_is_not_inflated_for_it() {
-    let dir = goprog_profiles();
+    let dir = committed_profiles();
     let text = std::fs::read(dir.join("heap.txt")).expect("heap.txt");
     let want = gosleuth_pprof::parse(&text).expect("plain legacy text parses");
     let gz = gzip(&text);

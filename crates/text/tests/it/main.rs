@@ -4,19 +4,25 @@
 //! races, concurrent map writes, the seed-004 service's dumps, and every
 //! traceback variant the `variants` program prints.
 
+#[cfg(feature = "factory")]
 use std::path::{Path, PathBuf};
 
-use gosleuth_model::{AccessKind, Incident, IncidentKind, Similarity, diff_groups};
+use gosleuth_model::{AccessKind, Incident, IncidentKind};
+#[cfg(feature = "factory")]
+use gosleuth_model::{Similarity, diff_groups};
 use gosleuth_testkit as kit;
 use gosleuth_text::{Evidence, Options, parse};
 
+#[cfg(feature = "factory")]
 mod gotest;
 mod limits;
 
+#[cfg(feature = "factory")]
 fn parse_file(path: &Path) -> Evidence {
     parse(&kit::read(path), Options::default())
 }
 
+#[cfg(feature = "factory")]
 fn text_dir(go: &str, cases: &[&str]) -> PathBuf {
     kit::evidence(go, cases).join("text")
 }
@@ -42,6 +48,7 @@ fn cause_at(inc: &Incident) -> (String, u32) {
     (f.function.clone(), f.line)
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn seed001_crash_names_handler_at_merr_error() {
     let line = kit::source_line("crash/main.go", "get error: %v\", id, merr.Error()");
@@ -69,6 +76,7 @@ fn seed001_crash_names_handler_at_merr_error() {
     }
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn seed001_repanicked_slice_bounds_and_race_in_one_output() {
     let process_line = kit::source_line("racepanic/main.go", "resp.Data[:size]");
@@ -108,6 +116,7 @@ fn seed001_repanicked_slice_bounds_and_race_in_one_output() {
     }
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn rpccall_races_are_reported_with_their_lines() {
     let write_line = kit::source_line("rpcrace/main.go", "resp.Data = []byte(\"world\")");
@@ -138,6 +147,7 @@ fn rpccall_races_are_reported_with_their_lines() {
     }
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn concurrent_map_writes_name_touch() {
     let line = kit::source_line("mapwrites/main.go", "seen[k%64]++");
@@ -149,6 +159,7 @@ fn concurrent_map_writes_name_touch() {
     }
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn seed004_dump_collapses_to_a_few_groups_with_counts_on_top() {
     let count_s = kit::source_line("metricsdeadlock/metrics.go", "m.inChannel <- ");
@@ -188,6 +199,7 @@ fn seed004_dump_collapses_to_a_few_groups_with_counts_on_top() {
     }
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn goroutine_leak_grows_between_two_dumps() {
     for go in kit::text_go_versions() {
@@ -215,6 +227,7 @@ fn goroutine_leak_grows_between_two_dumps() {
 
 /// Every variant file parses into at least one incident, without a line
 /// that the parser had to skip.
+#[cfg(feature = "factory")]
 #[test]
 fn every_variant_parses_cleanly() {
     for go in kit::text_go_versions() {
@@ -239,6 +252,7 @@ fn every_variant_parses_cleanly() {
     }
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn variant_details() {
     for go in kit::text_go_versions() {
@@ -306,6 +320,7 @@ fn variant_details() {
     }
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn similarity_levels_on_a_real_dump() {
     let go = "installed";
@@ -336,6 +351,7 @@ fn similarity_levels_on_a_real_dump() {
     );
 }
 
+#[cfg(feature = "factory")]
 #[test]
 fn chunked_and_whole_input_agree() {
     let path = text_dir("installed", &["racepanic"]).join("racepanic.race.txt");
@@ -396,8 +412,10 @@ fn seed001_text_from_older_releases() {
 
 /// A small deterministic PRNG (xorshift64*), so the mutation test is
 /// reproducible without a dependency.
+#[cfg(feature = "factory")]
 struct Rng(u64);
 
+#[cfg(feature = "factory")]
 impl Rng {
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
@@ -413,6 +431,7 @@ impl Rng {
 /// Truncated, corrupted and spliced real evidence never panics the parser,
 /// and chunked reading agrees with whole reading. (The fuzz target
 /// `text_triage` explores further; this runs in every CI.)
+#[cfg(feature = "factory")]
 #[test]
 fn mutated_evidence_never_panics() {
     let dir = text_dir(
@@ -506,6 +525,7 @@ fn panics_buried_in_logs() {
 
 /// Parsing a big dump on several threads gives the same incidents, groups
 /// and counts as parsing it on one.
+#[cfg(feature = "factory")]
 #[test]
 fn parallel_parse_matches_sequential() {
     let path = text_dir("installed", &["metricsdeadlock"]).join("metricsdeadlock.sigquit.txt");
