@@ -51,6 +51,12 @@ fn binary() -> Option<&'static std::path::Path> {
     .as_deref()
 }
 
+/// A value read into runtime's tree, printed as Delve prints it (the
+/// conversion and the printer see every shape the reader can produce).
+fn shown(v: gosleuth_runtime::values::Value) -> String {
+    gosleuth_dlvrpc::api::format::format(&gosleuth_dlvrpc::api::Variable::from(v))
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some(path) = binary() else { return };
     let Ok(bin) = gosleuth_gobin::GoBinary::open(path) else { return };
@@ -69,16 +75,16 @@ fuzz_target!(|data: &[u8]| {
             for frame in 0..frames {
                 let s = Scope { goroutine, frame };
                 for v in values::locals(&c, s, &cfg).unwrap_or_default() {
-                    let _ = values::format(&v);
+                    let _ = shown(v);
                 }
                 for v in values::args(&c, s, &cfg).unwrap_or_default() {
-                    let _ = values::format(&v);
+                    let _ = shown(v);
                 }
             }
             let s = Scope { goroutine, frame: 0 };
             for e in ["main.sendCh", "runtime.allgs", "*runtime.allgs[0]", "len(main.selB)"] {
                 if let Ok(v) = values::eval(&c, s, e, &cfg) {
-                    let _ = values::format(&v);
+                    let _ = shown(v);
                 }
             }
         }
