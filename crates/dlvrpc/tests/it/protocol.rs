@@ -14,7 +14,8 @@ use crate::{
 
 #[test]
 fn empty_params_answer_the_old_array_and_the_connection_ends() {
-    let addr = shared_server();
+    // The server's default quiet time, which `echo ... | nc` relies on.
+    let addr = serve(shared(), ServerOptions::default());
     let mut c = Client::connect(addr);
     // Seed 004's request, byte for byte.
     c.send_raw(br#"{"method":"RPCServer.ListGoroutines","params":[],"id":2}"#);
