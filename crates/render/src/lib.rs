@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod findings;
+pub mod goroutines;
 pub mod json;
 pub mod logs;
 pub mod paths;

@@ -10,6 +10,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use gosleuth_memory::Memory;
 use gosleuth_model::{Goroutine, Similarity, Stack};
+use gosleuth_render::goroutines::{self, KeyGroup};
 use gosleuth_render::paths::PathShortener;
 use gosleuth_render::triage::{self as render, TextOptions};
 use gosleuth_runtime::capture::Crashed;
@@ -128,7 +129,7 @@ pub fn show<M: Memory + Sync>(c: &Capture<M>, header: &str, args: &ViewArgs) -> 
             let start = out.len();
             render::group_list(&mut out, total, &groups, &paths, &opts);
             if let Some(k) = &crashed {
-                mark_first_group(&mut out, start, &crash_marker(k), &opts);
+                goroutines::mark_first_group(&mut out, start, &crash_marker(k), &opts);
             }
         }
         key => by_key(c, key, &keep, crashed.as_ref(), &opts, &mut out)?,
@@ -139,22 +140,6 @@ pub fn show<M: Memory + Sync>(c: &Capture<M>, header: &str, args: &ViewArgs) -> 
 /// The line that says why a goroutine is listed first.
 fn crash_marker(k: &Crashed) -> String {
     format!("crashed: {}", k.why)
-}
-
-/// Puts `marker` under the header of the first group that
-/// [`render::group_list`] wrote into `out` from `start` on.
-fn mark_first_group(out: &mut String, start: usize, marker: &str, opts: &TextOptions) {
-    // The list's heading, a blank line, then the first group's header.
-    let Some(blank) = out[start..].find("\n\n").map(|p| start + p + 2) else {
-        return;
-    };
-    let Some(end) = out[blank..].find('\n').map(|p| blank + p + 1) else {
-        return;
-    };
-    out.insert_str(
-        end,
-        &format!("    {}\n", opts.style.bold(&opts.style.red(marker))),
-    );
 }
 
 fn stacks<M: Memory>(
@@ -177,13 +162,9 @@ fn stacks<M: Memory>(
         }
         let g: Goroutine = v.to_goroutine();
         out.push('\n');
-        goroutine_text(&mut out, &g, opts);
+        goroutines::goroutine(&mut out, &g, opts);
         if let Some(k) = crashed.filter(|k| k.index == i) {
-            let _ = writeln!(
-                out,
-                "    {}",
-                opts.style.bold(&opts.style.red(&crash_marker(k)))
-            );
+            goroutines::marker(&mut out, "    ", &crash_marker(k), opts);
         }
         if let Some(why) = &v.raw().broken {
             let _ = writeln!(
@@ -197,49 +178,6 @@ fn stacks<M: Memory>(
     }
     w.flush()?;
     Ok(())
-}
-
-/// One goroutine in the runtime's own layout.
-fn goroutine_text(out: &mut String, g: &Goroutine, opts: &TextOptions) {
-    let mut state = g.state.clone();
-    if let Some(m) = g.wait_minutes {
-        let _ = write!(state, ", {m} minutes");
-    }
-    if g.locked {
-        state.push_str(", locked to thread");
-    }
-    if let Some(t) = g.thread_id {
-        let _ = write!(state, ", thread {t}");
-    }
-    let _ = writeln!(
-        out,
-        "{}",
-        opts.style.bold(&format!("goroutine {} [{state}]:", g.id))
-    );
-    if !g.labels.is_empty() {
-        let l: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let _ = writeln!(out, "  labels: {}", l.join(" "));
-    }
-    let n = if opts.max_frames == 0 {
-        usize::MAX
-    } else {
-        opts.max_frames
-    };
-    for f in g.frames.iter().take(n) {
-        let _ = writeln!(out, "{}(...)", f.function);
-        let mut loc = format!("\t{}:{}", f.file, f.line);
-        if let Some(o) = f.offset {
-            let _ = write!(loc, " +{o:#x}");
-        }
-        let _ = writeln!(out, "{loc}");
-    }
-    if let Some(c) = &g.created_by {
-        let mut line = format!("created by {}", c.function);
-        if let Some(p) = g.parent_id {
-            let _ = write!(line, " in goroutine {p}");
-        }
-        let _ = writeln!(out, "{line}\n\t{}:{}", c.file, c.line);
-    }
 }
 
 /// Goroutines counted under one key of `--group-by`.
@@ -371,54 +309,25 @@ fn by_key<M: Memory + Sync>(
             .then(b.1.count.cmp(&a.1.count))
             .then_with(|| a.0.cmp(&b.0))
     });
-    let _ = writeln!(
-        out,
-        "\n{total} goroutines in {} groups by {key}:\n",
-        sorted.len()
-    );
-    let width = sorted
-        .iter()
-        .map(|(_, g)| g.count.to_string().len())
-        .max()
-        .unwrap_or(1);
-    for (name, Tally { count, ids, states }) in sorted {
-        let marker = crash
-            .as_ref()
-            .filter(|(n, _, _)| *n == name)
-            .map(|(_, id, k)| format!("goroutine {id} {}", crash_marker(k)));
-        let mut st: Vec<(String, u64)> = states.into_iter().collect();
-        st.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let st: Vec<String> = st
-            .iter()
-            .map(|(s, n)| {
-                if *n == count {
-                    s.clone()
-                } else {
-                    format!("{s} x{n}")
-                }
-            })
-            .collect();
-        let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
-        let more = if count as usize > ids.len() {
-            ",..."
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            out,
-            "{count:>width$}  {name}  [{}]  goroutines {}{more}",
-            st.join(", "),
-            ids.join(",")
-        );
-        if let Some(m) = marker {
-            let _ = writeln!(
-                out,
-                "{:width$}  {}",
-                "",
-                opts.style.bold(&opts.style.red(&m))
-            );
-        }
-    }
+    let groups: Vec<KeyGroup> = sorted
+        .into_iter()
+        .map(|(name, Tally { count, ids, states })| {
+            let marker = crash
+                .as_ref()
+                .filter(|(n, _, _)| *n == name)
+                .map(|(_, id, k)| format!("goroutine {id} {}", crash_marker(k)));
+            let mut states: Vec<(String, u64)> = states.into_iter().collect();
+            states.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            KeyGroup {
+                name,
+                count,
+                ids,
+                states,
+                marker,
+            }
+        })
+        .collect();
+    goroutines::key_groups(out, total, key, &groups, opts);
     Ok(())
 }
 
