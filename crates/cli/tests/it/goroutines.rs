@@ -250,12 +250,17 @@ struct Hung {
     addr: String,
     out: String,
     blocked: u64,
+    /// One hung service at a time: three at once, each with its load
+    /// generators, starve each other on a small machine. Dropped last.
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
-/// Starts the metrics service and sends requests (in up to four rounds,
-/// like the factory) until they pile up in CountS and the pile stops
-/// growing.
+/// Starts the metrics service and sends requests (in up to six rounds; the
+/// factory needs up to four) until they pile up in CountS and the pile
+/// stops growing.
 fn hung_service() -> Hung {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     let (srv, addr) = Running::start_until(
         &bin("installed", "metricsdeadlock"),
         &["-addr", "127.0.0.1:0"],
@@ -264,7 +269,7 @@ fn hung_service() -> Hung {
     );
     let addr = addr.trim().to_string();
     let mut load = Vec::new();
-    for _round in 0..4 {
+    for _round in 0..6 {
         let (g, _) = Running::start_until(
             &bin("installed", "loadgen"),
             &["-addr", &addr, "-n", "2000", "-c", "64"],
@@ -279,17 +284,19 @@ fn hung_service() -> Hung {
                 addr,
                 out,
                 blocked,
+                _turn: turn,
             };
         }
     }
-    panic!("the metrics service did not hang after four rounds of load");
+    panic!("the metrics service did not hang after six rounds of load");
 }
 
 /// Attaches until the number of requests blocked in CountS stops
 /// changing; returns the last listing and that number.
 fn wait_for_hang(srv: &Running) -> Option<(String, u64)> {
     let mut last = None;
-    for _ in 0..20 {
+    // Up to 10 s per round: under load the pile grows slowly.
+    for _ in 0..40 {
         std::thread::sleep(Duration::from_millis(250));
         let o = gosleuth(&["attach", &srv.pid.to_string()]);
         assert!(o.status.success(), "{o:?}");
