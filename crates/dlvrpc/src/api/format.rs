@@ -248,23 +248,7 @@ fn write_elements(out: &mut String, v: &Variable, f: Flags, indent: &str) {
             out.push(',');
         }
     }
-    let missing = usize::try_from(v.len).unwrap_or(0).saturating_sub(n);
-    if usize::try_from(v.len).is_ok_and(|l| l != n) {
-        if n == 0 {
-            out.push_str("...");
-        } else {
-            if nl {
-                let _ = write!(out, "\n{deeper}");
-            } else {
-                out.push(',');
-            }
-            let _ = write!(out, "...+{missing} more");
-        }
-    }
-    if nl {
-        let _ = write!(out, "\n{indent}");
-    }
-    out.push(']');
+    close_list(out, v.len, n, nl, &deeper, indent);
 }
 
 fn write_struct(out: &mut String, v: &Variable, f: Flags, indent: &str) {
@@ -348,8 +332,14 @@ fn write_map(out: &mut String, v: &Variable, f: Flags, indent: &str) {
             out.push_str(", ");
         }
     }
-    if usize::try_from(v.len).is_ok_and(|l| l != pairs) {
-        if pairs == 0 {
+    close_list(out, v.len, pairs, nl, &deeper, indent);
+}
+
+/// Ends an array, slice or map of `len` elements of which `shown` were
+/// printed: Delve's `...` (none shown) or `...+N more`, then `]`.
+fn close_list(out: &mut String, len: i64, shown: usize, nl: bool, deeper: &str, indent: &str) {
+    if usize::try_from(len).is_ok_and(|l| l != shown) {
+        if shown == 0 {
             out.push_str("...");
         } else {
             if nl {
@@ -357,7 +347,8 @@ fn write_map(out: &mut String, v: &Variable, f: Flags, indent: &str) {
             } else {
                 out.push(',');
             }
-            let _ = write!(out, "...+{} more", (v.len as usize).saturating_sub(pairs));
+            let missing = usize::try_from(len).unwrap_or(0).saturating_sub(shown);
+            let _ = write!(out, "...+{missing} more");
         }
     }
     if nl {
