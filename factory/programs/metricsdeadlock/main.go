@@ -27,7 +27,7 @@ func main() {
 }
 
 func run(addr string) error {
-	metrics := NewMetrics(100, 5*time.Millisecond)
+	metrics := NewMetrics(100, *interval)
 
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		metrics.CountS("server.req-incoming")
@@ -43,3 +43,11 @@ func run(addr string) error {
 	log.Printf("server listening addr=%s", ln.Addr())
 	return http.Serve(ln, nil)
 }
+
+// interval is how often the consumer publishes a snapshot (and feeds
+// SetM back into inChannel). The seed's 5ms makes the deadlock a race that
+// load must win; 0 makes it certain: every message the consumer takes is
+// replaced by its own SetM, so the hundredth request fills the channel and
+// the next SetM blocks the only consumer. Tests use 0 for a hang that does
+// not depend on how busy the machine is.
+var interval = flag.Duration("interval", 5*time.Millisecond, "how often the consumer publishes (0: after every metric)")
