@@ -716,9 +716,10 @@ def case_leak(ctx: Ctx):
 
 def start_metrics_hang(ctx: Ctx, td: str, env: dict, core=False):
     """Start metricsdeadlock + loadgen; return (server, [loadgens]) once >10k are blocked."""
-    # -interval 0: the consumer feeds itself a SetM per metric, so the hang
-    # comes with the hundredth request, not when load wins a race.
-    srv = Server([ctx.bin / "metricsdeadlock", "-addr", "127.0.0.1:0", "-interval", "0"],
+    # -interval 1ns: the consumer feeds itself a SetM per metric, so the hang
+    # comes with the hundredth request, not when load wins a race (and the
+    # cores hold a duration that is not zero, for the value tests to read).
+    srv = Server([ctx.bin / "metricsdeadlock", "-addr", "127.0.0.1:0", "-interval", "1ns"],
                  Path(td) / "server.stderr",
                  env=env, cwd=td, core=core)
     gens = []

@@ -49,5 +49,6 @@ func run(addr string) error {
 // load must win; 0 makes it certain: every message the consumer takes is
 // replaced by its own SetM, so the hundredth request fills the channel and
 // the next SetM blocks the only consumer. Tests use 0 for a hang that does
-// not depend on how busy the machine is.
+// not depend on how busy the machine is (the factory uses 1ns, as good as
+// 0, so that the cores hold a duration that is not zero).
 var interval = flag.Duration("interval", 5*time.Millisecond, "how often the consumer publishes (0: after every metric)")

@@ -377,7 +377,10 @@ fn metrics_deadlock_channel_map_and_package_variables() {
                 .collect::<Vec<_>>(),
             ["inChannel", "outChannel", "updateInterval", "mu", "values"]
         );
-        assert_eq!(print(&c, s, "m.updateInterval").value, "5000000");
+        // The factory runs the service with `-interval 1ns`: a time.Duration
+        // equal to the constant time.Nanosecond is shown by its name, as dlv
+        // does.
+        assert_eq!(print(&c, s, "m.updateInterval").value, "Nanosecond (1)");
         // An integer of a named type shows its constant's name, like dlv.
         let metric = values::eval(&c, s, "inMetrics.Type", &LoadConfig::default());
         if let Ok(t) = metric {
