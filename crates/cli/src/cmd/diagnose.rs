@@ -266,13 +266,10 @@ fn runtime_options() -> gosleuth_runtime::Options {
     gosleuth_runtime::Options { wait_graph: true }
 }
 
-/// From this many goroutines on, goroutines with identical stacks and
-/// waits are diagnosed as one record with a count (ids listed in findings
-/// are then those records').
-const AGGREGATE_FROM: usize = 100_000;
-
+/// Every goroutine, or counted records from
+/// [`gosleuth_evidence::policy::AGGREGATE_FROM`] goroutines on.
 fn snapshot_of<M: gosleuth_memory::Memory>(c: &gosleuth_runtime::Capture<M>) -> Snapshot {
-    if c.goroutines.len() >= AGGREGATE_FROM {
+    if gosleuth_evidence::policy::aggregate_goroutines(c.goroutines.len()) {
         c.compact_snapshot()
     } else {
         c.snapshot()
