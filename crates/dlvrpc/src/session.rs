@@ -12,6 +12,7 @@ use std::sync::{Mutex, OnceLock};
 use gosleuth_memory::Memory;
 use gosleuth_runtime::Capture;
 use gosleuth_runtime::frames::ShownFrame;
+use gosleuth_runtime::grouping::{self, Member, Order};
 
 use crate::api::{Function, Goroutine, Register, Stackframe, Thread, registers as delve_registers};
 use crate::values::{self, LoadConfig, Scope, Variable};
@@ -363,7 +364,8 @@ impl<M: Memory> Session<M> {
             };
         }
         let mut kept = Vec::new();
-        let mut groups: BTreeMap<String, (Vec<usize>, usize)> = BTreeMap::new();
+        // Goroutines to group, with their group names.
+        let mut keyed: Vec<(usize, String)> = Vec::new();
         let members = if q.max_group_members == 0 {
             DEFAULT_GROUP_MEMBERS
         } else {
@@ -376,15 +378,7 @@ impl<M: Memory> Session<M> {
             }
             match group_by {
                 None => kept.push(i),
-                Some(field) => {
-                    let e = groups
-                        .entry(group_key(field, &q.group_key, &g))
-                        .or_default();
-                    if e.0.len() < members {
-                        e.0.push(i);
-                    }
-                    e.1 += 1;
-                }
+                Some(field) => keyed.push((i, group_key(field, &q.group_key, &g))),
             }
         }
         let mut out = Listing {
@@ -392,18 +386,33 @@ impl<M: Memory> Session<M> {
             nextg,
             ..Listing::default()
         };
-        for (name, (ids, total)) in groups {
+        let groups = grouping::group(
+            keyed.len(),
+            |p| {
+                keyed.get(p).map(|(i, name)| Member {
+                    index: *i,
+                    key: name.as_str(),
+                    state: None,
+                })
+            },
+            |name, _| (*name).to_string(),
+            grouping::Options {
+                members,
+                order: Order::Name,
+            },
+        );
+        for g in groups {
             if q.max_groups > 0 && out.groups.len() >= q.max_groups {
                 out.too_many_groups = true;
                 break;
             }
             out.groups.push(GoroutineGroup {
-                name,
+                name: g.name,
                 offset: out.goroutines.len(),
-                count: ids.len(),
-                total,
+                count: g.members.len(),
+                total: usize::try_from(g.count).unwrap_or(usize::MAX),
             });
-            out.goroutines.extend(ids);
+            out.goroutines.extend(g.members);
         }
         out
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod filter;
 pub mod frames;
 pub mod goroutines;
+pub mod grouping;
 mod labels;
 pub mod layout;
 mod layout_table;

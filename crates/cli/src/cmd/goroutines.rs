@@ -2,7 +2,6 @@
 //! a live process, grouped like `triage` groups a dump, or listed with full
 //! stacks, as text or as Delve's JSON.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
@@ -14,9 +13,9 @@ use gosleuth_render::goroutines::{self, KeyGroup};
 use gosleuth_render::paths::PathShortener;
 use gosleuth_render::triage::{self as render, TextOptions};
 use gosleuth_runtime::capture::Crashed;
-use gosleuth_runtime::filter::{Filter, Loc, describe, location};
+use gosleuth_runtime::filter::Filter;
+use gosleuth_runtime::grouping::{self, GroupBy};
 use gosleuth_runtime::{Capture, View};
-use rayon::prelude::*;
 
 use crate::output::{ColorChoice, Format, emit};
 
@@ -180,27 +179,8 @@ fn stacks<M: Memory>(
     Ok(())
 }
 
-/// Goroutines counted under one key of `--group-by`.
-#[derive(Default)]
-struct Tally {
-    count: u64,
-    /// The first few ids.
-    ids: Vec<u64>,
-    /// Goroutines per state.
-    states: HashMap<String, u64>,
-}
-
-impl Tally {
-    fn merge(&mut self, other: Tally) {
-        self.count += other.count;
-        self.ids.extend(other.ids);
-        self.ids.sort_unstable();
-        self.ids.truncate(8);
-        for (s, n) in other.states {
-            *self.states.entry(s).or_default() += n;
-        }
-    }
-}
+/// Ids listed per group of `--group-by KEY`.
+const KEY_GROUP_IDS: usize = 8;
 
 fn by_key<M: Memory + Sync>(
     c: &Capture<M>,
@@ -210,119 +190,36 @@ fn by_key<M: Memory + Sync>(
     opts: &TextOptions,
     out: &mut String,
 ) -> Result<()> {
-    let label = key.strip_prefix("label=");
-    let loc = match key {
-        "userloc" => Some(Loc::User),
-        "curloc" => Some(Loc::Current),
-        "goloc" => Some(Loc::Go),
-        "startloc" => Some(Loc::Start),
-        _ if label.is_some() => None,
-        _ => bail!(
+    let Some(by) = GroupBy::parse(key) else {
+        bail!(
             "unknown --group-by {key:?}: use stack, userloc, curloc, goloc, startloc or label=KEY"
-        ),
+        );
     };
-    // Key goroutines by something cheap (the pc of the physical frame
-    // that holds the location, with whether its line is looked up at the
-    // pc itself; a pc; a label value) and name each key once at the end.
-    #[derive(Hash, PartialEq, Eq)]
-    enum Key {
-        Frame(u64, bool),
-        Pc(u64),
-        Label(Option<String>),
-        Unknown,
-    }
-    let physical = |v: &View<'_, M>, k: usize| {
-        v.raw()
-            .frames
-            .get(k)
-            .map_or(Key::Unknown, |f| Key::Frame(f.pc, k == 0 || f.trap()))
-    };
-    let key_of = |v: &View<'_, M>| match (loc, label) {
-        (Some(Loc::Current), _) => physical(v, 0),
-        (Some(Loc::User), _) => physical(v, v.user_frame_index().unwrap_or(0)),
-        (Some(Loc::Go), _) => Key::Pc(v.raw().gopc),
-        (Some(Loc::Start), _) => Key::Pc(v.raw().startpc),
-        (None, Some(k)) => Key::Label(
-            v.labels()
-                .iter()
-                .find(|(lk, _)| lk == k)
-                .map(|(_, val)| val.clone()),
-        ),
-        (None, None) => Key::Unknown,
-    };
-    // Tallies per worker, merged: (tally, index of the first goroutine).
-    type Keyed = HashMap<Key, (Tally, usize)>;
-    let keyed: Keyed = (0..c.goroutines.len())
-        .into_par_iter()
-        .fold(Keyed::new, |mut acc, i| {
-            let v = c.view(i);
-            if keep(&v) {
-                let (t, _) = acc
-                    .entry(key_of(&v))
-                    .or_insert_with(|| (Tally::default(), i));
-                t.count += 1;
-                if t.ids.len() < 8 {
-                    t.ids.push(v.raw().id);
-                }
-                if let Some(n) = t.states.get_mut(v.state()) {
-                    *n += 1;
-                } else {
-                    t.states.insert(v.state().to_string(), 1);
-                }
-            }
-            acc
-        })
-        .reduce(Keyed::new, |mut a, b| {
-            for (k, (t, first)) in b {
-                let e = a.entry(k).or_insert_with(|| (Tally::default(), first));
-                e.1 = e.1.min(first);
-                e.0.merge(t);
-            }
-            a
-        });
-    let total: u64 = keyed.values().map(|(t, _)| t.count).sum();
-    let name_of = |k: &Key, v: &View<'_, M>| match (k, loc, label) {
-        (Key::Label(val), _, Some(key)) => val
-            .as_ref()
-            .map_or_else(|| format!("{key} not set"), |val| format!("{key}={val}")),
-        (Key::Unknown, _, _) => "(unknown)".to_string(),
-        (_, Some(l), _) => location(v, l).map_or_else(|| "(unknown)".into(), |f| describe(&f)),
-        _ => "(unknown)".to_string(),
-    };
-    let mut groups: HashMap<String, Tally> = HashMap::new();
-    for (k, (tally, first)) in keyed {
-        groups
-            .entry(name_of(&k, &c.view(first)))
-            .or_default()
-            .merge(tally);
-    }
+    let mut groups = grouping::by_key(c, &by, keep, KEY_GROUP_IDS);
+    let total: u64 = groups.iter().map(|g| g.count).sum();
     // The group of the goroutine that crashed goes first.
     let crash = crashed.map(|k| {
         let v = c.view(k.index);
-        (name_of(&key_of(&v), &v), v.raw().id, k)
+        (by.name_of(&v), v.raw().id, k)
     });
-    let mut sorted: Vec<_> = groups.into_iter().collect();
-    sorted.sort_by(|a, b| {
-        let first = |name: &String| crash.as_ref().is_some_and(|(n, _, _)| n == name);
-        first(&b.0)
-            .cmp(&first(&a.0))
-            .then(b.1.count.cmp(&a.1.count))
-            .then_with(|| a.0.cmp(&b.0))
-    });
-    let groups: Vec<KeyGroup> = sorted
+    if let Some((name, _, _)) = &crash {
+        if let Some(p) = groups.iter().position(|g| g.name == *name) {
+            let g = groups.remove(p);
+            groups.insert(0, g);
+        }
+    }
+    let groups: Vec<KeyGroup> = groups
         .into_iter()
-        .map(|(name, Tally { count, ids, states })| {
+        .map(|g| {
             let marker = crash
                 .as_ref()
-                .filter(|(n, _, _)| *n == name)
+                .filter(|(n, _, _)| *n == g.name)
                 .map(|(_, id, k)| format!("goroutine {id} {}", crash_marker(k)));
-            let mut states: Vec<(String, u64)> = states.into_iter().collect();
-            states.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             KeyGroup {
-                name,
-                count,
-                ids,
-                states,
+                ids: g.members.iter().map(|&i| c.goroutines[i].id).collect(),
+                name: g.name,
+                count: g.count,
+                states: g.states,
                 marker,
             }
         })
