@@ -41,7 +41,8 @@ pub struct ClusterOptions {
     /// Leading tokens that must be equal (or a variable in the template),
     /// like the prefix levels of Drain's tree.
     pub prefix: usize,
-    /// Masked messages remembered before the cache is cleared.
+    /// Masked messages remembered at most (the cache has this many slots,
+    /// rounded up to a power of two; a message evicts the one in its slot).
     pub max_cache: usize,
     /// When at least this many templates differ only at one position
     /// (different words, which never merge one by one: `for user root`,
@@ -103,7 +104,39 @@ impl Hasher for IdentityHasher {
     }
 }
 
-type Cache = HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>;
+/// Masked messages seen -> their cluster: one slot per hash's low bits,
+/// a new message evicting the one in its slot. A lookup or an insert
+/// touches one cache line (a hash table touches two or three), which is
+/// what a line that no template matches (free text) pays.
+#[derive(Debug, Default)]
+struct Cache {
+    /// (hash, cluster); a hash of 0 marks an empty slot (a message whose
+    /// hash is 0 is never cached).
+    slots: Vec<(u64, u32)>,
+}
+
+impl Cache {
+    fn slot(&self, hash: u64) -> usize {
+        // The low bits: key_hash is uniform.
+        (hash as usize) & (self.slots.len() - 1)
+    }
+
+    fn get(&self, hash: u64) -> Option<u32> {
+        if self.slots.is_empty() || hash == 0 {
+            return None;
+        }
+        let (h, id) = self.slots[self.slot(hash)];
+        (h == hash).then_some(id)
+    }
+
+    fn insert(&mut self, hash: u64, id: u32, size: usize) {
+        if self.slots.is_empty() {
+            self.slots = vec![(0, 0); size.clamp(1, 1 << 26).next_power_of_two()];
+        }
+        let at = self.slot(hash);
+        self.slots[at] = (hash, id);
+    }
+}
 
 fn level_code(l: Option<Level>) -> u8 {
     l.map_or(0, |l| l as u8 + 1)
@@ -125,6 +158,14 @@ pub struct Clusterer {
     siblings: HashMap<u64, (u32, u32), BuildHasherDefault<IdentityHasher>>,
     /// The sibling keys of the message being placed.
     keys: Vec<u64>,
+    /// A bit per sibling key (by its low bits) whose count reached
+    /// [`ClusterOptions::min_siblings`] - 1: most messages that find no
+    /// template (every line of free text) have none, and testing a bit
+    /// is cheaper than probing `siblings`, which misses the cache.
+    ready: Vec<u64>,
+    /// The tokens of the message being placed (an allocation kept
+    /// between messages).
+    tokens: Vec<&'static str>,
     cache: Cache,
     /// The hashes of the message being placed.
     scratch: Vec<u64>,
@@ -150,6 +191,23 @@ fn bucket_key(level: Option<Level>, len: usize) -> u64 {
 
 /// The hash of a variable.
 const VAR_HASH: u64 = 0;
+
+/// Words of [`Clusterer::ready`]: 2^18 bits, 32 KiB (a first-level
+/// cache's worth).
+const READY_WORDS: usize = 1 << 12;
+
+/// The word and bit of a sibling key in [`Clusterer::ready`].
+fn ready_bit(k: u64) -> (usize, u64) {
+    let i = (k >> 40) as usize % (READY_WORDS * 64);
+    (i / 64, 1 << (i % 64))
+}
+
+/// An empty vector of tokens reusing another's allocation (the
+/// lifetimes differ: the tokens borrow each message in turn).
+fn recycle<'b>(mut v: Vec<&str>) -> Vec<&'b str> {
+    v.clear();
+    v.into_iter().map(|_| "").collect()
+}
 
 /// The hash of a token: never [`VAR_HASH`] unless it is a variable.
 fn token_hash(t: &str) -> u64 {
@@ -180,19 +238,25 @@ impl Clusterer {
     /// The cluster of a masked message (`hash` from [`key_hash`]), and
     /// whether it is new.
     pub fn add(&mut self, level: Option<Level>, masked: &str, hash: u64) -> (u32, bool) {
-        if let Some(&id) = self.cache.get(&hash) {
+        if let Some(id) = self.cache.get(hash) {
             return (id, false);
         }
-        let tokens: Vec<&str> = if masked.is_empty() {
-            Vec::new()
-        } else {
-            masked.split(SEP).collect()
-        };
-        let (id, new) = self.place(level, &tokens);
-        if self.cache.len() >= self.opts.max_cache {
-            self.cache.clear();
+        let mut tokens = recycle(std::mem::take(&mut self.tokens));
+        if !masked.is_empty() {
+            // Tokens are short: a byte loop beats a memchr per token.
+            let mut start = 0;
+            for (i, &c) in masked.as_bytes().iter().enumerate() {
+                if c == SEP as u8 {
+                    // SEP is ASCII: a char boundary.
+                    tokens.push(masked.get(start..i).unwrap_or(""));
+                    start = i + 1;
+                }
+            }
+            tokens.push(masked.get(start..).unwrap_or(""));
         }
-        self.cache.insert(hash, id);
+        let (id, new) = self.place(level, &tokens);
+        self.tokens = recycle(tokens);
+        self.cache.insert(hash, id, self.opts.max_cache);
         (id, new)
     }
 
@@ -254,8 +318,17 @@ impl Clusterer {
         b.ids.push(id);
         b.hashes.extend_from_slice(&self.scratch);
         if self.opts.min_siblings > 1 {
+            let need = self.sibling_need();
             for &k in &self.keys {
-                self.siblings.entry(k).or_insert((id, 0)).1 += 1;
+                let count = &mut self.siblings.entry(k).or_insert((id, 0)).1;
+                *count += 1;
+                if *count == need {
+                    if self.ready.is_empty() {
+                        self.ready = vec![0; READY_WORDS];
+                    }
+                    let (w, b) = ready_bit(k);
+                    self.ready[w] |= b;
+                }
             }
         }
         (id, true)
@@ -290,15 +363,28 @@ impl Clusterer {
             }));
     }
 
+    /// Templates a message must differ from at one position to join the
+    /// first of them.
+    fn sibling_need(&self) -> u32 {
+        u32::try_from(self.opts.min_siblings.saturating_sub(1)).unwrap_or(u32::MAX)
+    }
+
     /// A message that matches no template but differs from
     /// [`ClusterOptions::min_siblings`] - 1 of them only at one position
     /// (`sort=name`, `sort=date`, `sort=size`, then `sort=rank`): that
     /// position is a variable, in the first of them, which takes the
     /// message and becomes recent again.
     fn join_sibling(&mut self, key: u64, tokens: &[&str]) -> Option<u32> {
-        let need = u32::try_from(self.opts.min_siblings.saturating_sub(1)).unwrap_or(u32::MAX);
-        let (at, first) = self.keys.iter().enumerate().find_map(|(i, k)| {
-            let &(first, count) = self.siblings.get(k).filter(|_| *k != 0)?;
+        if self.ready.is_empty() {
+            return None;
+        }
+        let need = self.sibling_need();
+        let (at, first) = self.keys.iter().enumerate().find_map(|(i, &k)| {
+            let (w, b) = ready_bit(k);
+            if k == 0 || self.ready[w] & b == 0 {
+                return None;
+            }
+            let &(first, count) = self.siblings.get(&k)?;
             (count >= need).then_some((i, first))
         })?;
         let c = self.clusters.get_mut(first as usize)?;

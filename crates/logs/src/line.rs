@@ -523,7 +523,10 @@ fn parse_logfmt(s: &str, year: YearHint) -> Option<PayloadInfo<'_>> {
     let mut time = None;
     let mut level = None;
     let mut msg: Option<Cow<'_, str>> = None;
-    let mut rest = String::new();
+    // The other pairs and bare words, in one allocation (the message is
+    // put before them at the end): they and the message are shorter than
+    // the line.
+    let mut rest = String::with_capacity(s.len() + 1);
     let mut i = 0;
     let mut pairs = 0;
     while i < b.len() {
@@ -604,7 +607,10 @@ fn parse_logfmt(s: &str, year: YearHint) -> Option<PayloadInfo<'_>> {
             Cow::Borrowed(x) => Cow::Borrowed(x.split('\n').next().unwrap_or("")),
             Cow::Owned(x) => Cow::Owned(x.split('\n').next().unwrap_or("").to_string()),
         },
-        Some(m) => Cow::Owned(format!("{}{rest}", m.split('\n').next().unwrap_or(""))),
+        Some(m) => {
+            rest.insert_str(0, m.split('\n').next().unwrap_or(""));
+            Cow::Owned(rest)
+        }
         None => Cow::Owned(rest.trim_start().to_string()),
     };
     Some(PayloadInfo {

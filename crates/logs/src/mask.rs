@@ -33,7 +33,7 @@ pub fn mask_into(message: &str, out: &mut String) -> usize {
     let mut quoted = false;
     // The last token was a number: a unit after it joins it.
     let mut number = false;
-    for token in message.split_ascii_whitespace() {
+    for (token, classes) in Tokens::new(message) {
         if quoted {
             // Inside `key="free text"`: already one variable.
             quoted = !closes_quote(token, 0);
@@ -59,7 +59,7 @@ pub fn mask_into(message: &str, out: &mut String) -> usize {
             out.push_str(token);
             continue;
         }
-        if n > 0 && is_number_aside(token) {
+        if n > 0 && token.starts_with('(') && is_number_aside(token) {
             // `6719 bytes (6.56 KB) sent`: the aside belongs to the value
             // before it, so that lines with and without it line up.
             out.push(' ');
@@ -74,7 +74,13 @@ pub fn mask_into(message: &str, out: &mut String) -> usize {
             out.push(SEP);
         }
         n += 1;
-        if let Some(open) = quoted_value(token) {
+        // `=` is a delimiter: no quoted value without one.
+        let quote = if classes & DELIM != 0 {
+            quoted_value(token)
+        } else {
+            None
+        };
+        if let Some(open) = quote {
             // `key="...` : the key stays, the value is one variable.
             out.push_str(&token[..open]);
             out.push_str(VAR);
@@ -84,8 +90,8 @@ pub fn mask_into(message: &str, out: &mut String) -> usize {
             }
             continue;
         }
-        mask_token(token, out);
-        number = is_number(token);
+        mask_classified(token, classes, out);
+        number = classes & DIGIT != 0 && is_number(token);
         if token.starts_with('[') && !token.contains(']') {
             (group, closer) = (1, ']');
         }
@@ -117,14 +123,14 @@ const UNITS: &[&str] = &[
 
 /// A unit (punctuation after it aside: `KB)`, `sec,`).
 fn is_unit(token: &str) -> bool {
-    let w = token.trim_end_matches(|c: char| c.is_ascii() && TRAILING.contains(&(c as u8)));
-    UNITS.contains(&w)
+    let w = trim_trailing(token);
+    (1..=7).contains(&w.len()) && UNITS.contains(&w)
 }
 
 /// `(6.56` (of `(6.56 KB)`) or `(42)`: a parenthesised number.
 fn is_number_aside(token: &str) -> bool {
     token.strip_prefix('(').is_some_and(|r| {
-        let r = r.trim_end_matches(|c: char| c.is_ascii() && TRAILING.contains(&(c as u8)));
+        let r = trim_trailing(r);
         (r.len() + 1 == token.len() || token.contains(')')) && is_number(r)
     })
 }
@@ -183,6 +189,8 @@ const DIGIT: u8 = 1;
 const DELIM: u8 = 2;
 const LEAD: u8 = 4;
 const TRAIL: u8 = 8;
+/// ASCII whitespace, as [`u8::is_ascii_whitespace`] has it.
+const SPACE: u8 = 16;
 
 /// Byte classes, looked up once per byte.
 const CLASS: [u8; 256] = {
@@ -207,8 +215,56 @@ const CLASS: [u8; 256] = {
         t[TRAILING[i] as usize] |= TRAIL;
         i += 1;
     }
+    i = 0;
+    while i < 5 {
+        t[b" \t\n\x0c\r"[i] as usize] |= SPACE;
+        i += 1;
+    }
     t
 };
+
+/// The words of a message split at ASCII whitespace (as
+/// [`str::split_ascii_whitespace`]), each with its bytes' classes or-ed,
+/// in one pass over the bytes.
+struct Tokens<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(s: &'a str) -> Tokens<'a> {
+        Tokens { s, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = (&'a str, u8);
+
+    fn next(&mut self) -> Option<(&'a str, u8)> {
+        let b = self.s.as_bytes();
+        let mut i = self.pos;
+        while i < b.len() && class(b[i]) & SPACE != 0 {
+            i += 1;
+        }
+        if i >= b.len() {
+            self.pos = i;
+            return None;
+        }
+        let start = i;
+        let mut classes = 0;
+        while i < b.len() {
+            let k = class(b[i]);
+            if k & SPACE != 0 {
+                break;
+            }
+            classes |= k;
+            i += 1;
+        }
+        self.pos = i;
+        // ASCII whitespace never falls inside a character.
+        Some((self.s.get(start..i)?, classes))
+    }
+}
 
 fn class(c: u8) -> u8 {
     CLASS[c as usize]
@@ -253,8 +309,14 @@ pub fn is_date_word(w: &str) -> bool {
 }
 
 fn mask_token(token: &str, out: &mut String) {
+    let classes = token.bytes().fold(0, |k, c| k | class(c));
+    mask_classified(token, classes, out);
+}
+
+/// [`mask_token`] of a token whose bytes' classes, or-ed, are `classes`.
+fn mask_classified(token: &str, classes: u8, out: &mut String) {
     let b = token.as_bytes();
-    if !b.iter().any(|&c| class(c) & DIGIT != 0) || is_acronym(trim_punct(token)) {
+    if classes & DIGIT == 0 || is_acronym(trim_punct(token)) {
         if b.len() <= 5 && b.len() >= 3 && is_date_word(token) {
             out.push_str(VAR);
         } else {
@@ -304,8 +366,26 @@ pub fn is_plain_word(token: &str) -> bool {
 
 /// The token without the punctuation around it.
 fn trim_punct(token: &str) -> &str {
-    let w = token.trim_start_matches(|c: char| c.is_ascii() && LEADING.contains(&(c as u8)));
-    w.trim_end_matches(|c: char| c.is_ascii() && TRAILING.contains(&(c as u8)))
+    trim_trailing(trim_leading(token))
+}
+
+/// The token without the punctuation before it ([`LEADING`]).
+fn trim_leading(token: &str) -> &str {
+    let b = token.as_bytes();
+    let start = b.iter().take_while(|&&c| class(c) & LEAD != 0).count();
+    // Punctuation is ASCII: a char boundary.
+    token.get(start..).unwrap_or("")
+}
+
+/// The token without the punctuation after it ([`TRAILING`]).
+fn trim_trailing(token: &str) -> &str {
+    let b = token.as_bytes();
+    let end = b.len()
+        - b.iter()
+            .rev()
+            .take_while(|&&c| class(c) & TRAIL != 0)
+            .count();
+    token.get(..end).unwrap_or("")
 }
 
 /// An upper-case name ending in one digit (`SOCKS5`, `UTF8`, `IPV6`,
