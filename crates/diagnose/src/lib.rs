@@ -23,8 +23,8 @@
 //!
 //! Findings are sorted by severity, then causes before symptoms (a
 //! self-deadlock comes before the pile-up it causes), then by the number
-//! of goroutines. Nothing here prints or reads files; [`report`] renders
-//! findings as text. `docs/diagnose.md` describes every rule, its evidence
+//! of goroutines. Nothing here prints or reads files; the render crate
+//! (`gosleuth_render::findings`) renders findings as text. `docs/diagnose.md` describes every rule, its evidence
 //! and the JSON shape.
 //!
 //! ```

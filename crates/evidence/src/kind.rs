@@ -91,7 +91,7 @@ pub fn classify(path: &Path) -> std::io::Result<FileKind> {
 }
 
 /// The ELF kind of a file starting with `head`: `None` when it is not ELF.
-/// e_ident[EI_DATA] (5) is 1 for little-endian, 2 for big; e_type follows
+/// `e_ident[EI_DATA]` (5) is 1 for little-endian, 2 for big; e_type follows
 /// e_ident at offset 16 in both classes.
 pub fn elf_kind(head: &[u8]) -> Option<FileKind> {
     if !head.starts_with(b"\x7fELF") {

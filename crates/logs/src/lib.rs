@@ -1,6 +1,6 @@
 //! Service logs, read for what went wrong.
 //!
-//! Every line is recognised on its own ([`line`]): journald's default,
+//! Every line is recognised on its own ([`line`](mod@line)): journald's default,
 //! `-o short-iso` and `-o json` output, docker's json-file lines and
 //! `docker logs --timestamps`, JSON-lines loggers (zap, logrus, slog),
 //! logfmt, klog/glog, Go's `log` package and `LEVEL message` text, mixed

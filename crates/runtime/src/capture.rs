@@ -1,6 +1,6 @@
 //! One reading of a Go process: raw goroutines plus everything needed to
 //! turn them into the shared model, without building a
-//! [`Goroutine`](gosleuth_model::Goroutine) per goroutine unless asked.
+//! [`gosleuth_model::Goroutine`] per goroutine unless asked.
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! Go runtime structures read over a [`Memory`]: every goroutine of a core
+//! Go runtime structures read over a [`Memory`](gosleuth_memory::Memory): every goroutine of a core
 //! file or a live process, with stacks unwound by pclntab, inlined calls
 //! named, wait reasons and labels read from the target, and (on request)
 //! the wait graph of channels and semaphores.

@@ -50,7 +50,7 @@ impl<M> Prefetched<M> {
         self.stacks.get().copied().unwrap_or_default()
     }
 
-    /// Keeps `buf` (from [`copy_buffer`], allocated before the process
+    /// Keeps `buf` (from `copy_buffer`, allocated before the process
     /// was stopped) for the first large copy.
     pub fn with_spare_buffer(self, buf: Vec<u8>) -> Prefetched<M> {
         if let Ok(mut s) = self.spare.lock() {

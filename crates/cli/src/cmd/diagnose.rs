@@ -28,7 +28,7 @@ use gosleuth_evidence::kind::FileKind;
 
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
-    /// DUMP [DUMP2] (text dumps; - reads standard input, the default), or
+    /// DUMP \[DUMP2\] (text dumps; - reads standard input, the default), or
     /// BIN CORE (a Go binary and its core file; told apart by their ELF
     /// headers, which also catch swapped arguments or a missing binary).
     pub inputs: Vec<String>,

@@ -1,8 +1,8 @@
 //! Delve's wire types, the one place of that contract: the JSON shapes of
 //! `service/rpc2` replies (here), the `service/api` types of goroutines,
-//! locations, stack frames, threads and registers ([`goroutine`]) and of
+//! locations, stack frames, threads and registers ([`goroutine`](mod@goroutine)) and of
 //! variables ([`variable`]), made from what the runtime read, and Delve's
-//! printer of variables ([`format`]).
+//! printer of variables ([`format`](mod@format)).
 //!
 //! rpc2's `...In`/`...Out` structs carry no JSON tags, so their fields go
 //! over the wire under their Go names (`Goroutines`, `Nextg`); the `api`
