@@ -9,7 +9,8 @@
 //! text, random bytes): a miss is compared with at most [`HEAD`] +
 //! [`RECENT`] templates (the first ones of its level and length, which
 //! are usually the most frequent, and the most recently used ones), the
-//! cache is cleared when it grows past its limit, a template keeps at
+//! cache has a fixed number of slots (a new message evicts the one in its
+//! slot), a template keeps at
 //! most [`crate::mask::MAX_TOKENS`] tokens, and past
 //! [`ClusterOptions::max_templates`] a message that matches no template
 //! joins its level's *other* template instead of starting one.
