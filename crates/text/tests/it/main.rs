@@ -135,8 +135,15 @@ fn rpccall_races_are_reported_with_their_lines() {
                 sites.contains(&("main.RPCCall.func1".into(), write_line)),
                 "{go}: {sites:?}"
             );
+            // The race detector may have lost the earlier access's stack
+            // (`[failed to restore the stack]`, seen on go1.18): then the
+            // access is there, marked so, without frames.
+            let lost = race
+                .accesses
+                .iter()
+                .any(|a| !a.stack_restored && a.frames.is_empty());
             assert!(
-                sites.contains(&("main.main".into(), read_line)),
+                sites.contains(&("main.main".into(), read_line)) || lost,
                 "{go}: {sites:?}"
             );
         }
