@@ -58,7 +58,7 @@ fi
 
 echo "== cargo test" >&2
 status=0
-cargo test --workspace --locked --features factory || status=$?
+cargo test --workspace --locked --features factory --no-fail-fast || status=$?
 end=$(date +%s)
 echo "== scripts/test.sh: cargo build $((built - start))s; factory done $((prepared - start))s" \
   "after the start; cargo test $((end - prepared))s; total $((end - start))s" >&2
