@@ -1234,6 +1234,20 @@ def cores(version, outdir, man, cases, goroutines, force=False):
             spec["recipe"] = CORE_RECIPES[case]
         if case == "parked":
             spec["n"] = goroutines or 10000
+        # A core belongs to the binary that made it: a binary rebuilt since
+        # (another recipe, --force) makes its cores stale, which `core`
+        # would refuse. So the binary's bytes are part of the key.
+        try:
+            need_bins(version, outdir, man, progs, case if case in CASE_BINS else None)
+            exe = outdir / "bin" / binary_name
+            spec["binary"] = sha256_file(exe) if exe.exists() else None
+        except Exception as e:
+            if optional_for(version, "cores", case):
+                log(f"{version}: cores {case} SKIPPED (optional for old releases): {e}")
+            else:
+                log(f"{version}: cores {case} FAILED: {e}")
+                failures.append(f"{case}: {e}")
+            continue
         inp = inputs_hash(version, progs, spec)
         group = f"cores:{case}"
         if not force and man.fresh(group, inp):
@@ -1245,7 +1259,6 @@ def cores(version, outdir, man, cases, goroutines, force=False):
                 f"{skipped_earlier(man, group, inp)[:200]})")
             continue
         try:
-            need_bins(version, outdir, man, progs, case if case in CASE_BINS else None)
             ctx = Ctx(version, outdir, man, force, goroutines)
             ctx.core.mkdir(parents=True, exist_ok=True)
             t1 = time.monotonic()
