@@ -182,6 +182,67 @@ struct Bucket {
     misses: u32,
     /// `ids.len()` runs of the template length: [`token_hash`] of each token.
     hashes: Vec<u64>,
+    /// Once the bucket holds more templates than a message is compared
+    /// with: a bit per (position, token hash) of its templates
+    /// ([`seen_bit`]), so that a message sharing too few of them with
+    /// every template is turned away without reading any (each one read
+    /// is a cache miss).
+    seen: Vec<u64>,
+}
+
+/// Bits of [`Bucket::seen`]: 2^15, 4 KiB.
+const SEEN_BITS: usize = 1 << 15;
+
+/// The word and bit of a token's hash at a position in [`Bucket::seen`].
+fn seen_bit(pos: usize, h: u64) -> (usize, u64) {
+    let i = ((h ^ (pos as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .wrapping_mul(0xff51_afd7_ed55_8ccd)
+        >> 49) as usize
+        % SEEN_BITS;
+    (i / 64, 1 << (i % 64))
+}
+
+impl Bucket {
+    /// Records a template token's hash at a position (a no-op until
+    /// [`Bucket::seen`] is made).
+    fn see(&mut self, pos: usize, h: u64) {
+        if !self.seen.is_empty() && h != VAR_HASH {
+            let (w, b) = seen_bit(pos, h);
+            self.seen[w] |= b;
+        }
+    }
+
+    /// False when no template of the bucket can be `threshold` similar
+    /// to `line`: too few of its tokens appear at their position in any
+    /// of them (a bound on [`similarity`], which counts a position equal
+    /// only when the hashes are).
+    fn may_match(&mut self, line: &[u64], threshold: f64) -> bool {
+        let len = line.len();
+        if self.seen.is_empty() {
+            if self.ids.len() <= HEAD + RECENT || len == 0 {
+                return true;
+            }
+            self.seen = vec![0; SEEN_BITS / 64];
+            for i in 0..self.hashes.len() {
+                let h = self.hashes[i];
+                self.see(i % len, h);
+            }
+        }
+        let vars = line.iter().filter(|&&h| h == VAR_HASH).count();
+        let informative = len - vars;
+        if informative == 0 {
+            return true;
+        }
+        let same = line
+            .iter()
+            .enumerate()
+            .filter(|&(i, &h)| {
+                let (w, b) = seen_bit(i, h);
+                h != VAR_HASH && self.seen[w] & b != 0
+            })
+            .count();
+        same as f64 / informative as f64 >= threshold
+    }
 }
 
 /// The key of a level and a token count in the index (mixed, as the
@@ -288,15 +349,16 @@ impl Clusterer {
         if let Some((id, pos)) = found {
             let c = &mut self.clusters[id as usize];
             let len = tokens.len();
-            let hashes = self
-                .index
-                .get_mut(&key)
-                .and_then(|b| b.hashes.get_mut(pos * len..(pos + 1) * len))
-                .unwrap_or_default();
-            for ((t, l), h) in c.tokens.iter_mut().zip(tokens).zip(hashes) {
-                if **t != **l && &**t != VAR {
-                    *t = generalize(t, l).into();
-                    *h = token_hash(t);
+            if let Some(b) = self.index.get_mut(&key) {
+                for (i, (t, l)) in c.tokens.iter_mut().zip(tokens).enumerate() {
+                    if **t != **l && &**t != VAR {
+                        *t = generalize(t, l).into();
+                        let h = token_hash(t);
+                        if let Some(slot) = b.hashes.get_mut(pos * len + i) {
+                            *slot = h;
+                        }
+                        b.see(i, h);
+                    }
                 }
             }
             return (id, false);
@@ -318,6 +380,9 @@ impl Clusterer {
         let b = self.index.entry(key).or_default();
         b.ids.push(id);
         b.hashes.extend_from_slice(&self.scratch);
+        for (i, &h) in self.scratch.iter().enumerate() {
+            b.see(i, h);
+        }
         if self.opts.min_siblings > 1 {
             let need = self.sibling_need();
             for &k in &self.keys {
@@ -412,6 +477,7 @@ impl Clusterer {
         let len = tokens.len();
         let pos = b.ids.iter().position(|&x| x == first)?;
         b.hashes[pos * len + at] = h;
+        b.see(at, h);
         if pos + 1 < b.ids.len() {
             b.ids.remove(pos);
             b.ids.push(first);
@@ -433,6 +499,10 @@ impl Clusterer {
         } else {
             (HEAD, RECENT)
         };
+        if !b.may_match(line, self.opts.similarity) {
+            b.misses = b.misses.saturating_add(1);
+            return None;
+        }
         let head = n.min(head);
         let recent = n.saturating_sub(recent).max(head);
         let mut best: Option<(f64, usize, usize)> = None;
