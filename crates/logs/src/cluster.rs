@@ -305,7 +305,7 @@ impl Clusterer {
         }
         let mut tokens = recycle(std::mem::take(&mut self.tokens));
         if !masked.is_empty() {
-            // Tokens are short: a byte loop beats a memchr per token.
+            // At SEP (ASCII: every piece is on char boundaries).
             let mut start = 0;
             for (i, &c) in masked.as_bytes().iter().enumerate() {
                 if c == SEP as u8 {

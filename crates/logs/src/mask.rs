@@ -59,7 +59,7 @@ pub fn mask_into(message: &str, out: &mut String) -> usize {
             out.push_str(token);
             continue;
         }
-        if n > 0 && token.starts_with('(') && is_number_aside(token) {
+        if n > 0 && is_number_aside(token) {
             // `6719 bytes (6.56 KB) sent`: the aside belongs to the value
             // before it, so that lines with and without it line up.
             out.push(' ');
@@ -103,10 +103,7 @@ pub fn mask_into(message: &str, out: &mut String) -> usize {
 /// (`<1`, `~5`), nothing after it.
 fn is_number(token: &str) -> bool {
     let b = token.as_bytes();
-    let mut i = 0;
-    while i < b.len() && class(b[i]) & LEAD != 0 {
-        i += 1;
-    }
+    let i = lead_len(b);
     b.get(i).is_some_and(u8::is_ascii_digit)
         && b[i..]
             .iter()
@@ -124,7 +121,7 @@ const UNITS: &[&str] = &[
 /// A unit (punctuation after it aside: `KB)`, `sec,`).
 fn is_unit(token: &str) -> bool {
     let w = trim_trailing(token);
-    (1..=7).contains(&w.len()) && UNITS.contains(&w)
+    UNITS.contains(&w)
 }
 
 /// `(6.56` (of `(6.56 KB)`) or `(42)`: a parenthesised number.
@@ -274,10 +271,7 @@ fn class(c: u8) -> u8 {
 /// messages.
 pub fn is_date_word(w: &str) -> bool {
     let b = w.as_bytes();
-    let mut i = 0;
-    while i < b.len() && class(b[i]) & LEAD != 0 {
-        i += 1;
-    }
+    let i = lead_len(b);
     let Some(word) = b.get(i..i + 3) else {
         return false;
     };
@@ -324,14 +318,8 @@ fn mask_classified(token: &str, classes: u8, out: &mut String) {
         }
         return;
     }
-    let mut start = 0;
-    while start < b.len() && class(b[start]) & LEAD != 0 {
-        start += 1;
-    }
-    let mut end = b.len();
-    while end > start && class(b[end - 1]) & TRAIL != 0 {
-        end -= 1;
-    }
+    let start = lead_len(b);
+    let end = b.len() - trail_len(&b[start..]);
     // Punctuation is ASCII, so these are char boundaries.
     out.push_str(&token[..start]);
     let mut piece = start;
@@ -371,21 +359,27 @@ fn trim_punct(token: &str) -> &str {
 
 /// The token without the punctuation before it ([`LEADING`]).
 fn trim_leading(token: &str) -> &str {
-    let b = token.as_bytes();
-    let start = b.iter().take_while(|&&c| class(c) & LEAD != 0).count();
     // Punctuation is ASCII: a char boundary.
-    token.get(start..).unwrap_or("")
+    token.get(lead_len(token.as_bytes())..).unwrap_or("")
 }
 
 /// The token without the punctuation after it ([`TRAILING`]).
 fn trim_trailing(token: &str) -> &str {
     let b = token.as_bytes();
-    let end = b.len()
-        - b.iter()
-            .rev()
-            .take_while(|&&c| class(c) & TRAIL != 0)
-            .count();
-    token.get(..end).unwrap_or("")
+    token.get(..b.len() - trail_len(b)).unwrap_or("")
+}
+
+/// Bytes of [`LEADING`] punctuation at the start of `b`.
+fn lead_len(b: &[u8]) -> usize {
+    b.iter().take_while(|&&c| class(c) & LEAD != 0).count()
+}
+
+/// Bytes of [`TRAILING`] punctuation at the end of `b`.
+fn trail_len(b: &[u8]) -> usize {
+    b.iter()
+        .rev()
+        .take_while(|&&c| class(c) & TRAIL != 0)
+        .count()
 }
 
 /// An upper-case name ending in one digit (`SOCKS5`, `UTF8`, `IPV6`,
