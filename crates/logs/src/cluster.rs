@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::level::Level;
-use crate::mask::{DELIMS, SEP, VAR, words_conflict};
+use crate::mask::{DELIMS, Masked, VAR, words_conflict};
 
 /// Templates of a level and length compared with every new message: the
 /// first ones made.
@@ -108,7 +108,9 @@ impl Hasher for IdentityHasher {
 /// Masked messages seen -> their cluster: one slot per hash's low bits,
 /// a new message evicting the one in its slot. A lookup or an insert
 /// touches one cache line (a hash table touches two or three), which is
-/// what a line that no template matches (free text) pays.
+/// what a line that no template matches (free text) pays. It is not only
+/// a shortcut: a message seen before keeps its cluster even when its
+/// template is no longer among those [`Clusterer::best_match`] compares.
 #[derive(Debug, Default)]
 struct Cache {
     /// (hash, cluster); a hash of 0 marks an empty slot (a message whose
@@ -280,9 +282,11 @@ fn token_hash(t: &str) -> u64 {
     }
 }
 
-/// The cache key of a masked message at a level.
-pub fn key_hash(level: Option<Level>, masked: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64_with_seed(masked.as_bytes(), u64::from(level_code(level)))
+/// The cache key of a masked message at a level (its token count too:
+/// a message may hold the separator itself).
+pub fn key_hash(level: Option<Level>, masked: &Masked) -> u64 {
+    let seed = u64::from(level_code(level)) | (masked.len() as u64) << 8;
+    xxhash_rust::xxh3::xxh3_64_with_seed(masked.as_str().as_bytes(), seed)
 }
 
 impl Clusterer {
@@ -299,23 +303,12 @@ impl Clusterer {
 
     /// The cluster of a masked message (`hash` from [`key_hash`]), and
     /// whether it is new.
-    pub fn add(&mut self, level: Option<Level>, masked: &str, hash: u64) -> (u32, bool) {
+    pub fn add(&mut self, level: Option<Level>, masked: &Masked, hash: u64) -> (u32, bool) {
         if let Some(id) = self.cache.get(hash) {
             return (id, false);
         }
         let mut tokens = recycle(std::mem::take(&mut self.tokens));
-        if !masked.is_empty() {
-            // At SEP (ASCII: every piece is on char boundaries).
-            let mut start = 0;
-            for (i, &c) in masked.as_bytes().iter().enumerate() {
-                if c == SEP as u8 {
-                    // SEP is ASCII: a char boundary.
-                    tokens.push(masked.get(start..i).unwrap_or(""));
-                    start = i + 1;
-                }
-            }
-            tokens.push(masked.get(start..).unwrap_or(""));
-        }
+        tokens.extend(masked.tokens());
         let (id, new) = self.place(level, &tokens);
         self.tokens = recycle(tokens);
         self.cache.insert(hash, id, self.opts.max_cache);
@@ -827,10 +820,26 @@ mod tests {
     use crate::mask::mask_into;
 
     fn add(c: &mut Clusterer, msg: &str) -> u32 {
-        let mut m = String::new();
+        let mut m = Masked::default();
         mask_into(msg, &mut m);
         c.add(Some(Level::Info), &m, key_hash(Some(Level::Info), &m))
             .0
+    }
+
+    /// The separator inside a message is a byte of its word, not a
+    /// split: `a\x1fb` is one token, unlike `a b`, and the two do not share
+    /// a cache slot.
+    #[test]
+    fn a_separator_byte_in_a_message_is_not_a_split() {
+        let mut m = Masked::default();
+        mask_into("open a\x1fb now", &mut m);
+        assert_eq!(m.tokens().collect::<Vec<_>>(), ["open", "a\x1fb", "now"]);
+        let mut c = Clusterer::new(ClusterOptions::default());
+        let one = add(&mut c, "open a\x1fb now");
+        let two = add(&mut c, "open a b now");
+        assert_ne!(one, two);
+        assert_eq!(c.clusters()[one as usize].tokens.len(), 3);
+        assert_eq!(c.clusters()[two as usize].tokens.len(), 4);
     }
 
     #[test]

@@ -23,9 +23,58 @@ pub const MAX_TOKENS: usize = 128;
 /// (`host:8080` becomes `host:<*>`, `a|b|42` becomes `a|b|<*>`).
 pub const DELIMS: &[u8] = b"|,:=;";
 
-/// Appends the masked tokens of `message` to `out`, separated by [`SEP`].
+/// A masked message: its tokens separated by [`SEP`], and where each
+/// separator is (so that the clusterer does not search for them again).
+#[derive(Debug, Default, Clone)]
+pub struct Masked {
+    text: String,
+    seps: Vec<usize>,
+}
+
+impl Masked {
+    /// Empties it, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.seps.clear();
+    }
+
+    /// How many tokens it has.
+    pub fn len(&self) -> usize {
+        if self.text.is_empty() {
+            0
+        } else {
+            self.seps.len() + 1
+        }
+    }
+
+    /// True for a message of no tokens.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// The tokens separated by [`SEP`] (which a token may hold too: use
+    /// [`Masked::tokens`] to tell them apart).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The tokens (none for an empty message).
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        let nonempty = !self.text.is_empty();
+        let starts = nonempty
+            .then_some(0)
+            .into_iter()
+            .chain(self.seps.iter().map(|&s| s + 1));
+        let ends = self.seps.iter().copied().chain(nonempty.then_some(self.text.len()));
+        // SEP is ASCII: every piece is on char boundaries.
+        starts.zip(ends).map(|(a, b)| self.text.get(a..b).unwrap_or(""))
+    }
+}
+
+/// Appends the masked tokens of `message` to `masked` (see [`Masked`]).
 /// Returns the number of tokens.
-pub fn mask_into(message: &str, out: &mut String) -> usize {
+pub fn mask_into(message: &str, masked: &mut Masked) -> usize {
+    let Masked { text: out, seps } = masked;
     let mut n = 0;
     // Words left in a group (`[a b c]`, `(6.56 KB)`) and what closes it.
     let mut group = 0usize;
@@ -71,6 +120,7 @@ pub fn mask_into(message: &str, out: &mut String) -> usize {
             continue;
         }
         if n > 0 {
+            seps.push(out.len());
             out.push(SEP);
         }
         n += 1;
@@ -416,9 +466,9 @@ pub fn words_conflict(a: &str, b: &str) -> bool {
 
 /// The masked form of a message as text (tokens separated by spaces).
 pub fn mask(message: &str) -> String {
-    let mut s = String::with_capacity(message.len());
-    mask_into(message, &mut s);
-    s.replace(SEP, " ")
+    let mut m = Masked::default();
+    mask_into(message, &mut m);
+    m.text.replace(SEP, " ")
 }
 
 #[cfg(test)]
@@ -449,12 +499,19 @@ mod tests {
             mask("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579"),
             "<*>:<*>:<*>:<*>|Step_LSC|<*>|onStandStepChanged <*>"
         );
-        let mut key = String::new();
+        let mut key = Masked::default();
         assert_eq!(
             mask_into("INFO [IPC Server handler 7] started", &mut key),
             3
         );
-        assert_eq!(key, "INFO\x1f[IPC Server handler <*>]\x1fstarted");
+        assert_eq!(key.as_str(), "INFO\x1f[IPC Server handler <*>]\x1fstarted");
+        assert_eq!(
+            key.tokens().collect::<Vec<_>>(),
+            ["INFO", "[IPC Server handler <*>]", "started"]
+        );
+        key.clear();
+        mask_into("", &mut key);
+        assert_eq!(key.tokens().count(), 0);
         assert!(is_plain_word("FAIL_TASK_CLEANUP,"));
         // A quoted value is one variable, however many words it holds.
         assert_eq!(
@@ -468,7 +525,7 @@ mod tests {
             mask("close, 6719 bytes (6.56 KB) sent, lifetime <1 sec"),
             "close, <*> bytes (<*> KB) sent, lifetime <<*> sec"
         );
-        let (mut a, mut b) = (String::new(), String::new());
+        let (mut a, mut b) = (Masked::default(), Masked::default());
         assert_eq!(
             mask_into("close, 6719 bytes (6.56 KB) sent, lifetime <1 sec", &mut a),
             mask_into("close, 0 bytes sent, lifetime 00:02", &mut b)

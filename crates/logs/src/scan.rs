@@ -9,7 +9,7 @@ use crate::Options;
 use crate::cluster::{Clusterer, key_hash};
 use crate::level::Level;
 use crate::line::{LogLine, Payload, Wrapper, parse_line};
-use crate::mask::mask_into;
+use crate::mask::{Masked, mask_into};
 use crate::runtime;
 use crate::time::Millis;
 use crate::timeline::Timeline;
@@ -159,7 +159,7 @@ pub struct Scanner<'o> {
     carry: Vec<u8>,
     /// The line being carried was longer than [`MAX_LINE`].
     carry_truncated: bool,
-    masked: String,
+    masked: Masked,
     /// Time of the last record that printed one.
     now: Option<Millis>,
     /// The record the next continuation line belongs to (None when it was
@@ -190,7 +190,7 @@ impl<'o> Scanner<'o> {
             assignments: Vec::new(),
             carry: Vec::new(),
             carry_truncated: false,
-            masked: String::new(),
+            masked: Masked::default(),
             now: None,
             record: None,
             example_open: false,
