@@ -1,6 +1,7 @@
 //! Any bytes as a pclntab (and, when they look like ELF, as a whole binary):
 //! never a panic; lookups, inline expansion, the batch lookup and the
-//! function iterator agree with each other.
+//! function iterator agree with each other; a binary's sizes and a
+//! table's shares add up.
 #![no_main]
 
 use gosleuth_gobin::{GoBinary, Pclntab, PclntabOptions};
@@ -45,6 +46,10 @@ fn exercise(p: &Pclntab, seed: &[u8]) {
         let _ = f.pcdata_value(0, f.entry());
         let _ = f.funcdata_addr(3);
     }
+    // The shares add up to the table's length.
+    let shares = p.shares();
+    let sum: u64 = shares.per_func.iter().sum::<u64>() + shares.rest.iter().map(|r| r.1).sum::<u64>();
+    assert_eq!(sum, shares.len);
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -53,6 +58,12 @@ fuzz_target!(|data: &[u8]| {
             exercise(bin.pcln(), data);
             let _ = bin.build_info();
             let _ = bin.go_version();
+            // Every section's pieces add up to its size.
+            let sizes = bin.sizes();
+            for (i, s) in sizes.sections.iter().enumerate() {
+                let sum: u64 = sizes.pieces.iter().filter(|p| p.section == i).map(|p| p.size).sum();
+                assert_eq!(sum, s.size, "{}", s.name);
+            }
         }
         return;
     }

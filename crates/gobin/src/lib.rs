@@ -19,6 +19,7 @@ mod dwarf;
 mod error;
 mod image;
 mod pclntab;
+pub mod size;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -31,8 +32,8 @@ pub use dwarf::{
 pub use error::{Error, Result};
 pub use image::Arch;
 pub use pclntab::{
-    FUNCDATA_INL_TREE, Func, FuncFlags, InlineFrame, Location, PCDATA_INL_TREE_INDEX, PclnVersion,
-    Pclntab, PclntabOptions,
+    FUNCDATA_INL_TREE, Func, FuncFlags, InlineFrame, Location, PCDATA_INL_TREE_INDEX, PclnShares,
+    PclnVersion, Pclntab, PclntabOptions,
 };
 
 use bytes::Bytes;
@@ -173,6 +174,11 @@ impl GoBinary {
     /// Address and size of a symbol from the symbol table, if present.
     pub fn symbol(&self, name: &str) -> Option<(u64, u64)> {
         self.image.symbols(&[name]).pop().flatten()
+    }
+
+    /// Where the file's bytes go, by section, symbol and package.
+    pub fn sizes(&self) -> size::Sizes {
+        size::sizes(self)
     }
 
     /// Build info (Go version, modules, settings), parsed on first call.

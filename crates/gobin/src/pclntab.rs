@@ -110,6 +110,19 @@ pub struct Pclntab {
     entries: OnceLock<Index>,
 }
 
+/// Where a pclntab's bytes go ([`Pclntab::shares`]).
+#[derive(Debug, Clone, Default)]
+pub struct PclnShares {
+    /// Bytes per function, by index in the function table.
+    pub per_func: Vec<u64>,
+    /// The bytes no one function owns, by part of the table (`header`,
+    /// `names`, `file tables`, `pc tables`, `function table`, `other`).
+    pub rest: Vec<(&'static str, u64)>,
+    /// Where the table ends (the end of its last function record): what
+    /// follows in its section is not part of it.
+    pub len: u64,
+}
+
 /// Lookup index built on first use: dense entry offsets, and for each
 /// 4 KiB bucket of text the first function overlapping it (as the runtime's
 /// findfunctab does), so a lookup touches two small arrays.
@@ -339,6 +352,133 @@ impl Pclntab {
             .then(|| self.ftab_entryoff(self.nfunc))
             .flatten()
             .map(|o| self.text_start + u64::from(o))
+    }
+
+    /// Where the table's bytes go: each function's share (its name, its
+    /// record and its slot in the function table, and the pc-value tables
+    /// it is the first to use), and the rest by part. The two add up to
+    /// [`PclnShares::len`] exactly.
+    pub fn shares(&self) -> PclnShares {
+        let len = self.bytes().len();
+        let mut per_func = vec![0u64; self.nfunc];
+        // Header, names, cu and file tables, pc-value tables, then the
+        // function table and the records: in this order in every table
+        // since Go 1.18 (offsets out of order count as "other").
+        let bounds = [
+            self.funcnametab,
+            self.cutab,
+            self.filetab,
+            self.pctab,
+            self.pcln,
+            len,
+        ];
+        let ftab_end = self.pcln.saturating_add(self.nfunc * 8 + 4);
+        if !bounds.windows(2).all(|w| w[0] <= w[1]) || ftab_end > len {
+            return PclnShares {
+                per_func,
+                rest: vec![("other", len as u64)],
+                len: len as u64,
+            };
+        }
+        // (start, end, function) of each name and pc-value table, and each
+        // function's record with its function-table entry.
+        let mut names = Vec::with_capacity(self.nfunc);
+        let mut tables = Vec::with_capacity(self.nfunc * 4);
+        let mut records: Vec<(usize, usize)> = Vec::with_capacity(self.nfunc);
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..self.nfunc {
+            let Some(f) = self.func(i) else { continue };
+            records.push((f.off, i));
+            if let Some(name) = f.name_bytes() {
+                let start = self.funcnametab + f.field(4) as usize;
+                names.push((start, start + name.len() + 1, i));
+            }
+            let pcdata = (0..f.npcdata()).filter_map(|t| {
+                u32_at(
+                    self.bytes(),
+                    f.off + self.func_header_size() + t as usize * 4,
+                )
+            });
+            for off in [f.pcsp(), f.pcfile(), f.pcln()].into_iter().chain(pcdata) {
+                if off == 0 || !seen.insert(off) {
+                    continue;
+                }
+                let start = self.pctab + off as usize;
+                tables.push((start, start + self.pcvalue_len(off), i));
+            }
+        }
+        // Claims inside their region, each byte claimed once (a corrupt
+        // table may point two names at the same bytes).
+        let mut claim = |mut v: Vec<(usize, usize, usize)>, from: usize, to: usize| -> u64 {
+            v.sort_unstable();
+            let (mut claimed, mut upto) = (0u64, from);
+            for (a, b, i) in v {
+                if a < upto || b > to {
+                    continue;
+                }
+                per_func[i] += (b - a) as u64;
+                claimed += (b - a) as u64;
+                upto = b;
+            }
+            claimed
+        };
+        let names = claim(names, self.funcnametab, self.cutab);
+        let tables = claim(tables, self.pctab, self.pcln);
+        // The function table: an entry (8 bytes) per function and the end
+        // entry, then the records, each running to the next one. The
+        // section holds more after the last record since Go 1.18
+        // (`go:func.*`, `runtime.findfunctab`): the table ends with it.
+        records.sort_unstable();
+        let mut functab = 0u64;
+        let mut table_len = ftab_end;
+        for (k, &(off, i)) in records.iter().enumerate() {
+            let end = match records.get(k + 1) {
+                Some(r) => r.0,
+                None => self.func(i).map_or(off, |f| {
+                    off + self.func_header_size()
+                        + 4 * f.npcdata() as usize
+                        + 4 * usize::from(f.nfuncdata())
+                }),
+            }
+            .min(len);
+            let n = 8 + end.saturating_sub(off.max(ftab_end)) as u64;
+            per_func[i] += n;
+            functab += n;
+            table_len = table_len.max(end);
+        }
+        let size = |a: usize, b: usize| (b - a) as u64;
+        PclnShares {
+            per_func,
+            rest: vec![
+                ("header", size(0, self.funcnametab)),
+                ("names", size(self.funcnametab, self.cutab) - names),
+                ("file tables", size(self.cutab, self.pctab)),
+                ("pc tables", size(self.pctab, self.pcln) - tables),
+                (
+                    "function table",
+                    size(self.pcln, table_len).saturating_sub(functab),
+                ),
+            ],
+            len: table_len as u64,
+        }
+    }
+
+    /// Bytes of the pc-value table at `off` (into the pc tables), up to
+    /// and including its end mark.
+    fn pcvalue_len(&self, off: u32) -> usize {
+        let Some(start) = self.pctab.checked_add(off as usize) else {
+            return 0;
+        };
+        let Some(p) = self.bytes().get(start..self.pcln.max(start)) else {
+            return 0;
+        };
+        let mut pos = 0;
+        let mut first = true;
+        while pcvalue_step(p, &mut pos, first, self.quantum).is_some() {
+            first = false;
+        }
+        // The end mark (a zero value delta) was read too.
+        pos.min(p.len())
     }
 
     /// The function at index `i` in the table (sorted by entry pc).

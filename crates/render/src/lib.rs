@@ -9,6 +9,7 @@ pub mod goroutines;
 pub mod json;
 pub mod logs;
 pub mod paths;
+pub mod size;
 pub mod style;
 pub mod triage;
 

@@ -7,6 +7,8 @@
 //!   the arguments or stdin; `--inline` expands inlined calls, innermost first.
 //! - `funcs BIN [REGEX]`: entry address, size and name of each function;
 //!   exit status 1 if nothing matches.
+//! - `size BIN [--by package|symbol|section] [--diff OLD_BIN]`: where the
+//!   bytes go (text, rodata, data, bss and pclntab), and what changed.
 
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
@@ -27,6 +29,34 @@ pub enum BinCommand {
     Sym(SymArgs),
     /// List functions: entry address, size, name.
     Funcs(FuncsArgs),
+    /// Where the bytes go: text, rodata, data, bss and pclntab by package,
+    /// symbol or section; `--diff OLD_BIN` shows what changed.
+    Size(SizeArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SizeBy {
+    Package,
+    Symbol,
+    Section,
+}
+
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    /// The Go binary.
+    pub bin: PathBuf,
+    /// What to list.
+    #[arg(long, value_enum, default_value_t = SizeBy::Package)]
+    pub by: SizeBy,
+    /// Rows at most (text output).
+    #[arg(long, default_value_t = 30)]
+    pub top: usize,
+    /// An older build of the same program: show what changed from it.
+    #[arg(long, value_name = "OLD_BIN")]
+    pub diff: Option<PathBuf>,
+    /// Output format (JSON has exact byte counts).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,6 +98,7 @@ pub fn run(command: BinCommand) -> anyhow::Result<ExitCode> {
         BinCommand::Info(a) => info(a),
         BinCommand::Sym(a) => sym(a),
         BinCommand::Funcs(a) => funcs(a),
+        BinCommand::Size(a) => size(a),
     }
 }
 
@@ -197,4 +228,35 @@ fn funcs(a: FuncsArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn size(a: SizeArgs) -> anyhow::Result<ExitCode> {
+    use gosleuth_render::size as render;
+    let by = match a.by {
+        SizeBy::Package => render::SizeBy::Package,
+        SizeBy::Symbol => render::SizeBy::Symbol,
+        SizeBy::Section => render::SizeBy::Section,
+    };
+    let new = open(&a.bin)?.sizes();
+    let name = a.bin.display().to_string();
+    let doc = match &a.diff {
+        Some(old_path) => {
+            let old = open(old_path)?.sizes();
+            let old_name = old_path.display().to_string();
+            match a.format {
+                Format::Text => render::diff_text(&old_name, &old, &name, &new, by, a.top),
+                Format::Json => pretty(&render::diff_json(&old_name, &old, &name, &new, by))?,
+            }
+        }
+        None => match a.format {
+            Format::Text => render::text(&name, &new, by, a.top),
+            Format::Json => pretty(&render::json(&name, &new))?,
+        },
+    };
+    crate::output::emit(&doc)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pretty(v: &Value) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(v)? + "\n")
 }

@@ -473,13 +473,14 @@ fn every_command_stays_bounded_on_hostile_input() {
     for input in [&random, &panics, &zeros, &truncated, &free] {
         let path = input.to_str().expect("utf-8 path");
         let n = size(input);
-        let commands: [&[&str]; 8] = [
+        let commands: [&[&str]; 9] = [
             &["triage", path],
             &["logs", path],
             &["diagnose", path],
             &["pprof", "-top", path],
             &["bin", "info", path],
             &["bin", "funcs", path],
+            &["bin", "size", path],
             &["core", path, path],
             &["triage", "--format", "json", path],
         ];

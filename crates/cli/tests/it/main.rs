@@ -164,3 +164,61 @@ fn a_huge_dump_collapses_into_a_few_groups() {
         .unwrap_or("");
     assert!(first_group.contains("main.(*Metrics).CountS"), "{out}");
 }
+
+/// `bin size`: packages in text, exact bytes in JSON that add up to the
+/// file's sections, and a comparison of an optimized build with an
+/// unoptimized one (`-N -l` makes package main's code larger).
+#[cfg(feature = "factory")]
+#[test]
+fn bin_size_reports_packages_and_what_a_rebuild_changed() {
+    let go = kit::go_versions()[0].clone();
+    let bin = kit::binary(&go, "leak");
+    let noopt = bin.with_file_name("leak.noopt");
+    let (bin, noopt) = (bin.to_str().unwrap(), noopt.to_str().unwrap());
+    let o = gosleuth(&["bin", "size", "--top", "1000", bin]);
+    assert!(o.status.success(), "{o:?}");
+    let out = stdout(&o);
+    let runtime = out.lines().find(|l| l.ends_with("  runtime")).expect(&out);
+    assert!(runtime.contains("KiB"), "{out}");
+    assert!(out.lines().any(|l| l.ends_with("  main")), "{out}");
+
+    let o = gosleuth(&["bin", "size", "--format", "json", bin]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let sections: u64 = doc["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["size"].as_u64().unwrap())
+        .sum();
+    let totals: u64 = doc["totals"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let pieces: u64 = doc["symbols_by_size"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sections, totals);
+    assert_eq!(sections, pieces);
+
+    let o = gosleuth(&["bin", "size", "--diff", bin, noopt, "--format", "json"]);
+    assert!(o.status.success(), "{o:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let main = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "main")
+        .expect("main changed");
+    assert!(main["change"].as_i64().unwrap() > 0, "{main}");
+    let o = gosleuth(&["bin", "size", "--by", "symbol", "--diff", bin, noopt]);
+    let out = stdout(&o);
+    assert!(
+        out.contains(" -> ") && out.lines().any(|l| l.trim_start().starts_with('+')),
+        "{out}"
+    );
+}

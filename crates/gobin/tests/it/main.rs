@@ -2,6 +2,7 @@
 //! toolchain as oracle: `go tool addr2line` for symbols and lines, `go
 //! version -m` for build info, Go's `debug/dwarf` for DWARF facts.
 
+mod size;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -165,7 +166,7 @@ fn check_inline_invariants(bin: &Path) -> usize {
     inlined
 }
 
-fn bins(dir: &Path, program: &str) -> [PathBuf; 4] {
+pub(crate) fn bins(dir: &Path, program: &str) -> [PathBuf; 4] {
     ["", ".stripped", ".pie", ".noopt"].map(|v| dir.join("bin").join(format!("{program}{v}")))
 }
 
