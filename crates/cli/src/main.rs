@@ -28,6 +28,8 @@ Which command for which symptom:
   CPU is high                   gosleuth pprof -top HOST:PORT/debug/pprof/profile  (gosleuth fetch saves one)
   errors in the logs            gosleuth logs FILE...
   what each goroutine is doing  gosleuth attach PID  (or gosleuth dump PID for a core to read later)
+  the binary grew               gosleuth bin size BIN  (--diff OLD_BIN)
+  what imports what             gosleuth deps ./...    (-s: no standard library; --format svg)
 
 Exit status: 2 on an error (unreadable input, bad arguments); 1 when the evidence
 shows a failure the command gates on (diagnose: a critical finding; triage and logs
@@ -73,10 +75,15 @@ enum Command {
     Fetch(cmd::fetch::FetchArgs),
     /// Reports on pprof profiles, with go tool pprof's flags.
     Pprof(cmd::pprof::PprofArgs),
+    /// The package import graph (godepgraph's options), as DOT, an SVG
+    /// drawn without Graphviz, text or JSON.
+    Deps(cmd::deps::DepsArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cmd::deps::godepgraph_spelling(
+        std::env::args_os().collect(),
+    ));
     let result = match cli.command {
         Command::Triage(a) => cmd::triage::run(a),
         Command::Logs(a) => cmd::logs::run(a),
@@ -87,6 +94,7 @@ fn main() -> ExitCode {
         Command::Bin(c) => cmd::bin::run(c),
         Command::Pprof(a) => cmd::pprof::run(a),
         Command::Fetch(a) => cmd::fetch::run(a),
+        Command::Deps(a) => cmd::deps::run(a),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod bin;
 pub mod core;
+pub mod deps;
 pub mod diagnose;
 pub mod dump;
 pub mod fetch;

@@ -222,3 +222,81 @@ fn bin_size_reports_packages_and_what_a_rebuild_changed() {
         "{out}"
     );
 }
+
+/// `deps`: godepgraph's flags in its own spelling, the cycle through a
+/// test, JSON, an SVG, and the size of each package in a binary.
+#[cfg(feature = "factory")]
+#[test]
+fn deps_draws_the_module_graph() {
+    let module = kit::repo_root().join("crates/deps/tests/testdata/depmod");
+    let dir = module.to_str().unwrap();
+    let o = gosleuth(&[
+        "deps",
+        "-C",
+        dir,
+        "-nostdlib",
+        "-withtests",
+        "--format",
+        "json",
+        "./...",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let pkgs: Vec<&str> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(pkgs.len(), 5, "{pkgs:?}");
+    assert!(
+        pkgs.iter().all(|p| p.starts_with("example.com/depmod")),
+        "{pkgs:?}"
+    );
+    assert_eq!(
+        doc["cycles"][0]["error"], "import cycle not allowed in test",
+        "{doc}"
+    );
+
+    let o = gosleuth(&["deps", "-C", dir, "-s", "--format", "svg", "./cmd/app"]);
+    let svg = stdout(&o);
+    assert!(
+        svg.starts_with("<svg ") && svg.contains(">example.com/depmod/store</text>"),
+        "{svg}"
+    );
+
+    let bin = std::env::temp_dir().join(format!("gosleuth-deps-app-{}", std::process::id()));
+    let built = Command::new("go")
+        .args(["build", "-o", bin.to_str().unwrap(), "./cmd/app"])
+        .current_dir(&module)
+        .status()
+        .expect("go build");
+    assert!(built.success());
+    let o = gosleuth(&[
+        "deps",
+        "-C",
+        dir,
+        "-s",
+        "--bin",
+        bin.to_str().unwrap(),
+        "./cmd/app",
+    ]);
+    let dot = stdout(&o);
+    let _ = std::fs::remove_file(&bin);
+    // Package main is `main` in the binary: the command's node has its size.
+    assert!(
+        dot.contains("[label=\"example.com/depmod/cmd/app\\n"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("[label=\"example.com/depmod/native\\n"),
+        "{dot}"
+    );
+
+    let o = gosleuth(&["deps", "-C", dir, "./nosuch"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("directory not found"),
+        "{o:?}"
+    );
+}
