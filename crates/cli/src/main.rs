@@ -28,6 +28,7 @@ Which command for which symptom:
   CPU is high                   gosleuth pprof -top HOST:PORT/debug/pprof/profile  (gosleuth fetch saves one)
   errors in the logs            gosleuth logs FILE...
   what each goroutine is doing  gosleuth attach PID  (or gosleuth dump PID for a core to read later)
+  what allocates on the heap    gosleuth escape ./pkg  (--profile heap.pb.gz ranks by bytes)
 
 Exit status: 2 on an error (unreadable input, bad arguments); 1 when the evidence
 shows a failure the command gates on (diagnose: a critical finding; triage and logs
@@ -73,6 +74,9 @@ enum Command {
     Fetch(cmd::fetch::FetchArgs),
     /// Reports on pprof profiles, with go tool pprof's flags.
     Pprof(cmd::pprof::PprofArgs),
+    /// What escapes to the heap and why, per function, from go build
+    /// -gcflags=-m=2; compared with an older build or ranked by a heap profile.
+    Escape(cmd::escape::EscapeArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Command::Bin(c) => cmd::bin::run(c),
         Command::Pprof(a) => cmd::pprof::run(a),
         Command::Fetch(a) => cmd::fetch::run(a),
+        Command::Escape(a) => cmd::escape::run(a),
     };
     match result {
         Ok(code) => code,

@@ -21,11 +21,12 @@
 //! the inlining lines; closures `F.func1` are folded into `F`). Lines outside
 //! any function body go to `(package level)`.
 //!
-//! Nothing here prints or reads files; errors carry the compiler's own
-//! message lines.
+//! Nothing here prints or reads files ([`go_build`] runs the compiler and
+//! returns what it printed); errors carry the compiler's own message lines.
 
 #![forbid(unsafe_code)]
 
+mod build;
 mod diff;
 mod explain;
 mod parse;
@@ -35,6 +36,7 @@ mod source;
 
 use serde::Serialize;
 
+pub use build::{command_line, go_build};
 pub use diff::{Diff, Entry, diff};
 pub use parse::{build_failed, parse, parse_with_sources};
 pub use rank::{Ranked, rank};
@@ -49,7 +51,7 @@ pub const PACKAGE_LEVEL: &str = "(package level)";
 #[non_exhaustive]
 pub enum Error {
     /// The build failed: the compiler's (or the go command's) own lines.
-    #[error("{command} failed{}:\n{}\nfix the build first (the escape analysis runs only on code that compiles)", status.as_ref().map(|s| format!(" ({s})")).unwrap_or_default(), messages.join("\n"))]
+    #[error("{command} failed{}:\n{}\nthe escape analysis needs a package that builds: fix the package path or the code, then run again", status.as_ref().map(|s| format!(" ({s})")).unwrap_or_default(), messages.join("\n"))]
     BuildFailed {
         /// The command that ran, or the input that was read.
         command: String,
@@ -58,8 +60,16 @@ pub enum Error {
         /// The compiler's message lines, as printed.
         messages: Vec<String>,
     },
+    /// `go` could not be started.
+    #[error("cannot run {command}: {source}; install Go (https://go.dev/dl) and put it on PATH")]
+    RunGo {
+        /// The command.
+        command: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The input holds no escape-analysis or inlining diagnostic at all.
-    #[error("{input} holds no escape analysis or inlining diagnostics{}; give the output of go build -gcflags=-m=2 (or -m), stderr included (2>&1)", first_lines(lines))]
+    #[error("{input} holds no escape analysis or inlining diagnostics{}; give what go build -gcflags=-m=2 (or -m) printed on stderr (go build -gcflags=-m=2 ./... 2> FILE)", first_lines(lines))]
     NoDiagnostics {
         /// Where the text came from.
         input: String,

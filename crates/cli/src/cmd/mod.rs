@@ -5,6 +5,7 @@ pub mod bin;
 pub mod core;
 pub mod diagnose;
 pub mod dump;
+pub mod escape;
 pub mod fetch;
 pub mod goroutines;
 pub mod live;
