@@ -19,9 +19,15 @@ pub fn command_line(dir: &Path, package: &str) -> String {
 /// prints the diagnostics. A build that fails is [`Error::BuildFailed`]
 /// with the compiler's own lines.
 pub fn go_build(dir: &Path, package: &str) -> Result<String> {
+    go_build_env(dir, package, &[])
+}
+
+/// [`go_build`] with more environment variables (`GOTOOLCHAIN=go1.21.13`).
+pub fn go_build_env(dir: &Path, package: &str, env: &[(&str, &str)]) -> Result<String> {
     let command = command_line(dir, package);
     let out = Command::new("go")
         .args(["build", "-gcflags=-m=2", "-o", "/dev/null", package])
+        .envs(env.iter().copied())
         .current_dir(dir)
         .output()
         .map_err(|source| Error::RunGo {
@@ -30,7 +36,11 @@ pub fn go_build(dir: &Path, package: &str) -> Result<String> {
         })?;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if !out.status.success() {
-        return Err(build_failed(&stderr, &command, Some(out.status.to_string())));
+        return Err(build_failed(
+            &stderr,
+            &command,
+            Some(out.status.to_string()),
+        ));
     }
     Ok(stderr)
 }

@@ -51,9 +51,7 @@ pub(crate) fn fold(e: &Escape, func: &str) -> String {
     let returned = steps.iter().any(|(p, _)| p.starts_with("returned as "));
     let ending = if last == "{heap}" {
         Some("to the heap".to_string())
-    } else if returned && is_result(last) {
-        None
-    } else if last.is_empty() {
+    } else if (returned && is_result(last)) || last.is_empty() {
         None
     } else {
         Some(format!("into {}", storage(last)))
@@ -117,8 +115,12 @@ fn phrase(hop: &Hop, dst: &str, func: &str) -> Option<String> {
                 "put in a slice literal".to_string()
             }
         }
-        "assign" | "assign-pair" | "assign-pair-dot-type" | "assign-pair-func-call"
-        | "assign-pair-mapr" | "assign-pair-receive" => {
+        "assign"
+        | "assign-pair"
+        | "assign-pair-dot-type"
+        | "assign-pair-func-call"
+        | "assign-pair-mapr"
+        | "assign-pair-receive" => {
             let lhs = what
                 .split_once(" := ")
                 .or_else(|| what.split_once(" = "))
@@ -129,7 +131,9 @@ fn phrase(hop: &Hop, dst: &str, func: &str) -> Option<String> {
         "non-constant size" => "its size is not constant".to_string(),
         "too large for stack" => "too large for the stack".to_string(),
         "interface-converted" => "converted to an interface".to_string(),
-        "dot of pointer" | "star-dot-equals" | "indirection" => "read through a pointer".to_string(),
+        "dot of pointer" | "star-dot-equals" | "indirection" => {
+            "read through a pointer".to_string()
+        }
         "dot" | "dot-equals" => format!("via {what}"),
         "key of map put" => "used as a map key".to_string(),
         "value of map put" => "stored as a map value".to_string(),
@@ -187,10 +191,16 @@ mod tests {
             vec![Flow {
                 dst: "~r0".into(),
                 src: "&{storage for &T{...}}".into(),
-                hops: vec![hop("&T{...}", "spill", 13), hop("return &T{...}", "return", 13)],
+                hops: vec![
+                    hop("&T{...}", "spill", 13),
+                    hop("return &T{...}", "return", 13),
+                ],
             }],
         );
-        assert_eq!(fold(&e, "New"), "`&T{...}` escapes: returned as ~r0 of New at x.go:13");
+        assert_eq!(
+            fold(&e, "New"),
+            "`&T{...}` escapes: returned as ~r0 of New at x.go:13"
+        );
     }
 
     #[test]
@@ -202,12 +212,19 @@ mod tests {
                 Flow {
                     dst: "{storage for ... argument}".into(),
                     src: "&{storage for v * 3}".into(),
-                    hops: vec![hop("v * 3", "spill", 44), hop("... argument", "slice-literal-element", 44)],
+                    hops: vec![
+                        hop("v * 3", "spill", 44),
+                        hop("... argument", "slice-literal-element", 44),
+                    ],
                 },
                 Flow {
                     dst: "{heap}".into(),
                     src: "*fmt.a".into(),
-                    hops: vec![hop("fmt.Fprintln(os.Stdout, fmt.a...)", "call parameter", 44)],
+                    hops: vec![hop(
+                        "fmt.Fprintln(os.Stdout, fmt.a...)",
+                        "call parameter",
+                        44,
+                    )],
                 },
             ],
         );

@@ -36,7 +36,7 @@ mod source;
 
 use serde::Serialize;
 
-pub use build::{command_line, go_build};
+pub use build::{command_line, go_build, go_build_env};
 pub use diff::{Diff, Entry, diff};
 pub use parse::{build_failed, parse, parse_with_sources};
 pub use rank::{Ranked, rank};
@@ -69,7 +69,10 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The input holds no escape-analysis or inlining diagnostic at all.
-    #[error("{input} holds no escape analysis or inlining diagnostics{}; give what go build -gcflags=-m=2 (or -m) printed on stderr (go build -gcflags=-m=2 ./... 2> FILE)", first_lines(lines))]
+    #[error(
+        "{input} holds no escape analysis or inlining diagnostics{}; give what go build -gcflags=-m=2 (or -m) printed on stderr (go build -gcflags=-m=2 ./... 2> FILE)",
+        first_lines(lines)
+    )]
     NoDiagnostics {
         /// Where the text came from.
         input: String,
@@ -77,7 +80,9 @@ pub enum Error {
         lines: Vec<String>,
     },
     /// The heap profile has no alloc_space (or alloc_objects) values.
-    #[error("the profile has no {wanted} samples (it has: {has}); give a heap profile (/debug/pprof/heap or /debug/pprof/allocs)")]
+    #[error(
+        "the profile has no {wanted} samples (it has: {has}); give a heap profile (/debug/pprof/heap or /debug/pprof/allocs)"
+    )]
     NotHeapProfile {
         /// The sample type wanted.
         wanted: String,

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::source::{Decls, Sources};
 use crate::{
-    Error, Escape, EscapeKind, Flow, Function, Hop, InlinedCall, Inlining, NoEscape,
-    PACKAGE_LEVEL, Pos, Report, Result, explain,
+    Error, Escape, EscapeKind, Flow, Function, Hop, InlinedCall, Inlining, NoEscape, PACKAGE_LEVEL,
+    Pos, Report, Result, explain,
 };
 
 /// Reads the compiler's diagnostics (`go build -gcflags=-m=2 ./... 2>&1`,
@@ -132,17 +132,29 @@ pub(crate) fn parse_pos(s: &str) -> Option<Pos> {
 #[derive(Debug)]
 enum Diag<'a> {
     /// `EXPR escapes to heap[ in F]:` (head of an explanation).
-    EscapeHead { expr: &'a str, func: Option<&'a str> },
+    EscapeHead {
+        expr: &'a str,
+        func: Option<&'a str>,
+    },
     /// `parameter P leaks to DST[ for F] with derefs=N:`.
-    ParamHead { name: &'a str, func: Option<&'a str> },
+    ParamHead {
+        name: &'a str,
+        func: Option<&'a str>,
+    },
     Escape {
         kind: EscapeKind,
         expr: &'a str,
         detail: Option<&'a str>,
     },
     NoEscape(&'a str),
-    CanInline { name: &'a str, cost: Option<u32> },
-    CannotInline { name: &'a str, reason: &'a str },
+    CanInline {
+        name: &'a str,
+        cost: Option<u32>,
+    },
+    CannotInline {
+        name: &'a str,
+        reason: &'a str,
+    },
     InlinedCall(&'a str),
     /// Understood and not reported (closure captures, devirtualisation...).
     Ignored,
@@ -649,7 +661,10 @@ mod tests {
     #[test]
     fn positions() {
         let (p, m) = split_pos("./x.go:12:6: can inline New").unwrap();
-        assert_eq!((p.file.as_str(), p.line, p.col, m), ("./x.go", 12, 6, "can inline New"));
+        assert_eq!(
+            (p.file.as_str(), p.line, p.col, m),
+            ("./x.go", 12, 6, "can inline New")
+        );
         let (p, m) = split_pos("x.go:3: moved to heap: v").unwrap();
         assert_eq!((p.line, p.col, m), (3, 0, "moved to heap: v"));
         assert!(split_pos("go: no such thing").is_none());

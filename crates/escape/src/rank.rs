@@ -92,7 +92,9 @@ pub fn rank(report: &Report, profile: &Profile) -> Result<Vec<Ranked>> {
     };
     let mut per_line: HashMap<(&str, u32), usize> = HashMap::new();
     for (_, e) in report.escapes().filter(|(_, e)| e.kind.allocates()) {
-        *per_line.entry((e.pos.file.as_str(), e.pos.line)).or_default() += 1;
+        *per_line
+            .entry((e.pos.file.as_str(), e.pos.line))
+            .or_default() += 1;
     }
     let mut out: Vec<Ranked> = report
         .escapes()

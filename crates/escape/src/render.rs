@@ -63,7 +63,9 @@ fn function_head(f: &Function) -> String {
     match &f.inlining {
         Some(Inlining::CanInline { cost: Some(c) }) => notes.push(format!("can inline, cost {c}")),
         Some(Inlining::CanInline { cost: None }) => notes.push("can inline".into()),
-        Some(Inlining::CannotInline { reason, .. }) => notes.push(format!("cannot inline: {reason}")),
+        Some(Inlining::CannotInline { reason, .. }) => {
+            notes.push(format!("cannot inline: {reason}"))
+        }
         None => {}
     }
     if !f.does_not_escape.is_empty() {
@@ -107,7 +109,11 @@ fn inlining_summary(report: &Report) -> String {
     );
     over.sort_by_key(|(n, _, c, b)| (c.saturating_sub(*b), n.clone()));
     for (name, at, c, b) in over.iter().take(MAX_OVER_BUDGET) {
-        let _ = writeln!(out, "  {name} ({at}): cost {c} exceeds budget {b} by {}", c.saturating_sub(*b));
+        let _ = writeln!(
+            out,
+            "  {name} ({at}): cost {c} exceeds budget {b} by {}",
+            c.saturating_sub(*b)
+        );
     }
     if over.len() > MAX_OVER_BUDGET {
         let _ = writeln!(
@@ -140,10 +146,17 @@ pub fn diff_text(d: &Diff) -> String {
 /// Escapes ranked by allocated bytes.
 pub fn ranked_text(r: &[Ranked]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:>10} {:>9}  escape (alloc_space at its line)", "bytes", "objects");
+    let _ = writeln!(
+        out,
+        "{:>10} {:>9}  escape (alloc_space at its line)",
+        "bytes", "objects"
+    );
     for x in r {
         let bytes = x.bytes.map(human_bytes).unwrap_or_else(|| "-".into());
-        let objs = x.objects.map(|o| o.to_string()).unwrap_or_else(|| "-".into());
+        let objs = x
+            .objects
+            .map(|o| o.to_string())
+            .unwrap_or_else(|| "-".into());
         let shared = if x.line_shared_by > 1 && x.bytes.is_some() {
             format!(" (line shared by {} escapes)", x.line_shared_by)
         } else {
@@ -189,7 +202,8 @@ pub struct Document<'a> {
 
 /// [`Document`] as pretty JSON, with a final newline.
 pub fn json(doc: &Document<'_>) -> String {
-    let mut s = serde_json::to_string_pretty(doc).unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
+    let mut s = serde_json::to_string_pretty(doc)
+        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
     s.push('\n');
     s
 }
