@@ -26,6 +26,14 @@ fn exercise(text: &str, base: &gosleuth_escape::Report, prof: &gosleuth_pprof::P
         return;
     };
     let _ = render::text(&r);
+    // The fuzz target's properties (fuzz/fuzz_targets/escape_parse.rs).
+    let same = diff(&r, &r);
+    assert!(same.new.is_empty() && same.gone.is_empty());
+    assert!(r.escapes().all(|(_, e)| !e.why.is_empty()));
+    if !text.contains('\r') {
+        let crlf = parse(&text.replace('\n', "\r\n"), "crlf").expect("CRLF parses as LF does");
+        assert_eq!(crlf.functions, r.functions);
+    }
     let d = diff(base, &r);
     let _ = render::diff_text(&d);
     if let Ok(ranked) = rank(&r, prof) {
