@@ -40,8 +40,11 @@ pub fn text(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{escapes} escapes in {} functions; {stays} values stay on the stack; {quiet} functions with no escape",
-        report.functions.len() - quiet
+        "\n{} in {}; {} on the stack; {} with no escape",
+        plural(escapes, "escape"),
+        plural(report.functions.len() - quiet, "function"),
+        plural(stays, "value"),
+        plural(quiet, "function"),
     );
     out.push_str(&inlining_summary(report));
     if !report.detailed {
@@ -51,6 +54,15 @@ pub fn text(report: &Report) -> String {
         );
     }
     out
+}
+
+/// `1 escape`, `2 escapes`.
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// `NewT (main.go:24): cannot inline: marked go:noinline; 1 stays on the stack`.
@@ -69,10 +81,14 @@ fn function_head(f: &Function) -> String {
         None => {}
     }
     if !f.does_not_escape.is_empty() {
-        notes.push(format!("{} stay on the stack", f.does_not_escape.len()));
+        let n = f.does_not_escape.len();
+        notes.push(format!(
+            "{n} {} on the stack",
+            if n == 1 { "stays" } else { "stay" }
+        ));
     }
     if !f.inlined_calls.is_empty() {
-        notes.push(format!("{} calls inlined", f.inlined_calls.len()));
+        notes.push(plural(f.inlined_calls.len(), "call") + " inlined");
     }
     if !notes.is_empty() {
         let _ = write!(s, ": {}", notes.join("; "));
@@ -104,8 +120,10 @@ fn inlining_summary(report: &Report) -> String {
         }
     }
     let mut out = format!(
-        "inlining: {can} functions can inline, {cannot} cannot ({} over budget), {calls} calls inlined\n",
-        over.len()
+        "inlining: {} can inline, {cannot} cannot ({} over budget), {} inlined\n",
+        plural(can, "function"),
+        over.len(),
+        plural(calls, "call")
     );
     over.sort_by_key(|(n, _, c, b)| (c.saturating_sub(*b), n.clone()));
     for (name, at, c, b) in over.iter().take(MAX_OVER_BUDGET) {
