@@ -6,6 +6,15 @@ use crate::{Escape, EscapeKind, Hop};
 /// of NewT at main.go:25 ``. Without flows (`-m`), the compiler's summary
 /// in the same shape. `func` is the function the escape belongs to.
 pub(crate) fn fold(e: &Escape, func: &str) -> String {
+    // The compiler's own name (Go 1.22+) knows closures: `main.func1`.
+    let named;
+    let func = match &e.compiler_function {
+        Some(f) => {
+            named = short_type_args(f);
+            named.as_str()
+        }
+        None => func,
+    };
     let subject = format!("`{}`", e.expr);
     let verb = match e.kind {
         EscapeKind::MovedToHeap => "moved to heap",
@@ -61,6 +70,26 @@ pub(crate) fn fold(e: &Escape, func: &str) -> String {
             out.push_str(", ");
         }
         out.push_str(&end);
+    }
+    out
+}
+
+/// `Map[go.shape.int]` → `Map[...]`.
+fn short_type_args(name: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0u32;
+    for c in name.chars() {
+        match c {
+            '[' => {
+                if depth == 0 {
+                    out.push_str("[...]");
+                }
+                depth += 1;
+            }
+            ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
     }
     out
 }
@@ -232,6 +261,15 @@ mod tests {
             fold(&e, "Show"),
             "`v * 3` escapes: put in the ... argument, passed to fmt.Fprintln at x.go:44, to the heap"
         );
+    }
+
+    #[test]
+    fn type_args() {
+        assert_eq!(
+            short_type_args("(*P[go.shape.struct { a [2]int }]).Load"),
+            "(*P[...]).Load"
+        );
+        assert_eq!(short_type_args("main.func1"), "main.func1");
     }
 
     #[test]

@@ -61,9 +61,15 @@ pub fn run(args: EscapeArgs) -> Result<ExitCode> {
             (text, gosleuth_escape::command_line(&dir, pkg), dir)
         }
     };
-    let report = gosleuth_escape::parse_with_sources(&text, &name, &mut |file| {
-        std::fs::read_to_string(base.join(file)).ok()
-    })?;
+    // A build that printed nothing (no function in the package) is an
+    // empty report; saved output that is empty is an error.
+    let report = if args.input.is_none() && text.trim().is_empty() {
+        gosleuth_escape::Report::default()
+    } else {
+        gosleuth_escape::parse_with_sources(&text, &name, &mut |file| {
+            std::fs::read_to_string(base.join(file)).ok()
+        })?
+    };
     if !report.skipped.is_empty() {
         eprintln!(
             "gosleuth escape: skipped {} line(s) that are not escape or inlining diagnostics, first: {}",
