@@ -245,6 +245,19 @@ pub enum Inlining {
     },
 }
 
+/// A closure (`F.func1`) or another instantiation of a generic function,
+/// and the compiler's inlining decision about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Nested {
+    /// Its name, as printed.
+    pub name: String,
+    /// Where it is declared.
+    pub decl: Pos,
+    /// The decision.
+    #[serde(flatten)]
+    pub inlining: Inlining,
+}
+
 /// A call the compiler inlined into a function (`inlining call to F`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InlinedCall {
@@ -268,9 +281,10 @@ pub struct Function {
     /// The inlining decision, when printed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inlining: Option<Inlining>,
-    /// Closures and other functions declared inside it, with their decisions.
+    /// The other inlining decisions at or inside it: closures (`F.func1`)
+    /// and further instantiations of a generic function.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub nested: Vec<(String, Inlining)>,
+    pub nested: Vec<Nested>,
     /// What escapes, in source order.
     pub escapes: Vec<Escape>,
     /// What stays on the stack, in source order.

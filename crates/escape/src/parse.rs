@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::source::{Decls, Sources};
 use crate::{
-    Error, Escape, EscapeKind, Flow, Function, Hop, InlinedCall, Inlining, NoEscape, PACKAGE_LEVEL,
-    Pos, Report, Result, explain,
+    Error, Escape, EscapeKind, Flow, Function, Hop, InlinedCall, Inlining, Nested, NoEscape,
+    PACKAGE_LEVEL, Pos, Report, Result, explain,
 };
 
 /// Reads the compiler's diagnostics (`go build -gcflags=-m=2 ./... 2>&1`,
@@ -491,7 +491,11 @@ impl State {
                         }
                         f.inlining = Some(inl);
                     } else {
-                        f.nested.push((dname, inl));
+                        f.nested.push(Nested {
+                            name: dname,
+                            decl: pos,
+                            inlining: inl,
+                        });
                     }
                 }
             }

@@ -106,7 +106,8 @@ fn inlining_summary(report: &Report) -> String {
     for f in &report.functions {
         calls += f.inlined_calls.len();
         let own = f.inlining.iter().map(|i| (f.name.as_str(), i));
-        for (name, inl) in own.chain(f.nested.iter().map(|(n, i)| (n.as_str(), i))) {
+        let nested = f.nested.iter().map(|n| (n.name.as_str(), &n.inlining));
+        for (name, inl) in own.chain(nested) {
             match inl {
                 Inlining::CanInline { .. } => can += 1,
                 Inlining::CannotInline { over_budget, .. } => {
@@ -218,10 +219,23 @@ pub struct Document<'a> {
     pub ranked: Option<&'a [Ranked]>,
 }
 
-/// [`Document`] as pretty JSON, with a final newline.
+/// The `schema` number of the JSON document (docs/json.md); it changes
+/// only on incompatible changes.
+pub const SCHEMA: u32 = 1;
+
+/// [`Document`] as pretty JSON with its `schema`, and a final newline.
 pub fn json(doc: &Document<'_>) -> String {
-    let mut s = serde_json::to_string_pretty(doc)
-        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
+    #[derive(Serialize)]
+    struct WithSchema<'a> {
+        schema: u32,
+        #[serde(flatten)]
+        doc: &'a Document<'a>,
+    }
+    let mut s = serde_json::to_string_pretty(&WithSchema {
+        schema: SCHEMA,
+        doc,
+    })
+    .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
     s.push('\n');
     s
 }
