@@ -1,6 +1,6 @@
 //! Reading `-gcflags=-m` / `-m=2` text line by line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::source::{Decls, Sources};
 use crate::{
@@ -455,8 +455,37 @@ impl State {
                 decls.add(&pos.file, pos.line, name);
             }
         }
+        // Each summary line takes its explanations; an explanation no
+        // summary claimed is an escape of its own (its head says what).
+        let mut items = std::mem::take(&mut self.items);
+        let mut at: HashMap<Pos, Vec<usize>> = HashMap::new();
+        for (i, x) in self.explanations.iter().enumerate() {
+            at.entry(x.pos.clone()).or_default().push(i);
+        }
+        for (_, _, item) in &mut items {
+            if let Item::Escape(e) = item {
+                let none = Vec::new();
+                self.attach(e, at.get(&e.pos).unwrap_or(&none));
+            }
+        }
+        for x in self.explanations.drain(..).filter(|x| !x.used) {
+            let kind = if x.param {
+                EscapeKind::LeakingParam
+            } else {
+                EscapeKind::EscapesToHeap
+            };
+            let e = Escape {
+                pos: x.pos.clone(),
+                kind,
+                expr: x.expr,
+                detail: None,
+                flows: x.flows,
+                compiler_function: x.func,
+                why: String::new(),
+            };
+            items.push((x.pkg, x.pos, Item::Escape(e)));
+        }
         let mut funcs: BTreeMap<(usize, String, u32, String), Function> = BTreeMap::new();
-        let items = std::mem::take(&mut self.items);
         for (pkg, pos, item) in items {
             let (start, name) = sources
                 .enclosing(&pos.file, pos.line)
@@ -479,7 +508,7 @@ impl State {
             });
             match item {
                 Item::Escape(mut e) => {
-                    self.attach(&mut e, &name);
+                    e.why = explain::fold(&e, &name);
                     f.escapes.push(e);
                 }
                 Item::NoEscape(n) => f.does_not_escape.push(n),
@@ -500,58 +529,6 @@ impl State {
                 }
             }
         }
-        // Explanations no summary line claimed: the head itself says what
-        // escapes.
-        let orphans: Vec<Explanation> = self.explanations.drain(..).filter(|e| !e.used).collect();
-        for x in orphans {
-            let kind = if x.param {
-                EscapeKind::LeakingParam
-            } else {
-                EscapeKind::EscapesToHeap
-            };
-            let mut e = Escape {
-                pos: x.pos.clone(),
-                kind,
-                expr: x.expr.clone(),
-                detail: None,
-                flows: x.flows,
-                compiler_function: x.func,
-                why: String::new(),
-            };
-            let (start, name) = sources
-                .enclosing(&x.pos.file, x.pos.line)
-                .or_else(|| decls.enclosing(&x.pos.file, x.pos.line))
-                .unwrap_or((0, PACKAGE_LEVEL.to_string()));
-            e.why = explain::fold(&e, &name);
-            let pkg = x.pkg;
-            if let Some(f) = funcs
-                .iter_mut()
-                .find(|((p, file, s, n), _)| {
-                    *p == pkg && *file == x.pos.file && *s == start && *n == name
-                })
-                .map(|(_, f)| f)
-            {
-                f.escapes.push(e);
-                continue;
-            }
-            funcs.insert(
-                (pkg, x.pos.file.clone(), start, name.clone()),
-                Function {
-                    package: self.packages.get(pkg).cloned().unwrap_or_default(),
-                    name,
-                    decl: (start > 0).then(|| Pos {
-                        file: x.pos.file.clone(),
-                        line: start,
-                        col: 0,
-                    }),
-                    inlining: None,
-                    nested: Vec::new(),
-                    escapes: vec![e],
-                    does_not_escape: Vec::new(),
-                    inlined_calls: Vec::new(),
-                },
-            );
-        }
         let mut functions: Vec<Function> = funcs.into_values().collect();
         for f in &mut functions {
             f.escapes.sort_by(|a, b| a.pos.cmp(&b.pos));
@@ -568,17 +545,20 @@ impl State {
 
     /// Gives an escape its explanations: those at the same position of the
     /// same category, the one naming the same expression first.
-    fn attach(&mut self, e: &mut Escape, func: &str) {
+    /// `here`: the indices of the explanations at the escape's position.
+    fn attach(&mut self, e: &mut Escape, here: &[usize]) {
         let param = matches!(
             e.kind,
             EscapeKind::LeakingParam | EscapeKind::LeakingParamContent
         );
-        let same: Vec<usize> = self
-            .explanations
+        let same: Vec<usize> = here
             .iter()
-            .enumerate()
-            .filter(|(_, x)| !x.used && x.pos == e.pos && x.param == param)
-            .map(|(i, _)| i)
+            .copied()
+            .filter(|&i| {
+                self.explanations
+                    .get(i)
+                    .is_some_and(|x| !x.used && x.param == param)
+            })
             .collect();
         let exact: Vec<usize> = same
             .iter()
@@ -600,7 +580,6 @@ impl State {
                 e.compiler_function = x.func.clone();
             }
         }
-        e.why = explain::fold(e, func);
     }
 }
 

@@ -56,7 +56,7 @@ pub fn rank(report: &Report, profile: &Profile) -> Result<Vec<Ranked>> {
         .iter()
         .position(|t| t.ty == "alloc_objects");
     // (file, line) → (bytes, objects).
-    let mut at: HashMap<(&str, i64), (i64, i64)> = HashMap::new();
+    let mut at: HashMap<(&str, i64), Bytes> = HashMap::new();
     for s in profile.samples.iter() {
         let bytes = s.values.get(space).copied().unwrap_or(0);
         let objs = objects.and_then(|i| s.values.get(i)).copied().unwrap_or(0);
@@ -78,11 +78,16 @@ pub fn rank(report: &Report, profile: &Profile) -> Result<Vec<Ranked>> {
             }
         }
     }
+    // line → the files with samples there.
+    let mut by_line: HashMap<i64, Vec<(&str, Bytes)>> = HashMap::new();
+    for ((f, l), v) in &at {
+        by_line.entry(*l).or_default().push((f, *v));
+    }
     let lookup = |file: &str, line: u32| -> Option<(i64, i64)> {
         let want = short_file(file);
         let mut found: Option<(i64, i64)> = None;
-        for ((f, l), v) in &at {
-            if *l == i64::from(line) && file_matches(f, want) {
+        for (f, v) in by_line.get(&i64::from(line))? {
+            if file_matches(f, want) {
                 let s = found.get_or_insert((0, 0));
                 s.0 = s.0.saturating_add(v.0);
                 s.1 = s.1.saturating_add(v.1);
@@ -123,6 +128,9 @@ pub fn rank(report: &Report, profile: &Profile) -> Result<Vec<Ranked>> {
     out.sort_by_key(|r| std::cmp::Reverse(r.bytes.map(|b| (1, b)).unwrap_or((0, 0))));
     Ok(out)
 }
+
+/// (alloc_space, alloc_objects).
+type Bytes = (i64, i64);
 
 fn is_runtime(name: &str) -> bool {
     name.starts_with("runtime.") || name.starts_with("internal/runtime/")
