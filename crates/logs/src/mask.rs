@@ -65,15 +65,9 @@ impl Masked {
             .then_some(0)
             .into_iter()
             .chain(self.seps.iter().map(|&s| s + 1));
-        let ends = self
-            .seps
-            .iter()
-            .copied()
-            .chain(nonempty.then_some(self.text.len()));
+        let ends = self.seps.iter().copied().chain(nonempty.then_some(self.text.len()));
         // SEP is ASCII: every piece is on char boundaries.
-        starts
-            .zip(ends)
-            .map(|(a, b)| self.text.get(a..b).unwrap_or(""))
+        starts.zip(ends).map(|(a, b)| self.text.get(a..b).unwrap_or(""))
     }
 }
 
