@@ -30,6 +30,7 @@ Which command for which symptom:
   what each goroutine is doing  gosleuth attach PID  (or gosleuth dump PID for a core to read later)
   the binary grew               gosleuth bin size BIN  (--diff OLD_BIN)
   what imports what             gosleuth deps ./...    (-s: no standard library; --format svg)
+  what allocates on the heap    gosleuth escape ./pkg  (--profile heap.pb.gz ranks by bytes)
 
 Exit status: 2 on an error (unreadable input, bad arguments); 1 when the evidence
 shows a failure the command gates on (diagnose: a critical finding; triage and logs
@@ -78,6 +79,9 @@ enum Command {
     /// The package import graph (godepgraph's options), as DOT, an SVG
     /// drawn without Graphviz, text or JSON.
     Deps(cmd::deps::DepsArgs),
+    /// What escapes to the heap and why, per function, from go build
+    /// -gcflags=-m=2; compared with an older build or ranked by a heap profile.
+    Escape(cmd::escape::EscapeArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Pprof(a) => cmd::pprof::run(a),
         Command::Fetch(a) => cmd::fetch::run(a),
         Command::Deps(a) => cmd::deps::run(a),
+        Command::Escape(a) => cmd::escape::run(a),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ pub mod core;
 pub mod deps;
 pub mod diagnose;
 pub mod dump;
+pub mod escape;
 pub mod fetch;
 pub mod goroutines;
 pub mod live;

@@ -11,6 +11,7 @@ use gosleuth_testkit as kit;
 mod cores;
 #[cfg(feature = "factory")]
 mod dlv;
+mod escape;
 mod fixtures;
 #[cfg(feature = "factory")]
 mod goroutines;
