@@ -16,6 +16,11 @@ use crate::error::{Error, Result};
 use crate::image::Image;
 use std::sync::{Arc, OnceLock};
 
+/// Most pc-data tables a function record is read for: the runtime has
+/// four (`_PCDATA_UnsafePoint` .. `_PCDATA_ArgLiveIndex`); a larger count
+/// is corrupt and reading it all would take time, not answers.
+const MAX_PCDATA: u32 = 64;
+
 /// `PCDATA_InlTreeIndex`: the pcdata table mapping a pc to an inline tree index.
 pub const PCDATA_INL_TREE_INDEX: u32 = 2;
 /// `FUNCDATA_InlTree`: the funcdata holding the inline tree.
@@ -393,7 +398,9 @@ impl Pclntab {
                 let start = self.funcnametab + f.field(4) as usize;
                 names.push((start, start + name.len() + 1, i));
             }
-            let pcdata = (0..f.npcdata()).filter_map(|t| {
+            // A corrupt record may claim four billion tables: the
+            // runtime defines four, so more than MAX_PCDATA is not read.
+            let pcdata = (0..f.npcdata().min(MAX_PCDATA)).map_while(|t| {
                 u32_at(
                     self.bytes(),
                     f.off + self.func_header_size() + t as usize * 4,

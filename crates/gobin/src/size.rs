@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use object::{Object, ObjectSection, ObjectSymbol, ObjectSymbolTable, SectionFlags, SectionKind};
 
-use crate::GoBinary;
+use crate::{GoBinary, PclnShares};
 
 /// What kind of bytes a section holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -330,6 +330,16 @@ pub fn sizes(bin: &GoBinary) -> Sizes {
         let sec = &out.sections[at];
         let (start, _) = sections.get(at).copied().unwrap_or((0, 0));
         let size = sec.size;
+        if start.checked_add(size).is_none() {
+            // A corrupt header: a range past the address space, one piece.
+            out.pieces.push(Piece {
+                name: sec.name.clone(),
+                package: "(sections)".to_string(),
+                section: at,
+                size,
+            });
+            continue;
+        }
         if sec.part == Part::Text && !out.symbols {
             text_pieces(bin, at, start, size, &mut out.pieces);
             continue;
@@ -338,7 +348,12 @@ pub fn sizes(bin: &GoBinary) -> Sizes {
         // Bytes covered so far, and the group whose bytes follow.
         let mut covered = start;
         if sec.part == Part::Pclntab && bin.pcln().addr() == start {
-            covered = start + pclntab_pieces(bin, at, size, &mut out.pieces);
+            let shares = bin.pcln().shares();
+            // A corrupt table may claim more than its section holds:
+            // then the section is one piece.
+            if shares.len <= size {
+                covered = start + pclntab_pieces(bin, &shares, at, &mut out.pieces);
+            }
         }
         syms.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         // The group whose bytes follow: a zero-sized symbol's (to the next
@@ -424,9 +439,13 @@ pub fn sizes(bin: &GoBinary) -> Sizes {
 
 /// The pclntab's bytes: each function's share, then the shared parts;
 /// returns the table's length (the section may hold more after it).
-fn pclntab_pieces(bin: &GoBinary, section: usize, size: u64, pieces: &mut Vec<Piece>) -> u64 {
+fn pclntab_pieces(
+    bin: &GoBinary,
+    shares: &PclnShares,
+    section: usize,
+    pieces: &mut Vec<Piece>,
+) -> u64 {
     let pcln = bin.pcln();
-    let shares = pcln.shares();
     let mut total = 0;
     for (i, &n) in shares.per_func.iter().enumerate() {
         if n == 0 {
@@ -443,7 +462,7 @@ fn pclntab_pieces(bin: &GoBinary, section: usize, size: u64, pieces: &mut Vec<Pi
             size: n,
         });
     }
-    for (part, n) in shares.rest {
+    for &(part, n) in &shares.rest {
         total += n;
         pieces.push(Piece {
             name: format!("(pclntab {part})"),
@@ -452,18 +471,22 @@ fn pclntab_pieces(bin: &GoBinary, section: usize, size: u64, pieces: &mut Vec<Pi
             size: n,
         });
     }
-    total.min(size)
+    total
 }
 
 /// Text without a symbol table: the pclntab's functions.
 fn text_pieces(bin: &GoBinary, section: usize, start: u64, size: u64, pieces: &mut Vec<Piece>) {
     let end = start.saturating_add(size);
     let mut covered = 0;
+    // Where the last function ended: a corrupt table's functions may
+    // overlap, and no byte counts twice.
+    let mut last = start;
     for f in bin.pcln().funcs() {
-        let (a, b) = (f.entry().max(start), f.end().min(end));
+        let (a, b) = (f.entry().max(start).max(last), f.end().min(end));
         if b <= a {
             continue;
         }
+        last = b;
         let name = f.name().into_owned();
         covered += b - a;
         pieces.push(Piece {

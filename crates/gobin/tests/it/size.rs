@@ -136,3 +136,79 @@ fn sizes_add_up_to_readelf_and_nm() {
         }
     }
 }
+
+/// Every section's pieces add up to its size, on whatever parses.
+fn pieces_add_up(bin: &GoBinary) {
+    let sizes = bin.sizes();
+    for (i, s) in sizes.sections.iter().enumerate() {
+        let sum: u64 = sizes
+            .pieces
+            .iter()
+            .filter(|p| p.section == i)
+            .map(|p| p.size)
+            .sum();
+        assert_eq!(sum, s.size, "pieces of {}", s.name);
+    }
+    let shares = bin.pcln().shares();
+    let sum: u64 =
+        shares.per_func.iter().sum::<u64>() + shares.rest.iter().map(|r| r.1).sum::<u64>();
+    assert_eq!(sum, shares.len);
+}
+
+/// Deterministic byte flips in the ELF and section headers and the
+/// pclntab's header and function table, and truncations: never a panic,
+/// and the sizes of what still parses add up.
+#[test]
+fn sizes_of_mutated_binaries_add_up() {
+    let dir = factory("installed", "crash");
+    let path = dir.join("bin/crash");
+    let data = std::fs::read(&path).expect("read binary");
+    let base = GoBinary::from_bytes("crash", &data).expect("parses");
+    pieces_add_up(&base);
+    let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap()) as usize;
+    let (pc_off, _) = {
+        let out = Command::new("readelf")
+            .arg("-SW")
+            .arg(&path)
+            .output()
+            .expect("readelf");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text
+            .lines()
+            .find(|l| l.contains(".gopclntab"))
+            .expect("gopclntab")
+            .to_string();
+        let f: Vec<&str> = line.split(']').nth(1).unwrap().split_whitespace().collect();
+        (
+            usize::from_str_radix(f[3], 16).unwrap(),
+            usize::from_str_radix(f[4], 16).unwrap(),
+        )
+    };
+    // About 300 spots: each parse and size of a 2 MB binary takes a few
+    // milliseconds in a debug build.
+    let mut spots: Vec<usize> = (0..64).step_by(2).collect();
+    let headers = data.len().saturating_sub(shoff);
+    spots.extend((shoff..data.len()).step_by(headers / 120 + 1));
+    spots.extend(
+        (pc_off..pc_off + 96)
+            .step_by(2)
+            .chain((pc_off + 4096..pc_off + 8192).step_by(401)),
+    );
+    let mut parsed = 0;
+    for &i in &spots {
+        for x in [0xffu8, 0x80, 0x01] {
+            let mut buf = data.clone();
+            buf[i] ^= x;
+            if let Ok(b) = GoBinary::from_bytes("mutated", &buf) {
+                pieces_add_up(&b);
+                parsed += 1;
+            }
+        }
+    }
+    for cut in (0..data.len()).step_by(data.len() / 41 + 1) {
+        if let Ok(b) = GoBinary::from_bytes("cut", &data[..cut]) {
+            pieces_add_up(&b);
+        }
+    }
+    assert!(parsed > spots.len(), "only {parsed} mutations parsed");
+}
