@@ -3,12 +3,23 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::{Error, Result, parse::build_failed};
+use crate::{Error, GCFLAGS, Result, parse::build_failed};
 
 /// The command [`go_build`] runs, as a user would type it.
 pub fn command_line(dir: &Path, package: &str) -> String {
+    command_line_with(dir, package, GCFLAGS)
+}
+
+/// The command [`go_build_with`] runs with `gcflags`, as a user would
+/// type it (quoted when it has spaces).
+pub fn command_line_with(dir: &Path, package: &str, gcflags: &str) -> String {
+    let flag = if gcflags.contains(' ') {
+        format!("'-gcflags={gcflags}'")
+    } else {
+        format!("-gcflags={gcflags}")
+    };
     format!(
-        "go build -gcflags=-m=2 -o /dev/null {package} (in {})",
+        "go build {flag} -o /dev/null {package} (in {})",
         dir.display()
     )
 }
@@ -24,9 +35,23 @@ pub fn go_build(dir: &Path, package: &str) -> Result<String> {
 
 /// [`go_build`] with more environment variables (`GOTOOLCHAIN=go1.21.13`).
 pub fn go_build_env(dir: &Path, package: &str, env: &[(&str, &str)]) -> Result<String> {
-    let command = command_line(dir, package);
+    go_build_with(dir, package, GCFLAGS, env)
+}
+
+/// [`go_build_env`] with another `-gcflags` value
+/// ([`GCFLAGS_CHECKS`](crate::GCFLAGS_CHECKS) for the bounds and nil
+/// checks too).
+pub fn go_build_with(
+    dir: &Path,
+    package: &str,
+    gcflags: &str,
+    env: &[(&str, &str)],
+) -> Result<String> {
+    let command = command_line_with(dir, package, gcflags);
     let out = Command::new("go")
-        .args(["build", "-gcflags=-m=2", "-o", "/dev/null", package])
+        .arg("build")
+        .arg(format!("-gcflags={gcflags}"))
+        .args(["-o", "/dev/null", package])
         .envs(env.iter().copied())
         .current_dir(dir)
         .output()

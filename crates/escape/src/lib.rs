@@ -10,6 +10,12 @@
 //! show); [`rank`] orders escapes by the bytes a heap profile allocated at
 //! their line. [`render`] writes the text and JSON reports.
 //!
+//! When the build also asked for them (`-d=ssa/check_bce/debug=1
+//! -d=nil=1`, [`GCFLAGS_CHECKS`]), the bounds checks the compiler kept and
+//! the nil checks it kept or removed are read too and placed in their
+//! functions the same way ([`Function::bounds_checks`],
+//! [`Function::nil_checks`]).
+//!
 //! Which function a diagnostic belongs to: the compiler names functions only
 //! at their declarations (`can inline F`, `cannot inline F: ...`) and, from
 //! Go 1.22 on, in the heads of `-m=2` explanations (`... escapes to heap in
@@ -27,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 mod build;
+mod checks;
 mod diff;
 mod explain;
 mod parse;
@@ -36,7 +43,8 @@ mod source;
 
 use serde::Serialize;
 
-pub use build::{command_line, go_build, go_build_env};
+pub use build::{command_line, command_line_with, go_build, go_build_env, go_build_with};
+pub use checks::{BoundsCheck, GCFLAGS, GCFLAGS_CHECKS, NilCheck};
 pub use diff::{Diff, Entry, diff};
 pub use parse::{build_failed, parse, parse_with_sources};
 pub use rank::{Ranked, rank};
@@ -291,6 +299,15 @@ pub struct Function {
     pub does_not_escape: Vec<NoEscape>,
     /// Calls inlined into it, in source order.
     pub inlined_calls: Vec<InlinedCall>,
+    /// The bounds checks the compiler kept (`Found IsInBounds`), in source
+    /// order; empty unless the build asked for them (a bounds check not
+    /// here was eliminated or never needed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bounds_checks: Vec<BoundsCheck>,
+    /// The nil checks the compiler kept or removed, in source order (as
+    /// printed, one per line); empty unless the build asked for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nil_checks: Vec<NilCheck>,
 }
 
 /// Everything read from one build's diagnostics.
@@ -304,6 +321,11 @@ pub struct Report {
     pub detailed: bool,
     /// Lines that looked like diagnostics but were not understood (skipped).
     pub skipped: Vec<String>,
+    /// Whether bounds-check or nil-check lines were seen (or the build
+    /// asked for them): then a function without bounds checks has none
+    /// left.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub checks: bool,
 }
 
 impl Report {
@@ -312,5 +334,19 @@ impl Report {
         self.functions
             .iter()
             .flat_map(|f| f.escapes.iter().map(move |e| (f, e)))
+    }
+
+    /// Every bounds check kept, with its function, in report order.
+    pub fn bounds_checks(&self) -> impl Iterator<Item = (&Function, &BoundsCheck)> {
+        self.functions
+            .iter()
+            .flat_map(|f| f.bounds_checks.iter().map(move |c| (f, c)))
+    }
+
+    /// Every nil check, kept or removed, with its function.
+    pub fn nil_checks(&self) -> impl Iterator<Item = (&Function, &NilCheck)> {
+        self.functions
+            .iter()
+            .flat_map(|f| f.nil_checks.iter().map(move |c| (f, c)))
     }
 }

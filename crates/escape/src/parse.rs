@@ -2,10 +2,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::checks::{self, CheckDiag};
 use crate::source::{Decls, Sources};
 use crate::{
-    Error, Escape, EscapeKind, Flow, Function, Hop, InlinedCall, Inlining, Nested, NoEscape,
-    PACKAGE_LEVEL, Pos, Report, Result, explain,
+    BoundsCheck, Error, Escape, EscapeKind, Flow, Function, Hop, InlinedCall, Inlining, Nested,
+    NilCheck, NoEscape, PACKAGE_LEVEL, Pos, Report, Result, explain,
 };
 
 /// Reads the compiler's diagnostics (`go build -gcflags=-m=2 ./... 2>&1`,
@@ -156,11 +157,16 @@ enum Diag<'a> {
         reason: &'a str,
     },
     InlinedCall(&'a str),
+    /// A bounds or nil check (`-d=ssa/check_bce/debug=1`, `-d=nil=1`).
+    Check(CheckDiag<'a>),
     /// Understood and not reported (closure captures, devirtualisation...).
     Ignored,
 }
 
 fn classify(msg: &str) -> Option<Diag<'_>> {
+    if let Some(c) = checks::classify(msg) {
+        return Some(Diag::Check(c));
+    }
     if let Some(head) = msg.strip_suffix(':') {
         if let Some(i) = head.find(" escapes to heap") {
             let rest = &head[i + " escapes to heap".len()..];
@@ -282,6 +288,8 @@ enum Item {
     NoEscape(NoEscape),
     Decision(String, Inlining),
     Call(InlinedCall),
+    Bounds(BoundsCheck),
+    Nil(NilCheck),
 }
 
 #[derive(Debug, Default)]
@@ -294,6 +302,8 @@ struct State {
     items: Vec<(usize, Pos, Item)>,
     recognised: usize,
     detailed: bool,
+    /// A bounds or nil check line was seen.
+    checks: bool,
     skipped: Vec<String>,
 }
 
@@ -402,6 +412,20 @@ impl State {
                 };
                 self.items.push((pkg, pos, Item::Call(c)));
             }
+            Diag::Check(c) => {
+                self.checks = true;
+                let item = match c {
+                    CheckDiag::Bounds(op) => Item::Bounds(BoundsCheck {
+                        pos: pos.clone(),
+                        op: op.to_string(),
+                    }),
+                    CheckDiag::Nil(kept) => Item::Nil(NilCheck {
+                        pos: pos.clone(),
+                        kept,
+                    }),
+                };
+                self.items.push((pkg, pos, item));
+            }
             Diag::Ignored => {}
         }
     }
@@ -505,6 +529,8 @@ impl State {
                 escapes: Vec::new(),
                 does_not_escape: Vec::new(),
                 inlined_calls: Vec::new(),
+                bounds_checks: Vec::new(),
+                nil_checks: Vec::new(),
             });
             match item {
                 Item::Escape(mut e) => {
@@ -513,6 +539,8 @@ impl State {
                 }
                 Item::NoEscape(n) => f.does_not_escape.push(n),
                 Item::Call(c) => f.inlined_calls.push(c),
+                Item::Bounds(c) => f.bounds_checks.push(c),
+                Item::Nil(c) => f.nil_checks.push(c),
                 Item::Decision(dname, inl) => {
                     if pos.line == start && !is_closure(&dname) && f.inlining.is_none() {
                         if let Some(d) = f.decl.as_mut() {
@@ -534,12 +562,15 @@ impl State {
             f.escapes.sort_by(|a, b| a.pos.cmp(&b.pos));
             f.does_not_escape.sort_by(|a, b| a.pos.cmp(&b.pos));
             f.inlined_calls.sort_by(|a, b| a.pos.cmp(&b.pos));
+            f.bounds_checks.sort_by(|a, b| a.pos.cmp(&b.pos));
+            f.nil_checks.sort_by(|a, b| a.pos.cmp(&b.pos));
         }
         Report {
             packages: self.packages,
             functions,
             detailed: self.detailed,
             skipped: self.skipped,
+            checks: self.checks,
         }
     }
 

@@ -4,13 +4,17 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::{Diff, Function, Inlining, Ranked, Report};
+use crate::{Diff, Function, Inlining, Pos, Ranked, Report};
 
 /// Most over-budget functions the text lists (JSON has them all).
 const MAX_OVER_BUDGET: usize = 20;
 
+/// Most removed-nil-check lines a function's text line names.
+const MAX_REMOVED_LINES: usize = 8;
+
 /// The report as text: per function (those with escapes), one line per
-/// escape, then the inlining summary.
+/// escape, then the inlining summary, then the bounds and nil checks when
+/// the output has them ([`checks_text`]).
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
     let mut package = None;
@@ -53,6 +57,104 @@ pub fn text(report: &Report) -> String {
             "(-m output: no flows, costs or cannot-inline reasons; build with -gcflags=-m=2 for them)"
         );
     }
+    if report.checks {
+        out.push('\n');
+        out.push_str(&checks_text(report));
+    }
+    out
+}
+
+/// The bounds and nil checks: per function with a check left, one line
+/// per kept check, and the nil checks removed there; then the totals.
+/// Functions whose nil checks were all removed are only counted.
+pub fn checks_text(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "checks left in the code (a bounds check not listed was eliminated or never needed; a removed nil check costs nothing):"
+    );
+    let mut package = None;
+    let (mut bounds, mut kept, mut removed) = (0usize, 0usize, 0usize);
+    let (mut with_bounds, mut with_kept, mut only_removed) = (0usize, 0usize, 0usize);
+    for f in &report.functions {
+        let f_kept = f.nil_checks.iter().filter(|c| c.kept).count();
+        let f_removed = f.nil_checks.len() - f_kept;
+        bounds += f.bounds_checks.len();
+        kept += f_kept;
+        removed += f_removed;
+        with_bounds += usize::from(!f.bounds_checks.is_empty());
+        with_kept += usize::from(f_kept > 0);
+        if f.bounds_checks.is_empty() && f_kept == 0 {
+            only_removed += usize::from(f_removed > 0);
+            continue;
+        }
+        if package != Some(&f.package) && !f.package.is_empty() {
+            let _ = writeln!(out, "# {}", f.package);
+        }
+        package = Some(&f.package);
+        let mut s = f.name.clone();
+        if let Some(d) = &f.decl {
+            let _ = write!(s, " ({})", d.short());
+        }
+        let mut notes: Vec<String> = Vec::new();
+        if !f.bounds_checks.is_empty() {
+            notes.push(plural(f.bounds_checks.len(), "bounds check"));
+        }
+        if f_kept > 0 {
+            notes.push(plural(f_kept, "nil check"));
+        }
+        if f_removed > 0 {
+            let mut lines: Vec<u32> = f
+                .nil_checks
+                .iter()
+                .filter(|c| !c.kept)
+                .map(|c| c.pos.line)
+                .collect();
+            lines.dedup();
+            let mut at: Vec<String> = lines
+                .iter()
+                .take(MAX_REMOVED_LINES)
+                .map(u32::to_string)
+                .collect();
+            if lines.len() > MAX_REMOVED_LINES {
+                at.push("...".into());
+            }
+            notes.push(format!(
+                "{} removed (line {})",
+                plural(f_removed, "nil check"),
+                at.join(", ")
+            ));
+        }
+        let _ = writeln!(out, "{s}: {}", notes.join("; "));
+        let mut lines: Vec<(&Pos, String)> = f
+            .bounds_checks
+            .iter()
+            .map(|c| (&c.pos, format!("{} ({})", c.what(), c.op)))
+            .chain(
+                f.nil_checks
+                    .iter()
+                    .filter(|c| c.kept)
+                    .map(|c| (&c.pos, "nil check".to_string())),
+            )
+            .collect();
+        lines.sort_by(|a, b| a.0.cmp(b.0));
+        for (pos, what) in lines {
+            let _ = writeln!(out, "  {pos}  {what}");
+        }
+    }
+    if bounds == 0 && kept == 0 {
+        let _ = writeln!(out, "no bounds check or nil check left");
+    }
+    let _ = writeln!(
+        out,
+        "{} kept in {}; {} kept in {}, {} removed ({} with only removed ones)",
+        plural(bounds, "bounds check"),
+        plural(with_bounds, "function"),
+        plural(kept, "nil check"),
+        plural(with_kept, "function"),
+        removed,
+        plural(only_removed, "function"),
+    );
     out
 }
 

@@ -19,7 +19,8 @@ Examples:
   gosleuth escape ./app                     a directory: the build runs there (package .)
   go build -gcflags=-m=2 ./... 2>m2.txt; gosleuth escape --input m2.txt
   gosleuth escape ./app --diff old-m2.txt   what a change made escape (or stop escaping)
-  gosleuth escape ./app --profile heap.pb.gz   escapes ranked by the bytes they allocated")]
+  gosleuth escape ./app --profile heap.pb.gz   escapes ranked by the bytes they allocated
+  gosleuth escape ./app --checks            the bounds and nil checks the compiler left in")]
 pub struct EscapeArgs {
     /// A package (`./cmd/server`, `./...`) built from the current
     /// directory, or a directory to build `.` in. Default: `.`.
@@ -42,6 +43,13 @@ pub struct EscapeArgs {
     #[arg(long, value_name = "HEAP_PROFILE")]
     pub profile: Option<PathBuf>,
 
+    /// Also report the bounds checks the compiler kept and the nil checks
+    /// it kept or removed, per function: builds with
+    /// `-gcflags='-m=2 -d=ssa/check_bce/debug=1 -d=nil=1'`. Saved output
+    /// (`--input`) is read for these lines whenever they are present.
+    #[arg(long)]
+    pub checks: bool,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -57,19 +65,39 @@ pub fn run(args: EscapeArgs) -> Result<ExitCode> {
             } else {
                 (PathBuf::from("."), target)
             };
-            let text = gosleuth_escape::go_build(&dir, pkg)?;
-            (text, gosleuth_escape::command_line(&dir, pkg), dir)
+            let gcflags = if args.checks {
+                gosleuth_escape::GCFLAGS_CHECKS
+            } else {
+                gosleuth_escape::GCFLAGS
+            };
+            let text = gosleuth_escape::go_build_with(&dir, pkg, gcflags, &[])?;
+            (
+                text,
+                gosleuth_escape::command_line_with(&dir, pkg, gcflags),
+                dir,
+            )
         }
     };
     // A build that printed nothing (no function in the package) is an
     // empty report; saved output that is empty is an error.
-    let report = if args.input.is_none() && text.trim().is_empty() {
+    let mut report = if args.input.is_none() && text.trim().is_empty() {
         gosleuth_escape::Report::default()
     } else {
         gosleuth_escape::parse_with_sources(&text, &name, &mut |file| {
             std::fs::read_to_string(base.join(file)).ok()
         })?
     };
+    if args.checks {
+        if args.input.is_none() {
+            // The build asked: no line means no check left.
+            report.checks = true;
+        } else if !report.checks {
+            eprintln!(
+                "gosleuth escape: {name} has no bounds-check or nil-check lines; save the output of go build '-gcflags={}' to see them",
+                gosleuth_escape::GCFLAGS_CHECKS
+            );
+        }
+    }
     if !report.skipped.is_empty() {
         eprintln!(
             "gosleuth escape: skipped {} line(s) that are not escape or inlining diagnostics, first: {}",
@@ -118,6 +146,9 @@ pub fn run(args: EscapeArgs) -> Result<ExitCode> {
             }
             if diff.is_none() && ranked.is_none() {
                 s.push_str(&render::text(&report));
+            } else if report.checks {
+                s.push('\n');
+                s.push_str(&render::checks_text(&report));
             }
             s
         }

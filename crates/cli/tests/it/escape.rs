@@ -123,3 +123,27 @@ fn builds_a_directory_and_reports_a_missing_package() {
     );
     assert!(err.contains("needs a package that builds"), "{err}");
 }
+
+#[cfg(feature = "factory")]
+#[test]
+fn checks_builds_with_the_check_flags_and_lists_what_is_left() {
+    let o = gosleuth(&["escape", "factory/programs/escapes/checks", "--checks"]);
+    assert!(o.status.success(), "{o:?}");
+    let out = stdout(&o);
+    assert!(out.contains("checks left in the code"), "{out}");
+    assert!(
+        out.contains("slice bounds check (IsSliceInBounds)"),
+        "{out}"
+    );
+    // Without --checks, the same build has no check lines.
+    let o = gosleuth(&["escape", "factory/programs/escapes/checks"]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(!stdout(&o).contains("checks left"), "{}", stdout(&o));
+    // Saved output without check lines: the report, and a word on stderr.
+    let o = gosleuth(&["escape", "--input", NEW, "--checks"]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("has no bounds-check or nil-check lines"),
+        "{o:?}"
+    );
+}

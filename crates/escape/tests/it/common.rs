@@ -222,3 +222,121 @@ fn without_type_args(name: &str) -> String {
     }
     out
 }
+
+/// The checks/ package of the program (bounds and nil checks).
+pub fn checks_dir() -> PathBuf {
+    program_dir().join("checks")
+}
+
+/// Parses output of the checks/ package built in its directory, with its
+/// sources.
+pub fn parse_checks(text: &str) -> Report {
+    let dir = checks_dir();
+    gosleuth_escape::parse_with_sources(text, "test", &mut |f| {
+        std::fs::read_to_string(dir.join(f)).ok()
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The known checks of checks/checks.go: the bounds check of `s[i*2]`
+/// and the slice bounds check of `s[from:]` are kept, the one of
+/// `for i := range s { s[i] }` is eliminated (not reported); the nil
+/// check of a field 8 KiB into `*p` is kept, the one of the first field
+/// removed.
+pub fn check_known_checks(r: &Report, label: &str) {
+    let line = |needle: &str| kit::source_line("escapes/checks/checks.go", needle);
+    assert!(r.checks, "{label}");
+    let func = |name: &str| {
+        r.functions
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("{label}: no {name}: {r:#?}"))
+    };
+
+    let evens = func("Evens");
+    assert_eq!(evens.bounds_checks.len(), 1, "{label}: {evens:#?}");
+    assert_eq!(evens.bounds_checks[0].op, "IsInBounds", "{label}");
+    assert_eq!(
+        evens.bounds_checks[0].pos.line,
+        line("check: bounds kept"),
+        "{label}"
+    );
+
+    let window = func("Window");
+    assert_eq!(window.bounds_checks.len(), 1, "{label}: {window:#?}");
+    assert_eq!(window.bounds_checks[0].op, "IsSliceInBounds", "{label}");
+    assert_eq!(
+        window.bounds_checks[0].pos.line,
+        line("check: slice bounds kept"),
+        "{label}"
+    );
+
+    // The eliminated check is nowhere in the report.
+    let eliminated = line("check: eliminated");
+    assert!(
+        !r.bounds_checks().any(|(_, c)| c.pos.line == eliminated),
+        "{label}: {r:#?}"
+    );
+    assert!(
+        r.functions
+            .iter()
+            .filter(|f| f.name == "Every")
+            .all(|f| f.bounds_checks.is_empty()),
+        "{label}"
+    );
+
+    let last = func("Last");
+    assert_eq!(
+        last.nil_checks
+            .iter()
+            .map(|c| (c.pos.line, c.kept))
+            .collect::<Vec<_>>(),
+        [(line("check: nil kept"), true)],
+        "{label}"
+    );
+    let first = func("First");
+    assert_eq!(
+        first
+            .nil_checks
+            .iter()
+            .map(|c| (c.pos.line, c.kept))
+            .collect::<Vec<_>>(),
+        [(line("check: nil removed"), false)],
+        "{label}"
+    );
+}
+
+/// The oracle for checks: every bounds-check and nil-check line the
+/// compiler printed is in the report at its position, and the report has
+/// no other.
+pub fn check_checks_against_compiler(r: &Report, text: &str, label: &str) {
+    let mut bounds: Vec<(String, String)> = Vec::new();
+    let mut nils: Vec<(String, bool)> = Vec::new();
+    for line in text.lines() {
+        let Some((pos, msg)) = split(line) else {
+            continue;
+        };
+        if let Some(op) = msg.strip_prefix("Found ") {
+            bounds.push((pos, op.to_string()));
+        } else if msg == "generated nil check" {
+            nils.push((pos, true));
+        } else if msg == "removed nil check" {
+            nils.push((pos, false));
+        }
+    }
+    let mut got_bounds: Vec<(String, String)> = r
+        .bounds_checks()
+        .map(|(_, c)| (c.pos.short(), c.op.clone()))
+        .collect();
+    let mut got_nils: Vec<(String, bool)> = r
+        .nil_checks()
+        .map(|(_, c)| (c.pos.short(), c.kept))
+        .collect();
+    for v in [&mut bounds, &mut got_bounds] {
+        v.sort();
+    }
+    nils.sort();
+    got_nils.sort();
+    assert_eq!(got_bounds, bounds, "{label}");
+    assert_eq!(got_nils, nils, "{label}");
+}

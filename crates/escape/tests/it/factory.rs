@@ -6,10 +6,13 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use gosleuth_escape::{Error, go_build_env, rank};
+use gosleuth_escape::{Error, GCFLAGS_CHECKS, go_build_env, go_build_with, rank};
 use gosleuth_testkit as kit;
 
-use crate::common::{check_against_compiler, check_known, parse_with_program_sources, program_dir};
+use crate::common::{
+    check_against_compiler, check_checks_against_compiler, check_known, check_known_checks,
+    checks_dir, parse_checks, parse_with_program_sources, program_dir,
+};
 
 /// `GOTOOLCHAIN` for a release of the matrix.
 fn toolchain(go: &str) -> &str {
@@ -32,6 +35,42 @@ fn every_release_explains_the_known_escapes() {
         assert!(r.skipped.is_empty(), "{go}: {:?}", r.skipped);
         check_known(&r, &go);
         check_against_compiler(&r, &text, &go);
+    }
+}
+
+#[test]
+fn every_release_reports_the_kept_checks_and_not_the_eliminated_one() {
+    for go in kit::go_versions() {
+        let env = [("GOTOOLCHAIN", toolchain(&go))];
+        let text = go_build_with(&checks_dir(), ".", GCFLAGS_CHECKS, &env)
+            .unwrap_or_else(|e| panic!("{go}: {e}"));
+        let r = parse_checks(&text);
+        assert!(r.skipped.is_empty(), "{go}: {:?}", r.skipped);
+        check_known_checks(&r, &go);
+        check_checks_against_compiler(&r, &text, &go);
+    }
+}
+
+#[test]
+fn check_lines_leave_the_escapes_as_they_were() {
+    for go in kit::go_versions() {
+        let env = [("GOTOOLCHAIN", toolchain(&go))];
+        let text = go_build_with(&program_dir(), ".", GCFLAGS_CHECKS, &env)
+            .unwrap_or_else(|e| panic!("{go}: {e}"));
+        let r = parse_with_program_sources(&text);
+        assert!(r.checks && r.detailed, "{go}");
+        assert!(r.skipped.is_empty(), "{go}: {:?}", r.skipped);
+        check_known(&r, &go);
+        check_against_compiler(&r, &text, &go);
+        check_checks_against_compiler(&r, &text, &go);
+        let plain = go_build_env(&program_dir(), ".", &env).unwrap_or_else(|e| panic!("{go}: {e}"));
+        let p = parse_with_program_sources(&plain);
+        let escapes = |r: &gosleuth_escape::Report| {
+            r.escapes()
+                .map(|(f, e)| (f.name.clone(), e.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(escapes(&r), escapes(&p), "{go}");
     }
 }
 

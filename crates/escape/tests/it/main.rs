@@ -2,6 +2,7 @@
 //! factory/programs/escapes (offline), and the real compiler on that
 //! package with the installed Go and go1.21.13 (factory tier).
 
+mod checks;
 mod common;
 #[cfg(feature = "factory")]
 mod factory;
