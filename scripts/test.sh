@@ -31,6 +31,12 @@ for tool in go python3 cargo; do
   command -v "$tool" >/dev/null || { echo "scripts/test.sh: $tool is not installed" >&2; exit 2; }
 done
 
+# PNG pictures draw their labels with a system font.
+if ! find /usr/share/fonts /usr/local/share/fonts ~/.local/share/fonts -name '*.tt[fc]' 2>/dev/null | grep -q .; then
+  echo "scripts/test.sh: no TrueType font installed (PNG labels need one): apt-get install fonts-dejavu-core" >&2
+  exit 2
+fi
+
 start=$(date +%s)
 prepare=(python3 factory/factory.py prepare --jobs "${GOSLEUTH_FACTORY_JOBS:-2}")
 [ -n "${GOSLEUTH_GO_VERSIONS:-}" ] && prepare+=(--tests "$GOSLEUTH_GO_VERSIONS")

@@ -39,6 +39,19 @@ impl ColorChoice {
     }
 }
 
+/// Writes binary output (a PNG) to stdout, refusing a terminal.
+pub fn emit_binary(bytes: &[u8], what: &str) -> anyhow::Result<()> {
+    if std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "{what} is binary and stdout is a terminal: redirect it to a file (> graph.png)"
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(())
+}
+
 /// Writes a finished report to stdout.
 pub fn emit(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

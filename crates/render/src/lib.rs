@@ -1,6 +1,8 @@
 //! Renderers for gosleuth's models: terminal text (coloured only on a
-//! terminal) and JSON. Renderers never parse and never do I/O: they write
-//! into strings the caller prints.
+//! terminal), JSON, and PNG rasterised from the SVGs gosleuth draws.
+//! Renderers never parse and never do I/O: they write into strings (or
+//! bytes) the caller prints; the one exception is [`png::Fonts::system`],
+//! which loads the system's fonts, named so a caller sees it.
 
 #![forbid(unsafe_code)]
 
@@ -9,6 +11,7 @@ pub mod goroutines;
 pub mod json;
 pub mod logs;
 pub mod paths;
+pub mod png;
 pub mod size;
 pub mod style;
 pub mod triage;

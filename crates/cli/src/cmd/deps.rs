@@ -19,6 +19,9 @@ pub enum Format {
     Dot,
     /// An SVG drawn here, no Graphviz needed.
     Svg,
+    /// The same drawing as a PNG (to a file: `> deps.png`), with the
+    /// system's fonts.
+    Png,
     /// Each package with what it imports, cycles first.
     Text,
     Json,
@@ -166,6 +169,13 @@ pub fn run(a: DepsArgs) -> anyhow::Result<ExitCode> {
     let doc = match a.format {
         Format::Dot => gosleuth_deps::dot(&graph, a.horizontal, sizes.as_ref()),
         Format::Svg => gosleuth_deps::svg(&graph, a.horizontal, sizes.as_ref()),
+        Format::Png => {
+            let svg = gosleuth_deps::svg(&graph, a.horizontal, sizes.as_ref());
+            let fonts = gosleuth_render::png::Fonts::system()?;
+            let png = gosleuth_render::png::from_svg(&svg, &fonts, 1.0)?;
+            crate::output::emit_binary(&png, "a PNG")?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Format::Text => text(&graph, sizes.as_ref()),
         Format::Json => serde_json::to_string_pretty(&json_doc(&graph, sizes.as_ref()))? + "\n",
     };

@@ -265,6 +265,21 @@ fn deps_draws_the_module_graph() {
         svg.starts_with("<svg ") && svg.contains(">example.com/depmod/store</text>"),
         "{svg}"
     );
+    // The same drawing as a PNG of the SVG's size.
+    let o = gosleuth(&["deps", "-C", dir, "-s", "--format", "png", "./cmd/app"]);
+    assert!(o.status.success(), "{o:?}");
+    let png = &o.stdout;
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{:?}",
+        &png[..png.len().min(16)]
+    );
+    let dim = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
+    let attr = |name: &str| -> u32 {
+        let at = svg.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+        svg[at..].split('"').next().unwrap().parse().expect(name)
+    };
+    assert_eq!((dim(16), dim(20)), (attr("width"), attr("height")));
 
     let bin = std::env::temp_dir().join(format!("gosleuth-deps-app-{}", std::process::id()));
     let built = Command::new("go")
