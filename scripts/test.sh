@@ -32,7 +32,8 @@ for tool in go python3 cargo; do
 done
 
 # PNG pictures draw their labels with a system font.
-if ! find /usr/share/fonts /usr/local/share/fonts ~/.local/share/fonts -name '*.tt[fc]' 2>/dev/null | grep -q .; then
+font=$(find /usr/share/fonts /usr/local/share/fonts ~/.local/share/fonts -name '*.tt[fc]' 2>/dev/null | head -n 1 || true)
+if [ -z "$font" ]; then
   echo "scripts/test.sh: no TrueType font installed (PNG labels need one): apt-get install fonts-dejavu-core" >&2
   exit 2
 fi
