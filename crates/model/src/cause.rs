@@ -49,7 +49,7 @@ pub fn goroot_src(frames: &[Frame]) -> Option<&str> {
 }
 
 /// True when `frame` is standard-library code under `goroot_src`.
-fn is_stdlib(frame: &Frame, goroot_src: Option<&str>) -> bool {
+pub(crate) fn is_stdlib(frame: &Frame, goroot_src: Option<&str>) -> bool {
     match goroot_src {
         Some(root) => frame.file.starts_with(root),
         None => {

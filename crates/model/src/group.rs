@@ -423,8 +423,26 @@ pub fn diff_groups(before: &[Group], after: &[Group]) -> Vec<GroupChange> {
             });
         }
     }
-    changes.sort_by_key(|c| std::cmp::Reverse(c.delta()));
+    // Equal growth: the group running the program's own code first. A
+    // leaked HTTP call grows its caller's group and the transport's
+    // readLoop and writeLoop groups by the same count; the caller is the
+    // answer.
+    let root = after
+        .iter()
+        .chain(before)
+        .find_map(|g| crate::cause::goroot_src(&g.frames));
+    changes.sort_by_key(|c| (std::cmp::Reverse(c.delta()), !runs_own_code(&c.group, root)));
     changes
+}
+
+/// True when a frame of the group, or its creation site, is outside the
+/// runtime and the standard library (under `root`, the standard library's
+/// sources when a stack showed them).
+fn runs_own_code(g: &Group, root: Option<&str>) -> bool {
+    g.frames
+        .iter()
+        .chain(g.created_by.iter())
+        .any(|f| !f.is_runtime() && !crate::cause::is_stdlib(f, root))
 }
 
 #[cfg(test)]
@@ -509,6 +527,49 @@ mod tests {
         assert_eq!((changes[0].before, changes[0].after), (2, 10));
         assert_eq!(changes[1].group.frames[0].function, "main.new");
         assert_eq!(changes.last().map(|c| c.after), Some(0));
+    }
+
+    #[test]
+    fn equal_growth_puts_the_programs_own_code_first() {
+        let at = |function: &str, file: &str| Frame {
+            function: function.into(),
+            file: file.into(),
+            line: 1,
+            ..frame("", "", 1)
+        };
+        let mk = |n: u64, frames: Vec<Frame>| {
+            let mut g = Grouper::new(Similarity::AnyValue);
+            for i in 0..n {
+                g.add(&goroutine(i + 1, frames.clone()));
+            }
+            g.finish()
+        };
+        let go = "/root/sdk/go1.21.13/src";
+        let read_loop = vec![
+            at(
+                "internal/poll.runtime_pollWait",
+                &format!("{go}/runtime/netpoll.go"),
+            ),
+            at(
+                "net/http.(*persistConn).readLoop",
+                &format!("{go}/net/http/transport.go"),
+            ),
+        ];
+        let caller = vec![
+            at(
+                "net/http.(*persistConn).roundTrip",
+                &format!("{go}/net/http/transport.go"),
+            ),
+            at("main.fetchHTTP", "/app/main.go"),
+        ];
+        let before = [mk(4, read_loop.clone()), mk(4, caller.clone())].concat();
+        let after = [mk(10, read_loop), mk(10, caller)].concat();
+        let changes = diff_groups(&before, &after);
+        assert_eq!(changes[0].group.frames[1].function, "main.fetchHTTP");
+        assert_eq!(
+            changes[1].group.frames[1].function,
+            "net/http.(*persistConn).readLoop"
+        );
     }
 
     #[test]
