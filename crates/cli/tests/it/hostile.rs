@@ -473,8 +473,10 @@ fn every_command_stays_bounded_on_hostile_input() {
     for input in [&random, &panics, &zeros, &truncated, &free] {
         let path = input.to_str().expect("utf-8 path");
         let n = size(input);
-        let commands: [&[&str]; 9] = [
+        let commands: [&[&str]; 11] = [
             &["triage", path],
+            &["escape", "--input", path],
+            &["deps", "--input", path, "--format", "text"],
             &["logs", path],
             &["diagnose", path],
             &["pprof", "-top", path],
