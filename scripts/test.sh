@@ -34,8 +34,13 @@ done
 # PNG pictures draw their labels with a system font.
 font=$(find /usr/share/fonts /usr/local/share/fonts ~/.local/share/fonts -name '*.tt[fc]' 2>/dev/null | head -n 1 || true)
 if [ -z "$font" ]; then
-  echo "scripts/test.sh: no TrueType font installed (PNG labels need one): apt-get install fonts-dejavu-core" >&2
-  exit 2
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing fonts-dejavu-core (PNG labels need a font)" >&2
+    apt-get update -qq && apt-get install -y -qq fonts-dejavu-core
+  else
+    echo "scripts/test.sh: no TrueType font installed (PNG labels need one): apt-get install fonts-dejavu-core" >&2
+    exit 2
+  fi
 fi
 
 start=$(date +%s)
