@@ -36,7 +36,7 @@ font=$(find /usr/share/fonts /usr/local/share/fonts ~/.local/share/fonts -name '
 if [ -z "$font" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing fonts-dejavu-core (PNG labels need a font)" >&2
-    apt-get update -qq && apt-get install -y -qq fonts-dejavu-core
+    apt-get update -qq && apt-get install -y -qq --reinstall fonts-dejavu-core
   else
     echo "scripts/test.sh: no TrueType font installed (PNG labels need one): apt-get install fonts-dejavu-core" >&2
     exit 2
