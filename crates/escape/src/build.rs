@@ -3,7 +3,15 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::{Error, GCFLAGS, Result, parse::build_failed};
+use crate::{Error, Result, parse::build_failed};
+
+/// The `-gcflags` value `gosleuth escape` builds with: the escape
+/// analysis explanations.
+pub const GCFLAGS: &str = "-m=2";
+
+/// The `-gcflags` value of `gosleuth escape --checks`: the explanations
+/// and the bounds and nil checks.
+pub const GCFLAGS_CHECKS: &str = "-m=2 -d=ssa/check_bce/debug=1 -d=nil=1";
 
 /// The command [`go_build`] runs, as a user would type it.
 pub fn command_line(dir: &Path, package: &str) -> String {
@@ -39,7 +47,7 @@ pub fn go_build_env(dir: &Path, package: &str, env: &[(&str, &str)]) -> Result<S
 }
 
 /// [`go_build_env`] with another `-gcflags` value
-/// ([`GCFLAGS_CHECKS`](crate::GCFLAGS_CHECKS) for the bounds and nil
+/// ([`GCFLAGS_CHECKS`] for the bounds and nil
 /// checks too).
 pub fn go_build_with(
     dir: &Path,

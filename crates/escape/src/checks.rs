@@ -14,14 +14,6 @@ use serde::Serialize;
 
 use crate::Pos;
 
-/// The `-gcflags` value `gosleuth escape` builds with: the escape
-/// analysis explanations.
-pub const GCFLAGS: &str = "-m=2";
-
-/// The `-gcflags` value of `gosleuth escape --checks`: the explanations
-/// and the bounds and nil checks.
-pub const GCFLAGS_CHECKS: &str = "-m=2 -d=ssa/check_bce/debug=1 -d=nil=1";
-
 /// A bounds check the compiler kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BoundsCheck {

@@ -43,8 +43,10 @@ mod source;
 
 use serde::Serialize;
 
-pub use build::{command_line, command_line_with, go_build, go_build_env, go_build_with};
-pub use checks::{BoundsCheck, GCFLAGS, GCFLAGS_CHECKS, NilCheck};
+pub use build::{
+    GCFLAGS, GCFLAGS_CHECKS, command_line, command_line_with, go_build, go_build_env, go_build_with,
+};
+pub use checks::{BoundsCheck, NilCheck};
 pub use diff::{Diff, Entry, diff};
 pub use parse::{build_failed, parse, parse_with_sources};
 pub use rank::{Ranked, rank};

@@ -253,23 +253,15 @@ pub fn check_known_checks(r: &Report, label: &str) {
             .unwrap_or_else(|| panic!("{label}: no {name}: {r:#?}"))
     };
 
-    let evens = func("Evens");
-    assert_eq!(evens.bounds_checks.len(), 1, "{label}: {evens:#?}");
-    assert_eq!(evens.bounds_checks[0].op, "IsInBounds", "{label}");
-    assert_eq!(
-        evens.bounds_checks[0].pos.line,
-        line("check: bounds kept"),
-        "{label}"
-    );
-
-    let window = func("Window");
-    assert_eq!(window.bounds_checks.len(), 1, "{label}: {window:#?}");
-    assert_eq!(window.bounds_checks[0].op, "IsSliceInBounds", "{label}");
-    assert_eq!(
-        window.bounds_checks[0].pos.line,
-        line("check: slice bounds kept"),
-        "{label}"
-    );
+    // One kept check of `op` in `name`, at the line marked `marker`.
+    let one_kept = |name: &str, op: &str, marker: &str| {
+        let f = func(name);
+        assert_eq!(f.bounds_checks.len(), 1, "{label}: {f:#?}");
+        assert_eq!(f.bounds_checks[0].op, op, "{label}");
+        assert_eq!(f.bounds_checks[0].pos.line, line(marker), "{label}");
+    };
+    one_kept("Evens", "IsInBounds", "check: bounds kept");
+    one_kept("Window", "IsSliceInBounds", "check: slice bounds kept");
 
     // The eliminated check is nowhere in the report.
     let eliminated = line("check: eliminated");
