@@ -431,7 +431,8 @@ pub fn diff_groups(before: &[Group], after: &[Group]) -> Vec<GroupChange> {
         .iter()
         .chain(before)
         .find_map(|g| crate::cause::goroot_src(&g.frames));
-    changes.sort_by_key(|c| (std::cmp::Reverse(c.delta()), !runs_own_code(&c.group, root)));
+    // One key per change: sort_by_key would walk the frames per comparison.
+    changes.sort_by_cached_key(|c| (std::cmp::Reverse(c.delta()), !runs_own_code(&c.group, root)));
     changes
 }
 
