@@ -9,7 +9,6 @@
 //! same goroutines.
 
 use crate::api::{Goroutine, Location};
-use gosleuth_memory::Memory;
 use gosleuth_runtime::Capture;
 
 /// Delve's `api.GoroutineField` (numbering kept: it goes over the wire).
@@ -118,8 +117,8 @@ impl Filter {
     }
 
     /// Whether goroutine `i` (whose Delve shape is `g`) passes.
-    pub fn matches<M: Memory>(&self, c: &Capture<M>, i: usize, g: &Goroutine) -> bool {
-        let Some(raw) = c.goroutines.get(i) else {
+    pub fn matches(&self, c: &Capture, i: usize, g: &Goroutine) -> bool {
+        let Some(raw) = c.goroutines().get(i) else {
             return false;
         };
         let substring = match &self.pattern {

@@ -10,7 +10,6 @@
 
 use crate::api::{Location, location, pc_location};
 use crate::error::RequestError;
-use gosleuth_memory::Memory;
 use gosleuth_runtime::values::Scope;
 
 use crate::session::Session;
@@ -26,7 +25,7 @@ fn normalize(name: &str) -> String {
     name.replace("(*", "").replace(['(', ')', '*'], "")
 }
 
-impl<M: Memory> Session<M> {
+impl Session {
     /// Delve's `FindLocation`. `scope` gives the current file and line for
     /// relative expressions (the selected goroutine's innermost frame when
     /// absent).
@@ -61,7 +60,7 @@ impl<M: Memory> Session<M> {
             .filter(|s| !s.is_empty())
         {
             let re = regex::Regex::new(re).map_err(|e| format!("bad regular expression: {e}"))?;
-            let pcln = self.capture().target.bin.pcln();
+            let pcln = self.capture().target().bin().pcln();
             return Ok(pcln
                 .funcs()
                 .filter(|f| re.is_match(&f.name()))
@@ -118,7 +117,7 @@ impl<M: Memory> Session<M> {
     fn inlined_location(&self, spec: &str) -> Option<Vec<Location>> {
         let want = normalize(spec);
         let c = self.capture();
-        for gi in 0..c.goroutines.len() {
+        for gi in 0..c.goroutines().len() {
             for f in self.frames(gi) {
                 let norm = normalize(&f.frame.function);
                 let hit = f.frame.inlined
@@ -135,7 +134,7 @@ impl<M: Memory> Session<M> {
     }
 
     fn run_pc(&self, link: u64) -> u64 {
-        link.wrapping_add(self.capture().target.bias)
+        link.wrapping_add(self.capture().target().bias())
     }
 
     /// File and line of the scope's frame.
@@ -202,7 +201,7 @@ impl<M: Memory> Session<M> {
 
     /// The entry (link-time) and file of the one function `spec` names.
     fn resolve_function(&self, spec: &str) -> Result<(u64, Option<String>), String> {
-        let pcln = self.capture().target.bin.pcln();
+        let pcln = self.capture().target().bin().pcln();
         let pick =
             |f: gosleuth_gobin::Func<'_>| (f.entry(), f.file(f.entry()).map(|c| c.into_owned()));
         if let Some(f) = pcln.func_by_name(spec) {
@@ -247,7 +246,7 @@ impl<M: Memory> Session<M> {
         line: u32,
         include_non_exec: bool,
     ) -> Result<Vec<Location>, String> {
-        let pcln = self.capture().target.bin.pcln();
+        let pcln = self.capture().target().bin().pcln();
         let mut best: Option<u64> = None;
         for f in pcln.funcs() {
             if f.file(f.entry()).as_deref() != Some(file) {

@@ -15,7 +15,6 @@ use std::rc::Rc;
 
 use crate::api::{Goroutine, Location, Stackframe};
 use crate::values::{LoadConfig, Scope, Variable};
-use gosleuth_memory::Memory;
 use gosleuth_model::Similarity;
 use gosleuth_runtime::goroutines::status;
 
@@ -198,16 +197,16 @@ struct Ctx {
 }
 
 /// The REPL's state.
-pub struct Repl<'s, M> {
-    s: &'s Session<M>,
+pub struct Repl<'s> {
+    s: &'s Session,
     /// The current frame (shared with the completer).
     frame: Rc<Cell<usize>>,
     last: String,
 }
 
-impl<'s, M: Memory> Repl<'s, M> {
+impl<'s> Repl<'s> {
     /// A REPL over `s`, at frame 0 of the selected goroutine.
-    pub fn new(s: &'s Session<M>) -> Repl<'s, M> {
+    pub fn new(s: &'s Session) -> Repl<'s> {
         Repl {
             s,
             frame: Rc::new(Cell::new(0)),
@@ -299,7 +298,7 @@ impl<'s, M: Memory> Repl<'s, M> {
             .map_err(io::Error::other)?
             .completion_type(rustyline::CompletionType::List)
             .build();
-        let mut ed: rustyline::Editor<Helper<'s, M>, rustyline::history::DefaultHistory> =
+        let mut ed: rustyline::Editor<Helper<'s>, rustyline::history::DefaultHistory> =
             rustyline::Editor::with_config(config).map_err(io::Error::other)?;
         ed.set_helper(Some(Helper {
             s: self.s,
@@ -483,7 +482,7 @@ impl<'s, M: Memory> Repl<'s, M> {
             .s
             .selection()
             .goroutine
-            .map_or(0, |g| self.s.capture().goroutines[g].id);
+            .map_or(0, |g| self.s.capture().goroutines()[g].id);
         self.s.switch_goroutine(id)?;
         self.frame.set(0);
         let _ = ctx;
@@ -604,7 +603,7 @@ impl<'s, M: Memory> Repl<'s, M> {
                     loc.pc
                 )?;
             } else {
-                let id = self.s.capture().goroutines[gi].id;
+                let id = self.s.capture().goroutines()[gi].id;
                 writeln!(
                     out,
                     "Goroutine {id} frame {} at {}:{} (PC: {:#x})",
@@ -668,7 +667,7 @@ impl<'s, M: Memory> Repl<'s, M> {
         let opts = GoroutinesArgs::parse(args)?;
         let c = self.s.capture();
         if opts.by_stack {
-            let keep = |v: &gosleuth_runtime::View<'_, M>| {
+            let keep = |v: &gosleuth_runtime::View<'_>| {
                 let g = crate::api::goroutine(c, v.index(), false);
                 opts.filters.iter().all(|f| f.matches(c, v.index(), &g))
             };
@@ -789,7 +788,7 @@ impl<'s, M: Memory> Repl<'s, M> {
         let waiting =
             g.status == u64::from(status::WAITING) || g.status == u64::from(status::SYSCALL);
         if waiting && g.wait_reason != 0 {
-            let reasons = &self.s.capture().target.wait_reasons;
+            let reasons = &self.s.capture().target().wait_reasons();
             let reason = usize::try_from(g.wait_reason)
                 .ok()
                 .and_then(|r| reasons.get(r))
@@ -1061,8 +1060,8 @@ fn history_path() -> Option<PathBuf> {
 }
 
 /// Tab completion: command names, then what each command takes.
-struct Helper<'s, M> {
-    s: &'s Session<M>,
+struct Helper<'s> {
+    s: &'s Session,
     frame: Rc<Cell<usize>>,
 }
 
@@ -1090,7 +1089,7 @@ const GOROUTINES_FLAGS: &[&str] = &[
     "stack",
 ];
 
-impl<M: Memory> Helper<'_, M> {
+impl Helper<'_> {
     fn candidates(&self, command: Option<&str>, word: &str) -> Vec<String> {
         let mut out: Vec<String> = match command.and_then(find_command).map(|c| c.names[0]) {
             None => COMMANDS
@@ -1120,7 +1119,7 @@ impl<M: Memory> Helper<'_, M> {
             Some("goroutine") => self
                 .s
                 .capture()
-                .goroutines
+                .goroutines()
                 .iter()
                 .map(|g| g.id.to_string())
                 .filter(|id| id.starts_with(word))
@@ -1136,7 +1135,7 @@ impl<M: Memory> Helper<'_, M> {
     }
 }
 
-impl<M: Memory> rustyline::completion::Completer for Helper<'_, M> {
+impl rustyline::completion::Completer for Helper<'_> {
     type Candidate = String;
 
     fn complete(
@@ -1149,7 +1148,7 @@ impl<M: Memory> rustyline::completion::Completer for Helper<'_, M> {
     }
 }
 
-impl<M: Memory> Helper<'_, M> {
+impl Helper<'_> {
     /// Where the word under the cursor starts, and its completions.
     fn complete_at(&self, line: &str, pos: usize) -> (usize, Vec<String>) {
         let head = line.get(..pos).unwrap_or(line);
@@ -1167,19 +1166,19 @@ impl<M: Memory> Helper<'_, M> {
     }
 }
 
-impl<M> rustyline::hint::Hinter for Helper<'_, M> {
+impl rustyline::hint::Hinter for Helper<'_> {
     type Hint = String;
 }
 
-impl<M> rustyline::highlight::Highlighter for Helper<'_, M> {
+impl rustyline::highlight::Highlighter for Helper<'_> {
     fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
         Cow::Borrowed(line)
     }
 }
 
-impl<M> rustyline::validate::Validator for Helper<'_, M> {}
+impl rustyline::validate::Validator for Helper<'_> {}
 
-impl<M: Memory> rustyline::Helper for Helper<'_, M> {}
+impl rustyline::Helper for Helper<'_> {}
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,6 @@ use std::io::{self, Write};
 
 use crate::error::RequestError;
 use crate::values::{LoadConfig, Scope, Variable};
-use gosleuth_memory::Memory;
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
@@ -61,8 +60,8 @@ pub fn write_error(w: &mut dyn Write, id: &Value, msg: &str) -> io::Result<()> {
 }
 
 /// Handles one request (the bytes of one JSON value) and writes its reply.
-pub fn handle<M: Memory>(
-    s: &Session<M>,
+pub fn handle(
+    s: &Session,
     conn: &mut Connection,
     request: &[u8],
     w: &mut dyn Write,
@@ -134,8 +133,8 @@ fn unsupported(what: &str) -> Outcome<'static> {
     Err(RequestError::Unsupported(what.to_string()))
 }
 
-fn dispatch<'a, M: Memory>(
-    s: &'a Session<M>,
+fn dispatch<'a>(
+    s: &'a Session,
     conn: &mut Connection,
     name: &str,
     arg: &Value,
@@ -320,7 +319,7 @@ fn dispatch<'a, M: Memory>(
     }
 }
 
-fn command<'a, M: Memory>(s: &'a Session<M>, a: &Args<'_>) -> Outcome<'a> {
+fn command<'a>(s: &'a Session, a: &Args<'_>) -> Outcome<'a> {
     let name = a.string("name")?;
     match name {
         "switchGoroutine" => s.switch_goroutine(a.i64("goroutineID")?)?,
@@ -332,7 +331,7 @@ fn command<'a, M: Memory>(s: &'a Session<M>, a: &Args<'_>) -> Outcome<'a> {
 }
 
 /// `api.EvalScope` to a validated [`Scope`].
-fn scope<M: Memory>(s: &Session<M>, a: &Args<'_>) -> Result<Scope, RequestError> {
+fn scope(s: &Session, a: &Args<'_>) -> Result<Scope, RequestError> {
     s.scope(
         a.i64("GoroutineID")?,
         a.int("Frame")?,
@@ -358,7 +357,7 @@ fn load_config(a: &Args<'_>) -> Result<LoadConfig, RequestError> {
     })
 }
 
-fn list_goroutines<'a, M: Memory>(s: &'a Session<M>, a: &Args<'_>) -> Outcome<'a> {
+fn list_goroutines<'a>(s: &'a Session, a: &Args<'_>) -> Outcome<'a> {
     let start = a.int("Start")?.max(0) as usize;
     let count = a.int("Count")?.max(0) as usize;
     let mut filters = Vec::new();
@@ -401,7 +400,7 @@ fn list_goroutines<'a, M: Memory>(s: &'a Session<M>, a: &Args<'_>) -> Outcome<'a
     ok(GoroutinesOut { s, listing })
 }
 
-fn stacktrace<'a, M: Memory>(s: &'a Session<M>, a: &Args<'_>) -> Outcome<'a> {
+fn stacktrace<'a>(s: &'a Session, a: &Args<'_>) -> Outcome<'a> {
     let gi = s.goroutine_index(a.i64("Id")?)?;
     let depth = a.int("Depth")?.max(0) as usize;
     let skip = a.int("Skip")?.max(0) as usize;
@@ -439,7 +438,7 @@ fn or_unreadable(r: Result<Vec<Variable>, RequestError>, name: &str) -> Vec<Vari
 
 /// The binary's modification time in RFC 3339, as Go encodes a
 /// `time.Time`.
-fn last_modified<M: Memory>(s: &Session<M>) -> String {
+fn last_modified(s: &Session) -> String {
     let t = std::fs::metadata(&s.info().binary)
         .and_then(|m| m.modified())
         .ok()
@@ -454,12 +453,12 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 /// Goroutines serialized one at a time, as the reply is written.
-struct GoroutineSeq<'a, 'b, M> {
-    s: &'a Session<M>,
+struct GoroutineSeq<'a, 'b> {
+    s: &'a Session,
     ids: &'b [usize],
 }
 
-impl<M: Memory> Serialize for GoroutineSeq<'_, '_, M> {
+impl Serialize for GoroutineSeq<'_, '_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut seq = ser.serialize_seq(Some(self.ids.len()))?;
         for &i in self.ids {
@@ -470,12 +469,12 @@ impl<M: Memory> Serialize for GoroutineSeq<'_, '_, M> {
 }
 
 /// The bare array of goroutines of Delve's API v1.
-struct LegacyGoroutines<'a, M> {
-    s: &'a Session<M>,
+struct LegacyGoroutines<'a> {
+    s: &'a Session,
     ids: Vec<usize>,
 }
 
-impl<M: Memory> Serialize for LegacyGoroutines<'_, M> {
+impl Serialize for LegacyGoroutines<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         GoroutineSeq {
             s: self.s,
@@ -486,12 +485,12 @@ impl<M: Memory> Serialize for LegacyGoroutines<'_, M> {
 }
 
 /// `rpc2.ListGoroutinesOut`, goroutines streamed.
-struct GoroutinesOut<'a, M> {
-    s: &'a Session<M>,
+struct GoroutinesOut<'a> {
+    s: &'a Session,
     listing: Listing,
 }
 
-impl<M: Memory> Serialize for GoroutinesOut<'_, M> {
+impl Serialize for GoroutinesOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut st = ser.serialize_struct("ListGoroutinesOut", 4)?;
         st.serialize_field(

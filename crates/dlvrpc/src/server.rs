@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use gosleuth_memory::Memory;
 use serde_json::Value;
 
 use crate::Error;
@@ -141,9 +140,9 @@ impl Server {
     }
 
     /// Serves clients until stopped.
-    pub fn serve<M: Memory + Sync>(&self, session: &Session<M>) -> Result<(), Error>
+    pub fn serve(&self, session: &Session) -> Result<(), Error>
     where
-        Session<M>: Sync,
+        Session: Sync,
     {
         let active = AtomicUsize::new(0);
         std::thread::scope(|scope| {
@@ -201,9 +200,9 @@ impl Server {
 
 /// Serves one client until it disconnects, detaches or goes quiet (see
 /// the module docs), or the server stops.
-fn serve_connection<M: Memory>(
+fn serve_connection(
     stream: &TcpStream,
-    session: &Session<M>,
+    session: &Session,
     opts: &ServerOptions,
     stop: &AtomicBool,
 ) -> io::Result<()> {

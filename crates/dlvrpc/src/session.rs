@@ -46,8 +46,8 @@ pub struct Selection {
 }
 
 /// A snapshot being debugged.
-pub struct Session<M> {
-    capture: Capture<M>,
+pub struct Session {
+    capture: Capture,
     info: TargetInfo,
     selection: Mutex<Selection>,
     /// Thread index by kernel thread id.
@@ -86,16 +86,16 @@ pub struct Listing {
 /// Most goroutines a group keeps as examples when the client does not say.
 pub const DEFAULT_GROUP_MEMBERS: usize = 5;
 
-impl<M: Memory> Session<M> {
+impl Session {
     /// Starts a session. Frames are shown as Delve shows them (wrapper
     /// frames included). The goroutine of the first thread (the one that
     /// received the signal in a crash core) is selected, or else the
     /// goroutine with the lowest id.
-    pub fn new(mut capture: Capture<M>, info: TargetInfo) -> Session<M> {
-        capture.show_wrappers = true;
+    pub fn new(mut capture: Capture, info: TargetInfo) -> Session {
+        capture.show_wrappers(true);
         let threads_by_tid = capture
-            .target
-            .threads
+            .target()
+            .threads()
             .iter()
             .enumerate()
             .map(|(k, t)| (t.tid as u64, k))
@@ -107,9 +107,9 @@ impl<M: Memory> Session<M> {
             threads_by_tid,
             sources: OnceLock::new(),
         };
-        let first_thread = (!s.capture.target.threads.is_empty()).then_some(0);
+        let first_thread = (!s.capture.target().threads().is_empty()).then_some(0);
         let on_first = first_thread.and_then(|k| s.goroutine_on_thread(k));
-        let goroutine = on_first.or((!s.capture.goroutines.is_empty()).then_some(0));
+        let goroutine = on_first.or((!s.capture.goroutines().is_empty()).then_some(0));
         let thread = goroutine
             .and_then(|g| s.thread_of_goroutine(g))
             .or(first_thread);
@@ -118,7 +118,7 @@ impl<M: Memory> Session<M> {
     }
 
     /// The snapshot.
-    pub fn capture(&self) -> &Capture<M> {
+    pub fn capture(&self) -> &Capture {
         &self.capture
     }
 
@@ -143,7 +143,7 @@ impl<M: Memory> Session<M> {
         }
         let id = id as u64;
         self.capture
-            .goroutines
+            .goroutines()
             .binary_search_by_key(&id, |g| g.id)
             .map_err(|_| RequestError::UnknownGoroutine(id))
     }
@@ -151,14 +151,14 @@ impl<M: Memory> Session<M> {
     /// The thread goroutine `gi` runs on, if it is on one of the captured
     /// threads.
     pub fn thread_of_goroutine(&self, gi: usize) -> Option<usize> {
-        let tid = self.capture.goroutines.get(gi)?.thread?;
+        let tid = self.capture.goroutines().get(gi)?.thread?;
         self.threads_by_tid.get(&tid).copied()
     }
 
     fn goroutine_on_thread(&self, k: usize) -> Option<usize> {
-        let tid = self.capture.target.threads.get(k)?.tid as u64;
+        let tid = self.capture.target().threads().get(k)?.tid as u64;
         self.capture
-            .goroutines
+            .goroutines()
             .iter()
             .position(|g| g.thread == Some(tid))
     }
@@ -190,7 +190,7 @@ impl<M: Memory> Session<M> {
 
     /// Every captured thread.
     pub fn threads(&self) -> Vec<Thread> {
-        (0..self.capture.target.threads.len())
+        (0..self.capture.target().threads().len())
             .filter_map(|k| crate::api::thread(&self.capture, k))
             .collect()
     }
@@ -247,7 +247,7 @@ impl<M: Memory> Session<M> {
             ),
             APIVersion: 2,
             Backend: self.info.backend.clone(),
-            TargetGoVersion: self.capture.target.go_version.clone(),
+            TargetGoVersion: self.capture.target().go_version().to_string(),
             MinSupportedVersionOfGo: "1.21.0".into(),
             MaxSupportedVersionOfGo: "1.26.0".into(),
         }
@@ -272,7 +272,7 @@ impl<M: Memory> Session<M> {
         }
         let gi = self.goroutine_index(goroutine_id)?;
         let n = self.frames(gi).len();
-        let id = self.capture.goroutines[gi].id;
+        let id = self.capture.goroutines()[gi].id;
         let frame =
             usize::try_from(frame)
                 .ok()
@@ -294,7 +294,7 @@ impl<M: Memory> Session<M> {
         let frames = self.frames(gi);
         let complete = self
             .capture
-            .goroutines
+            .goroutines()
             .get(gi)
             .is_some_and(|g| g.broken.is_none());
         let last = frames.len().saturating_sub(1);
@@ -342,7 +342,7 @@ impl<M: Memory> Session<M> {
         let n = q
             .only
             .as_ref()
-            .map_or(self.capture.goroutines.len(), Vec::len);
+            .map_or(self.capture.goroutines().len(), Vec::len);
         let start = q.start.min(n);
         let end = if q.count == 0 {
             n
@@ -457,7 +457,7 @@ impl<M: Memory> Session<M> {
         if !ty.contains("chan") {
             return Err(bad());
         }
-        let base = self.capture.target.mem.read_ptr(addr).map_err(|e| {
+        let base = self.capture.target().mem().read_ptr(addr).map_err(|e| {
             RequestError::Read(format!("cannot read the channel at {addr:#x}: {e}"))
         })?;
         Ok(Variable {
@@ -480,7 +480,7 @@ impl<M: Memory> Session<M> {
                 .and_then(|t| self.threads_by_tid.get(&t).copied())
         }
         .ok_or_else(|| {
-            if self.capture.target.threads.is_empty() {
+            if self.capture.target().threads().is_empty() {
                 RequestError::Read(
                     "no thread registers: the process was read without stopping it".to_string(),
                 )
@@ -490,8 +490,8 @@ impl<M: Memory> Session<M> {
         })?;
         let th = self
             .capture
-            .target
-            .threads
+            .target()
+            .threads()
             .get(k)
             .ok_or(RequestError::UnknownThread(tid))?;
         Ok(delve_registers(&th.regs, all))
@@ -503,7 +503,7 @@ impl<M: Memory> Session<M> {
     pub fn scope_registers(&self, scope: Scope, all: bool) -> Result<Vec<Register>, RequestError> {
         if scope.frame == 0 {
             if let Some(k) = self.thread_of_goroutine(scope.goroutine) {
-                if let Some(th) = self.capture.target.threads.get(k) {
+                if let Some(th) = self.capture.target().threads().get(k) {
                     return Ok(delve_registers(&th.regs, all));
                 }
             }
@@ -512,7 +512,7 @@ impl<M: Memory> Session<M> {
         let f = frames
             .get(scope.frame)
             .ok_or_else(|| RequestError::Read(format!("frame {} does not exist", scope.frame)))?;
-        let arm64 = self.capture.target.bin.arch() == gosleuth_gobin::Arch::Arm64;
+        let arm64 = self.capture.target().bin().arch() == gosleuth_gobin::Arch::Arm64;
         let (pc, sp) = if arm64 {
             (("Pc", 32), ("Sp", 31))
         } else {
@@ -537,7 +537,7 @@ impl<M: Memory> Session<M> {
     /// one function), sorted.
     pub fn all_sources(&self) -> &[String] {
         self.sources.get_or_init(|| {
-            let pcln = self.capture.target.bin.pcln();
+            let pcln = self.capture.target().bin().pcln();
             let mut files: Vec<String> = pcln
                 .funcs()
                 .filter_map(|f| f.file(f.entry()).map(|c| c.into_owned()))
@@ -564,8 +564,8 @@ impl<M: Memory> Session<M> {
         let re = regex(filter)?;
         Ok(self
             .capture
-            .target
-            .bin
+            .target()
+            .bin()
             .pcln()
             .funcs()
             .map(|f| f.name().into_owned())
@@ -578,8 +578,8 @@ impl<M: Memory> Session<M> {
         let re = regex(filter)?;
         let d = self
             .capture
-            .target
-            .bin
+            .target()
+            .bin()
             .dwarf()
             .map_err(|e| RequestError::Read(format!("cannot read DWARF: {e}")))?
             .ok_or_else(|| {
@@ -605,7 +605,7 @@ impl<M: Memory> Session<M> {
     ) -> Result<Vec<PackageBuildInfo>, RequestError> {
         let re = regex(filter)?;
         let mut pkgs: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-        for f in self.capture.target.bin.pcln().funcs() {
+        for f in self.capture.target().bin().pcln().funcs() {
             let name = f.name();
             let pkg = gosleuth_model::package_of(&name);
             if pkg.is_empty() || re.as_ref().is_some_and(|r| !r.is_match(pkg)) {
@@ -642,8 +642,8 @@ impl<M: Memory> Session<M> {
             )));
         }
         self.capture
-            .target
-            .mem
+            .target()
+            .mem()
             .read_vec(addr, len as usize)
             .map_err(|e| RequestError::Read(format!("cannot read {len} bytes at {addr:#x}: {e}")))
     }
@@ -655,10 +655,10 @@ impl<M: Memory> Session<M> {
 
     /// Delve's name of a function entry, for locations.
     pub(crate) fn function_at(&self, link_pc: u64) -> Option<Function> {
-        let f = self.capture.target.bin.pcln().func_for_pc(link_pc)?;
+        let f = self.capture.target().bin().pcln().func_for_pc(link_pc)?;
         Some(Function {
             name: f.name().into_owned(),
-            value: f.entry().wrapping_add(self.capture.target.bias),
+            value: f.entry().wrapping_add(self.capture.target().bias()),
             kind: 0,
             go_type: 0,
             optimized: true,

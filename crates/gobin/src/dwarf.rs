@@ -54,43 +54,6 @@ pub enum TypeKind {
     Other(u16),
 }
 
-/// A member of a struct type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
-    /// Field name.
-    pub name: String,
-    /// Byte offset from the start of the struct.
-    pub offset: u64,
-    /// Name of the field's type, if it has one.
-    pub type_name: Option<String>,
-    /// Size of the field's type in bytes, if known.
-    pub size: Option<u64>,
-}
-
-/// A type read from DWARF.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TypeInfo {
-    /// Name (`runtime.g`, `*runtime.g`, `[]uint8`, `int`...).
-    pub name: String,
-    /// Kind.
-    pub kind: TypeKind,
-    /// Size in bytes (`DW_AT_byte_size`), if present.
-    pub size: Option<u64>,
-    /// Fields, for structs and unions.
-    pub fields: Vec<Field>,
-    /// The referenced type's name: pointee, element, typedef target.
-    pub target: Option<String>,
-    /// Element count for arrays.
-    pub count: Option<u64>,
-}
-
-impl TypeInfo {
-    /// A field by name.
-    pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.name == name)
-    }
-}
-
 /// A global variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Global {
@@ -326,96 +289,10 @@ impl Dwarf {
         }
     }
 
-    /// Size of the type at `r`, following typedefs.
-    fn size_of(&self, mut r: DieRef) -> Option<u64> {
-        for _ in 0..16 {
-            let die = self.die(r)?;
-            if let Some(s) = die
-                .attr_value(gimli::DW_AT_byte_size)
-                .and_then(|v| v.udata_value())
-            {
-                return Some(s);
-            }
-            r = self.type_ref(r.unit, &die)?;
-        }
-        None
-    }
-
-    fn type_info(&self, r: DieRef) -> Result<TypeInfo> {
-        let unit = &self.units[r.unit];
-        let die = unit
-            .entry(r.offset)
-            .map_err(gerr(format!("reading type DIE at {:#x}", r.offset.0)))?;
-        let kind = match die.tag() {
-            gimli::DW_TAG_structure_type => TypeKind::Struct,
-            gimli::DW_TAG_pointer_type => TypeKind::Pointer,
-            gimli::DW_TAG_base_type => TypeKind::Base,
-            gimli::DW_TAG_typedef => TypeKind::Typedef,
-            gimli::DW_TAG_array_type => TypeKind::Array,
-            gimli::DW_TAG_subroutine_type => TypeKind::Func,
-            gimli::DW_TAG_union_type => TypeKind::Union,
-            gimli::DW_TAG_enumeration_type => TypeKind::Enum,
-            t => TypeKind::Other(t.0),
-        };
-        let target_ref = self.type_ref(r.unit, &die);
-        let mut info = TypeInfo {
-            name: self.name(unit, &die).unwrap_or_default(),
-            kind,
-            size: die
-                .attr_value(gimli::DW_AT_byte_size)
-                .and_then(|v| v.udata_value()),
-            fields: Vec::new(),
-            target: target_ref.and_then(|t| self.name_of(t)),
-            count: None,
-        };
-        if !die.has_children() {
-            return Ok(info);
-        }
-        let ctx = || format!("reading children of type {}", info.name);
-        let mut cursor = unit.entries_at_offset(r.offset).map_err(gerr(ctx()))?;
-        cursor.next_dfs().map_err(gerr(ctx()))?;
-        while let Some(child) = cursor.next_dfs().map_err(gerr(ctx()))? {
-            if child.depth() <= 0 {
-                break;
-            }
-            if child.depth() != 1 {
-                continue;
-            }
-            match child.tag() {
-                gimli::DW_TAG_member => {
-                    let tref = self.type_ref(r.unit, child);
-                    let offset = child
-                        .attr_value(gimli::DW_AT_data_member_location)
-                        .and_then(|v| v.udata_value())
-                        .unwrap_or(0);
-                    info.fields.push(Field {
-                        name: self.name(unit, child).unwrap_or_default(),
-                        offset,
-                        type_name: tref.and_then(|t| self.name_of(t)),
-                        size: tref.and_then(|t| self.size_of(t)),
-                    });
-                }
-                gimli::DW_TAG_subrange_type => {
-                    info.count = child
-                        .attr_value(gimli::DW_AT_count)
-                        .and_then(|v| v.udata_value())
-                        .or_else(|| {
-                            child
-                                .attr_value(gimli::DW_AT_upper_bound)
-                                .and_then(|v| v.udata_value())
-                                .map(|u| u + 1)
-                        });
-                }
-                _ => {}
-            }
-        }
-        Ok(info)
-    }
-
     /// A type by its Go name (`runtime.g`, `*runtime.m`, `runtime.hchan`).
-    pub fn type_by_name(&self, name: &str) -> Result<Option<TypeInfo>> {
-        match self.index()?.types.get(name) {
-            Some(&r) => self.type_info(r).map(Some),
+    pub fn type_by_name(&self, name: &str) -> Result<Option<GoType>> {
+        match self.type_id_by_name(name)? {
+            Some(id) => self.go_type(id),
             None => Ok(None),
         }
     }

@@ -26,8 +26,8 @@ use std::sync::{Arc, OnceLock};
 
 pub use buildinfo::{BUILDINFO_MAGIC, BuildInfo, BuildSetting, Module};
 pub use dwarf::{
-    Dwarf, Field, FrameScope, Global, GoField, GoType, LocationContext, LocationError, Piece,
-    PieceLocation, ScopeVar, TypeId, TypeInfo, TypeKind, VarLocation, Variable,
+    Dwarf, FrameScope, Global, GoField, GoType, LocationContext, LocationError, Piece,
+    PieceLocation, ScopeVar, TypeId, TypeKind, VarLocation, Variable,
 };
 pub use error::{Error, Result};
 pub use image::Arch;

@@ -11,10 +11,10 @@ fn main() {
         Ok(c) => {
             println!(
                 "{} goroutines; stopped for {:.1} ms",
-                c.goroutines.len(),
-                c.frozen_for.unwrap_or_default().as_secs_f64() * 1e3
+                c.goroutines().len(),
+                c.frozen_for().unwrap_or_default().as_secs_f64() * 1e3
             );
-            for (name, d) in &c.phases {
+            for (name, d) in c.phases() {
                 println!("  {name}: {:.1} ms", d.as_secs_f64() * 1e3);
             }
         }

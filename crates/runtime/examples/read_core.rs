@@ -16,12 +16,12 @@ fn main() {
         Ok(c) => {
             println!(
                 "{} goroutines, {} wait objects, {} distinct pcs in {:.0} ms",
-                c.goroutines.len(),
-                c.graph.objects.len(),
-                c.symbols.len(),
+                c.goroutines().len(),
+                c.graph().objects.len(),
+                c.symbols().len(),
                 t0.elapsed().as_secs_f64() * 1e3
             );
-            for (name, d) in &c.phases {
+            for (name, d) in c.phases() {
                 println!("  {name}: {:.0} ms", d.as_secs_f64() * 1e3);
             }
             if args.iter().any(|a| a == "--snapshot") {

@@ -16,6 +16,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use crate::error::Result;
 use crate::goroutines::{RawGoroutine, read_headers, status, unwind_all};
 use crate::labels;
+use crate::source::Source;
 use crate::symbolize::Symbols;
 use crate::target::Target;
 use crate::waits::WaitGraph;
@@ -35,30 +36,33 @@ pub enum Now {
     Unknown,
 }
 
-/// What a capture read and how.
-pub struct Capture<M> {
-    pub target: Target<M>,
-    pub goroutines: Vec<RawGoroutine>,
-    pub labels: Vec<Vec<(String, String)>>,
-    pub symbols: Symbols,
+/// What a capture read and how: the raw goroutines, their labels and
+/// symbols, and what was learned about the process. Generic over
+/// [`Memory`] for the reader; everything above `runtime` sees a capture of
+/// a [`Source`] (the default), through methods.
+pub struct Capture<M = Source> {
+    pub(crate) target: Target<M>,
+    pub(crate) goroutines: Vec<RawGoroutine>,
+    pub(crate) labels: Vec<Vec<(String, String)>>,
+    pub(crate) symbols: Symbols,
     /// `created by` frames by `go` statement pc.
     go_sites: HashMap<u64, Frame>,
     /// Start functions by `g.startpc`.
     start_sites: HashMap<u64, Frame>,
-    pub now: Now,
+    pub(crate) now: Now,
     /// The wait graph, when it was asked for.
-    pub graph: WaitGraph,
-    pub source: String,
+    pub(crate) graph: WaitGraph,
+    pub(crate) source: String,
     /// How long a live process was stopped.
-    pub frozen_for: Option<std::time::Duration>,
+    pub(crate) frozen_for: Option<std::time::Duration>,
     /// Frame pointers as a cross-check of the pcsp unwinding: frame links
     /// compared, and how many disagreed.
-    pub fp_check: (u64, u64),
+    pub(crate) fp_check: (u64, u64),
     /// How long each phase of the reading took, in order.
-    pub phases: Vec<(&'static str, std::time::Duration)>,
+    pub(crate) phases: Vec<(&'static str, std::time::Duration)>,
     /// Keep compiler-generated wrapper frames (as `GOTRACEBACK=system`
     /// and Delve show them); off by default, as tracebacks leave them out.
-    pub show_wrappers: bool,
+    pub(crate) show_wrappers: bool,
 }
 
 /// What to read.
@@ -134,6 +138,108 @@ impl<M: Memory + Sync> Capture<M> {
             phases,
             show_wrappers: false,
         })
+    }
+}
+
+impl<M> Capture<M> {
+    /// The same capture read through `f(memory)`: a core or a live process
+    /// becomes a [`Source`] once its reading is done.
+    pub fn map_memory<N>(self, f: impl FnOnce(M) -> N) -> Capture<N> {
+        let Target {
+            mem,
+            bin,
+            bias,
+            layout,
+            layout_source,
+            go_version,
+            minor,
+            globals,
+            threads,
+            wait_reasons,
+            warnings,
+        } = self.target;
+        Capture {
+            target: Target {
+                mem: f(mem),
+                bin,
+                bias,
+                layout,
+                layout_source,
+                go_version,
+                minor,
+                globals,
+                threads,
+                wait_reasons,
+                warnings,
+            },
+            goroutines: self.goroutines,
+            labels: self.labels,
+            symbols: self.symbols,
+            go_sites: self.go_sites,
+            start_sites: self.start_sites,
+            now: self.now,
+            graph: self.graph,
+            source: self.source,
+            frozen_for: self.frozen_for,
+            fp_check: self.fp_check,
+            phases: self.phases,
+            show_wrappers: self.show_wrappers,
+        }
+    }
+
+    /// The process read: its memory, binary, layouts and threads.
+    pub fn target(&self) -> &Target<M> {
+        &self.target
+    }
+    /// Every goroutine, sorted by id.
+    pub fn goroutines(&self) -> &[RawGoroutine] {
+        &self.goroutines
+    }
+    /// The pprof labels of goroutine `i` (index in [`Capture::goroutines`]).
+    pub fn labels(&self, i: usize) -> &[(String, String)] {
+        self.labels.get(i).map_or(&[], Vec::as_slice)
+    }
+    /// Every goroutine's labels, by index.
+    pub fn all_labels(&self) -> &[Vec<(String, String)>] {
+        &self.labels
+    }
+    /// The symbols of every pc read.
+    pub fn symbols(&self) -> &Symbols {
+        &self.symbols
+    }
+    /// How "now" is known, for wait durations.
+    pub fn now(&self) -> Now {
+        self.now
+    }
+    /// The wait graph (empty unless [`Options::wait_graph`] asked for it).
+    pub fn graph(&self) -> &WaitGraph {
+        &self.graph
+    }
+    /// What was read (`pid 1234`, a core's path).
+    pub fn origin(&self) -> &str {
+        &self.source
+    }
+    /// How long a live process was stopped.
+    pub fn frozen_for(&self) -> Option<std::time::Duration> {
+        self.frozen_for
+    }
+    /// Frame pointers as a cross-check of the pcsp unwinding: frame links
+    /// compared, and how many disagreed.
+    pub fn fp_check(&self) -> (u64, u64) {
+        self.fp_check
+    }
+    /// How long each phase of the reading took, in order.
+    pub fn phases(&self) -> &[(&'static str, std::time::Duration)] {
+        &self.phases
+    }
+    /// Whether compiler-generated wrapper frames are shown.
+    pub fn shows_wrappers(&self) -> bool {
+        self.show_wrappers
+    }
+    /// Shows compiler-generated wrapper frames (as `GOTRACEBACK=system`
+    /// and Delve do) or not (as tracebacks do, the default).
+    pub fn show_wrappers(&mut self, show: bool) {
+        self.show_wrappers = show;
     }
 }
 
@@ -431,9 +537,9 @@ impl<M: Memory> Capture<M> {
         let field = info.fields.iter().find(|fl| {
             fl.offset == u64::from(off)
                 && fl
-                    .type_name
-                    .as_deref()
-                    .is_some_and(|t| t.starts_with("chan "))
+                    .ty
+                    .and_then(|id| d.go_type(id).ok().flatten())
+                    .is_some_and(|t| t.name.starts_with("chan "))
         })?;
         Some(format!("(*{ty}).{}", field.name))
     }
@@ -770,7 +876,7 @@ fn delve_name(function: &str) -> &str {
 }
 
 /// One goroutine of a [`Capture`], seen through the model's [`Stack`].
-pub struct View<'c, M> {
+pub struct View<'c, M = Source> {
     pub(crate) c: &'c Capture<M>,
     i: usize,
 }

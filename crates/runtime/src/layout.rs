@@ -190,7 +190,14 @@ pub fn field_offset(d: &Dwarf, ty: &str, path: &str) -> Result<u64> {
             .field(part)
             .ok_or_else(|| Error::runtime("DWARF", format!("type {ty} has no field {part}")))?;
         off += field.offset;
-        ty = field.type_name.clone().unwrap_or_default();
+        ty = match field.ty {
+            Some(id) => d
+                .go_type(id)
+                .map_err(|e| Error::runtime(format!("DWARF type of {ty}.{part}"), e.to_string()))?
+                .map(|t| t.name)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
     }
     Ok(off)
 }

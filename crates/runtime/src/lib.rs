@@ -19,6 +19,7 @@ pub mod layout;
 mod layout_table;
 pub mod prefetch;
 mod sorted_index;
+pub mod source;
 mod stripped;
 pub mod symbolize;
 pub mod target;
@@ -37,6 +38,7 @@ use gosleuth_model::Snapshot;
 pub use capture::{Capture, Now, Options, View};
 pub use error::{Error, Result};
 pub use prefetch::Prefetched;
+pub use source::Source;
 pub use target::{LayoutSource, Target};
 
 /// Opens a core and the binary it was taken from, ready to read.
@@ -49,11 +51,11 @@ pub fn open_core(binary: &Path, core: &Path) -> Result<Target<CoreFile>> {
 }
 
 /// Reads every goroutine of a core.
-pub fn capture_core(binary: &Path, core: &Path, opts: &Options) -> Result<Capture<CoreFile>> {
+pub fn capture_core(binary: &Path, core: &Path, opts: &Options) -> Result<Capture> {
     let t = open_core(binary, core)?;
     let mut c = Capture::read(t, core.display().to_string(), None, opts)?;
     c.symbolize();
-    Ok(c)
+    Ok(c.map_memory(Source::Core))
 }
 
 /// Reads every goroutine of a core into a [`Snapshot`].
@@ -82,15 +84,17 @@ pub fn capture_live(
     mode: Mode,
     binary: Option<&Path>,
     opts: &Options,
-) -> Result<Capture<Prefetched<LiveProcess>>> {
+) -> Result<Capture> {
     // Whatever failed, a process that exited meanwhile is the reason.
-    capture_running(pid, mode, binary, opts).map_err(|e| {
-        if gosleuth_memory::live::has_exited(pid) {
-            Error::Memory(gosleuth_memory::Error::NoSuchProcess { pid })
-        } else {
-            e
-        }
-    })
+    capture_running(pid, mode, binary, opts)
+        .map(|c| c.map_memory(Source::Live))
+        .map_err(|e| {
+            if gosleuth_memory::live::has_exited(pid) {
+                Error::Memory(gosleuth_memory::Error::NoSuchProcess { pid })
+            } else {
+                e
+            }
+        })
 }
 
 fn capture_running(

@@ -6,6 +6,7 @@ use gosleuth_memory::{Memory, Thread};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
+use crate::source::Source;
 use crate::wait_reasons;
 
 /// Where the layouts came from.
@@ -30,21 +31,74 @@ pub struct Globals {
 }
 
 /// Everything needed to read Go runtime structures from one process.
-pub struct Target<M> {
-    pub mem: M,
-    pub bin: GoBinary,
+///
+/// The reader is generic over [`Memory`]; above `runtime` a target reads a
+/// [`Source`] (a core or a live process), the default.
+pub struct Target<M = Source> {
+    pub(crate) mem: M,
+    pub(crate) bin: GoBinary,
     /// Run-time address minus link-time address of the executable.
-    pub bias: u64,
-    pub layout: Layout,
-    pub layout_source: LayoutSource,
-    pub go_version: String,
-    pub minor: u32,
-    pub globals: Globals,
-    pub threads: Vec<Thread>,
+    pub(crate) bias: u64,
+    pub(crate) layout: Layout,
+    pub(crate) layout_source: LayoutSource,
+    pub(crate) go_version: String,
+    pub(crate) minor: u32,
+    pub(crate) globals: Globals,
+    pub(crate) threads: Vec<Thread>,
     /// Wait reason names indexed by `g.waitreason`.
-    pub wait_reasons: Vec<String>,
+    pub(crate) wait_reasons: Vec<String>,
     /// Problems met that did not stop the read.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl<M> Target<M> {
+    /// The memory read.
+    pub fn mem(&self) -> &M {
+        &self.mem
+    }
+    /// The executable.
+    pub fn bin(&self) -> &GoBinary {
+        &self.bin
+    }
+    /// Run-time address minus link-time address of the executable (a PIE's
+    /// load address; 0 otherwise).
+    pub fn bias(&self) -> u64 {
+        self.bias
+    }
+    /// How the runtime's structs are laid out.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    /// Where [`Target::layout`] came from.
+    pub fn layout_source(&self) -> LayoutSource {
+        self.layout_source
+    }
+    /// The Go release that built the binary (`go1.23.4`).
+    pub fn go_version(&self) -> &str {
+        &self.go_version
+    }
+    /// The minor release number of [`Target::go_version`] (23 for
+    /// `go1.23.4`; 0 when unknown).
+    pub fn minor(&self) -> u32 {
+        self.minor
+    }
+    /// Where the runtime's globals are.
+    pub fn globals(&self) -> &Globals {
+        &self.globals
+    }
+    /// The threads, with their registers (none for a live process read
+    /// without stopping it).
+    pub fn threads(&self) -> &[Thread] {
+        &self.threads
+    }
+    /// Wait reason names indexed by `g.waitreason`.
+    pub fn wait_reasons(&self) -> &[String] {
+        &self.wait_reasons
+    }
+    /// Problems met that did not stop the read.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
 }
 
 impl<M> std::fmt::Debug for Target<M> {

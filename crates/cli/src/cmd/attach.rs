@@ -39,15 +39,15 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
     )?;
     let c = gosleuth_runtime::capture_live(pid, mode, args.binary.as_deref(), &Default::default())
         .with_context(|| format!("cannot read goroutines of process {pid}"))?;
-    let stopped = match c.frozen_for {
+    let stopped = match c.frozen_for() {
         Some(d) => format!("stopped for {:.1} ms", d.as_secs_f64() * 1e3),
         None => "not stopped".to_string(),
     };
     let header = format!(
         "process {pid}: {} goroutines, {} threads, {} ({stopped})",
-        c.goroutines.len(),
-        c.target.threads.len(),
-        c.target.go_version,
+        c.goroutines().len(),
+        c.target().threads().len(),
+        c.target().go_version(),
     );
     if args.dlv.wanted() {
         // Answers come from the moment the process was read; it runs on.

@@ -9,7 +9,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use gosleuth_dlvrpc::{Repl, Server, ServerOptions, Session, TargetInfo};
-use gosleuth_memory::Memory;
 use gosleuth_runtime::Capture;
 
 use super::goroutines::{ViewArgs, show};
@@ -51,16 +50,8 @@ impl DlvArgs {
 }
 
 /// Runs the REPL or the headless server over a capture.
-pub fn serve_dlv<M: Memory + Sync>(
-    c: Capture<M>,
-    info: TargetInfo,
-    dlv: &DlvArgs,
-    header: &str,
-) -> Result<ExitCode>
-where
-    Session<M>: Sync,
-{
-    for w in &c.target.warnings {
+pub fn serve_dlv(c: Capture, info: TargetInfo, dlv: &DlvArgs, header: &str) -> Result<ExitCode> {
+    for w in c.target().warnings() {
         eprintln!("warning: {w}");
     }
     let session = Session::new(c, info);
@@ -118,23 +109,23 @@ pub fn run(args: CoreArgs) -> Result<ExitCode> {
     let header = format!(
         "core {}: {} goroutines, {} threads, {} (layouts from {}), read in {:.0} ms",
         args.core.display(),
-        c.goroutines.len(),
-        c.target.threads.len(),
-        c.target.go_version,
-        match c.target.layout_source {
+        c.goroutines().len(),
+        c.target().threads().len(),
+        c.target().go_version(),
+        match c.target().layout_source() {
             gosleuth_runtime::LayoutSource::Dwarf => "DWARF",
             gosleuth_runtime::LayoutSource::Table => "the built-in table",
         },
         t0.elapsed().as_secs_f64() * 1e3
     );
     if args.dlv.wanted() {
-        let process = c.target.mem.process().cloned().unwrap_or_default();
+        let process = c.target().mem().process().cloned().unwrap_or_default();
         let info = TargetInfo {
             pid: i64::from(process.pid),
             command_line: process.args,
             backend: "core".into(),
             binary: args.binary.clone(),
-            build_id: c.target.mem.build_id().unwrap_or_default().to_string(),
+            build_id: c.target().mem().build_id().unwrap_or_default().to_string(),
         };
         return serve_dlv(c, info, &args.dlv, &header);
     }

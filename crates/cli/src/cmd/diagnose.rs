@@ -268,8 +268,8 @@ fn runtime_options() -> gosleuth_runtime::Options {
 
 /// Every goroutine, or counted records from
 /// [`gosleuth_evidence::policy::AGGREGATE_FROM`] goroutines on.
-fn snapshot_of<M: gosleuth_memory::Memory>(c: &gosleuth_runtime::Capture<M>) -> Snapshot {
-    if gosleuth_evidence::policy::aggregate_goroutines(c.goroutines.len()) {
+fn snapshot_of(c: &gosleuth_runtime::Capture) -> Snapshot {
+    if gosleuth_evidence::policy::aggregate_goroutines(c.goroutines().len()) {
         c.compact_snapshot()
     } else {
         c.snapshot()

@@ -7,7 +7,6 @@ use std::io::Write as _;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use gosleuth_memory::Memory;
 use gosleuth_model::{Goroutine, Similarity, Stack};
 use gosleuth_render::goroutines::{self, KeyGroup};
 use gosleuth_render::paths::PathShortener;
@@ -65,7 +64,7 @@ pub struct ViewArgs {
 }
 
 /// Prints the goroutines of a capture as `args` asks.
-pub fn show<M: Memory + Sync>(c: &Capture<M>, header: &str, args: &ViewArgs) -> Result<()> {
+pub fn show(c: &Capture, header: &str, args: &ViewArgs) -> Result<()> {
     let parse = |specs: &[String]| -> Result<Vec<Filter>> {
         specs
             .iter()
@@ -73,9 +72,8 @@ pub fn show<M: Memory + Sync>(c: &Capture<M>, header: &str, args: &ViewArgs) -> 
             .collect()
     };
     let (with, without) = (parse(&args.with)?, parse(&args.without)?);
-    let keep = |v: &View<'_, M>| {
-        with.iter().all(|f| f.matches(v)) && !without.iter().any(|f| f.matches(v))
-    };
+    let keep =
+        |v: &View<'_>| with.iter().all(|f| f.matches(v)) && !without.iter().any(|f| f.matches(v));
     let opts = TextOptions {
         style: args.color.style(),
         show_runtime: args.runtime || !args.with.is_empty(),
@@ -90,15 +88,15 @@ pub fn show<M: Memory + Sync>(c: &Capture<M>, header: &str, args: &ViewArgs) -> 
     let st = opts.style;
     let mut out = String::new();
     let _ = writeln!(out, "{}", st.bold(header));
-    let warnings = c.target.warnings.iter().cloned().chain(
-        Some(c.goroutines.iter().filter(|g| g.broken.is_some()).count())
+    let warnings = c.target().warnings().iter().cloned().chain(
+        Some(c.goroutines().iter().filter(|g| g.broken.is_some()).count())
             .filter(|&n| n > 0)
             .map(|n| format!("{n} stacks could not be fully unwound (--stacks shows why)")),
     );
     for w in warnings {
         let _ = writeln!(out, "  {}", st.dim(&format!("warning: {w}")));
     }
-    if c.goroutines.iter().any(|g| g.waitsince > 0) {
+    if c.goroutines().iter().any(|g| g.waitsince > 0) {
         let _ = writeln!(
             out,
             "  {}",
@@ -141,9 +139,9 @@ fn crash_marker(k: &Crashed) -> String {
     format!("crashed: {}", k.why)
 }
 
-fn stacks<M: Memory>(
-    c: &Capture<M>,
-    keep: &dyn Fn(&View<'_, M>) -> bool,
+fn stacks(
+    c: &Capture,
+    keep: &dyn Fn(&View<'_>) -> bool,
     opts: &TextOptions,
     mut out: String,
     crashed: Option<&Crashed>,
@@ -153,7 +151,7 @@ fn stacks<M: Memory>(
     w.write_all(out.as_bytes())?;
     out.clear();
     let first = crashed.map(|k| k.index);
-    let rest = (0..c.goroutines.len()).filter(|&i| Some(i) != first);
+    let rest = (0..c.goroutines().len()).filter(|&i| Some(i) != first);
     for i in first.into_iter().chain(rest) {
         let v = c.view(i);
         if !keep(&v) {
@@ -182,10 +180,10 @@ fn stacks<M: Memory>(
 /// Ids listed per group of `--group-by KEY`.
 const KEY_GROUP_IDS: usize = 8;
 
-fn by_key<M: Memory + Sync>(
-    c: &Capture<M>,
+fn by_key(
+    c: &Capture,
     key: &str,
-    keep: &(dyn Fn(&View<'_, M>) -> bool + Sync),
+    keep: &(dyn Fn(&View<'_>) -> bool + Sync),
     crashed: Option<&Crashed>,
     opts: &TextOptions,
     out: &mut String,
@@ -216,7 +214,7 @@ fn by_key<M: Memory + Sync>(
                 .filter(|(n, _, _)| *n == g.name)
                 .map(|(_, id, k)| format!("goroutine {id} {}", crash_marker(k)));
             KeyGroup {
-                ids: g.members.iter().map(|&i| c.goroutines[i].id).collect(),
+                ids: g.members.iter().map(|&i| c.goroutines()[i].id).collect(),
                 name: g.name,
                 count: g.count,
                 states: g.states,
@@ -228,10 +226,10 @@ fn by_key<M: Memory + Sync>(
     Ok(())
 }
 
-fn json<M: Memory>(
-    c: &Capture<M>,
+fn json(
+    c: &Capture,
     args: &ViewArgs,
-    keep: &dyn Fn(&View<'_, M>) -> bool,
+    keep: &dyn Fn(&View<'_>) -> bool,
     crashed: Option<&Crashed>,
 ) -> Result<()> {
     let stdout = std::io::stdout();
@@ -239,7 +237,7 @@ fn json<M: Memory>(
     w.write_all(b"[")?;
     let mut first = true;
     let crash_index = crashed.map(|k| k.index);
-    let rest = (0..c.goroutines.len()).filter(|&i| Some(i) != crash_index);
+    let rest = (0..c.goroutines().len()).filter(|&i| Some(i) != crash_index);
     for i in crash_index.into_iter().chain(rest) {
         if !keep(&c.view(i)) {
             continue;

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use gosleuth_memory::Memory;
 use gosleuth_model::Frame;
 use gosleuth_runtime::Capture;
 use gosleuth_runtime::frames::ShownFrame;
@@ -129,7 +128,7 @@ fn empty() -> Location {
 }
 
 /// Delve's `Location` of a frame.
-pub fn location<M: Memory>(c: &Capture<M>, f: &Frame) -> Location {
+pub fn location(c: &Capture, f: &Frame) -> Location {
     Location {
         pc: f.pc.unwrap_or(0),
         file: f.file.clone(),
@@ -151,7 +150,7 @@ pub fn location<M: Memory>(c: &Capture<M>, f: &Frame) -> Location {
 
 /// Delve's `api.Goroutine` for goroutine `i` of the capture (every frame
 /// in `stacktrace` with `with_stack`).
-pub fn goroutine<M: Memory>(c: &Capture<M>, i: usize, with_stack: bool) -> Goroutine {
+pub fn goroutine(c: &Capture, i: usize, with_stack: bool) -> Goroutine {
     let v = c.view(i);
     let g = v.raw();
     // Delve names the function that owns the pc (not a call inlined
@@ -179,14 +178,20 @@ pub fn goroutine<M: Memory>(c: &Capture<M>, i: usize, with_stack: bool) -> Gorou
         wait_since: g.waitsince,
         wait_reason: i64::from(g.wait_reason),
         unreadable: String::new(),
-        labels: c.labels.get(i).into_iter().flatten().cloned().collect(),
+        labels: c
+            .all_labels()
+            .get(i)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
         stacktrace: with_stack.then(|| v.frame_iter().map(|f| location(c, f)).collect()),
         crashed: None,
     }
 }
 
 /// Delve's `Stackframe` of a shown frame (variables not loaded).
-pub fn stackframe<M: Memory>(c: &Capture<M>, f: ShownFrame<'_>, bottom: bool) -> Stackframe {
+pub fn stackframe(c: &Capture, f: ShownFrame<'_>, bottom: bool) -> Stackframe {
     Stackframe {
         location: location(c, f.frame),
         locals: None,
@@ -202,7 +207,7 @@ pub fn stackframe<M: Memory>(c: &Capture<M>, f: ShownFrame<'_>, bottom: bool) ->
 }
 
 /// The location of a pc (a thread's current instruction).
-pub fn pc_location<M: Memory>(c: &Capture<M>, pc: u64) -> Location {
+pub fn pc_location(c: &Capture, pc: u64) -> Location {
     let Some(f) = c.pc_function(pc) else {
         return Location {
             pc,
@@ -226,12 +231,12 @@ pub fn pc_location<M: Memory>(c: &Capture<M>, pc: u64) -> Location {
 }
 
 /// Delve's `api.Thread` for thread `k` of the target.
-pub fn thread<M: Memory>(c: &Capture<M>, k: usize) -> Option<Thread> {
-    let th = c.target.threads.get(k)?;
+pub fn thread(c: &Capture, k: usize) -> Option<Thread> {
+    let th = c.target().threads().get(k)?;
     let loc = pc_location(c, th.regs.pc());
     let tid = th.tid as u64;
     let goroutine_id = c
-        .goroutines
+        .goroutines()
         .iter()
         .find(|g| g.thread == Some(tid))
         .map_or(0, |g| g.id as i64);

@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use gosleuth_dlvrpc::{Server, ServerOptions, Session, TargetInfo};
-use gosleuth_memory::CoreFile;
 use gosleuth_testkit as kit;
 use serde_json::{Value, json};
 
@@ -27,7 +26,7 @@ pub fn evidence() -> (PathBuf, PathBuf) {
 }
 
 /// A new session over the core (its own selection).
-pub fn session() -> Session<CoreFile> {
+pub fn session() -> Session {
     let (bin, core) = evidence();
     let c = gosleuth_runtime::capture_core(&bin, &core, &Default::default())
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", core.display()));
@@ -43,10 +42,12 @@ pub fn session() -> Session<CoreFile> {
     )
 }
 
-/// One session shared by the tests that do not change the selection.
-pub fn shared() -> &'static Session<CoreFile> {
-    static S: OnceLock<Session<CoreFile>> = OnceLock::new();
-    S.get_or_init(session)
+/// One session shared by the tests that do not change the selection
+/// (leaked: a capture may hold a live process, which only the thread that
+/// attached may release, so a session is `Sync` but not `Send`).
+pub fn shared() -> &'static Session {
+    static S: OnceLock<&'static Session> = OnceLock::new();
+    S.get_or_init(own_session)
 }
 
 /// A server over [`shared`], running for the rest of the test process.
@@ -66,7 +67,7 @@ pub fn patient() -> ServerOptions {
 }
 
 /// Starts a server over a session that lives for the test process.
-pub fn serve(s: &'static Session<CoreFile>, opts: ServerOptions) -> SocketAddr {
+pub fn serve(s: &'static Session, opts: ServerOptions) -> SocketAddr {
     let server = Server::bind("127.0.0.1:0", opts).expect("bind loopback");
     let addr = server.local_addr();
     std::thread::spawn(move || server.serve(s));
@@ -74,7 +75,7 @@ pub fn serve(s: &'static Session<CoreFile>, opts: ServerOptions) -> SocketAddr {
 }
 
 /// A leaked session, for tests that switch goroutines.
-pub fn own_session() -> &'static Session<CoreFile> {
+pub fn own_session() -> &'static Session {
     Box::leak(Box::new(session()))
 }
 

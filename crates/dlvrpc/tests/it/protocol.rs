@@ -25,7 +25,7 @@ fn empty_params_answer_the_old_array_and_the_connection_ends() {
     let gs = reply["result"]
         .as_array()
         .expect("an array, as old Delve answered");
-    assert_eq!(gs.len(), shared().capture().goroutines.len());
+    assert_eq!(gs.len(), shared().capture().goroutines().len());
     for key in [
         "id",
         "currentLoc",
@@ -68,7 +68,7 @@ fn empty_params_answer_the_old_array_and_the_connection_ends() {
 fn list_goroutines_v2_pages_filters_and_groups() {
     let mut c = Client::connect(shared_server());
     c.result("SetApiVersion", json!({"APIVersion": 2}));
-    let n = shared().capture().goroutines.len();
+    let n = shared().capture().goroutines().len();
     let mut seen = 0;
     let mut start = 0i64;
     let mut pages = 0;
@@ -160,7 +160,7 @@ fn state_switching_and_stacks() {
     );
     assert!(st["Threads"].as_array().is_some_and(|t| !t.is_empty()));
     let gi = consumer(s);
-    let id = s.capture().goroutines[gi].id;
+    let id = s.capture().goroutines()[gi].id;
     let switched = c.result(
         "Command",
         json!({"name": "switchGoroutine", "goroutineID": id}),
@@ -285,7 +285,7 @@ fn state_switching_and_stacks() {
 fn variables_come_from_the_values_reader_or_say_why_not() {
     let s = shared();
     let gi = consumer(s);
-    let id = s.capture().goroutines[gi].id;
+    let id = s.capture().goroutines()[gi].id;
     let frame = s
         .frames(gi)
         .iter()
@@ -651,7 +651,7 @@ fn random_requests_never_break_the_server() {
         "IncludeFiles",
         "Enable",
     ];
-    let consumer_id = s.capture().goroutines[consumer(s)].id;
+    let consumer_id = s.capture().goroutines()[consumer(s)].id;
     let atoms = [
         json!(null),
         json!(-1),

@@ -6,7 +6,7 @@ use crate::session::consumer;
 use crate::{counts_at, line_of, not_implemented, own_session, setm_at};
 
 /// Runs `script` and returns (stdout, stderr).
-fn run(s: &gosleuth_dlvrpc::Session<gosleuth_memory::CoreFile>, script: &str) -> (String, String) {
+fn run(s: &gosleuth_dlvrpc::Session, script: &str) -> (String, String) {
     let mut out = Vec::new();
     let mut err = Vec::new();
     Repl::new(s)
@@ -22,7 +22,7 @@ fn run(s: &gosleuth_dlvrpc::Session<gosleuth_memory::CoreFile>, script: &str) ->
 fn goroutines_stack_and_frames_like_dlv() {
     let s = own_session();
     let gi = consumer(s);
-    let id = s.capture().goroutines[gi].id;
+    let id = s.capture().goroutines()[gi].id;
     let setm_line = line_of("m.inChannel <- NewSetMetric(key, value, second)");
     // Delve's user location: the send's line in SetM, named by the
     // function that owns the pc (SetM is inlined).
@@ -136,7 +136,7 @@ fn grouped_listings_in_both_spellings() {
 fn variables_registers_and_errors() {
     let s = own_session();
     let gi = consumer(s);
-    let id = s.capture().goroutines[gi].id;
+    let id = s.capture().goroutines()[gi].id;
     let frame = s
         .frames(gi)
         .iter()
@@ -184,7 +184,7 @@ fn variables_registers_and_errors() {
 fn tab_completion_offers_commands_variables_and_flags() {
     let s = own_session();
     let gi = consumer(s);
-    let id = s.capture().goroutines[gi].id;
+    let id = s.capture().goroutines()[gi].id;
     let mut repl = Repl::new(s);
     let (start, c) = repl.complete("gorou");
     assert_eq!(start, 0);

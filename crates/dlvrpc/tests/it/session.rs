@@ -7,9 +7,9 @@ use crate::{counts_at, line_of, shared};
 
 /// Index of the goroutine blocked in SetM (the consumer that blocked
 /// itself), found from its frames.
-pub fn consumer(s: &gosleuth_dlvrpc::Session<gosleuth_memory::CoreFile>) -> usize {
+pub fn consumer(s: &gosleuth_dlvrpc::Session) -> usize {
     let c = s.capture();
-    let found: Vec<usize> = (0..c.goroutines.len())
+    let found: Vec<usize> = (0..c.goroutines().len())
         .filter(|&i| {
             c.view(i)
                 .frame_iter()
@@ -25,10 +25,10 @@ fn frames_are_those_the_values_scope_counts() {
     let s = shared();
     let c = s.capture();
     assert!(
-        c.show_wrappers,
+        c.shows_wrappers(),
         "sessions show wrapper frames, as Delve does"
     );
-    for i in 0..c.goroutines.len() {
+    for i in 0..c.goroutines().len() {
         let shown: Vec<&str> = s
             .frames(i)
             .iter()
@@ -36,7 +36,7 @@ fn frames_are_those_the_values_scope_counts() {
             .collect();
         let view = c.view(i);
         let iter: Vec<&str> = view.frame_iter().map(|f| f.function.as_str()).collect();
-        assert_eq!(shown, iter, "goroutine {}", c.goroutines[i].id);
+        assert_eq!(shown, iter, "goroutine {}", c.goroutines()[i].id);
     }
 }
 
@@ -77,7 +77,7 @@ fn stacktraces_are_bounded_and_end_at_the_bottom() {
 fn scopes_are_checked() {
     let s = shared();
     let gi = consumer(s);
-    let id = s.capture().goroutines[gi].id as i64;
+    let id = s.capture().goroutines()[gi].id as i64;
     let n = s.frames(gi).len() as i64;
     assert!(s.scope(id, n - 1, 0).is_ok());
     let e = s.scope(id, n, 0).unwrap_err().to_string();
@@ -100,7 +100,7 @@ fn scopes_are_checked() {
 #[test]
 fn listings_page_filter_and_group_like_delve() {
     let s = shared();
-    let n = s.capture().goroutines.len();
+    let n = s.capture().goroutines().len();
     let page = s.list(&Query {
         start: 10,
         count: 25,
@@ -276,7 +276,7 @@ fn sources_functions_and_threads() {
     );
     assert!(s.functions("(").is_err());
     let threads = s.threads();
-    assert_eq!(threads.len(), s.capture().target.threads.len());
+    assert_eq!(threads.len(), s.capture().target().threads().len());
     assert!(threads.iter().all(|t| t.id > 0 && t.pc > 0));
     let regs = s.thread_registers(0, false).unwrap();
     assert_eq!(regs[0].name, "Rip");

@@ -89,6 +89,13 @@ pub struct GoType {
     pub dict_index: Option<i64>,
 }
 
+impl GoType {
+    /// A member by name.
+    pub fn field(&self, name: &str) -> Option<&GoField> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
 /// Where a variable lives, before choosing the entry for a pc.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LocSpec {

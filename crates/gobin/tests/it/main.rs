@@ -268,7 +268,8 @@ fn check_dwarf(bin: &Path) {
         .expect("main.main in DWARF");
     let _ = vars;
     let g = d.type_by_name("*runtime.g").unwrap().expect("*runtime.g");
-    assert_eq!(g.target.as_deref(), Some("runtime.g"));
+    let pointee = d.go_type(g.target.expect("a pointee")).unwrap();
+    assert_eq!(pointee.map(|t| t.name).as_deref(), Some("runtime.g"));
 }
 
 fn oracle_version(version: &str) {

@@ -27,11 +27,12 @@ fn check(go: &str, variant: &str, mode: Mode) {
         LayoutSource::Table
     };
     assert_eq!(
-        capture.target.layout_source, expected,
+        capture.target().layout_source(),
+        expected,
         "{go} parked{variant}"
     );
     // A SIGQUIT dump prints every frame, wrappers included.
-    capture.show_wrappers = true;
+    capture.show_wrappers(true);
     let snap = capture.snapshot();
     p.quit();
     let text = text_goroutines(&dump);
@@ -225,7 +226,7 @@ fn goroutines_that_ran_since_the_precopy_are_copied_again() {
                 gosleuth_runtime::capture_live(p.pid, Mode::freeze(), None, &Default::default())
                     .unwrap_or_else(|e| panic!("{go} round {round}: {e}"));
             p.assert_running();
-            let (reused, copied) = c.target.mem.stack_copies();
+            let (reused, copied) = c.target().mem().stack_copies();
             // The first garbage collection after the goroutines parked
             // stamps every g's waitsince; one between the two copies
             // re-copies every stack (which is right): ask reuse of one
@@ -236,7 +237,7 @@ fn goroutines_that_ran_since_the_precopy_are_copied_again() {
                 "{go} round {round}: no stack copied again although 4 goroutines never stop"
             );
             let broken: Vec<_> = c
-                .goroutines
+                .goroutines()
                 .iter()
                 .filter_map(|g| {
                     g.broken.as_ref().map(|b| {
@@ -244,7 +245,7 @@ fn goroutines_that_ran_since_the_precopy_are_copied_again() {
                             .frames
                             .iter()
                             .map(|f| {
-                                c.symbols
+                                c.symbols()
                                     .frames(f)
                                     .first()
                                     .map_or(format!("{:#x}", f.pc), |s| s.frame.function.clone())
@@ -258,7 +259,7 @@ fn goroutines_that_ran_since_the_precopy_are_copied_again() {
                 broken.is_empty(),
                 "{go} round {round}: broken stacks {broken:?}"
             );
-            c.show_wrappers = true;
+            c.show_wrappers(true);
             let snap = c.snapshot();
             // Every goroutine, running ones included, unwinds to where it
             // was started.
@@ -370,16 +371,16 @@ fn a_process_that_exits_mid_read_gives_an_error_or_a_warning() {
             }
             Ok(c) => {
                 let warned = c
-                    .target
-                    .warnings
+                    .target()
+                    .warnings()
                     .iter()
                     .any(|w| w.contains("exited while it was being read"));
-                let whole =
-                    c.goroutines.len() > 20000 && c.goroutines.iter().all(|g| g.broken.is_none());
+                let whole = c.goroutines().len() > 20000
+                    && c.goroutines().iter().all(|g| g.broken.is_none());
                 assert!(
                     warned || whole,
                     "killed after {delay_ms} ms: {} goroutines, no warning",
-                    c.goroutines.len()
+                    c.goroutines().len()
                 );
                 if warned { "warned" } else { "whole" }
             }

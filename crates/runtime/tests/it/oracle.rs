@@ -12,7 +12,7 @@ fn check(go: &str, case: &str, core: &str, text: &str, min_agree: f64) {
     let mut capture = gosleuth_runtime::capture_core(&bin, &dir.join(core), &Default::default())
         .unwrap_or_else(|e| panic!("{go} {core}: {e}"));
     // GOTRACEBACK=crash prints wrapper frames; debug=2 dumps do not.
-    capture.show_wrappers = core.contains(".crash.");
+    capture.show_wrappers(core.contains(".crash."));
     let snap = capture.snapshot();
     let text = text_goroutines(&dir.join(text));
     assert!(!text.is_empty(), "{go} {case}: no goroutines in the text");
@@ -94,7 +94,7 @@ fn goroutines_agree_with_dlv() {
                 .unwrap_or_else(|e| panic!("{go} {case}: {e}"));
             // dlv shows wrapper frames (and names a wrapper holding an
             // inlined call as the user frame).
-            capture.show_wrappers = true;
+            capture.show_wrappers(true);
             let snap = capture.snapshot();
             let Some(listed) = dlv_goroutines(&dlv, &bin, &core) else {
                 // This dlv does not support the release (it says so).
@@ -193,9 +193,9 @@ fn frame_pointers_agree_with_pcsp() {
             let core = dir.join(format!("{case}.gcore.core"));
             let c = gosleuth_runtime::capture_core(&bin, &core, &Default::default())
                 .unwrap_or_else(|e| panic!("{go} {case}: {e}"));
-            let (checked, bad) = c.fp_check;
+            let (checked, bad) = c.fp_check();
             assert!(
-                checked > c.goroutines.len() as u64,
+                checked > c.goroutines().len() as u64,
                 "{go} {case}: {checked} links checked"
             );
             assert_eq!(
@@ -300,7 +300,7 @@ fn user_locations_are_delves() {
                 .unwrap_or_else(|e| panic!("{go} {core:?}: {e}"));
             let mut compared = 0;
             for d in &listed {
-                let Some(i) = c.goroutines.iter().position(|g| g.id == d.id) else {
+                let Some(i) = c.goroutines().iter().position(|g| g.id == d.id) else {
                     continue; // dlv lists dead goroutines too
                 };
                 let ours = gosleuth_dlvrpc::api::goroutine(&c, i, false).user_current_loc;
@@ -348,7 +348,8 @@ fn the_crashed_goroutine_is_the_one_that_panicked() {
             .crashed()
             .unwrap_or_else(|| panic!("{go}: no crashed goroutine"));
         assert_eq!(
-            c.goroutines[crashed.index].id, printed,
+            c.goroutines()[crashed.index].id,
+            printed,
             "{go}: {}",
             crashed.why
         );

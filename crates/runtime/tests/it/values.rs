@@ -56,7 +56,7 @@ fn index_of(c: &Capture<impl Memory>, g: usize, function: &str) -> usize {
 }
 
 fn goroutine_by_id(c: &Capture<impl Memory>, id: u64) -> usize {
-    c.goroutines
+    c.goroutines()
         .iter()
         .position(|g| g.id == id)
         .unwrap_or_else(|| panic!("goroutine {id} not in the capture"))
@@ -68,7 +68,7 @@ fn print(c: &Capture<impl Memory>, scope: Scope, expr: &str) -> Variable {
 }
 
 struct Crash {
-    capture: Capture<CoreFile>,
+    capture: Capture,
     goroutine: usize,
     handler: Scope,
     closure: Scope,
@@ -273,7 +273,7 @@ fn seed_001_session_on_the_optimized_crash_core() {
     }
 }
 
-fn metrics(go: &str) -> (Capture<CoreFile>, Scope) {
+fn metrics(go: &str) -> (Capture, Scope) {
     let dir = cores(go, &["metricsdeadlock"]);
     let bin = bin(go, "metricsdeadlock");
     let c = gosleuth_runtime::capture_core(
@@ -282,7 +282,7 @@ fn metrics(go: &str) -> (Capture<CoreFile>, Scope) {
         &Options::default(),
     )
     .unwrap_or_else(|e| panic!("{go}: {e}"));
-    let g = (0..c.goroutines.len())
+    let g = (0..c.goroutines().len())
         .find(|&i| {
             c.view(i)
                 .frame_iter()
@@ -316,7 +316,7 @@ fn metrics_deadlock_channel_map_and_package_variables() {
         assert_eq!((info.len, info.cap, info.closed), (100, 100, false), "{go}");
         assert_eq!(info.elem_type, "main.Metric");
         // Every request goroutine and the consumer itself wait to send.
-        let consumer = c.goroutines[s.goroutine].id;
+        let consumer = c.goroutines()[s.goroutine].id;
         assert!(info.senders.contains(&consumer), "{go}");
         assert!(
             info.senders.len() > 1000,
@@ -392,8 +392,8 @@ fn metrics_deadlock_channel_map_and_package_variables() {
 
         // Package variables, strings and slices of the runtime.
         let version = print(&c, s, "runtime.buildVersion");
-        assert_eq!(version.value, c.target.go_version, "{go}");
-        assert_eq!(version.len as usize, c.target.go_version.len());
+        assert_eq!(version.value, c.target().go_version(), "{go}");
+        assert_eq!(version.len as usize, c.target().go_version().len());
         assert_eq!(print(&c, s, "runtime.buildVersion[0]").value, "103"); // 'g'
         let allglen = print(&c, s, "runtime.allglen").value;
         let allgs = print(&c, s, "runtime.allgs");
@@ -405,7 +405,7 @@ fn metrics_deadlock_channel_map_and_package_variables() {
         let found = values::package_vars(&c, "^runtime\\.buildVersion$", &LoadConfig::default())
             .expect("package vars");
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].value, c.target.go_version);
+        assert_eq!(found[0].value, c.target().go_version());
         // A package name for its import path, as Delve accepts it.
         let mux = print(&c, s, "http.DefaultServeMux");
         assert_eq!(mux.type_name, "*net/http.ServeMux", "{go}");
@@ -473,7 +473,7 @@ fn live_package_variables_and_channel_queues() {
         assert_eq!(get("main.started").value, "70", "{go}");
         assert_eq!(values::format(get("main.sendCh")), "chan int 0/0");
         let senders = |name: &str| -> BTreeSet<u64> {
-            c.goroutines
+            c.goroutines()
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| c.view(*i).frame_iter().any(|f| f.function == name))
@@ -500,7 +500,7 @@ fn live_package_variables_and_channel_queues() {
         assert_eq!(mu.type_name, "sync.Mutex");
         // Every blocked sender's argument: i = 0, 7, 14, ...
         let mut args = BTreeSet::new();
-        for (gi, _) in c.goroutines.iter().enumerate() {
+        for (gi, _) in c.goroutines().iter().enumerate() {
             let Some(frame) = c
                 .view(gi)
                 .frame_iter()
@@ -743,7 +743,7 @@ fn compare_frame_vars(
     functions: &[&str],
 ) -> usize {
     let cfg = LoadConfig::default();
-    let id = c.goroutines[goroutine].id;
+    let id = c.goroutines()[goroutine].id;
     let theirs = dlv.frames(id);
     let mut compared = 0;
     for f in functions {
@@ -821,7 +821,7 @@ fn compare_evals(
     exprs: &[&str],
 ) {
     let cfg = LoadConfig::default();
-    let id = c.goroutines[scope.goroutine].id;
+    let id = c.goroutines()[scope.goroutine].id;
     let dframe = dlv
         .frames(id)
         .iter()
@@ -944,7 +944,7 @@ fn values_agree_with_dlv() {
         );
         // A request: the inlined CountS, the handler closure and its
         // captured variable, and the closure as a func value.
-        let request = (0..c.goroutines.len())
+        let request = (0..c.goroutines().len())
             .find(|&i| {
                 c.view(i)
                     .frame_iter()
@@ -1056,7 +1056,7 @@ fn read_corrupted(
     let t = gosleuth_runtime::Target::new(mem, bin, bias, threads).expect("target");
     let mut c = Capture::read(t, "corrupt".into(), None, &Options::default()).expect("capture");
     c.symbolize();
-    c.target.mem.corrupt.store(true, Ordering::Relaxed);
+    c.target().mem().corrupt.store(true, Ordering::Relaxed);
     let cfg = LoadConfig {
         max_variable_recurse: 3,
         max_array_values: 1000,
@@ -1073,14 +1073,14 @@ fn read_corrupted(
     }
     // The goroutines of distinct stacks (a pile-up has one shape).
     let mut shapes = BTreeSet::new();
-    for gi in 0..c.goroutines.len() {
-        let shape: Vec<u64> = c.goroutines[gi].frames.iter().map(|f| f.pc).collect();
+    for gi in 0..c.goroutines().len() {
+        let shape: Vec<u64> = c.goroutines()[gi].frames.iter().map(|f| f.pc).collect();
         if !shapes.insert(shape) {
             continue;
         }
         for round in 0..rounds {
-            c.target
-                .mem
+            c.target()
+                .mem()
                 .seed
                 .store(gi as u64 * 1000 + round + 1, Ordering::Relaxed);
             let frames = c.view(gi).frame_iter().count();
