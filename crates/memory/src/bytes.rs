@@ -38,9 +38,3 @@ impl<'a> Bytes<'a> {
         Some(String::from_utf8_lossy(&rest[..end]).into_owned())
     }
 }
-
-/// Rounds `v` up to a multiple of `align` (a power of two), `None` on overflow.
-pub(crate) fn align_up(v: u64, align: u64) -> Option<u64> {
-    let m = align.checked_sub(1)?;
-    v.checked_add(m).map(|x| x & !m)
-}

@@ -5,6 +5,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
 /// A running Go program, killed (SIGKILL by pid) and reaped on drop.
 pub struct Running {
     pub child: Child,
@@ -98,16 +101,17 @@ impl Running {
     /// Sends SIGQUIT (the Go runtime prints every goroutine and exits) and
     /// waits for the process to end.
     pub fn quit(&mut self) {
-        // SAFETY: signal to our own child, not reaped yet.
-        unsafe { libc::kill(self.pid, libc::SIGQUIT) };
+        // Our own child, not reaped yet.
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGQUIT);
         let _ = self.child.wait();
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // SAFETY: kill by the pid of our own child, which we have not reaped yet.
-        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        // By the pid of our own child, which we have not reaped yet (it may
+        // have exited: the error is ignored).
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGKILL);
         let _ = self.child.wait();
     }
 }

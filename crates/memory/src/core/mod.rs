@@ -19,18 +19,23 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use memmap2::Mmap;
+use object::elf::{self, FileHeader64};
+use object::read::elf::{FileHeader, NoteIterator, ProgramHeader};
+use object::{Endianness, ReadRef};
 
 use crate::bytes::Bytes;
 use crate::exe::{Executable, map_file};
 use crate::{Arch, Endian, Error, Memory, Perms, Region, Result, Thread};
-use notes::{AT_ENTRY, AT_PAGESZ, Notes};
+use notes::{AT_ENTRY, AT_PAGESZ, Notes, RawNote};
 pub use notes::{MappedFile, ProcessInfo, SigInfo};
 
-const PT_LOAD: u32 = 1;
-const PT_NOTE: u32 = 4;
-const PF_X: u32 = 1;
-const PF_W: u32 = 2;
-const PF_R: u32 = 4;
+const PT_LOAD: u32 = elf::PT_LOAD.0;
+const PT_NOTE: u32 = elf::PT_NOTE.0;
+const PF_X: u32 = elf::PF_X.0;
+const PF_W: u32 = elf::PF_W.0;
+const PF_R: u32 = elf::PF_R.0;
+/// Size of an `Elf64_Phdr`.
+const PHENTSIZE: u16 = 56;
 
 /// One `PT_LOAD` of the core.
 #[derive(Debug, Clone, Copy)]
@@ -178,72 +183,61 @@ impl CoreFile {
             2 => Endian::Big,
             b => return Err(mal(5, format!("unknown ELF byte order {b}"))),
         };
-        let b = Bytes::new(&data, endian);
-        let short = |off: u64| mal(off, "ELF header is truncated".into());
-        let e_type = b.u16(16).ok_or_else(|| short(16))?;
-        if e_type != 4 {
+        let bytes: &[u8] = &data;
+        let len = bytes.len() as u64;
+        let hdr: &FileHeader64<Endianness> = bytes
+            .read_at(0)
+            .map_err(|()| mal(len, "ELF header is truncated".into()))?;
+        let oe = match endian {
+            Endian::Little => Endianness::Little,
+            Endian::Big => Endianness::Big,
+        };
+        let e_type = hdr.e_type(oe).0;
+        if e_type != elf::ET_CORE.0 {
             return Err(Error::Unsupported {
                 path: path.clone(),
                 what: format!("ELF type {e_type} is not a core file (ET_CORE = 4)"),
             });
         }
-        let machine = b.u16(18).ok_or_else(|| short(18))?;
-        let arch = match machine {
-            m if m == object::elf::EM_X86_64.0 => Arch::Amd64,
-            m if m == object::elf::EM_AARCH64.0 => Arch::Arm64,
+        let arch = match hdr.e_machine(oe) {
+            elf::EM_X86_64 => Arch::Amd64,
+            elf::EM_AARCH64 => Arch::Arm64,
             m => {
                 return Err(Error::Unsupported {
                     path: path.clone(),
-                    what: format!("machine {m} is not supported (amd64 and arm64 are)"),
+                    what: format!("machine {} is not supported (amd64 and arm64 are)", m.0),
                 });
             }
         };
-        let phoff = b.u64(32).ok_or_else(|| short(32))?;
-        let shoff = b.u64(40).ok_or_else(|| short(40))?;
-        let phentsize = u64::from(b.u16(54).ok_or_else(|| short(54))?);
-        let mut phnum = u64::from(b.u16(56).ok_or_else(|| short(56))?);
-        if phnum == 0xffff {
-            // PN_XNUM: the real count is in section header 0's sh_info.
-            phnum = u64::from(
-                b.u32(shoff.saturating_add(44))
-                    .ok_or_else(|| mal(shoff, "PN_XNUM core without section header 0".into()))?,
-            );
-        }
-        if phentsize < 56 {
+        let phentsize = hdr.e_phentsize(oe);
+        if phentsize != PHENTSIZE {
             return Err(mal(
                 54,
-                format!("program header size {phentsize} is below 56"),
+                format!("program header size {phentsize} is not {PHENTSIZE}"),
             ));
         }
+        let phoff = hdr.e_phoff(oe);
+        let shoff = hdr.e_shoff(oe);
+        // With PN_XNUM the real count is in section header 0's sh_info.
+        let phnum = hdr.phnum(oe, bytes).map_err(|e| {
+            mal(
+                shoff,
+                format!("PN_XNUM core without a readable section header 0 ({e})"),
+            )
+        })?;
+        let phdrs = hdr.program_headers(oe, bytes).map_err(|_| {
+            mal(
+                phoff,
+                format!("the {phnum} program headers lie past the end of the file ({len} bytes)"),
+            )
+        })?;
         let mut segments = Vec::new();
-        let mut note_ranges = Vec::new();
+        let mut note_headers = Vec::new();
         let mut warnings = Vec::new();
-        for i in 0..phnum {
-            let off = i
-                .checked_mul(phentsize)
-                .and_then(|o| o.checked_add(phoff))
-                .ok_or_else(|| mal(phoff, "program header table offset overflows".into()))?;
-            let ph = b.slice(off, 56).ok_or_else(|| {
-                mal(
-                    off,
-                    format!(
-                        "program header {i} of {phnum} lies past the end of the file ({} bytes)",
-                        data.len()
-                    ),
-                )
-            })?;
-            let p = Bytes::new(ph, endian);
-            let (Some(kind), Some(flags), Some(offset), Some(vaddr), Some(filesz), Some(memsz)) = (
-                p.u32(0),
-                p.u32(4),
-                p.u64(8),
-                p.u64(16),
-                p.u64(32),
-                p.u64(40),
-            ) else {
-                return Err(mal(off, "program header is truncated".into()));
-            };
-            match kind {
+        for (i, ph) in phdrs.iter().enumerate() {
+            let vaddr = ph.p_vaddr(oe);
+            let memsz = ph.p_memsz(oe);
+            match ph.p_type(oe).0 {
                 PT_LOAD => {
                     if vaddr.checked_add(memsz).is_none() {
                         warnings.push(format!(
@@ -251,16 +245,15 @@ impl CoreFile {
                         ));
                         continue;
                     }
-                    let filesz = filesz.min(memsz);
                     segments.push(Segment {
                         vaddr,
                         memsz,
-                        offset,
-                        filesz,
-                        flags,
+                        offset: ph.p_offset(oe),
+                        filesz: ph.p_filesz(oe).min(memsz),
+                        flags: ph.p_flags(oe).0,
                     });
                 }
-                PT_NOTE => note_ranges.push((off, offset, filesz)),
+                PT_NOTE => note_headers.push((phoff.saturating_add(i as u64 * 56), ph)),
                 _ => {}
             }
         }
@@ -273,7 +266,6 @@ impl CoreFile {
                 ));
             }
         }
-        let len = data.len() as u64;
         let truncated: Vec<&Segment> = segments
             .iter()
             .filter(|s| s.filesz > 0 && s.offset.saturating_add(s.filesz) > len)
@@ -286,20 +278,19 @@ impl CoreFile {
             ));
         }
         let mut raw = Vec::new();
-        for (ph_off, offset, filesz) in note_ranges {
-            let Some(nb) = b.slice(offset, filesz) else {
+        for (ph_off, ph) in note_headers {
+            let (offset, filesz) = (ph.p_offset(oe), ph.p_filesz(oe));
+            let Ok(nb) = ph.data(oe, bytes) else {
                 warnings.push(format!(
                     "PT_NOTE (header at file offset {ph_off:#x}) points to {offset:#x}+{filesz:#x}, past the end of the file ({len} bytes): threads and mapped files are unknown"
                 ));
                 continue;
             };
-            let (mut notes, err) = notes::split(Bytes::new(nb, endian), offset);
-            if let Some((at, why)) = err {
+            if let Err((at, why)) = split_notes(nb, offset, oe, endian, &mut raw) {
                 warnings.push(format!(
                     "notes: {why} (file offset {at:#x}); later notes ignored"
                 ));
             }
-            raw.append(&mut notes);
         }
         let notes = Notes::parse(&raw, arch, endian);
         drop(raw);
@@ -764,6 +755,53 @@ impl Memory for CoreFile {
     }
 }
 
+/// Appends the notes of a `PT_NOTE` segment (`nb`, at file offset `base`)
+/// to `out`. On a malformed note, the notes before it are kept and the
+/// file offset and reason of the failure returned.
+fn split_notes<'a>(
+    nb: &'a [u8],
+    base: u64,
+    oe: Endianness,
+    endian: Endian,
+    out: &mut Vec<RawNote<'a>>,
+) -> Result<(), (u64, String)> {
+    // Core notes are 4-byte aligned (the kernel's, gdb's and ours), whatever
+    // p_align says: a damaged p_align must not hide the threads.
+    let mut it = NoteIterator::<FileHeader64<Endianness>>::new(oe, 4, nb)
+        .map_err(|e| (base, e.to_string()))?;
+    // Where the next note starts, for the message on a bad one.
+    let mut next = 0usize;
+    loop {
+        match it.next() {
+            Ok(None) => return Ok(()),
+            Ok(Some(note)) => {
+                let desc = note.desc();
+                let desc_at = desc.as_ptr().addr() - nb.as_ptr().addr();
+                next = (desc_at + desc.len()).next_multiple_of(4);
+                let name = note.name_bytes();
+                out.push(RawNote {
+                    kind: note.n_type(oe).0,
+                    name: name.strip_suffix(&[0]).unwrap_or(name),
+                    desc,
+                    desc_offset: base + desc_at as u64,
+                });
+            }
+            Err(_) => {
+                let at = next as u64;
+                let h = Bytes::new(nb, endian);
+                let why = match (h.u32(at), h.u32(at + 4), h.u32(at + 8)) {
+                    (Some(namesz), Some(descsz), Some(kind)) => format!(
+                        "note type {kind:#x} with name size {namesz} and descriptor size {descsz} runs past the end of PT_NOTE ({} bytes)",
+                        nb.len()
+                    ),
+                    _ => "note header runs past the end of PT_NOTE".into(),
+                };
+                return Err((base + at, why));
+            }
+        }
+    }
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -785,8 +823,11 @@ mod tests {
         b[32..40].copy_from_slice(&128u64.to_le_bytes());
         b[54..56].copy_from_slice(&56u16.to_le_bytes());
         if xnum {
+            // As the kernel writes it: one section header (64 bytes) at e_shoff.
             b[40..48].copy_from_slice(&64u64.to_le_bytes());
             b[56..58].copy_from_slice(&0xffffu16.to_le_bytes());
+            b[58..60].copy_from_slice(&64u16.to_le_bytes());
+            b[60..62].copy_from_slice(&1u16.to_le_bytes());
             b[64 + 44..64 + 48].copy_from_slice(&2u32.to_le_bytes());
         } else {
             b[56..58].copy_from_slice(&2u16.to_le_bytes());
@@ -823,6 +864,46 @@ mod tests {
             assert!(e.to_string().contains("PROT_NONE"), "{e}");
             assert!(c.threads().is_empty());
             assert_eq!(c.regions().len(), 2);
+        }
+    }
+
+    /// Notes are split by object's iterator; a bad one keeps those before
+    /// it and is reported at its own file offset.
+    #[test]
+    fn notes_and_a_bad_note() {
+        let mut nb = Vec::new();
+        for w in [5u32, 16, 6] {
+            nb.extend(w.to_le_bytes());
+        }
+        nb.extend(b"CORE\0\0\0\0");
+        nb.extend([7u8; 16]);
+        let good = nb.len();
+        let mut out = Vec::new();
+        split_notes(&nb, 0x100, Endianness::Little, Endian::Little, &mut out).expect("one note");
+        assert_eq!(out.len(), 1);
+        let n = &out[0];
+        assert_eq!((n.kind, n.name, n.desc), (6, &b"CORE"[..], &[7u8; 16][..]));
+        assert_eq!(n.desc_offset, 0x100 + 20);
+        // A descriptor past the end, then a cut header.
+        let past: Vec<u8> = [5u32, 100, 1]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .chain(*b"CORE\0\0\0\0")
+            .collect();
+        for (tail, want) in [
+            (
+                past,
+                "descriptor size 100 runs past the end of PT_NOTE (56 bytes)",
+            ),
+            (vec![5, 0, 0, 0], "note header runs past the end of PT_NOTE"),
+        ] {
+            let bad = [&nb[..], &tail[..]].concat();
+            let mut out = Vec::new();
+            let (at, why) = split_notes(&bad, 0x100, Endianness::Little, Endian::Little, &mut out)
+                .expect_err("bad second note");
+            assert_eq!(out.len(), 1);
+            assert_eq!(at, 0x100 + good as u64);
+            assert!(why.contains(want), "{why}");
         }
     }
 

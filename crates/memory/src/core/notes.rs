@@ -2,7 +2,7 @@
 //! (`NT_PRPSINFO`), the fatal signal (`NT_SIGINFO`), the auxiliary vector
 //! (`NT_AUXV`) and the mapped files (`NT_FILE`).
 
-use crate::bytes::{Bytes, align_up};
+use crate::bytes::Bytes;
 use crate::{Arch, Registers, Thread};
 
 pub(crate) const NT_PRSTATUS: u32 = 1;
@@ -79,57 +79,6 @@ pub(crate) struct RawNote<'a> {
     pub name: &'a [u8],
     pub desc: &'a [u8],
     pub desc_offset: u64,
-}
-
-/// Splits a note segment (`data` starts at file offset `base`) into notes.
-/// On a malformed header, returns the notes before it and the offset and
-/// reason of the failure.
-pub(crate) fn split(b: Bytes<'_>, base: u64) -> (Vec<RawNote<'_>>, Option<(u64, String)>) {
-    let mut out = Vec::new();
-    let mut off = 0u64;
-    let len = b.data.len() as u64;
-    while off < len {
-        let (Some(namesz), Some(descsz), Some(kind)) = (b.u32(off), b.u32(off + 4), b.u32(off + 8))
-        else {
-            return (
-                out,
-                Some((
-                    base + off,
-                    "note header runs past the end of PT_NOTE".into(),
-                )),
-            );
-        };
-        let name_off = off + 12;
-        let Some(desc_off) = align_up(name_off + u64::from(namesz), 4) else {
-            return (out, Some((base + off, "note name size overflows".into())));
-        };
-        let (Some(name), Some(desc)) = (
-            b.slice(name_off, u64::from(namesz)),
-            b.slice(desc_off, u64::from(descsz)),
-        ) else {
-            return (
-                out,
-                Some((
-                    base + off,
-                    format!(
-                        "note type {kind:#x} with name size {namesz} and descriptor size {descsz} runs past the end of PT_NOTE ({len} bytes)"
-                    ),
-                )),
-            );
-        };
-        let name = name.strip_suffix(&[0]).unwrap_or(name);
-        out.push(RawNote {
-            kind,
-            name,
-            desc,
-            desc_offset: base + desc_off,
-        });
-        match align_up(desc_off + u64::from(descsz), 4) {
-            Some(next) if next > off => off = next,
-            _ => return (out, Some((base + off, "note size overflows".into()))),
-        }
-    }
-    (out, None)
 }
 
 impl Notes {

@@ -13,6 +13,11 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::sys::ptrace;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
 use crate::{Arch, Error, Registers, Result};
 
 /// The state of one seized thread.
@@ -39,29 +44,34 @@ pub(crate) struct Frozen {
     _not_send: PhantomData<std::sync::MutexGuard<'static, ()>>,
 }
 
-fn errno() -> io::Error {
-    io::Error::last_os_error()
-}
-
 fn gettid() -> i32 {
-    // SAFETY: gettid has no arguments and cannot fail.
-    unsafe { libc::gettid() }
+    nix::unistd::gettid().as_raw()
 }
 
-/// `ptrace(req, tid, addr, data)`.
-fn ptrace(req: libc::c_uint, tid: i32, addr: usize, data: usize) -> io::Result<libc::c_long> {
-    // SAFETY: the requests used here (SEIZE, INTERRUPT, DETACH, GETREGSET)
-    // only read or write memory we pass in (`data` points to a live iovec
-    // for GETREGSET); they never write into the tracee.
-    let r = unsafe {
-        libc::ptrace(
-            req,
-            tid,
-            addr as *mut libc::c_void,
-            data as *mut libc::c_void,
-        )
-    };
-    if r == -1 { Err(errno()) } else { Ok(r) }
+/// `PTRACE_DETACH` of `tid`, re-injecting `sig` (0: none).
+fn detach(tid: i32, sig: i32) -> nix::Result<()> {
+    if sig == 0 {
+        return ptrace::detach(Pid::from_raw(tid), None);
+    }
+    match Signal::try_from(sig) {
+        Ok(s) => ptrace::detach(Pid::from_raw(tid), s),
+        // A real-time signal (SIGRTMIN..SIGRTMAX, e.g. glibc's SIGSETXID in
+        // a cgo program): nix's `Signal` has no value for it, and detaching
+        // without it would lose the signal, so this request stays raw.
+        Err(_) => {
+            // SAFETY: PTRACE_DETACH takes no pointer (`data` is the signal
+            // number) and writes into neither our memory nor the tracee's.
+            let r = unsafe {
+                libc::ptrace(
+                    libc::PTRACE_DETACH,
+                    tid,
+                    std::ptr::null_mut::<libc::c_void>(),
+                    sig as usize as *mut libc::c_void,
+                )
+            };
+            Errno::result(r).map(drop)
+        }
+    }
 }
 
 pub(crate) fn list_tasks(pid: i32) -> Result<Vec<i32>> {
@@ -108,15 +118,15 @@ impl Frozen {
                 break;
             }
             for tid in new {
-                match ptrace(libc::PTRACE_SEIZE, tid, 0, 0) {
-                    Ok(_) => {}
-                    Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+                match ptrace::seize(Pid::from_raw(tid), ptrace::Options::empty()) {
+                    Ok(()) => {}
+                    Err(Errno::ESRCH) => {
                         if tid == pid {
                             return Err(Error::NoSuchProcess { pid });
                         }
                         continue; // the thread exited meanwhile
                     }
-                    Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                    Err(e @ Errno::EPERM) => {
                         // A traced thread refuses a second tracer with
                         // EPERM: name the tracer rather than permissions.
                         if let Some((tracer, tracer_command)) = super::tracer_of(pid, tid) {
@@ -129,7 +139,7 @@ impl Frozen {
                         return Err(Error::Permission {
                             pid,
                             what: "trace (ptrace)",
-                            source: e,
+                            source: e.into(),
                         });
                     }
                     Err(e) => {
@@ -137,20 +147,20 @@ impl Frozen {
                             pid,
                             tid,
                             what: "PTRACE_SEIZE",
-                            source: e,
+                            source: e.into(),
                         });
                     }
                 }
                 register(tid);
                 f.threads.insert(tid, State::Running);
-                if let Err(e) = ptrace(libc::PTRACE_INTERRUPT, tid, 0, 0)
-                    && e.raw_os_error() != Some(libc::ESRCH)
+                if let Err(e) = ptrace::interrupt(Pid::from_raw(tid))
+                    && e != Errno::ESRCH
                 {
                     return Err(Error::Sys {
                         pid,
                         tid,
                         what: "PTRACE_INTERRUPT",
-                        source: e,
+                        source: e.into(),
                     });
                 }
             }
@@ -231,24 +241,13 @@ impl Frozen {
 
     /// Registers of a stopped thread (`PTRACE_GETREGSET`, `NT_PRSTATUS`).
     fn read_registers(&self, tid: i32, arch: Arch) -> Result<Registers> {
-        let mut buf = [0u64; 34];
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: arch.reg_count() * 8,
-        };
-        ptrace(
-            libc::PTRACE_GETREGSET,
-            tid,
-            1, /* NT_PRSTATUS */
-            &mut iov as *mut _ as usize,
-        )
-        .map_err(|e| Error::Sys {
+        let values = register_values(tid).map_err(|e| Error::Sys {
             pid: self.pid,
             tid,
             what: "PTRACE_GETREGSET",
-            source: e,
+            source: e.into(),
         })?;
-        Ok(Registers::from_values(arch, &buf[..iov.iov_len / 8]))
+        Ok(Registers::from_values(arch, &values))
     }
 
     /// Resumes and detaches every thread. Idempotent.
@@ -268,7 +267,42 @@ impl Drop for Frozen {
     }
 }
 
+/// The general-purpose registers of stopped thread `tid`
+/// (`PTRACE_GETREGSET`, `NT_PRSTATUS`), in `user_regs_struct` order.
+#[cfg(target_arch = "x86_64")]
+fn register_values(tid: i32) -> nix::Result<[u64; 27]> {
+    let r = ptrace::getregset::<ptrace::regset::NT_PRSTATUS>(Pid::from_raw(tid))?;
+    Ok([
+        r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.r11, r.r10, r.r9, r.r8, r.rax, r.rcx, r.rdx,
+        r.rsi, r.rdi, r.orig_rax, r.rip, r.cs, r.eflags, r.rsp, r.ss, r.fs_base, r.gs_base, r.ds,
+        r.es, r.fs, r.gs,
+    ])
+}
+
+/// The general-purpose registers of stopped thread `tid`
+/// (`PTRACE_GETREGSET`, `NT_PRSTATUS`), in `user_pt_regs` order.
+#[cfg(target_arch = "aarch64")]
+fn register_values(tid: i32) -> nix::Result<[u64; 34]> {
+    let r = ptrace::getregset::<ptrace::regset::NT_PRSTATUS>(Pid::from_raw(tid))?;
+    let mut v = [0u64; 34];
+    v[..31].copy_from_slice(&r.regs);
+    v[31] = r.sp;
+    v[32] = r.pc;
+    v[33] = r.pstate;
+    Ok(v)
+}
+
+/// Registers are decoded for amd64 and arm64 only.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn register_values(_tid: i32) -> nix::Result<[u64; 0]> {
+    Err(Errno::ENOTSUP)
+}
+
 /// One `waitpid(tid, WNOHANG | __WALL)`: the new state if it changed.
+///
+/// Raw libc, not nix: nix's `WaitStatus` has no value for a real-time
+/// signal, so a thread stopped for one would come back as an error after
+/// the kernel had reported the stop, and the signal would be lost on detach.
 fn poll(tid: i32) -> Option<State> {
     let mut status = 0;
     // SAFETY: waitpid writes only to `status`.
@@ -303,7 +337,7 @@ fn detach_one(tid: i32, st: State) {
         State::Running => 0,
         State::Gone => return,
     };
-    if ptrace(libc::PTRACE_DETACH, tid, 0, sig as usize).is_ok() {
+    if detach(tid, sig).is_ok() {
         return;
     }
     // Seized but not yet stopped: wait (briefly) for the interrupt, then detach.
@@ -311,7 +345,7 @@ fn detach_one(tid: i32, st: State) {
     while Instant::now() < until {
         match poll(tid) {
             Some(State::Stopped(s)) => {
-                let _ = ptrace(libc::PTRACE_DETACH, tid, 0, s as usize);
+                let _ = detach(tid, s);
                 return;
             }
             Some(State::Gone) => return,
@@ -321,6 +355,10 @@ fn detach_one(tid: i32, st: State) {
 }
 
 // ---- signal handling -------------------------------------------------------
+//
+// Raw libc `sigaction`: nix's installs a new action every time it is called,
+// and the current one must be read first without replacing it (an ignored
+// SIGINT stays ignored); nix's is `unsafe` as well.
 
 /// Seized threads: `tid | tracer_tid << 32`, 0 when free. Fixed size so the
 /// signal handler can walk it without allocating.
@@ -362,16 +400,8 @@ extern "C" fn on_signal(sig: libc::c_int) {
     for s in &TRACED {
         let v = s.load(Ordering::Acquire);
         if v != 0 && v >> 32 == me {
-            // SAFETY: PTRACE_DETACH with no pointers; a failure is ignored
-            // (the kernel detaches when we exit).
-            unsafe {
-                libc::ptrace(
-                    libc::PTRACE_DETACH,
-                    (v & 0xffff_ffff) as i32,
-                    0usize,
-                    0usize,
-                )
-            };
+            // A failure is ignored (the kernel detaches when we exit).
+            let _ = ptrace::detach(Pid::from_raw((v & 0xffff_ffff) as i32), None);
             s.store(0, Ordering::Release);
         }
     }

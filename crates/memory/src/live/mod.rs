@@ -8,10 +8,14 @@ mod freeze;
 pub mod maps;
 
 use std::fs::File;
-use std::io;
+use std::io::{self, IoSliceMut};
 use std::os::unix::fs::FileExt;
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::uio::{RemoteIoVec, process_vm_readv};
+use nix::unistd::Pid;
 
 use crate::{Arch, Endian, Error, Memory, Region, Result, Thread};
 use freeze::Frozen;
@@ -229,9 +233,9 @@ impl LiveProcess {
     }
 
     fn map_err(&self, e: io::Error, addr: u64, len: usize) -> Error {
-        match e.raw_os_error() {
-            Some(libc::ESRCH) => Error::NoSuchProcess { pid: self.pid },
-            Some(libc::EPERM) | Some(libc::EACCES) => Error::Permission {
+        match e.raw_os_error().map(Errno::from_raw) {
+            Some(Errno::ESRCH) => Error::NoSuchProcess { pid: self.pid },
+            Some(Errno::EPERM | Errno::EACCES) => Error::Permission {
                 pid: self.pid,
                 what: "read the memory of",
                 source: e,
@@ -275,22 +279,15 @@ impl LiveProcess {
 
     /// One `process_vm_readv` of a single range: the byte count read.
     fn vm_read(&self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let local = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
+        let remote = RemoteIoVec {
+            base: addr as usize,
+            len: buf.len(),
         };
-        let remote = libc::iovec {
-            iov_base: addr as *mut libc::c_void,
-            iov_len: buf.len(),
-        };
-        // SAFETY: `local` describes `buf`, which is exclusively borrowed; the
-        // remote iovec is only read by the kernel from the target.
-        let n = unsafe { libc::process_vm_readv(self.pid, &local, 1, &remote, 1, 0) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
+        Ok(process_vm_readv(
+            Pid::from_raw(self.pid),
+            &mut [IoSliceMut::new(buf)],
+            &[remote],
+        )?)
     }
 
     fn mem_file(&self) -> Option<&File> {
@@ -322,11 +319,14 @@ impl LiveProcess {
                 Ok(n) => done += n,
                 Err(e)
                     if !fallback
-                        && matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) =>
+                        && matches!(
+                            e.raw_os_error().map(Errno::from_raw),
+                            Some(Errno::ENOSYS | Errno::EPERM)
+                        ) =>
                 {
                     fallback = true
                 }
-                Err(e) if !fallback && e.raw_os_error() == Some(libc::EFAULT) => {
+                Err(e) if !fallback && e.raw_os_error() == Some(Errno::EFAULT as i32) => {
                     // Unmapped or unreadable in the target; /proc/PID/mem would
                     // read PROT_NONE pages (FOLL_FORCE), which a core cannot: refuse.
                     return Err(self.unmapped(a, buf.len() - done));
@@ -447,31 +447,18 @@ impl Memory for LiveProcess {
         }
         let mut out: Vec<Result<()>> = Vec::with_capacity(reqs.len());
         for chunk in reqs.chunks_mut(IOV_MAX) {
-            let mut local = Vec::with_capacity(chunk.len());
-            let mut remote = Vec::with_capacity(chunk.len());
-            for (a, b) in chunk.iter_mut() {
-                local.push(libc::iovec {
-                    iov_base: b.as_mut_ptr().cast(),
-                    iov_len: b.len(),
-                });
-                remote.push(libc::iovec {
-                    iov_base: *a as *mut libc::c_void,
-                    iov_len: b.len(),
-                });
-            }
-            // SAFETY: every local iovec points into a distinct, exclusively
-            // borrowed buffer of `reqs` that outlives the call.
-            let n = unsafe {
-                libc::process_vm_readv(
-                    self.pid,
-                    local.as_ptr(),
-                    local.len() as libc::c_ulong,
-                    remote.as_ptr(),
-                    remote.len() as libc::c_ulong,
-                    0,
-                )
-            };
-            let mut n = if n < 0 { 0 } else { n as usize };
+            let remote: Vec<RemoteIoVec> = chunk
+                .iter()
+                .map(|(a, b)| RemoteIoVec {
+                    base: *a as usize,
+                    len: b.len(),
+                })
+                .collect();
+            let mut local: Vec<IoSliceMut<'_>> =
+                chunk.iter_mut().map(|(_, b)| IoSliceMut::new(b)).collect();
+            let n = process_vm_readv(Pid::from_raw(self.pid), &mut local, &remote);
+            drop(local);
+            let mut n = n.unwrap_or(0);
             // Whole iovecs up to the first short one succeeded; redo the rest one by one.
             for (a, b) in chunk.iter_mut() {
                 if n >= b.len() {

@@ -8,6 +8,8 @@ use gosleuth_testkit as kit;
 
 use crate::support::{self, GdbThread};
 
+const SIGABRT: i32 = nix::sys::signal::Signal::SIGABRT as i32;
+
 fn binary(core: &Path) -> PathBuf {
     PathBuf::from(
         support::sidecar(core)["binary"]
@@ -119,13 +121,13 @@ fn siginfo_and_process_of_a_crash() {
     let c = open(&core);
     let si = c.siginfo().expect("kernel cores have NT_SIGINFO");
     // GOTRACEBACK=crash: the runtime re-raises SIGABRT after printing the panic.
-    assert_eq!(si.signo, libc::SIGABRT);
+    assert_eq!(si.signo, SIGABRT);
     assert_eq!(support::sidecar(&core)["exit_status"].as_i64(), Some(-6));
     let p = c.process().expect("NT_PRPSINFO");
     assert_eq!(p.command, "crash");
     assert!(p.args.contains("crash"), "{}", p.args);
     // The kernel writes the thread that got the signal first.
-    assert_eq!(c.threads()[0].signal, libc::SIGABRT);
+    assert_eq!(c.threads()[0].signal, SIGABRT);
     assert_eq!(c.load_bias(), 0, "default builds are not PIE");
     assert!(c.mapped_files().iter().any(|m| m.path.ends_with("/crash")));
     assert!(c.warnings().is_empty(), "{:?}", c.warnings());

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use gosleuth_memory::{Error, LiveProcess, Memory, Mode};
 use gosleuth_testkit as kit;
+use nix::sys::signal::{SigHandler, Signal, kill, raise, signal};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Gid, Pid, Uid, fork, geteuid, setgid, setuid};
 
 use crate::support::{self, Running};
 
@@ -125,8 +128,7 @@ fn missing_and_exited_processes() {
     let addr = support::symbol(&bin, "runtime.buildVersion");
     live.read_u64(addr).expect("alive");
     // It exits mid-read.
-    // SAFETY: our own child.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    kill(Pid::from_raw(pid), Signal::SIGKILL).expect("SIGKILL to our child");
     let _ = p.child.wait();
     let e = live.read_u64(addr).expect_err("gone");
     assert!(matches!(e, Error::NoSuchProcess { .. }), "{e}");
@@ -152,30 +154,33 @@ fn freeze_budget_exceeded_resumes() {
     p.assert_running();
 }
 
-/// Runs `f` in a forked child and returns its exit status (`waitpid` raw).
+/// Runs `f` in a forked child and returns its pid.
 /// The child only calls `f` and `_exit`s: no destructors, no test harness.
-fn in_child(f: impl FnOnce() -> i32) -> (i32, i32) {
+fn in_child(f: impl FnOnce() -> i32) -> Pid {
     // SAFETY: fork; the child runs `f` (plain Rust, glibc's malloc is
     // fork-safe) and leaves with `_exit` so nothing of the parent's state
     // is torn down twice.
-    let child = unsafe { libc::fork() };
-    assert!(child >= 0, "fork failed");
-    if child == 0 {
-        let code = f();
-        // SAFETY: leaving the child without running the parent's destructors.
-        unsafe { libc::_exit(code) };
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Parent { child } => child,
+        ForkResult::Child => {
+            let code = f();
+            // SAFETY: leaving the child without running the parent's
+            // destructors (nix has no `_exit`).
+            unsafe { libc::_exit(code) }
+        }
     }
-    (child, 0)
 }
 
-fn wait(child: i32) -> i32 {
-    let mut status = 0;
-    // SAFETY: waits for our own child.
-    unsafe { libc::waitpid(child, &mut status, 0) };
-    status
+/// Waits for `child` and checks that it exited with status 0.
+fn assert_exited_ok(child: Pid) {
+    let status = waitpid(child, None).expect("waitpid");
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "child status {status:?}"
+    );
 }
 
-extern "C" fn ignore_signal(_: libc::c_int) {}
+extern "C" fn ignore_signal(_: std::ffi::c_int) {}
 
 /// SIGTERM while frozen: the handler detaches before re-raising. The child
 /// handles SIGTERM with a no-op, so it lives on after the re-raise: only our
@@ -187,21 +192,19 @@ fn sigterm_while_frozen_detaches() {
     let addr = support::symbol(&bin, "runtime.buildVersion");
     let p = Running::start(&bin, &["-n", "100"]);
     let pid = p.pid;
-    let (child, _) = in_child(move || {
+    let child = in_child(move || {
         // SAFETY: setting a disposition in the single-threaded child.
-        unsafe {
-            libc::signal(
-                libc::SIGTERM,
-                ignore_signal as *const () as libc::sighandler_t,
-            )
-        };
+        if unsafe { signal(Signal::SIGTERM, SigHandler::Handler(ignore_signal)) }.is_err() {
+            return 8;
+        }
         match LiveProcess::attach(pid, Mode::freeze()) {
             Ok(live) => {
                 if live.read_u64(addr).is_err() {
                     return 5;
                 }
-                // SAFETY: raising a signal at ourselves.
-                unsafe { libc::raise(libc::SIGTERM) };
+                if raise(Signal::SIGTERM).is_err() {
+                    return 9;
+                }
                 let thawed = matches!(live.read_u64(addr), Err(Error::Thawed { .. }));
                 std::mem::forget(live); // no Drop: the handler must have resumed it
                 std::thread::sleep(Duration::from_secs(4));
@@ -212,15 +215,12 @@ fn sigterm_while_frozen_detaches() {
     });
     std::thread::sleep(Duration::from_millis(300));
     p.assert_running();
-    let mut status = 0;
-    // SAFETY: non-blocking wait for our own child.
-    let r = unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) };
-    assert_eq!(r, 0, "the tracer is still alive while the target runs");
-    let status = wait(child);
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "child status {status:#x}"
+    assert_eq!(
+        waitpid(child, Some(WaitPidFlag::WNOHANG)),
+        Ok(WaitStatus::StillAlive),
+        "the tracer is still alive while the target runs"
     );
+    assert_exited_ok(child);
 }
 
 /// A background job (SIGINT ignored) keeps ignoring it: no handler is
@@ -231,25 +231,24 @@ fn ignored_sigint_is_left_alone() {
     let addr = support::symbol(&bin, "runtime.buildVersion");
     let p = Running::start(&bin, &["-n", "100"]);
     let pid = p.pid;
-    let (child, _) = in_child(move || {
+    let child = in_child(move || {
         // SAFETY: setting a disposition in the single-threaded child.
-        unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+        if unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) }.is_err() {
+            return 8;
+        }
         let Ok(live) = LiveProcess::attach(pid, Mode::freeze()) else {
             return 3;
         };
-        // SAFETY: raising a signal at ourselves.
-        unsafe { libc::raise(libc::SIGINT) };
+        if raise(Signal::SIGINT).is_err() {
+            return 9;
+        }
         if live.read_u64(addr).is_err() {
             return 7;
         }
         drop(live);
         0
     });
-    let status = wait(child);
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "child status {status:#x}"
-    );
+    assert_exited_ok(child);
     p.assert_running();
 }
 
@@ -259,18 +258,15 @@ fn permission_denied() {
     let bin = support::bin("installed", "parked");
     let p = Running::start(&bin, &["-n", "10"]);
     let pid = p.pid;
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !geteuid().is_root() {
         let e = LiveProcess::attach(1, Mode::freeze()).expect_err("init is not ours");
         assert!(matches!(e, Error::Permission { .. }), "{e}");
         return;
     }
-    let (child, _) = in_child(move || {
-        // SAFETY: dropping privileges in the single-threaded child.
-        unsafe {
-            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
-                return 4;
-            }
+    let child = in_child(move || {
+        // Dropping privileges in the single-threaded child.
+        if setgid(Gid::from_raw(65534)).is_err() || setuid(Uid::from_raw(65534)).is_err() {
+            return 4;
         }
         let frozen = LiveProcess::attach(pid, Mode::freeze());
         let nostop = LiveProcess::attach(pid, Mode::NoStop);
@@ -284,10 +280,6 @@ fn permission_denied() {
             _ => 5,
         }
     });
-    let status = wait(child);
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "child status {status:#x}"
-    );
+    assert_exited_ok(child);
     p.assert_running();
 }
