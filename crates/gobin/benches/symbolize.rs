@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gosleuth_gobin::{GoBinary, Pclntab};
+use gosleuth_testkit::Rng;
 use rayon::prelude::*;
 
 const N: usize = 1_000_000;
@@ -28,32 +29,25 @@ fn bench_binary() -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("bin/go")
 }
 
-fn xorshift(s: &mut u64) -> u64 {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    *s
-}
-
 /// One million pcs uniform over the text bytes (worst case: big functions,
 /// with long pc tables, are hit most).
 fn pcs_uniform_text(p: &Pclntab) -> Vec<u64> {
     let (Some(lo), Some(hi)) = (p.min_pc(), p.max_pc()) else {
         panic!("the bench binary's pclntab has no functions")
     };
-    let mut s = 0x2545_f491_4f6c_dd1du64;
-    (0..N).map(|_| lo + xorshift(&mut s) % (hi - lo)).collect()
+    let mut r = Rng(0x2545_f491_4f6c_dd1d);
+    (0..N).map(|_| lo + r.next() % (hi - lo)).collect()
 }
 
 /// One million pcs: a uniformly chosen function, a uniform offset in it
 /// (closer to stack pcs, which spread over functions, not bytes).
 fn pcs_per_func(p: &Pclntab) -> Vec<u64> {
     let n = p.num_funcs() as u64;
-    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
     (0..N)
         .filter_map(|_| {
-            let f = p.func((xorshift(&mut s) % n) as usize)?;
-            Some(f.entry() + xorshift(&mut s) % f.size().max(1))
+            let f = p.func((r.next() % n) as usize)?;
+            Some(f.entry() + r.next() % f.size().max(1))
         })
         .collect()
 }

@@ -7,6 +7,7 @@
 //! -p gosleuth-logs`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use gosleuth_testkit::Rng;
 
 fn corpus(target: usize) -> Vec<u8> {
     let seed = include_str!("../../../fixtures/text/embedded/crash.service-log.txt");
@@ -32,26 +33,6 @@ fn corpus(target: usize) -> Vec<u8> {
         round += 1;
     }
     out.into_bytes()
-}
-
-/// xorshift: the same input on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn word(&mut self, max: usize) -> String {
-        (0..1 + self.below(max))
-            .map(|_| (b'a' + self.below(26) as u8) as char)
-            .collect()
-    }
 }
 
 /// Random bytes, newlines included.

@@ -16,16 +16,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gosleuth_memory::{CoreFile, LiveProcess, Memory, Mode};
 use gosleuth_testkit as kit;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use gosleuth_testkit::Rng;
 
 /// `n` random 8-aligned addresses in the regions accepted by `keep`, weighted by size.
 fn addresses(regions: &[(u64, u64)], n: usize) -> Vec<u64> {

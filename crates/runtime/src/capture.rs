@@ -145,33 +145,8 @@ impl<M> Capture<M> {
     /// The same capture read through `f(memory)`: a core or a live process
     /// becomes a [`Source`] once its reading is done.
     pub fn map_memory<N>(self, f: impl FnOnce(M) -> N) -> Capture<N> {
-        let Target {
-            mem,
-            bin,
-            bias,
-            layout,
-            layout_source,
-            go_version,
-            minor,
-            globals,
-            threads,
-            wait_reasons,
-            warnings,
-        } = self.target;
         Capture {
-            target: Target {
-                mem: f(mem),
-                bin,
-                bias,
-                layout,
-                layout_source,
-                go_version,
-                minor,
-                globals,
-                threads,
-                wait_reasons,
-                warnings,
-            },
+            target: self.target.map_memory(f),
             goroutines: self.goroutines,
             labels: self.labels,
             symbols: self.symbols,

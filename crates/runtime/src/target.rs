@@ -128,8 +128,16 @@ impl<M> Target<M> {
     /// process (what was learned from the binary and the globals' addresses
     /// is kept; threads are not).
     pub fn with_memory<N>(self, mem: N) -> Target<N> {
+        let mut t = self.map_memory(|_| mem);
+        t.threads.clear();
+        t
+    }
+
+    /// The same target, its memory source wrapped or replaced by `f`
+    /// (threads kept).
+    pub fn map_memory<N>(self, f: impl FnOnce(M) -> N) -> Target<N> {
         Target {
-            mem,
+            mem: f(self.mem),
             bin: self.bin,
             bias: self.bias,
             layout: self.layout,
@@ -137,7 +145,7 @@ impl<M> Target<M> {
             go_version: self.go_version,
             minor: self.minor,
             globals: self.globals,
-            threads: Vec::new(),
+            threads: self.threads,
             wait_reasons: self.wait_reasons,
             warnings: self.warnings,
         }

@@ -4,8 +4,8 @@
 //! Two tiers (docs/testing.md): what needs Go, Python, dlv or gdb (the
 //! factory, the live processes, the oracles) is compiled only with this
 //! crate's `factory` feature, which each tested crate's own `factory`
-//! feature turns on; without it only [`repo_root`], [`read`] and
-//! [`source_line`] exist, which read committed files. So an offline test
+//! feature turns on; without it only [`repo_root`], [`read`],
+//! [`source_line`] and [`Rng`] exist, which read committed files. So an offline test
 //! cannot reach the factory: it would not compile.
 //!
 //! Tests never skip silently: when Go or Python is missing, or the factory
@@ -13,6 +13,9 @@
 
 #[cfg(feature = "factory")]
 pub mod process;
+mod rng;
+
+pub use rng::Rng;
 
 #[cfg(feature = "factory")]
 use std::collections::HashMap;

@@ -5,21 +5,7 @@
 use gosleuth_escape::{diff, parse, parse_with_sources, rank, render};
 
 use crate::common::fixture;
-
-/// xorshift64: the same mutations on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use gosleuth_testkit::Rng;
 
 fn exercise(text: &str, base: &gosleuth_escape::Report, prof: &gosleuth_pprof::Profile) {
     let Ok(r) = parse(text, "mutant") else {

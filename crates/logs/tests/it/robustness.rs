@@ -5,21 +5,7 @@ use std::io::Read;
 use gosleuth_logs::{Options, scan, scan_parallel};
 
 use crate::repo_file;
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use gosleuth_testkit::Rng;
 
 /// Flips, deletes, duplicates and splices bytes of every embedded
 /// fixture, thousands of times.

@@ -417,24 +417,6 @@ fn seed001_text_from_older_releases() {
     assert_eq!(states, ["running", "finished"]);
 }
 
-/// A small deterministic PRNG (xorshift64*), so the mutation test is
-/// reproducible without a dependency.
-#[cfg(feature = "factory")]
-struct Rng(u64);
-
-#[cfg(feature = "factory")]
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 /// Truncated, corrupted and spliced real evidence never panics the parser,
 /// and chunked reading agrees with whole reading. (The fuzz target
 /// `text_triage` explores further; this runs in every CI.)
@@ -456,7 +438,7 @@ fn mutated_evidence_never_panics() {
         }
     }
     assert!(inputs.len() > 10);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = gosleuth_testkit::Rng(0x9E37_79B9_7F4A_7C15);
     for round in 0..400 {
         let base = &inputs[round % inputs.len()];
         let mut data = base.clone();
