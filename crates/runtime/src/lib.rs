@@ -65,13 +65,9 @@ pub fn read_core(binary: &Path, core: &Path, opts: &Options) -> Result<Snapshot>
 
 /// The monotonic clock (what Go's `nanotime` reads).
 fn monotonic_nanos() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+    // CLOCK_MONOTONIC cannot fail on Linux; 0 (time unknown) if it did.
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map_or(0, |ts| ts.tv_sec() * 1_000_000_000 + ts.tv_nsec())
 }
 
 /// Reads every goroutine of a live process. With [`Mode::Freeze`] the

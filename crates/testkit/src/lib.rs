@@ -11,6 +11,8 @@
 //! Tests never skip silently: when Go or Python is missing, or the factory
 //! fails, these functions panic with what went wrong and how to fix it.
 
+#![forbid(unsafe_code)]
+
 #[cfg(feature = "factory")]
 pub mod process;
 mod rng;
