@@ -8,7 +8,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use gosleuth_pprof::fetch::Progress;
+use gosleuth_fetch::Progress;
 
 const WIDTH: usize = 24;
 
