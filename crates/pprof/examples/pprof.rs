@@ -5,7 +5,16 @@ use std::io::Write;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match gosleuth_pprof::driver::run(&args) {
+    // URL sources through gosleuth-fetch, as `gosleuth pprof` does.
+    let mut fetch = |src: &str, seconds, timeout| {
+        let (url, t) = gosleuth_fetch::adjust_url(src, seconds, timeout)?;
+        Some(
+            gosleuth_fetch::get(&url, t)
+                .map(|body| (url, body))
+                .map_err(Into::into),
+        )
+    };
+    match gosleuth_pprof::driver::run_with_fetch(&args, &mut fetch) {
         Ok(o) => {
             for w in &o.warnings {
                 eprintln!("{w}");

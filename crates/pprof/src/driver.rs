@@ -395,20 +395,38 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
-/// Reports the progress of a download (see [`crate::fetch::Progress`]).
-pub type ProgressFn<'a> = &'a mut dyn FnMut(&crate::fetch::Progress);
+/// What a fetcher returns for a URL: the final URL and the body, or why
+/// not.
+pub type FetchResult =
+    std::result::Result<(String, Vec<u8>), Box<dyn std::error::Error + Send + Sync>>;
 
-/// Loads one source: a file path or an http(s) URL.
+/// Opens the sources that are not files: given a source and the
+/// `-seconds` and `-timeout` values, `None` when it is not a URL, else
+/// what fetching it gave. The `gosleuth-fetch` crate speaks pprof's URL
+/// rules and http, https and `https+insecure`; this crate does no I/O
+/// over the network itself.
+pub type FetchFn<'a> = &'a mut dyn FnMut(&str, i64, i64) -> Option<FetchResult>;
+
+/// Loads one source, a file path (URLs need [`load_with_fetch`]).
 pub fn load(src: &str, inv: &Invocation, warnings: &mut Vec<String>) -> Result<Profile> {
-    load_with_progress(src, inv, warnings, &mut |_| {})
+    load_source(src, inv, warnings, &mut None)
 }
 
-/// [`load`], reporting download progress to `progress`.
-pub fn load_with_progress(
+/// [`load`], with URL sources opened by `fetch`.
+pub fn load_with_fetch(
     src: &str,
     inv: &Invocation,
     warnings: &mut Vec<String>,
-    progress: ProgressFn<'_>,
+    fetch: FetchFn<'_>,
+) -> Result<Profile> {
+    load_source(src, inv, warnings, &mut Some(fetch))
+}
+
+fn load_source(
+    src: &str,
+    inv: &Invocation,
+    warnings: &mut Vec<String>,
+    fetch: &mut Option<FetchFn<'_>>,
 ) -> Result<Profile> {
     if std::path::Path::new(src).exists() {
         return crate::parse_file_with(std::path::Path::new(src), inv.limits).map_err(
@@ -421,11 +439,20 @@ pub fn load_with_progress(
             },
         );
     }
-    if let Some(url) = crate::fetch::adjust_url(src, inv.seconds, inv.timeout) {
-        warnings.push(format!("Fetching profile over HTTP from {}", url.0));
-        let data = crate::fetch::get_with_progress(&url.0, url.1, progress)?;
+    let Some(fetch) = fetch else {
+        return Err(Error::Io {
+            path: src.into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file (URLs need a fetcher: driver::run_with_fetch)",
+            ),
+        });
+    };
+    if let Some(fetched) = fetch(src, inv.seconds, inv.timeout) {
+        let (url, data) = fetched.map_err(Error::Fetch)?;
+        warnings.push(format!("Fetching profile over HTTP from {url}"));
         return crate::parse_with(&data, inv.limits).map_err(|e| Error::Source {
-            source_name: url.0.clone(),
+            source_name: url,
             source: Box::new(e),
         });
     }
@@ -439,14 +466,14 @@ fn load_all(
     srcs: &[String],
     inv: &Invocation,
     warnings: &mut Vec<String>,
-    progress: ProgressFn<'_>,
+    fetch: &mut Option<FetchFn<'_>>,
 ) -> Result<Option<Profile>> {
     if srcs.is_empty() {
         return Ok(None);
     }
     let mut ps = Vec::new();
     for s in srcs {
-        ps.push(load_with_progress(s, inv, warnings, progress)?);
+        ps.push(load_source(s, inv, warnings, fetch)?);
     }
     Ok(Some(combine(ps)?))
 }
@@ -460,20 +487,28 @@ pub fn combine(mut ps: Vec<Profile>) -> Result<Profile> {
     crate::merge::merge(&ps)
 }
 
-/// Loads sources and bases as pprof does (`fetchProfiles`).
+/// Loads sources and bases as pprof does (`fetchProfiles`), files only.
 pub fn load_profile(inv: &Invocation, warnings: &mut Vec<String>) -> Result<Profile> {
-    load_profile_with_progress(inv, warnings, &mut |_| {})
+    load_profiles(inv, warnings, &mut None)
 }
 
-/// [`load_profile`], reporting download progress to `progress`.
-pub fn load_profile_with_progress(
+/// [`load_profile`], with URL sources opened by `fetch`.
+pub fn load_profile_with_fetch(
     inv: &Invocation,
     warnings: &mut Vec<String>,
-    progress: ProgressFn<'_>,
+    fetch: FetchFn<'_>,
 ) -> Result<Profile> {
-    let p = load_all(&inv.sources, inv, warnings, progress)?
+    load_profiles(inv, warnings, &mut Some(fetch))
+}
+
+fn load_profiles(
+    inv: &Invocation,
+    warnings: &mut Vec<String>,
+    fetch: &mut Option<FetchFn<'_>>,
+) -> Result<Profile> {
+    let p = load_all(&inv.sources, inv, warnings, fetch)?
         .ok_or_else(|| Error::Usage("no profile source specified".into()))?;
-    let base = load_all(&inv.base, inv, warnings, progress)?;
+    let base = load_all(&inv.base, inv, warnings, fetch)?;
     let mut p = match base {
         None => p,
         Some(mut b) => {
@@ -504,18 +539,28 @@ pub fn load_profile_with_progress(
     Ok(p)
 }
 
-/// Runs a whole `pprof` command line and returns the report.
+/// Runs a whole `pprof` command line on files and returns the report.
 pub fn run(args: &[String]) -> Result<Outcome> {
     run_invocation(&parse_args(args)?)
 }
 
-/// Runs a parsed command line (see [`parse_args`]) and returns the report.
-pub fn run_invocation(inv: &Invocation) -> Result<Outcome> {
-    run_invocation_with_progress(inv, &mut |_| {})
+/// [`run`], with URL sources opened by `fetch`.
+pub fn run_with_fetch(args: &[String], fetch: FetchFn<'_>) -> Result<Outcome> {
+    run_invocation_with_fetch(&parse_args(args)?, fetch)
 }
 
-/// [`run_invocation`], reporting the progress of downloads to `progress`.
-pub fn run_invocation_with_progress(inv: &Invocation, progress: ProgressFn<'_>) -> Result<Outcome> {
+/// Runs a parsed command line (see [`parse_args`]) on files and returns
+/// the report.
+pub fn run_invocation(inv: &Invocation) -> Result<Outcome> {
+    run_parsed(inv, None)
+}
+
+/// [`run_invocation`], with URL sources opened by `fetch`.
+pub fn run_invocation_with_fetch(inv: &Invocation, fetch: FetchFn<'_>) -> Result<Outcome> {
+    run_parsed(inv, Some(fetch))
+}
+
+fn run_parsed(inv: &Invocation, mut fetch: Option<FetchFn<'_>>) -> Result<Outcome> {
     if inv.help {
         return Ok(Outcome {
             report: USAGE.as_bytes().to_vec(),
@@ -523,7 +568,7 @@ pub fn run_invocation_with_progress(inv: &Invocation, progress: ProgressFn<'_>) 
         });
     }
     let mut warnings = Vec::new();
-    let p = load_profile_with_progress(inv, &mut warnings, progress)?;
+    let p = load_profiles(inv, &mut warnings, &mut fetch)?;
     let mut rpt = report::prepare(p, &inv.cfg)?;
     warnings.append(&mut rpt.warnings);
     let out = report::generate(&mut rpt)?;

@@ -137,14 +137,10 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
-    /// Fetching a profile over HTTP failed.
-    #[error("fetching {url}: {what}")]
-    Fetch {
-        /// The URL.
-        url: String,
-        /// What went wrong.
-        what: String,
-    },
+    /// Fetching a URL source failed (the fetcher's error, which names the
+    /// URL: see [`crate::driver::FetchFn`]).
+    #[error(transparent)]
+    Fetch(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Shorthand for results of this crate.

@@ -11,9 +11,10 @@
 //! Samples live in one flat store ([`samples`]): all stacks in one pool of
 //! location indices (16 bits per frame when the profile allows), values in
 //! one array, labels as shared sets, so a profile costs little more than
-//! its frames. Report times follow `TZ` the way Go does ([`tz`]), and
-//! [`fetch`] speaks http, https (rustls, Go's trusted roots) and pprof's
-//! `https+insecure`, reporting progress through a callback.
+//! its frames. Report times follow `TZ` the way Go does ([`tz`]). URL
+//! sources are opened by a fetcher the caller passes
+//! ([`driver::FetchFn`], the `gosleuth-fetch` crate): nothing here speaks
+//! to the network.
 //!
 //! ```no_run
 //! let data = std::fs::read("cpu.pb.gz").unwrap();
@@ -26,7 +27,6 @@
 
 pub mod driver;
 pub mod error;
-pub mod fetch;
 pub mod flame;
 mod fxhash;
 pub mod graph;

@@ -6,14 +6,15 @@
 //! Ctrl-C is left incomplete). The core opens in gdb, dlv
 //! (`dlv core BIN CORE`) and `gosleuth`. Exit status: 0 written, 2 error.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use gosleuth_memory::{LiveProcess, Mode, write_core};
+
+use crate::progress::{BytesBar, mib};
 
 #[derive(Debug, Args)]
 pub struct DumpArgs {
@@ -32,10 +33,6 @@ pub struct DumpArgs {
     /// No progress or summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
-}
-
-fn mib(b: u64) -> String {
-    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
 }
 
 pub fn run(args: DumpArgs) -> Result<ExitCode> {
@@ -85,20 +82,12 @@ pub fn run(args: DumpArgs) -> Result<ExitCode> {
             args.budget_ms
         );
     }
-    let tty = !args.quiet && std::io::stderr().is_terminal();
-    let mut last = Instant::now();
-    let mut progress = |done: u64, total: u64| {
-        if tty && last.elapsed() > Duration::from_millis(200) {
-            last = Instant::now();
-            eprint!("\r  {} of {} read", mib(done), mib(total));
-        }
-    };
-    let result = write_core(&live, &out, &mut progress);
+    // A bar on stderr (terminals only) while memory is copied.
+    let mut bar = BytesBar::new(args.quiet);
+    let result = write_core(&live, &out, &mut |done, total| bar.update(done, total));
     let frozen_for = live.freeze_duration();
     drop(live); // resumes the process before anything else
-    if tty {
-        eprint!("\r\x1b[K");
-    }
+    bar.finish();
     if result.is_err() {
         // Do not leave half a core behind.
         let _ = std::fs::remove_file(&out);

@@ -1,6 +1,7 @@
-//! `gosleuth fetch URL`: download a profile from a net/http/pprof endpoint
-//! (custom prefixes work: any path), checking that it decodes before
-//! saving it.
+//! `gosleuth fetch URL`: download a profile, trace or dump from a
+//! net/http/pprof endpoint (custom prefixes work: any path) with the
+//! `gosleuth-fetch` crate, checking that a profile decodes before saving
+//! it.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -31,7 +32,7 @@ pub struct FetchArgs {
 pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     // A bar on stderr (terminals only) during long captures.
     let mut bar = crate::progress::Bar::new("fetching");
-    let (url, body) = gosleuth_pprof::fetch::fetch_profile_with_progress(
+    let (url, body) = gosleuth_fetch::fetch_url_with_progress(
         &args.url,
         args.seconds.unwrap_or(-1),
         args.timeout.unwrap_or(-1),

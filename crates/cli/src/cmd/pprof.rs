@@ -3,7 +3,8 @@
 //! Flags follow `go tool pprof`'s single-dash spelling (`-top`,
 //! `-diff_base=FILE`, `-sample_index=alloc_space`); `--flag` and
 //! `-flag value` work too. Parsing and reporting live in the
-//! `gosleuth-pprof` library; this is only the terminal glue.
+//! `gosleuth-pprof` library, URL sources are fetched by `gosleuth-fetch`;
+//! this is only the terminal glue.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,9 +28,17 @@ pub struct PprofArgs {
 pub fn run(args: PprofArgs) -> anyhow::Result<ExitCode> {
     // A bar on stderr (terminals only) while a URL source is downloaded.
     let mut bar = crate::progress::Bar::new("fetching profile");
-    let outcome = match gosleuth_pprof::driver::parse_args(&args.args).and_then(|inv| {
-        gosleuth_pprof::driver::run_invocation_with_progress(&inv, &mut |p| bar.update(p))
-    }) {
+    let mut fetch = |src: &str, seconds, timeout| {
+        let (url, t) = gosleuth_fetch::adjust_url(src, seconds, timeout)?;
+        Some(
+            gosleuth_fetch::get_with_progress(&url, t, &mut |p| bar.update(p))
+                .map(|body| (url, body))
+                .map_err(Into::into),
+        )
+    };
+    let outcome = match gosleuth_pprof::driver::parse_args(&args.args)
+        .and_then(|inv| gosleuth_pprof::driver::run_invocation_with_fetch(&inv, &mut fetch))
+    {
         Ok(o) => o,
         Err(e @ gosleuth_pprof::Error::NoMatches(_)) => {
             eprintln!("gosleuth pprof: {e}");

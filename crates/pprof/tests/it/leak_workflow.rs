@@ -37,11 +37,11 @@ fn heap_diff_of_the_live_leak_program_points_at_randbytes() {
     let dir = std::env::temp_dir().join(format!("gosleuth-leak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     // ?gc=1 collects first, so the profile shows what is still live.
-    let (_, old) = gosleuth_pprof::fetch::fetch_profile(&format!("{base}?gc=1"), 0, 20)
-        .expect("fetch heap.old");
+    let (_, old) =
+        gosleuth_fetch::fetch_url(&format!("{base}?gc=1"), 0, 20).expect("fetch heap.old");
     std::thread::sleep(Duration::from_secs(3));
-    let (_, new) = gosleuth_pprof::fetch::fetch_profile(&format!("{base}?gc=1"), 0, 20)
-        .expect("fetch heap.new");
+    let (_, new) =
+        gosleuth_fetch::fetch_url(&format!("{base}?gc=1"), 0, 20).expect("fetch heap.new");
     drop(running);
     std::fs::write(dir.join("heap.old"), &old).expect("write");
     std::fs::write(dir.join("heap.new"), &new).expect("write");
