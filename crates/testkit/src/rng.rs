@@ -39,9 +39,10 @@ mod tests {
         let (mut a, mut b) = (Rng(42), Rng(42));
         for _ in 0..1000 {
             assert_eq!(a.next(), b.next());
-            assert!(a.below(7) < 7);
+            let (x, y) = (a.below(7), b.below(7));
+            assert!(x == y && x < 7);
             let w = a.word(9);
-            assert!((1..=9).contains(&w.len()));
+            assert!((1..=9).contains(&w.len()) && w == b.word(9));
         }
         assert_eq!(Rng(1).below(0), 0);
     }

@@ -30,7 +30,7 @@ struct Run {
     /// The first 64 KiB of stdout.
     out: String,
     stderr: String,
-    /// Peak resident memory (kB), from wait4's rusage.
+    /// Peak resident memory (kB) of the gosleuth process itself.
     max_rss_kb: i64,
 }
 
@@ -137,11 +137,27 @@ fn run_capped(scratch: &Scratch, args: &[&str], stdin: Stdin) -> Run {
                 Ok(())
             };
             limit(libc::RLIMIT_AS, AS_LIMIT)?;
-            limit(libc::RLIMIT_FSIZE, OUTPUT_LIMIT)
+            limit(libc::RLIMIT_FSIZE, OUTPUT_LIMIT)?;
+            // Traced, so that it stops at exec and (options set below) at
+            // its exit, where its own peak memory is read.
+            if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
         });
     }
     let mut child = cmd.spawn().expect("spawn gosleuth");
     let pid = child.id() as libc::pid_t;
+    // The exec stop: from here on, stop at exit too (and die with us).
+    let mut status = 0;
+    // SAFETY: pid is our traced child; status is valid for writes; the
+    // options and the restart touch no memory of ours.
+    unsafe {
+        assert_eq!(libc::waitpid(pid, &mut status, 0), pid, "exec stop");
+        let opts = libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL;
+        libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, opts);
+        libc::ptrace(libc::PTRACE_CONT, pid, 0, 0);
+    }
     let writer = match stdin {
         Stdin::Zeros(n) => {
             let mut pipe = child.stdin.take().expect("piped stdin");
@@ -161,12 +177,28 @@ fn run_capped(scratch: &Scratch, args: &[&str], stdin: Stdin) -> Run {
         _ => None,
     };
     let deadline = Instant::now() + Duration::from_secs(120);
-    let mut status = 0;
     // SAFETY: plain-old-data struct filled in by wait4.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // The child's own peak (VmHWM of the image it execs), read at its exit
+    // stop: wait4's ru_maxrss would also count this test process's memory,
+    // which a forked child holds until it execs.
+    let mut peak_kb = None;
     loop {
         // SAFETY: pid is our child; status and usage are valid for writes.
         let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid && libc::WIFSTOPPED(status) {
+            let exit_stop = status >> 8 == libc::SIGTRAP | (libc::PTRACE_EVENT_EXIT << 8);
+            let signal = if exit_stop {
+                peak_kb = vm_hwm_kb(pid).or(peak_kb);
+                0
+            } else {
+                libc::WSTOPSIG(status)
+            };
+            // SAFETY: a stopped traced child, restarted with the signal
+            // that stopped it (none for the exit stop).
+            unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, signal) };
+            continue;
+        }
         if r == pid {
             break;
         }
@@ -203,8 +235,15 @@ fn run_capped(scratch: &Scratch, args: &[&str], stdin: Stdin) -> Run {
         out_len,
         out: String::from_utf8_lossy(&out).into_owned(),
         stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
-        max_rss_kb: usage.ru_maxrss,
+        max_rss_kb: peak_kb.unwrap_or(usage.ru_maxrss),
     }
+}
+
+/// The peak resident memory of a live process (kB), from `VmHWM`.
+fn vm_hwm_kb(pid: libc::pid_t) -> Option<i64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn size(p: &Path) -> u64 {
