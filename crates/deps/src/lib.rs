@@ -8,7 +8,7 @@
 //!   (unless asked), prefixes and packages left out or kept, a depth
 //!   limit, test imports when asked.
 //! - [`dot`] writes the graph in godepgraph's DOT; [`svg`] draws it
-//!   without Graphviz.
+//!   without Graphviz; [`report`] writes it as text and JSON.
 //!
 //! Import cycles (which Go allows only through tests it then refuses to
 //! build: "import cycle not allowed in test") are listed as the go
@@ -19,6 +19,7 @@
 mod dot;
 mod golist;
 mod layout;
+pub mod report;
 mod select;
 mod svg;
 

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bininfo;
 pub mod findings;
 pub mod goroutines;
 pub mod json;

@@ -7,6 +7,8 @@ use gosleuth_model::{
     Frame, Group, GroupChange, Incident, IncidentKind, RaceLocation, RaceReport, RootCause,
 };
 
+use gosleuth_text::Evidence;
+
 use crate::paths::PathShortener;
 use crate::style::Style;
 
@@ -30,6 +32,63 @@ impl Default for TextOptions {
             show_runtime: false,
             max_groups: 20,
             max_frames: 0,
+        }
+    }
+}
+
+/// Renders everything read from one input: failures first (panics and
+/// fatal errors, then signals, then dumps), then races, then what could
+/// not be read; or one line saying nothing was found in `name`.
+pub fn evidence(out: &mut String, name: &str, e: &Evidence, opts: &TextOptions) {
+    let st = opts.style;
+    if e.incidents.is_empty() && e.races.is_empty() {
+        out.push_str(&format!(
+            "{name}: no panic, fatal error, goroutine dump or race report in {} lines\n",
+            e.lines
+        ));
+    }
+    // Failures first: panics and fatal errors, then races, then dumps.
+    let mut order: Vec<&Incident> = e.incidents.iter().collect();
+    order.sort_by_key(|i| match i.kind {
+        IncidentKind::Panic | IncidentKind::Fatal => 0,
+        IncidentKind::Signal => 1,
+        _ => 2,
+    });
+    let mut first = true;
+    for inc in order {
+        if !first {
+            out.push('\n');
+        }
+        first = false;
+        incident(out, inc, opts);
+    }
+    if !e.races.is_empty() {
+        if !first {
+            out.push('\n');
+        }
+        let n: u64 = e.races.iter().map(|r| r.occurrences).sum();
+        out.push_str(&st.bold(&format!(
+            "{} distinct data race{} ({} report{}{}):\n",
+            e.races.len(),
+            if e.races.len() == 1 { "" } else { "s" },
+            n,
+            if n == 1 { "" } else { "s" },
+            e.races_found
+                .map(|f| format!("; the race detector says Found {f} data race(s)"))
+                .unwrap_or_default()
+        )));
+        for r in &e.races {
+            out.push('\n');
+            race(out, r, opts);
+        }
+    }
+    if !e.warnings.is_empty() {
+        out.push_str(&format!(
+            "\n{} skipped or unclear lines:\n",
+            e.warnings.len()
+        ));
+        for w in e.warnings.iter().take(10) {
+            out.push_str(&format!("  {}\n", st.dim(w)));
         }
     }
 }

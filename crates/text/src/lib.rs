@@ -18,6 +18,7 @@ pub mod lines;
 mod parser;
 pub mod parts;
 pub mod race;
+pub mod sources;
 
 pub use parser::{
     Evidence, KEEP_BUDGET, MAX_FRAMES, MAX_INCIDENTS, MAX_LINE, MAX_LOGICAL_LINE, MAX_MESSAGE,

@@ -16,8 +16,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use gosleuth_gobin::{GoBinary, Module};
-use serde_json::{Value, json};
+use gosleuth_gobin::GoBinary;
+use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
 pub enum BinCommand {
@@ -107,80 +107,21 @@ fn open(path: &PathBuf) -> anyhow::Result<GoBinary> {
 }
 
 fn info(a: InfoArgs) -> anyhow::Result<ExitCode> {
+    use gosleuth_render::bininfo;
     let bin = open(&a.bin)?;
-    let pcln = bin.pcln();
-    let bi = bin.build_info();
-    let has_dwarf = bin.has_dwarf();
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    match a.format {
+    let name = a.bin.display().to_string();
+    let doc = match a.format {
         Format::Text => {
-            match bi {
-                Ok(bi) => {
-                    writeln!(out, "{}: {}", a.bin.display(), bi.go_version)?;
-                    out.write_all(bi.version_m_lines().as_bytes())?;
-                }
-                Err(e) => {
-                    let v = bin
-                        .go_version()
-                        .unwrap_or_else(|| "unknown Go version".into());
-                    writeln!(out, "{}: {v}", a.bin.display())?;
-                    eprintln!("gosleuth: {}: {e}", a.bin.display());
-                }
+            let (text, problem) = bininfo::text(&name, &bin);
+            if let Some(e) = problem {
+                eprintln!("gosleuth: {name}: {e}");
             }
-            writeln!(out, "\tbinary\tarch={}", bin.arch().goarch())?;
-            writeln!(out, "\tbinary\tpie={}", bin.is_pie())?;
-            writeln!(out, "\tbinary\tstripped={}", bin.is_stripped())?;
-            writeln!(out, "\tbinary\tdwarf={has_dwarf}")?;
-            writeln!(
-                out,
-                "\tbinary\tpclntab=go{}+ ({:?}, {} funcs)",
-                pcln.version().as_str(),
-                bin.pclntab_source(),
-                pcln.num_funcs()
-            )?;
+            text
         }
-        Format::Json => {
-            let mut v = json!({
-                "path": a.bin.display().to_string(),
-                "go_version": bin.go_version(),
-                "arch": bin.arch().goarch(),
-                "pie": bin.is_pie(),
-                "stripped": bin.is_stripped(),
-                "dwarf": has_dwarf,
-                "pclntab": {
-                    "version": format!("go{}", pcln.version().as_str()),
-                    "source": format!("{:?}", bin.pclntab_source()).to_lowercase(),
-                    "funcs": pcln.num_funcs(),
-                    "text_start": pcln.text_start(),
-                },
-            });
-            match bi {
-                Ok(bi) => {
-                    v["build_info"] = json!({
-                        "go_version": bi.go_version,
-                        "path": bi.path,
-                        "main": bi.main.as_ref().map(module_json),
-                        "deps": bi.deps.iter().map(module_json).collect::<Vec<_>>(),
-                        "settings": bi.settings.iter().map(|s| json!({"key": s.key, "value": s.value})).collect::<Vec<_>>(),
-                    });
-                }
-                Err(e) => v["build_info_error"] = json!(e.to_string()),
-            }
-            serde_json::to_writer_pretty(&mut out, &v)?;
-            writeln!(out)?;
-        }
-    }
-    out.flush()?;
+        Format::Json => pretty(&bininfo::json(&name, &bin))?,
+    };
+    crate::output::emit(&doc)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn module_json(m: &Module) -> Value {
-    json!({
-        "path": m.path,
-        "version": m.version,
-        "sum": m.sum,
-        "replace": m.replace.as_deref().map(module_json),
-    })
 }
 
 fn sym(a: SymArgs) -> anyhow::Result<ExitCode> {

@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use gosleuth_deps::{Graph, Options};
-use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -176,63 +175,11 @@ pub fn run(a: DepsArgs) -> anyhow::Result<ExitCode> {
             crate::output::emit_binary(&png, "a PNG")?;
             return Ok(ExitCode::SUCCESS);
         }
-        Format::Text => text(&graph, sizes.as_ref()),
-        Format::Json => serde_json::to_string_pretty(&json_doc(&graph, sizes.as_ref()))? + "\n",
+        Format::Text => gosleuth_deps::report::text(&graph, sizes.as_ref()),
+        Format::Json => {
+            serde_json::to_string_pretty(&gosleuth_deps::report::json(&graph, sizes.as_ref()))? + "\n"
+        }
     };
     crate::output::emit(&doc)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn text(g: &Graph, sizes: Option<&HashMap<String, u64>>) -> String {
-    use std::fmt::Write;
-    let mut o = String::new();
-    let std = g
-        .nodes
-        .iter()
-        .filter(|n| n.kind == gosleuth_deps::Kind::Standard)
-        .count();
-    let _ = writeln!(
-        o,
-        "{} packages ({} of the standard library), {} imports",
-        g.nodes.len(),
-        std,
-        g.edges.len()
-    );
-    for (stack, err) in &g.cycles {
-        let _ = writeln!(o, "{err}: {}", stack.join(" -> "));
-    }
-    for (i, n) in g.nodes.iter().enumerate() {
-        let size = sizes
-            .and_then(|s| s.get(&n.path))
-            .map(|&b| format!("  [{}]", gosleuth_deps::human(b)))
-            .unwrap_or_default();
-        let imports: Vec<&str> = g
-            .edges
-            .iter()
-            .filter(|e| e.from == i)
-            .map(|e| g.nodes[e.to].path.as_str())
-            .collect();
-        let _ = writeln!(o, "\n{}{size}", n.path);
-        if let Some(e) = &n.error {
-            let _ = writeln!(o, "  error: {e}");
-        }
-        for imp in imports {
-            let _ = writeln!(o, "  -> {imp}");
-        }
-    }
-    o
-}
-
-fn json_doc(g: &Graph, sizes: Option<&HashMap<String, u64>>) -> serde_json::Value {
-    json!({
-        "packages": g.nodes.iter().map(|n| json!({
-            "path": n.path,
-            "kind": format!("{:?}", n.kind).to_lowercase(),
-            "level": n.level,
-            "error": n.error,
-            "size": sizes.and_then(|s| s.get(&n.path)),
-        })).collect::<Vec<_>>(),
-        "imports": g.edges.iter().map(|e| json!([g.nodes[e.from].path, g.nodes[e.to].path])).collect::<Vec<_>>(),
-        "cycles": g.cycles.iter().map(|(stack, err)| json!({"stack": stack, "error": err})).collect::<Vec<_>>(),
-    })
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use gosleuth_model::{Group, Similarity, diff_groups, sort_groups};
+use gosleuth_model::{Similarity, diff_groups};
 use gosleuth_render::json::{self, CompareDoc, TRIAGE_SCHEMA, TriageDoc};
 use gosleuth_render::triage::{self as render, TextOptions};
 use gosleuth_text::{Evidence, Options, Parser};
@@ -189,7 +189,7 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
         let broken = read.broken_warning();
         let mut evidence = read.evidence;
         if !args.no_source {
-            attach_sources(&mut evidence, &args.source_dir);
+            evidence.attach_sources(&args.source_dir);
         }
         failure |= evidence.has_failure();
         match args.format {
@@ -201,7 +201,7 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
                 if many {
                     out.push_str(&text_opts.style.bold(&format!("==> {} <==\n", input.name())));
                 }
-                text(&mut out, &input.name(), &evidence, &text_opts);
+                render::evidence(&mut out, &input.name(), &evidence, &text_opts);
                 emit(&out)?;
                 out.clear();
             }
@@ -236,112 +236,11 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
     })
 }
 
-/// Lines shown around a root-cause frame.
-const CONTEXT_LINES: u32 = 3;
-
-/// Finds a source file named in a stack: the path itself, else the
-/// longest tail of it that exists under `root` (stacks carry the build
-/// machine's paths; the checkout is usually somewhere else).
-fn find_source(file: &str, root: &std::path::Path) -> Option<String> {
-    if let Ok(text) = std::fs::read_to_string(file) {
-        return Some(text);
-    }
-    let parts: Vec<&str> = file.split('/').filter(|p| !p.is_empty()).collect();
-    (1..parts.len())
-        .find_map(|skip| std::fs::read_to_string(root.join(parts[skip..].join("/"))).ok())
-}
-
-/// Adds the source around each root-cause frame when the file can be found
-/// here (the usual case when triaging in the service's checkout).
-fn attach_sources(e: &mut Evidence, root: &std::path::Path) {
-    for inc in &mut e.incidents {
-        let Some(rc) = &mut inc.root_cause else {
-            continue;
-        };
-        let Some(f) = &rc.frame else { continue };
-        if f.line == 0 {
-            continue;
-        }
-        let Some(text) = find_source(&f.file, root) else {
-            continue;
-        };
-        let first = f.line.saturating_sub(CONTEXT_LINES).max(1);
-        rc.source = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i as u32 + 1, l.replace('\t', "    ")))
-            .skip(first as usize - 1)
-            .take((CONTEXT_LINES * 2 + 1) as usize)
-            .collect();
-    }
-}
-
-fn text(out: &mut String, name: &str, e: &Evidence, opts: &TextOptions) {
-    let st = opts.style;
-    if e.incidents.is_empty() && e.races.is_empty() {
-        out.push_str(&format!(
-            "{name}: no panic, fatal error, goroutine dump or race report in {} lines\n",
-            e.lines
-        ));
-    }
-    // Failures first: panics and fatal errors, then races, then dumps.
-    let mut order: Vec<&gosleuth_model::Incident> = e.incidents.iter().collect();
-    order.sort_by_key(|i| match i.kind {
-        gosleuth_model::IncidentKind::Panic | gosleuth_model::IncidentKind::Fatal => 0,
-        gosleuth_model::IncidentKind::Signal => 1,
-        _ => 2,
-    });
-    let mut first = true;
-    for inc in order {
-        if !first {
-            out.push('\n');
-        }
-        first = false;
-        render::incident(out, inc, opts);
-    }
-    if !e.races.is_empty() {
-        if !first {
-            out.push('\n');
-        }
-        let n: u64 = e.races.iter().map(|r| r.occurrences).sum();
-        out.push_str(&st.bold(&format!(
-            "{} distinct data race{} ({} report{}{}):\n",
-            e.races.len(),
-            if e.races.len() == 1 { "" } else { "s" },
-            n,
-            if n == 1 { "" } else { "s" },
-            e.races_found
-                .map(|f| format!("; the race detector says Found {f} data race(s)"))
-                .unwrap_or_default()
-        )));
-        for r in &e.races {
-            out.push('\n');
-            render::race(out, r, opts);
-        }
-    }
-    if !e.warnings.is_empty() {
-        out.push_str(&format!(
-            "\n{} skipped or unclear lines:\n",
-            e.warnings.len()
-        ));
-        for w in e.warnings.iter().take(10) {
-            out.push_str(&format!("  {}\n", st.dim(w)));
-        }
-    }
-}
-
 /// [`read`], with a break in the input reported on stderr.
 fn read_reporting(input: &Input, opts: Options) -> Result<Evidence> {
     let read = read(input, opts, "triage")?;
     read.warn_broken();
     Ok(read.evidence)
-}
-
-/// All groups of every incident of an input, merged and ordered.
-fn all_groups(e: &Evidence) -> (u64, Vec<Group>) {
-    let mut groups: Vec<Group> = e.incidents.iter().flat_map(|i| i.groups.clone()).collect();
-    sort_groups(&mut groups);
-    (e.incidents.iter().map(|i| i.total).sum(), groups)
 }
 
 fn compare(
@@ -356,8 +255,8 @@ fn compare(
             inputs.len()
         );
     };
-    let (bt, bg) = all_groups(&read_reporting(before, opts)?);
-    let (at, ag) = all_groups(&read_reporting(after, opts)?);
+    let (bt, bg) = read_reporting(before, opts)?.all_groups();
+    let (at, ag) = read_reporting(after, opts)?.all_groups();
     let changes = diff_groups(&bg, &ag);
     match args.format {
         Format::Json => emit(
