@@ -12,11 +12,7 @@ use crate::select::{Graph, Kind};
 /// package (with its size when `sizes` has it) and what it imports.
 pub fn text(g: &Graph, sizes: Option<&HashMap<String, u64>>) -> String {
     let mut o = String::new();
-    let std = g
-        .nodes
-        .iter()
-        .filter(|n| n.kind == Kind::Standard)
-        .count();
+    let std = g.nodes.iter().filter(|n| n.kind == Kind::Standard).count();
     let _ = writeln!(
         o,
         "{} packages ({} of the standard library), {} imports",

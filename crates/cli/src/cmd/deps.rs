@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use gosleuth_deps::{Graph, Options};
+use gosleuth_deps::Options;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -177,7 +177,8 @@ pub fn run(a: DepsArgs) -> anyhow::Result<ExitCode> {
         }
         Format::Text => gosleuth_deps::report::text(&graph, sizes.as_ref()),
         Format::Json => {
-            serde_json::to_string_pretty(&gosleuth_deps::report::json(&graph, sizes.as_ref()))? + "\n"
+            serde_json::to_string_pretty(&gosleuth_deps::report::json(&graph, sizes.as_ref()))?
+                + "\n"
         }
     };
     crate::output::emit(&doc)?;
