@@ -12,7 +12,9 @@
 # Covered: triage and diagnose (text and JSON) on every text artifact and
 # fixture, logs (text and JSON) on the service logs and every text artifact,
 # core and diagnose (text, JSON, stacks, group-by) on every core, pprof
-# -top/-traces/-tree/-raw on every profile, bin info/funcs on every binary.
+# -top/-traces/-tree/-raw on every profile, bin info (text, JSON)/funcs on
+# every binary, triage --compare on the goleak dump pairs, deps (text, JSON,
+# DOT, SVG) on the committed test module.
 set -uo pipefail
 bin=$(realpath "$1")
 out=$2
@@ -65,6 +67,15 @@ done
 for exe in "$factory"/bin/*; do
   n=$(basename "$exe")
   run "bin-info.$n" bin info "$exe"
+  run "bin-info-json.$n" bin info --format json "$exe"
   run "bin-funcs.$n" bin funcs "$exe" main.
+done
+for f in "$root"/fixtures/text/*/goleak.t1.txt; do
+  n=$(basename "$(dirname "$f")")
+  run "triage-compare.$n" triage --compare "$f" "${f%t1.txt}t2.txt"
+  run "triage-compare-json.$n" triage --compare --format json "$f" "${f%t1.txt}t2.txt"
+done
+for fmt in text json dot svg; do
+  run "deps-$fmt.depmod" deps -C "$root/crates/deps/tests/testdata/depmod" --format "$fmt" ./...
 done
 echo "outputs-snapshot: $(find "$out" -type f | wc -l) outputs in $out" >&2
