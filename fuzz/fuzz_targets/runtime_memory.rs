@@ -70,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
         // Variables of every frame, and expressions, over the same bytes.
         use gosleuth_runtime::values::{self, LoadConfig, Scope};
         let cfg = LoadConfig { max_variable_recurse: 2, ..LoadConfig::default() };
-        for goroutine in 0..c.goroutines.len().min(32) {
+        for goroutine in 0..c.goroutines().len().min(32) {
             let frames = c.view(goroutine).frame_iter().count().min(16);
             for frame in 0..frames {
                 let s = Scope { goroutine, frame };
