@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         for format in [gosleuth_pprof::report::Format::Top, gosleuth_pprof::report::Format::Traces] {
             let cfg = gosleuth_pprof::report::Config { format, ..Default::default() };
             if let Ok(mut r) = gosleuth_pprof::report::prepare(p.clone(), &cfg) {
-                let _ = gosleuth_pprof::report::generate(&mut r);
+                let _ = gosleuth_pprof::output::generate(&mut r);
             }
         }
     }

@@ -31,7 +31,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("top_40k_samples", |b| {
         b.iter(|| {
             let mut r = report::prepare(p.clone(), &report::Config::default()).expect("prepare");
-            report::generate(&mut r).expect("top")
+            gosleuth_pprof::output::generate(&mut r).expect("top")
         })
     });
     g.bench_function("folded_40k_samples", |b| {
@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
         };
         b.iter(|| {
             let mut r = report::prepare(p.clone(), &cfg).expect("prepare");
-            report::generate(&mut r).expect("folded")
+            gosleuth_pprof::output::generate(&mut r).expect("folded")
         })
     });
     g.finish();

@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rss("build1");
     drop(g);
     drop(idx);
-    let out = gosleuth_pprof::report::generate(&mut r)?;
+    let out = gosleuth_pprof::output::generate(&mut r)?;
     rss("top");
     eprintln!("{} bytes", out.len());
     Ok(())

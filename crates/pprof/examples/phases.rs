@@ -11,7 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut r = gosleuth_pprof::report::prepare(p, &Default::default())?;
     eprintln!("prepare {:?}", t.elapsed());
     let t = Instant::now();
-    let out = gosleuth_pprof::report::generate(&mut r)?;
+    let out = gosleuth_pprof::output::generate(&mut r)?;
     eprintln!("top {:?} ({} bytes) hwm {}", t.elapsed(), out.len(), hwm());
     Ok(())
 }

@@ -571,7 +571,7 @@ fn run_parsed(inv: &Invocation, mut fetch: Option<FetchFn<'_>>) -> Result<Outcom
     let p = load_profiles(inv, &mut warnings, &mut fetch)?;
     let mut rpt = report::prepare(p, &inv.cfg)?;
     warnings.append(&mut rpt.warnings);
-    let out = report::generate(&mut rpt)?;
+    let out = crate::output::generate(&mut rpt)?;
     if let Some(path) = &inv.output {
         warnings.push(format!("Generating report in {}", path.display()));
         std::fs::write(path, &out).map_err(|e| Error::Io {

@@ -20,7 +20,7 @@
 //! let data = std::fs::read("cpu.pb.gz").unwrap();
 //! let prof = gosleuth_pprof::parse(&data).unwrap();
 //! let mut rpt = gosleuth_pprof::report::prepare(prof, &Default::default()).unwrap();
-//! let text = gosleuth_pprof::report::generate(&mut rpt).unwrap();
+//! let text = gosleuth_pprof::output::generate(&mut rpt).unwrap();
 //! ```
 
 #![forbid(unsafe_code)]
@@ -33,6 +33,7 @@ pub mod graph;
 pub mod legacy;
 pub mod measurement;
 pub mod merge;
+pub mod output;
 pub mod profile;
 pub mod proto;
 pub mod raw;

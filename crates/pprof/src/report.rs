@@ -197,7 +197,7 @@ pub struct Report {
     pub num_label_units: Vec<(String, String)>,
 }
 
-fn compile(option: &str, v: &str) -> Result<Option<Regex>> {
+pub(crate) fn compile(option: &str, v: &str) -> Result<Option<Regex>> {
     if v.is_empty() {
         return Ok(None);
     }
@@ -735,47 +735,6 @@ impl Report {
             }
         }
         l
-    }
-}
-
-/// Produces the report bytes for `rpt`.
-pub fn generate(rpt: &mut Report) -> Result<Vec<u8>> {
-    match rpt.cfg.format.clone() {
-        Format::Top => Ok(print_text(rpt).into_bytes()),
-        Format::Traces => Ok(print_traces(rpt).into_bytes()),
-        Format::Tree => print_tree(rpt, None).map(String::into_bytes),
-        Format::Peek(re) => {
-            let rx =
-                compile("peek", &re)?.ok_or_else(|| Error::Usage("-peek needs a regexp".into()))?;
-            print_tree(rpt, Some(&rx)).map(String::into_bytes)
-        }
-        Format::List(re) => crate::source::print_source(rpt, &re).map(String::into_bytes),
-        Format::Proto => {
-            let mut p = rpt.prof.clone();
-            if rpt.ratio > 0.0 && rpt.ratio != 1.0 {
-                for v in p.samples.all_values_mut() {
-                    *v = (*v as f64 * rpt.ratio) as i64;
-                }
-            }
-            let mut out = Vec::new();
-            crate::proto::write_gzip(&p, &mut out).map_err(|e| Error::Io {
-                path: "-proto output".into(),
-                source: e,
-            })?;
-            Ok(out)
-        }
-        Format::Raw => Ok(crate::raw::raw_string(&rpt.prof, rpt.cfg.zone()).into_bytes()),
-        Format::Comments => {
-            let mut s = String::new();
-            for c in &rpt.prof.comments {
-                s.push_str(c);
-                s.push('\n');
-            }
-            Ok(s.into_bytes())
-        }
-        Format::Folded => Ok(crate::flame::folded(rpt).into_bytes()),
-        Format::FlameSvg => Ok(crate::flame::svg(rpt).into_bytes()),
-        Format::Speedscope => Ok(crate::flame::speedscope(rpt).into_bytes()),
     }
 }
 

@@ -33,7 +33,7 @@ fn truncated_and_corrupt_real_profiles() {
             if let Ok(p) = gosleuth_pprof::parse(&flipped) {
                 let mut r =
                     gosleuth_pprof::report::prepare(p, &Default::default()).expect("prepare");
-                let _ = gosleuth_pprof::report::generate(&mut r);
+                let _ = gosleuth_pprof::output::generate(&mut r);
             }
         }
     }
