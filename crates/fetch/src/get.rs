@@ -495,7 +495,8 @@ mod tests {
 
     /// A server that records for `seconds=1` before it answers: reports
     /// come while it waits, with the duration asked for, and the last one
-    /// says it is over and counts the body.
+    /// says it is over and counts the body (seen flaky once when a tick
+    /// fell between the body's arrival and the end of the exchange).
     #[test]
     fn progress_while_the_server_records() {
         let a = serve(
@@ -513,6 +514,12 @@ mod tests {
         let (last, before) = reports.split_last().expect("reports");
         assert!(last.done && last.bytes == 7, "{last:?}");
         assert!(last.elapsed >= Duration::from_millis(700), "{last:?}");
-        assert!(before.iter().all(|p| !p.done && p.bytes == 0), "{before:?}");
+        // A tick may fall after the body was counted and before the
+        // exchange handed over its result: the count only grows, up to 7.
+        assert!(before.iter().all(|p| !p.done && p.bytes <= 7), "{before:?}");
+        assert!(
+            before.windows(2).all(|w| w[0].bytes <= w[1].bytes),
+            "{before:?}"
+        );
     }
 }
