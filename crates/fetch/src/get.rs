@@ -17,6 +17,11 @@ const TICK: Duration = Duration::from_millis(100);
 /// profile's own limit applies when it is decoded.
 const MAX_BODY: u64 = 4 << 30;
 
+/// The longest deadline set: a timeout from the user (`-timeout`,
+/// `-seconds` at 1.5x) may be any number, and a deadline past what the
+/// clock can add would be an overflow. A year is as good as never here.
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Time allowed beyond the timeout for the whole exchange: Go's client
 /// allows the profile's timeout plus 5 seconds in all.
 const GRACE: Duration = Duration::from_secs(5);
@@ -117,7 +122,9 @@ fn agent(t: &Target<'_>, limits: Limits) -> std::result::Result<ureq::Agent, Str
         .max_redirects_will_error(false)
         .proxy(None)
         .user_agent("gosleuth")
-        .timeout_global(Some(limits.timeout + limits.grace))
+        .timeout_global(Some(
+            limits.timeout.min(MAX_TIMEOUT).saturating_add(limits.grace),
+        ))
         .timeout_connect(Some(limits.timeout.min(Duration::from_secs(30))))
         .build();
     Ok(config.into())
@@ -491,6 +498,80 @@ mod tests {
             msg.ends_with("; is the service running with net/http/pprof?"),
             "{msg}"
         );
+    }
+
+    /// `-timeout` and `-seconds` are user numbers: the largest ones give a
+    /// far deadline, not an overflow.
+    #[test]
+    fn huge_timeouts_are_a_far_deadline() {
+        let a = serve(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            Duration::ZERO,
+        );
+        let (url, timeout) =
+            crate::adjust_url(&format!("http://{a}/x"), i64::MAX, -1).expect("url");
+        assert_eq!(get(&url, timeout).expect("body"), b"ok");
+        let a = serve(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            Duration::ZERO,
+        );
+        let (url, timeout) =
+            crate::adjust_url(&format!("http://{a}/x"), -1, i64::MAX).expect("url");
+        assert_eq!(get(&url, timeout).expect("body"), b"ok");
+        let a = serve(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            Duration::ZERO,
+        );
+        assert_eq!(
+            get(&format!("http://{a}/x"), Duration::MAX).expect("body"),
+            b"ok"
+        );
+    }
+
+    /// Whatever text is taken for a URL, reading it gives an answer or an
+    /// error, never a panic (the scheme, host, port and query rules).
+    #[test]
+    fn mutated_urls_never_panic() {
+        const PIECES: &[&str] = &[
+            "http",
+            "https",
+            "https+insecure",
+            "ftp",
+            "://",
+            ":",
+            "/",
+            "?",
+            "&",
+            "=",
+            "[",
+            "]",
+            "::1",
+            "seconds",
+            "-1",
+            "99999999999999999999",
+            "0",
+            "localhost",
+            "h",
+            "é",
+            "%",
+            " ",
+            "debug/pprof/profile",
+            "\u{0}",
+        ];
+        let mut rng = gosleuth_testkit::Rng(0x5eed_0fba_5e00);
+        for _ in 0..20_000 {
+            let s: String = (0..rng.below(12))
+                .map(|_| PIECES[rng.below(PIECES.len())])
+                .collect();
+            let seconds = [i64::MIN, -1, 0, 1, i64::MAX][rng.below(5)];
+            let timeout = [i64::MIN, -1, 0, 1, i64::MAX][rng.below(5)];
+            if let Some((url, _)) = crate::adjust_url(&s, seconds, timeout) {
+                let _ = crate::url_seconds(&url);
+                let _ = target(&url);
+            }
+            let _ = crate::url_seconds(&s);
+            let _ = target(&s);
+        }
     }
 
     /// A server that records for `seconds=1` before it answers: reports

@@ -42,7 +42,7 @@ pub fn adjust_url(src: &str, seconds: i64, timeout: i64) -> Option<(String, Dura
     let timeout = if timeout > 0 {
         Duration::from_secs(timeout as u64)
     } else if duration > 0 {
-        Duration::from_millis(duration as u64 * 1500)
+        Duration::from_millis((duration as u64).saturating_mul(1500))
     } else {
         Duration::from_secs(60)
     };
