@@ -504,28 +504,20 @@ mod tests {
     /// far deadline, not an overflow.
     #[test]
     fn huge_timeouts_are_a_far_deadline() {
-        let a = serve(
-            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-            Duration::ZERO,
-        );
-        let (url, timeout) =
-            crate::adjust_url(&format!("http://{a}/x"), i64::MAX, -1).expect("url");
-        assert_eq!(get(&url, timeout).expect("body"), b"ok");
-        let a = serve(
-            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-            Duration::ZERO,
-        );
-        let (url, timeout) =
-            crate::adjust_url(&format!("http://{a}/x"), -1, i64::MAX).expect("url");
-        assert_eq!(get(&url, timeout).expect("body"), b"ok");
-        let a = serve(
-            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-            Duration::ZERO,
-        );
-        assert_eq!(
-            get(&format!("http://{a}/x"), Duration::MAX).expect("body"),
-            b"ok"
-        );
+        // (-seconds, -timeout) as a user may give them; `None`: the
+        // timeout is Duration::MAX itself.
+        for case in [Some((i64::MAX, -1)), Some((-1, i64::MAX)), None] {
+            let a = serve(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                Duration::ZERO,
+            );
+            let src = format!("http://{a}/x");
+            let (url, timeout) = match case {
+                Some((seconds, timeout)) => crate::adjust_url(&src, seconds, timeout).expect("url"),
+                None => (src, Duration::MAX),
+            };
+            assert_eq!(get(&url, timeout).expect("body"), b"ok", "{case:?}");
+        }
     }
 
     /// Whatever text is taken for a URL, reading it gives an answer or an

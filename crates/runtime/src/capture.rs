@@ -174,25 +174,13 @@ impl<M> Capture<M> {
     pub fn labels(&self, i: usize) -> &[(String, String)] {
         self.labels.get(i).map_or(&[], Vec::as_slice)
     }
-    /// Every goroutine's labels, by index.
-    pub fn all_labels(&self) -> &[Vec<(String, String)>] {
-        &self.labels
-    }
     /// The symbols of every pc read.
     pub fn symbols(&self) -> &Symbols {
         &self.symbols
     }
-    /// How "now" is known, for wait durations.
-    pub fn now(&self) -> Now {
-        self.now
-    }
     /// The wait graph (empty unless [`Options::wait_graph`] asked for it).
     pub fn graph(&self) -> &WaitGraph {
         &self.graph
-    }
-    /// What was read (`pid 1234`, a core's path).
-    pub fn origin(&self) -> &str {
-        &self.source
     }
     /// How long a live process was stopped.
     pub fn frozen_for(&self) -> Option<std::time::Duration> {

@@ -65,26 +65,13 @@ impl<M> Target<M> {
     pub fn bias(&self) -> u64 {
         self.bias
     }
-    /// How the runtime's structs are laid out.
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-    /// Where [`Target::layout`] came from.
+    /// Where the struct layouts came from.
     pub fn layout_source(&self) -> LayoutSource {
         self.layout_source
     }
     /// The Go release that built the binary (`go1.23.4`).
     pub fn go_version(&self) -> &str {
         &self.go_version
-    }
-    /// The minor release number of [`Target::go_version`] (23 for
-    /// `go1.23.4`; 0 when unknown).
-    pub fn minor(&self) -> u32 {
-        self.minor
-    }
-    /// Where the runtime's globals are.
-    pub fn globals(&self) -> &Globals {
-        &self.globals
     }
     /// The threads, with their registers (none for a live process read
     /// without stopping it).

@@ -8,8 +8,8 @@
 //! with the size of the input.
 
 use gosleuth_model::{
-    Ancestor, Frame, FrameRef, Goroutine, Grouper, Incident, IncidentKind, PanicValue, RaceReport,
-    Similarity, Stack, Status, cause, merge_groups,
+    Ancestor, Frame, FrameRef, Goroutine, Group, Grouper, Incident, IncidentKind, PanicValue,
+    RaceReport, Similarity, Stack, Status, cause, merge_groups, sort_groups,
 };
 
 use std::collections::{HashMap, VecDeque};
@@ -56,6 +56,18 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// Every incident's groups merged and ordered, with the goroutines
+    /// they hold: what `triage --compare` compares.
+    pub fn all_groups(&self) -> (u64, Vec<Group>) {
+        let mut groups: Vec<Group> = self
+            .incidents
+            .iter()
+            .flat_map(|i| i.groups.clone())
+            .collect();
+        sort_groups(&mut groups);
+        (self.incidents.iter().map(|i| i.total).sum(), groups)
+    }
+
     /// Adds the warnings that say what the parser's bounds left out (once,
     /// for the whole input).
     fn summarize(&mut self) {

@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-use gosleuth_model::{Group, sort_groups};
-
 use crate::parser::Evidence;
 
 /// Lines shown above and below a root-cause frame.
@@ -37,18 +35,6 @@ impl Evidence {
                 .take((CONTEXT_LINES * 2 + 1) as usize)
                 .collect();
         }
-    }
-
-    /// Every incident's groups merged and ordered, with the goroutines
-    /// they hold: what `triage --compare` compares.
-    pub fn all_groups(&self) -> (u64, Vec<Group>) {
-        let mut groups: Vec<Group> = self
-            .incidents
-            .iter()
-            .flat_map(|i| i.groups.clone())
-            .collect();
-        sort_groups(&mut groups);
-        (self.incidents.iter().map(|i| i.total).sum(), groups)
     }
 }
 

@@ -178,13 +178,7 @@ pub fn goroutine(c: &Capture, i: usize, with_stack: bool) -> Goroutine {
         wait_since: g.waitsince,
         wait_reason: i64::from(g.wait_reason),
         unreadable: String::new(),
-        labels: c
-            .all_labels()
-            .get(i)
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect(),
+        labels: c.labels(i).iter().cloned().collect(),
         stacktrace: with_stack.then(|| v.frame_iter().map(|f| location(c, f)).collect()),
         crashed: None,
     }
