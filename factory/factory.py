@@ -71,7 +71,7 @@ BUILD_VARIANTS = [
 ]
 
 EVIDENCE_CASES = ["crash", "racepanic", "rpcrace", "mapwrites", "leak", "metricsdeadlock",
-                  "lockorder", "goleak", "parked", "variants", "testtimeout"]
+                  "lockorder", "goleak", "parked", "variants", "testtimeout", "citest"]
 CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder", "parked"]
 DEFAULT_CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder"]  # parked on demand
 # Core cases that run a variant of another program: case -> (program, binary).
@@ -88,7 +88,7 @@ CASE_BINS = {
     "goleak": ["goleak"], "parked": ["parked"], "variants": ["variants"],
     "crash-noopt": ["crash.noopt"],
     # `go test` builds what it runs.
-    "testtimeout": [],
+    "testtimeout": [], "citest": [],
 }
 
 # variants subcommands, each run under GOTRACEBACK=all ...
@@ -931,6 +931,80 @@ def case_testtimeout(ctx: Ctx):
     return arts
 
 
+# The packages of factory/programs/citest and how each ends (see its README).
+CITEST_TIMEOUT = "10s"
+
+
+def case_citest(ctx: Ctx):
+    """`go test -race -timeout 10s ./...` of the citest module, whose packages
+    fail in every way CI sees (a failed assertion, a panicking subtest, a
+    data race, a hang, a build failure, a vet failure, a flaky test): plain,
+    `-v` and `-json`, and the plain and -json runs wrapped as a GitHub
+    Actions log and the -v run as a GitLab job log. The -v run passes the
+    flaky test (CITEST_FLAKY unset), the others fail it."""
+    arts = []
+    src = PROGRAMS_DIR / "citest"
+    args = ["-race", "-timeout", CITEST_TIMEOUT, "./..."]
+
+    def check(rc, t):
+        return (rc != 0 and "test timed out after " + CITEST_TIMEOUT in t
+                and "WARNING: DATA RACE" in t and "undefined: Missing" in t
+                and "wrong type string" in t and "TestConfig" in t)
+    runs = [
+        ("citest.plain.txt", ["go", "test", *args], "fail"),
+        ("citest.v.txt", ["go", "test", "-v", *args], ""),
+        ("citest.json.txt", ["go", "test", "-json", *args], "fail"),
+    ]
+    texts = {}
+    for name, cmd, flaky in runs:
+        out = ctx.text / name
+        env = go_env(ctx.version, {"CITEST_FLAKY": flaky})
+        _, texts[name] = retry_capture(ctx, name, cmd, out, check, tries=3, env=env,
+                                       timeout=300, cwd=src)
+        arts.append(ctx.rel(out))
+    for name, source, wrap in [("citest.github.txt", "citest.plain.txt", github_log),
+                               ("citest.json.github.txt", "citest.json.txt", github_log),
+                               ("citest.gitlab.txt", "citest.v.txt", gitlab_log)]:
+        out = ctx.text / name
+        out.write_text(wrap(texts[source], "go test " + " ".join(args)))
+        arts.append(ctx.rel(out))
+    return arts
+
+
+def ci_clock(i: int) -> str:
+    """The time of a CI log's line i: a fixed start, 7 ms a line."""
+    ms = i * 7
+    t = 1796634000 + ms // 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{ms % 1000:03d}0000Z"
+
+
+def github_log(text: str, command: str) -> str:
+    """`text` as the raw log of a GitHub Actions step shows it: every line
+    after a timestamp with seven decimals, the step's command in a
+    `##[group]` with ANSI colours, and the `##[error]` line of a failed
+    step."""
+    head = [f"##[group]Run {command}", f"\x1b[36;1m{command}\x1b[0m",
+            "shell: /usr/bin/bash -e {0}", "env:", "  GOTOOLCHAIN: local", "##[endgroup]"]
+    tail = ["##[error]Process completed with exit code 1."]
+    lines = head + text.splitlines() + tail
+    return "".join(f"{ci_clock(i)} {line}\n" for i, line in enumerate(lines))
+
+
+def gitlab_log(text: str, command: str) -> str:
+    """`text` as a GitLab job log shows it: collapsible section markers
+    (`section_start:T:name\\r\\x1b[0K`), ANSI colours, the job's command
+    after `$ `, and the failure line."""
+    esc = "\x1b"
+    out = [f"{esc}[0KRunning with gitlab-runner 17.5.0 (8ad3b2ba){esc}[0;m",
+           f"section_start:1796634000:step_script\r{esc}[0K{esc}[0K{esc}[36;1m"
+           f"Executing \"step_script\" stage of the job script{esc}[0;m{esc}[0;m",
+           f"{esc}[32;1m$ {command}{esc}[0;m"]
+    out += text.splitlines()
+    out += [f"section_end:1796634060:step_script\r{esc}[0K"
+            f"{esc}[31;1mERROR: Job failed: exit code 1\n{esc}[0;m"]
+    return "\n".join(out) + "\n"
+
+
 CASE_FUNCS = {
     "crash": (case_crash, ["crash"]),
     "racepanic": (case_racepanic, ["racepanic"]),
@@ -943,6 +1017,7 @@ CASE_FUNCS = {
     "parked": (case_parked, ["parked"]),
     "variants": (case_variants, ["variants"]),
     "testtimeout": (case_testtimeout, ["testtimeout"]),
+    "citest": (case_citest, ["citest"]),
 }
 
 

@@ -10,6 +10,7 @@ pub mod cause;
 mod goroutine;
 mod group;
 mod incident;
+pub mod testrun;
 
 pub use goroutine::{
     Ancestor, ChannelState, Frame, Goroutine, Snapshot, SnapshotMeta, StackRef, Status, Thread,
@@ -22,4 +23,8 @@ pub use group::{
 pub use incident::{
     AccessKind, Incident, IncidentKind, PanicValue, RaceAccess, RaceGoroutine, RaceLocation,
     RaceReport, RootCause, SignalInfo,
+};
+pub use testrun::{
+    BuildError, FlakyTest, Outcome, PackageOutcome, PackageResult, TestCause, TestResult, TestRun,
+    flaky_tests,
 };

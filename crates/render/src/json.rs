@@ -1,7 +1,7 @@
 //! JSON documents with a stable, documented schema (docs/json.md).
 
 use gosleuth_diagnose::{Finding, Source};
-use gosleuth_model::{GroupChange, Incident, RaceReport};
+use gosleuth_model::{FlakyTest, GroupChange, Incident, RaceReport, TestRun};
 use serde::Serialize;
 
 /// Version of the triage JSON schema; bumped on incompatible changes.
@@ -16,7 +16,18 @@ pub struct TriageDoc<'a> {
     pub incidents: &'a [Incident],
     pub races: &'a [RaceReport],
     pub races_found: Option<u64>,
+    /// `go test` results, when the input holds any.
+    #[serde(skip_serializing_if = "no_tests")]
+    pub tests: &'a TestRun,
+    /// With several inputs: tests that passed in some and failed in others
+    /// (`failed_in`/`passed_in` index the array of documents).
+    #[serde(skip_serializing_if = "<[FlakyTest]>::is_empty")]
+    pub flaky: &'a [FlakyTest],
     pub warnings: &'a [String],
+}
+
+fn no_tests(t: &&TestRun) -> bool {
+    t.is_empty()
 }
 
 /// What `gosleuth triage --compare` prints.

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bininfo;
+pub mod ci;
 pub mod findings;
 pub mod goroutines;
 pub mod json;
@@ -15,6 +16,7 @@ pub mod paths;
 pub mod png;
 pub mod size;
 pub mod style;
+pub mod tests;
 pub mod triage;
 
 pub use style::Style;

@@ -41,9 +41,19 @@ impl Default for TextOptions {
 /// not be read; or one line saying nothing was found in `name`.
 pub fn evidence(out: &mut String, name: &str, e: &Evidence, opts: &TextOptions) {
     let st = opts.style;
-    if e.incidents.is_empty() && e.races.is_empty() {
+    if !e.tests.is_empty() {
+        let causes = crate::tests::Causes {
+            incidents: &e.incidents,
+            races: &e.races,
+        };
+        crate::tests::text(out, &e.tests, causes, st);
+        if !e.incidents.is_empty() || !e.races.is_empty() {
+            out.push('\n');
+        }
+    } else if e.incidents.is_empty() && e.races.is_empty() {
         out.push_str(&format!(
-            "{name}: no panic, fatal error, goroutine dump or race report in {} lines\n",
+            "{name}: no panic, fatal error, goroutine dump, race report or go test result in {} \
+             lines\n",
             e.lines
         ));
     }

@@ -9,13 +9,13 @@
 
 use gosleuth_model::{
     Ancestor, Frame, FrameRef, Goroutine, Group, Grouper, Incident, IncidentKind, PanicValue,
-    RaceReport, Similarity, Stack, Status, cause, merge_groups, sort_groups,
+    RaceReport, Similarity, Stack, Status, TestRun, cause, merge_groups, sort_groups,
 };
 
 use std::collections::{HashMap, VecDeque};
 
 use crate::framing::unwrap_line;
-use crate::gotest::{self, Test2Json};
+use crate::gotest::{self, Context, Recorder, Test2Json, looks_like_event};
 use crate::lines::{self, FileLine};
 use crate::race;
 
@@ -53,6 +53,8 @@ pub struct Evidence {
     pub goroutines_dropped: bool,
     /// Warnings beyond [`MAX_WARNINGS`], only counted.
     pub warnings_omitted: u64,
+    /// `go test` results: packages, tests, build errors.
+    pub tests: TestRun,
 }
 
 impl Evidence {
@@ -94,9 +96,12 @@ impl Evidence {
     }
 
     /// True when the input shows a failure: a panic, a fatal error, a
-    /// crash signal or a data race.
+    /// crash signal, a data race, a failed test or a package that failed
+    /// to build.
     pub fn has_failure(&self) -> bool {
         !self.races.is_empty()
+            || self.tests.failed_tests().next().is_some()
+            || self.tests.packages.iter().any(|p| p.outcome.failed())
             || self.incidents.iter().any(|i| {
                 matches!(i.kind, IncidentKind::Panic | IncidentKind::Fatal)
                     || (i.kind == IncidentKind::Signal
@@ -216,6 +221,10 @@ pub struct Parser {
     tail: VecDeque<Incident>,
     /// `go test -json` events being put back together.
     test2json: Test2Json,
+    /// Lines of the current test2json event (kept for its allocation).
+    event_lines: Vec<String>,
+    /// `go test` results as they are read.
+    tests: Recorder,
 }
 
 impl Parser {
@@ -242,6 +251,8 @@ impl Parser {
             kept_bytes: 0,
             tail: VecDeque::new(),
             test2json: Test2Json::default(),
+            event_lines: Vec::new(),
+            tests: Recorder::default(),
         }
     }
 
@@ -341,12 +352,13 @@ impl Parser {
         }
         let pending = std::mem::take(&mut self.test2json).finish();
         for l in pending {
-            self.line(&l);
+            self.logical(&l, Context::Text);
         }
         if let Some((line, block)) = self.race_block.take() {
             self.finish_race(line, &block);
         }
         self.close_incident();
+        self.evidence.tests = std::mem::take(&mut self.tests).finish();
         let tail = std::mem::take(&mut self.tail);
         self.evidence.incidents.extend(tail);
         self.evidence.races = std::mem::take(&mut self.races);
@@ -357,13 +369,44 @@ impl Parser {
         self.line_no += 1;
         self.evidence.lines += 1;
         let text = String::from_utf8_lossy(raw);
-        if let Some(lines) = self.test2json.event(&text) {
-            for l in lines {
-                self.line(cut(&l, MAX_LOGICAL_LINE));
-            }
+        if looks_like_event(&text) && self.json_line(&text) {
             return;
         }
-        unwrap_line(&text, &mut |l, _| self.line(cut(l, MAX_LOGICAL_LINE)));
+        // A CI log or docker may wrap test2json lines too.
+        unwrap_line(&text, &mut |l, _| {
+            if !(l.starts_with('{') && looks_like_event(l) && self.json_line(l)) {
+                self.logical(cut(l, MAX_LOGICAL_LINE), Context::Text);
+            }
+        });
+    }
+
+    /// A test2json event line: its output lines, then the event. False
+    /// when the line is not an event after all.
+    fn json_line(&mut self, line: &str) -> bool {
+        let mut out = std::mem::take(&mut self.event_lines);
+        let Some(ev) = self.test2json.event(line, &mut out) else {
+            self.event_lines = out;
+            return false;
+        };
+        let ctx = Context::Json {
+            package: ev.package(),
+            test: ev.test(),
+            build: ev.is_build(),
+        };
+        for l in out.drain(..) {
+            self.logical(cut(&l, MAX_LOGICAL_LINE), ctx);
+        }
+        self.tests.event(&ev, self.line_no);
+        self.event_lines = out;
+        true
+    }
+
+    /// One logical line, read for tracebacks and for test results.
+    fn logical(&mut self, l: &str, ctx: Context<'_>) {
+        self.tests.context(ctx);
+        self.line(l);
+        let in_incident = self.mode != Mode::Idle || self.race_block.is_some();
+        self.tests.line(l, ctx, self.line_no, in_incident);
     }
 
     fn warn(&mut self, msg: String) {
@@ -402,6 +445,7 @@ impl Parser {
         }
         if l.trim_end() == race::SEPARATOR {
             self.end_goroutine();
+            self.tests.race_opened(self.line_no);
             self.race_block = Some((self.line_no, Vec::new()));
             self.race_bytes = 0;
             return;
@@ -409,6 +453,7 @@ impl Parser {
         if l.trim_end() == race::WARNING {
             // A report whose opening separator was lost.
             self.end_goroutine();
+            self.tests.race_opened(self.line_no);
             self.race_block = Some((self.line_no, vec![l.to_string()]));
             self.race_bytes = l.len();
             return;
@@ -930,6 +975,7 @@ impl Parser {
 
     fn open_incident(&mut self, incident: Incident) {
         self.close_incident();
+        self.tests.incident_opened(incident.line);
         self.open = Some(Open {
             incident,
             grouper: Grouper::new(self.opts.similarity),
@@ -972,6 +1018,7 @@ impl Parser {
                 }
             }
         }
+        self.tests.incident_closed(&incident);
         if self.evidence.incidents.len() < MAX_INCIDENTS / 2 {
             self.evidence.incidents.push(incident);
         } else {
@@ -1340,6 +1387,7 @@ where
         }
         merged.incidents.extend(incidents);
         races.append(&mut e.races);
+        merged.tests.append(std::mem::take(&mut e.tests));
         merged.warnings.append(&mut e.warnings);
         merged.lines += e.lines;
         merged.incidents_omitted += e.incidents_omitted;
@@ -1385,6 +1433,7 @@ fn shift_lines(e: &mut Evidence, by: u64) {
     for r in &mut e.races {
         r.line += by;
     }
+    e.tests.shift_lines(by);
     for w in &mut e.warnings {
         if let Some(rest) = w.strip_prefix("line ") {
             if let Some((n, tail)) = rest.split_once(':') {

@@ -5,12 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use gosleuth_model::{Similarity, diff_groups};
+use gosleuth_model::{Similarity, TestRun, diff_groups, flaky_tests};
+use gosleuth_render::ci;
 use gosleuth_render::json::{self, CompareDoc, TRIAGE_SCHEMA, TriageDoc};
+use gosleuth_render::tests::Causes;
 use gosleuth_render::triage::{self as render, TextOptions};
 use gosleuth_text::{Evidence, Options, Parser};
 
-use crate::output::{ColorChoice, Format, emit};
+use crate::output::{ColorChoice, emit};
 use gosleuth_evidence::BinaryKind;
 use gosleuth_evidence::input::{self, Input};
 
@@ -21,7 +23,7 @@ pub struct TriageArgs {
 
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: TriageFormat,
 
     /// How alike two stacks must be to share a group.
     #[arg(long, value_enum, default_value_t = SimilarityArg::AnyValue)]
@@ -64,6 +66,21 @@ pub struct TriageArgs {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t)]
     pub color: ColorChoice,
+}
+
+/// `triage --format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum TriageFormat {
+    /// Compact text for people.
+    #[default]
+    Text,
+    /// JSON with a documented, stable schema (docs/json.md).
+    Json,
+    /// JUnit XML of the `go test` results (for CI test reports).
+    Junit,
+    /// GitHub Actions annotations (`::error file=...,line=...::...`) for
+    /// failed tests, build errors and flaky tests.
+    Github,
 }
 
 /// `--similarity`
@@ -173,7 +190,9 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
     let mut skipped = false;
     let mut out = String::new();
     let many = inputs.len() > 1;
-    let mut docs = Vec::new();
+    // Kept for the documents written at the end (JSON, JUnit, GitHub);
+    // text keeps only the test results, for flaky tests.
+    let mut docs: Vec<(String, Evidence)> = Vec::new();
     for input in &inputs {
         let read = match read(input, opts, "triage") {
             Ok(r) => r,
@@ -193,39 +212,81 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
         }
         failure |= evidence.has_failure();
         match args.format {
-            Format::Json => {
-                evidence.warnings.extend(broken);
-                docs.push((input.name(), evidence));
-            }
-            Format::Text => {
+            TriageFormat::Text => {
                 if many {
                     out.push_str(&text_opts.style.bold(&format!("==> {} <==\n", input.name())));
                 }
                 render::evidence(&mut out, &input.name(), &evidence, &text_opts);
                 emit(&out)?;
                 out.clear();
+                docs.push((
+                    input.name(),
+                    Evidence {
+                        tests: evidence.tests,
+                        ..Evidence::default()
+                    },
+                ));
+            }
+            _ => {
+                evidence.warnings.extend(broken);
+                docs.push((input.name(), evidence));
             }
         }
     }
-    if args.format == Format::Json {
-        let rendered: Vec<TriageDoc<'_>> = docs
-            .iter()
-            .map(|(name, e)| TriageDoc {
-                schema: TRIAGE_SCHEMA,
-                source: name,
-                lines: e.lines,
-                incidents: &e.incidents,
-                races: &e.races,
-                races_found: e.races_found,
-                warnings: &e.warnings,
+    let flaky = if many {
+        let runs: Vec<&TestRun> = docs.iter().map(|(_, e)| &e.tests).collect();
+        flaky_tests(&runs)
+    } else {
+        Vec::new()
+    };
+    let names: Vec<String> = docs.iter().map(|(n, _)| n.clone()).collect();
+    let ci_runs = || -> Vec<ci::Run<'_>> {
+        docs.iter()
+            .map(|(name, e)| ci::Run {
+                name,
+                tests: &e.tests,
+                causes: Causes {
+                    incidents: &e.incidents,
+                    races: &e.races,
+                },
             })
-            .collect();
-        let s = if rendered.len() == 1 {
-            json::to_string(&rendered[0])
-        } else {
-            json::to_string(&rendered)
-        };
-        emit(&(s + "\n"))?;
+            .collect()
+    };
+    match args.format {
+        TriageFormat::Text => {
+            if !flaky.is_empty() {
+                let mut out = String::from("\n");
+                gosleuth_render::tests::flaky(&mut out, &flaky, &names, text_opts.style);
+                emit(&out)?;
+            }
+        }
+        TriageFormat::Json => {
+            let rendered: Vec<TriageDoc<'_>> = docs
+                .iter()
+                .map(|(name, e)| TriageDoc {
+                    schema: TRIAGE_SCHEMA,
+                    source: name,
+                    lines: e.lines,
+                    incidents: &e.incidents,
+                    races: &e.races,
+                    races_found: e.races_found,
+                    tests: &e.tests,
+                    flaky: &flaky,
+                    warnings: &e.warnings,
+                })
+                .collect();
+            let s = if rendered.len() == 1 {
+                json::to_string(&rendered[0])
+            } else {
+                json::to_string(&rendered)
+            };
+            emit(&(s + "\n"))?;
+        }
+        TriageFormat::Junit => emit(&ci::junit(&ci_runs()))?,
+        TriageFormat::Github => {
+            let dirs = ModuleDirs::read(&args.source_dir);
+            emit(&ci::github(&ci_runs(), &dirs))?;
+        }
     }
     Ok(if skipped {
         ExitCode::from(2)
@@ -234,6 +295,38 @@ pub fn run(args: TriageArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Package directories from the module path in `DIR/go.mod` (the
+/// repository root, where `go test ./...` ran).
+struct ModuleDirs {
+    module: Option<String>,
+}
+
+impl ModuleDirs {
+    fn read(dir: &std::path::Path) -> ModuleDirs {
+        let module = std::fs::read_to_string(dir.join("go.mod"))
+            .ok()
+            .and_then(|text| {
+                text.lines().find_map(|l| {
+                    let rest = l.trim().strip_prefix("module")?;
+                    let m = rest.trim().trim_matches('"');
+                    (!m.is_empty()).then(|| m.to_string())
+                })
+            });
+        ModuleDirs { module }
+    }
+}
+
+impl ci::PackageDirs for ModuleDirs {
+    fn dir(&self, package: &str) -> Option<String> {
+        let module = self.module.as_deref()?;
+        let rest = package.strip_prefix(module)?;
+        if rest.is_empty() {
+            return Some(String::new());
+        }
+        rest.strip_prefix('/').map(str::to_string)
+    }
 }
 
 /// [`read`], with a break in the input reported on stderr.
@@ -259,7 +352,7 @@ fn compare(
     let (at, ag) = read_reporting(after, opts)?.all_groups();
     let changes = diff_groups(&bg, &ag);
     match args.format {
-        Format::Json => emit(
+        TriageFormat::Json => emit(
             &(json::to_string(&CompareDoc {
                 schema: TRIAGE_SCHEMA,
                 before: &before.name(),
@@ -269,7 +362,10 @@ fn compare(
                 changes: &changes,
             }) + "\n"),
         )?,
-        Format::Text => {
+        TriageFormat::Junit | TriageFormat::Github => {
+            bail!("--compare writes text or JSON, not JUnit or GitHub annotations")
+        }
+        TriageFormat::Text => {
             let mut out = format!(
                 "{} -> {}: {bt} -> {at} goroutines ({:+})\n\n",
                 before.name(),

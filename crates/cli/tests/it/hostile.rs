@@ -376,7 +376,7 @@ fn a_stream_without_line_breaks_takes_bounded_memory() {
                 assert_eq!(r.code, Some(0), "{args:?}: {r:?}");
                 assert!(
                     r.out.contains(
-                        "no panic, fatal error, goroutine dump or race report in 1 lines"
+                        "no panic, fatal error, goroutine dump, race report or go test result in 1 lines"
                     ) && r
                         .out
                         .contains("line 1: longer than 1 MiB; read up to that length"),

@@ -1,93 +1,8 @@
-//! `go test` evidence: the runtime's output inside `go test -json`
-//! (test2json) events, and the root cause of a test timeout.
-
-use std::collections::HashMap;
+//! The root cause of a test timeout: where the running test is stuck,
+//! not the timer that raised the panic.
 
 use gosleuth_model::cause::goroot_src;
 use gosleuth_model::{Frame, Group, Incident, IncidentKind, RootCause, Status};
-
-use crate::parser::{MAX_LOGICAL_LINE, cut};
-
-/// Streams of output kept apart at most (one per package and test).
-const MAX_STREAMS: usize = 1024;
-
-/// Puts the output of `go test -json` back together.
-///
-/// test2json carries every line the test binary printed in the `Output`
-/// field of an event (`{"Action":"output","Package":"p","Test":"TestX",
-/// "Output":"panic: boom\n"}`), usually one line per event but split when a
-/// line is long or was printed in pieces. Each (package, test) stream is
-/// reassembled here, so a panic inside `go test -json` reads like the
-/// plain output.
-#[derive(Debug, Default)]
-pub struct Test2Json {
-    /// The unfinished line of each stream.
-    partial: HashMap<String, String>,
-}
-
-impl Test2Json {
-    /// When `line` is a test2json event, the complete lines of output it
-    /// finishes (none for events without output); `None` for any other
-    /// line.
-    pub fn event(&mut self, line: &str) -> Option<Vec<String>> {
-        let t = line.trim_end_matches('\r');
-        if !t.starts_with('{') || !t.ends_with('}') || !t.contains("\"Action\":") {
-            return None;
-        }
-        let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(t)
-        else {
-            return None;
-        };
-        let serde_json::Value::String(action) = map.get("Action")? else {
-            return None;
-        };
-        let field = |k: &str| match map.get(k) {
-            Some(serde_json::Value::String(s)) => s.as_str(),
-            _ => "",
-        };
-        let package = match field("Package") {
-            "" => field("ImportPath"),
-            p => p,
-        };
-        let key = format!("{package}\u{0}{}", field("Test"));
-        let mut out = Vec::new();
-        if let Some(serde_json::Value::String(output)) = map.get("Output") {
-            let mut rest = output.as_str();
-            let mut partial = self.partial.remove(&key).unwrap_or_default();
-            while let Some(i) = rest.find('\n') {
-                partial.push_str(cut(
-                    &rest[..i],
-                    MAX_LOGICAL_LINE.saturating_sub(partial.len()),
-                ));
-                if partial.ends_with('\r') {
-                    partial.pop();
-                }
-                out.push(std::mem::take(&mut partial));
-                rest = &rest[i + 1..];
-            }
-            partial.push_str(cut(rest, MAX_LOGICAL_LINE.saturating_sub(partial.len())));
-            if !partial.is_empty() {
-                if self.partial.len() < MAX_STREAMS {
-                    self.partial.insert(key, partial);
-                } else {
-                    // Too many streams at once: the piece stands alone.
-                    out.push(partial);
-                }
-            }
-        } else if action != "output" {
-            // A test or package ended: what it left unfinished is a line.
-            out.extend(self.partial.remove(&key));
-        }
-        Some(out)
-    }
-
-    /// The unfinished lines left at the end of the input.
-    pub fn finish(self) -> Vec<String> {
-        let mut left: Vec<(String, String)> = self.partial.into_iter().collect();
-        left.sort();
-        left.into_iter().map(|(_, l)| l).collect()
-    }
-}
 
 /// For `panic: test timed out after D` (the test binary's alarm, raised
 /// while tests still run): the hang behind it. The goroutine that raised
@@ -216,7 +131,7 @@ fn location(f: &Frame) -> String {
 }
 
 /// The tests under `running tests:` in the timeout message (`TestX (2s)`).
-fn running_tests(message: &str) -> Vec<String> {
+pub(crate) fn running_tests(message: &str) -> Vec<String> {
     message
         .lines()
         .skip_while(|l| l.trim() != "running tests:")
@@ -287,33 +202,6 @@ fn waits_for_subtest(g: &Group) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reassembles_split_output_per_test() {
-        let mut t = Test2Json::default();
-        let ev = |test: &str, out: &str| {
-            format!(
-                r#"{{"Action":"output","Package":"p","Test":"{test}","Output":{}}}"#,
-                serde_json::to_string(out).unwrap()
-            )
-        };
-        assert_eq!(t.event(&ev("A", "panic: bo")), Some(vec![]));
-        assert_eq!(
-            t.event(&ev("B", "=== RUN   B\n")),
-            Some(vec!["=== RUN   B".into()])
-        );
-        assert_eq!(
-            t.event(&ev("A", "om\n\tx\n")),
-            Some(vec!["panic: boom".into(), "\tx".into()])
-        );
-        assert_eq!(t.event(&ev("A", "tail")), Some(vec![]));
-        assert_eq!(
-            t.event(r#"{"Action":"fail","Package":"p","Test":"A"}"#),
-            Some(vec!["tail".into()])
-        );
-        assert_eq!(t.event("panic: plain"), None);
-        assert_eq!(t.event(r#"{"level":"info","msg":"x"}"#), None);
-    }
 
     #[test]
     fn running_tests_are_read_from_the_message() {

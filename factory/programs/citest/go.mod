@@ -1,0 +1,3 @@
+module example.com/citest
+
+go 1.21
