@@ -30,6 +30,12 @@ pub enum Wrapper {
 /// line may yield many (a stack carried in a field) or the whole line.
 pub fn unwrap_line(line: &str, emit: &mut dyn FnMut(&str, Wrapper)) {
     let line = line.strip_suffix('\r').unwrap_or(line);
+    if memchr::memchr2(0x1b, b'\r', line.as_bytes()).is_some() {
+        let clean = as_terminal_shows(line);
+        if clean != line {
+            return unwrap_line(&clean, emit);
+        }
+    }
     let first = line.as_bytes().first().copied();
     match first {
         Some(b'{') if line.ends_with('}') && unwrap_json(line, emit) => return,
@@ -48,6 +54,41 @@ pub fn unwrap_line(line: &str, emit: &mut dyn FnMut(&str, Wrapper)) {
         _ => {}
     }
     emit(line, Wrapper::Plain);
+}
+
+/// A line of a CI log as a terminal shows it: ANSI escape sequences
+/// (colours, `\x1b[0K`) removed, and of text overwritten after a carriage
+/// return (GitLab's `section_start:T:name\r\x1b[0K` markers, progress
+/// lines) only the last part kept.
+fn as_terminal_shows(line: &str) -> String {
+    let line = match line.rfind('\r') {
+        Some(i) => &line[i + 1..],
+        None => line,
+    };
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find('\x1b') {
+        out.push_str(&rest[..i]);
+        let seq = &rest[i + 1..];
+        rest = match seq.as_bytes().first() {
+            // CSI: parameters and intermediates, then a final byte @..~.
+            Some(b'[') => match seq[1..].find(|c: char| ('@'..='~').contains(&c)) {
+                Some(end) => &seq[1 + end + 1..],
+                None => "",
+            },
+            // OSC (hyperlinks, titles): up to BEL or ST.
+            Some(b']') => match seq.find(['\x07', '\x1b']) {
+                Some(end) if seq.as_bytes()[end] == 0x07 => &seq[end + 1..],
+                Some(end) => seq[end + 1..].strip_prefix('\\').unwrap_or(&seq[end + 1..]),
+                None => "",
+            },
+            // A two-byte escape.
+            Some(_) => &seq[seq.chars().next().map_or(0, char::len_utf8)..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Fields of structured loggers that carry stacks or messages, in the
@@ -233,6 +274,26 @@ mod tests {
         let mut out = Vec::new();
         unwrap_line(s, &mut |l, w| out.push((l.to_string(), w)));
         out
+    }
+
+    #[test]
+    fn ci_log_colours_and_sections_are_removed() {
+        assert_eq!(
+            lines("\x1b[31m--- FAIL: TestX (0.00s)\x1b[0m"),
+            [("--- FAIL: TestX (0.00s)".to_string(), Wrapper::Plain)]
+        );
+        assert_eq!(
+            lines("section_start:1796634000:step_script\r\x1b[0K\x1b[36;1mExecuting\x1b[0;m"),
+            [("Executing".to_string(), Wrapper::Plain)]
+        );
+        assert_eq!(
+            lines("2026-12-07T09:00:00.0000000Z \x1b[36;1mgo test ./...\x1b[0m"),
+            [("go test ./...".to_string(), Wrapper::Timestamp)]
+        );
+        assert_eq!(
+            lines("a\x1b]8;;http://x\x07link\x1b]8;;\x07 b\x1b"),
+            [("alink b".to_string(), Wrapper::Plain)]
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ use gosleuth_text::{Evidence, Options, parse};
 #[cfg(feature = "factory")]
 mod gotest;
 mod limits;
+#[cfg(feature = "factory")]
+mod testrun;
 
 #[cfg(feature = "factory")]
 fn parse_file(path: &Path) -> Evidence {
