@@ -43,6 +43,15 @@ if [ -z "$font" ]; then
   fi
 fi
 
+# Python packages the oracles need (xmlschema validates JUnit output
+# against docs/junit.xsd), in a venv beside the factory's cache.
+pyenv="${GOSLEUTH_PYENV:-${XDG_CACHE_HOME:-$HOME/.cache}/gosleuth/pyenv}"
+if ! "$pyenv/bin/python3" -c 'import xmlschema' 2>/dev/null; then
+  echo "== python venv with xmlschema: $pyenv" >&2
+  python3 -m venv "$pyenv" && "$pyenv/bin/pip" install -q xmlschema
+fi
+export GOSLEUTH_PYTHON="$pyenv/bin/python3"
+
 start=$(date +%s)
 prepare=(python3 factory/factory.py prepare --jobs "${GOSLEUTH_FACTORY_JOBS:-2}")
 [ -n "${GOSLEUTH_GO_VERSIONS:-}" ] && prepare+=(--tests "$GOSLEUTH_GO_VERSIONS")

@@ -368,7 +368,12 @@ impl Parser {
     fn physical_line(&mut self, raw: &[u8]) {
         self.line_no += 1;
         self.evidence.lines += 1;
-        let text = String::from_utf8_lossy(raw);
+        // Valid UTF-8 (nearly every line) is checked faster than it is
+        // repaired.
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
         if looks_like_event(&text) && self.json_line(&text) {
             return;
         }

@@ -8,6 +8,8 @@ use std::process::{Command, Output, Stdio};
 
 use gosleuth_testkit as kit;
 
+#[cfg(feature = "factory")]
+mod ci;
 mod cores;
 #[cfg(feature = "factory")]
 mod dlv;

@@ -129,7 +129,9 @@ pub struct Recorder {
     others_kept: usize,
     /// Running tests by (package, name); the package is empty for text
     /// until the package's `ok`/`FAIL` line.
-    running: HashMap<(String, String), Running>,
+    running: HashMap<String, Running>,
+    /// Scratch for the key of `running` (`package\0name`).
+    key: String,
     held: usize,
     /// Text: the test the next output lines belong to (`=== RUN X`).
     current: Option<String>,
@@ -228,10 +230,8 @@ impl Recorder {
                     {
                         self.blame_race(package, test);
                     }
-                    if let Some(r) = self
-                        .running
-                        .get_mut(&(package.to_string(), test.to_string()))
-                    {
+                    set_key(&mut self.key, package, test);
+                    if let Some(r) = self.running.get_mut(self.key.as_str()) {
                         r.output.push(l, &mut self.held);
                     }
                 }
@@ -331,7 +331,8 @@ impl Recorder {
             if race_line {
                 self.blame_race("", &name);
             }
-            if let Some(r) = self.running.get_mut(&(String::new(), name)) {
+            set_key(&mut self.key, "", &name);
+            if let Some(r) = self.running.get_mut(self.key.as_str()) {
                 r.output.push(l, &mut self.held);
             }
         }
@@ -363,8 +364,8 @@ impl Recorder {
     }
 
     fn start(&mut self, package: &str, name: &str, line_no: u64) {
-        let key = (package.to_string(), name.to_string());
-        if self.running.contains_key(&key) {
+        set_key(&mut self.key, package, name);
+        if self.running.contains_key(self.key.as_str()) {
             return;
         }
         if self.running.len() >= MAX_RUNNING {
@@ -372,7 +373,7 @@ impl Recorder {
             return;
         }
         self.running.insert(
-            key,
+            self.key.clone(),
             Running {
                 line: line_no,
                 output: Output::default(),
@@ -389,9 +390,8 @@ impl Recorder {
         elapsed: Option<f64>,
         line_no: u64,
     ) -> Option<usize> {
-        let running = self
-            .running
-            .remove(&(package.to_string(), name.to_string()));
+        set_key(&mut self.key, package, name);
+        let running = self.running.remove(self.key.as_str());
         let (line, output) = match running {
             Some(r) => (r.line, Some(r.output)),
             None => (line_no, None),
@@ -465,15 +465,15 @@ impl Recorder {
         let key = if text { "" } else { package };
         let timeout = self.timeouts.remove(key);
         let mut unfinished: Vec<(String, Running)> = Vec::new();
-        let names: Vec<(String, String)> = self
+        let names: Vec<String> = self
             .running
             .keys()
-            .filter(|(p, _)| p == key)
+            .filter(|k| split_key(k).0 == key)
             .cloned()
             .collect();
         for k in names {
             if let Some(r) = self.running.remove(&k) {
-                unfinished.push((k.1, r));
+                unfinished.push((split_key(&k).1.to_string(), r));
             }
         }
         unfinished.sort_by_key(|(_, r)| r.line);
@@ -641,7 +641,10 @@ impl Recorder {
                 .find(|t| t.name == name && (t.package == package || t.package.is_empty()))
             {
                 t.cause.get_or_insert(cause);
-            } else if self.running.contains_key(&(package.clone(), name.clone())) {
+            } else if self
+                .running
+                .contains_key(format!("{package}\u{0}{name}").as_str())
+            {
                 // Tied when the test ends.
                 self.pending_causes.push((package, name, cause));
             }
@@ -650,13 +653,14 @@ impl Recorder {
 
     /// Ends the input: tests still running are unfinished.
     pub fn finish(mut self) -> TestRun {
-        let mut left: Vec<((String, String), Running)> = self.running.drain().collect();
+        let mut left: Vec<(String, Running)> = self.running.drain().collect();
         left.sort_by_key(|(_, r)| r.line);
-        for ((package, name), r) in left {
+        for (key, r) in left {
+            let (package, name) = split_key(&key);
             let (output, output_omitted) = r.output.into_lines(&mut self.held);
             self.keep(TestResult {
-                package,
-                name,
+                package: package.to_string(),
+                name: name.to_string(),
                 outcome: Outcome::Unfinished,
                 elapsed: None,
                 line: r.line,
@@ -668,6 +672,18 @@ impl Recorder {
         self.apply_pending();
         self.run
     }
+}
+
+/// The key of a running test: `package\0name`.
+fn set_key(key: &mut String, package: &str, name: &str) {
+    key.clear();
+    key.push_str(package);
+    key.push('\0');
+    key.push_str(name);
+}
+
+fn split_key(key: &str) -> (&str, &str) {
+    key.split_once('\0').unwrap_or((key, ""))
 }
 
 /// `=== RUN   TestX` (also `CONT`, `NAME`, `PAUSE`): the verb and the name.

@@ -84,10 +84,21 @@ impl Test2Json {
     /// output); `None` for any other line.
     pub fn event<'a>(&mut self, line: &'a str, out: &mut Vec<String>) -> Option<Event<'a>> {
         let t = line.trim_end_matches('\r');
-        if !looks_like_event(t) {
+        if !t.starts_with('{') {
             return None;
         }
+        // Not an event unless it has an `Action`.
         let ev: Event<'a> = serde_json::from_str(t).ok()?;
+        if let Some(output) = ev.output.as_deref().filter(|o| o.ends_with('\n')) {
+            if self.partial.is_empty() {
+                // The common case: whole lines, nothing pending.
+                for l in output[..output.len() - 1].split('\n') {
+                    let l = l.strip_suffix('\r').unwrap_or(l);
+                    out.push(cut(l, MAX_LOGICAL_LINE).to_string());
+                }
+                return Some(ev);
+            }
+        }
         let key = format!("{}\u{0}{}", ev.package(), ev.test());
         if let Some(output) = &ev.output {
             let mut rest: &str = output;
