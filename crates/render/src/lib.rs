@@ -14,6 +14,7 @@ pub mod json;
 pub mod logs;
 pub mod paths;
 pub mod png;
+pub mod report;
 pub mod size;
 pub mod style;
 pub mod tests;
