@@ -31,6 +31,8 @@ Which command for which symptom:
   the binary grew               gosleuth bin size BIN  (--diff OLD_BIN)
   what imports what             gosleuth deps ./...    (-s: no standard library; --format svg)
   what allocates on the heap    gosleuth escape ./pkg  (--profile heap.pb.gz ranks by bytes)
+  CI failed                     gosleuth triage ci.log  (go test output: --format junit|github)
+  the postmortem                gosleuth report EVIDENCE... -o incident.html  (or http://host:port)
 
 Exit status: 2 on an error (unreadable input, bad arguments); 1 when the evidence
 shows a failure the command gates on (diagnose: a critical finding; triage and logs
@@ -76,6 +78,9 @@ enum Command {
     Fetch(cmd::fetch::FetchArgs),
     /// Reports on pprof profiles, with go tool pprof's flags.
     Pprof(cmd::pprof::PprofArgs),
+    /// An incident report (Markdown or HTML) from all the evidence at once,
+    /// or captured from a service's net/http/pprof in the SOP's order.
+    Report(cmd::report::ReportArgs),
     /// The package import graph (godepgraph's options), as DOT, an SVG
     /// drawn without Graphviz, text or JSON.
     Deps(cmd::deps::DepsArgs),
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         Command::Diagnose(a) => cmd::diagnose::run(a),
         Command::Bin(c) => cmd::bin::run(c),
         Command::Pprof(a) => cmd::pprof::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Fetch(a) => cmd::fetch::run(a),
         Command::Deps(a) => cmd::deps::run(a),
         Command::Escape(a) => cmd::escape::run(a),

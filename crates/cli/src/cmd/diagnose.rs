@@ -207,6 +207,22 @@ fn kind(input: &Input) -> Result<FileKind> {
     }
 }
 
+/// The goroutines of a text dump, ready for the rules, and their count
+/// (for `gosleuth report`).
+pub fn text_subject(input: &Input) -> Result<(Subject, u64)> {
+    let loaded = text(input)?;
+    let total = loaded.subject.total;
+    Ok((loaded.subject, total))
+}
+
+/// The goroutines of a core file read with its binary (for `gosleuth
+/// report`).
+pub fn core_subject(bin: &Path, core: &Path) -> Result<(Subject, u64)> {
+    let loaded = core_file(bin, core)?;
+    let total = loaded.subject.total;
+    Ok((loaded.subject, total))
+}
+
 /// A text dump. Every goroutine is kept when the input is not huge: the
 /// lock rules read each one's arguments, and findings list more ids.
 fn text(input: &Input) -> Result<Loaded> {

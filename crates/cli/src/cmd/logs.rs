@@ -137,6 +137,17 @@ fn read(input: &Input, opts: &Options, threads: usize) -> Result<Part> {
     Ok(scanner.finish())
 }
 
+/// The logs report of one input with the default options (for `gosleuth
+/// report`).
+pub fn read_report(input: &Input) -> Result<Option<Report>> {
+    let opts = Options::default();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let part = read(input, &opts, threads)?;
+    let mut report = gosleuth_logs::report(part, &opts);
+    report.source = input.name();
+    Ok(Some(report))
+}
+
 pub fn run(args: LogsArgs) -> Result<ExitCode> {
     let opts = options(&args)?;
     for a in &args.inputs {

@@ -12,4 +12,5 @@ pub mod goroutines;
 pub mod live;
 pub mod logs;
 pub mod pprof;
+pub mod report;
 pub mod triage;
