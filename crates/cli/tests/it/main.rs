@@ -22,6 +22,8 @@ mod inputs;
 mod logs;
 mod messages;
 mod pprof;
+#[cfg(feature = "factory")]
+mod report;
 
 fn gosleuth(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gosleuth"))
