@@ -48,7 +48,12 @@ fi
 pyenv="${GOSLEUTH_PYENV:-${XDG_CACHE_HOME:-$HOME/.cache}/gosleuth/pyenv}"
 if ! "$pyenv/bin/python3" -c 'import xmlschema' 2>/dev/null; then
   echo "== python venv with xmlschema: $pyenv" >&2
-  python3 -m venv "$pyenv" && "$pyenv/bin/pip" install -q xmlschema
+  if ! python3 -m venv "$pyenv" 2>/dev/null; then
+    # Debian's python3 makes venvs with the python3-venv package.
+    [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv
+    python3 -m venv "$pyenv"
+  fi
+  "$pyenv/bin/pip" install -q xmlschema
 fi
 export GOSLEUTH_PYTHON="$pyenv/bin/python3"
 
