@@ -241,3 +241,27 @@ fn a_service_url_is_captured_and_reported() {
     assert!(md.contains("## Profiles"), "{md}");
     assert!(md.contains("2-goroutines.txt: "), "{md}");
 }
+
+/// `gosleuth report --pid PID`: a core of the running process is written
+/// beside the report and read with its binary; the process runs on.
+#[test]
+fn a_running_process_is_captured_and_reported() {
+    let parked = Running::start(&kit::binary("installed", "parked"), &["-n", "3"]);
+    let dir = tempdir("pid");
+    let out = dir.join("incident.md");
+    let pid = parked.pid.to_string();
+    let o = gosleuth(&["report", "--pid", &pid, "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{o:?}");
+    let core = dir.join("incident.md.evidence").join(format!("core.{pid}"));
+    assert!(core.is_file(), "{o:?}");
+    let md = std::fs::read_to_string(&out).expect("the report").replace('\\', "");
+    assert!(md.contains(&format!("core.{pid} | core file")), "{md}");
+    assert!(md.contains("| Go binary |"), "{md}");
+    assert!(md.contains(" goroutines, "), "{md}");
+    // Resumed: every thread runs or sleeps again, none is stopped.
+    assert!(
+        parked.thread_states().iter().all(|s| *s != 't' && *s != 'T'),
+        "{:?}",
+        parked.thread_states()
+    );
+}

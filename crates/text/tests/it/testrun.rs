@@ -232,3 +232,41 @@ fn a_truncated_log_keeps_what_it_read() {
         "{names:?}"
     );
 }
+
+/// Binary garbage between the lines and a dump cut in the middle of a
+/// goroutine: what was read before stays, nothing panics, and the
+/// failures around the garbage are still found.
+#[test]
+fn garbage_between_lines_and_a_cut_dump_keep_what_was_read() {
+    let path = kit::evidence("installed", &["citest"])
+        .join("text")
+        .join("citest.json.txt");
+    let text = kit::read(&path);
+    let mut rng = kit::Rng(7);
+    let mut mangled = Vec::new();
+    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+        mangled.extend_from_slice(line);
+        mangled.push(b'\n');
+        if i % 9 == 4 {
+            // A line of random bytes (NULs, invalid UTF-8, stray braces).
+            for _ in 0..rng.below(200) {
+                let b = rng.next() as u8;
+                mangled.push(if b == b'\n' { 0 } else { b });
+            }
+            mangled.push(b'\n');
+        }
+    }
+    let e = parse(&mangled, Options::default());
+    let names: Vec<&str> = e.tests.failed_tests().map(|t| t.name.as_str()).collect();
+    for want in ["TestAdd", "TestDiv/by_zero", "TestConfig/empty", "TestCounter", "TestDrain"] {
+        assert!(names.contains(&want), "{want} not in {names:?}");
+    }
+
+    // Cut inside the timeout's goroutine dump: the hung test is there,
+    // without a result, and no package result is invented.
+    let cut = memchr::memmem::rfind(&text, b"hang.TestDrain(").expect("the hung test's frame");
+    let e = parse(&text[..cut + 10], Options::default());
+    let drain = e.tests.tests.iter().find(|t| t.name == "TestDrain").expect("TestDrain");
+    assert_eq!(drain.outcome, Outcome::Unfinished, "{drain:?}");
+    assert!(!e.tests.packages.iter().any(|p| p.name.ends_with("/hang")));
+}

@@ -3,13 +3,16 @@
 //! ```text
 //! gosleuth report EVIDENCE... [-o incident.md|incident.html]
 //! gosleuth report http://host:port [--budget 30s] [-o incident.html]
+//! gosleuth report --pid PID [-o incident.html]
 //! ```
 //!
 //! The first form reads files (logs, dumps, `go test` output, profiles, a
 //! Go binary with its core files; directories file by file). The second
 //! captures the evidence itself from a service with net/http/pprof, in the
 //! order seed 000's SOP checks things, keeps the files beside the report,
-//! and reads them as the first form does.
+//! and reads them as the first form does. The third writes a core file of
+//! a running process (frozen only for the budget of `gosleuth dump`) and
+//! reads it with the process's binary.
 
 mod capture;
 mod compose;
@@ -27,8 +30,14 @@ pub struct ReportArgs {
     /// Evidence files or directories (logs, goroutine dumps, go test output,
     /// pprof profiles, a Go binary and its core files), or one URL of a
     /// service with net/http/pprof (http://host:port) to capture from.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "pid")]
     pub inputs: Vec<String>,
+
+    /// Capture from a running process instead: a core file of it is written
+    /// beside the report (the process is frozen only while its memory is
+    /// copied) and read with its binary.
+    #[arg(long, value_name = "PID", conflicts_with = "inputs")]
+    pub pid: Option<u32>,
 
     /// Where to write the report: a .md file (Markdown), a .html file (one
     /// static page), or - for Markdown on standard output.
@@ -79,7 +88,32 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         .iter()
         .filter(|i| i.starts_with("http://") || i.starts_with("https://"))
         .collect();
+    let evidence_dir = || {
+        args.evidence_dir.clone().unwrap_or_else(|| {
+            if args.output == "-" {
+                PathBuf::from("gosleuth-evidence")
+            } else {
+                PathBuf::from(format!("{}.evidence", args.output))
+            }
+        })
+    };
     let paths: Vec<PathBuf> = match urls.as_slice() {
+        _ if args.pid.is_some() => {
+            let pid = args.pid.unwrap_or_default();
+            let dir = evidence_dir();
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let core = dir.join(format!("core.{pid}"));
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+                .with_context(|| format!("cannot find the executable of process {pid}"))?;
+            super::dump::run(super::dump::DumpArgs {
+                pid,
+                output: Some(core.clone()),
+                budget_ms: 100,
+                quiet: false,
+            })?;
+            vec![core, exe]
+        }
         [] => args.inputs.iter().map(PathBuf::from).collect(),
         [url] if args.inputs.len() == 1 => {
             let budget = capture::parse_duration(&args.budget).with_context(|| {
@@ -88,13 +122,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                     args.budget
                 )
             })?;
-            let dir = args.evidence_dir.clone().unwrap_or_else(|| {
-                if args.output == "-" {
-                    PathBuf::from("gosleuth-evidence")
-                } else {
-                    PathBuf::from(format!("{}.evidence", args.output))
-                }
-            });
+            let dir = evidence_dir();
             let captured = capture::capture(url, &dir, budget)?;
             eprintln!(
                 "gosleuth: captured {} files into {} (kept to re-check each claim)",
