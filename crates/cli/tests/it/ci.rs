@@ -1,6 +1,7 @@
 //! `gosleuth triage` on `go test` output for CI: the failures in text, JUnit
 //! XML valid against docs/junit.xsd and read back by a JUnit reader
-//! (scripts/check-junit.py, xmlschema), GitHub annotations, and flaky
+//! (scripts/check-junit.py: xmlschema, then junitparser), GitHub
+//! annotations, and flaky
 //! tests across runs. Evidence: the factory's citest module
 //! (factory/programs/citest/README.md).
 
@@ -38,8 +39,9 @@ fn check_junit(xml: &str) -> Result<serde_json::Value, String> {
     let out = child.wait_with_output().expect("wait");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
-        !err.contains("No module named 'xmlschema'"),
-        "{python} lacks xmlschema: run the tests with scripts/test.sh, which installs it"
+        !err.contains("No module named"),
+        "{python} lacks a module ({err}): run the tests with scripts/test.sh, which installs \
+         xmlschema and junitparser"
     );
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).expect("JSON"))
