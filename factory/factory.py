@@ -58,7 +58,7 @@ VERSION_GROUPS = {"default": DEFAULT_VERSIONS, "old": OLD_VERSIONS,
 FIXTURE_VERSIONS = DEFAULT_VERSIONS + OLD_VERSIONS
 
 PROGRAMS = ["crash", "racepanic", "rpcrace", "leak", "metricsdeadlock", "lockorder",
-            "mapwrites", "goleak", "parked", "variants", "loadgen", "testtimeout"]
+            "mapwrites", "goleak", "parked", "variants", "loadgen", "testtimeout", "tracer"]
 # Helper programs are built with default flags only.
 HELPERS = {"loadgen"}
 RACE_PROGRAMS = {"racepanic", "rpcrace"}
@@ -71,7 +71,8 @@ BUILD_VARIANTS = [
 ]
 
 EVIDENCE_CASES = ["crash", "racepanic", "rpcrace", "mapwrites", "leak", "metricsdeadlock",
-                  "lockorder", "goleak", "parked", "variants", "testtimeout", "citest"]
+                  "lockorder", "goleak", "parked", "variants", "testtimeout", "citest",
+                  "tracer"]
 CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder", "parked"]
 DEFAULT_CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder"]  # parked on demand
 # Core cases that run a variant of another program: case -> (program, binary).
@@ -88,7 +89,7 @@ CASE_BINS = {
     "goleak": ["goleak"], "parked": ["parked"], "variants": ["variants"],
     "crash-noopt": ["crash.noopt"],
     # `go test` builds what it runs.
-    "testtimeout": [], "citest": [],
+    "testtimeout": [], "citest": [], "tracer": ["tracer"],
 }
 
 # variants subcommands, each run under GOTRACEBACK=all ...
@@ -1009,6 +1010,21 @@ def gitlab_log(text: str, command: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def case_tracer(ctx: Ctx):
+    """`bin/tracer -o trace/tracer.trace`: an execution trace of known
+    behaviour (40 goroutines contending on a mutex in user regions of one
+    task, three forced GC cycles and no others), with what the runtime
+    counted in `trace/tracer.txt` (gc=N from MemStats). Go 1.21 writes the
+    old trace format (the reader refuses it by name)."""
+    trace_dir = ctx.outdir / "trace"
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    out = trace_dir / "tracer.trace"
+    counts = trace_dir / "tracer.txt"
+    rc, text, _ = run_capture([ctx.bin / "tracer", "-o", out], counts, env=run_env(), timeout=120)
+    expect(rc == 0 and text.startswith("gc="), f"tracer: rc={rc} {text[-300:]!r}")
+    return [ctx.rel(out), ctx.rel(counts)]
+
+
 CASE_FUNCS = {
     "crash": (case_crash, ["crash"]),
     "racepanic": (case_racepanic, ["racepanic"]),
@@ -1022,6 +1038,7 @@ CASE_FUNCS = {
     "variants": (case_variants, ["variants"]),
     "testtimeout": (case_testtimeout, ["testtimeout"]),
     "citest": (case_citest, ["citest"]),
+    "tracer": (case_tracer, ["tracer"]),
 }
 
 

@@ -81,6 +81,9 @@ enum Command {
     /// An incident report (Markdown or HTML) from all the evidence at once,
     /// or captured from a service's net/http/pprof in the SOP's order.
     Report(cmd::report::ReportArgs),
+    /// What an execution trace (Go 1.22 and later) says about the
+    /// scheduler and the GC, read as a stream; --wire lists its events.
+    Trace(cmd::trace::TraceArgs),
     /// The package import graph (godepgraph's options), as DOT, an SVG
     /// drawn without Graphviz, text or JSON.
     Deps(cmd::deps::DepsArgs),
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Bin(c) => cmd::bin::run(c),
         Command::Pprof(a) => cmd::pprof::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Trace(a) => cmd::trace::run(a),
         Command::Fetch(a) => cmd::fetch::run(a),
         Command::Deps(a) => cmd::deps::run(a),
         Command::Escape(a) => cmd::escape::run(a),

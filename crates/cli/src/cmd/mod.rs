@@ -13,4 +13,5 @@ pub mod live;
 pub mod logs;
 pub mod pprof;
 pub mod report;
+pub mod trace;
 pub mod triage;

@@ -24,6 +24,8 @@ mod messages;
 mod pprof;
 #[cfg(feature = "factory")]
 mod report;
+#[cfg(feature = "factory")]
+mod trace;
 
 fn gosleuth(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gosleuth"))

@@ -254,13 +254,18 @@ fn a_running_process_is_captured_and_reported() {
     assert!(o.status.success(), "{o:?}");
     let core = dir.join("incident.md.evidence").join(format!("core.{pid}"));
     assert!(core.is_file(), "{o:?}");
-    let md = std::fs::read_to_string(&out).expect("the report").replace('\\', "");
+    let md = std::fs::read_to_string(&out)
+        .expect("the report")
+        .replace('\\', "");
     assert!(md.contains(&format!("core.{pid} | core file")), "{md}");
     assert!(md.contains("| Go binary |"), "{md}");
     assert!(md.contains(" goroutines, "), "{md}");
     // Resumed: every thread runs or sleeps again, none is stopped.
     assert!(
-        parked.thread_states().iter().all(|s| *s != 't' && *s != 'T'),
+        parked
+            .thread_states()
+            .iter()
+            .all(|s| *s != 't' && *s != 'T'),
         "{:?}",
         parked.thread_states()
     );

@@ -258,7 +258,13 @@ fn garbage_between_lines_and_a_cut_dump_keep_what_was_read() {
     }
     let e = parse(&mangled, Options::default());
     let names: Vec<&str> = e.tests.failed_tests().map(|t| t.name.as_str()).collect();
-    for want in ["TestAdd", "TestDiv/by_zero", "TestConfig/empty", "TestCounter", "TestDrain"] {
+    for want in [
+        "TestAdd",
+        "TestDiv/by_zero",
+        "TestConfig/empty",
+        "TestCounter",
+        "TestDrain",
+    ] {
         assert!(names.contains(&want), "{want} not in {names:?}");
     }
 
@@ -266,7 +272,12 @@ fn garbage_between_lines_and_a_cut_dump_keep_what_was_read() {
     // without a result, and no package result is invented.
     let cut = memchr::memmem::rfind(&text, b"hang.TestDrain(").expect("the hung test's frame");
     let e = parse(&text[..cut + 10], Options::default());
-    let drain = e.tests.tests.iter().find(|t| t.name == "TestDrain").expect("TestDrain");
+    let drain = e
+        .tests
+        .tests
+        .iter()
+        .find(|t| t.name == "TestDrain")
+        .expect("TestDrain");
     assert_eq!(drain.outcome, Outcome::Unfinished, "{drain:?}");
     assert!(!e.tests.packages.iter().any(|p| p.name.ends_with("/hang")));
 }

@@ -1,0 +1,121 @@
+//! `gosleuth trace`: what an execution trace says about the scheduler and
+//! the GC, read as a stream (any size, constant memory).
+
+use std::io::{BufReader, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use gosleuth_trace::{RawEvent, Summary, WireReader};
+
+use crate::output::{Format, emit};
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// A trace file (runtime/trace, /debug/pprof/trace, go test -trace) of
+    /// Go 1.22 or later.
+    pub file: std::path::PathBuf,
+
+    /// Print every event as it is on the wire, as `go tool trace -d=wire`
+    /// does.
+    #[arg(long)]
+    pub wire: bool,
+
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn run(args: TraceArgs) -> Result<ExitCode> {
+    let open = || -> Result<BufReader<std::fs::File>> {
+        let f = std::fs::File::open(&args.file)
+            .with_context(|| format!("cannot open {}", args.file.display()))?;
+        Ok(BufReader::with_capacity(1 << 20, f))
+    };
+    let name = args.file.display().to_string();
+    if args.wire {
+        let mut r = WireReader::new(open()?).with_context(|| name.clone())?;
+        let mut ev = RawEvent::default();
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        while r.next_into(&mut ev).with_context(|| name.clone())? {
+            let line = ev.to_wire_text();
+            if let Err(e) = writeln!(out, "{line}") {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                return Err(e.into());
+            }
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = gosleuth_trace::summarize(open()?).with_context(|| name.clone())?;
+    match args.format {
+        Format::Json => emit(&(serde_json::to_string_pretty(&s)? + "\n"))?,
+        Format::Text => emit(&text(&name, &s))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ms(ns: u64) -> String {
+    format!("{:.3} ms", ns as f64 / 1e6)
+}
+
+fn text(name: &str, s: &Summary) -> String {
+    let mut out = format!(
+        "{name}: a Go 1.{} trace, {} over {}, {} events in {} generations\n\n",
+        s.version,
+        mib(s.bytes),
+        ms(s.duration_ns),
+        s.events,
+        s.generations
+    );
+    out.push_str(&format!(
+        "goroutines  {} created, {} ended\nPs          {} (GOMAXPROCS)\nthreads     {}\n",
+        s.goroutines_created, s.goroutines_ended, s.procs, s.threads
+    ));
+    out.push_str(&format!(
+        "GC          {} cycles started; heap up to {}, goal {} at the end\n",
+        s.gc_cycles,
+        mib(s.heap_alloc_max),
+        mib(s.heap_goal_last)
+    ));
+    if s.tasks + s.regions + s.logs > 0 {
+        out.push_str(&format!(
+            "user        {} tasks, {} regions, {} logs\n",
+            s.tasks, s.regions, s.logs
+        ));
+    }
+    if s.cpu_samples > 0 {
+        out.push_str(&format!("CPU samples {}\n", s.cpu_samples));
+    }
+    if !s.stw.is_empty() {
+        out.push_str("\nstops of the world (from STWBegin to STWEnd on the same thread):\n");
+        let mut rows: Vec<_> = s.stw.iter().collect();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.1.total_ns));
+        for (reason, st) in rows {
+            out.push_str(&format!(
+                "  {:>5} x {:<28} total {:>12}, longest {:>12}\n",
+                st.count,
+                reason,
+                ms(st.total_ns),
+                ms(st.max_ns)
+            ));
+        }
+    }
+    out.push_str("\nevents by kind:\n");
+    let mut kinds: Vec<_> = s.by_kind.iter().collect();
+    kinds.sort_by_key(|k| std::cmp::Reverse(*k.1));
+    for (k, n) in kinds {
+        out.push_str(&format!("  {n:>10}  {k}\n"));
+    }
+    out
+}
+
+fn mib(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20))
+    } else {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    }
+}

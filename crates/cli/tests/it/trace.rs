@@ -1,0 +1,57 @@
+//! `gosleuth trace` end to end on the factory's `tracer` program: the
+//! summary names the GC cycles the program's MemStats counted and the
+//! stops of the world with their reasons, `--wire` prints what `go tool
+//! trace -d=wire` prints, and a Go 1.21 trace is refused by name.
+
+use std::process::Command;
+
+use gosleuth_testkit as kit;
+
+use super::{gosleuth, stdout};
+
+#[test]
+fn the_summary_names_gc_cycles_and_stops() {
+    let dir = kit::evidence("installed", &["tracer"]).join("trace");
+    let counts = std::fs::read_to_string(dir.join("tracer.txt")).expect("tracer.txt");
+    let gc = counts
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("gc="))
+        .expect("gc=N");
+    let path = dir.join("tracer.trace");
+    let o = gosleuth(&["trace", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{o:?}");
+    let out = stdout(&o);
+    for needle in [
+        format!("GC          {gc} cycles started"),
+        "GC mark termination".to_string(),
+        "GC sweep termination".to_string(),
+        "user        1 tasks, 40 regions, 1 logs".to_string(),
+    ] {
+        assert!(out.contains(&needle), "{needle:?} not in\n{out}");
+    }
+    let o = gosleuth(&["trace", "--format", "json", path.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(doc["gc_cycles"].to_string(), gc);
+
+    let wire = gosleuth(&["trace", "--wire", path.to_str().unwrap()]);
+    let go = Command::new("go")
+        .args(["tool", "trace", "-d=wire"])
+        .arg(&path)
+        .output()
+        .expect("go tool trace");
+    assert!(
+        wire.stdout == go.stdout,
+        "--wire differs from go tool trace -d=wire"
+    );
+}
+
+#[test]
+fn an_old_trace_is_refused_by_name() {
+    let path = kit::evidence("go1.21.13", &["tracer"])
+        .join("trace")
+        .join("tracer.trace");
+    let o = gosleuth(&["trace", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("written by Go 1.21"), "{err}");
+}

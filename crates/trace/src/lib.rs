@@ -1,0 +1,23 @@
+//! Go execution traces, the format of Go 1.22 and later (the traces of
+//! `runtime/trace`, `/debug/pprof/trace`, `go test -trace` and the flight
+//! recorder).
+//!
+//! [`wire`] reads the trace event by event in constant memory (what `go
+//! tool trace -d=wire` prints, the same text); [`summary`] streams a trace
+//! into what it says about the scheduler and the GC: events by kind,
+//! goroutines created and ended, GC cycles, stops of the world with their
+//! reasons and durations, Ps, threads, the heap.
+//!
+//! Nothing here prints or keeps the trace: memory grows with one
+//! generation's string table, not with the file.
+
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod spec;
+pub mod summary;
+pub mod wire;
+
+pub use error::{Error, Result};
+pub use summary::{Summary, summarize};
+pub use wire::{RawEvent, WireReader};

@@ -1,0 +1,217 @@
+//! A trace summarised as it streams past: events by kind, goroutines,
+//! GC cycles, stops of the world with their reasons and durations, Ps,
+//! threads, the heap.
+//!
+//! Generations are read in order (the runtime writes one whole before the
+//! next); a generation's strings (the reasons of its stops) are kept until
+//! the next begins. Times are the trace's ticks turned into nanoseconds
+//! with its `Frequency`. A stop of the world is measured from its
+//! `STWBegin` to the next `STWEnd` on the same thread, which is how the
+//! runtime emits them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::BufRead;
+
+use crate::error::Result;
+use crate::spec::ev;
+use crate::wire::{RawEvent, WireReader};
+
+/// Stops of the world of one reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StwStats {
+    pub count: u64,
+    /// Summed and longest durations, in nanoseconds.
+    pub total_ns: u64,
+    pub max_ns: u64,
+}
+
+/// What a trace says, in numbers.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Summary {
+    /// The format version (`N` of `go 1.N trace`).
+    pub version: u32,
+    pub bytes: u64,
+    pub events: u64,
+    /// Events by name, as `go tool trace -d=wire` names them.
+    pub by_kind: BTreeMap<&'static str, u64>,
+    pub generations: u64,
+    pub batches: u64,
+    /// Distinct threads (Ms) that wrote events.
+    pub threads: u64,
+    /// The largest GOMAXPROCS seen.
+    pub procs: u64,
+    pub goroutines_created: u64,
+    pub goroutines_ended: u64,
+    /// `GCBegin` events: GC cycles that started during the trace.
+    pub gc_cycles: u64,
+    /// Stops of the world by reason.
+    pub stw: BTreeMap<String, StwStats>,
+    /// Ticks per second (the trace's clock).
+    pub ticks_per_second: u64,
+    /// From the first to the last event, in nanoseconds.
+    pub duration_ns: u64,
+    pub heap_alloc_max: u64,
+    pub heap_goal_last: u64,
+    pub cpu_samples: u64,
+    /// User tasks, regions and logs (`runtime/trace`).
+    pub tasks: u64,
+    pub regions: u64,
+    pub logs: u64,
+}
+
+/// A stop whose reason string is not read yet: (reason string id, ticks).
+type PendingStw = (u64, u64);
+
+/// Reads a whole trace into a [`Summary`].
+pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
+    let mut reader = WireReader::new(r)?;
+    let mut s = Summary {
+        version: reader.version(),
+        ..Summary::default()
+    };
+    let mut ev = RawEvent::default();
+    let mut threads: HashSet<u64> = HashSet::new();
+    let mut generation: Option<u64> = None;
+    let mut strings: HashMap<u64, String> = HashMap::new();
+    let mut pending: Vec<PendingStw> = Vec::new();
+    // The current batch: its thread, the end offset, the running time.
+    let (mut m, mut batch_end, mut now) = (u64::MAX, 0u64, 0u64);
+    let (mut first, mut last) = (u64::MAX, 0u64);
+    let mut open_stw: HashMap<u64, (u64, u64)> = HashMap::new();
+    let mut batch_start = 0u64;
+    while reader.next_into(&mut ev)? {
+        s.events += 1;
+        *s.by_kind.entry(ev.spec().name).or_default() += 1;
+        let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
+        if ev.typ == ev::EVENT_BATCH {
+            s.batches += 1;
+            let g = arg(0);
+            if generation != Some(g) {
+                if generation.is_some() {
+                    resolve(&mut s, &mut pending, &strings);
+                    strings.clear();
+                }
+                generation = Some(g);
+                s.generations += 1;
+            }
+            m = arg(1);
+            if m != u64::MAX {
+                threads.insert(m);
+            }
+            now = arg(2);
+            // The batch's events follow its header (this event's bytes).
+            batch_start = ev.offset;
+            batch_end = reader_offset(&ev) + arg(3);
+            continue;
+        }
+        if ev.offset >= batch_end {
+            // Outside any batch: the stream is malformed, but the counts
+            // still hold; times do not advance.
+        } else if ev.spec().timed {
+            now = now.wrapping_add(arg(0));
+            first = first.min(now);
+            last = last.max(now);
+        }
+        match ev.typ {
+            ev::STRING => {
+                if let Some(d) = &ev.data {
+                    strings.insert(arg(0), String::from_utf8_lossy(d).into_owned());
+                }
+            }
+            ev::FREQUENCY => s.ticks_per_second = arg(0),
+            ev::PROCS_CHANGE => s.procs = s.procs.max(arg(1)),
+            ev::GO_CREATE | ev::GO_CREATE_SYSCALL | ev::GO_CREATE_BLOCKED => {
+                s.goroutines_created += 1;
+            }
+            ev::GO_DESTROY | ev::GO_DESTROY_SYSCALL | ev::GO_SWITCH_DESTROY => {
+                s.goroutines_ended += 1;
+            }
+            ev::GC_BEGIN => s.gc_cycles += 1,
+            ev::STW_BEGIN => {
+                open_stw.insert(m, (arg(1), now));
+            }
+            ev::STW_END => {
+                if let Some((reason, start)) = open_stw.remove(&m) {
+                    pending.push((reason, now.saturating_sub(start)));
+                }
+            }
+            ev::HEAP_ALLOC => s.heap_alloc_max = s.heap_alloc_max.max(arg(1)),
+            ev::HEAP_GOAL => s.heap_goal_last = arg(1),
+            ev::CPU_SAMPLE => s.cpu_samples += 1,
+            ev::USER_TASK_BEGIN => s.tasks += 1,
+            ev::USER_REGION_BEGIN => s.regions += 1,
+            ev::USER_LOG => s.logs += 1,
+            _ => {}
+        }
+    }
+    if reader.offset() < batch_end {
+        // Cut at an event boundary, but inside a batch.
+        return Err(crate::Error::Truncated {
+            offset: batch_start,
+            event: "EventBatch",
+        });
+    }
+    resolve(&mut s, &mut pending, &strings);
+    s.threads = threads.len() as u64;
+    s.bytes = reader.offset();
+    if last >= first && first != u64::MAX {
+        s.duration_ns = ticks_to_ns(last - first, s.ticks_per_second);
+    }
+    // Durations were kept in ticks until the frequency was known.
+    for st in s.stw.values_mut() {
+        st.total_ns = ticks_to_ns(st.total_ns, s.ticks_per_second);
+        st.max_ns = ticks_to_ns(st.max_ns, s.ticks_per_second);
+    }
+    Ok(s)
+}
+
+/// Where the event after `ev` starts (an event's own length is not kept,
+/// so this is recomputed from its encoding).
+fn reader_offset(ev: &RawEvent) -> u64 {
+    let mut n = 1u64;
+    for a in &ev.args {
+        n += varint_len(*a);
+    }
+    if let Some(d) = &ev.data {
+        n += varint_len(d.len() as u64) + d.len() as u64;
+    }
+    ev.offset + n
+}
+
+fn varint_len(v: u64) -> u64 {
+    let bits = 64 - u64::from(v.leading_zeros());
+    bits.div_ceil(7).max(1)
+}
+
+fn ticks_to_ns(ticks: u64, per_second: u64) -> u64 {
+    if per_second == 0 {
+        return ticks;
+    }
+    (u128::from(ticks) * 1_000_000_000 / u128::from(per_second)) as u64
+}
+
+fn resolve(s: &mut Summary, pending: &mut Vec<PendingStw>, strings: &HashMap<u64, String>) {
+    for (id, ticks) in pending.drain(..) {
+        let reason = strings
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("reason #{id}"));
+        let st = s.stw.entry(reason).or_default();
+        st.count += 1;
+        st.total_ns += ticks;
+        st.max_ns = st.max_ns.max(ticks);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_lengths() {
+        assert_eq!(varint_len(0), 1);
+        assert_eq!(varint_len(127), 1);
+        assert_eq!(varint_len(128), 2);
+        assert_eq!(varint_len(u64::MAX), 10);
+    }
+}

@@ -1,0 +1,132 @@
+use std::collections::BTreeMap;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::Command;
+
+use gosleuth_testkit as kit;
+use gosleuth_trace::{Error, RawEvent, WireReader, summarize};
+
+/// The releases whose traces are in the format of Go 1.22 and later: every
+/// release the layout tests run on, from 1.22.
+fn trace_versions() -> Vec<String> {
+    kit::layout_go_versions()
+        .into_iter()
+        .filter(|v| v == "installed" || kit::go_minor(v) >= 22)
+        .collect()
+}
+
+fn tracer(go: &str) -> (PathBuf, String) {
+    let dir = kit::evidence(go, &["tracer"]).join("trace");
+    let counts = std::fs::read_to_string(dir.join("tracer.txt")).expect("tracer.txt");
+    (dir.join("tracer.trace"), counts)
+}
+
+/// `go tool trace -d=wire` of the installed Go (it reads every release's
+/// format from 1.22 on).
+fn go_tool_wire(path: &std::path::Path) -> String {
+    let o = Command::new("go")
+        .args(["tool", "trace", "-d=wire"])
+        .arg(path)
+        .output()
+        .expect("go tool trace");
+    assert!(o.status.success(), "{o:?}");
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+fn our_wire(path: &std::path::Path) -> String {
+    let f = std::fs::File::open(path).expect("open");
+    let mut r = WireReader::new(BufReader::new(f)).expect("a trace");
+    let mut ev = RawEvent::default();
+    let mut out = String::new();
+    while r.next_into(&mut ev).expect("an event") {
+        out.push_str(&ev.to_wire_text());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn wire_events_print_as_go_tool_trace_prints_them() {
+    for go in trace_versions() {
+        let (path, _) = tracer(&go);
+        let ours = our_wire(&path);
+        let theirs = go_tool_wire(&path);
+        if ours != theirs {
+            let at = ours
+                .lines()
+                .zip(theirs.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            panic!(
+                "{go}: first difference at line {at}: ours {:?} vs go tool trace {:?}",
+                ours.lines().nth(at),
+                theirs.lines().nth(at)
+            );
+        }
+    }
+    // The trace served by /debug/pprof/trace too.
+    let leak = kit::evidence("installed", &["leak"])
+        .join("trace")
+        .join("leak.trace");
+    assert_eq!(our_wire(&leak), go_tool_wire(&leak));
+}
+
+#[test]
+fn the_summary_counts_what_the_program_did() {
+    for go in trace_versions() {
+        let (path, counts) = tracer(&go);
+        let f = std::fs::File::open(&path).expect("open");
+        let s = summarize(BufReader::new(f)).expect("a summary");
+        // Events by kind: those of go tool trace's own wire listing.
+        let mut want: BTreeMap<String, u64> = BTreeMap::new();
+        for line in go_tool_wire(&path).lines().filter(|l| !l.starts_with('\t')) {
+            let name = line.split(' ').next().unwrap_or(line);
+            *want.entry(name.to_string()).or_default() += 1;
+        }
+        let got: BTreeMap<String, u64> =
+            s.by_kind.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        assert_eq!(got, want, "{go}");
+        // The runtime's own counts (tracer.txt, from MemStats).
+        let gc: u64 = counts
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("gc="))
+            .and_then(|n| n.parse().ok())
+            .expect("gc=N");
+        assert_eq!(s.gc_cycles, gc, "{go}: GC cycles ({counts})");
+        assert!(s.goroutines_created >= 40, "{go}: {s:?}");
+        assert_eq!((s.tasks, s.regions, s.logs), (1, 40, 1), "{go}");
+        // Each forced GC stops the world twice (sweep and mark termination).
+        let gc_stw: u64 = s
+            .stw
+            .iter()
+            .filter(|(k, _)| k.starts_with("GC "))
+            .map(|(_, v)| v.count)
+            .sum();
+        assert!(gc_stw >= 2 * gc, "{go}: {:?}", s.stw);
+        assert!(s.duration_ns > 0 && s.ticks_per_second > 0, "{go}: {s:?}");
+        assert!(s.procs >= 1 && s.threads >= 1, "{go}: {s:?}");
+    }
+}
+
+#[test]
+fn a_go_1_21_trace_is_refused_by_name() {
+    let (path, _) = tracer("go1.21.13");
+    let f = std::fs::File::open(&path).expect("open");
+    let err = summarize(BufReader::new(f)).expect_err("an error");
+    assert!(matches!(err, Error::OldFormat { version: 21 }), "{err}");
+    assert!(err.to_string().contains("Go 1.21"), "{err}");
+}
+
+#[test]
+fn a_truncated_trace_says_where_it_ends() {
+    let (path, _) = tracer("installed");
+    let bytes = std::fs::read(&path).expect("read");
+    for cut in [bytes.len() / 3, bytes.len() / 2, bytes.len() - 3] {
+        let err = summarize(&bytes[..cut]).err();
+        assert!(
+            matches!(err, Some(Error::Truncated { .. })),
+            "cut at {cut} of {}: {err:?}",
+            bytes.len()
+        );
+    }
+}
