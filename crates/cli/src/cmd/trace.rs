@@ -21,6 +21,16 @@ pub struct TraceArgs {
     #[arg(long)]
     pub wire: bool,
 
+    /// Write a blocking profile instead, as `go tool trace -pprof=TYPE`
+    /// does: net, sync, syscall or sched (gzipped profile.proto on
+    /// standard output, or in -o FILE).
+    #[arg(long, value_name = "TYPE")]
+    pub pprof: Option<String>,
+
+    /// With --pprof: the file to write.
+    #[arg(short, long)]
+    pub output: Option<std::path::PathBuf>,
+
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -47,6 +57,26 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
             }
         }
         out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(kind) = &args.pprof {
+        let k = gosleuth_trace::profiles::Kind::parse(kind)
+            .with_context(|| format!("--pprof {kind}: expected net, sync, syscall or sched"))?;
+        let p =
+            gosleuth_trace::profiles::blocking_profile(open()?, k).with_context(|| name.clone())?;
+        match &args.output {
+            Some(path) => {
+                let f = std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                gosleuth_pprof::proto::write_gzip(&p, f)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            None => {
+                let mut out = std::io::stdout().lock();
+                gosleuth_pprof::proto::write_gzip(&p, &mut out)?;
+                out.flush()?;
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let s = gosleuth_trace::summarize(open()?).with_context(|| name.clone())?;

@@ -130,3 +130,57 @@ fn a_truncated_trace_says_where_it_ends() {
         );
     }
 }
+
+/// `go tool pprof -top` of a profile file, without its header (file
+/// name, time).
+fn pprof_top(path: &std::path::Path) -> String {
+    let o = Command::new("go")
+        .args(["tool", "pprof", "-top", "-nodecount=40"])
+        .arg(path)
+        .output()
+        .expect("go tool pprof");
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("flat"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn blocking_profiles_equal_go_tool_traces() {
+    use gosleuth_trace::profiles::{Kind, blocking_profile};
+    let dir = std::env::temp_dir().join(format!("gosleuth-trace-pprof-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut traces: Vec<(String, PathBuf)> = trace_versions()
+        .into_iter()
+        .map(|go| {
+            let p = tracer(&go).0;
+            (go, p)
+        })
+        .collect();
+    traces.push((
+        "installed leak".into(),
+        kit::evidence("installed", &["leak"])
+            .join("trace")
+            .join("leak.trace"),
+    ));
+    for (what, path) in traces {
+        for kind in ["net", "sync", "syscall", "sched"] {
+            let theirs = dir.join(format!("go.{kind}.pb"));
+            let o = Command::new("go")
+                .args(["tool", "trace", &format!("-pprof={kind}")])
+                .arg(&path)
+                .output()
+                .expect("go tool trace");
+            std::fs::write(&theirs, &o.stdout).expect("write");
+            let f = std::fs::File::open(&path).expect("open");
+            let p =
+                blocking_profile(BufReader::new(f), Kind::parse(kind).unwrap()).expect("a profile");
+            let ours = dir.join(format!("ours.{kind}.pb.gz"));
+            gosleuth_pprof::proto::write_gzip(&p, std::fs::File::create(&ours).unwrap())
+                .expect("write");
+            assert_eq!(pprof_top(&ours), pprof_top(&theirs), "{what} -pprof={kind}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

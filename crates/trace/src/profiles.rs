@@ -1,0 +1,430 @@
+//! Blocking profiles from a trace, as `go tool trace -pprof=TYPE` makes
+//! them: for every goroutine, each stretch spent in one state (waiting on
+//! the network, waiting on a channel, a select or a sync primitive, in a
+//! syscall, runnable but not running), summed per the stack where the
+//! stretch began, as a pprof profile of `contentions/count` and
+//! `delay/nanoseconds`.
+//!
+//! The trace is read one generation at a time: its events are put in time
+//! order (each thread's events are in order already; they are merged by
+//! timestamp), its strings and stacks resolved, and the goroutines' state
+//! changes followed across generations. As in `go tool trace`, a stretch
+//! counts only within its goroutine's life from the first time it ran
+//! (all of it, for one that never ran), and a stretch still open at the end
+//! of the trace is not counted.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use gosleuth_pprof::Profile;
+use gosleuth_pprof::profile::{Function, Line, Location, Samples, ValueType};
+
+use crate::error::Result;
+use crate::spec::ev;
+use crate::wire::{RawEvent, WireReader};
+
+/// Which stretches a profile sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Waiting on the network (`-pprof=net`).
+    Net,
+    /// Waiting on a channel, a select or a sync primitive (`-pprof=sync`).
+    Sync,
+    /// In a system call (`-pprof=syscall`).
+    Syscall,
+    /// Runnable, waiting for a P (`-pprof=sched`).
+    Sched,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "net" => Some(Kind::Net),
+            "sync" => Some(Kind::Sync),
+            "syscall" => Some(Kind::Syscall),
+            "sched" => Some(Kind::Sched),
+            _ => None,
+        }
+    }
+
+    fn state(self) -> State {
+        match self {
+            Kind::Net | Kind::Sync => State::Waiting,
+            Kind::Syscall => State::Syscall,
+            Kind::Sched => State::Runnable,
+        }
+    }
+
+    fn tracks(self, reason: &str) -> bool {
+        match self {
+            Kind::Net => reason == "network",
+            Kind::Sync => {
+                reason.contains("chan") || reason.contains("sync") || reason.contains("select")
+            }
+            Kind::Syscall | Kind::Sched => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Undetermined,
+    NotExist,
+    Runnable,
+    Running,
+    Syscall,
+    Waiting,
+}
+
+fn status(s: u64) -> State {
+    match s {
+        1 => State::Runnable,
+        2 => State::Running,
+        3 => State::Syscall,
+        4 => State::Waiting,
+        _ => State::Undetermined,
+    }
+}
+
+/// One timed event of a generation: time, thread, type, arguments
+/// without the time delta.
+#[derive(Debug, Clone, Copy)]
+struct Rec {
+    ts: u64,
+    m: u64,
+    typ: u8,
+    a: [u64; 5],
+}
+
+/// A frame as the profile keys it.
+type FrameKey = (String, String, u64, u64);
+
+#[derive(Default)]
+struct Builder {
+    kind: Option<Kind>,
+    /// Nanoseconds per tick (Go's `frequency`).
+    ns_per_tick: f64,
+    state: HashMap<u64, State>,
+    /// The goroutine running on each thread.
+    on_m: HashMap<u64, u64>,
+    /// Stretches being followed: start time (ns) and interned stack.
+    tracking: HashMap<u64, (i64, usize)>,
+    /// First time each goroutine ran (ns).
+    started: HashMap<u64, i64>,
+    /// Finished stretches: goroutine, start, end, stack.
+    stretches: Vec<(u64, i64, i64, usize)>,
+    stacks: Vec<Vec<FrameKey>>,
+    stack_ids: HashMap<Vec<FrameKey>, usize>,
+    last_time: i64,
+}
+
+impl Builder {
+    fn time(&self, ts: u64) -> i64 {
+        (ts as f64 * self.ns_per_tick) as i64
+    }
+
+    fn intern(&mut self, frames: Vec<FrameKey>) -> usize {
+        if let Some(&i) = self.stack_ids.get(&frames) {
+            return i;
+        }
+        self.stacks.push(frames.clone());
+        self.stack_ids.insert(frames, self.stacks.len() - 1);
+        self.stacks.len() - 1
+    }
+
+    /// A goroutine changes state at `t` (ns); `reason` and `stack` are the
+    /// event's.
+    fn transition(&mut self, g: u64, to: State, t: i64, reason: &str, stack: usize) {
+        let Some(kind) = self.kind else { return };
+        self.state.insert(g, to);
+        if to == State::Running {
+            self.started.entry(g).or_insert(t);
+        }
+        match self.tracking.get(&g).copied() {
+            None => {
+                if to == kind.state() && kind.tracks(reason) {
+                    self.tracking.insert(g, (t, stack));
+                }
+            }
+            Some(_) if to == kind.state() => {}
+            Some((start, s)) => {
+                self.tracking.remove(&g);
+                self.stretches.push((g, start, t, s));
+            }
+        }
+    }
+
+    fn generation(
+        &mut self,
+        recs: &mut Vec<Rec>,
+        strings: &HashMap<u64, String>,
+        stacks: &HashMap<u64, Vec<[u64; 4]>>,
+    ) {
+        recs.sort_by_key(|r| r.ts);
+        let mut resolved: HashMap<u64, usize> = HashMap::new();
+        let mut stack_of = |b: &mut Builder, id: u64| -> usize {
+            if let Some(&i) = resolved.get(&id) {
+                return i;
+            }
+            let frames: Vec<FrameKey> = stacks
+                .get(&id)
+                .map(|fs| {
+                    // A frame at PC 0 stands for no stack (the runtime
+                    // records one for unblocks from outside a goroutine);
+                    // go tool trace's profiles show it as none.
+                    fs.iter()
+                        .filter(|f| f[0] != 0)
+                        .map(|f| {
+                            let s = |i: u64| strings.get(&i).cloned().unwrap_or_default();
+                            (s(f[1]), s(f[2]), f[3], f[0])
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let i = b.intern(frames);
+            resolved.insert(id, i);
+            i
+        };
+        let reason = |id: u64| strings.get(&id).map_or("", String::as_str);
+        for r in recs.drain(..) {
+            let t = self.time(r.ts);
+            self.last_time = self.last_time.max(t);
+            let cur = self.on_m.get(&r.m).copied();
+            match r.typ {
+                ev::GO_CREATE => {
+                    let s = stack_of(self, r.a[2]);
+                    self.transition(r.a[0], State::Runnable, t, "", s);
+                }
+                ev::GO_CREATE_BLOCKED => {
+                    let s = stack_of(self, r.a[2]);
+                    self.transition(r.a[0], State::Waiting, t, "", s);
+                }
+                ev::GO_CREATE_SYSCALL => {
+                    self.on_m.insert(r.m, r.a[0]);
+                    let s = stack_of(self, 0);
+                    self.transition(r.a[0], State::Syscall, t, "", s);
+                }
+                ev::GO_START => {
+                    self.on_m.insert(r.m, r.a[0]);
+                    let s = stack_of(self, 0);
+                    self.transition(r.a[0], State::Running, t, "", s);
+                }
+                ev::GO_STOP | ev::GO_BLOCK => {
+                    if let Some(g) = cur {
+                        let to = if r.typ == ev::GO_STOP {
+                            State::Runnable
+                        } else {
+                            State::Waiting
+                        };
+                        let s = stack_of(self, r.a[1]);
+                        let why = reason(r.a[0]).to_string();
+                        self.transition(g, to, t, &why, s);
+                        self.on_m.remove(&r.m);
+                    }
+                }
+                ev::GO_UNBLOCK => {
+                    let s = stack_of(self, r.a[2]);
+                    self.transition(r.a[0], State::Runnable, t, "", s);
+                }
+                ev::GO_DESTROY | ev::GO_DESTROY_SYSCALL => {
+                    if let Some(g) = cur {
+                        let s = stack_of(self, 0);
+                        self.transition(g, State::NotExist, t, "", s);
+                        self.on_m.remove(&r.m);
+                    }
+                }
+                ev::GO_SYSCALL_BEGIN => {
+                    if let Some(g) = cur {
+                        let s = stack_of(self, r.a[1]);
+                        self.transition(g, State::Syscall, t, "", s);
+                    }
+                }
+                ev::GO_SYSCALL_END => {
+                    if let Some(g) = cur {
+                        let s = stack_of(self, 0);
+                        self.transition(g, State::Running, t, "", s);
+                    }
+                }
+                ev::GO_SYSCALL_END_BLOCKED => {
+                    if let Some(g) = cur {
+                        let s = stack_of(self, 0);
+                        self.transition(g, State::Runnable, t, "", s);
+                        self.on_m.remove(&r.m);
+                    }
+                }
+                ev::GO_SWITCH | ev::GO_SWITCH_DESTROY => {
+                    let s = stack_of(self, 0);
+                    if let Some(g) = cur {
+                        let to = if r.typ == ev::GO_SWITCH {
+                            State::Waiting
+                        } else {
+                            State::NotExist
+                        };
+                        self.transition(g, to, t, "coroutine", s);
+                    }
+                    self.on_m.insert(r.m, r.a[0]);
+                    self.transition(r.a[0], State::Running, t, "", s);
+                }
+                ev::GO_STATUS | ev::GO_STATUS_STACK => {
+                    let (g, m, st) = (r.a[0], r.a[1], status(r.a[2]));
+                    if matches!(st, State::Running | State::Syscall) && m != u64::MAX {
+                        self.on_m.insert(m, g);
+                    }
+                    let known = self.state.get(&g).copied().unwrap_or(State::Undetermined);
+                    if known != st {
+                        let s = if r.typ == ev::GO_STATUS_STACK {
+                            stack_of(self, r.a[3])
+                        } else {
+                            stack_of(self, 0)
+                        };
+                        self.transition(g, st, t, "", s);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn finish(self) -> Profile {
+        // Per stack: count and summed delay, clipped to each goroutine's
+        // life from its first run.
+        let mut per_stack: HashMap<usize, (i64, i64)> = HashMap::new();
+        for (g, start, end, s) in &self.stretches {
+            let life_start = self.started.get(g).copied().unwrap_or(0);
+            let life_end = self.last_time;
+            if life_end < *start || *end < life_start {
+                continue;
+            }
+            let overlap = (*end).min(life_end) - (*start).max(life_start);
+            if overlap > 0 {
+                let e = per_stack.entry(*s).or_default();
+                e.0 += 1;
+                e.1 += overlap;
+            }
+        }
+        build_profile(&self.stacks, per_stack)
+    }
+}
+
+fn build_profile(stacks: &[Vec<FrameKey>], per_stack: HashMap<usize, (i64, i64)>) -> Profile {
+    let mut p = Profile {
+        sample_types: vec![
+            ValueType::new("contentions", "count"),
+            ValueType::new("delay", "nanoseconds"),
+        ],
+        samples: Samples::new(),
+        ..Profile::default()
+    };
+    let mut functions: HashMap<(String, String), u32> = HashMap::new();
+    let mut locations: HashMap<FrameKey, u32> = HashMap::new();
+    let mut order: Vec<(usize, (i64, i64))> = per_stack.into_iter().collect();
+    order.sort_by_key(|(s, _)| *s);
+    for (s, (count, delay)) in order {
+        let mut locs = Vec::new();
+        for f in &stacks[s] {
+            let loc = match locations.get(f) {
+                Some(&l) => l,
+                None => {
+                    let func = match functions.get(&(f.0.clone(), f.1.clone())) {
+                        Some(&i) => i,
+                        None => {
+                            p.functions.push(Function {
+                                id: p.functions.len() as u64 + 1,
+                                name: f.0.clone(),
+                                system_name: f.0.clone(),
+                                filename: f.1.clone(),
+                                start_line: 0,
+                            });
+                            let i = (p.functions.len() - 1) as u32;
+                            functions.insert((f.0.clone(), f.1.clone()), i);
+                            i
+                        }
+                    };
+                    p.locations.push(Location {
+                        id: p.locations.len() as u64 + 1,
+                        mapping: None,
+                        address: f.3,
+                        lines: vec![Line {
+                            function: func,
+                            line: f.2 as i64,
+                            column: 0,
+                        }],
+                        is_folded: false,
+                    });
+                    let l = (p.locations.len() - 1) as u32;
+                    locations.insert(f.clone(), l);
+                    l
+                }
+            };
+            locs.push(loc);
+        }
+        let _ = p.samples.push(&locs, &[count, delay], &Default::default());
+    }
+    p
+}
+
+/// The blocking profile of a whole trace.
+pub fn blocking_profile<R: BufRead>(r: R, kind: Kind) -> Result<Profile> {
+    let mut reader = WireReader::new(r)?;
+    let mut b = Builder {
+        kind: Some(kind),
+        ns_per_tick: 1.0,
+        ..Builder::default()
+    };
+    let mut ev = RawEvent::default();
+    let mut recs: Vec<Rec> = Vec::new();
+    let mut strings: HashMap<u64, String> = HashMap::new();
+    let mut stacks: HashMap<u64, Vec<[u64; 4]>> = HashMap::new();
+    let mut generation: Option<u64> = None;
+    let (mut m, mut batch_end, mut now) = (u64::MAX, 0u64, 0u64);
+    while reader.next_into(&mut ev)? {
+        let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
+        match ev.typ {
+            ev::EVENT_BATCH => {
+                let g = arg(0);
+                if generation.is_some() && generation != Some(g) {
+                    b.generation(&mut recs, &strings, &stacks);
+                    strings.clear();
+                    stacks.clear();
+                }
+                generation = Some(g);
+                m = arg(1);
+                now = arg(2);
+                batch_end = reader.offset() + arg(3);
+            }
+            ev::STRING => {
+                if let Some(d) = &ev.data {
+                    strings.insert(arg(0), String::from_utf8_lossy(d).into_owned());
+                }
+            }
+            ev::STACK => {
+                let frames = ev.args[2.min(ev.args.len())..]
+                    .chunks_exact(4)
+                    .map(|c| [c[0], c[1], c[2], c[3]])
+                    .collect();
+                stacks.insert(arg(0), frames);
+            }
+            ev::FREQUENCY => {
+                if arg(0) > 0 {
+                    b.ns_per_tick = 1.0 / (arg(0) as f64 / 1e9);
+                }
+            }
+            _ if ev.spec().timed && ev.offset < batch_end => {
+                now = now.wrapping_add(arg(0));
+                let mut a = [0u64; 5];
+                for (i, v) in ev.args.iter().skip(1).take(5).enumerate() {
+                    a[i] = *v;
+                }
+                recs.push(Rec {
+                    ts: now,
+                    m,
+                    typ: ev.typ,
+                    a,
+                });
+            }
+            _ => {}
+        }
+    }
+    b.generation(&mut recs, &strings, &stacks);
+    Ok(b.finish())
+}
