@@ -96,8 +96,32 @@ struct Rec {
     a: [u64; 5],
 }
 
-/// A frame as the profile keys it.
-type FrameKey = (String, String, u64, u64);
+/// A frame as the profile keys it: function, file, line, PC.
+pub type FrameKey = (String, String, u64, u64);
+
+/// One stretch of a goroutine in the profiled state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stretch {
+    pub goroutine: u64,
+    /// When it began, in nanoseconds from the trace's first event.
+    pub start_ns: i64,
+    pub ns: i64,
+    /// Where it began, innermost frame first.
+    pub stack: Vec<FrameKey>,
+}
+
+/// A profile and its longest stretches.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub profile: Profile,
+    /// The longest stretches, longest first (at most [`WORST`]).
+    pub worst: Vec<Stretch>,
+    /// Per stack: stretches and their summed nanoseconds, most first.
+    pub by_stack: Vec<(Vec<FrameKey>, i64, i64)>,
+}
+
+/// Longest stretches kept.
+pub const WORST: usize = 10;
 
 #[derive(Default)]
 struct Builder {
@@ -116,6 +140,7 @@ struct Builder {
     stacks: Vec<Vec<FrameKey>>,
     stack_ids: HashMap<Vec<FrameKey>, usize>,
     last_time: i64,
+    first_time: Option<i64>,
 }
 
 impl Builder {
@@ -189,6 +214,7 @@ impl Builder {
         for r in recs.drain(..) {
             let t = self.time(r.ts);
             self.last_time = self.last_time.max(t);
+            self.first_time = Some(self.first_time.map_or(t, |f| f.min(t)));
             let cur = self.on_m.get(&r.m).copied();
             match r.typ {
                 ev::GO_CREATE => {
@@ -285,10 +311,11 @@ impl Builder {
         }
     }
 
-    fn finish(self) -> Profile {
+    fn finish(self) -> Analysis {
         // Per stack: count and summed delay, clipped to each goroutine's
         // life from its first run.
         let mut per_stack: HashMap<usize, (i64, i64)> = HashMap::new();
+        let mut worst: Vec<(i64, u64, i64, usize)> = Vec::new();
         for (g, start, end, s) in &self.stretches {
             let life_start = self.started.get(g).copied().unwrap_or(0);
             let life_end = self.last_time;
@@ -300,9 +327,29 @@ impl Builder {
                 let e = per_stack.entry(*s).or_default();
                 e.0 += 1;
                 e.1 += overlap;
+                worst.push((overlap, *g, *start, *s));
             }
         }
-        build_profile(&self.stacks, per_stack)
+        worst.sort_by_key(|w| std::cmp::Reverse(w.0));
+        worst.truncate(WORST);
+        let mut by_stack: Vec<(Vec<FrameKey>, i64, i64)> = per_stack
+            .iter()
+            .map(|(s, (n, ns))| (self.stacks[*s].clone(), *n, *ns))
+            .collect();
+        by_stack.sort_by_key(|b| std::cmp::Reverse(b.2));
+        Analysis {
+            profile: build_profile(&self.stacks, per_stack),
+            worst: worst
+                .into_iter()
+                .map(|(ns, goroutine, start, s)| Stretch {
+                    goroutine,
+                    start_ns: start - self.first_time.unwrap_or(0),
+                    ns,
+                    stack: self.stacks[s].clone(),
+                })
+                .collect(),
+            by_stack,
+        }
     }
 }
 
@@ -365,6 +412,12 @@ fn build_profile(stacks: &[Vec<FrameKey>], per_stack: HashMap<usize, (i64, i64)>
 
 /// The blocking profile of a whole trace.
 pub fn blocking_profile<R: BufRead>(r: R, kind: Kind) -> Result<Profile> {
+    Ok(analyze(r, kind)?.profile)
+}
+
+/// The blocking profile of a whole trace, with its longest stretches and
+/// its stacks ranked.
+pub fn analyze<R: BufRead>(r: R, kind: Kind) -> Result<Analysis> {
     let mut reader = WireReader::new(r)?;
     let mut b = Builder {
         kind: Some(kind),
@@ -404,10 +457,8 @@ pub fn blocking_profile<R: BufRead>(r: R, kind: Kind) -> Result<Profile> {
                     .collect();
                 stacks.insert(arg(0), frames);
             }
-            ev::FREQUENCY => {
-                if arg(0) > 0 {
-                    b.ns_per_tick = 1.0 / (arg(0) as f64 / 1e9);
-                }
+            ev::FREQUENCY if arg(0) > 0 => {
+                b.ns_per_tick = 1.0 / (arg(0) as f64 / 1e9);
             }
             _ if ev.spec().timed && ev.offset < batch_end => {
                 now = now.wrapping_add(arg(0));

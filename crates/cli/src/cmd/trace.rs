@@ -82,9 +82,75 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
     let s = gosleuth_trace::summarize(open()?).with_context(|| name.clone())?;
     match args.format {
         Format::Json => emit(&(serde_json::to_string_pretty(&s)? + "\n"))?,
-        Format::Text => emit(&text(&name, &s))?,
+        Format::Text => emit(&full_text(&args.file, &s)?)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The summary, the contended call sites and the longest scheduling
+/// latencies of the trace at `path` (whose summary is `s`) as text.
+pub fn full_text(path: &std::path::Path, s: &Summary) -> Result<String> {
+    use gosleuth_trace::profiles::{Kind, analyze};
+    let name = path.display().to_string();
+    let open = || -> Result<BufReader<std::fs::File>> {
+        let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+        Ok(BufReader::with_capacity(1 << 20, f))
+    };
+    let mut out = text(&name, s);
+    let sync = analyze(open()?, Kind::Sync).with_context(|| name.clone())?;
+    let sched = analyze(open()?, Kind::Sched).with_context(|| name.clone())?;
+    blocking(&mut out, &sync, &sched);
+    Ok(out)
+}
+
+/// The first frame outside the runtime and sync (where user code
+/// blocked), else the innermost.
+fn call_site(stack: &[gosleuth_trace::profiles::FrameKey]) -> String {
+    let lib = |f: &str| {
+        f.starts_with("runtime.")
+            || f.starts_with("sync.")
+            || f.starts_with("internal/")
+            || f.starts_with("runtime/")
+    };
+    let blocked_in = stack.first().map(|f| f.0.as_str()).unwrap_or("?");
+    match stack.iter().find(|f| !lib(&f.0)) {
+        Some(f) => {
+            let file = f.1.rsplit('/').next().unwrap_or(&f.1);
+            format!("{blocked_in} from {} at {file}:{}", f.0, f.2)
+        }
+        None => blocked_in.to_string(),
+    }
+}
+
+fn blocking(
+    out: &mut String,
+    sync: &gosleuth_trace::profiles::Analysis,
+    sched: &gosleuth_trace::profiles::Analysis,
+) {
+    if !sync.by_stack.is_empty() {
+        out.push_str(
+            "\nwhere goroutines waited on channels, selects and locks (go tool trace -pprof=sync):\n",
+        );
+        for (stack, n, ns) in sync.by_stack.iter().take(5) {
+            out.push_str(&format!(
+                "  {:>12} in {n:>6} waits  {}\n",
+                ms(*ns as u64),
+                call_site(stack)
+            ));
+        }
+    }
+    if !sched.worst.is_empty() {
+        out.push_str("\nlongest waits for a P while runnable (scheduling latency):\n");
+        for w in sched.worst.iter().take(5) {
+            out.push_str(&format!(
+                "  {:>12}  goroutine {} from {:.3} ms, made runnable in {}\n",
+                ms(w.ns as u64),
+                w.goroutine,
+                w.start_ns as f64 / 1e6,
+                call_site(&w.stack)
+            ));
+        }
+    }
 }
 
 fn ms(ns: u64) -> String {

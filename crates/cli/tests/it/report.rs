@@ -240,6 +240,10 @@ fn a_service_url_is_captured_and_reported() {
     assert!(md.contains("3-cpu.pb.gz | pprof profile | "), "{md}");
     assert!(md.contains("## Profiles"), "{md}");
     assert!(md.contains("2-goroutines.txt: "), "{md}");
+    // The one-second execution trace is read too.
+    assert!(md.contains("7-trace.out | execution trace | "), "{md}");
+    assert!(md.contains("## Execution traces"), "{md}");
+    assert!(md.contains("stops of the world"), "{md}");
 }
 
 /// `gosleuth report --pid PID`: a core of the running process is written

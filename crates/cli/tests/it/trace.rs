@@ -29,6 +29,20 @@ fn the_summary_names_gc_cycles_and_stops() {
     ] {
         assert!(out.contains(&needle), "{needle:?} not in\n{out}");
     }
+    // The contended lock, named at its call site.
+    let lock = kit::source_line("tracer/main.go", "mu.Lock()");
+    let site = format!("sync.(*Mutex).Lock from main.main.func1.1 at main.go:{lock}");
+    let first = out
+        .lines()
+        .skip_while(|l| !l.starts_with("where goroutines waited"))
+        .nth(1)
+        .unwrap_or("");
+    assert!(first.ends_with(&site), "{site:?} is not first in\n{out}");
+    assert!(
+        out.contains("longest waits for a P while runnable"),
+        "{out}"
+    );
+
     let o = gosleuth(&["trace", "--format", "json", path.to_str().unwrap()]);
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(doc["gc_cycles"].to_string(), gc);

@@ -107,6 +107,17 @@ pub fn compose(g: &Gathered, title: Option<&str>, written: SystemTime) -> Doc {
     if !g.profiles.is_empty() {
         doc.sections.push(profiles(g));
     }
+    if !g.traces.is_empty() {
+        doc.sections.push(Section {
+            heading: "Execution traces".into(),
+            to_fill: false,
+            blocks: g
+                .traces
+                .iter()
+                .flat_map(|t| [Block::Heading(t.name.clone()), Block::Code(t.text.clone())])
+                .collect(),
+        });
+    }
     if g.texts.iter().any(|t| t.logs.is_some()) {
         doc.sections.push(logs(g));
     }

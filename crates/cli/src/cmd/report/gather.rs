@@ -41,6 +41,12 @@ pub struct Diagnosis {
     pub modified: Option<SystemTime>,
 }
 
+/// An execution trace's summary, as `gosleuth trace` prints it.
+pub struct TraceRead {
+    pub name: String,
+    pub text: String,
+}
+
 /// A profile's top and flame graph.
 pub struct ProfileRead {
     pub name: String,
@@ -55,6 +61,7 @@ pub struct Gathered {
     pub texts: Vec<TextRead>,
     pub diagnoses: Vec<Diagnosis>,
     pub profiles: Vec<ProfileRead>,
+    pub traces: Vec<TraceRead>,
     /// `go version -m` facts of the binary, when one was given.
     pub binary: Option<(String, gosleuth_gobin::BuildInfo)>,
     /// Inputs gosleuth cannot read yet, or could not read, and why.
@@ -165,10 +172,16 @@ pub fn gather(paths: &[PathBuf], source_dir: &Path) -> Result<Gathered> {
                 }
                 Err(_) if is_trace(f) => {
                     item.kind = "execution trace";
-                    item.read = "not read: gosleuth does not read execution traces yet \
-                                 (go tool trace does)"
-                        .into();
-                    g.notes.push(format!("{}: {}", item.name, item.read));
+                    match trace(f) {
+                        Ok((t, read)) => {
+                            item.read = read;
+                            g.traces.push(t);
+                        }
+                        Err(e) => {
+                            item.read = format!("not read: {e:#}");
+                            g.notes.push(format!("{}: {e:#}", item.name));
+                        }
+                    }
                 }
                 Err(e) => {
                     item.kind = "data";
@@ -306,6 +319,26 @@ fn core(bin: &Path, core: &Path) -> Result<Diagnosis> {
         findings: gosleuth_diagnose::diagnose(&subject, &gosleuth_diagnose::Options::default()),
         modified: None,
     })
+}
+
+fn trace(f: &Path) -> Result<(TraceRead, String)> {
+    let file = std::fs::File::open(f).with_context(|| format!("cannot open {}", f.display()))?;
+    let s = gosleuth_trace::summarize(std::io::BufReader::new(file))?;
+    let read = format!(
+        "a Go 1.{} trace: {:.1} ms, {} GC cycles, {} goroutines created",
+        s.version,
+        s.duration_ns as f64 / 1e6,
+        s.gc_cycles,
+        s.goroutines_created
+    );
+    let text = super::super::trace::full_text(f, &s)?;
+    Ok((
+        TraceRead {
+            name: f.display().to_string(),
+            text,
+        },
+        read,
+    ))
 }
 
 fn profile(f: &Path) -> Result<ProfileRead> {
