@@ -118,6 +118,9 @@ pub struct Analysis {
     pub worst: Vec<Stretch>,
     /// Per stack: stretches and their summed nanoseconds, most first.
     pub by_stack: Vec<(Vec<FrameKey>, i64, i64)>,
+    /// The trace ends early: where; only its complete generations are
+    /// in the profile.
+    pub truncated: Option<String>,
 }
 
 /// Longest stretches kept.
@@ -349,6 +352,7 @@ impl Builder {
                 })
                 .collect(),
             by_stack,
+            truncated: None,
         }
     }
 }
@@ -430,7 +434,17 @@ pub fn analyze<R: BufRead>(r: R, kind: Kind) -> Result<Analysis> {
     let mut stacks: HashMap<u64, Vec<[u64; 4]>> = HashMap::new();
     let mut generation: Option<u64> = None;
     let (mut m, mut batch_end, mut now) = (u64::MAX, 0u64, 0u64);
-    while reader.next_into(&mut ev)? {
+    let mut truncated = None;
+    loop {
+        match reader.next_into(&mut ev) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e @ crate::Error::Truncated { .. }) => {
+                truncated = Some(e.to_string());
+                break;
+            }
+            Err(e) => return Err(e),
+        }
         let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
         match ev.typ {
             ev::EVENT_BATCH => {
@@ -476,6 +490,20 @@ pub fn analyze<R: BufRead>(r: R, kind: Kind) -> Result<Analysis> {
             _ => {}
         }
     }
-    b.generation(&mut recs, &strings, &stacks);
-    Ok(b.finish())
+    if truncated.is_none() && reader.offset() < batch_end {
+        truncated = Some(
+            crate::Error::Truncated {
+                offset: reader.offset(),
+                event: "EventBatch",
+            }
+            .to_string(),
+        );
+    }
+    // A cut generation is left out: its tables may be missing.
+    if truncated.is_none() {
+        b.generation(&mut recs, &strings, &stacks);
+    }
+    let mut a = b.finish();
+    a.truncated = truncated;
+    Ok(a)
 }

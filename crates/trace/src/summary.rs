@@ -57,6 +57,11 @@ pub struct Summary {
     pub tasks: u64,
     pub regions: u64,
     pub logs: u64,
+    /// The trace ends early (a process killed mid-trace, a copy cut
+    /// short): where, and what; the numbers are of the events before the
+    /// cut.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
 }
 
 /// A stop whose reason string is not read yet: (reason string id, ticks).
@@ -79,7 +84,16 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
     let (mut first, mut last) = (u64::MAX, 0u64);
     let mut open_stw: HashMap<u64, (u64, u64)> = HashMap::new();
     let mut batch_start = 0u64;
-    while reader.next_into(&mut ev)? {
+    loop {
+        match reader.next_into(&mut ev) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e @ crate::Error::Truncated { .. }) => {
+                s.truncated = Some(e.to_string());
+                break;
+            }
+            Err(e) => return Err(e),
+        }
         s.events += 1;
         *s.by_kind.entry(ev.spec().name).or_default() += 1;
         let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
@@ -144,12 +158,15 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
             _ => {}
         }
     }
-    if reader.offset() < batch_end {
+    if s.truncated.is_none() && reader.offset() < batch_end {
         // Cut at an event boundary, but inside a batch.
-        return Err(crate::Error::Truncated {
-            offset: batch_start,
-            event: "EventBatch",
-        });
+        s.truncated = Some(
+            crate::Error::Truncated {
+                offset: batch_start,
+                event: "EventBatch",
+            }
+            .to_string(),
+        );
     }
     resolve(&mut s, &mut pending, &strings);
     s.threads = threads.len() as u64;

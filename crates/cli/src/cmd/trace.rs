@@ -13,8 +13,10 @@ use crate::output::{Format, emit};
 #[derive(Debug, Args)]
 pub struct TraceArgs {
     /// A trace file (runtime/trace, /debug/pprof/trace, go test -trace) of
-    /// Go 1.22 or later.
-    pub file: std::path::PathBuf,
+    /// Go 1.22 or later, or the URL of a running service's
+    /// /debug/pprof/trace?seconds=N (fetched, kept in the temporary
+    /// directory, then read).
+    pub source: String,
 
     /// Print every event as it is on the wire, as `go tool trace -d=wire`
     /// does.
@@ -31,12 +33,21 @@ pub struct TraceArgs {
     #[arg(short, long)]
     pub output: Option<std::path::PathBuf>,
 
+    /// The trace file read (the source, or where a URL's trace was saved).
+    #[arg(skip)]
+    pub file: std::path::PathBuf,
+
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
 
-pub fn run(args: TraceArgs) -> Result<ExitCode> {
+pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
+    args.file = if args.source.starts_with("http://") || args.source.starts_with("https://") {
+        fetch(&args.source)?
+    } else {
+        std::path::PathBuf::from(&args.source)
+    };
     let open = || -> Result<BufReader<std::fs::File>> {
         let f = std::fs::File::open(&args.file)
             .with_context(|| format!("cannot open {}", args.file.display()))?;
@@ -85,6 +96,25 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
         Format::Text => emit(&full_text(&args.file, &s)?)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fetches a trace from a URL (`seconds=N` in it sets how long), with a
+/// progress bar, into the temporary directory; says where on stderr.
+fn fetch(url: &str) -> Result<std::path::PathBuf> {
+    let mut bar = crate::progress::Bar::new("fetching trace");
+    let (url, body) = gosleuth_fetch::fetch_url_with_progress(url, -1, -1, &mut |p| bar.update(p))?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let path =
+        std::env::temp_dir().join(format!("gosleuth-trace-{stamp}-{}.out", std::process::id()));
+    std::fs::write(&path, &body).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "gosleuth: fetched {url} ({} bytes) into {}",
+        body.len(),
+        path.display()
+    );
+    Ok(path)
 }
 
 /// The summary, the contended call sites and the longest scheduling
@@ -158,14 +188,20 @@ fn ms(ns: u64) -> String {
 }
 
 fn text(name: &str, s: &Summary) -> String {
-    let mut out = format!(
+    let mut out = String::new();
+    if let Some(t) = &s.truncated {
+        out.push_str(&format!(
+            "warning: {t}; what follows is read from before the cut\n"
+        ));
+    }
+    out.push_str(&format!(
         "{name}: a Go 1.{} trace, {} over {}, {} events in {} generations\n\n",
         s.version,
         mib(s.bytes),
         ms(s.duration_ns),
         s.events,
         s.generations
-    );
+    ));
     out.push_str(&format!(
         "goroutines  {} created, {} ended\nPs          {} (GOMAXPROCS)\nthreads     {}\n",
         s.goroutines_created, s.goroutines_ended, s.procs, s.threads

@@ -69,3 +69,28 @@ fn an_old_trace_is_refused_by_name() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("written by Go 1.21"), "{err}");
 }
+
+/// `gosleuth trace http://.../debug/pprof/trace?seconds=1`: fetched and
+/// read in one step.
+#[test]
+fn a_trace_url_is_fetched_and_read() {
+    use gosleuth_testkit::process::Running;
+    let (_leak, addr) = Running::start_until(
+        &kit::binary("installed", "leak"),
+        &["-addr", "127.0.0.1:0"],
+        None,
+        |l| l.contains(':'),
+    );
+    let url = format!("http://{}/debug/pprof/trace?seconds=1", addr.trim());
+    let o = gosleuth(&["trace", &url]);
+    assert!(o.status.success(), "{o:?}");
+    let out = stdout(&o);
+    assert!(
+        out.contains("trace, ") && out.contains("goroutines  "),
+        "{out}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("fetched "),
+        "{o:?}"
+    );
+}
