@@ -28,7 +28,7 @@
 pub mod driver;
 pub mod error;
 pub mod flame;
-mod fxhash;
+pub mod fxhash;
 pub mod graph;
 pub mod legacy;
 pub mod measurement;

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::io::BufRead;
 
 use gosleuth_pprof::Profile;
+use gosleuth_pprof::fxhash::FxHashMap;
 use gosleuth_pprof::profile::{Function, Line, Location, Samples, ValueType};
 
 use crate::error::Result;
@@ -96,6 +97,79 @@ struct Rec {
     a: [u64; 5],
 }
 
+/// An event batch of one thread, kept as bytes until its generation is
+/// complete: its thread, its start time and its events.
+struct EventBatch {
+    m: u64,
+    time: u64,
+    bytes: Vec<u8>,
+}
+
+/// A batch's events as they are read, with the running time.
+struct Cursor<'a> {
+    r: WireReader<&'a [u8]>,
+    m: u64,
+    now: u64,
+    ev: RawEvent,
+}
+
+impl Cursor<'_> {
+    /// The next timed event of the batch.
+    fn next(&mut self) -> Result<Option<Rec>> {
+        while self.r.next_into(&mut self.ev)? {
+            if !self.ev.spec().timed {
+                continue;
+            }
+            self.now = self
+                .now
+                .wrapping_add(self.ev.args.first().copied().unwrap_or(0));
+            let mut a = [0u64; 5];
+            for (i, v) in self.ev.args.iter().skip(1).take(5).enumerate() {
+                a[i] = *v;
+            }
+            return Ok(Some(Rec {
+                ts: self.now,
+                m: self.m,
+                typ: self.ev.typ,
+                a,
+            }));
+        }
+        Ok(None)
+    }
+}
+
+/// The timed events of a generation's batches in time order (each batch is
+/// in order; equal times keep the batches' order), read from the batches'
+/// bytes as they are merged, so memory is the generation's bytes.
+fn merge(batches: &[EventBatch], version: u32) -> Result<impl Iterator<Item = Result<Rec>> + '_> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut cursors = Vec::with_capacity(batches.len());
+    let mut heap = BinaryHeap::new();
+    for (i, b) in batches.iter().enumerate() {
+        let mut c = Cursor {
+            r: WireReader::continuing(&b.bytes[..], version)?,
+            m: b.m,
+            now: b.time,
+            ev: RawEvent::default(),
+        };
+        if let Some(r) = c.next()? {
+            heap.push(Reverse((r.ts, i, r.typ, r.a)));
+        }
+        cursors.push(c);
+    }
+    Ok(std::iter::from_fn(move || {
+        let Reverse((ts, i, typ, a)) = heap.pop()?;
+        let c = &mut cursors[i];
+        match c.next() {
+            Ok(Some(r)) => heap.push(Reverse((r.ts, i, r.typ, r.a))),
+            Ok(None) => {}
+            Err(e) => return Some(Err(e)),
+        }
+        Some(Ok(Rec { ts, m: c.m, typ, a }))
+    }))
+}
+
 /// A frame as the profile keys it: function, file, line, PC.
 pub type FrameKey = (String, String, u64, u64);
 
@@ -126,20 +200,51 @@ pub struct Analysis {
 /// Longest stretches kept.
 pub const WORST: usize = 10;
 
+/// What one profile follows: the stretches open now, the finished ones
+/// summed per stack, and the longest.
+#[derive(Default)]
+struct Tracker {
+    kind: Option<Kind>,
+    /// Stretches being followed: start time (ns) and interned stack.
+    tracking: FxHashMap<u64, (i64, usize)>,
+    /// Per stack: stretches and summed nanoseconds.
+    per_stack: FxHashMap<usize, (i64, i64)>,
+    /// Finished stretches of goroutines that had not run yet when they
+    /// ended: counted at the end if the goroutine never ran (as `go tool
+    /// trace` does).
+    deferred: Vec<(u64, i64, i64, usize)>,
+    /// The longest stretches: (ns, goroutine, start, stack), at most
+    /// [`WORST`].
+    worst: Vec<(i64, u64, i64, usize)>,
+}
+
+impl Tracker {
+    fn add(&mut self, g: u64, start: i64, end: i64, s: usize, life_start: i64) {
+        let overlap = end - start.max(life_start);
+        if overlap <= 0 {
+            return;
+        }
+        let e = self.per_stack.entry(s).or_default();
+        e.0 += 1;
+        e.1 += overlap;
+        if self.worst.len() < WORST || self.worst.iter().any(|w| w.0 < overlap) {
+            self.worst.push((overlap, g, start, s));
+            self.worst.sort_by_key(|w| std::cmp::Reverse(w.0));
+            self.worst.truncate(WORST);
+        }
+    }
+}
+
 #[derive(Default)]
 struct Builder {
-    kind: Option<Kind>,
+    trackers: Vec<Tracker>,
     /// Nanoseconds per tick (Go's `frequency`).
     ns_per_tick: f64,
-    state: HashMap<u64, State>,
+    state: FxHashMap<u64, State>,
     /// The goroutine running on each thread.
-    on_m: HashMap<u64, u64>,
-    /// Stretches being followed: start time (ns) and interned stack.
-    tracking: HashMap<u64, (i64, usize)>,
+    on_m: FxHashMap<u64, u64>,
     /// First time each goroutine ran (ns).
-    started: HashMap<u64, i64>,
-    /// Finished stretches: goroutine, start, end, stack.
-    stretches: Vec<(u64, i64, i64, usize)>,
+    started: FxHashMap<u64, i64>,
     stacks: Vec<Vec<FrameKey>>,
     stack_ids: HashMap<Vec<FrameKey>, usize>,
     last_time: i64,
@@ -163,32 +268,40 @@ impl Builder {
     /// A goroutine changes state at `t` (ns); `reason` and `stack` are the
     /// event's.
     fn transition(&mut self, g: u64, to: State, t: i64, reason: &str, stack: usize) {
-        let Some(kind) = self.kind else { return };
         self.state.insert(g, to);
         if to == State::Running {
             self.started.entry(g).or_insert(t);
         }
-        match self.tracking.get(&g).copied() {
-            None => {
-                if to == kind.state() && kind.tracks(reason) {
-                    self.tracking.insert(g, (t, stack));
+        let started = self.started.get(&g).copied();
+        for tr in &mut self.trackers {
+            let Some(kind) = tr.kind else { continue };
+            match tr.tracking.get(&g).copied() {
+                None => {
+                    if to == kind.state() && kind.tracks(reason) {
+                        tr.tracking.insert(g, (t, stack));
+                    }
                 }
-            }
-            Some(_) if to == kind.state() => {}
-            Some((start, s)) => {
-                self.tracking.remove(&g);
-                self.stretches.push((g, start, t, s));
+                Some(_) if to == kind.state() => {}
+                Some((start, s)) => {
+                    tr.tracking.remove(&g);
+                    match started {
+                        // Counted from the goroutine's first run.
+                        Some(life_start) if life_start <= t => tr.add(g, start, t, s, life_start),
+                        _ => tr.deferred.push((g, start, t, s)),
+                    }
+                }
             }
         }
     }
 
     fn generation(
         &mut self,
-        recs: &mut Vec<Rec>,
+        batches: &mut Vec<EventBatch>,
+        version: u32,
         strings: &HashMap<u64, String>,
         stacks: &HashMap<u64, Vec<[u64; 4]>>,
-    ) {
-        recs.sort_by_key(|r| r.ts);
+    ) -> Result<()> {
+        let recs = merge(batches, version)?;
         let mut resolved: HashMap<u64, usize> = HashMap::new();
         let mut stack_of = |b: &mut Builder, id: u64| -> usize {
             if let Some(&i) = resolved.get(&id) {
@@ -214,7 +327,8 @@ impl Builder {
             i
         };
         let reason = |id: u64| strings.get(&id).map_or("", String::as_str);
-        for r in recs.drain(..) {
+        for r in recs {
+            let r = r?;
             let t = self.time(r.ts);
             self.last_time = self.last_time.max(t);
             self.first_time = Some(self.first_time.map_or(t, |f| f.min(t)));
@@ -312,52 +426,55 @@ impl Builder {
                 _ => {}
             }
         }
+        Ok(())
     }
 
-    fn finish(self) -> Analysis {
-        // Per stack: count and summed delay, clipped to each goroutine's
-        // life from its first run.
-        let mut per_stack: HashMap<usize, (i64, i64)> = HashMap::new();
-        let mut worst: Vec<(i64, u64, i64, usize)> = Vec::new();
-        for (g, start, end, s) in &self.stretches {
-            let life_start = self.started.get(g).copied().unwrap_or(0);
-            let life_end = self.last_time;
-            if life_end < *start || *end < life_start {
-                continue;
-            }
-            let overlap = (*end).min(life_end) - (*start).max(life_start);
-            if overlap > 0 {
-                let e = per_stack.entry(*s).or_default();
-                e.0 += 1;
-                e.1 += overlap;
-                worst.push((overlap, *g, *start, *s));
-            }
-        }
-        worst.sort_by_key(|w| std::cmp::Reverse(w.0));
-        worst.truncate(WORST);
-        let mut by_stack: Vec<(Vec<FrameKey>, i64, i64)> = per_stack
-            .iter()
-            .map(|(s, (n, ns))| (self.stacks[*s].clone(), *n, *ns))
-            .collect();
-        by_stack.sort_by_key(|b| std::cmp::Reverse(b.2));
-        Analysis {
-            profile: build_profile(&self.stacks, per_stack),
-            worst: worst
-                .into_iter()
-                .map(|(ns, goroutine, start, s)| Stretch {
-                    goroutine,
-                    start_ns: start - self.first_time.unwrap_or(0),
-                    ns,
-                    stack: self.stacks[s].clone(),
-                })
-                .collect(),
-            by_stack,
-            truncated: None,
-        }
+    fn finish(self) -> Vec<Analysis> {
+        let Builder {
+            trackers,
+            started,
+            stacks,
+            first_time,
+            ..
+        } = self;
+        trackers
+            .into_iter()
+            .map(|mut tr| {
+                // A goroutine that never ran counts whole; one that ran
+                // only after the stretch ended does not count it.
+                for (g, start, end, s) in std::mem::take(&mut tr.deferred) {
+                    let life_start = started.get(&g).copied().unwrap_or(0);
+                    if life_start <= end {
+                        tr.add(g, start, end, s, life_start);
+                    }
+                }
+                let mut by_stack: Vec<(Vec<FrameKey>, i64, i64)> = tr
+                    .per_stack
+                    .iter()
+                    .map(|(s, (n, ns))| (stacks[*s].clone(), *n, *ns))
+                    .collect();
+                by_stack.sort_by_key(|b| std::cmp::Reverse(b.2));
+                Analysis {
+                    profile: build_profile(&stacks, &tr.per_stack),
+                    worst: tr
+                        .worst
+                        .iter()
+                        .map(|&(ns, goroutine, start, s)| Stretch {
+                            goroutine,
+                            start_ns: start - first_time.unwrap_or(0),
+                            ns,
+                            stack: stacks[s].clone(),
+                        })
+                        .collect(),
+                    by_stack,
+                    truncated: None,
+                }
+            })
+            .collect()
     }
 }
 
-fn build_profile(stacks: &[Vec<FrameKey>], per_stack: HashMap<usize, (i64, i64)>) -> Profile {
+fn build_profile(stacks: &[Vec<FrameKey>], per_stack: &FxHashMap<usize, (i64, i64)>) -> Profile {
     let mut p = Profile {
         sample_types: vec![
             ValueType::new("contentions", "count"),
@@ -368,7 +485,7 @@ fn build_profile(stacks: &[Vec<FrameKey>], per_stack: HashMap<usize, (i64, i64)>
     };
     let mut functions: HashMap<(String, String), u32> = HashMap::new();
     let mut locations: HashMap<FrameKey, u32> = HashMap::new();
-    let mut order: Vec<(usize, (i64, i64))> = per_stack.into_iter().collect();
+    let mut order: Vec<(usize, (i64, i64))> = per_stack.iter().map(|(k, v)| (*k, *v)).collect();
     order.sort_by_key(|(s, _)| *s);
     for (s, (count, delay)) in order {
         let mut locs = Vec::new();
@@ -422,18 +539,30 @@ pub fn blocking_profile<R: BufRead>(r: R, kind: Kind) -> Result<Profile> {
 /// The blocking profile of a whole trace, with its longest stretches and
 /// its stacks ranked.
 pub fn analyze<R: BufRead>(r: R, kind: Kind) -> Result<Analysis> {
+    let mut all = analyze_all(r, &[kind])?;
+    Ok(all.remove(0))
+}
+
+/// [`analyze`] for several kinds in one pass over the trace.
+pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
     let mut reader = WireReader::new(r)?;
     let mut b = Builder {
-        kind: Some(kind),
+        trackers: kinds
+            .iter()
+            .map(|k| Tracker {
+                kind: Some(*k),
+                ..Tracker::default()
+            })
+            .collect(),
         ns_per_tick: 1.0,
         ..Builder::default()
     };
+    let version = reader.version();
     let mut ev = RawEvent::default();
-    let mut recs: Vec<Rec> = Vec::new();
+    let mut batches: Vec<EventBatch> = Vec::new();
     let mut strings: HashMap<u64, String> = HashMap::new();
     let mut stacks: HashMap<u64, Vec<[u64; 4]>> = HashMap::new();
     let mut generation: Option<u64> = None;
-    let (mut m, mut batch_end, mut now) = (u64::MAX, 0u64, 0u64);
     let mut truncated = None;
     loop {
         match reader.next_into(&mut ev) {
@@ -445,65 +574,64 @@ pub fn analyze<R: BufRead>(r: R, kind: Kind) -> Result<Analysis> {
             }
             Err(e) => return Err(e),
         }
-        let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
-        match ev.typ {
-            ev::EVENT_BATCH => {
-                let g = arg(0);
-                if generation.is_some() && generation != Some(g) {
-                    b.generation(&mut recs, &strings, &stacks);
-                    strings.clear();
-                    stacks.clear();
-                }
-                generation = Some(g);
-                m = arg(1);
-                now = arg(2);
-                batch_end = reader.offset() + arg(3);
-            }
-            ev::STRING => {
-                if let Some(d) = &ev.data {
-                    strings.insert(arg(0), String::from_utf8_lossy(d).into_owned());
-                }
-            }
-            ev::STACK => {
-                let frames = ev.args[2.min(ev.args.len())..]
-                    .chunks_exact(4)
-                    .map(|c| [c[0], c[1], c[2], c[3]])
-                    .collect();
-                stacks.insert(arg(0), frames);
-            }
-            ev::FREQUENCY if arg(0) > 0 => {
-                b.ns_per_tick = 1.0 / (arg(0) as f64 / 1e9);
-            }
-            _ if ev.spec().timed && ev.offset < batch_end => {
-                now = now.wrapping_add(arg(0));
-                let mut a = [0u64; 5];
-                for (i, v) in ev.args.iter().skip(1).take(5).enumerate() {
-                    a[i] = *v;
-                }
-                recs.push(Rec {
-                    ts: now,
-                    m,
-                    typ: ev.typ,
-                    a,
-                });
-            }
-            _ => {}
+        if ev.typ != ev::EVENT_BATCH {
+            // Experimental batches and stray events carry nothing here.
+            continue;
         }
-    }
-    if truncated.is_none() && reader.offset() < batch_end {
-        truncated = Some(
-            crate::Error::Truncated {
-                offset: reader.offset(),
-                event: "EventBatch",
+        let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
+        let (g, m, time, size) = (arg(0), arg(1), arg(2), arg(3));
+        if generation.is_some() && generation != Some(g) {
+            b.generation(&mut batches, version, &strings, &stacks)?;
+            batches.clear();
+            strings.clear();
+            stacks.clear();
+        }
+        generation = Some(g);
+        let bytes = match reader.read_raw(size) {
+            Ok(bytes) => bytes,
+            Err(e @ crate::Error::Truncated { .. }) => {
+                truncated = Some(e.to_string());
+                break;
             }
-            .to_string(),
-        );
+            Err(e) => return Err(e),
+        };
+        match bytes.first().copied() {
+            Some(ev::STRINGS | ev::STACKS | ev::FREQUENCY | ev::SYNC) => {
+                let mut r = WireReader::continuing(&bytes[..], version)?;
+                let mut t = RawEvent::default();
+                while r.next_into(&mut t)? {
+                    let arg = |i: usize| t.args.get(i).copied().unwrap_or(0);
+                    match t.typ {
+                        ev::STRING => {
+                            if let Some(d) = &t.data {
+                                strings.insert(arg(0), String::from_utf8_lossy(d).into_owned());
+                            }
+                        }
+                        ev::STACK => {
+                            let frames = t.args[2.min(t.args.len())..]
+                                .chunks_exact(4)
+                                .map(|c| [c[0], c[1], c[2], c[3]])
+                                .collect();
+                            stacks.insert(arg(0), frames);
+                        }
+                        ev::FREQUENCY if arg(0) > 0 => {
+                            b.ns_per_tick = 1.0 / (arg(0) as f64 / 1e9);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Some(ev::CPU_SAMPLES) | None => {}
+            Some(_) => batches.push(EventBatch { m, time, bytes }),
+        }
     }
     // A cut generation is left out: its tables may be missing.
     if truncated.is_none() {
-        b.generation(&mut recs, &strings, &stacks);
+        b.generation(&mut batches, version, &strings, &stacks)?;
     }
-    let mut a = b.finish();
-    a.truncated = truncated;
-    Ok(a)
+    let mut all = b.finish();
+    for a in &mut all {
+        a.truncated.clone_from(&truncated);
+    }
+    Ok(all)
 }

@@ -142,8 +142,36 @@ impl<R: BufRead> WireReader<R> {
         })
     }
 
+    /// A reader of events without a header (the contents of a batch),
+    /// in the format of Go 1.`version`.
+    pub fn continuing(r: R, version: u32) -> Result<Self> {
+        let known = events_in(version).ok_or(Error::NewerFormat { version })?;
+        Ok(WireReader {
+            r,
+            version,
+            known,
+            offset: 0,
+        })
+    }
+
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// The next `n` bytes as they are (a batch's contents).
+    pub fn read_raw(&mut self, n: u64) -> Result<Vec<u8>> {
+        if n > MAX_DATA {
+            return Err(Error::TooBig {
+                offset: self.offset,
+                what: "batch bytes",
+                n,
+                max: MAX_DATA,
+            });
+        }
+        let start = self.offset;
+        let mut out = vec![0u8; n as usize];
+        self.exact(&mut out, start, "EventBatch")?;
+        Ok(out)
     }
 
     /// Bytes read so far (the offset of the next event).

@@ -17,12 +17,14 @@ import (
 	"runtime/trace"
 	"strconv"
 	"sync"
+	"time"
 )
 
 const workers = 40
 
 func main() {
 	out := flag.String("o", "trace.out", "where to write the trace")
+	busy := flag.Duration("busy", 0, "keep the workers contending this long (large traces for benchmarks)")
 	flag.Parse()
 	f, err := os.Create(*out)
 	if err != nil {
@@ -37,6 +39,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx, task := trace.NewTask(context.Background(), "work")
+	start := time.Now()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	counter := 0
@@ -51,6 +54,12 @@ func main() {
 					mu.Unlock()
 				}
 			})
+			for end := start.Add(*busy); time.Now().Before(end); {
+				mu.Lock()
+				counter++
+				mu.Unlock()
+				runtime.Gosched()
+			}
 		}()
 	}
 	wg.Wait()

@@ -120,16 +120,17 @@ fn fetch(url: &str) -> Result<std::path::PathBuf> {
 /// The summary, the contended call sites and the longest scheduling
 /// latencies of the trace at `path` (whose summary is `s`) as text.
 pub fn full_text(path: &std::path::Path, s: &Summary) -> Result<String> {
-    use gosleuth_trace::profiles::{Kind, analyze};
+    use gosleuth_trace::profiles::{Kind, analyze_all};
     let name = path.display().to_string();
     let open = || -> Result<BufReader<std::fs::File>> {
         let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
         Ok(BufReader::with_capacity(1 << 20, f))
     };
     let mut out = text(&name, s);
-    let sync = analyze(open()?, Kind::Sync).with_context(|| name.clone())?;
-    let sched = analyze(open()?, Kind::Sched).with_context(|| name.clone())?;
-    blocking(&mut out, &sync, &sched);
+    let both = analyze_all(open()?, &[Kind::Sync, Kind::Sched]).with_context(|| name.clone())?;
+    if let [sync, sched] = both.as_slice() {
+        blocking(&mut out, sync, sched);
+    }
     Ok(out)
 }
 
