@@ -296,7 +296,7 @@ impl Builder {
 
     fn generation(
         &mut self,
-        batches: &mut Vec<EventBatch>,
+        batches: &[EventBatch],
         version: u32,
         strings: &HashMap<u64, String>,
         stacks: &HashMap<u64, Vec<[u64; 4]>>,
@@ -581,7 +581,7 @@ pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
         let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
         let (g, m, time, size) = (arg(0), arg(1), arg(2), arg(3));
         if generation.is_some() && generation != Some(g) {
-            b.generation(&mut batches, version, &strings, &stacks)?;
+            b.generation(&batches, version, &strings, &stacks)?;
             batches.clear();
             strings.clear();
             stacks.clear();
@@ -627,7 +627,7 @@ pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
     }
     // A cut generation is left out: its tables may be missing.
     if truncated.is_none() {
-        b.generation(&mut batches, version, &strings, &stacks)?;
+        b.generation(&batches, version, &strings, &stacks)?;
     }
     let mut all = b.finish();
     for a in &mut all {
