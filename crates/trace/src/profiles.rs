@@ -67,8 +67,9 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum State {
+    #[default]
     Undetermined,
     NotExist,
     Runnable,
@@ -170,6 +171,50 @@ fn merge(batches: &[EventBatch], version: u32) -> Result<impl Iterator<Item = Re
     }))
 }
 
+/// A goroutine's time by state as the trace goes.
+#[derive(Debug, Clone, Default)]
+struct Life {
+    entry: String,
+    state: State,
+    reason: String,
+    since: i64,
+    exec: i64,
+    sched: i64,
+    syscall: i64,
+    blocked: FxHashMap<String, i64>,
+}
+
+impl Life {
+    /// Ends the current state at `t`, adding its time.
+    fn close(&mut self, t: i64) {
+        let dt = (t - self.since).max(0);
+        match self.state {
+            State::Running => self.exec += dt,
+            State::Runnable => self.sched += dt,
+            State::Syscall => self.syscall += dt,
+            State::Waiting => *self.blocked.entry(self.reason.clone()).or_default() += dt,
+            State::NotExist | State::Undetermined => {}
+        }
+        self.since = t;
+    }
+}
+
+/// Goroutines with the same entry function, and where their time went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GoroutineGroup {
+    /// The function the goroutines started in (from their creation in the
+    /// trace); empty for goroutines that existed before the trace began.
+    pub entry: String,
+    pub count: u64,
+    /// Nanoseconds running, runnable (waiting for a P), in syscalls, and
+    /// blocked by reason (as the runtime names it: `sync`, `chan receive`,
+    /// `network`, `sleep`, ...).
+    pub exec_ns: i64,
+    pub sched_wait_ns: i64,
+    pub syscall_ns: i64,
+    pub blocked_ns: std::collections::BTreeMap<String, i64>,
+}
+
 /// A frame as the profile keys it: function, file, line, PC.
 pub type FrameKey = (String, String, u64, u64);
 
@@ -238,6 +283,8 @@ impl Tracker {
 #[derive(Default)]
 struct Builder {
     trackers: Vec<Tracker>,
+    /// Each goroutine's time by state, when asked for.
+    lives: Option<FxHashMap<u64, Life>>,
     /// Nanoseconds per tick (Go's `frequency`).
     ns_per_tick: f64,
     state: FxHashMap<u64, State>,
@@ -268,6 +315,15 @@ impl Builder {
     /// A goroutine changes state at `t` (ns); `reason` and `stack` are the
     /// event's.
     fn transition(&mut self, g: u64, to: State, t: i64, reason: &str, stack: usize) {
+        if let Some(lives) = &mut self.lives {
+            let life = lives.entry(g).or_insert_with(|| Life {
+                since: t,
+                ..Life::default()
+            });
+            life.close(t);
+            life.state = to;
+            life.reason = reason.to_string();
+        }
         self.state.insert(g, to);
         if to == State::Running {
             self.started.entry(g).or_insert(t);
@@ -335,6 +391,15 @@ impl Builder {
             let cur = self.on_m.get(&r.m).copied();
             match r.typ {
                 ev::GO_CREATE => {
+                    if self.lives.is_some() {
+                        let entry = stack_of(self, r.a[1]);
+                        let name = self.stacks[entry]
+                            .first()
+                            .map_or_else(String::new, |f| f.0.clone());
+                        if let Some(lives) = &mut self.lives {
+                            lives.entry(r.a[0]).or_default().entry = name;
+                        }
+                    }
                     let s = stack_of(self, r.a[2]);
                     self.transition(r.a[0], State::Runnable, t, "", s);
                 }
@@ -427,6 +492,38 @@ impl Builder {
             }
         }
         Ok(())
+    }
+
+    /// The goroutines grouped by entry function, their open states closed
+    /// at the end of the trace.
+    fn groups(&mut self) -> Vec<GoroutineGroup> {
+        let Some(lives) = self.lives.take() else {
+            return Vec::new();
+        };
+        let end = self.last_time;
+        let mut groups: std::collections::BTreeMap<String, GoroutineGroup> = Default::default();
+        for (_, mut life) in lives {
+            life.close(end);
+            let g = groups
+                .entry(life.entry.clone())
+                .or_insert_with(|| GoroutineGroup {
+                    entry: life.entry.clone(),
+                    ..GoroutineGroup::default()
+                });
+            g.count += 1;
+            g.exec_ns += life.exec;
+            g.sched_wait_ns += life.sched;
+            g.syscall_ns += life.syscall;
+            for (reason, ns) in life.blocked {
+                *g.blocked_ns.entry(reason).or_default() += ns;
+            }
+        }
+        let total = |g: &GoroutineGroup| {
+            g.exec_ns + g.sched_wait_ns + g.syscall_ns + g.blocked_ns.values().sum::<i64>()
+        };
+        let mut out: Vec<GoroutineGroup> = groups.into_values().collect();
+        out.sort_by_key(|g| std::cmp::Reverse(total(g)));
+        out
     }
 
     fn finish(self) -> Vec<Analysis> {
@@ -545,6 +642,16 @@ pub fn analyze<R: BufRead>(r: R, kind: Kind) -> Result<Analysis> {
 
 /// [`analyze`] for several kinds in one pass over the trace.
 pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
+    Ok(analyze_with_goroutines(r, kinds, false)?.0)
+}
+
+/// [`analyze_all`], and the goroutines grouped by entry function (largest
+/// total time first) when `goroutines` is set.
+pub fn analyze_with_goroutines<R: BufRead>(
+    r: R,
+    kinds: &[Kind],
+    goroutines: bool,
+) -> Result<(Vec<Analysis>, Vec<GoroutineGroup>)> {
     let mut reader = WireReader::new(r)?;
     let mut b = Builder {
         trackers: kinds
@@ -555,6 +662,7 @@ pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
             })
             .collect(),
         ns_per_tick: 1.0,
+        lives: goroutines.then(FxHashMap::default),
         ..Builder::default()
     };
     let version = reader.version();
@@ -629,9 +737,10 @@ pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
     if truncated.is_none() {
         b.generation(&batches, version, &strings, &stacks)?;
     }
+    let groups = b.groups();
     let mut all = b.finish();
     for a in &mut all {
         a.truncated.clone_from(&truncated);
     }
-    Ok(all)
+    Ok((all, groups))
 }

@@ -92,7 +92,15 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
     }
     let s = gosleuth_trace::summarize(open()?).with_context(|| name.clone())?;
     match args.format {
-        Format::Json => emit(&(serde_json::to_string_pretty(&s)? + "\n"))?,
+        Format::Json => {
+            let (_, groups) = gosleuth_trace::profiles::analyze_with_goroutines(open()?, &[], true)
+                .with_context(|| name.clone())?;
+            let mut doc = serde_json::to_value(&s)?;
+            if let Some(map) = doc.as_object_mut() {
+                map.insert("goroutines".into(), serde_json::to_value(&groups)?);
+            }
+            emit(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+        }
         Format::Text => emit(&full_text(&args.file, &s)?)?,
     }
     Ok(ExitCode::SUCCESS)
@@ -120,18 +128,60 @@ fn fetch(url: &str) -> Result<std::path::PathBuf> {
 /// The summary, the contended call sites and the longest scheduling
 /// latencies of the trace at `path` (whose summary is `s`) as text.
 pub fn full_text(path: &std::path::Path, s: &Summary) -> Result<String> {
-    use gosleuth_trace::profiles::{Kind, analyze_all};
+    use gosleuth_trace::profiles::{Kind, analyze_with_goroutines};
     let name = path.display().to_string();
     let open = || -> Result<BufReader<std::fs::File>> {
         let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
         Ok(BufReader::with_capacity(1 << 20, f))
     };
     let mut out = text(&name, s);
-    let both = analyze_all(open()?, &[Kind::Sync, Kind::Sched]).with_context(|| name.clone())?;
+    let (both, groups) = analyze_with_goroutines(open()?, &[Kind::Sync, Kind::Sched], true)
+        .with_context(|| name.clone())?;
     if let [sync, sched] = both.as_slice() {
         blocking(&mut out, sync, sched);
     }
+    goroutine_groups(&mut out, &groups);
     Ok(out)
+}
+
+/// Goroutines by entry function and where their time went (the ten
+/// largest).
+fn goroutine_groups(out: &mut String, groups: &[gosleuth_trace::profiles::GoroutineGroup]) {
+    if groups.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\ngoroutines by the function they started in: time running, runnable, in syscalls, \
+         blocked (largest reason):\n",
+    );
+    for g in groups.iter().take(10) {
+        let blocked: i64 = g.blocked_ns.values().sum();
+        let top = g
+            .blocked_ns
+            .iter()
+            .max_by_key(|(_, ns)| **ns)
+            .map(|(r, ns)| {
+                format!(
+                    " ({} {})",
+                    if r.is_empty() { "?" } else { r },
+                    ms(*ns as u64)
+                )
+            })
+            .unwrap_or_default();
+        let entry = if g.entry.is_empty() {
+            "(started before the trace)"
+        } else {
+            &g.entry
+        };
+        out.push_str(&format!(
+            "  {:>5} x {entry}\n        running {}, runnable {}, syscalls {}, blocked {}{top}\n",
+            g.count,
+            ms(g.exec_ns as u64),
+            ms(g.sched_wait_ns as u64),
+            ms(g.syscall_ns as u64),
+            ms(blocked as u64),
+        ));
+    }
 }
 
 /// The first frame outside the runtime and sync (where user code

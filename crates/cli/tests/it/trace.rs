@@ -46,6 +46,15 @@ fn the_summary_names_gc_cycles_and_stops() {
     let o = gosleuth(&["trace", "--format", "json", path.to_str().unwrap()]);
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(doc["gc_cycles"].to_string(), gc);
+    let workers = doc["goroutines"]
+        .as_array()
+        .and_then(|gs| gs.iter().find(|g| g["entry"] == "main.main.func1"))
+        .expect("the workers' group");
+    assert_eq!(workers["count"], 40);
+    assert!(
+        workers["blocked_ns"]["sync"].as_i64().unwrap_or(0) > 0,
+        "{workers}"
+    );
 
     let wire = gosleuth(&["trace", "--wire", path.to_str().unwrap()]);
     let go = Command::new("go")
