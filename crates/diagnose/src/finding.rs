@@ -66,6 +66,17 @@ pub enum Kind {
     LongNetworkRead,
     /// An unusually large number of goroutines.
     RunawayGoroutines,
+    /// (Execution trace) A stop of the world long enough to stall
+    /// requests.
+    LongStopTheWorld,
+    /// (Execution trace) One call site takes most of the time goroutines
+    /// spend blocked on locks.
+    ContendedLock,
+    /// (Execution trace) Runnable goroutines waited long for a P.
+    SchedulingLatency,
+    /// (Execution trace) Goroutines spent a large share of the CPU
+    /// assisting the GC.
+    GcAssist,
 }
 
 impl Kind {
@@ -82,6 +93,10 @@ impl Kind {
             Kind::GoroutineLeak => "goroutine_leak",
             Kind::LongNetworkRead => "long_network_read",
             Kind::RunawayGoroutines => "runaway_goroutines",
+            Kind::LongStopTheWorld => "long_stop_the_world",
+            Kind::ContendedLock => "contended_lock",
+            Kind::SchedulingLatency => "scheduling_latency",
+            Kind::GcAssist => "gc_assist",
         }
     }
 

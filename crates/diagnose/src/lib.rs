@@ -62,6 +62,9 @@ pub enum Source {
     Memory,
     /// A text dump: stacks, states and argument words only.
     Text,
+    /// An execution trace: states over time (its findings come from the
+    /// trace reader's rules, not from a snapshot's).
+    Trace,
 }
 
 /// What the rules look at: the goroutines of one moment, the channels and

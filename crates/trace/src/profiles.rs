@@ -240,6 +240,8 @@ pub struct Analysis {
     /// The trace ends early: where; only its complete generations are
     /// in the profile.
     pub truncated: Option<String>,
+    /// Every counted stretch's duration.
+    pub durations: Histogram,
 }
 
 /// Longest stretches kept.
@@ -261,6 +263,67 @@ struct Tracker {
     /// The longest stretches: (ns, goroutine, start, stack), at most
     /// [`WORST`].
     worst: Vec<(i64, u64, i64, usize)>,
+    latency: Histogram,
+}
+
+/// Durations by logarithmic bucket (16 per power of two, so a percentile
+/// read from it is within about 6% of the exact one), with the exact
+/// count, sum and maximum.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Histogram {
+    buckets: Vec<u64>,
+    pub count: u64,
+    pub sum_ns: i64,
+    pub max_ns: i64,
+}
+
+impl Histogram {
+    fn bucket(ns: i64) -> usize {
+        let v = ns.max(1) as u64;
+        let b = 64 - v.leading_zeros() as usize; // 1..=64
+        let sub = if b > 4 { (v >> (b - 5)) & 0xf } else { v & 0xf } as usize;
+        b * 16 + sub
+    }
+
+    /// The smallest duration in bucket `i` (the inverse of `bucket`).
+    fn low(i: usize) -> i64 {
+        let (b, sub) = (i / 16, (i % 16) as u64);
+        if b <= 4 {
+            return sub as i64;
+        }
+        ((16 + sub) << (b - 5)) as i64
+    }
+
+    fn add(&mut self, ns: i64) {
+        let i = Histogram::bucket(ns);
+        if self.buckets.len() <= i {
+            self.buckets.resize(i + 1, 0);
+        }
+        self.buckets[i] += 1;
+        self.count += 1;
+        self.sum_ns += ns;
+        self.max_ns = self.max_ns.max(ns);
+    }
+
+    /// The duration below which a fraction `q` (0..=1) of them fall (the
+    /// bucket's lower bound; the maximum for q = 1).
+    pub fn quantile(&self, q: f64) -> i64 {
+        if self.count == 0 {
+            return 0;
+        }
+        if q >= 1.0 {
+            return self.max_ns;
+        }
+        let want = ((self.count as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= want {
+                return Histogram::low(i).min(self.max_ns);
+            }
+        }
+        self.max_ns
+    }
 }
 
 impl Tracker {
@@ -269,6 +332,7 @@ impl Tracker {
         if overlap <= 0 {
             return;
         }
+        self.latency.add(overlap);
         let e = self.per_stack.entry(s).or_default();
         e.0 += 1;
         e.1 += overlap;
@@ -565,6 +629,7 @@ impl Builder {
                         .collect(),
                     by_stack,
                     truncated: None,
+                    durations: tr.latency.clone(),
                 }
             })
             .collect()
@@ -743,4 +808,25 @@ pub fn analyze_with_goroutines<R: BufRead>(
         a.truncated.clone_from(&truncated);
     }
     Ok((all, groups))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_quantiles_are_within_a_bucket() {
+        let mut h = Histogram::default();
+        for ns in 1..=10_000 {
+            h.add(ns);
+        }
+        for (q, exact) in [(0.5, 5_000.0), (0.9, 9_000.0), (0.99, 9_900.0)] {
+            let got = h.quantile(q) as f64;
+            assert!((got - exact).abs() / exact < 0.07, "q{q}: {got} vs {exact}");
+        }
+        assert_eq!(h.quantile(1.0), 10_000);
+        for ns in [1, 7, 16, 17, 31, 32, 1000, 1 << 40] {
+            assert!(Histogram::low(Histogram::bucket(ns)) <= ns, "{ns}");
+        }
+    }
 }

@@ -50,6 +50,9 @@ pub struct Summary {
     pub ticks_per_second: u64,
     /// From the first to the last event, in nanoseconds.
     pub duration_ns: u64,
+    /// Time goroutines spent assisting the GC (GCMarkAssistBegin to End on
+    /// the same thread), in nanoseconds.
+    pub gc_assist_ns: u64,
     pub heap_alloc_max: u64,
     pub heap_goal_last: u64,
     pub cpu_samples: u64,
@@ -83,6 +86,8 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
     let (mut m, mut batch_end, mut now) = (u64::MAX, 0u64, 0u64);
     let (mut first, mut last) = (u64::MAX, 0u64);
     let mut open_stw: HashMap<u64, (u64, u64)> = HashMap::new();
+    let mut open_assist: HashMap<u64, u64> = HashMap::new();
+    let mut assist_ticks = 0u64;
     let mut batch_start = 0u64;
     loop {
         match reader.next_into(&mut ev) {
@@ -149,6 +154,14 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
                     pending.push((reason, now.saturating_sub(start)));
                 }
             }
+            ev::GC_MARK_ASSIST_BEGIN => {
+                open_assist.insert(m, now);
+            }
+            ev::GC_MARK_ASSIST_END => {
+                if let Some(start) = open_assist.remove(&m) {
+                    assist_ticks += now.saturating_sub(start);
+                }
+            }
             ev::HEAP_ALLOC => s.heap_alloc_max = s.heap_alloc_max.max(arg(1)),
             ev::HEAP_GOAL => s.heap_goal_last = arg(1),
             ev::CPU_SAMPLE => s.cpu_samples += 1,
@@ -174,6 +187,7 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
     if last >= first && first != u64::MAX {
         s.duration_ns = ticks_to_ns(last - first, s.ticks_per_second);
     }
+    s.gc_assist_ns = ticks_to_ns(assist_ticks, s.ticks_per_second);
     // Durations were kept in ticks until the frequency was known.
     for st in s.stw.values_mut() {
         st.total_ns = ticks_to_ns(st.total_ns, s.ticks_per_second);

@@ -84,6 +84,11 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
         None => {
             let inputs = input::expand(&args.inputs)?;
             crate::stdin::announce_stdin(&inputs, "diagnose");
+            if let [Input::File(path)] = inputs.as_slice() {
+                if super::report::gather::is_trace(path) {
+                    return trace(path, &args);
+                }
+            }
             let kinds = inputs.iter().map(kind).collect::<Result<Vec<_>>>()?;
             if let Some(dir) = inputs
                 .iter()
@@ -164,6 +169,53 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
                 &mut out,
                 &name,
                 after.subject.total,
+                &findings,
+                &report::TextOptions {
+                    color: args.color.style().color,
+                    max_findings: args.max_findings,
+                },
+            );
+            emit(&out)?;
+        }
+    }
+    Ok(if gosleuth_diagnose::has_critical(&findings) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// An execution trace: its findings (long stops of the world, a contended
+/// lock, scheduling latency, GC assists).
+fn trace(path: &Path, args: &DiagnoseArgs) -> Result<ExitCode> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let s =
+        gosleuth_trace::summarize(std::io::BufReader::new(file)).with_context(|| name.clone())?;
+    let (_, findings) = super::trace::full_text(path, &s)?;
+    let warnings: Vec<String> = s.truncated.iter().cloned().collect();
+    match args.format {
+        Format::Json => emit(
+            &(json::DiagnoseDoc {
+                source_kind: gosleuth_diagnose::Source::Trace,
+                source: &name,
+                goroutines: s.goroutines_created,
+                findings: &findings,
+                warnings: &warnings,
+                before: None,
+            }
+            .to_json()
+                + "\n"),
+        )?,
+        Format::Text => {
+            for w in &warnings {
+                eprintln!("gosleuth: warning: {w}");
+            }
+            let mut out = String::new();
+            report::render(
+                &mut out,
+                &name,
+                s.goroutines_created,
                 &findings,
                 &report::TextOptions {
                     color: args.color.style().color,

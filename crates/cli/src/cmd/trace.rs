@@ -101,7 +101,7 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
             }
             emit(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
         }
-        Format::Text => emit(&full_text(&args.file, &s)?)?,
+        Format::Text => emit(&full_text(&args.file, &s)?.0)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -125,23 +125,43 @@ fn fetch(url: &str) -> Result<std::path::PathBuf> {
     Ok(path)
 }
 
-/// The summary, the contended call sites and the longest scheduling
-/// latencies of the trace at `path` (whose summary is `s`) as text.
-pub fn full_text(path: &std::path::Path, s: &Summary) -> Result<String> {
+/// The findings, the summary, the contended call sites, the longest
+/// scheduling latencies and the goroutine groups of the trace at `path`
+/// (whose summary is `s`) as text, and the findings.
+pub fn full_text(
+    path: &std::path::Path,
+    s: &Summary,
+) -> Result<(String, Vec<gosleuth_diagnose::Finding>)> {
     use gosleuth_trace::profiles::{Kind, analyze_with_goroutines};
     let name = path.display().to_string();
     let open = || -> Result<BufReader<std::fs::File>> {
         let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
         Ok(BufReader::with_capacity(1 << 20, f))
     };
-    let mut out = text(&name, s);
     let (both, groups) = analyze_with_goroutines(open()?, &[Kind::Sync, Kind::Sched], true)
         .with_context(|| name.clone())?;
-    if let [sync, sched] = both.as_slice() {
-        blocking(&mut out, sync, sched);
+    let [sync, sched] = both.as_slice() else {
+        anyhow::bail!("{name}: the analyses did not run");
+    };
+    let findings = gosleuth_trace::findings::findings(s, sync, sched);
+    let mut out = String::new();
+    if !findings.is_empty() {
+        gosleuth_render::findings::render(
+            &mut out,
+            &name,
+            s.goroutines_created,
+            &findings,
+            &gosleuth_render::findings::TextOptions {
+                color: false,
+                max_findings: 0,
+            },
+        );
+        out.push('\n');
     }
+    out.push_str(&text(&name, s));
+    blocking(&mut out, sync, sched);
     goroutine_groups(&mut out, &groups);
-    Ok(out)
+    Ok((out, findings))
 }
 
 /// Goroutines by entry function and where their time went (the ten

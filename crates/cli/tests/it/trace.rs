@@ -103,3 +103,25 @@ fn a_trace_url_is_fetched_and_read() {
         "{o:?}"
     );
 }
+
+/// `gosleuth diagnose TRACE`: the contended lock as a finding, at the
+/// line of the `mu.Lock()` the workers wait in.
+#[test]
+fn diagnose_names_the_contended_lock_of_a_trace() {
+    let path = kit::evidence("installed", &["tracer"])
+        .join("trace")
+        .join("tracer.trace");
+    let lock = kit::source_line("tracer/main.go", "mu.Lock()");
+    let o = gosleuth(&["diagnose", "--format", "json", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{o:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(doc["source_kind"], "trace");
+    let f = &doc["findings"][0];
+    assert_eq!(f["kind"], "contended_lock", "{doc}");
+    let called_from = f["evidence"]["frames"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|fr| fr["role"] == "called_from"))
+        .expect("the call site");
+    assert_eq!(called_from["function"], "main.main.func1.1");
+    assert_eq!(called_from["line"], lock);
+}

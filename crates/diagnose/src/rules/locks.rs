@@ -49,7 +49,7 @@ struct LockGraph {
 pub(crate) fn lock_order(env: &Env<'_>) -> Vec<Finding> {
     let graph = match env.subject.source {
         Source::Memory => memory_graph(env),
-        Source::Text => text_graph(env),
+        Source::Text | Source::Trace => text_graph(env),
     };
     let cycles = cycles(&graph);
     let mut out = Vec::new();

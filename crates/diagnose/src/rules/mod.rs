@@ -399,6 +399,7 @@ pub(crate) fn run(subject: &Subject, opts: &Options) -> Vec<Finding> {
     match subject.source {
         crate::Source::Memory => out.extend(channel::self_deadlock(&env)),
         crate::Source::Text => out.extend(channel::text_self_deadlock(&env)),
+        crate::Source::Trace => {}
     }
     out.extend(locks::lock_order(&env));
     out.extend(process::crashes(&env));

@@ -45,6 +45,8 @@ pub struct Diagnosis {
 pub struct TraceRead {
     pub name: String,
     pub text: String,
+    pub findings: Vec<Finding>,
+    pub goroutines: u64,
 }
 
 /// A profile's top and flame graph.
@@ -175,6 +177,13 @@ pub fn gather(paths: &[PathBuf], source_dir: &Path) -> Result<Gathered> {
                     match trace(f) {
                         Ok((t, read)) => {
                             item.read = read;
+                            // Its findings rank with the others.
+                            g.diagnoses.push(Diagnosis {
+                                name: t.name.clone(),
+                                total: t.goroutines,
+                                findings: t.findings.clone(),
+                                modified: item.modified,
+                            });
                             g.traces.push(t);
                         }
                         Err(e) => {
@@ -214,7 +223,7 @@ pub fn gather(paths: &[PathBuf], source_dir: &Path) -> Result<Gathered> {
 }
 
 /// A Go execution trace starts with `go 1.NN trace\0...`.
-fn is_trace(f: &Path) -> bool {
+pub fn is_trace(f: &Path) -> bool {
     let mut head = [0u8; 16];
     std::fs::File::open(f)
         .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
@@ -331,11 +340,13 @@ fn trace(f: &Path) -> Result<(TraceRead, String)> {
         s.gc_cycles,
         s.goroutines_created
     );
-    let text = super::super::trace::full_text(f, &s)?;
+    let (text, findings) = super::super::trace::full_text(f, &s)?;
     Ok((
         TraceRead {
             name: f.display().to_string(),
             text,
+            findings,
+            goroutines: s.goroutines_created,
         },
         read,
     ))

@@ -16,7 +16,7 @@
 
 mod capture;
 mod compose;
-mod gather;
+pub(crate) mod gather;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,0 +1,250 @@
+//! Findings from a trace, in `gosleuth diagnose`'s form: long stops of the
+//! world, a contended lock, long scheduling latency, heavy GC assists.
+//! Each says what the trace shows, with its numbers; thresholds are named
+//! constants.
+
+use gosleuth_diagnose::{Confidence, Evidence, Finding, FrameEvidence, FrameRole, Kind, Severity};
+
+use crate::profiles::{Analysis, FrameKey};
+use crate::summary::Summary;
+
+/// A stop of the world this long stalls every request in flight.
+pub const LONG_STW_NS: u64 = 10_000_000;
+/// A contended lock: at least this share of the time goroutines spent
+/// waiting for locks, at one call site ...
+pub const CONTENDED_SHARE: f64 = 0.5;
+/// ... and at least this much of it.
+pub const CONTENDED_NS: i64 = 1_000_000;
+/// Runnable goroutines waiting this long (p99) for a P.
+pub const SCHED_P99_NS: i64 = 10_000_000;
+/// GC assists taking this share of the CPU time (duration x Ps).
+pub const ASSIST_SHARE: f64 = 0.1;
+
+fn ms(ns: f64) -> String {
+    format!("{:.3} ms", ns / 1e6)
+}
+
+fn is_lib(f: &str) -> bool {
+    f.starts_with("runtime.") || f.starts_with("sync.") || f.starts_with("internal/")
+}
+
+/// Frames of a stack as evidence: where it blocked, and the first
+/// application frame that called it.
+fn frames(stack: &[FrameKey], goroutine: Option<u64>) -> Vec<FrameEvidence> {
+    let mut out = Vec::new();
+    if let Some(f) = stack.first() {
+        out.push(FrameEvidence {
+            role: FrameRole::BlockedAt,
+            goroutine,
+            function: f.0.clone(),
+            file: f.1.clone(),
+            line: f.2 as u32,
+            inlined: false,
+        });
+    }
+    if let Some(f) = stack.iter().find(|f| !is_lib(&f.0)) {
+        out.push(FrameEvidence {
+            role: FrameRole::CalledFrom,
+            goroutine,
+            function: f.0.clone(),
+            file: f.1.clone(),
+            line: f.2 as u32,
+            inlined: false,
+        });
+    }
+    out
+}
+
+/// The findings of a trace from its summary and its sync and sched
+/// analyses.
+pub fn findings(s: &Summary, sync: &Analysis, sched: &Analysis) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (reason, st) in &s.stw {
+        if st.max_ns >= LONG_STW_NS {
+            out.push(Finding {
+                kind: Kind::LongStopTheWorld,
+                severity: if st.max_ns >= 10 * LONG_STW_NS {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                confidence: Confidence::High,
+                title: format!("stop the world for {} ({reason})", ms(st.max_ns as f64)),
+                explanation: format!(
+                    "The runtime stopped every goroutine {} times for \"{reason}\", {} in all, the \
+                     longest {}: nothing ran meanwhile, so every request in flight waited that \
+                     long. Stops for GC phases grow with the number of goroutines and their stacks; \
+                     others come from calls such as runtime.ReadMemStats or debug.SetGCPercent.",
+                    st.count,
+                    ms(st.total_ns as f64),
+                    ms(st.max_ns as f64)
+                ),
+                evidence: Evidence::default(),
+            });
+        }
+    }
+    // Among the stacks blocked on a sync.Mutex or RWMutex: the one that
+    // takes most of that time.
+    let on_lock = |stack: &[FrameKey]| {
+        stack
+            .first()
+            .is_some_and(|f| f.0.starts_with("sync.(*Mutex)") || f.0.starts_with("sync.(*RWMutex)"))
+    };
+    let total: i64 = sync
+        .by_stack
+        .iter()
+        .filter(|b| on_lock(&b.0))
+        .map(|b| b.2)
+        .sum();
+    if let Some((stack, n, ns)) = sync.by_stack.iter().find(|b| on_lock(&b.0)) {
+        let share = *ns as f64 / total.max(1) as f64;
+        if share >= CONTENDED_SHARE && *ns >= CONTENDED_NS {
+            let ev = frames(stack, None);
+            let site = ev
+                .iter()
+                .find(|f| f.role == FrameRole::CalledFrom)
+                .or(ev.first())
+                .map(|f| format!("{} at {}:{}", f.function, short(&f.file), f.line))
+                .unwrap_or_default();
+            out.push(Finding {
+                kind: Kind::ContendedLock,
+                severity: Severity::Warning,
+                confidence: Confidence::High,
+                title: format!("contended lock: {} in {site}", stack[0].0),
+                explanation: format!(
+                    "Goroutines waited {} in {} waits for the lock taken in {site}: {:.0}% of all \
+                     the time goroutines spent waiting for locks in this trace. Hold it for less \
+                     (no I/O or allocation under it), split it, or use a lock-free structure.",
+                    ms(*ns as f64),
+                    n,
+                    share * 100.0
+                ),
+                evidence: Evidence {
+                    count: *n as u64,
+                    frames: ev,
+                    ..Evidence::default()
+                },
+            });
+        }
+    }
+    let h = &sched.durations;
+    let p99 = h.quantile(0.99);
+    if h.count > 0 && p99 >= SCHED_P99_NS {
+        let worst = sched.worst.first();
+        out.push(Finding {
+            kind: Kind::SchedulingLatency,
+            severity: Severity::Warning,
+            confidence: Confidence::High,
+            title: format!(
+                "scheduling latency: runnable goroutines waited up to {} for a P (p99 {})",
+                ms(h.max_ns as f64),
+                ms(p99 as f64)
+            ),
+            explanation: format!(
+                "Of {} waits of runnable goroutines for a P, the median was {}, p99 {}, the \
+                 longest {}{}. With GOMAXPROCS={}, goroutines that are ready wait when every P is \
+                 busy: CPU-bound goroutines that rarely block, too many runnable goroutines, or \
+                 long stops of the world.",
+                h.count,
+                ms(h.quantile(0.5) as f64),
+                ms(p99 as f64),
+                ms(h.max_ns as f64),
+                worst
+                    .map(|w| format!(" (goroutine {})", w.goroutine))
+                    .unwrap_or_default(),
+                s.procs
+            ),
+            evidence: Evidence {
+                count: h.count,
+                goroutines: worst.map(|w| vec![w.goroutine]).unwrap_or_default(),
+                frames: worst
+                    .map(|w| frames(&w.stack, Some(w.goroutine)))
+                    .unwrap_or_default(),
+                ..Evidence::default()
+            },
+        });
+    }
+    let cpu = s.duration_ns as f64 * s.procs.max(1) as f64;
+    if cpu > 0.0 && s.gc_assist_ns as f64 >= ASSIST_SHARE * cpu {
+        out.push(Finding {
+            kind: Kind::GcAssist,
+            severity: Severity::Warning,
+            confidence: Confidence::High,
+            title: format!(
+                "GC assists took {:.0}% of the CPU time",
+                s.gc_assist_ns as f64 / cpu * 100.0
+            ),
+            explanation: format!(
+                "Goroutines spent {} assisting the GC (marking instead of doing their work) over \
+                 {} on {} Ps: they allocate faster than the background workers mark. Allocate \
+                 less, or give the GC more room (GOGC, GOMEMLIMIT).",
+                ms(s.gc_assist_ns as f64),
+                ms(s.duration_ns as f64),
+                s.procs
+            ),
+            evidence: Evidence::default(),
+        });
+    }
+    out.sort_by_key(|f| (f.severity, f.kind));
+    out
+}
+
+fn short(file: &str) -> &str {
+    file.rsplit('/').next().unwrap_or(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::StwStats;
+
+    fn empty() -> Analysis {
+        Analysis {
+            profile: gosleuth_pprof::Profile::default(),
+            worst: Vec::new(),
+            by_stack: Vec::new(),
+            truncated: None,
+            durations: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_long_stop_is_a_finding_and_a_short_one_is_not() {
+        let mut s = Summary::default();
+        s.stw.insert(
+            "GC mark termination".into(),
+            StwStats {
+                count: 2,
+                total_ns: 25_000_000,
+                max_ns: 20_000_000,
+            },
+        );
+        s.stw.insert(
+            "GC sweep termination".into(),
+            StwStats {
+                count: 2,
+                total_ns: 200_000,
+                max_ns: 100_000,
+            },
+        );
+        let f = findings(&s, &empty(), &empty());
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].kind, Kind::LongStopTheWorld);
+        assert!(
+            f[0].title.contains("20.000 ms (GC mark termination)"),
+            "{}",
+            f[0].title
+        );
+    }
+
+    #[test]
+    fn waits_on_a_channel_are_not_a_contended_lock() {
+        let mut sync = empty();
+        sync.by_stack = vec![(
+            vec![("runtime.chanrecv1".into(), "chan.go".into(), 1, 1)],
+            10,
+            50_000_000,
+        )];
+        assert!(findings(&Summary::default(), &sync, &empty()).is_empty());
+    }
+}
