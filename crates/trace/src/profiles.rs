@@ -67,6 +67,34 @@ impl Kind {
     }
 }
 
+/// A goroutine's change of state, as `go tool trace -d=parsed` prints
+/// them (`NotExist->Runnable`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Transition {
+    /// Nanoseconds of the trace's clock (its ticks times 1e9/frequency).
+    pub time_ns: i64,
+    pub goroutine: u64,
+    pub from: &'static str,
+    pub to: &'static str,
+    /// Why it stopped or blocked, as the runtime names it.
+    pub reason: String,
+    /// The stack of the event, innermost first (empty when none).
+    pub stack: Vec<FrameKey>,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::Undetermined => "Undetermined",
+            State::NotExist => "NotExist",
+            State::Runnable => "Runnable",
+            State::Running => "Running",
+            State::Syscall => "Syscall",
+            State::Waiting => "Waiting",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum State {
     #[default]
@@ -347,6 +375,8 @@ impl Tracker {
 #[derive(Default)]
 struct Builder {
     trackers: Vec<Tracker>,
+    /// State changes kept (of one goroutine, or of all), when asked for.
+    log: Option<(Option<u64>, Vec<Transition>)>,
     /// Each goroutine's time by state, when asked for.
     lives: Option<FxHashMap<u64, Life>>,
     /// Nanoseconds per tick (Go's `frequency`).
@@ -360,6 +390,8 @@ struct Builder {
     stack_ids: HashMap<Vec<FrameKey>, usize>,
     last_time: i64,
     first_time: Option<i64>,
+    /// The time of the previous event of the merged stream.
+    prev_time: Option<i64>,
 }
 
 impl Builder {
@@ -379,6 +411,19 @@ impl Builder {
     /// A goroutine changes state at `t` (ns); `reason` and `stack` are the
     /// event's.
     fn transition(&mut self, g: u64, to: State, t: i64, reason: &str, stack: usize) {
+        if let Some((filter, log)) = &mut self.log {
+            if filter.is_none_or(|f| f == g) {
+                let from = self.state.get(&g).copied().unwrap_or_default();
+                log.push(Transition {
+                    time_ns: t,
+                    goroutine: g,
+                    from: from.name(),
+                    to: to.name(),
+                    reason: reason.to_string(),
+                    stack: self.stacks.get(stack).cloned().unwrap_or_default(),
+                });
+            }
+        }
         if let Some(lives) = &mut self.lives {
             let life = lives.entry(g).or_insert_with(|| Life {
                 since: t,
@@ -449,7 +494,15 @@ impl Builder {
         let reason = |id: u64| strings.get(&id).map_or("", String::as_str);
         for r in recs {
             let r = r?;
-            let t = self.time(r.ts);
+            // As Go's reader does: times strictly increase along the
+            // merged stream (equal stamps of two threads are nudged).
+            let mut t = self.time(r.ts);
+            if let Some(prev) = self.prev_time {
+                if t <= prev {
+                    t = prev + 1;
+                }
+            }
+            self.prev_time = Some(t);
             self.last_time = self.last_time.max(t);
             self.first_time = Some(self.first_time.map_or(t, |f| f.min(t)));
             let cur = self.on_m.get(&r.m).copied();
@@ -465,13 +518,16 @@ impl Builder {
                         }
                     }
                     let s = stack_of(self, r.a[2]);
+                    self.state.insert(r.a[0], State::NotExist);
                     self.transition(r.a[0], State::Runnable, t, "", s);
                 }
                 ev::GO_CREATE_BLOCKED => {
                     let s = stack_of(self, r.a[2]);
+                    self.state.insert(r.a[0], State::NotExist);
                     self.transition(r.a[0], State::Waiting, t, "", s);
                 }
                 ev::GO_CREATE_SYSCALL => {
+                    self.state.insert(r.a[0], State::NotExist);
                     self.on_m.insert(r.m, r.a[0]);
                     let s = stack_of(self, 0);
                     self.transition(r.a[0], State::Syscall, t, "", s);
@@ -710,6 +766,11 @@ pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
     Ok(analyze_with_goroutines(r, kinds, false)?.0)
 }
 
+/// Every goroutine's changes of state (or only `goroutine`'s), in order.
+pub fn transitions<R: BufRead>(r: R, goroutine: Option<u64>) -> Result<Vec<Transition>> {
+    Ok(run(r, &[], false, Some(goroutine))?.2)
+}
+
 /// [`analyze_all`], and the goroutines grouped by entry function (largest
 /// total time first) when `goroutines` is set.
 pub fn analyze_with_goroutines<R: BufRead>(
@@ -717,6 +778,19 @@ pub fn analyze_with_goroutines<R: BufRead>(
     kinds: &[Kind],
     goroutines: bool,
 ) -> Result<(Vec<Analysis>, Vec<GoroutineGroup>)> {
+    let (a, g, _) = run(r, kinds, goroutines, None)?;
+    Ok((a, g))
+}
+
+/// The analyses, the goroutine groups, the transitions kept.
+type Run = (Vec<Analysis>, Vec<GoroutineGroup>, Vec<Transition>);
+
+fn run<R: BufRead>(
+    r: R,
+    kinds: &[Kind],
+    goroutines: bool,
+    log: Option<Option<u64>>,
+) -> Result<Run> {
     let mut reader = WireReader::new(r)?;
     let mut b = Builder {
         trackers: kinds
@@ -728,6 +802,7 @@ pub fn analyze_with_goroutines<R: BufRead>(
             .collect(),
         ns_per_tick: 1.0,
         lives: goroutines.then(FxHashMap::default),
+        log: log.map(|filter| (filter, Vec::new())),
         ..Builder::default()
     };
     let version = reader.version();
@@ -803,11 +878,12 @@ pub fn analyze_with_goroutines<R: BufRead>(
         b.generation(&batches, version, &strings, &stacks)?;
     }
     let groups = b.groups();
+    let log = b.log.take().map(|(_, l)| l).unwrap_or_default();
     let mut all = b.finish();
     for a in &mut all {
         a.truncated.clone_from(&truncated);
     }
-    Ok((all, groups))
+    Ok((all, groups, log))
 }
 
 #[cfg(test)]

@@ -29,6 +29,12 @@ pub struct TraceArgs {
     #[arg(long, value_name = "TYPE")]
     pub pprof: Option<String>,
 
+    /// Show one goroutine's changes of state instead: when, from what to
+    /// what, why, and the stack of each (as go tool trace -d=parsed orders
+    /// them).
+    #[arg(long, value_name = "ID")]
+    pub goroutine: Option<u64>,
+
     /// With --pprof: the file to write.
     #[arg(short, long)]
     pub output: Option<std::path::PathBuf>,
@@ -68,6 +74,40 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
             }
         }
         out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(g) = args.goroutine {
+        let ts = gosleuth_trace::profiles::transitions(open()?, Some(g))
+            .with_context(|| name.clone())?;
+        if ts.is_empty() {
+            anyhow::bail!("{name}: goroutine {g} does not appear in the trace");
+        }
+        match args.format {
+            Format::Json => emit(&(serde_json::to_string_pretty(&ts)? + "\n"))?,
+            Format::Text => {
+                let start = ts[0].time_ns;
+                let mut out = format!("goroutine {g}: {} changes of state\n", ts.len());
+                for t in &ts {
+                    let why = if t.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", t.reason)
+                    };
+                    let at = if t.stack.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  {}", call_site(&t.stack))
+                    };
+                    out.push_str(&format!(
+                        "  +{:>10.3} ms  {} -> {}{why}{at}\n",
+                        (t.time_ns - start) as f64 / 1e6,
+                        t.from,
+                        t.to
+                    ));
+                }
+                emit(&out)?;
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(kind) = &args.pprof {

@@ -125,3 +125,58 @@ fn diagnose_names_the_contended_lock_of_a_trace() {
     assert_eq!(called_from["function"], "main.main.func1.1");
     assert_eq!(called_from["line"], lock);
 }
+
+/// `gosleuth trace --goroutine N`: one worker's changes of state, from its
+/// creation to its end, with the lock it waited for.
+#[test]
+fn one_goroutines_timeline() {
+    let path = kit::evidence("installed", &["tracer"])
+        .join("trace")
+        .join("tracer.trace");
+    let o = gosleuth(&["trace", "--format", "json", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{o:?}");
+    // A worker: a goroutine that blocked on the lock (from --goroutine's
+    // JSON of each candidate until one has).
+    let mut found = false;
+    for g in 1..200u64 {
+        let o = gosleuth(&[
+            "trace",
+            "--goroutine",
+            &g.to_string(),
+            "--format",
+            "json",
+            path.to_str().unwrap(),
+        ]);
+        if !o.status.success() {
+            continue;
+        }
+        let ts: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        let ts = ts.as_array().expect("an array");
+        let blocked_on_lock = ts.iter().any(|t| {
+            t["to"] == "Waiting"
+                && t["reason"] == "sync"
+                && t["stack"][0][0] == "sync.(*Mutex).Lock"
+        });
+        if blocked_on_lock {
+            assert_eq!(ts[0]["from"], "NotExist", "created in the trace: {}", ts[0]);
+            assert_eq!(ts.last().unwrap()["to"], "NotExist", "ended in the trace");
+            let text = stdout(&gosleuth(&[
+                "trace",
+                "--goroutine",
+                &g.to_string(),
+                path.to_str().unwrap(),
+            ]));
+            assert!(
+                text.contains(
+                    "Running -> Waiting (sync)  sync.(*Mutex).Lock from main.main.func1.1"
+                ),
+                "{text}"
+            );
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "no goroutine blocked on the mutex");
+    let o = gosleuth(&["trace", "--goroutine", "999999", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -187,3 +187,74 @@ fn blocking_profiles_equal_go_tool_traces() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every goroutine's changes of state, with their reasons, are the ones
+/// `go tool trace -d=parsed` prints (the Go project's own reader), in the
+/// same order per goroutine and at the same times within 2 ns (two events
+/// of different threads with the same timestamp may be taken in the other
+/// order, and Go's reader nudges the second by 1 ns), on every release
+/// from 1.22.
+#[test]
+fn goroutine_transitions_equal_go_tool_traces() {
+    type PerG = BTreeMap<u64, Vec<(i64, String)>>;
+    for go in trace_versions() {
+        let (path, _) = tracer(&go);
+        let o = Command::new("go")
+            .args(["tool", "trace", "-d=parsed"])
+            .arg(&path)
+            .output()
+            .expect("go tool trace");
+        let text = String::from_utf8_lossy(&o.stdout);
+        // `... StateTransition Time=T GoID=G From->To Reason="R" ...`
+        let mut theirs: PerG = BTreeMap::new();
+        for l in text.lines() {
+            let Some(rest) = l.split_once(" StateTransition Time=").map(|p| p.1) else {
+                continue;
+            };
+            let Some((time, rest)) = rest.split_once(' ') else {
+                continue;
+            };
+            let Some(rest) = rest.strip_prefix("GoID=") else {
+                continue;
+            };
+            let Some((g, rest)) = rest.split_once(' ') else {
+                continue;
+            };
+            let Some((states, reason)) = rest.split_once(" Reason=") else {
+                continue;
+            };
+            let body = reason.strip_prefix('"').unwrap_or(reason);
+            let reason = &body[..body.find('"').unwrap_or(body.len())];
+            theirs
+                .entry(g.parse().expect("GoID"))
+                .or_default()
+                .push((time.parse().expect("Time"), format!("{states} {reason:?}")));
+        }
+        let f = std::fs::File::open(&path).expect("open");
+        let mut ours: PerG = BTreeMap::new();
+        for t in
+            gosleuth_trace::profiles::transitions(BufReader::new(f), None).expect("transitions")
+        {
+            ours.entry(t.goroutine)
+                .or_default()
+                .push((t.time_ns, format!("{}->{} {:?}", t.from, t.to, t.reason)));
+        }
+        assert!(theirs.values().map(Vec::len).sum::<usize>() > 100, "{go}");
+        assert_eq!(
+            ours.keys().collect::<Vec<_>>(),
+            theirs.keys().collect::<Vec<_>>(),
+            "{go}: goroutines"
+        );
+        for (g, want) in &theirs {
+            let got = &ours[g];
+            let names = |v: &Vec<(i64, String)>| v.iter().map(|x| x.1.clone()).collect::<Vec<_>>();
+            assert_eq!(names(got), names(want), "{go}: goroutine {g}");
+            for (a, b) in got.iter().zip(want) {
+                assert!(
+                    (a.0 - b.0).abs() <= 2,
+                    "{go}: goroutine {g}: {a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+}
