@@ -67,6 +67,16 @@ impl Kind {
     }
 }
 
+/// Durations of user tasks and regions (`runtime/trace`), by type.
+#[derive(Debug, Clone, Default)]
+pub struct UserStats {
+    pub tasks: std::collections::BTreeMap<String, Histogram>,
+    pub regions: std::collections::BTreeMap<String, Histogram>,
+    open_tasks: FxHashMap<u64, (String, i64)>,
+    /// Open regions per goroutine, innermost last.
+    open_regions: FxHashMap<u64, Vec<(String, i64)>>,
+}
+
 /// A goroutine's change of state, as `go tool trace -d=parsed` prints
 /// them (`NotExist->Runnable`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -375,6 +385,8 @@ impl Tracker {
 #[derive(Default)]
 struct Builder {
     trackers: Vec<Tracker>,
+    /// User tasks and regions, when asked for.
+    user: Option<UserStats>,
     /// State changes kept (of one goroutine, or of all), when asked for.
     log: Option<(Option<u64>, Vec<Transition>)>,
     /// Each goroutine's time by state, when asked for.
@@ -608,6 +620,37 @@ impl Builder {
                         self.transition(g, st, t, "", s);
                     }
                 }
+                ev::USER_TASK_BEGIN => {
+                    if let Some(u) = &mut self.user {
+                        u.open_tasks.insert(r.a[0], (reason(r.a[2]).to_string(), t));
+                    }
+                }
+                ev::USER_TASK_END => {
+                    if let Some(u) = &mut self.user {
+                        if let Some((name, start)) = u.open_tasks.remove(&r.a[0]) {
+                            u.tasks.entry(name).or_default().add(t - start);
+                        }
+                    }
+                }
+                ev::USER_REGION_BEGIN => {
+                    if let (Some(u), Some(g)) = (&mut self.user, cur) {
+                        u.open_regions
+                            .entry(g)
+                            .or_default()
+                            .push((reason(r.a[1]).to_string(), t));
+                    }
+                }
+                ev::USER_REGION_END => {
+                    if let (Some(u), Some(g)) = (&mut self.user, cur) {
+                        let name = reason(r.a[1]);
+                        let open = u.open_regions.entry(g).or_default();
+                        // The innermost open region of that name.
+                        if let Some(i) = open.iter().rposition(|(n, _)| n == name) {
+                            let (name, start) = open.remove(i);
+                            u.regions.entry(name).or_default().add(t - start);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -771,19 +814,31 @@ pub fn transitions<R: BufRead>(r: R, goroutine: Option<u64>) -> Result<Vec<Trans
     Ok(run(r, &[], false, Some(goroutine))?.2)
 }
 
-/// [`analyze_all`], and the goroutines grouped by entry function (largest
-/// total time first) when `goroutines` is set.
+/// How long user tasks and regions took, by type (those that ended in the
+/// trace).
+pub fn user_annotations<R: BufRead>(r: R) -> Result<UserStats> {
+    Ok(run(r, &[], false, None)?.3)
+}
+
+/// [`analyze_all`], the goroutines grouped by entry function (largest
+/// total time first) when `goroutines` is set, and the user annotations.
 pub fn analyze_with_goroutines<R: BufRead>(
     r: R,
     kinds: &[Kind],
     goroutines: bool,
-) -> Result<(Vec<Analysis>, Vec<GoroutineGroup>)> {
-    let (a, g, _) = run(r, kinds, goroutines, None)?;
-    Ok((a, g))
+) -> Result<(Vec<Analysis>, Vec<GoroutineGroup>, UserStats)> {
+    let (a, g, _, u) = run(r, kinds, goroutines, None)?;
+    Ok((a, g, u))
 }
 
-/// The analyses, the goroutine groups, the transitions kept.
-type Run = (Vec<Analysis>, Vec<GoroutineGroup>, Vec<Transition>);
+/// The analyses, the goroutine groups, the transitions kept, the user
+/// annotations.
+type Run = (
+    Vec<Analysis>,
+    Vec<GoroutineGroup>,
+    Vec<Transition>,
+    UserStats,
+);
 
 fn run<R: BufRead>(
     r: R,
@@ -803,6 +858,7 @@ fn run<R: BufRead>(
         ns_per_tick: 1.0,
         lives: goroutines.then(FxHashMap::default),
         log: log.map(|filter| (filter, Vec::new())),
+        user: Some(UserStats::default()),
         ..Builder::default()
     };
     let version = reader.version();
@@ -879,11 +935,12 @@ fn run<R: BufRead>(
     }
     let groups = b.groups();
     let log = b.log.take().map(|(_, l)| l).unwrap_or_default();
+    let user = b.user.take().unwrap_or_default();
     let mut all = b.finish();
     for a in &mut all {
         a.truncated.clone_from(&truncated);
     }
-    Ok((all, groups, log))
+    Ok((all, groups, log, user))
 }
 
 #[cfg(test)]

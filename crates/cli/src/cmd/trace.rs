@@ -133,11 +133,32 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
     let s = gosleuth_trace::summarize(open()?).with_context(|| name.clone())?;
     match args.format {
         Format::Json => {
-            let (_, groups) = gosleuth_trace::profiles::analyze_with_goroutines(open()?, &[], true)
-                .with_context(|| name.clone())?;
+            let (_, groups, user) =
+                gosleuth_trace::profiles::analyze_with_goroutines(open()?, &[], true)
+                    .with_context(|| name.clone())?;
             let mut doc = serde_json::to_value(&s)?;
+            let latencies =
+                |m: &std::collections::BTreeMap<String, gosleuth_trace::profiles::Histogram>| {
+                    m.iter()
+                        .map(|(k, h)| {
+                            (
+                                k.clone(),
+                                serde_json::json!({
+                                    "count": h.count,
+                                    "sum_ns": h.sum_ns,
+                                    "p50_ns": h.quantile(0.5),
+                                    "p90_ns": h.quantile(0.9),
+                                    "p99_ns": h.quantile(0.99),
+                                    "max_ns": h.max_ns,
+                                }),
+                            )
+                        })
+                        .collect::<serde_json::Map<String, serde_json::Value>>()
+                };
             if let Some(map) = doc.as_object_mut() {
                 map.insert("goroutines".into(), serde_json::to_value(&groups)?);
+                map.insert("task_types".into(), latencies(&user.tasks).into());
+                map.insert("region_types".into(), latencies(&user.regions).into());
             }
             emit(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
         }
@@ -178,7 +199,7 @@ pub fn full_text(
         let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
         Ok(BufReader::with_capacity(1 << 20, f))
     };
-    let (both, groups) = analyze_with_goroutines(open()?, &[Kind::Sync, Kind::Sched], true)
+    let (both, groups, user) = analyze_with_goroutines(open()?, &[Kind::Sync, Kind::Sched], true)
         .with_context(|| name.clone())?;
     let [sync, sched] = both.as_slice() else {
         anyhow::bail!("{name}: the analyses did not run");
@@ -201,6 +222,7 @@ pub fn full_text(
     out.push_str(&text(&name, s));
     blocking(&mut out, sync, sched);
     goroutine_groups(&mut out, &groups);
+    annotations(&mut out, &user);
     Ok((out, findings))
 }
 
@@ -241,6 +263,28 @@ fn goroutine_groups(out: &mut String, groups: &[gosleuth_trace::profiles::Gorout
             ms(g.syscall_ns as u64),
             ms(blocked as u64),
         ));
+    }
+}
+
+/// User tasks and regions by type: how many ended, and how long they took.
+fn annotations(out: &mut String, user: &gosleuth_trace::profiles::UserStats) {
+    for (what, m) in [("tasks", &user.tasks), ("regions", &user.regions)] {
+        if m.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "\nuser {what} by type (runtime/trace): count, p50, p90, p99 (within 6%), longest:\n"
+        ));
+        for (ty, h) in m {
+            out.push_str(&format!(
+                "  {:>6} x {ty:<24} {:>12} {:>12} {:>12} {:>12}\n",
+                h.count,
+                ms(h.quantile(0.5) as u64),
+                ms(h.quantile(0.9) as u64),
+                ms(h.quantile(0.99) as u64),
+                ms(h.max_ns as u64)
+            ));
+        }
     }
 }
 

@@ -51,6 +51,8 @@ fn the_summary_names_gc_cycles_and_stops() {
         .and_then(|gs| gs.iter().find(|g| g["entry"] == "main.main.func1"))
         .expect("the workers' group");
     assert_eq!(workers["count"], 40);
+    assert_eq!(doc["region_types"]["increment"]["count"], 40);
+    assert_eq!(doc["task_types"]["work"]["count"], 1);
     assert!(
         workers["blocked_ns"]["sync"].as_i64().unwrap_or(0) > 0,
         "{workers}"

@@ -258,3 +258,92 @@ fn goroutine_transitions_equal_go_tool_traces() {
         }
     }
 }
+
+/// User tasks and regions: per type, as many as `go tool trace -d=parsed`
+/// shows ending, with the same durations (within 2 ns each).
+#[test]
+fn task_and_region_durations_equal_go_tool_traces() {
+    for go in trace_versions() {
+        let (path, _) = tracer(&go);
+        let o = Command::new("go")
+            .args(["tool", "trace", "-d=parsed"])
+            .arg(&path)
+            .output()
+            .expect("go tool trace");
+        let text = String::from_utf8_lossy(&o.stdout);
+        let field = |l: &str, k: &str| -> Option<String> {
+            let rest = l.split_once(&format!(" {k}="))?.1;
+            Some(match rest.strip_prefix('"') {
+                Some(q) => q[..q.find('"')?].to_string(),
+                None => rest.split(' ').next()?.to_string(),
+            })
+        };
+        // (type) -> durations, from begin/end pairs per goroutine (regions)
+        // and per task ID (tasks).
+        let mut regions: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        let mut open: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
+        let mut tasks: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        let mut open_tasks: BTreeMap<String, (String, i64)> = BTreeMap::new();
+        for l in text.lines() {
+            let g = l
+                .split(' ')
+                .find_map(|w| w.strip_prefix("G="))
+                .unwrap_or("")
+                .to_string();
+            let time = || {
+                field(l, "Time")
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .unwrap_or(0)
+            };
+            if l.contains(" RegionBegin ") {
+                let ty = field(l, "Type").unwrap_or_default();
+                open.entry((g, ty)).or_default().push(time());
+            } else if l.contains(" RegionEnd ") {
+                let ty = field(l, "Type").unwrap_or_default();
+                if let Some(start) = open.entry((g, ty.clone())).or_default().pop() {
+                    regions.entry(ty).or_default().push(time() - start);
+                }
+            } else if l.contains(" TaskBegin ") {
+                open_tasks.insert(
+                    field(l, "ID").unwrap_or_default(),
+                    (field(l, "Type").unwrap_or_default(), time()),
+                );
+            } else if l.contains(" TaskEnd ") {
+                if let Some((ty, start)) = open_tasks.remove(&field(l, "ID").unwrap_or_default()) {
+                    tasks.entry(ty).or_default().push(time() - start);
+                }
+            }
+        }
+        let f = std::fs::File::open(&path).expect("open");
+        let ours =
+            gosleuth_trace::profiles::user_annotations(BufReader::new(f)).expect("annotations");
+        for (what, theirs, ours) in [
+            ("regions", &regions, &ours.regions),
+            ("tasks", &tasks, &ours.tasks),
+        ] {
+            assert_eq!(
+                ours.keys().collect::<Vec<_>>(),
+                theirs.keys().collect::<Vec<_>>(),
+                "{go} {what}"
+            );
+            for (ty, ds) in theirs {
+                let h = &ours[ty];
+                assert_eq!(h.count, ds.len() as u64, "{go} {what} {ty}");
+                let sum: i64 = ds.iter().sum();
+                let max = ds.iter().max().copied().unwrap_or(0);
+                assert!(
+                    (h.sum_ns - sum).abs() <= 4 * ds.len() as i64,
+                    "{go} {what} {ty}: {} vs {sum}",
+                    h.sum_ns
+                );
+                assert!(
+                    (h.max_ns - max).abs() <= 4,
+                    "{go} {what} {ty}: {} vs {max}",
+                    h.max_ns
+                );
+            }
+        }
+        assert_eq!(regions.get("increment").map(Vec::len), Some(40), "{go}");
+        assert_eq!(tasks.get("work").map(Vec::len), Some(1), "{go}");
+    }
+}
