@@ -46,14 +46,14 @@ fi
 # Python packages the oracles need (xmlschema validates JUnit output
 # against docs/junit.xsd), in a venv beside the factory's cache.
 pyenv="${GOSLEUTH_PYENV:-${XDG_CACHE_HOME:-$HOME/.cache}/gosleuth/pyenv}"
-if ! "$pyenv/bin/python3" -c 'import xmlschema, junitparser' 2>/dev/null; then
+if ! "$pyenv/bin/python3" -c 'import xmlschema, junitparser, perfetto, google.protobuf' 2>/dev/null; then
   echo "== python venv with xmlschema: $pyenv" >&2
   if ! python3 -m venv "$pyenv" 2>/dev/null; then
     # Debian's python3 makes venvs with the python3-venv package.
     [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq python3-venv
     python3 -m venv "$pyenv"
   fi
-  "$pyenv/bin/pip" install -q xmlschema junitparser
+  "$pyenv/bin/pip" install -q xmlschema junitparser perfetto protobuf
 fi
 export GOSLEUTH_PYTHON="$pyenv/bin/python3"
 

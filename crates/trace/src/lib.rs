@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod export;
 pub mod findings;
 pub mod profiles;
 pub mod spec;

@@ -385,6 +385,14 @@ impl Tracker {
 #[derive(Default)]
 struct Builder {
     trackers: Vec<Tracker>,
+    /// A timeline being written, when asked for.
+    export: Option<Box<dyn crate::export::Sink>>,
+    export_err: Option<std::io::Error>,
+    /// Tracks announced to the timeline.
+    tracks: std::collections::HashSet<u64>,
+    /// The flow id of the unblock being turned into a transition.
+    pending_flow: Option<u64>,
+    next_flow: u64,
     /// User tasks and regions, when asked for.
     user: Option<UserStats>,
     /// State changes kept (of one goroutine, or of all), when asked for.
@@ -423,6 +431,11 @@ impl Builder {
     /// A goroutine changes state at `t` (ns); `reason` and `stack` are the
     /// event's.
     fn transition(&mut self, g: u64, to: State, t: i64, reason: &str, stack: usize) {
+        let flow = self.pending_flow.take();
+        if self.export.is_some() {
+            let from = self.state.get(&g).copied().unwrap_or_default();
+            self.timeline(g, from, to, t, reason, flow);
+        }
         if let Some((filter, log)) = &mut self.log {
             if filter.is_none_or(|f| f == g) {
                 let from = self.state.get(&g).copied().unwrap_or_default();
@@ -563,6 +576,18 @@ impl Builder {
                     }
                 }
                 ev::GO_UNBLOCK => {
+                    if self.export.is_some() {
+                        if let Some(by) = cur {
+                            self.next_flow += 1;
+                            let flow = self.next_flow;
+                            let track = crate::export::GOROUTINE_TRACKS + by;
+                            let what = format!("unblock G{}", r.a[0]);
+                            if self.tracks.contains(&track) {
+                                self.sink(|s| s.instant(track, t, &what, Some(flow)));
+                                self.pending_flow = Some(flow);
+                            }
+                        }
+                    }
                     let s = stack_of(self, r.a[2]);
                     self.transition(r.a[0], State::Runnable, t, "", s);
                 }
@@ -620,6 +645,13 @@ impl Builder {
                         self.transition(g, st, t, "", s);
                     }
                 }
+                ev::GC_BEGIN => self.global(crate::export::GC_TRACK, "GC", t, true),
+                ev::GC_END => self.global(crate::export::GC_TRACK, "", t, false),
+                ev::STW_BEGIN => {
+                    let name = format!("STW: {}", reason(r.a[0]));
+                    self.global(crate::export::STW_TRACK, &name, t, true);
+                }
+                ev::STW_END => self.global(crate::export::STW_TRACK, "", t, false),
                 ev::USER_TASK_BEGIN => {
                     if let Some(u) = &mut self.user {
                         u.open_tasks.insert(r.a[0], (reason(r.a[2]).to_string(), t));
@@ -655,6 +687,78 @@ impl Builder {
             }
         }
         Ok(())
+    }
+
+    /// Writes a goroutine's change of state to the timeline: the slice of
+    /// the old state ends, the new state's begins.
+    fn timeline(
+        &mut self,
+        g: u64,
+        from: State,
+        to: State,
+        t: i64,
+        reason: &str,
+        flow: Option<u64>,
+    ) {
+        let track = crate::export::GOROUTINE_TRACKS + g;
+        if !self.tracks.contains(&track) {
+            self.tracks.insert(track);
+            let entry = self
+                .lives
+                .as_ref()
+                .and_then(|l| l.get(&g))
+                .map(|l| l.entry.clone())
+                .unwrap_or_default();
+            let name = if entry.is_empty() {
+                format!("G{g}")
+            } else {
+                format!("G{g} {entry}")
+            };
+            self.sink(|s| s.track(track, &name));
+        }
+        if !matches!(from, State::NotExist | State::Undetermined) {
+            self.sink(|s| s.end(track, t));
+        }
+        let name = match to {
+            State::Running => "running".to_string(),
+            State::Runnable => "runnable".to_string(),
+            State::Syscall => "syscall".to_string(),
+            State::Waiting => format!("blocked: {reason}"),
+            State::NotExist | State::Undetermined => return,
+        };
+        self.sink(|s| s.begin(track, t, &name, flow));
+    }
+
+    /// Runs `f` on the timeline, keeping its first error.
+    fn sink(&mut self, f: impl FnOnce(&mut dyn crate::export::Sink) -> std::io::Result<()>) {
+        if self.export_err.is_some() {
+            return;
+        }
+        if let Some(s) = self.export.as_deref_mut() {
+            if let Err(e) = f(s) {
+                self.export_err = Some(e);
+            }
+        }
+    }
+
+    /// A slice on one of the global tracks (GC, STW).
+    fn global(&mut self, track: u64, name: &str, t: i64, begin: bool) {
+        if self.export.is_none() {
+            return;
+        }
+        if self.tracks.insert(track) {
+            let label = if track == crate::export::GC_TRACK {
+                "GC"
+            } else {
+                "STW"
+            };
+            self.sink(|s| s.track(track, label));
+        }
+        if begin {
+            self.sink(|s| s.begin(track, t, name, None));
+        } else {
+            self.sink(|s| s.end(track, t));
+        }
     }
 
     /// The goroutines grouped by entry function, their open states closed
@@ -809,6 +913,14 @@ pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
     Ok(analyze_with_goroutines(r, kinds, false)?.0)
 }
 
+/// Writes the trace's timeline to `sink` (Perfetto or Chrome JSON): a
+/// track per goroutine with its states as slices, GC and STW tracks, and
+/// flows for unblocks. Slices still open at the end close there.
+pub fn export<R: BufRead>(r: R, sink: Box<dyn crate::export::Sink>) -> Result<()> {
+    run_with(r, &[], false, None, Some(sink))?;
+    Ok(())
+}
+
 /// Every goroutine's changes of state (or only `goroutine`'s), in order.
 pub fn transitions<R: BufRead>(r: R, goroutine: Option<u64>) -> Result<Vec<Transition>> {
     Ok(run(r, &[], false, Some(goroutine))?.2)
@@ -846,6 +958,16 @@ fn run<R: BufRead>(
     goroutines: bool,
     log: Option<Option<u64>>,
 ) -> Result<Run> {
+    run_with(r, kinds, goroutines, log, None)
+}
+
+fn run_with<R: BufRead>(
+    r: R,
+    kinds: &[Kind],
+    goroutines: bool,
+    log: Option<Option<u64>>,
+    export: Option<Box<dyn crate::export::Sink>>,
+) -> Result<Run> {
     let mut reader = WireReader::new(r)?;
     let mut b = Builder {
         trackers: kinds
@@ -856,7 +978,8 @@ fn run<R: BufRead>(
             })
             .collect(),
         ns_per_tick: 1.0,
-        lives: goroutines.then(FxHashMap::default),
+        lives: (goroutines || export.is_some()).then(FxHashMap::default),
+        export,
         log: log.map(|filter| (filter, Vec::new())),
         user: Some(UserStats::default()),
         ..Builder::default()
@@ -933,7 +1056,25 @@ fn run<R: BufRead>(
     if truncated.is_none() {
         b.generation(&batches, version, &strings, &stacks)?;
     }
-    let groups = b.groups();
+    if b.export.is_some() {
+        // Close what is open at the end of the trace.
+        let end = b.last_time;
+        let open: Vec<u64> = b
+            .state
+            .iter()
+            .filter(|(_, st)| !matches!(st, State::NotExist | State::Undetermined))
+            .map(|(g, _)| *g)
+            .collect();
+        for g in open {
+            let track = crate::export::GOROUTINE_TRACKS + g;
+            b.sink(|s| s.end(track, end));
+        }
+        b.sink(|s| s.finish());
+        if let Some(e) = b.export_err.take() {
+            return Err(crate::Error::Io(e));
+        }
+    }
+    let groups = if goroutines { b.groups() } else { Vec::new() };
     let log = b.log.take().map(|(_, l)| l).unwrap_or_default();
     let user = b.user.take().unwrap_or_default();
     let mut all = b.finish();

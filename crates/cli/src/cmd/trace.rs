@@ -35,7 +35,13 @@ pub struct TraceArgs {
     #[arg(long, value_name = "ID")]
     pub goroutine: Option<u64>,
 
-    /// With --pprof: the file to write.
+    /// Write the timeline for a viewer instead: `perfetto` (Perfetto's
+    /// protobuf trace, for ui.perfetto.dev and trace_processor) or
+    /// `chrome` (trace-event JSON), to -o FILE or standard output.
+    #[arg(long, value_name = "FORMAT")]
+    pub export: Option<String>,
+
+    /// With --pprof or --export: the file to write.
     #[arg(short, long)]
     pub output: Option<std::path::PathBuf>,
 
@@ -74,6 +80,23 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
             }
         }
         out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(format) = &args.export {
+        let out: Box<dyn Write> = match &args.output {
+            Some(path) => Box::new(std::io::BufWriter::with_capacity(
+                1 << 20,
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?,
+            )),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+        };
+        let sink: Box<dyn gosleuth_trace::export::Sink> = match format.as_str() {
+            "perfetto" => Box::new(gosleuth_trace::export::Perfetto::new(out)),
+            "chrome" => Box::new(gosleuth_trace::export::Chrome::new(out)?),
+            other => anyhow::bail!("--export {other}: expected perfetto or chrome"),
+        };
+        gosleuth_trace::profiles::export(open()?, sink).with_context(|| name.clone())?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(g) = args.goroutine {

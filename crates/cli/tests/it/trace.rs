@@ -182,3 +182,80 @@ fn one_goroutines_timeline() {
     let o = gosleuth(&["trace", "--goroutine", "999999", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `gosleuth trace --export perfetto|chrome`: the Perfetto file parses with
+/// Perfetto's own protobuf schema (scripts/check-perfetto.py), every track
+/// ends each slice it begins, each goroutine's track has one `running`
+/// slice per time it started running (as --goroutine lists them), unblocks
+/// are paired flows; the Chrome JSON holds the same slices.
+#[test]
+fn timelines_export_to_perfetto_and_chrome() {
+    let path = kit::evidence("installed", &["tracer"])
+        .join("trace")
+        .join("tracer.trace");
+    let dir = std::env::temp_dir().join(format!("gosleuth-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pf = dir.join("t.pftrace");
+    let js = dir.join("t.json");
+    for (format, out) in [("perfetto", &pf), ("chrome", &js)] {
+        let o = gosleuth(&[
+            "trace",
+            "--export",
+            format,
+            "-o",
+            out.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{format}: {o:?}");
+    }
+    let python = std::env::var("GOSLEUTH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let o = Command::new(&python)
+        .arg(kit::repo_root().join("scripts/check-perfetto.py"))
+        .arg(&pf)
+        .output()
+        .expect("run check-perfetto.py");
+    assert!(
+        o.status.success(),
+        "{python} scripts/check-perfetto.py (scripts/test.sh installs perfetto): {o:?}"
+    );
+    let read: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert!(
+        read["flows"].as_u64().unwrap_or(0) > 0 && read["unpaired_flows"] == 0,
+        "{read}"
+    );
+    let tracks = read["tracks"].as_object().expect("tracks");
+    for (name, t) in tracks {
+        assert_eq!(t["begin"], t["end"], "track {name}");
+    }
+    // Running slices per goroutine = its starts, from our own transitions.
+    let f = std::fs::File::open(&path).unwrap();
+    let mut starts: std::collections::BTreeMap<u64, u64> = Default::default();
+    for t in gosleuth_trace::profiles::transitions(std::io::BufReader::new(f), None).unwrap() {
+        if t.to == "Running" {
+            *starts.entry(t.goroutine).or_default() += 1;
+        }
+    }
+    for (g, n) in &starts {
+        let track = tracks
+            .iter()
+            .find(|(name, _)| name.split(' ').next() == Some(&format!("G{g}")))
+            .unwrap_or_else(|| panic!("no track for G{g}"));
+        assert_eq!(track.1["names"]["running"].as_u64(), Some(*n), "G{g}");
+    }
+    assert!(
+        tracks.contains_key("GC") && tracks.contains_key("STW"),
+        "{tracks:?}"
+    );
+    // Chrome: the same number of slices, balanced per thread.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&js).unwrap()).expect("JSON");
+    let events = doc["traceEvents"].as_array().expect("traceEvents");
+    let count = |ph: &str| events.iter().filter(|e| e["ph"] == ph).count() as u64;
+    let begins: u64 = tracks
+        .values()
+        .map(|t| t["begin"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(count("B"), begins);
+    assert_eq!(count("E"), begins);
+    let _ = std::fs::remove_dir_all(&dir);
+}
