@@ -144,17 +144,20 @@ struct EventBatch {
     bytes: Vec<u8>,
 }
 
-/// A batch's events as they are read, with the running time.
+/// A batch's events as they are read, with the running time and the
+/// next timed event.
 struct Cursor<'a> {
     r: WireReader<&'a [u8]>,
     m: u64,
     now: u64,
     ev: RawEvent,
+    next: Option<Rec>,
 }
 
 impl Cursor<'_> {
-    /// The next timed event of the batch.
-    fn next(&mut self) -> Result<Option<Rec>> {
+    /// Reads the next timed event of the batch into `next`.
+    fn advance(&mut self) -> Result<()> {
+        self.next = None;
         while self.r.next_into(&mut self.ev)? {
             if !self.ev.spec().timed {
                 continue;
@@ -166,46 +169,57 @@ impl Cursor<'_> {
             for (i, v) in self.ev.args.iter().skip(1).take(5).enumerate() {
                 a[i] = *v;
             }
-            return Ok(Some(Rec {
+            self.next = Some(Rec {
                 ts: self.now,
                 m: self.m,
                 typ: self.ev.typ,
                 a,
-            }));
+            });
+            break;
         }
-        Ok(None)
+        Ok(())
     }
 }
 
 /// The timed events of a generation's batches in time order (each batch is
 /// in order; equal times keep the batches' order), read from the batches'
-/// bytes as they are merged, so memory is the generation's bytes.
+/// bytes as they are merged, so memory is the generation's bytes. The heap
+/// holds only (time, batch); each batch's next event waits in its cursor.
 fn merge(batches: &[EventBatch], version: u32) -> Result<impl Iterator<Item = Result<Rec>> + '_> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let mut cursors = Vec::with_capacity(batches.len());
-    let mut heap = BinaryHeap::new();
+    let mut heap = BinaryHeap::with_capacity(batches.len());
     for (i, b) in batches.iter().enumerate() {
         let mut c = Cursor {
             r: WireReader::continuing(&b.bytes[..], version)?,
             m: b.m,
             now: b.time,
             ev: RawEvent::default(),
+            next: None,
         };
-        if let Some(r) = c.next()? {
-            heap.push(Reverse((r.ts, i, r.typ, r.a)));
+        c.advance()?;
+        if let Some(r) = &c.next {
+            heap.push(Reverse((r.ts, i)));
         }
         cursors.push(c);
     }
     Ok(std::iter::from_fn(move || {
-        let Reverse((ts, i, typ, a)) = heap.pop()?;
+        let mut top = heap.peek_mut()?;
+        let i = top.0.1;
         let c = &mut cursors[i];
-        match c.next() {
-            Ok(Some(r)) => heap.push(Reverse((r.ts, i, r.typ, r.a))),
-            Ok(None) => {}
-            Err(e) => return Some(Err(e)),
+        let rec = c.next.take()?;
+        if let Err(e) = c.advance() {
+            return Some(Err(e));
         }
-        Some(Ok(Rec { ts, m: c.m, typ, a }))
+        match &c.next {
+            // Replace the top in place: one sift instead of a pop and a push.
+            Some(n) => *top = Reverse((n.ts, i)),
+            None => {
+                std::collections::binary_heap::PeekMut::pop(top);
+            }
+        }
+        Some(Ok(rec))
     }))
 }
 
@@ -492,7 +506,7 @@ impl Builder {
         stacks: &HashMap<u64, Vec<[u64; 4]>>,
     ) -> Result<()> {
         let recs = merge(batches, version)?;
-        let mut resolved: HashMap<u64, usize> = HashMap::new();
+        let mut resolved: FxHashMap<u64, usize> = FxHashMap::default();
         let mut stack_of = |b: &mut Builder, id: u64| -> usize {
             if let Some(&i) = resolved.get(&id) {
                 return i;

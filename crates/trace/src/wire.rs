@@ -245,6 +245,27 @@ impl<R: BufRead> WireReader<R> {
     }
 
     fn uvarint(&mut self, start: u64, name: &'static str) -> Result<u64> {
+        // Fast path: the whole varint is in the buffer.
+        let buf = self.r.fill_buf().map_err(Error::Io)?;
+        if buf.len() >= 10 {
+            let mut v = 0u64;
+            for (i, &b) in buf[..10].iter().enumerate() {
+                if i == 9 && b > 1 {
+                    return Err(Error::BadVarint {
+                        offset: self.offset + 10,
+                    });
+                }
+                v |= u64::from(b & 0x7f) << (7 * i);
+                if b & 0x80 == 0 {
+                    self.r.consume(i + 1);
+                    self.offset += i as u64 + 1;
+                    return Ok(v);
+                }
+            }
+            return Err(Error::BadVarint {
+                offset: self.offset + 10,
+            });
+        }
         let mut v = 0u64;
         for i in 0..10 {
             let b = self.byte()?.ok_or(Error::Truncated {
