@@ -58,7 +58,11 @@ VERSION_GROUPS = {"default": DEFAULT_VERSIONS, "old": OLD_VERSIONS,
 FIXTURE_VERSIONS = DEFAULT_VERSIONS + OLD_VERSIONS
 
 PROGRAMS = ["crash", "racepanic", "rpcrace", "leak", "metricsdeadlock", "lockorder",
-            "mapwrites", "goleak", "parked", "variants", "loadgen", "testtimeout", "tracer"]
+            "mapwrites", "goleak", "parked", "variants", "loadgen", "testtimeout", "tracer",
+            "flightrec"]
+# Programs that need a newer release than the oldest of the matrix (not
+# built, and their cases not run, for older ones).
+MIN_MINOR = {"flightrec": 25}
 # Helper programs are built with default flags only.
 HELPERS = {"loadgen"}
 RACE_PROGRAMS = {"racepanic", "rpcrace"}
@@ -73,8 +77,14 @@ BUILD_VARIANTS = [
 EVIDENCE_CASES = ["crash", "racepanic", "rpcrace", "mapwrites", "leak", "metricsdeadlock",
                   "lockorder", "goleak", "parked", "variants", "testtimeout", "citest",
                   "tracer"]
+# Evidence cases made only when asked for (a test names them): they need a
+# newer release than the oldest of the matrix.
+ON_DEMAND_CASES = ["flightrec"]
 CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder", "parked"]
-DEFAULT_CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder"]  # parked on demand
+DEFAULT_# Evidence cases made only when asked for (a test names them): they need a
+# newer release than the oldest of the matrix.
+ON_DEMAND_CASES = ["flightrec"]
+CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder"]  # parked on demand
 # Core cases that run a variant of another program: case -> (program, binary).
 CORE_BINARY = {"crash-noopt": ("crash", "crash.noopt")}
 # The evidence cases that must succeed for OLD_VERSIONS.
@@ -89,7 +99,7 @@ CASE_BINS = {
     "goleak": ["goleak"], "parked": ["parked"], "variants": ["variants"],
     "crash-noopt": ["crash.noopt"],
     # `go test` builds what it runs.
-    "testtimeout": [], "citest": [], "tracer": ["tracer"],
+    "testtimeout": [], "citest": [], "tracer": ["tracer"], "flightrec": ["flightrec"],
 }
 
 # variants subcommands, each run under GOTRACEBACK=all ...
@@ -518,6 +528,9 @@ def build(version: str, outdir: Path, man: Manifest, programs, force=False, only
         src = PROGRAMS_DIR / prog
         if not (src / "go.mod").exists():
             raise FactoryError(f"unknown program {prog}")
+        if prog in MIN_MINOR and go_minor(version) < MIN_MINOR[prog]:
+            log(f"{version}: {prog} skipped (needs go1.{MIN_MINOR[prog]})")
+            continue
         for name, kind, flags in binary_names(prog):
             if only is not None and name not in only:
                 continue
@@ -1025,6 +1038,21 @@ def case_tracer(ctx: Ctx):
     return [ctx.rel(out), ctx.rel(counts)]
 
 
+def case_flightrec(ctx: Ctx):
+    """`bin/flightrec -o trace/flightrec.trace`: a snapshot of Go 1.25's
+    flight recorder (FlightRecorder.WriteTo) taken while 8 goroutines
+    contend on a mutex. The program needs Go 1.25 or later."""
+    if go_minor(ctx.version) < 25:
+        raise FactoryError(f"flightrec needs Go 1.25 or later (the flight recorder), not {ctx.version}")
+    trace_dir = ctx.outdir / "trace"
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    out = trace_dir / "flightrec.trace"
+    log_file = trace_dir / "flightrec.txt"
+    rc, text, _ = run_capture([ctx.bin / "flightrec", "-o", out], log_file, env=run_env(), timeout=120)
+    expect(rc == 0 and text.startswith("increments"), f"flightrec: rc={rc} {text[-300:]!r}")
+    return [ctx.rel(out), ctx.rel(log_file)]
+
+
 CASE_FUNCS = {
     "crash": (case_crash, ["crash"]),
     "racepanic": (case_racepanic, ["racepanic"]),
@@ -1039,6 +1067,7 @@ CASE_FUNCS = {
     "testtimeout": (case_testtimeout, ["testtimeout"]),
     "citest": (case_citest, ["citest"]),
     "tracer": (case_tracer, ["tracer"]),
+    "flightrec": (case_flightrec, ["flightrec"]),
 }
 
 
@@ -1684,7 +1713,8 @@ def main(argv=None):
                             help="just this binary, e.g. parked.noopt (repeatable; with "
                                  "--program, added to its binaries)")
         if name == "evidence":
-            sp.add_argument("--case", action="append", dest="cases", choices=EVIDENCE_CASES)
+            sp.add_argument("--case", action="append", dest="cases",
+                            choices=EVIDENCE_CASES + ON_DEMAND_CASES)
         if name == "cores":
             sp.add_argument("--case", action="append", dest="cases", choices=CORE_CASES)
             sp.add_argument("--goroutines", type=int, default=None,

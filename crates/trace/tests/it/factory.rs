@@ -347,3 +347,36 @@ fn task_and_region_durations_equal_go_tool_traces() {
         assert_eq!(tasks.get("work").map(Vec::len), Some(1), "{go}");
     }
 }
+
+/// A snapshot of Go 1.25's flight recorder (`FlightRecorder.WriteTo`) is
+/// read like any trace: its events print as go tool trace prints them, and
+/// its sync profile equals go tool trace's.
+#[test]
+fn a_flight_recorder_snapshot_is_read() {
+    use gosleuth_trace::profiles::{Kind, blocking_profile};
+    for go in trace_versions()
+        .into_iter()
+        .filter(|v| v == "installed" || kit::go_minor(v) >= 25)
+    {
+        let path = kit::evidence(&go, &["flightrec"])
+            .join("trace")
+            .join("flightrec.trace");
+        assert_eq!(our_wire(&path), go_tool_wire(&path), "{go}");
+        let dir = std::env::temp_dir().join(format!("gosleuth-flight-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let theirs = dir.join("go.pb");
+        let o = Command::new("go")
+            .args(["tool", "trace", "-pprof=sync"])
+            .arg(&path)
+            .output()
+            .expect("go tool trace");
+        std::fs::write(&theirs, &o.stdout).expect("write");
+        let f = std::fs::File::open(&path).expect("open");
+        let p = blocking_profile(BufReader::new(f), Kind::Sync).expect("a profile");
+        let ours = dir.join("ours.pb.gz");
+        gosleuth_pprof::proto::write_gzip(&p, std::fs::File::create(&ours).unwrap())
+            .expect("write");
+        assert_eq!(pprof_top(&ours), pprof_top(&theirs), "{go}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,3 @@
+module flightrec
+
+go 1.25
