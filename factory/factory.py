@@ -81,10 +81,7 @@ EVIDENCE_CASES = ["crash", "racepanic", "rpcrace", "mapwrites", "leak", "metrics
 # newer release than the oldest of the matrix.
 ON_DEMAND_CASES = ["flightrec"]
 CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder", "parked"]
-DEFAULT_# Evidence cases made only when asked for (a test names them): they need a
-# newer release than the oldest of the matrix.
-ON_DEMAND_CASES = ["flightrec"]
-CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder"]  # parked on demand
+DEFAULT_CORE_CASES = ["crash", "crash-noopt", "metricsdeadlock", "lockorder"]  # parked on demand
 # Core cases that run a variant of another program: case -> (program, binary).
 CORE_BINARY = {"crash-noopt": ("crash", "crash.noopt")}
 # The evidence cases that must succeed for OLD_VERSIONS.
