@@ -43,8 +43,20 @@ if [ -z "$font" ]; then
   fi
 fi
 
-# Python packages the oracles need (xmlschema validates JUnit output
-# against docs/junit.xsd), in a venv beside the factory's cache.
+# gosleuth report's HTML is opened in a headless Chromium.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing chromium (the HTML report is checked in a headless browser)" >&2
+    apt-get update -qq && apt-get install -y -qq chromium
+  else
+    echo "scripts/test.sh: chromium is not installed (the HTML report test opens it): apt-get install chromium" >&2
+    exit 2
+  fi
+fi
+
+# Python packages the oracles need (xmlschema and junitparser check JUnit
+# output, perfetto reads the Perfetto export back), in a venv beside the
+# factory's cache.
 pyenv="${GOSLEUTH_PYENV:-${XDG_CACHE_HOME:-$HOME/.cache}/gosleuth/pyenv}"
 if ! "$pyenv/bin/python3" -c 'import xmlschema, junitparser, perfetto, google.protobuf' 2>/dev/null; then
   echo "== python venv with xmlschema: $pyenv" >&2
