@@ -274,3 +274,18 @@ fn a_running_process_is_captured_and_reported() {
         parked.thread_states()
     );
 }
+
+/// Two goroutine dumps taken a second apart: the report compares them and
+/// leads with the leak (the group that grew), not the pile-up it causes.
+#[test]
+fn two_dumps_make_a_report_that_names_the_leak() {
+    let dir = kit::evidence("installed", &["goleak"]).join("text");
+    let (t1, t2) = (dir.join("goleak.t1.txt"), dir.join("goleak.t2.txt"));
+    let o = gosleuth(&["report", t1.to_str().unwrap(), t2.to_str().unwrap()]);
+    assert!(o.status.success(), "{o:?}");
+    let md = stdout(&o).replace('\\', "");
+    let title = md.lines().next().unwrap_or("");
+    assert!(title.starts_with("# goroutine leak: "), "{title}");
+    assert!(title.contains("main.fetchQuote"), "{title}");
+    assert!(md.contains("goleak.t1.txt -> "), "{md}");
+}

@@ -68,6 +68,10 @@ pub struct Gathered {
     pub binary: Option<(String, gosleuth_gobin::BuildInfo)>,
     /// Inputs gosleuth cannot read yet, or could not read, and why.
     pub notes: Vec<String>,
+    /// The first and the latest goroutine dumps, compared at the end (did
+    /// goroutines grow between them?).
+    first_dump: Option<(String, gosleuth_diagnose::Subject)>,
+    last_dump: Option<(String, gosleuth_diagnose::Subject)>,
 }
 
 /// Reads `paths` (files; directories are read file by file).
@@ -219,6 +223,28 @@ pub fn gather(paths: &[PathBuf], source_dir: &Path) -> Result<Gathered> {
         }
         g.items.push(item);
     }
+    // Two dumps or more: what grew from the first to the latest (the SOP
+    // captures one at its start and one at its end).
+    if let (Some((a, before)), Some((b, after))) = (g.first_dump.take(), g.last_dump.take()) {
+        let leaks: Vec<Finding> = gosleuth_diagnose::diagnose_pair(
+            &before,
+            &after,
+            &gosleuth_diagnose::Options::default(),
+        )
+        .into_iter()
+        .filter(|f| f.kind == gosleuth_diagnose::Kind::GoroutineLeak)
+        .collect();
+        // First: a leak explains the pile-up the latest dump shows.
+        g.diagnoses.insert(
+            0,
+            Diagnosis {
+                name: format!("{a} -> {b}"),
+                total: after.total,
+                findings: leaks,
+                modified: None,
+            },
+        );
+    }
     Ok(g)
 }
 
@@ -295,15 +321,23 @@ fn read_text(
     }
     if dumped > 0 {
         match super::super::diagnose::text_subject(&input) {
-            Ok((subject, total)) => g.diagnoses.push(Diagnosis {
-                name: item.name.clone(),
-                total,
-                findings: gosleuth_diagnose::diagnose(
-                    &subject,
-                    &gosleuth_diagnose::Options::default(),
-                ),
-                modified: item.modified,
-            }),
+            Ok((subject, total)) => {
+                g.diagnoses.push(Diagnosis {
+                    name: item.name.clone(),
+                    total,
+                    findings: gosleuth_diagnose::diagnose(
+                        &subject,
+                        &gosleuth_diagnose::Options::default(),
+                    ),
+                    modified: item.modified,
+                });
+                let kept = Some((item.name.clone(), subject));
+                if g.first_dump.is_none() {
+                    g.first_dump = kept;
+                } else {
+                    g.last_dump = kept;
+                }
+            }
             Err(e) => g.notes.push(format!("{}: not diagnosed: {e:#}", item.name)),
         }
     }
