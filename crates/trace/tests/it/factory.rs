@@ -380,3 +380,26 @@ fn a_flight_recorder_snapshot_is_read() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Mutated traces (bytes flipped, lengths changed, cut anywhere): every
+/// reader returns a result or a clear error, never a panic.
+#[test]
+fn mutated_traces_never_panic() {
+    use gosleuth_trace::profiles::{Kind, analyze_all, transitions};
+    let (path, _) = tracer("installed");
+    let bytes = std::fs::read(&path).expect("read");
+    let mut rng = kit::Rng(0x7ace);
+    for i in 0..2000 {
+        let mut m = bytes.clone();
+        for _ in 0..1 + rng.below(8) {
+            let at = 16 + rng.below(m.len() - 16);
+            m[at] = rng.next() as u8;
+        }
+        if i % 3 == 0 {
+            m.truncate(16 + rng.below(m.len() - 16));
+        }
+        let _ = summarize(&m[..]);
+        let _ = analyze_all(&m[..], &[Kind::Sync, Kind::Sched, Kind::Syscall, Kind::Net]);
+        let _ = transitions(&m[..], None);
+    }
+}
