@@ -2,8 +2,9 @@
 //! Chrome's trace-event JSON, written as the trace streams past.
 //!
 //! One track (Chrome: one thread) per goroutine, whose slices are its
-//! states (`running`, `runnable`, `syscall`, `blocked: <reason>`); a `GC`
-//! track with the GC cycles and a `STW` track with the stops of the world.
+//! states (`running`, `runnable`, `syscall`, `blocked: <reason>`); one per
+//! P, whose slices are the goroutines it ran (`G17`); a `GC` track with the
+//! GC cycles and a `STW` track with the stops of the world.
 //! In Perfetto, an unblock is a flow from the goroutine that unblocked to
 //! the runnable slice of the one unblocked.
 
@@ -32,6 +33,8 @@ pub const GC_TRACK: u64 = 1;
 pub const STW_TRACK: u64 = 2;
 /// A goroutine's track: this plus its id.
 pub const GOROUTINE_TRACKS: u64 = 1 << 32;
+/// A P's track: this plus its id (its slices are the goroutines it ran).
+pub const P_TRACKS: u64 = 1 << 16;
 
 /// Perfetto's `Trace` protobuf: a stream of `TracePacket`s (field 1 of
 /// `Trace`), each written as soon as it is known.

@@ -406,6 +406,11 @@ struct Builder {
     tracks: std::collections::HashSet<u64>,
     /// The flow id of the unblock being turned into a transition.
     pending_flow: Option<u64>,
+    /// For the timeline's P tracks: the P each thread holds, the P each
+    /// running goroutine runs on, and the thread of the current event.
+    p_of_m: FxHashMap<u64, u64>,
+    p_of_g: FxHashMap<u64, u64>,
+    cur_m: u64,
     next_flow: u64,
     /// User tasks and regions, when asked for.
     user: Option<UserStats>,
@@ -545,6 +550,27 @@ impl Builder {
             self.last_time = self.last_time.max(t);
             self.first_time = Some(self.first_time.map_or(t, |f| f.min(t)));
             let cur = self.on_m.get(&r.m).copied();
+            self.cur_m = r.m;
+            if self.export.is_some() {
+                match r.typ {
+                    ev::PROC_START => {
+                        self.p_of_m.insert(r.m, r.a[0]);
+                    }
+                    ev::PROC_STOP => {
+                        self.p_of_m.remove(&r.m);
+                    }
+                    ev::PROC_STEAL => {
+                        let p = r.a[0];
+                        self.p_of_m.retain(|_, held| *held != p);
+                    }
+                    // A P running (1) or in a syscall (3) at a generation's
+                    // start belongs to this thread.
+                    ev::PROC_STATUS if matches!(r.a[1], 1 | 3) => {
+                        self.p_of_m.insert(r.m, r.a[0]);
+                    }
+                    _ => {}
+                }
+            }
             match r.typ {
                 ev::GO_CREATE => {
                     if self.lives.is_some() {
@@ -732,6 +758,23 @@ impl Builder {
         }
         if !matches!(from, State::NotExist | State::Undetermined) {
             self.sink(|s| s.end(track, t));
+        }
+        // The P track: the goroutine's stretch of running on it.
+        if from == State::Running {
+            if let Some(p) = self.p_of_g.remove(&g) {
+                self.sink(|s| s.end(crate::export::P_TRACKS + p, t));
+            }
+        }
+        if to == State::Running {
+            if let Some(&p) = self.p_of_m.get(&self.cur_m) {
+                let ptrack = crate::export::P_TRACKS + p;
+                if self.tracks.insert(ptrack) {
+                    self.sink(|s| s.track(ptrack, &format!("P{p}")));
+                }
+                self.p_of_g.insert(g, p);
+                let label = format!("G{g}");
+                self.sink(|s| s.begin(ptrack, t, &label, None));
+            }
         }
         let name = match to {
             State::Running => "running".to_string(),
@@ -1082,6 +1125,10 @@ fn run_with<R: BufRead>(
         for g in open {
             let track = crate::export::GOROUTINE_TRACKS + g;
             b.sink(|s| s.end(track, end));
+        }
+        let running: Vec<u64> = b.p_of_g.values().copied().collect();
+        for p in running {
+            b.sink(|s| s.end(crate::export::P_TRACKS + p, end));
         }
         b.sink(|s| s.finish());
         if let Some(e) = b.export_err.take() {
