@@ -388,7 +388,8 @@ impl Tracker {
         let e = self.per_stack.entry(s).or_default();
         e.0 += 1;
         e.1 += overlap;
-        if self.worst.len() < WORST || self.worst.iter().any(|w| w.0 < overlap) {
+        // `worst` is kept longest first: compare with its shortest.
+        if self.worst.len() < WORST || self.worst.last().is_some_and(|w| w.0 < overlap) {
             self.worst.push((overlap, g, start, s));
             self.worst.sort_by_key(|w| std::cmp::Reverse(w.0));
             self.worst.truncate(WORST);
@@ -475,7 +476,9 @@ impl Builder {
             });
             life.close(t);
             life.state = to;
-            life.reason = reason.to_string();
+            // Reused, not reallocated: this runs for every change of state.
+            life.reason.clear();
+            life.reason.push_str(reason);
         }
         self.state.insert(g, to);
         if to == State::Running {
@@ -610,8 +613,8 @@ impl Builder {
                             State::Waiting
                         };
                         let s = stack_of(self, r.a[1]);
-                        let why = reason(r.a[0]).to_string();
-                        self.transition(g, to, t, &why, s);
+                        let why = reason(r.a[0]);
+                        self.transition(g, to, t, why, s);
                         self.on_m.remove(&r.m);
                     }
                 }
