@@ -130,6 +130,24 @@ pub fn kind_of(head: &[u8]) -> FileKind {
     if text { FileKind::Text } else { FileKind::Data }
 }
 
+/// A Go execution trace: `go 1.N trace`, padded with NULs to 16 bytes.
+pub fn is_go_trace(head: &[u8]) -> bool {
+    let head = &head[..head.len().min(16)];
+    head.starts_with(b"go 1.")
+        && head
+            .iter()
+            .position(|&b| b == 0)
+            .is_some_and(|nul| head[..nul].ends_with(b" trace"))
+}
+
+/// [`is_go_trace`] of the file at `path` (false when it cannot be read).
+pub fn is_go_trace_file(path: &Path) -> bool {
+    let mut head = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(16).read_to_end(&mut head))
+        .is_ok_and(|_| is_go_trace(&head))
+}
+
 /// Inputs that are not text, and the commands that read them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinaryKind {
@@ -351,5 +369,14 @@ mod tests {
         assert_eq!(kind_of(&[0x1f, 0x8b, 8, 0]), FileKind::Gzip);
         assert_eq!(kind_of(&[0, 1, 2, 3, 200]), FileKind::Data);
         assert_eq!(kind_of(b""), FileKind::Empty);
+    }
+
+    #[test]
+    fn go_traces() {
+        assert!(is_go_trace(b"go 1.26 trace\0\0\0\x01"));
+        assert!(is_go_trace(b"go 1.9 trace\0\0\0\0"));
+        assert!(!is_go_trace(b"go 1.26 tracer\0\0"));
+        assert!(!is_go_trace(b"go 1.26 trace"));
+        assert!(!is_go_trace(b"panic: go 1.26 trace\0"));
     }
 }

@@ -85,7 +85,7 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
             let inputs = input::expand(&args.inputs)?;
             crate::stdin::announce_stdin(&inputs, "diagnose");
             if let [Input::File(path)] = inputs.as_slice() {
-                if super::report::gather::is_trace(path) {
+                if gosleuth_evidence::kind::is_go_trace_file(path) {
                     return trace(path, &args);
                 }
             }

@@ -176,7 +176,7 @@ pub fn gather(paths: &[PathBuf], source_dir: &Path) -> Result<Gathered> {
                     item.kind = "text (gzip)";
                     read_text(&mut g, &mut item, f, source_dir, &e.to_string())?;
                 }
-                Err(_) if is_trace(f) => {
+                Err(_) if gosleuth_evidence::kind::is_go_trace_file(f) => {
                     item.kind = "execution trace";
                     match trace(f) {
                         Ok((t, read)) => {
@@ -246,14 +246,6 @@ pub fn gather(paths: &[PathBuf], source_dir: &Path) -> Result<Gathered> {
         );
     }
     Ok(g)
-}
-
-/// A Go execution trace starts with `go 1.NN trace\0...`.
-pub fn is_trace(f: &Path) -> bool {
-    let mut head = [0u8; 16];
-    std::fs::File::open(f)
-        .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
-        .is_ok_and(|n| n >= 11 && head.starts_with(b"go 1.") && head[..n].ends_with(b"trace\0\0\0"))
 }
 
 fn read_text(

@@ -16,7 +16,7 @@
 
 mod capture;
 mod compose;
-pub(crate) mod gather;
+mod gather;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
