@@ -317,40 +317,47 @@ pub fn parse_bound(s: &str, now: Millis) -> Result<Millis, Error> {
             return millis(y as i32, m, d, 0, 0, 0, 0).ok_or_else(bad);
         }
     }
+    let total = parse_duration(s).ok_or_else(bad)?;
+    Ok(now - total)
+}
+
+/// A duration: numbers with units `ms`, `s`, `m`, `h`, `d`, `w`, one after
+/// another (`90s`, `1h30m`, `500ms`), in milliseconds; `None` when it is
+/// not one, is zero or overflows.
+pub fn parse_duration(s: &str) -> Option<Millis> {
+    let b = s.trim().as_bytes();
     let mut total: i64 = 0;
     let mut n: i64 = 0;
     let mut digits = false;
-    for &c in b {
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        i += 1;
         if c.is_ascii_digit() {
-            n = n
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(i64::from(c - b'0')))
-                .ok_or_else(bad)?;
+            n = n.checked_mul(10)?.checked_add(i64::from(c - b'0'))?;
             digits = true;
             continue;
         }
         let unit = match c {
+            b'm' if b.get(i) == Some(&b's') => {
+                i += 1;
+                1
+            }
             b's' => 1000,
             b'm' => 60_000,
             b'h' => 3_600_000,
             b'd' => 86_400_000,
             b'w' => 7 * 86_400_000,
-            _ => return Err(bad()),
+            _ => return None,
         };
         if !digits {
-            return Err(bad());
+            return None;
         }
-        total = n
-            .checked_mul(unit)
-            .and_then(|x| x.checked_add(total))
-            .ok_or_else(bad)?;
+        total = n.checked_mul(unit)?.checked_add(total)?;
         n = 0;
         digits = false;
     }
-    if digits || total == 0 {
-        return Err(bad());
-    }
-    Ok(now - total)
+    (!digits && total > 0).then_some(total)
 }
 
 /// `2026-11-21T10:00:00.123Z`
