@@ -375,7 +375,7 @@ fn text(name: &str, s: &Summary) -> String {
     out.push_str(&format!(
         "{name}: a Go 1.{} trace, {} over {}, {} events in {} generations\n\n",
         s.version,
-        mib(s.bytes),
+        gosleuth_render::size::human(s.bytes),
         ms(s.duration_ns),
         s.events,
         s.generations
@@ -387,8 +387,8 @@ fn text(name: &str, s: &Summary) -> String {
     out.push_str(&format!(
         "GC          {} cycles started; heap up to {}, goal {} at the end\n",
         s.gc_cycles,
-        mib(s.heap_alloc_max),
-        mib(s.heap_goal_last)
+        gosleuth_render::size::human(s.heap_alloc_max),
+        gosleuth_render::size::human(s.heap_goal_last)
     ));
     if s.tasks + s.regions + s.logs > 0 {
         out.push_str(&format!(
@@ -420,12 +420,4 @@ fn text(name: &str, s: &Summary) -> String {
         out.push_str(&format!("  {n:>10}  {k}\n"));
     }
     out
-}
-
-fn mib(n: u64) -> String {
-    if n >= 1 << 20 {
-        format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20))
-    } else {
-        format!("{:.1} KiB", n as f64 / 1024.0)
-    }
 }

@@ -19,15 +19,6 @@ fn stamp(t: SystemTime) -> String {
     gosleuth_logs::time::format_rfc3339(ms)
 }
 
-fn size(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
-}
-
 /// The most severe finding of all, with where it was found: among equally
 /// severe ones, the first in diagnose's own ranking.
 fn top_finding(g: &Gathered) -> Option<(&str, &Finding)> {
@@ -188,7 +179,7 @@ fn details(g: &Gathered) -> Section {
                 vec![
                     i.name.clone(),
                     i.kind.to_string(),
-                    size(i.size),
+                    gosleuth_render::size::human(i.size),
                     i.modified.map(stamp).unwrap_or_default(),
                     i.read.clone(),
                 ]
