@@ -164,31 +164,29 @@ impl<W: Write> Chrome<W> {
         self.first = false;
         self.w.write_all(json.as_bytes())
     }
+
+    /// One event of phase `ph` (`B`, `E`, `i`: instants are thread-scoped).
+    fn timed(&mut self, ph: &str, track: u64, ns: i64, name: Option<&str>) -> std::io::Result<()> {
+        let name = name
+            .map(|n| format!("\"name\":{},", serde_json::Value::from(n)))
+            .unwrap_or_default();
+        let scope = if ph == "i" { "\"s\":\"t\"," } else { "" };
+        self.event(&format!(
+            "{{\"ph\":\"{ph}\",{scope}{name}\"pid\":1,\"tid\":{track},\"ts\":{}}}",
+            us(ns)
+        ))
+    }
 }
 
 fn us(ns: i64) -> String {
     format!("{}.{:03}", ns / 1000, (ns % 1000).abs())
 }
 
-fn json_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 impl<W: Write> Sink for Chrome<W> {
     fn track(&mut self, id: u64, name: &str) -> std::io::Result<()> {
         self.event(&format!(
             "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":{id},\"args\":{{\"name\":{}}}}}",
-            json_str(name)
+            serde_json::Value::from(name)
         ))
     }
 
@@ -199,18 +197,11 @@ impl<W: Write> Sink for Chrome<W> {
         name: &str,
         _flow: Option<u64>,
     ) -> std::io::Result<()> {
-        self.event(&format!(
-            "{{\"ph\":\"B\",\"name\":{},\"pid\":1,\"tid\":{track},\"ts\":{}}}",
-            json_str(name),
-            us(ns)
-        ))
+        self.timed("B", track, ns, Some(name))
     }
 
     fn end(&mut self, track: u64, ns: i64) -> std::io::Result<()> {
-        self.event(&format!(
-            "{{\"ph\":\"E\",\"pid\":1,\"tid\":{track},\"ts\":{}}}",
-            us(ns)
-        ))
+        self.timed("E", track, ns, None)
     }
 
     fn instant(
@@ -220,11 +211,7 @@ impl<W: Write> Sink for Chrome<W> {
         name: &str,
         _flow: Option<u64>,
     ) -> std::io::Result<()> {
-        self.event(&format!(
-            "{{\"ph\":\"i\",\"s\":\"t\",\"name\":{},\"pid\":1,\"tid\":{track},\"ts\":{}}}",
-            json_str(name),
-            us(ns)
-        ))
+        self.timed("i", track, ns, Some(name))
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

@@ -31,28 +31,20 @@ fn is_lib(f: &str) -> bool {
 /// Frames of a stack as evidence: where it blocked, and the first
 /// application frame that called it.
 fn frames(stack: &[FrameKey], goroutine: Option<u64>) -> Vec<FrameEvidence> {
-    let mut out = Vec::new();
-    if let Some(f) = stack.first() {
-        out.push(FrameEvidence {
-            role: FrameRole::BlockedAt,
-            goroutine,
-            function: f.0.clone(),
-            file: f.1.clone(),
-            line: f.2 as u32,
-            inlined: false,
-        });
-    }
-    if let Some(f) = stack.iter().find(|f| !is_lib(&f.0)) {
-        out.push(FrameEvidence {
-            role: FrameRole::CalledFrom,
-            goroutine,
-            function: f.0.clone(),
-            file: f.1.clone(),
-            line: f.2 as u32,
-            inlined: false,
-        });
-    }
-    out
+    let evidence = |role, f: &FrameKey| FrameEvidence {
+        role,
+        goroutine,
+        function: f.0.clone(),
+        file: f.1.clone(),
+        line: f.2 as u32,
+        inlined: false,
+    };
+    let blocked = stack.first().map(|f| evidence(FrameRole::BlockedAt, f));
+    let caller = stack
+        .iter()
+        .find(|f| !is_lib(&f.0))
+        .map(|f| evidence(FrameRole::CalledFrom, f));
+    blocked.into_iter().chain(caller).collect()
 }
 
 /// The findings of a trace from its summary and its sync and sched

@@ -146,30 +146,41 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
     for r in before.iter().chain(std::iter::once(&after)) {
         warnings.extend(r.warnings.iter().map(|w| format!("{}: {w}", r.name)));
     }
+    let title = match &before {
+        Some(b) => format!(
+            "{} -> {} ({} -> {} goroutines)",
+            b.name, after.name, b.subject.total, after.subject.total
+        ),
+        None => after.name.clone(),
+    };
+    show(
+        &args,
+        &doc(before.as_ref(), &after, &findings, &warnings),
+        &title,
+    )
+}
+
+/// Prints a run's findings (JSON, or text after its warnings on stderr)
+/// and returns the exit status: 1 when one is critical.
+fn show(args: &DiagnoseArgs, doc: &json::DiagnoseDoc<'_>, title: &str) -> Result<ExitCode> {
     match args.format {
-        Format::Json => {
-            emit(&(doc(before.as_ref(), &after, &findings, &warnings).to_json() + "\n"))?;
-        }
+        Format::Json => emit(&(doc.to_json() + "\n"))?,
         Format::Text => {
-            for w in warnings.iter().take(10) {
+            for w in doc.warnings.iter().take(10) {
                 eprintln!("gosleuth: warning: {w}");
             }
-            if warnings.len() > 10 {
-                eprintln!("gosleuth: ... and {} more warnings", warnings.len() - 10);
+            if doc.warnings.len() > 10 {
+                eprintln!(
+                    "gosleuth: ... and {} more warnings",
+                    doc.warnings.len() - 10
+                );
             }
             let mut out = String::new();
-            let name = match &before {
-                Some(b) => format!(
-                    "{} -> {} ({} -> {} goroutines)",
-                    b.name, after.name, b.subject.total, after.subject.total
-                ),
-                None => after.name.clone(),
-            };
             report::render(
                 &mut out,
-                &name,
-                after.subject.total,
-                &findings,
+                title,
+                doc.goroutines,
+                doc.findings,
                 &report::TextOptions {
                     color: args.color.style().color,
                     max_findings: args.max_findings,
@@ -178,7 +189,7 @@ pub fn run(args: DiagnoseArgs) -> Result<ExitCode> {
             emit(&out)?;
         }
     }
-    Ok(if gosleuth_diagnose::has_critical(&findings) {
+    Ok(if gosleuth_diagnose::has_critical(doc.findings) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -192,44 +203,17 @@ fn trace(path: &Path, args: &DiagnoseArgs) -> Result<ExitCode> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
     let s =
         gosleuth_trace::summarize(std::io::BufReader::new(file)).with_context(|| name.clone())?;
-    let (_, findings) = super::trace::full_text(path, &s)?;
+    let findings = super::trace::findings(path, &s)?;
     let warnings: Vec<String> = s.truncated.iter().cloned().collect();
-    match args.format {
-        Format::Json => emit(
-            &(json::DiagnoseDoc {
-                source_kind: gosleuth_diagnose::Source::Trace,
-                source: &name,
-                goroutines: s.goroutines_created,
-                findings: &findings,
-                warnings: &warnings,
-                before: None,
-            }
-            .to_json()
-                + "\n"),
-        )?,
-        Format::Text => {
-            for w in &warnings {
-                eprintln!("gosleuth: warning: {w}");
-            }
-            let mut out = String::new();
-            report::render(
-                &mut out,
-                &name,
-                s.goroutines_created,
-                &findings,
-                &report::TextOptions {
-                    color: args.color.style().color,
-                    max_findings: args.max_findings,
-                },
-            );
-            emit(&out)?;
-        }
-    }
-    Ok(if gosleuth_diagnose::has_critical(&findings) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let doc = json::DiagnoseDoc {
+        source_kind: gosleuth_diagnose::Source::Trace,
+        source: &name,
+        goroutines: s.goroutines_created,
+        findings: &findings,
+        warnings: &warnings,
+        before: None,
+    };
+    show(args, &doc, &name)
 }
 
 /// The JSON document of one run (render::json::DiagnoseDoc).

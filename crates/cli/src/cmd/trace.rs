@@ -311,6 +311,23 @@ fn annotations(out: &mut String, user: &gosleuth_trace::profiles::UserStats) {
     }
 }
 
+/// The findings of the trace at `path` (whose summary is `s`), without
+/// the rest of the report.
+pub fn findings(path: &std::path::Path, s: &Summary) -> Result<Vec<gosleuth_diagnose::Finding>> {
+    use gosleuth_trace::profiles::{Kind, analyze_all};
+    let name = path.display().to_string();
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let both = analyze_all(
+        BufReader::with_capacity(1 << 20, f),
+        &[Kind::Sync, Kind::Sched],
+    )
+    .with_context(|| name.clone())?;
+    let [sync, sched] = both.as_slice() else {
+        anyhow::bail!("{name}: the analyses did not run");
+    };
+    Ok(gosleuth_trace::findings::findings(s, sync, sched))
+}
+
 /// The first frame outside the runtime and sync (where user code
 /// blocked), else the innermost.
 fn call_site(stack: &[gosleuth_trace::profiles::FrameKey]) -> String {
