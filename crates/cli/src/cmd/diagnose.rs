@@ -243,14 +243,6 @@ fn kind(input: &Input) -> Result<FileKind> {
     }
 }
 
-/// The goroutines of a text dump, ready for the rules, and their count
-/// (for `gosleuth report`).
-pub fn text_subject(input: &Input) -> Result<(Subject, u64)> {
-    let loaded = text(input)?;
-    let total = loaded.subject.total;
-    Ok((loaded.subject, total))
-}
-
 /// The goroutines of a core file read with its binary (for `gosleuth
 /// report`).
 pub fn core_subject(bin: &Path, core: &Path) -> Result<(Subject, u64)> {

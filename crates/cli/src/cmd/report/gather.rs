@@ -171,10 +171,10 @@ pub fn gather(paths: &[PathBuf], source_dir: &Path) -> Result<Gathered> {
                         .to_string();
                     g.profiles.push(p);
                 }
-                Err(e) if kind == FileKind::Gzip => {
+                Err(_) if kind == FileKind::Gzip => {
                     // A compressed log.
                     item.kind = "text (gzip)";
-                    read_text(&mut g, &mut item, f, source_dir, &e.to_string())?;
+                    read_text(&mut g, &mut item, f, source_dir)?;
                 }
                 Err(_) if gosleuth_evidence::kind::is_go_trace_file(f) => {
                     item.kind = "execution trace";
@@ -205,7 +205,7 @@ pub fn gather(paths: &[PathBuf], source_dir: &Path) -> Result<Gathered> {
             },
             FileKind::Text => {
                 item.kind = "text";
-                read_text(&mut g, &mut item, f, source_dir, "")?;
+                read_text(&mut g, &mut item, f, source_dir)?;
             }
             FileKind::Empty => {
                 item.kind = "empty";
@@ -248,23 +248,20 @@ pub fn gather(paths: &[PathBuf], source_dir: &Path) -> Result<Gathered> {
     Ok(g)
 }
 
-fn read_text(
-    g: &mut Gathered,
-    item: &mut Item,
-    f: &Path,
-    source_dir: &Path,
-    why: &str,
-) -> Result<()> {
+fn read_text(g: &mut Gathered, item: &mut Item, f: &Path, source_dir: &Path) -> Result<()> {
     let input = Input::File(f.to_path_buf());
+    // Read once for triage and diagnose both: goroutines are kept as
+    // diagnose keeps them (all of them unless the input is huge).
+    let size = input.open_plain()?.map(|(_, len)| len);
     let read = super::super::triage::read(
         &input,
         gosleuth_text::Options {
             similarity: Similarity::AnyValue,
-            keep_goroutines: false,
+            keep_goroutines: gosleuth_evidence::policy::keep_every_goroutine(size),
         },
         "report",
     )
-    .with_context(|| format!("reading {}{why}", item.name))?;
+    .with_context(|| format!("reading {}", item.name))?;
     let mut evidence = read.evidence;
     evidence.attach_sources(source_dir);
     // Log records are those with a time or a level: the rest of a text
@@ -312,25 +309,23 @@ fn read_text(
         ));
     }
     if dumped > 0 {
-        match super::super::diagnose::text_subject(&input) {
-            Ok((subject, total)) => {
-                g.diagnoses.push(Diagnosis {
-                    name: item.name.clone(),
-                    total,
-                    findings: gosleuth_diagnose::diagnose(
-                        &subject,
-                        &gosleuth_diagnose::Options::default(),
-                    ),
-                    modified: item.modified,
-                });
-                let kept = Some((item.name.clone(), subject));
-                if g.first_dump.is_none() {
-                    g.first_dump = kept;
-                } else {
-                    g.last_dump = kept;
-                }
-            }
-            Err(e) => g.notes.push(format!("{}: not diagnosed: {e:#}", item.name)),
+        // The goroutines go to diagnose; the report shows the groups.
+        let incidents = evidence.incidents.clone();
+        for inc in &mut evidence.incidents {
+            inc.goroutines = Vec::new();
+        }
+        let subject = gosleuth_diagnose::Subject::from_incidents(item.name.clone(), incidents);
+        g.diagnoses.push(Diagnosis {
+            name: item.name.clone(),
+            total: subject.total,
+            findings: gosleuth_diagnose::diagnose(&subject, &gosleuth_diagnose::Options::default()),
+            modified: item.modified,
+        });
+        let kept = Some((item.name.clone(), subject));
+        if g.first_dump.is_none() {
+            g.first_dump = kept;
+        } else {
+            g.last_dump = kept;
         }
     }
     item.read = if what.is_empty() {
