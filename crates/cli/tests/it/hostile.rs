@@ -299,6 +299,23 @@ fn other_repeated_shapes_stay_linear() {
             "panic: x\ngoroutine 1 [running]:\nmain.main()\n\t/a.go:1 +0x1\n",
         ),
         ("frames", "main.f(0x1)\n\t/a.go:1 +0x1\n"),
+        // go test output: test starts, failures with output, races blamed
+        // on a running test, build errors, package results.
+        ("test_runs", "=== RUN   TestX\n    x_test.go:1: log\n"),
+        (
+            "test_fails",
+            "--- FAIL: TestX (0.00s)\n    x_test.go:1: bad\n",
+        ),
+        (
+            "test_races",
+            "=== RUN   TestX\n==================\nWARNING: DATA RACE\n==================\n    testing.go:1: race detected during execution of test\n",
+        ),
+        ("build_errors", "# p\np.go:1:1: bad\n\tmore\n"),
+        ("packages", "FAIL\tp\t0.1s\nok  \tq\t0.2s\n"),
+        (
+            "test2json",
+            "{\"Action\":\"run\",\"Package\":\"p\",\"Test\":\"T\"}\n{\"Action\":\"output\",\"Package\":\"p\",\"Test\":\"T\",\"Output\":\"x\"}\n",
+        ),
     ];
     const SIZE: usize = 1 << 20;
     for (name, pattern) in shapes {
@@ -512,8 +529,14 @@ fn every_command_stays_bounded_on_hostile_input() {
     for input in [&random, &panics, &zeros, &truncated, &free] {
         let path = input.to_str().expect("utf-8 path");
         let n = size(input);
-        let commands: [&[&str]; 11] = [
+        let commands: [&[&str]; 17] = [
             &["triage", path],
+            &["triage", "--format", "junit", path],
+            &["triage", "--format", "github", path],
+            &["trace", path],
+            &["trace", "--pprof", "sync", path],
+            &["trace", "--export", "chrome", path],
+            &["report", path],
             &["escape", "--input", path],
             &["deps", "--input", path, "--format", "text"],
             &["logs", path],

@@ -155,7 +155,8 @@ pub struct Recorder {
     /// An incident the parser opened: its line, its package key, and the
     /// test it would be tied to if it is not a timeout.
     open_incident: Option<(u64, String, Option<String>)>,
-    /// Causes found for tests that had not ended yet: (package, test).
+    /// Causes found for tests that had not ended yet: (package, test), at
+    /// most one per running test.
     pending_causes: Vec<(String, String, TestCause)>,
     /// The context of the line being read (set by [`Recorder::line`]).
     ctx_json: bool,
@@ -423,9 +424,6 @@ impl Recorder {
         if outcome.failed() {
             self.last_failed.insert(package.to_string(), i);
         }
-        if !self.pending_causes.is_empty() {
-            self.apply_pending();
-        }
         Some(i)
     }
 
@@ -445,6 +443,14 @@ impl Recorder {
             return None;
         }
         *kept += 1;
+        let mut t = t;
+        // A cause found while the test still ran.
+        if let Some(at) = self.pending_causes.iter().position(|(p, n, _)| {
+            *n == t.name && (*p == t.package || p.is_empty() || t.package.is_empty())
+        }) {
+            let (_, _, cause) = self.pending_causes.swap_remove(at);
+            t.cause.get_or_insert(cause);
+        }
         self.run.tests.push(t);
         Some(self.run.tests.len() - 1)
     }
@@ -605,8 +611,7 @@ impl Recorder {
         {
             t.cause.get_or_insert(cause);
         } else {
-            self.pending_causes
-                .push((package.to_string(), test.to_string(), cause));
+            self.pend(package, test, cause);
         }
     }
 
@@ -624,30 +629,35 @@ impl Recorder {
             return;
         }
         if let Some(name) = target {
-            self.pending_causes
-                .push((key, name, TestCause::Panic { line }));
-            self.apply_pending();
-        }
-    }
-
-    fn apply_pending(&mut self) {
-        let pending = std::mem::take(&mut self.pending_causes);
-        for (package, name, cause) in pending {
-            if let Some(t) = self
+            let cause = TestCause::Panic { line };
+            match self
                 .run
                 .tests
                 .iter_mut()
                 .rev()
-                .find(|t| t.name == name && (t.package == package || t.package.is_empty()))
+                .find(|t| t.name == name && (t.package == key || t.package.is_empty()))
             {
-                t.cause.get_or_insert(cause);
-            } else if self
-                .running
-                .contains_key(format!("{package}\u{0}{name}").as_str())
-            {
-                // Tied when the test ends.
-                self.pending_causes.push((package, name, cause));
+                Some(t) => {
+                    t.cause.get_or_insert(cause);
+                }
+                None => self.pend(&key, &name, cause),
             }
+        }
+    }
+
+    /// Keeps a cause for a test that is still running, tied when it ends
+    /// (one per test: a test's repeats of `race detected` add nothing).
+    fn pend(&mut self, package: &str, test: &str, cause: TestCause) {
+        let running = self
+            .running
+            .contains_key(format!("{package}\u{0}{test}").as_str());
+        let known = self
+            .pending_causes
+            .iter()
+            .any(|(p, n, _)| p == package && n == test);
+        if running && !known {
+            self.pending_causes
+                .push((package.to_string(), test.to_string(), cause));
         }
     }
 
@@ -669,7 +679,6 @@ impl Recorder {
                 cause: None,
             });
         }
-        self.apply_pending();
         self.run
     }
 }
