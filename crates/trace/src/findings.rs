@@ -135,8 +135,9 @@ pub fn findings(s: &Summary, sync: &Analysis, sched: &Analysis) -> Vec<Finding> 
             explanation: format!(
                 "Of {} waits of runnable goroutines for a P, the median was {}, p99 {}, the \
                  longest {}{}. With GOMAXPROCS={}, goroutines that are ready wait when every P is \
-                 busy: CPU-bound goroutines that rarely block, too many runnable goroutines, or \
-                 long stops of the world.",
+                 busy; the usual causes (not told apart here: see the goroutine groups and the \
+                 stops of the world) are CPU-bound goroutines that rarely block, too many \
+                 runnable goroutines, or long stops of the world.",
                 h.count,
                 ms(h.quantile(0.5) as f64),
                 ms(p99 as f64),

@@ -281,3 +281,49 @@ fn garbage_between_lines_and_a_cut_dump_keep_what_was_read() {
     assert_eq!(drain.outcome, Outcome::Unfinished, "{drain:?}");
     assert!(!e.tests.packages.iter().any(|p| p.name.ends_with("/hang")));
 }
+
+/// Real packages, not the factory's: the standard library's encoding/csv
+/// and strings tests, run with `-json` and with `-v`. Every test the
+/// test2json events say passed or was skipped is read so from both forms,
+/// and both packages are ok.
+#[test]
+fn real_packages_read_alike_as_json_and_verbose_text() {
+    let run = |flag: &str| {
+        let o = std::process::Command::new("go")
+            .args(["test", "-count=1", flag, "encoding/csv", "strings"])
+            .output()
+            .expect("go test");
+        assert!(o.status.success(), "{o:?}");
+        o.stdout
+    };
+    let json = run("-json");
+    let events = |action: &str| {
+        String::from_utf8_lossy(&json)
+            .lines()
+            .filter(|l| l.contains(&format!("\"Action\":\"{action}\"")) && l.contains("\"Test\":"))
+            .count()
+    };
+    let (pass, skip) = (events("pass"), events("skip"));
+    assert!(pass > 100, "{pass} passing tests");
+    for (what, bytes) in [("json", json.clone()), ("-v", run("-v"))] {
+        let e = parse(&bytes, Options::default());
+        let t = &e.tests;
+        assert_eq!(t.count(Outcome::Pass), pass, "{what}");
+        assert_eq!(t.count(Outcome::Skip), skip, "{what}");
+        assert_eq!(t.failed_tests().count(), 0, "{what}");
+        let mut pkgs: Vec<(&str, PackageOutcome)> = t
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.outcome))
+            .collect();
+        pkgs.sort();
+        assert_eq!(
+            pkgs,
+            [
+                ("encoding/csv", PackageOutcome::Ok),
+                ("strings", PackageOutcome::Ok)
+            ],
+            "{what}"
+        );
+    }
+}

@@ -403,3 +403,48 @@ fn mutated_traces_never_panic() {
         let _ = transitions(&m[..], None);
     }
 }
+
+/// A real program's trace, not a factory one: the standard library's own
+/// encoding/json tests under `go test -trace`. Its events print as `go
+/// tool trace -d=wire` prints them, and each blocking profile holds the
+/// same stretches as `go tool trace -pprof`'s with the same delay within
+/// 2 ns a stretch (two threads' events with one timestamp may be taken in
+/// the other order, and Go's reader nudges the second by 1 ns).
+#[test]
+fn a_real_programs_trace_reads_as_go_tool_trace_reads_it() {
+    use gosleuth_trace::profiles::{Kind, blocking_profile};
+    let dir = std::env::temp_dir().join(format!("gosleuth-realtrace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("json.trace");
+    let o = Command::new("go")
+        .args(["test", "-count=1", "-run", "Test", "-trace"])
+        .arg(&path)
+        .arg("encoding/json")
+        .output()
+        .expect("go test");
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(our_wire(&path), go_tool_wire(&path));
+    // (contentions, delay) summed over a profile's samples.
+    let totals = |p: &gosleuth_pprof::Profile| {
+        p.samples
+            .iter()
+            .fold((0i64, 0i64), |(c, d), s| (c + s.values[0], d + s.values[1]))
+    };
+    for kind in ["net", "sync", "syscall", "sched"] {
+        let o = Command::new("go")
+            .args(["tool", "trace", &format!("-pprof={kind}")])
+            .arg(&path)
+            .output()
+            .expect("go tool trace");
+        let theirs = gosleuth_pprof::parse(&o.stdout).expect("go tool trace's profile");
+        let f = std::fs::File::open(&path).expect("open");
+        let ours = blocking_profile(BufReader::new(f), Kind::parse(kind).unwrap()).expect("ours");
+        let ((c1, d1), (c2, d2)) = (totals(&ours), totals(&theirs));
+        assert_eq!(c1, c2, "-pprof={kind}: stretches");
+        assert!(
+            (d1 - d2).abs() <= 2 * c1.max(1),
+            "-pprof={kind}: {d1} vs {d2} ns"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
