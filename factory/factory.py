@@ -1020,19 +1020,25 @@ def gitlab_log(text: str, command: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def write_trace(ctx: Ctx, prog: str, first_word: str):
+    """Runs `bin/PROG -o trace/PROG.trace`, its stdout into
+    `trace/PROG.txt`, and checks it ran (stdout starts with `first_word`)."""
+    trace_dir = ctx.outdir / "trace"
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    out = trace_dir / f"{prog}.trace"
+    log_file = trace_dir / f"{prog}.txt"
+    rc, text, _ = run_capture([ctx.bin / prog, "-o", out], log_file, env=run_env(), timeout=120)
+    expect(rc == 0 and text.startswith(first_word), f"{prog}: rc={rc} {text[-300:]!r}")
+    return [ctx.rel(out), ctx.rel(log_file)]
+
+
 def case_tracer(ctx: Ctx):
     """`bin/tracer -o trace/tracer.trace`: an execution trace of known
     behaviour (40 goroutines contending on a mutex in user regions of one
     task, three forced GC cycles and no others), with what the runtime
     counted in `trace/tracer.txt` (gc=N from MemStats). Go 1.21 writes the
     old trace format (the reader refuses it by name)."""
-    trace_dir = ctx.outdir / "trace"
-    trace_dir.mkdir(parents=True, exist_ok=True)
-    out = trace_dir / "tracer.trace"
-    counts = trace_dir / "tracer.txt"
-    rc, text, _ = run_capture([ctx.bin / "tracer", "-o", out], counts, env=run_env(), timeout=120)
-    expect(rc == 0 and text.startswith("gc="), f"tracer: rc={rc} {text[-300:]!r}")
-    return [ctx.rel(out), ctx.rel(counts)]
+    return write_trace(ctx, "tracer", "gc=")
 
 
 def case_flightrec(ctx: Ctx):
@@ -1041,13 +1047,7 @@ def case_flightrec(ctx: Ctx):
     contend on a mutex. The program needs Go 1.25 or later."""
     if go_minor(ctx.version) < 25:
         raise FactoryError(f"flightrec needs Go 1.25 or later (the flight recorder), not {ctx.version}")
-    trace_dir = ctx.outdir / "trace"
-    trace_dir.mkdir(parents=True, exist_ok=True)
-    out = trace_dir / "flightrec.trace"
-    log_file = trace_dir / "flightrec.txt"
-    rc, text, _ = run_capture([ctx.bin / "flightrec", "-o", out], log_file, env=run_env(), timeout=120)
-    expect(rc == 0 and text.startswith("increments"), f"flightrec: rc={rc} {text[-300:]!r}")
-    return [ctx.rel(out), ctx.rel(log_file)]
+    return write_trace(ctx, "flightrec", "increments")
 
 
 CASE_FUNCS = {
