@@ -1,6 +1,7 @@
 // Command tracer writes an execution trace of known behaviour to the file
 // named by -o: with the collector off (GOGC=off through SetGCPercent), 40
-// goroutines each take a sync.Mutex 2,000 times inside a user region of
+// goroutines each take a sync.Mutex 2,000 times (sleeping with it held
+// every 500th time, so the others park on it) inside a user region of
 // one user task, a log records the total, and three runtime.GC calls run
 // the only GC cycles. It then prints what the runtime counted, as the
 // oracle for gosleuth's trace reader: gc=N (cycles completed while
@@ -51,6 +52,12 @@ func main() {
 				for j := 0; j < 2000; j++ {
 					mu.Lock()
 					counter++
+					if j%500 == 0 {
+						// Now and then the holder sleeps with the lock
+						// held, so the others park on it: contention
+						// the trace always shows, however the run goes.
+						time.Sleep(50 * time.Microsecond)
+					}
 					mu.Unlock()
 				}
 			})
