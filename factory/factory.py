@@ -59,7 +59,7 @@ FIXTURE_VERSIONS = DEFAULT_VERSIONS + OLD_VERSIONS
 
 PROGRAMS = ["crash", "racepanic", "rpcrace", "leak", "metricsdeadlock", "lockorder",
             "mapwrites", "goleak", "parked", "variants", "loadgen", "testtimeout", "tracer",
-            "flightrec"]
+            "flightrec", "gcsys"]
 # Programs that need a newer release than the oldest of the matrix (not
 # built, and their cases not run, for older ones).
 MIN_MINOR = {"flightrec": 25}
@@ -76,7 +76,7 @@ BUILD_VARIANTS = [
 
 EVIDENCE_CASES = ["crash", "racepanic", "rpcrace", "mapwrites", "leak", "metricsdeadlock",
                   "lockorder", "goleak", "parked", "variants", "testtimeout", "citest",
-                  "tracer"]
+                  "tracer", "gcsys"]
 # Evidence cases made only when asked for (a test names them): they need a
 # newer release than the oldest of the matrix.
 ON_DEMAND_CASES = ["flightrec"]
@@ -97,6 +97,7 @@ CASE_BINS = {
     "crash-noopt": ["crash.noopt"],
     # `go test` builds what it runs.
     "testtimeout": [], "citest": [], "tracer": ["tracer"], "flightrec": ["flightrec"],
+    "gcsys": ["gcsys"],
 }
 
 # variants subcommands, each run under GOTRACEBACK=all ...
@@ -1050,6 +1051,14 @@ def case_flightrec(ctx: Ctx):
     return write_trace(ctx, "flightrec", "increments")
 
 
+def case_gcsys(ctx: Ctx):
+    """`bin/gcsys -o trace/gcsys.trace`: an execution trace of 200 ms of
+    allocation churn (GC cycles back to back, mark assists) then 8,000
+    write system calls into a pipe, with the runtime's own counts in
+    `trace/gcsys.txt` (gc=N, writes, bytes)."""
+    return write_trace(ctx, "gcsys", "gc=")
+
+
 CASE_FUNCS = {
     "crash": (case_crash, ["crash"]),
     "racepanic": (case_racepanic, ["racepanic"]),
@@ -1065,11 +1074,12 @@ CASE_FUNCS = {
     "citest": (case_citest, ["citest"]),
     "tracer": (case_tracer, ["tracer"]),
     "flightrec": (case_flightrec, ["flightrec"]),
+    "gcsys": (case_gcsys, ["gcsys"]),
 }
 
 
 # Bump a case's number when its recipe in this file changes.
-CASE_RECIPES = {"citest": 1, "goleak": 4, "parked": 3, "racepanic": 2, "leak": 2, "rpcrace": 3,
+CASE_RECIPES = {"gcsys": 1, "citest": 1, "goleak": 4, "parked": 3, "racepanic": 2, "leak": 2, "rpcrace": 3,
                 "lockorder": 1, "metricsdeadlock": 1}
 # The same for the cores of a case (a case not listed keeps recipe 0).
 CORE_RECIPES = {"lockorder": 1, "metricsdeadlock": 1}

@@ -77,6 +77,9 @@ pub enum Kind {
     /// (Execution trace) Goroutines spent a large share of the CPU
     /// assisting the GC.
     GcAssist,
+    /// (Execution trace) The GC took a large share of the Ps (low
+    /// mutator utilisation).
+    GcPressure,
 }
 
 impl Kind {
@@ -97,6 +100,7 @@ impl Kind {
             Kind::ContendedLock => "contended_lock",
             Kind::SchedulingLatency => "scheduling_latency",
             Kind::GcAssist => "gc_assist",
+            Kind::GcPressure => "gc_pressure",
         }
     }
 

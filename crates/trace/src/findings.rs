@@ -1,10 +1,12 @@
 //! Findings from a trace, in `gosleuth diagnose`'s form: long stops of the
-//! world, a contended lock, long scheduling latency, heavy GC assists.
+//! world, a contended lock, long scheduling latency, heavy GC assists, a
+//! GC that takes a large share of the Ps.
 //! Each says what the trace shows, with its numbers; thresholds are named
 //! constants.
 
 use gosleuth_diagnose::{Confidence, Evidence, Finding, FrameEvidence, FrameRole, Kind, Severity};
 
+use crate::mmu::Utilization;
 use crate::profiles::{Analysis, FrameKey};
 use crate::summary::Summary;
 
@@ -19,6 +21,10 @@ pub const CONTENDED_NS: i64 = 1_000_000;
 pub const SCHED_P99_NS: i64 = 10_000_000;
 /// GC assists taking this share of the CPU time (duration x Ps).
 pub const ASSIST_SHARE: f64 = 0.1;
+/// The GC's share of the Ps over the whole trace (stops, workers, assists,
+/// sweeping) from which it is a finding: above the 25% the pacer aims at
+/// while marking, most of the trace was spent collecting.
+pub const GC_SHARE: f64 = 0.25;
 
 fn ms(ns: f64) -> String {
     format!("{:.3} ms", ns / 1e6)
@@ -49,8 +55,16 @@ fn frames(stack: &[FrameKey], goroutine: Option<u64>) -> Vec<FrameEvidence> {
 
 /// The findings of a trace from its summary and its sync and sched
 /// analyses.
-pub fn findings(s: &Summary, sync: &Analysis, sched: &Analysis) -> Vec<Finding> {
+pub fn findings(
+    s: &Summary,
+    sync: &Analysis,
+    sched: &Analysis,
+    utilization: Option<&Utilization>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
+    if let Some(f) = utilization.and_then(|u| gc_pressure(s, u)) {
+        out.push(f);
+    }
     for (reason, st) in &s.stw {
         if st.max_ns >= LONG_STW_NS {
             out.push(Finding {
@@ -182,6 +196,44 @@ pub fn findings(s: &Summary, sync: &Analysis, sched: &Analysis) -> Vec<Finding> 
     out
 }
 
+/// The GC's share of the Ps over the trace, with the worst 10 ms window,
+/// when it is above [`GC_SHARE`].
+fn gc_pressure(s: &Summary, u: &Utilization) -> Option<Finding> {
+    let share = 1.0 - u.mean()?;
+    if share < GC_SHARE {
+        return None;
+    }
+    let worst = u.mmu(10_000_000.min(u.duration_ns()));
+    let worst_text = worst
+        .map(|w| {
+            format!(
+                " In the worst {} (from {} into the trace) the program had {:.0}% of the Ps.",
+                ms(w.window_ns.min(u.duration_ns()) as f64),
+                ms(w.start_ns as f64),
+                w.mmu * 100.0
+            )
+        })
+        .unwrap_or_default();
+    Some(Finding {
+        kind: Kind::GcPressure,
+        severity: Severity::Warning,
+        confidence: Confidence::High,
+        title: format!("the GC took {:.0}% of the Ps over the trace", share * 100.0),
+        explanation: format!(
+            "Over {} on {} Ps, the GC's stops of the world, background mark workers, mark \
+             assists and sweeping took {:.0}% of the processors' time (as the MMU counts it; {} GC \
+             cycles began).{worst_text} The heap is collected about as \
+             fast as it is allocated: allocate less (reuse buffers, sync.Pool), or give the GC \
+             more room (GOGC, GOMEMLIMIT).",
+            ms(s.duration_ns as f64),
+            s.procs,
+            share * 100.0,
+            s.gc_cycles
+        ),
+        evidence: Evidence::default(),
+    })
+}
+
 fn short(file: &str) -> &str {
     file.rsplit('/').next().unwrap_or(file)
 }
@@ -220,7 +272,7 @@ mod tests {
                 max_ns: 100_000,
             },
         );
-        let f = findings(&s, &empty(), &empty());
+        let f = findings(&s, &empty(), &empty(), None);
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].kind, Kind::LongStopTheWorld);
         assert!(
@@ -238,6 +290,6 @@ mod tests {
             10,
             50_000_000,
         )];
-        assert!(findings(&Summary::default(), &sync, &empty()).is_empty());
+        assert!(findings(&Summary::default(), &sync, &empty(), None).is_empty());
     }
 }

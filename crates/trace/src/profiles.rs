@@ -103,6 +103,11 @@ impl State {
             State::Waiting => "Waiting",
         }
     }
+
+    /// Running or in a system call: holding a thread (Go's `Executing`).
+    fn executing(self) -> bool {
+        matches!(self, State::Running | State::Syscall)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -432,6 +437,10 @@ struct Builder {
     first_time: Option<i64>,
     /// The time of the previous event of the merged stream.
     prev_time: Option<i64>,
+    /// Mutator utilisation, when asked for.
+    mmu: Option<crate::mmu::Tracker>,
+    /// The reason of each thread's open stop of the world (for the MMU).
+    stw_open: FxHashMap<u64, String>,
 }
 
 impl Builder {
@@ -467,6 +476,13 @@ impl Builder {
                     reason: reason.to_string(),
                     stack: self.stacks.get(stack).cloned().unwrap_or_default(),
                 });
+            }
+        }
+        if let Some(u) = &mut self.mmu {
+            let from = self.state.get(&g).copied().unwrap_or_default();
+            if from.executing() != to.executing() {
+                let p = self.p_of_m.get(&self.cur_m).copied();
+                u.executing(g, p, to.executing());
             }
         }
         if let Some(lives) = &mut self.lives {
@@ -514,6 +530,9 @@ impl Builder {
         stacks: &HashMap<u64, Vec<[u64; 4]>>,
     ) -> Result<()> {
         let recs = merge(batches, version)?;
+        if let Some(u) = &mut self.mmu {
+            u.generation();
+        }
         let mut resolved: FxHashMap<u64, usize> = FxHashMap::default();
         let mut stack_of = |b: &mut Builder, id: u64| -> usize {
             if let Some(&i) = resolved.get(&id) {
@@ -554,7 +573,7 @@ impl Builder {
             self.first_time = Some(self.first_time.map_or(t, |f| f.min(t)));
             let cur = self.on_m.get(&r.m).copied();
             self.cur_m = r.m;
-            if self.export.is_some() {
+            if self.export.is_some() || self.mmu.is_some() {
                 match r.typ {
                     ev::PROC_START => {
                         self.p_of_m.insert(r.m, r.a[0]);
@@ -573,6 +592,9 @@ impl Builder {
                     }
                     _ => {}
                 }
+            }
+            if self.mmu.is_some() {
+                self.utilization(&r, t, cur, strings);
             }
             match r.typ {
                 ev::GO_CREATE => {
@@ -728,8 +750,45 @@ impl Builder {
                 }
                 _ => {}
             }
+            if let Some(u) = &mut self.mmu {
+                u.tick(t);
+            }
         }
         Ok(())
+    }
+
+    /// Follows the GC's share of the Ps through event `r` at `t` (the
+    /// goroutine running on its thread is `cur`).
+    fn utilization(&mut self, r: &Rec, t: i64, cur: Option<u64>, strings: &HashMap<u64, String>) {
+        let Some(mut u) = self.mmu.take() else { return };
+        let p = self.p_of_m.get(&r.m).copied();
+        let reason = |id: u64| strings.get(&id).map_or("", String::as_str);
+        match r.typ {
+            ev::PROCS_CHANGE => u.procs(r.a[0], t),
+            ev::STW_BEGIN => {
+                let why = format!("stop-the-world ({})", reason(r.a[0]));
+                u.stw(&why, true);
+                self.stw_open.insert(r.m, why);
+            }
+            ev::STW_END => {
+                if let Some(why) = self.stw_open.remove(&r.m) {
+                    u.stw(&why, false);
+                }
+            }
+            ev::GC_SWEEP_BEGIN => u.sweep(p, true),
+            ev::GC_SWEEP_END => u.sweep(p, false),
+            ev::GC_SWEEP_ACTIVE => u.active(None, Some(r.a[0]), false, false),
+            ev::GC_MARK_ASSIST_BEGIN => u.assist(cur, p, true),
+            ev::GC_MARK_ASSIST_END => u.assist(cur, p, false),
+            ev::GC_MARK_ASSIST_ACTIVE => {
+                let g = r.a[0];
+                let running = self.state.get(&g).is_some_and(|s| s.executing());
+                u.active(Some(g), p, true, running);
+            }
+            ev::GO_LABEL => u.label(cur, p, reason(r.a[0])),
+            _ => {}
+        }
+        self.mmu = Some(u);
     }
 
     /// Writes a goroutine's change of state to the timeline: the slice of
@@ -970,64 +1029,95 @@ pub fn analyze<R: BufRead>(r: R, kind: Kind) -> Result<Analysis> {
 
 /// [`analyze`] for several kinds in one pass over the trace.
 pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
-    Ok(analyze_with_goroutines(r, kinds, false)?.0)
+    let req = Request {
+        kinds: kinds.to_vec(),
+        ..Request::default()
+    };
+    Ok(read(r, req)?.analyses)
 }
 
 /// Writes the trace's timeline to `sink` (Perfetto or Chrome JSON): a
 /// track per goroutine with its states as slices, GC and STW tracks, and
 /// flows for unblocks. Slices still open at the end close there.
 pub fn export<R: BufRead>(r: R, sink: Box<dyn crate::export::Sink>) -> Result<()> {
-    run_with(r, &[], false, None, Some(sink))?;
+    let req = Request {
+        export: Some(sink),
+        ..Request::default()
+    };
+    read(r, req)?;
     Ok(())
 }
 
 /// Every goroutine's changes of state (or only `goroutine`'s), in order.
 pub fn transitions<R: BufRead>(r: R, goroutine: Option<u64>) -> Result<Vec<Transition>> {
-    Ok(run(r, &[], false, Some(goroutine))?.2)
+    let req = Request {
+        transitions: Some(goroutine),
+        ..Request::default()
+    };
+    Ok(read(r, req)?.transitions)
 }
 
 /// How long user tasks and regions took, by type (those that ended in the
 /// trace).
 pub fn user_annotations<R: BufRead>(r: R) -> Result<UserStats> {
-    Ok(run(r, &[], false, None)?.3)
+    Ok(read(r, Request::default())?.user)
 }
 
-/// [`analyze_all`], the goroutines grouped by entry function (largest
-/// total time first) when `goroutines` is set, and the user annotations.
-pub fn analyze_with_goroutines<R: BufRead>(
-    r: R,
-    kinds: &[Kind],
-    goroutines: bool,
-) -> Result<(Vec<Analysis>, Vec<GoroutineGroup>, UserStats)> {
-    let (a, g, _, u) = run(r, kinds, goroutines, None)?;
-    Ok((a, g, u))
+/// The program's share of the Ps over time, counting against it what
+/// `flags` says (for the MMU).
+pub fn utilization<R: BufRead>(r: R, flags: crate::mmu::Flags) -> Result<crate::mmu::Utilization> {
+    let req = Request {
+        utilization: Some(flags),
+        ..Request::default()
+    };
+    Ok(read(r, req)?
+        .utilization
+        .unwrap_or(crate::mmu::Utilization {
+            flags,
+            origin_ns: 0,
+            points: Vec::new(),
+            capped: false,
+        }))
 }
 
-/// The analyses, the goroutine groups, the transitions kept, the user
-/// annotations.
-type Run = (
-    Vec<Analysis>,
-    Vec<GoroutineGroup>,
-    Vec<Transition>,
-    UserStats,
-);
-
-fn run<R: BufRead>(
-    r: R,
-    kinds: &[Kind],
-    goroutines: bool,
-    log: Option<Option<u64>>,
-) -> Result<Run> {
-    run_with(r, kinds, goroutines, log, None)
+/// What one pass over a trace computes.
+#[derive(Default)]
+pub struct Request {
+    /// Blocking profiles (and their longest stretches).
+    pub kinds: Vec<Kind>,
+    /// Goroutines grouped by entry function, with their time by state.
+    pub goroutines: bool,
+    /// Keep the changes of state: of one goroutine (`Some(Some(g))`) or
+    /// of all (`Some(None)`).
+    pub transitions: Option<Option<u64>>,
+    /// Write the timeline here.
+    pub export: Option<Box<dyn crate::export::Sink>>,
+    /// Follow mutator utilisation, counting against it what these say.
+    pub utilization: Option<crate::mmu::Flags>,
 }
 
-fn run_with<R: BufRead>(
-    r: R,
-    kinds: &[Kind],
-    goroutines: bool,
-    log: Option<Option<u64>>,
-    export: Option<Box<dyn crate::export::Sink>>,
-) -> Result<Run> {
+/// What one pass over a trace found, as its [`Request`] asked.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// One per requested kind, in order.
+    pub analyses: Vec<Analysis>,
+    pub groups: Vec<GoroutineGroup>,
+    pub transitions: Vec<Transition>,
+    pub user: UserStats,
+    pub utilization: Option<crate::mmu::Utilization>,
+    /// Where a truncated trace ends (its complete generations were read).
+    pub truncated: Option<String>,
+}
+
+/// Reads the trace once, computing what `req` asks for.
+pub fn read<R: BufRead>(r: R, req: Request) -> Result<Output> {
+    let Request {
+        kinds,
+        goroutines,
+        transitions,
+        export,
+        utilization,
+    } = req;
     let mut reader = WireReader::new(r)?;
     let mut b = Builder {
         trackers: kinds
@@ -1040,8 +1130,9 @@ fn run_with<R: BufRead>(
         ns_per_tick: 1.0,
         lives: (goroutines || export.is_some()).then(FxHashMap::default),
         export,
-        log: log.map(|filter| (filter, Vec::new())),
+        log: transitions.map(|filter| (filter, Vec::new())),
         user: Some(UserStats::default()),
+        mmu: utilization.map(crate::mmu::Tracker::new),
         ..Builder::default()
     };
     let version = reader.version();
@@ -1139,13 +1230,22 @@ fn run_with<R: BufRead>(
         }
     }
     let groups = if goroutines { b.groups() } else { Vec::new() };
-    let log = b.log.take().map(|(_, l)| l).unwrap_or_default();
+    let transitions = b.log.take().map(|(_, l)| l).unwrap_or_default();
     let user = b.user.take().unwrap_or_default();
-    let mut all = b.finish();
-    for a in &mut all {
+    let origin = b.first_time.unwrap_or(0);
+    let utilization = b.mmu.take().map(|u| u.finish(origin));
+    let mut analyses = b.finish();
+    for a in &mut analyses {
         a.truncated.clone_from(&truncated);
     }
-    Ok((all, groups, log, user))
+    Ok(Output {
+        analyses,
+        groups,
+        transitions,
+        user,
+        utilization,
+        truncated,
+    })
 }
 
 #[cfg(test)]

@@ -44,6 +44,10 @@ pub struct Summary {
     pub goroutines_ended: u64,
     /// `GCBegin` events: GC cycles that started during the trace.
     pub gc_cycles: u64,
+    /// The concurrent phase of the cycles that began and ended in the
+    /// trace (`GCBegin` to `GCEnd`): summed and longest, in nanoseconds.
+    pub gc_concurrent_ns: u64,
+    pub gc_concurrent_max_ns: u64,
     /// Stops of the world by reason.
     pub stw: BTreeMap<String, StwStats>,
     /// Ticks per second (the trace's clock).
@@ -87,6 +91,8 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
     let (mut first, mut last) = (u64::MAX, 0u64);
     let mut open_stw: HashMap<u64, (u64, u64)> = HashMap::new();
     let mut open_assist: HashMap<u64, u64> = HashMap::new();
+    let mut open_gc: Option<u64> = None;
+    let (mut gc_ticks, mut gc_max_ticks) = (0u64, 0u64);
     // Events by type byte, named at the end.
     let mut counts = [0u64; crate::spec::SPECS.len()];
     let mut assist_ticks = 0u64;
@@ -147,7 +153,17 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
             ev::GO_DESTROY | ev::GO_DESTROY_SYSCALL | ev::GO_SWITCH_DESTROY => {
                 s.goroutines_ended += 1;
             }
-            ev::GC_BEGIN => s.gc_cycles += 1,
+            ev::GC_BEGIN => {
+                s.gc_cycles += 1;
+                open_gc = Some(now);
+            }
+            ev::GC_END => {
+                if let Some(start) = open_gc.take() {
+                    let d = now.saturating_sub(start);
+                    gc_ticks += d;
+                    gc_max_ticks = gc_max_ticks.max(d);
+                }
+            }
             ev::STW_BEGIN => {
                 open_stw.insert(m, (arg(1), now));
             }
@@ -190,6 +206,8 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
         s.duration_ns = ticks_to_ns(last - first, s.ticks_per_second);
     }
     s.gc_assist_ns = ticks_to_ns(assist_ticks, s.ticks_per_second);
+    s.gc_concurrent_ns = ticks_to_ns(gc_ticks, s.ticks_per_second);
+    s.gc_concurrent_max_ns = ticks_to_ns(gc_max_ticks, s.ticks_per_second);
     for (i, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
         s.by_kind.insert(crate::spec::SPECS[i].name, *n);
     }

@@ -41,6 +41,14 @@ pub struct TraceArgs {
     #[arg(long, value_name = "FORMAT")]
     pub export: Option<String>,
 
+    /// Show the minimum mutator utilisation instead: for windows of 1 ms
+    /// to 1 s, the lowest share of the Ps left to the program, and where
+    /// the worst window starts. What counts against the program:
+    /// `stw|background|assist|sweep` (any of them; all by default, as in
+    /// go tool trace's MMU view).
+    #[arg(long, value_name = "INCLUDE", num_args = 0..=1, require_equals = true, default_missing_value = "all")]
+    pub mmu: Option<String>,
+
     /// With --pprof or --export: the file to write.
     #[arg(short, long)]
     pub output: Option<std::path::PathBuf>,
@@ -133,6 +141,23 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(include) = &args.mmu {
+        let flags = gosleuth_trace::mmu::Flags::parse(include).with_context(|| {
+            format!("--mmu {include}: expected stw, background, assist or sweep, joined by |")
+        })?;
+        let u =
+            gosleuth_trace::profiles::utilization(open()?, flags).with_context(|| name.clone())?;
+        let curve = u.curve();
+        match args.format {
+            Format::Json => emit(&(serde_json::to_string_pretty(&curve)? + "\n"))?,
+            Format::Text => {
+                let mut out = String::new();
+                mmu_text(&mut out, &u, &curve);
+                emit(&out)?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(kind) = &args.pprof {
         let k = gosleuth_trace::profiles::Kind::parse(kind)
             .with_context(|| format!("--pprof {kind}: expected net, sync, syscall or sched"))?;
@@ -156,9 +181,14 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
     let s = gosleuth_trace::summarize(open()?).with_context(|| name.clone())?;
     match args.format {
         Format::Json => {
-            let (_, groups, user) =
-                gosleuth_trace::profiles::analyze_with_goroutines(open()?, &[], true)
-                    .with_context(|| name.clone())?;
+            let req = gosleuth_trace::profiles::Request {
+                goroutines: true,
+                utilization: Some(gosleuth_trace::mmu::Flags::ALL),
+                ..Default::default()
+            };
+            let got = gosleuth_trace::profiles::read(open()?, req).with_context(|| name.clone())?;
+            let (groups, user) = (got.groups, got.user);
+            let mmu = got.utilization.map(|u| u.curve()).unwrap_or_default();
             let mut doc = serde_json::to_value(&s)?;
             let latencies =
                 |m: &std::collections::BTreeMap<String, gosleuth_trace::profiles::Histogram>| {
@@ -182,6 +212,7 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
                 map.insert("goroutines".into(), serde_json::to_value(&groups)?);
                 map.insert("task_types".into(), latencies(&user.tasks).into());
                 map.insert("region_types".into(), latencies(&user.regions).into());
+                map.insert("mmu".into(), serde_json::to_value(&mmu)?);
             }
             emit(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
         }
@@ -216,18 +247,21 @@ pub fn full_text(
     path: &std::path::Path,
     s: &Summary,
 ) -> Result<(String, Vec<gosleuth_diagnose::Finding>)> {
-    use gosleuth_trace::profiles::{Kind, analyze_with_goroutines};
+    use gosleuth_trace::profiles::{Kind, Request, read};
     let name = path.display().to_string();
-    let open = || -> Result<BufReader<std::fs::File>> {
-        let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
-        Ok(BufReader::with_capacity(1 << 20, f))
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let req = Request {
+        kinds: vec![Kind::Sync, Kind::Sched],
+        goroutines: true,
+        utilization: Some(gosleuth_trace::mmu::Flags::ALL),
+        ..Request::default()
     };
-    let (both, groups, user) = analyze_with_goroutines(open()?, &[Kind::Sync, Kind::Sched], true)
-        .with_context(|| name.clone())?;
-    let [sync, sched] = both.as_slice() else {
+    let got = read(BufReader::with_capacity(1 << 20, f), req).with_context(|| name.clone())?;
+    let (groups, user) = (&got.groups, &got.user);
+    let [sync, sched] = got.analyses.as_slice() else {
         anyhow::bail!("{name}: the analyses did not run");
     };
-    let findings = gosleuth_trace::findings::findings(s, sync, sched);
+    let findings = gosleuth_trace::findings::findings(s, sync, sched, got.utilization.as_ref());
     let mut out = String::new();
     if !findings.is_empty() {
         gosleuth_render::findings::render(
@@ -244,8 +278,15 @@ pub fn full_text(
     }
     out.push_str(&text(&name, s));
     blocking(&mut out, sync, sched);
-    goroutine_groups(&mut out, &groups);
-    annotations(&mut out, &user);
+    if let Some(u) = &got.utilization {
+        let curve = u.curve();
+        if !curve.is_empty() {
+            out.push('\n');
+            mmu_text(&mut out, u, &curve);
+        }
+    }
+    goroutine_groups(&mut out, groups);
+    annotations(&mut out, user);
     Ok((out, findings))
 }
 
@@ -314,18 +355,24 @@ fn annotations(out: &mut String, user: &gosleuth_trace::profiles::UserStats) {
 /// The findings of the trace at `path` (whose summary is `s`), without
 /// the rest of the report.
 pub fn findings(path: &std::path::Path, s: &Summary) -> Result<Vec<gosleuth_diagnose::Finding>> {
-    use gosleuth_trace::profiles::{Kind, analyze_all};
+    use gosleuth_trace::profiles::{Kind, Request, read};
     let name = path.display().to_string();
     let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
-    let both = analyze_all(
-        BufReader::with_capacity(1 << 20, f),
-        &[Kind::Sync, Kind::Sched],
-    )
-    .with_context(|| name.clone())?;
-    let [sync, sched] = both.as_slice() else {
+    let req = Request {
+        kinds: vec![Kind::Sync, Kind::Sched],
+        utilization: Some(gosleuth_trace::mmu::Flags::ALL),
+        ..Request::default()
+    };
+    let got = read(BufReader::with_capacity(1 << 20, f), req).with_context(|| name.clone())?;
+    let [sync, sched] = got.analyses.as_slice() else {
         anyhow::bail!("{name}: the analyses did not run");
     };
-    Ok(gosleuth_trace::findings::findings(s, sync, sched))
+    Ok(gosleuth_trace::findings::findings(
+        s,
+        sync,
+        sched,
+        got.utilization.as_ref(),
+    ))
 }
 
 /// The first frame outside the runtime and sync (where user code
@@ -378,6 +425,58 @@ fn blocking(
     }
 }
 
+/// The MMU curve as a table.
+fn mmu_text(
+    out: &mut String,
+    u: &gosleuth_trace::mmu::Utilization,
+    curve: &[gosleuth_trace::mmu::Window],
+) {
+    let f = u.flags;
+    let counted: Vec<&str> = [
+        (f.stw, "GC stops of the world"),
+        (f.background, "background mark workers"),
+        (f.assist, "mark assists"),
+        (f.sweep, "sweeping"),
+    ]
+    .into_iter()
+    .filter_map(|(on, what)| on.then_some(what))
+    .collect();
+    out.push_str(&format!(
+        "minimum mutator utilisation (the lowest share of the Ps left to the program in any window; \
+         counted against it: {}):\n",
+        if counted.is_empty() { "nothing".to_string() } else { counted.join(", ") }
+    ));
+    if curve.is_empty() {
+        out.push_str("  (the trace is shorter than 1 ms or shows no Ps)\n");
+    }
+    for w in curve {
+        out.push_str(&format!(
+            "  {:>8} window  {:>5.1}%  worst from {:.3} ms\n",
+            window_name(w.window_ns),
+            w.mmu * 100.0,
+            w.start_ns as f64 / 1e6
+        ));
+    }
+    if let Some(mean) = u.mean() {
+        out.push_str(&format!(
+            "  whole trace     {:>5.1}%  (the GC took {:.1}% of the Ps)\n",
+            mean * 100.0,
+            (1.0 - mean) * 100.0
+        ));
+    }
+    if u.capped {
+        out.push_str("  (the curve covers the start of the trace only: too many steps to keep)\n");
+    }
+}
+
+fn window_name(ns: i64) -> String {
+    if ns >= 1_000_000_000 {
+        format!("{} s", ns / 1_000_000_000)
+    } else {
+        format!("{} ms", ns / 1_000_000)
+    }
+}
+
 fn ms(ns: u64) -> String {
     format!("{:.3} ms", ns as f64 / 1e6)
 }
@@ -407,6 +506,14 @@ fn text(name: &str, s: &Summary) -> String {
         gosleuth_render::size::human(s.heap_alloc_max),
         gosleuth_render::size::human(s.heap_goal_last)
     ));
+    if s.gc_concurrent_ns > 0 {
+        out.push_str(&format!(
+            "            marking (GCBegin to GCEnd) {} in all, longest {}; assists {}\n",
+            ms(s.gc_concurrent_ns),
+            ms(s.gc_concurrent_max_ns),
+            ms(s.gc_assist_ns)
+        ));
+    }
     if s.tasks + s.regions + s.logs > 0 {
         out.push_str(&format!(
             "user        {} tasks, {} regions, {} logs\n",

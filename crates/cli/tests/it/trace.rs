@@ -259,3 +259,54 @@ fn timelines_export_to_perfetto_and_chrome() {
     assert_eq!(count("E"), begins);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The GC-heavy program: `gosleuth trace` leads with the GC's share of the
+/// Ps as a finding, prints the MMU table, and `--mmu=...` gives the same
+/// numbers as the library's curve (itself compared with go tool trace in
+/// the trace crate's tests), in text and JSON; `diagnose` names it too.
+#[test]
+fn the_gcs_share_and_the_mmu_are_reported() {
+    let path = kit::evidence("installed", &["gcsys"])
+        .join("trace")
+        .join("gcsys.trace");
+    let p = path.to_str().unwrap();
+    let o = gosleuth(&["trace", p]);
+    assert!(o.status.success(), "{o:?}");
+    let out = stdout(&o);
+    let first = out.lines().nth(2).unwrap_or("");
+    assert!(
+        first.contains("the GC took") && first.contains("[gc_pressure"),
+        "the GC's share is not the first finding:\n{out}"
+    );
+    assert!(out.contains("minimum mutator utilisation"), "{out}");
+    assert!(out.contains("marking (GCBegin to GCEnd)"), "{out}");
+
+    let lib = gosleuth_trace::profiles::utilization(
+        std::io::BufReader::new(std::fs::File::open(&path).unwrap()),
+        gosleuth_trace::mmu::Flags::parse("stw|assist").unwrap(),
+    )
+    .unwrap();
+    let o = gosleuth(&["trace", "--mmu=stw|assist", "--format", "json", p]);
+    assert!(o.status.success(), "{o:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let rows = doc.as_array().expect("an array of windows");
+    assert!(rows.len() >= 5, "{doc}");
+    for row in rows {
+        let w = row["window_ns"].as_i64().unwrap();
+        let want = lib.mmu(w).unwrap();
+        assert_eq!(row["mmu"].as_f64().unwrap(), want.mmu, "{row}");
+        assert_eq!(row["start_ns"].as_i64().unwrap(), want.start_ns, "{row}");
+    }
+    let o = gosleuth(&["trace", "--mmu", p]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("background mark workers") && out.contains("10 ms window"),
+        "{out}"
+    );
+    let o = gosleuth(&["trace", "--mmu=gc", p]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected stw"), "{o:?}");
+
+    let o = gosleuth(&["diagnose", p]);
+    assert!(stdout(&o).contains("[gc_pressure"), "{o:?}");
+}

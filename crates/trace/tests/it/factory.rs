@@ -448,3 +448,253 @@ fn a_real_programs_trace_reads_as_go_tool_trace_reads_it() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn gcsys(go: &str) -> (PathBuf, String) {
+    let dir = kit::evidence(go, &["gcsys"]).join("trace");
+    let counts = std::fs::read_to_string(dir.join("gcsys.txt")).expect("gcsys.txt");
+    (dir.join("gcsys.trace"), counts)
+}
+
+/// A number the factory program printed as `key=N`.
+fn counted(counts: &str, key: &str) -> i64 {
+    counts
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{key}= in {counts}"))
+}
+
+/// A body fetched from loopback over plain HTTP/1.0.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.0 200")
+        .then(|| body.to_string())
+        .or_else(|| head.starts_with("HTTP/1.1 200").then(|| body.to_string()))
+}
+
+/// `go tool trace -http`'s MMU curve for each of `flags` (its JSON
+/// `curve`: 100 windows and their MMU), from a server on loopback.
+fn go_tool_trace_mmu(path: &std::path::Path, flags: &[&str]) -> Vec<Vec<(f64, f64)>> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut server = Command::new("go")
+        .args(["tool", "trace", &format!("-http=127.0.0.1:{port}")])
+        .arg(path)
+        .env("BROWSER", "true")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("go tool trace -http");
+    let mut out = Vec::new();
+    for f in flags {
+        let query = format!("/mmu?mode=plot&flags={}", f.replace('|', "%7C"));
+        let mut body = None;
+        for _ in 0..600 {
+            body = http_get(port, &query);
+            if body.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let body = body.unwrap_or_else(|| panic!("go tool trace never served {query}"));
+        let v: serde_json::Value = serde_json::from_str(&body).expect("MMU JSON");
+        let curve = v["curve"]
+            .as_array()
+            .expect("curve")
+            .iter()
+            .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+            .collect();
+        out.push(curve);
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    out
+}
+
+/// The MMU of every window `go tool trace` plots is the same as gosleuth's
+/// (within 1e-4: times may differ by a nanosecond), on the contended
+/// program's trace and the GC-heavy one, for what it counts against the
+/// program save background workers (see the next test for those).
+#[test]
+fn mmu_equals_go_tool_traces_without_background_workers() {
+    use gosleuth_trace::mmu::Flags;
+    let installed = trace_versions();
+    let oldest = installed
+        .iter()
+        .filter(|v| *v != "installed")
+        .min_by_key(|v| kit::go_minor(v))
+        .cloned();
+    let mut traces = vec![
+        ("installed tracer".to_string(), tracer("installed").0),
+        ("installed gcsys".to_string(), gcsys("installed").0),
+    ];
+    if let Some(old) = oldest {
+        traces.push((format!("{old} gcsys"), gcsys(&old).0));
+    }
+    let flag_sets = ["stw|assist|sweep", "stw", "assist", "sweep|assist"];
+    for (what, path) in traces {
+        let theirs = go_tool_trace_mmu(&path, &flag_sets);
+        for (flags, curve) in flag_sets.iter().zip(theirs) {
+            let f = std::fs::File::open(&path).expect("open");
+            let u = gosleuth_trace::profiles::utilization(
+                BufReader::new(f),
+                Flags::parse(flags).unwrap(),
+            )
+            .expect("utilization");
+            assert!(!curve.is_empty(), "{what} {flags}: an empty curve");
+            for (window, mmu) in curve {
+                if window < 2.0 {
+                    // Go also weighs a 1 ns window that starts at the last
+                    // event, past the end of the curve: always 0.
+                    continue;
+                }
+                let ours = u.mmu(window as i64).expect("a curve").mmu;
+                assert!(
+                    (ours - mmu).abs() < 1e-4,
+                    "{what} flags={flags} window {window} ns: ours {ours}, go tool trace {mmu}"
+                );
+            }
+        }
+    }
+}
+
+/// With background mark workers counted, the time the curve loses to them
+/// is the time Go's own reader (`go tool trace -d=parsed`) shows the
+/// goroutines labelled `GC (dedicated)` or `GC (fractional)` running from
+/// each label to their next stop, to the nanosecond per stretch; and the
+/// curve is never above the one without them. (`go tool trace`'s MMU view
+/// counts a worker again at each of its later runs, so its curve with
+/// workers ends at zero early: README, "MMU".)
+#[test]
+fn background_workers_cost_their_running_time() {
+    use gosleuth_trace::mmu::Flags;
+    let (path, _) = gcsys("installed");
+    let read = |flags: &str| {
+        let f = std::fs::File::open(&path).expect("open");
+        gosleuth_trace::profiles::utilization(BufReader::new(f), Flags::parse(flags).unwrap())
+            .expect("utilization")
+    };
+    let (with, without) = (read("background"), read(""));
+    let integral = |u: &gosleuth_trace::mmu::Utilization| -> f64 {
+        u.points
+            .windows(2)
+            .map(|w| w[0].1 * (w[1].0 - w[0].0) as f64)
+            .sum()
+    };
+    let procs = summarize(BufReader::new(std::fs::File::open(&path).unwrap()))
+        .expect("summary")
+        .procs as f64;
+    let lost = (integral(&without) - integral(&with)) * procs;
+
+    // Go's reader: from a worker label to that goroutine's next stop.
+    let o = Command::new("go")
+        .args(["tool", "trace", "-d=parsed"])
+        .arg(&path)
+        .output()
+        .expect("go tool trace");
+    let text = String::from_utf8_lossy(&o.stdout);
+    let field = |line: &str, key: &str| -> Option<String> {
+        let at = line.find(key)? + key.len();
+        Some(
+            line[at..]
+                .split([' ', ')'])
+                .next()?
+                .trim_matches('"')
+                .to_string(),
+        )
+    };
+    let mut labelled: BTreeMap<u64, i64> = BTreeMap::new();
+    let (mut ran, mut stretches) = (0i64, 0);
+    for line in text.lines() {
+        let Some(t) = field(line, "Time=").and_then(|t| t.parse::<i64>().ok()) else {
+            continue;
+        };
+        if line.contains(" Label ") {
+            let worker = line.contains("Label=\"GC (dedicated)\"")
+                || line.contains("Label=\"GC (fractional)\"");
+            if let Some(g) = field(line, "Resource=Goroutine(").and_then(|g| g.parse().ok()) {
+                if worker {
+                    labelled.entry(g).or_insert(t);
+                }
+            }
+        } else if line.contains("StateTransition") && line.contains(" GoID=") {
+            let Some(g) = field(line, " GoID=").and_then(|g| g.parse::<u64>().ok()) else {
+                continue;
+            };
+            let Some(change) = line
+                .split(" GoID=")
+                .nth(1)
+                .and_then(|r| r.split(' ').nth(1))
+            else {
+                continue;
+            };
+            let (from, to) = change.split_once("->").unwrap_or(("", ""));
+            let executing = |s: &str| s == "Running" || s == "Syscall";
+            if executing(from) && !executing(to) {
+                if let Some(since) = labelled.remove(&g) {
+                    ran += t - since;
+                    stretches += 1;
+                }
+            }
+        }
+    }
+    assert!(stretches > 0, "no worker ran in the trace");
+    assert!(
+        (lost - ran as f64).abs() <= 2.0 * stretches as f64,
+        "workers took {lost} ns of the Ps in gosleuth's curve, {ran} ns in {stretches} stretches in Go's reader"
+    );
+    for w in with.curve() {
+        let other = without.mmu(w.window_ns).unwrap();
+        assert!(w.mmu <= other.mmu + 1e-12, "{w:?} above {other:?}");
+    }
+}
+
+/// The GC-heavy program's trace: as many GC cycles begin as MemStats
+/// counted (give or take the one under way when tracing stopped), and its
+/// syscall and sync profiles equal `go tool trace`'s.
+#[test]
+fn the_gc_heavy_programs_trace_reads_as_go_tool_trace_reads_it() {
+    use gosleuth_trace::profiles::{Kind, blocking_profile};
+    let dir = std::env::temp_dir().join(format!("gosleuth-gcsys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for go in trace_versions() {
+        let (path, counts) = gcsys(&go);
+        let s = summarize(BufReader::new(std::fs::File::open(&path).unwrap())).expect("summary");
+        let gc = counted(&counts, "gc") as u64;
+        assert!(gc >= 3, "{go}: the program should collect often: {counts}");
+        assert!(
+            s.gc_cycles.abs_diff(gc) <= 1,
+            "{go}: {} GC cycles began in the trace, MemStats counted {gc}",
+            s.gc_cycles
+        );
+        assert!(s.gc_assist_ns > 0, "{go}: no mark assist in the trace");
+        for kind in ["syscall", "sync"] {
+            let theirs = dir.join(format!("go.{kind}.pb"));
+            let o = Command::new("go")
+                .args(["tool", "trace", &format!("-pprof={kind}")])
+                .arg(&path)
+                .output()
+                .expect("go tool trace");
+            std::fs::write(&theirs, &o.stdout).expect("write");
+            let f = std::fs::File::open(&path).expect("open");
+            let p =
+                blocking_profile(BufReader::new(f), Kind::parse(kind).unwrap()).expect("a profile");
+            let ours = dir.join(format!("ours.{kind}.pb.gz"));
+            gosleuth_pprof::proto::write_gzip(&p, std::fs::File::create(&ours).unwrap())
+                .expect("write");
+            let top = pprof_top(&ours);
+            if kind == "syscall" {
+                assert!(top.contains("syscall.write"), "{go}: {top}");
+            }
+            assert_eq!(top, pprof_top(&theirs), "{go} gcsys -pprof={kind}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,3 @@
+module gcsys
+
+go 1.21

@@ -1,0 +1,101 @@
+// Command gcsys writes an execution trace of a program that keeps the
+// garbage collector and the kernel busy, to the file named by -o. Phase
+// one: 4 goroutines allocate 64 KiB buffers as fast as they can, keeping
+// the last 256 of each alive, for -alloc (default 200ms), with the
+// collector at its default pace, so GC cycles follow one another and
+// allocating goroutines are made to assist. Phase two: 4 goroutines each
+// make -writes (default 2000) write system calls of 4 KiB into a pipe that
+// one goroutine drains. It then prints what the runtime counted, as the
+// oracle for gosleuth's trace reader: gc=N (cycles completed while
+// tracing, from MemStats), writes=N and bytes=N. (runtime/metrics' mark
+// worker and assist CPU times are not printed: they are estimates that
+// differed from the trace's own stretches by a factor of two.)
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/trace"
+	"sync"
+	"time"
+)
+
+const allocators = 4
+const writers = 4
+
+var sink [allocators][][]byte
+
+func main() {
+	out := flag.String("o", "trace.out", "where to write the trace")
+	alloc := flag.Duration("alloc", 200*time.Millisecond, "how long to allocate")
+	writes := flag.Int("writes", 2000, "write system calls per writer")
+	flag.Parse()
+	f, err := os.Create(*out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := trace.Start(f); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+
+	// Phase one: allocation churn.
+	var wg sync.WaitGroup
+	end := time.Now().Add(*alloc)
+	for w := 0; w < allocators; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			keep := make([][]byte, 256)
+			for i := 0; time.Now().Before(end); i++ {
+				keep[i%len(keep)] = make([]byte, 64<<10)
+			}
+			sink[w] = keep
+		}(w)
+	}
+	wg.Wait()
+
+	// Phase two: write system calls into a pipe.
+	r, pw, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	drained := make(chan int64)
+	go func() {
+		n, _ := io.Copy(io.Discard, r)
+		drained <- n
+	}()
+	buf := make([]byte, 4096)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < *writes; i++ {
+				if _, err := pw.Write(buf); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	pw.Close()
+	n := <-drained
+
+	trace.Stop()
+	if err := f.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	runtime.ReadMemStats(&after)
+	fmt.Printf("gc=%d\n", after.NumGC-before.NumGC)
+	fmt.Printf("writes=%d\n", writers**writes)
+	fmt.Printf("bytes=%d\n", n)
+}
