@@ -35,6 +35,8 @@ pub enum Error {
     },
     #[error("reading the trace: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0} (a bug in gosleuth: please report it with the trace)")]
+    Internal(&'static str),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

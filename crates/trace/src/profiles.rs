@@ -233,12 +233,14 @@ fn merge(batches: &[EventBatch], version: u32) -> Result<impl Iterator<Item = Re
 struct Life {
     entry: String,
     state: State,
-    reason: String,
+    /// Why it is waiting: an index in `Builder::reasons`.
+    reason: u32,
     since: i64,
     exec: i64,
     sched: i64,
     syscall: i64,
-    blocked: FxHashMap<String, i64>,
+    /// Time blocked by reason index (a handful of reasons each).
+    blocked: Vec<(u32, i64)>,
 }
 
 impl Life {
@@ -249,7 +251,10 @@ impl Life {
             State::Running => self.exec += dt,
             State::Runnable => self.sched += dt,
             State::Syscall => self.syscall += dt,
-            State::Waiting => *self.blocked.entry(self.reason.clone()).or_default() += dt,
+            State::Waiting => match self.blocked.iter_mut().find(|b| b.0 == self.reason) {
+                Some(b) => b.1 += dt,
+                None => self.blocked.push((self.reason, dt)),
+            },
             State::NotExist | State::Undetermined => {}
         }
         self.since = t;
@@ -309,8 +314,6 @@ pub const WORST: usize = 10;
 #[derive(Default)]
 struct Tracker {
     kind: Option<Kind>,
-    /// Stretches being followed: start time (ns) and interned stack.
-    tracking: FxHashMap<u64, (i64, usize)>,
     /// Per stack: stretches and summed nanoseconds.
     per_stack: FxHashMap<usize, (i64, i64)>,
     /// Finished stretches of goroutines that had not run yet when they
@@ -414,7 +417,7 @@ struct Builder {
     pending_flow: Option<u64>,
     /// For the timeline's P tracks: the P each thread holds, the P each
     /// running goroutine runs on, and the thread of the current event.
-    p_of_m: FxHashMap<u64, u64>,
+    p_of_m: PerM,
     p_of_g: FxHashMap<u64, u64>,
     cur_m: u64,
     next_flow: u64,
@@ -426,11 +429,13 @@ struct Builder {
     lives: Option<FxHashMap<u64, Life>>,
     /// Nanoseconds per tick (Go's `frequency`).
     ns_per_tick: f64,
-    state: FxHashMap<u64, State>,
+    /// Each goroutine's state, and when it first ran (ns).
+    state: FxHashMap<u64, GState>,
+    /// Reasons for waiting, interned (index 0 is none).
+    reasons: Vec<String>,
+    reason_ids: HashMap<String, u32>,
     /// The goroutine running on each thread.
-    on_m: FxHashMap<u64, u64>,
-    /// First time each goroutine ran (ns).
-    started: FxHashMap<u64, i64>,
+    on_m: PerM,
     stacks: Vec<Vec<FrameKey>>,
     stack_ids: HashMap<Vec<FrameKey>, usize>,
     last_time: i64,
@@ -443,7 +448,80 @@ struct Builder {
     stw_open: FxHashMap<u64, String>,
 }
 
+/// A value per thread (M), indexed by the thread's dense number (the
+/// reading thread numbers Ms as it meets them), so the per-event lookups
+/// are array reads, not hashes.
+#[derive(Debug, Default)]
+struct PerM(Vec<u64>);
+
+impl PerM {
+    const NONE: u64 = u64::MAX;
+
+    fn get(&self, m: u64) -> Option<u64> {
+        let v = *self.0.get(usize::try_from(m).ok()?)?;
+        (v != Self::NONE).then_some(v)
+    }
+
+    fn insert(&mut self, m: u64, v: u64) {
+        let Ok(i) = usize::try_from(m) else { return };
+        if i >= self.0.len() {
+            self.0.resize(i + 1, Self::NONE);
+        }
+        self.0[i] = v;
+    }
+
+    fn remove(&mut self, m: u64) {
+        if let Some(slot) = usize::try_from(m).ok().and_then(|i| self.0.get_mut(i)) {
+            *slot = Self::NONE;
+        }
+    }
+
+    fn remove_value(&mut self, v: u64) {
+        for slot in &mut self.0 {
+            if *slot == v {
+                *slot = Self::NONE;
+            }
+        }
+    }
+}
+
+/// What the builder knows of a goroutine.
+#[derive(Debug, Clone, Copy, Default)]
+struct GState {
+    state: State,
+    /// The first time it ran (ns).
+    started: Option<i64>,
+    /// The stretch each tracker follows (by tracker index): its start
+    /// (ns) and interned stack. Kept here so a change of state costs one
+    /// lookup, not one per profile.
+    open: [Option<(i64, u32)>; MAX_TRACKERS],
+}
+
+/// Profiles one pass can follow (one per [`Kind`]).
+const MAX_TRACKERS: usize = 4;
+
 impl Builder {
+    /// The index of reason `why` (interned once).
+    fn reason_id(&mut self, why: &str) -> u32 {
+        if why.is_empty() {
+            return 0;
+        }
+        if self.reasons.is_empty() {
+            self.reasons.push(String::new());
+        }
+        if let Some(&i) = self.reason_ids.get(why) {
+            return i;
+        }
+        let i = u32::try_from(self.reasons.len()).unwrap_or(u32::MAX);
+        self.reasons.push(why.to_string());
+        self.reason_ids.insert(why.to_string(), i);
+        i
+    }
+
+    fn reason_text(&self, id: u32) -> &str {
+        self.reasons.get(id as usize).map_or("", String::as_str)
+    }
+
     fn time(&self, ts: u64) -> i64 {
         (ts as f64 * self.ns_per_tick) as i64
     }
@@ -457,31 +535,35 @@ impl Builder {
         self.stacks.len() - 1
     }
 
-    /// A goroutine changes state at `t` (ns); `reason` and `stack` are the
-    /// event's.
-    fn transition(&mut self, g: u64, to: State, t: i64, reason: &str, stack: usize) {
+    /// A goroutine changes state at `t` (ns); `reason` (an index in
+    /// `reasons`) and `stack` are the event's.
+    fn transition(&mut self, g: u64, to: State, t: i64, reason: u32, stack: usize) {
         let flow = self.pending_flow.take();
+        let prev = self.state.get(&g).copied().unwrap_or_default();
+        let from = prev.state;
         if self.export.is_some() {
-            let from = self.state.get(&g).copied().unwrap_or_default();
-            self.timeline(g, from, to, t, reason, flow);
+            let why = self.reason_text(reason).to_string();
+            self.timeline(g, from, to, t, &why, flow);
         }
         if let Some((filter, log)) = &mut self.log {
             if filter.is_none_or(|f| f == g) {
-                let from = self.state.get(&g).copied().unwrap_or_default();
                 log.push(Transition {
                     time_ns: t,
                     goroutine: g,
                     from: from.name(),
                     to: to.name(),
-                    reason: reason.to_string(),
+                    reason: self
+                        .reasons
+                        .get(reason as usize)
+                        .cloned()
+                        .unwrap_or_default(),
                     stack: self.stacks.get(stack).cloned().unwrap_or_default(),
                 });
             }
         }
         if let Some(u) = &mut self.mmu {
-            let from = self.state.get(&g).copied().unwrap_or_default();
             if from.executing() != to.executing() {
-                let p = self.p_of_m.get(&self.cur_m).copied();
+                let p = self.p_of_m.get(self.cur_m);
                 u.executing(g, p, to.executing());
             }
         }
@@ -492,27 +574,27 @@ impl Builder {
             });
             life.close(t);
             life.state = to;
-            // Reused, not reallocated: this runs for every change of state.
-            life.reason.clear();
-            life.reason.push_str(reason);
+            life.reason = reason;
         }
-        self.state.insert(g, to);
-        if to == State::Running {
-            self.started.entry(g).or_insert(t);
+        let mut now = prev;
+        now.state = to;
+        if now.started.is_none() && to == State::Running {
+            now.started = Some(t);
         }
-        let started = self.started.get(&g).copied();
-        for tr in &mut self.trackers {
+        let why = self.reasons.get(reason as usize).map_or("", String::as_str);
+        for (tr, open) in self.trackers.iter_mut().zip(now.open.iter_mut()) {
             let Some(kind) = tr.kind else { continue };
-            match tr.tracking.get(&g).copied() {
+            match *open {
                 None => {
-                    if to == kind.state() && kind.tracks(reason) {
-                        tr.tracking.insert(g, (t, stack));
+                    if to == kind.state() && kind.tracks(why) {
+                        *open = Some((t, u32::try_from(stack).unwrap_or(u32::MAX)));
                     }
                 }
                 Some(_) if to == kind.state() => {}
                 Some((start, s)) => {
-                    tr.tracking.remove(&g);
-                    match started {
+                    *open = None;
+                    let s = s as usize;
+                    match now.started {
                         // Counted from the goroutine's first run.
                         Some(life_start) if life_start <= t => tr.add(g, start, t, s, life_start),
                         _ => tr.deferred.push((g, start, t, s)),
@@ -520,16 +602,15 @@ impl Builder {
                 }
             }
         }
+        self.state.insert(g, now);
     }
 
     fn generation(
         &mut self,
-        batches: &[EventBatch],
-        version: u32,
+        recs: impl Iterator<Item = Result<Rec>>,
         strings: &HashMap<u64, String>,
         stacks: &HashMap<u64, Vec<[u64; 4]>>,
     ) -> Result<()> {
-        let recs = merge(batches, version)?;
         if let Some(u) = &mut self.mmu {
             u.generation();
         }
@@ -558,6 +639,16 @@ impl Builder {
             i
         };
         let reason = |id: u64| strings.get(&id).map_or("", String::as_str);
+        // This generation's string ids of reasons, interned.
+        let mut reason_ids: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut reason_id = |b: &mut Builder, id: u64| -> u32 {
+            if let Some(&i) = reason_ids.get(&id) {
+                return i;
+            }
+            let i = b.reason_id(reason(id));
+            reason_ids.insert(id, i);
+            i
+        };
         for r in recs {
             let r = r?;
             // As Go's reader does: times strictly increase along the
@@ -571,7 +662,7 @@ impl Builder {
             self.prev_time = Some(t);
             self.last_time = self.last_time.max(t);
             self.first_time = Some(self.first_time.map_or(t, |f| f.min(t)));
-            let cur = self.on_m.get(&r.m).copied();
+            let cur = self.on_m.get(r.m);
             self.cur_m = r.m;
             if self.export.is_some() || self.mmu.is_some() {
                 match r.typ {
@@ -579,11 +670,11 @@ impl Builder {
                         self.p_of_m.insert(r.m, r.a[0]);
                     }
                     ev::PROC_STOP => {
-                        self.p_of_m.remove(&r.m);
+                        self.p_of_m.remove(r.m);
                     }
                     ev::PROC_STEAL => {
                         let p = r.a[0];
-                        self.p_of_m.retain(|_, held| *held != p);
+                        self.p_of_m.remove_value(p);
                     }
                     // A P running (1) or in a syscall (3) at a generation's
                     // start belongs to this thread.
@@ -608,24 +699,24 @@ impl Builder {
                         }
                     }
                     let s = stack_of(self, r.a[2]);
-                    self.state.insert(r.a[0], State::NotExist);
-                    self.transition(r.a[0], State::Runnable, t, "", s);
+                    self.state.entry(r.a[0]).or_default().state = State::NotExist;
+                    self.transition(r.a[0], State::Runnable, t, 0, s);
                 }
                 ev::GO_CREATE_BLOCKED => {
                     let s = stack_of(self, r.a[2]);
-                    self.state.insert(r.a[0], State::NotExist);
-                    self.transition(r.a[0], State::Waiting, t, "", s);
+                    self.state.entry(r.a[0]).or_default().state = State::NotExist;
+                    self.transition(r.a[0], State::Waiting, t, 0, s);
                 }
                 ev::GO_CREATE_SYSCALL => {
-                    self.state.insert(r.a[0], State::NotExist);
+                    self.state.entry(r.a[0]).or_default().state = State::NotExist;
                     self.on_m.insert(r.m, r.a[0]);
                     let s = stack_of(self, 0);
-                    self.transition(r.a[0], State::Syscall, t, "", s);
+                    self.transition(r.a[0], State::Syscall, t, 0, s);
                 }
                 ev::GO_START => {
                     self.on_m.insert(r.m, r.a[0]);
                     let s = stack_of(self, 0);
-                    self.transition(r.a[0], State::Running, t, "", s);
+                    self.transition(r.a[0], State::Running, t, 0, s);
                 }
                 ev::GO_STOP | ev::GO_BLOCK => {
                     if let Some(g) = cur {
@@ -635,9 +726,9 @@ impl Builder {
                             State::Waiting
                         };
                         let s = stack_of(self, r.a[1]);
-                        let why = reason(r.a[0]);
+                        let why = reason_id(self, r.a[0]);
                         self.transition(g, to, t, why, s);
-                        self.on_m.remove(&r.m);
+                        self.on_m.remove(r.m);
                     }
                 }
                 ev::GO_UNBLOCK => {
@@ -654,32 +745,32 @@ impl Builder {
                         }
                     }
                     let s = stack_of(self, r.a[2]);
-                    self.transition(r.a[0], State::Runnable, t, "", s);
+                    self.transition(r.a[0], State::Runnable, t, 0, s);
                 }
                 ev::GO_DESTROY | ev::GO_DESTROY_SYSCALL => {
                     if let Some(g) = cur {
                         let s = stack_of(self, 0);
-                        self.transition(g, State::NotExist, t, "", s);
-                        self.on_m.remove(&r.m);
+                        self.transition(g, State::NotExist, t, 0, s);
+                        self.on_m.remove(r.m);
                     }
                 }
                 ev::GO_SYSCALL_BEGIN => {
                     if let Some(g) = cur {
                         let s = stack_of(self, r.a[1]);
-                        self.transition(g, State::Syscall, t, "", s);
+                        self.transition(g, State::Syscall, t, 0, s);
                     }
                 }
                 ev::GO_SYSCALL_END => {
                     if let Some(g) = cur {
                         let s = stack_of(self, 0);
-                        self.transition(g, State::Running, t, "", s);
+                        self.transition(g, State::Running, t, 0, s);
                     }
                 }
                 ev::GO_SYSCALL_END_BLOCKED => {
                     if let Some(g) = cur {
                         let s = stack_of(self, 0);
-                        self.transition(g, State::Runnable, t, "", s);
-                        self.on_m.remove(&r.m);
+                        self.transition(g, State::Runnable, t, 0, s);
+                        self.on_m.remove(r.m);
                     }
                 }
                 ev::GO_SWITCH | ev::GO_SWITCH_DESTROY => {
@@ -690,24 +781,25 @@ impl Builder {
                         } else {
                             State::NotExist
                         };
-                        self.transition(g, to, t, "coroutine", s);
+                        let why = self.reason_id("coroutine");
+                        self.transition(g, to, t, why, s);
                     }
                     self.on_m.insert(r.m, r.a[0]);
-                    self.transition(r.a[0], State::Running, t, "", s);
+                    self.transition(r.a[0], State::Running, t, 0, s);
                 }
                 ev::GO_STATUS | ev::GO_STATUS_STACK => {
                     let (g, m, st) = (r.a[0], r.a[1], status(r.a[2]));
                     if matches!(st, State::Running | State::Syscall) && m != u64::MAX {
                         self.on_m.insert(m, g);
                     }
-                    let known = self.state.get(&g).copied().unwrap_or(State::Undetermined);
+                    let known = self.state.get(&g).map_or(State::Undetermined, |s| s.state);
                     if known != st {
                         let s = if r.typ == ev::GO_STATUS_STACK {
                             stack_of(self, r.a[3])
                         } else {
                             stack_of(self, 0)
                         };
-                        self.transition(g, st, t, "", s);
+                        self.transition(g, st, t, 0, s);
                     }
                 }
                 ev::GC_BEGIN => self.global(crate::export::GC_TRACK, "GC", t, true),
@@ -760,18 +852,29 @@ impl Builder {
     /// Follows the GC's share of the Ps through event `r` at `t` (the
     /// goroutine running on its thread is `cur`).
     fn utilization(&mut self, r: &Rec, t: i64, cur: Option<u64>, strings: &HashMap<u64, String>) {
-        let Some(mut u) = self.mmu.take() else { return };
-        let p = self.p_of_m.get(&r.m).copied();
+        // Borrowed field by field: the tracker is large, and moving it out
+        // and back for every event cost a fifth of the pass.
+        let Builder {
+            mmu: Some(u),
+            p_of_m,
+            stw_open,
+            state,
+            ..
+        } = self
+        else {
+            return;
+        };
+        let p = p_of_m.get(r.m);
         let reason = |id: u64| strings.get(&id).map_or("", String::as_str);
         match r.typ {
             ev::PROCS_CHANGE => u.procs(r.a[0], t),
             ev::STW_BEGIN => {
                 let why = format!("stop-the-world ({})", reason(r.a[0]));
                 u.stw(&why, true);
-                self.stw_open.insert(r.m, why);
+                stw_open.insert(r.m, why);
             }
             ev::STW_END => {
-                if let Some(why) = self.stw_open.remove(&r.m) {
+                if let Some(why) = stw_open.remove(&r.m) {
                     u.stw(&why, false);
                 }
             }
@@ -782,13 +885,12 @@ impl Builder {
             ev::GC_MARK_ASSIST_END => u.assist(cur, p, false),
             ev::GC_MARK_ASSIST_ACTIVE => {
                 let g = r.a[0];
-                let running = self.state.get(&g).is_some_and(|s| s.executing());
+                let running = state.get(&g).is_some_and(|s| s.state.executing());
                 u.active(Some(g), p, true, running);
             }
             ev::GO_LABEL => u.label(cur, p, reason(r.a[0])),
             _ => {}
         }
-        self.mmu = Some(u);
     }
 
     /// Writes a goroutine's change of state to the timeline: the slice of
@@ -828,7 +930,7 @@ impl Builder {
             }
         }
         if to == State::Running {
-            if let Some(&p) = self.p_of_m.get(&self.cur_m) {
+            if let Some(p) = self.p_of_m.get(self.cur_m) {
                 let ptrack = crate::export::P_TRACKS + p;
                 if self.tracks.insert(ptrack) {
                     self.sink(|s| s.track(ptrack, &format!("P{p}")));
@@ -901,7 +1003,12 @@ impl Builder {
             g.sched_wait_ns += life.sched;
             g.syscall_ns += life.syscall;
             for (reason, ns) in life.blocked {
-                *g.blocked_ns.entry(reason).or_default() += ns;
+                let why = self
+                    .reasons
+                    .get(reason as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                *g.blocked_ns.entry(why).or_default() += ns;
             }
         }
         let total = |g: &GoroutineGroup| {
@@ -915,7 +1022,7 @@ impl Builder {
     fn finish(self) -> Vec<Analysis> {
         let Builder {
             trackers,
-            started,
+            state,
             stacks,
             first_time,
             ..
@@ -926,7 +1033,7 @@ impl Builder {
                 // A goroutine that never ran counts whole; one that ran
                 // only after the stretch ended does not count it.
                 for (g, start, end, s) in std::mem::take(&mut tr.deferred) {
-                    let life_start = started.get(&g).copied().unwrap_or(0);
+                    let life_start = state.get(&g).and_then(|s| s.started).unwrap_or(0);
                     if life_start <= end {
                         tr.add(g, start, end, s, life_start);
                     }
@@ -1016,19 +1123,19 @@ fn build_profile(stacks: &[Vec<FrameKey>], per_stack: &FxHashMap<usize, (i64, i6
 }
 
 /// The blocking profile of a whole trace.
-pub fn blocking_profile<R: BufRead>(r: R, kind: Kind) -> Result<Profile> {
+pub fn blocking_profile<R: BufRead + Send>(r: R, kind: Kind) -> Result<Profile> {
     Ok(analyze(r, kind)?.profile)
 }
 
 /// The blocking profile of a whole trace, with its longest stretches and
 /// its stacks ranked.
-pub fn analyze<R: BufRead>(r: R, kind: Kind) -> Result<Analysis> {
+pub fn analyze<R: BufRead + Send>(r: R, kind: Kind) -> Result<Analysis> {
     let mut all = analyze_all(r, &[kind])?;
     Ok(all.remove(0))
 }
 
 /// [`analyze`] for several kinds in one pass over the trace.
-pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
+pub fn analyze_all<R: BufRead + Send>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
     let req = Request {
         kinds: kinds.to_vec(),
         ..Request::default()
@@ -1039,7 +1146,7 @@ pub fn analyze_all<R: BufRead>(r: R, kinds: &[Kind]) -> Result<Vec<Analysis>> {
 /// Writes the trace's timeline to `sink` (Perfetto or Chrome JSON): a
 /// track per goroutine with its states as slices, GC and STW tracks, and
 /// flows for unblocks. Slices still open at the end close there.
-pub fn export<R: BufRead>(r: R, sink: Box<dyn crate::export::Sink>) -> Result<()> {
+pub fn export<R: BufRead + Send>(r: R, sink: Box<dyn crate::export::Sink>) -> Result<()> {
     let req = Request {
         export: Some(sink),
         ..Request::default()
@@ -1049,7 +1156,7 @@ pub fn export<R: BufRead>(r: R, sink: Box<dyn crate::export::Sink>) -> Result<()
 }
 
 /// Every goroutine's changes of state (or only `goroutine`'s), in order.
-pub fn transitions<R: BufRead>(r: R, goroutine: Option<u64>) -> Result<Vec<Transition>> {
+pub fn transitions<R: BufRead + Send>(r: R, goroutine: Option<u64>) -> Result<Vec<Transition>> {
     let req = Request {
         transitions: Some(goroutine),
         ..Request::default()
@@ -1059,13 +1166,16 @@ pub fn transitions<R: BufRead>(r: R, goroutine: Option<u64>) -> Result<Vec<Trans
 
 /// How long user tasks and regions took, by type (those that ended in the
 /// trace).
-pub fn user_annotations<R: BufRead>(r: R) -> Result<UserStats> {
+pub fn user_annotations<R: BufRead + Send>(r: R) -> Result<UserStats> {
     Ok(read(r, Request::default())?.user)
 }
 
 /// The program's share of the Ps over time, counting against it what
 /// `flags` says (for the MMU).
-pub fn utilization<R: BufRead>(r: R, flags: crate::mmu::Flags) -> Result<crate::mmu::Utilization> {
+pub fn utilization<R: BufRead + Send>(
+    r: R,
+    flags: crate::mmu::Flags,
+) -> Result<crate::mmu::Utilization> {
     let req = Request {
         utilization: Some(flags),
         ..Request::default()
@@ -1110,7 +1220,13 @@ pub struct Output {
 }
 
 /// Reads the trace once, computing what `req` asks for.
-pub fn read<R: BufRead>(r: R, req: Request) -> Result<Output> {
+///
+/// Two threads share the work: one reads the file, one generation at a
+/// time, and merges its batches' events into time order; the caller's
+/// thread follows the goroutines through them. Events pass between the two
+/// in chunks over a bounded channel, so memory stays one generation's
+/// bytes and a few chunks.
+pub fn read<R: BufRead + Send>(r: R, req: Request) -> Result<Output> {
     let Request {
         kinds,
         goroutines,
@@ -1118,7 +1234,11 @@ pub fn read<R: BufRead>(r: R, req: Request) -> Result<Output> {
         export,
         utilization,
     } = req;
-    let mut reader = WireReader::new(r)?;
+    if kinds.len() > MAX_TRACKERS {
+        return Err(crate::Error::Internal(
+            "more profiles asked of one pass than there are kinds",
+        ));
+    }
     let mut b = Builder {
         trackers: kinds
             .iter()
@@ -1135,13 +1255,111 @@ pub fn read<R: BufRead>(r: R, req: Request) -> Result<Output> {
         mmu: utilization.map(crate::mmu::Tracker::new),
         ..Builder::default()
     };
+    let truncated = std::thread::scope(|scope| -> Result<Option<String>> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
+        let reader = scope.spawn(move || produce(r, &tx));
+        let truncated = consume(&mut b, &rx);
+        // Dropped before the reader is joined, so a reader blocked on a
+        // full channel sees the end and stops.
+        drop(rx);
+        let produced = reader
+            .join()
+            .map_err(|_| crate::Error::Internal("the trace reader thread panicked"))?;
+        produced?;
+        truncated
+    })?;
+    finish(b, goroutines, truncated)
+}
+
+/// What the reading thread sends: a generation begins (its tables and
+/// clock), its events in time order, its end; or the end of the trace.
+enum Msg {
+    Begin {
+        strings: HashMap<u64, String>,
+        stacks: HashMap<u64, Vec<[u64; 4]>>,
+        ns_per_tick: f64,
+    },
+    Events(Vec<Rec>),
+    End,
+    Failed(crate::Error),
+    Done {
+        truncated: Option<String>,
+    },
+}
+
+/// Events per chunk sent between the threads (1 MiB of them).
+const CHUNK: usize = 16 * 1024;
+
+/// The reading thread: generations in, merged events out. A closed
+/// channel (the other side stopped) ends it quietly.
+fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) -> Result<()> {
+    let fail = |e: crate::Error| {
+        let _ = tx.send(Msg::Failed(e));
+        Ok(())
+    };
+    let mut reader = match WireReader::new(r) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
     let version = reader.version();
     let mut ev = RawEvent::default();
     let mut batches: Vec<EventBatch> = Vec::new();
     let mut strings: HashMap<u64, String> = HashMap::new();
     let mut stacks: HashMap<u64, Vec<[u64; 4]>> = HashMap::new();
+    let mut ns_per_tick = 1.0f64;
     let mut generation: Option<u64> = None;
     let mut truncated = None;
+    // Threads numbered densely as they are met (see `PerM`).
+    let mut dense: FxHashMap<u64, u64> = FxHashMap::default();
+    // Sends one generation; false when the other side has stopped.
+    let send_generation = |batches: &[EventBatch],
+                           strings: &mut HashMap<u64, String>,
+                           stacks: &mut HashMap<u64, Vec<[u64; 4]>>,
+                           ns_per_tick: f64,
+                           dense: &mut FxHashMap<u64, u64>|
+     -> bool {
+        let begin = Msg::Begin {
+            strings: std::mem::take(strings),
+            stacks: std::mem::take(stacks),
+            ns_per_tick,
+        };
+        if tx.send(begin).is_err() {
+            return false;
+        }
+        let recs = match merge(batches, version) {
+            Ok(recs) => recs,
+            Err(e) => {
+                // The error reaches the other side; this side stops.
+                let _ = tx.send(Msg::Failed(e));
+                return false;
+            }
+        };
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for r in recs {
+            match r {
+                Ok(mut r) => {
+                    // A goroutine's status names the thread it runs on.
+                    if matches!(r.typ, ev::GO_STATUS | ev::GO_STATUS_STACK) && r.a[1] != u64::MAX {
+                        let next = dense.len() as u64;
+                        r.a[1] = *dense.entry(r.a[1]).or_insert(next);
+                    }
+                    chunk.push(r);
+                }
+                Err(e) => {
+                    // The error reaches the other side; this side stops.
+                    let _ = tx.send(Msg::Failed(e));
+                    return false;
+                }
+            }
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                if tx.send(Msg::Events(full)).is_err() {
+                    return false;
+                }
+            }
+        }
+        (chunk.is_empty() || tx.send(Msg::Events(chunk)).is_ok()) && tx.send(Msg::End).is_ok()
+    };
     loop {
         match reader.next_into(&mut ev) {
             Ok(true) => {}
@@ -1150,7 +1368,7 @@ pub fn read<R: BufRead>(r: R, req: Request) -> Result<Output> {
                 truncated = Some(e.to_string());
                 break;
             }
-            Err(e) => return Err(e),
+            Err(e) => return fail(e),
         }
         if ev.typ != ev::EVENT_BATCH {
             // Experimental batches and stray events carry nothing here.
@@ -1159,10 +1377,10 @@ pub fn read<R: BufRead>(r: R, req: Request) -> Result<Output> {
         let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
         let (g, m, time, size) = (arg(0), arg(1), arg(2), arg(3));
         if generation.is_some() && generation != Some(g) {
-            b.generation(&batches, version, &strings, &stacks)?;
+            if !send_generation(&batches, &mut strings, &mut stacks, ns_per_tick, &mut dense) {
+                return Ok(());
+            }
             batches.clear();
-            strings.clear();
-            stacks.clear();
         }
         generation = Some(g);
         let bytes = match reader.read_raw(size) {
@@ -1171,49 +1389,132 @@ pub fn read<R: BufRead>(r: R, req: Request) -> Result<Output> {
                 truncated = Some(e.to_string());
                 break;
             }
-            Err(e) => return Err(e),
+            Err(e) => return fail(e),
         };
         match bytes.first().copied() {
             Some(ev::STRINGS | ev::STACKS | ev::FREQUENCY | ev::SYNC) => {
-                let mut r = WireReader::continuing(&bytes[..], version)?;
-                let mut t = RawEvent::default();
-                while r.next_into(&mut t)? {
-                    let arg = |i: usize| t.args.get(i).copied().unwrap_or(0);
-                    match t.typ {
-                        ev::STRING => {
-                            if let Some(d) = &t.data {
-                                strings.insert(arg(0), String::from_utf8_lossy(d).into_owned());
-                            }
-                        }
-                        ev::STACK => {
-                            let frames = t.args[2.min(t.args.len())..]
-                                .chunks_exact(4)
-                                .map(|c| [c[0], c[1], c[2], c[3]])
-                                .collect();
-                            stacks.insert(arg(0), frames);
-                        }
-                        ev::FREQUENCY if arg(0) > 0 => {
-                            b.ns_per_tick = 1.0 / (arg(0) as f64 / 1e9);
-                        }
-                        _ => {}
-                    }
+                if let Err(e) = tables(&bytes, version, &mut strings, &mut stacks, &mut ns_per_tick)
+                {
+                    return fail(e);
                 }
             }
             Some(ev::CPU_SAMPLES) | None => {}
-            Some(_) => batches.push(EventBatch { m, time, bytes }),
+            Some(_) => {
+                let next = dense.len() as u64;
+                let m = *dense.entry(m).or_insert(next);
+                batches.push(EventBatch { m, time, bytes });
+            }
         }
     }
     // A cut generation is left out: its tables may be missing.
-    if truncated.is_none() {
-        b.generation(&batches, version, &strings, &stacks)?;
+    if truncated.is_none()
+        && !send_generation(&batches, &mut strings, &mut stacks, ns_per_tick, &mut dense)
+    {
+        return Ok(());
     }
+    let _ = tx.send(Msg::Done { truncated });
+    Ok(())
+}
+
+/// Reads a generation's strings, stacks and clock from a batch of them.
+fn tables(
+    bytes: &[u8],
+    version: u32,
+    strings: &mut HashMap<u64, String>,
+    stacks: &mut HashMap<u64, Vec<[u64; 4]>>,
+    ns_per_tick: &mut f64,
+) -> Result<()> {
+    let mut r = WireReader::continuing(bytes, version)?;
+    let mut t = RawEvent::default();
+    while r.next_into(&mut t)? {
+        let arg = |i: usize| t.args.get(i).copied().unwrap_or(0);
+        match t.typ {
+            ev::STRING => {
+                if let Some(d) = &t.data {
+                    strings.insert(arg(0), String::from_utf8_lossy(d).into_owned());
+                }
+            }
+            ev::STACK => {
+                let frames = t.args[2.min(t.args.len())..]
+                    .chunks_exact(4)
+                    .map(|c| [c[0], c[1], c[2], c[3]])
+                    .collect();
+                stacks.insert(arg(0), frames);
+            }
+            ev::FREQUENCY if arg(0) > 0 => {
+                *ns_per_tick = 1.0 / (arg(0) as f64 / 1e9);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The building thread: follows the generations the reader sends; the
+/// trace's truncation, if any.
+fn consume(b: &mut Builder, rx: &std::sync::mpsc::Receiver<Msg>) -> Result<Option<String>> {
+    loop {
+        match rx.recv() {
+            Ok(Msg::Begin {
+                strings,
+                stacks,
+                ns_per_tick,
+            }) => {
+                b.ns_per_tick = ns_per_tick;
+                let events = GenerationEvents {
+                    rx,
+                    chunk: Vec::new().into_iter(),
+                };
+                b.generation(events, &strings, &stacks)?;
+            }
+            Ok(Msg::Done { truncated }) => return Ok(truncated),
+            Ok(Msg::Failed(e)) => return Err(e),
+            Ok(Msg::Events(_) | Msg::End) | Err(_) => {
+                return Err(crate::Error::Internal(
+                    "the trace reader stopped mid-generation",
+                ));
+            }
+        }
+    }
+}
+
+/// One generation's events as they arrive in chunks.
+struct GenerationEvents<'a> {
+    rx: &'a std::sync::mpsc::Receiver<Msg>,
+    chunk: std::vec::IntoIter<Rec>,
+}
+
+impl Iterator for GenerationEvents<'_> {
+    type Item = Result<Rec>;
+
+    fn next(&mut self) -> Option<Result<Rec>> {
+        loop {
+            if let Some(r) = self.chunk.next() {
+                return Some(Ok(r));
+            }
+            match self.rx.recv() {
+                Ok(Msg::Events(v)) => self.chunk = v.into_iter(),
+                Ok(Msg::Failed(e)) => return Some(Err(e)),
+                Ok(Msg::End) | Err(_) => return None,
+                Ok(Msg::Begin { .. } | Msg::Done { .. }) => {
+                    return Some(Err(crate::Error::Internal(
+                        "the trace reader skipped a generation's end",
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// Closes what the timeline left open and gathers the results.
+fn finish(mut b: Builder, goroutines: bool, truncated: Option<String>) -> Result<Output> {
     if b.export.is_some() {
         // Close what is open at the end of the trace.
         let end = b.last_time;
         let open: Vec<u64> = b
             .state
             .iter()
-            .filter(|(_, st)| !matches!(st, State::NotExist | State::Undetermined))
+            .filter(|(_, st)| !matches!(st.state, State::NotExist | State::Undetermined))
             .map(|(g, _)| *g)
             .collect();
         for g in open {

@@ -200,10 +200,7 @@ fn show(args: &DiagnoseArgs, doc: &json::DiagnoseDoc<'_>, title: &str) -> Result
 /// lock, scheduling latency, GC assists).
 fn trace(path: &Path, args: &DiagnoseArgs) -> Result<ExitCode> {
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
-    let s =
-        gosleuth_trace::summarize(std::io::BufReader::new(file)).with_context(|| name.clone())?;
-    let findings = super::trace::findings(path, &s)?;
+    let (findings, s) = super::trace::findings(path)?;
     let warnings: Vec<String> = s.truncated.iter().cloned().collect();
     let doc = json::DiagnoseDoc {
         source_kind: gosleuth_diagnose::Source::Trace,

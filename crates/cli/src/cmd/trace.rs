@@ -178,7 +178,6 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let s = gosleuth_trace::summarize(open()?).with_context(|| name.clone())?;
     match args.format {
         Format::Json => {
             let req = gosleuth_trace::profiles::Request {
@@ -186,7 +185,7 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
                 utilization: Some(gosleuth_trace::mmu::Flags::ALL),
                 ..Default::default()
             };
-            let got = gosleuth_trace::profiles::read(open()?, req).with_context(|| name.clone())?;
+            let (s, got) = summary_and(&args.file, req)?;
             let (groups, user) = (got.groups, got.user);
             let mmu = got.utilization.map(|u| u.curve()).unwrap_or_default();
             let mut doc = serde_json::to_value(&s)?;
@@ -216,7 +215,7 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
             }
             emit(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
         }
-        Format::Text => emit(&full_text(&args.file, &s)?.0)?,
+        Format::Text => emit(&full_text(&args.file)?.0)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -240,23 +239,46 @@ fn fetch(url: &str) -> Result<std::path::PathBuf> {
     Ok(path)
 }
 
+/// The trace's summary and one pass of analyses, read side by side: two
+/// threads each reading the file (the pass itself takes two more, see
+/// `profiles::read`).
+pub fn summary_and(
+    path: &std::path::Path,
+    req: gosleuth_trace::profiles::Request,
+) -> Result<(Summary, gosleuth_trace::profiles::Output)> {
+    let name = path.display().to_string();
+    let open = || -> Result<BufReader<std::fs::File>> {
+        let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+        Ok(BufReader::with_capacity(1 << 20, f))
+    };
+    let (a, b) = (open()?, open()?);
+    std::thread::scope(|scope| {
+        let summary = scope.spawn(move || gosleuth_trace::summarize(a));
+        let got = gosleuth_trace::profiles::read(b, req).with_context(|| name.clone());
+        let s = summary
+            .join()
+            .map_err(|_| anyhow::anyhow!("{name}: the summary's thread panicked"))?
+            .with_context(|| name.clone())?;
+        Ok((s, got?))
+    })
+}
+
 /// The findings, the summary, the contended call sites, the longest
-/// scheduling latencies and the goroutine groups of the trace at `path`
-/// (whose summary is `s`) as text, and the findings.
+/// scheduling latencies, the MMU and the goroutine groups of the trace at
+/// `path` as text, the findings, and the summary.
 pub fn full_text(
     path: &std::path::Path,
-    s: &Summary,
-) -> Result<(String, Vec<gosleuth_diagnose::Finding>)> {
-    use gosleuth_trace::profiles::{Kind, Request, read};
+) -> Result<(String, Vec<gosleuth_diagnose::Finding>, Summary)> {
+    use gosleuth_trace::profiles::{Kind, Request};
     let name = path.display().to_string();
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
     let req = Request {
         kinds: vec![Kind::Sync, Kind::Sched],
         goroutines: true,
         utilization: Some(gosleuth_trace::mmu::Flags::ALL),
         ..Request::default()
     };
-    let got = read(BufReader::with_capacity(1 << 20, f), req).with_context(|| name.clone())?;
+    let (summary, got) = summary_and(path, req)?;
+    let s = &summary;
     let (groups, user) = (&got.groups, &got.user);
     let [sync, sched] = got.analyses.as_slice() else {
         anyhow::bail!("{name}: the analyses did not run");
@@ -287,7 +309,7 @@ pub fn full_text(
     }
     goroutine_groups(&mut out, groups);
     annotations(&mut out, user);
-    Ok((out, findings))
+    Ok((out, findings, summary))
 }
 
 /// Goroutines by entry function and where their time went (the ten
@@ -352,27 +374,22 @@ fn annotations(out: &mut String, user: &gosleuth_trace::profiles::UserStats) {
     }
 }
 
-/// The findings of the trace at `path` (whose summary is `s`), without
-/// the rest of the report.
-pub fn findings(path: &std::path::Path, s: &Summary) -> Result<Vec<gosleuth_diagnose::Finding>> {
-    use gosleuth_trace::profiles::{Kind, Request, read};
+/// The findings of the trace at `path`, without the rest of the report,
+/// and its summary.
+pub fn findings(path: &std::path::Path) -> Result<(Vec<gosleuth_diagnose::Finding>, Summary)> {
+    use gosleuth_trace::profiles::{Kind, Request};
     let name = path.display().to_string();
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
     let req = Request {
         kinds: vec![Kind::Sync, Kind::Sched],
         utilization: Some(gosleuth_trace::mmu::Flags::ALL),
         ..Request::default()
     };
-    let got = read(BufReader::with_capacity(1 << 20, f), req).with_context(|| name.clone())?;
+    let (s, got) = summary_and(path, req)?;
     let [sync, sched] = got.analyses.as_slice() else {
         anyhow::bail!("{name}: the analyses did not run");
     };
-    Ok(gosleuth_trace::findings::findings(
-        s,
-        sync,
-        sched,
-        got.utilization.as_ref(),
-    ))
+    let findings = gosleuth_trace::findings::findings(&s, sync, sched, got.utilization.as_ref());
+    Ok((findings, s))
 }
 
 /// The first frame outside the runtime and sync (where user code

@@ -305,7 +305,10 @@ fn the_gcs_share_and_the_mmu_are_reported() {
     );
     let o = gosleuth(&["trace", "--mmu=gc", p]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("expected stw"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("expected stw"),
+        "{o:?}"
+    );
 
     let o = gosleuth(&["diagnose", p]);
     assert!(stdout(&o).contains("[gc_pressure"), "{o:?}");

@@ -352,8 +352,7 @@ fn core(bin: &Path, core: &Path) -> Result<Diagnosis> {
 }
 
 fn trace(f: &Path) -> Result<(TraceRead, String)> {
-    let file = std::fs::File::open(f).with_context(|| format!("cannot open {}", f.display()))?;
-    let s = gosleuth_trace::summarize(std::io::BufReader::new(file))?;
+    let (text, findings, s) = super::super::trace::full_text(f)?;
     let read = format!(
         "a Go 1.{} trace: {:.1} ms, {} GC cycles, {} goroutines created",
         s.version,
@@ -361,7 +360,6 @@ fn trace(f: &Path) -> Result<(TraceRead, String)> {
         s.gc_cycles,
         s.goroutines_created
     );
-    let (text, findings) = super::super::trace::full_text(f, &s)?;
     Ok((
         TraceRead {
             name: f.display().to_string(),
