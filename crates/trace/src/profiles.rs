@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::io::BufRead;
 
 use gosleuth_pprof::Profile;
-use gosleuth_pprof::fxhash::FxHashMap;
+use gosleuth_pprof::fxhash::{FxHashMap, FxHashSet};
 use gosleuth_pprof::profile::{Function, Line, Location, Samples, ValueType};
 
 use crate::error::Result;
@@ -261,6 +261,34 @@ impl Life {
     }
 }
 
+/// Adds a goroutine's time (its states closed) to its group.
+fn add_life(
+    groups: &mut std::collections::BTreeMap<String, GoroutineGroup>,
+    life: Life,
+    reasons: &[String],
+) {
+    let g = match groups.get_mut(&life.entry) {
+        Some(g) => g,
+        None => groups.entry(life.entry.clone()).or_insert_with(|| GoroutineGroup {
+            entry: life.entry.clone(),
+            ..GoroutineGroup::default()
+        }),
+    };
+    g.count += 1;
+    g.exec_ns += life.exec;
+    g.sched_wait_ns += life.sched;
+    g.syscall_ns += life.syscall;
+    for (reason, ns) in life.blocked {
+        let why = reasons.get(reason as usize).map_or("", String::as_str);
+        match g.blocked_ns.get_mut(why) {
+            Some(v) => *v += ns,
+            None => {
+                g.blocked_ns.insert(why.to_string(), ns);
+            }
+        }
+    }
+}
+
 /// Goroutines with the same entry function, and where their time went.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct GoroutineGroup {
@@ -431,6 +459,13 @@ struct Builder {
     ns_per_tick: f64,
     /// Each goroutine's state, and when it first ran (ns).
     state: FxHashMap<u64, GState>,
+    /// Goroutines whose state must outlive them: a stretch of theirs
+    /// waits for their first run to be counted (see `Tracker::deferred`).
+    keep: FxHashSet<u64>,
+    /// The time by state of goroutines that ended, by entry function
+    /// (kept summed, so memory follows the goroutines alive, not all
+    /// those the trace saw).
+    retired: std::collections::BTreeMap<String, GoroutineGroup>,
     /// Reasons for waiting, interned (index 0 is none).
     reasons: Vec<String>,
     reason_ids: HashMap<String, u32>,
@@ -582,6 +617,7 @@ impl Builder {
             now.started = Some(t);
         }
         let why = self.reasons.get(reason as usize).map_or("", String::as_str);
+        let mut keep = false;
         for (tr, open) in self.trackers.iter_mut().zip(now.open.iter_mut()) {
             let Some(kind) = tr.kind else { continue };
             match *open {
@@ -597,12 +633,44 @@ impl Builder {
                     match now.started {
                         // Counted from the goroutine's first run.
                         Some(life_start) if life_start <= t => tr.add(g, start, t, s, life_start),
-                        _ => tr.deferred.push((g, start, t, s)),
+                        _ => {
+                            tr.deferred.push((g, start, t, s));
+                            keep = true;
+                        }
                     }
                 }
             }
         }
-        self.state.insert(g, now);
+        if keep {
+            self.keep.insert(g);
+        }
+        if to == State::NotExist {
+            self.state.insert(g, now);
+            self.retire(g);
+        } else {
+            self.state.insert(g, now);
+        }
+    }
+
+    /// Goroutine `g` has ended: what is known of it is summed into its
+    /// group and dropped.
+    fn retire(&mut self, g: u64) {
+        if self.keep.contains(&g) {
+            self.state.insert(
+                g,
+                GState {
+                    state: State::NotExist,
+                    ..self.state.get(&g).copied().unwrap_or_default()
+                },
+            );
+        } else {
+            self.state.remove(&g);
+        }
+        let Some(life) = self.lives.as_mut().and_then(|l| l.remove(&g)) else {
+            return;
+        };
+        let reasons = &self.reasons;
+        add_life(&mut self.retired, life, reasons);
     }
 
     fn generation(
@@ -989,27 +1057,10 @@ impl Builder {
             return Vec::new();
         };
         let end = self.last_time;
-        let mut groups: std::collections::BTreeMap<String, GoroutineGroup> = Default::default();
+        let mut groups = std::mem::take(&mut self.retired);
         for (_, mut life) in lives {
             life.close(end);
-            let g = groups
-                .entry(life.entry.clone())
-                .or_insert_with(|| GoroutineGroup {
-                    entry: life.entry.clone(),
-                    ..GoroutineGroup::default()
-                });
-            g.count += 1;
-            g.exec_ns += life.exec;
-            g.sched_wait_ns += life.sched;
-            g.syscall_ns += life.syscall;
-            for (reason, ns) in life.blocked {
-                let why = self
-                    .reasons
-                    .get(reason as usize)
-                    .cloned()
-                    .unwrap_or_default();
-                *g.blocked_ns.entry(why).or_default() += ns;
-            }
+            add_life(&mut groups, life, &self.reasons);
         }
         let total = |g: &GoroutineGroup| {
             g.exec_ns + g.sched_wait_ns + g.syscall_ns + g.blocked_ns.values().sum::<i64>()

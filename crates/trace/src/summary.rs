@@ -74,79 +74,95 @@ pub struct Summary {
 /// A stop whose reason string is not read yet: (reason string id, ticks).
 type PendingStw = (u64, u64);
 
-/// Reads a whole trace into a [`Summary`].
-pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
-    let mut reader = WireReader::new(r)?;
-    let mut s = Summary {
-        version: reader.version(),
-        ..Summary::default()
-    };
-    let mut ev = RawEvent::default();
-    let mut threads: HashSet<u64> = HashSet::new();
-    let mut generation: Option<u64> = None;
-    let mut strings: HashMap<u64, String> = HashMap::new();
-    let mut pending: Vec<PendingStw> = Vec::new();
-    // The current batch: its thread, the end offset, the running time.
-    let (mut m, mut batch_end, mut now) = (u64::MAX, 0u64, 0u64);
-    let (mut first, mut last) = (u64::MAX, 0u64);
-    let mut open_stw: HashMap<u64, (u64, u64)> = HashMap::new();
-    let mut open_assist: HashMap<u64, u64> = HashMap::new();
-    let mut open_gc: Option<u64> = None;
-    let (mut gc_ticks, mut gc_max_ticks) = (0u64, 0u64);
-    // Events by type byte, named at the end.
-    let mut counts = [0u64; crate::spec::SPECS.len()];
-    let mut assist_ticks = 0u64;
-    let mut batch_start = 0u64;
-    loop {
-        match reader.next_into(&mut ev) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e @ crate::Error::Truncated { .. }) => {
-                s.truncated = Some(e.to_string());
-                break;
-            }
-            Err(e) => return Err(e),
+/// The summary as events go by. [`summarize`] feeds it the file in order;
+/// the analyses' reading thread (`profiles::read`) feeds it each
+/// generation's events in time order as it merges them, so one decoding
+/// serves both.
+pub(crate) struct Tally {
+    s: Summary,
+    counts: [u64; crate::spec::SPECS.len()],
+    threads: HashSet<u64>,
+    generation: Option<u64>,
+    pending: Vec<PendingStw>,
+    first: u64,
+    last: u64,
+    /// Per thread: the open stop (reason, start) and mark assist (start).
+    open_stw: HashMap<u64, (u64, u64)>,
+    open_assist: HashMap<u64, u64>,
+    open_gc: Option<u64>,
+    gc_ticks: u64,
+    gc_max_ticks: u64,
+    assist_ticks: u64,
+}
+
+impl Tally {
+    pub(crate) fn new(version: u32) -> Tally {
+        Tally {
+            s: Summary {
+                version,
+                ..Summary::default()
+            },
+            counts: [0; crate::spec::SPECS.len()],
+            threads: HashSet::new(),
+            generation: None,
+            pending: Vec::new(),
+            first: u64::MAX,
+            last: 0,
+            open_stw: HashMap::new(),
+            open_assist: HashMap::new(),
+            open_gc: None,
+            gc_ticks: 0,
+            gc_max_ticks: 0,
+            assist_ticks: 0,
         }
-        s.events += 1;
-        counts[usize::from(ev.typ)] += 1;
-        let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
-        if ev.typ == ev::EVENT_BATCH {
-            s.batches += 1;
-            let g = arg(0);
-            if generation != Some(g) {
-                if generation.is_some() {
-                    resolve(&mut s, &mut pending, &strings);
-                    strings.clear();
-                }
-                generation = Some(g);
-                s.generations += 1;
-            }
-            m = arg(1);
-            if m != u64::MAX {
-                threads.insert(m);
-            }
-            now = arg(2);
-            // The batch's events follow its header (this event's bytes).
-            batch_start = ev.offset;
-            batch_end = reader_offset(&ev) + arg(3);
-            continue;
+    }
+
+    /// Counts events by type (every event, wherever it is).
+    pub(crate) fn counts(&mut self) -> &mut [u64; crate::spec::SPECS.len()] {
+        &mut self.counts
+    }
+
+    /// A batch of generation `generation` written by thread `m` begins
+    /// (its header is counted as an event by the caller). Returns whether
+    /// it starts a new generation.
+    pub(crate) fn batch(&mut self, generation: u64, m: u64) -> bool {
+        self.s.batches += 1;
+        let new = self.generation != Some(generation);
+        if new {
+            self.generation = Some(generation);
+            self.s.generations += 1;
         }
-        if ev.offset >= batch_end {
-            // Outside any batch: the stream is malformed, but the counts
-            // still hold; times do not advance.
-        } else if ev.spec().timed {
-            now = now.wrapping_add(arg(0));
-            first = first.min(now);
-            last = last.max(now);
+        if m != u64::MAX {
+            self.threads.insert(m);
         }
-        match ev.typ {
-            ev::STRING => {
-                if let Some(d) = &ev.data {
-                    strings.insert(arg(0), String::from_utf8_lossy(d).into_owned());
-                }
-            }
-            ev::FREQUENCY => s.ticks_per_second = arg(0),
-            ev::PROCS_CHANGE => s.procs = s.procs.max(arg(1)),
+        new
+    }
+
+    /// The reasons of the stops seen so far, named from their
+    /// generation's strings.
+    pub(crate) fn resolve(&mut self, strings: &HashMap<u64, String>) {
+        resolve(&mut self.s, &mut self.pending, strings);
+    }
+
+    /// An event without a timestamp of its own (outside or inside a batch).
+    pub(crate) fn untimed(&mut self, typ: u8, args: &[u64]) {
+        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+        match typ {
+            ev::FREQUENCY => self.s.ticks_per_second = arg(0),
+            ev::CPU_SAMPLE => self.s.cpu_samples += 1,
+            _ => {}
+        }
+    }
+
+    /// A timed event of thread `m` at `now` (ticks); `a` are its arguments
+    /// after the time delta.
+    pub(crate) fn timed(&mut self, typ: u8, m: u64, now: u64, a: &[u64]) {
+        self.first = self.first.min(now);
+        self.last = self.last.max(now);
+        let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+        let s = &mut self.s;
+        match typ {
+            ev::PROCS_CHANGE => s.procs = s.procs.max(arg(0)),
             ev::GO_CREATE | ev::GO_CREATE_SYSCALL | ev::GO_CREATE_BLOCKED => {
                 s.goroutines_created += 1;
             }
@@ -155,43 +171,128 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
             }
             ev::GC_BEGIN => {
                 s.gc_cycles += 1;
-                open_gc = Some(now);
+                self.open_gc = Some(now);
             }
             ev::GC_END => {
-                if let Some(start) = open_gc.take() {
+                if let Some(start) = self.open_gc.take() {
                     let d = now.saturating_sub(start);
-                    gc_ticks += d;
-                    gc_max_ticks = gc_max_ticks.max(d);
+                    self.gc_ticks += d;
+                    self.gc_max_ticks = self.gc_max_ticks.max(d);
                 }
             }
             ev::STW_BEGIN => {
-                open_stw.insert(m, (arg(1), now));
+                self.open_stw.insert(m, (arg(0), now));
             }
             ev::STW_END => {
-                if let Some((reason, start)) = open_stw.remove(&m) {
-                    pending.push((reason, now.saturating_sub(start)));
+                if let Some((reason, start)) = self.open_stw.remove(&m) {
+                    self.pending.push((reason, now.saturating_sub(start)));
                 }
             }
             ev::GC_MARK_ASSIST_BEGIN => {
-                open_assist.insert(m, now);
+                self.open_assist.insert(m, now);
             }
             ev::GC_MARK_ASSIST_END => {
-                if let Some(start) = open_assist.remove(&m) {
-                    assist_ticks += now.saturating_sub(start);
+                if let Some(start) = self.open_assist.remove(&m) {
+                    self.assist_ticks += now.saturating_sub(start);
                 }
             }
-            ev::HEAP_ALLOC => s.heap_alloc_max = s.heap_alloc_max.max(arg(1)),
-            ev::HEAP_GOAL => s.heap_goal_last = arg(1),
-            ev::CPU_SAMPLE => s.cpu_samples += 1,
+            ev::HEAP_ALLOC => s.heap_alloc_max = s.heap_alloc_max.max(arg(0)),
+            ev::HEAP_GOAL => s.heap_goal_last = arg(0),
             ev::USER_TASK_BEGIN => s.tasks += 1,
             ev::USER_REGION_BEGIN => s.regions += 1,
             ev::USER_LOG => s.logs += 1,
             _ => {}
         }
     }
-    if s.truncated.is_none() && reader.offset() < batch_end {
+
+    /// The summary of what was fed, `bytes` long, cut short at
+    /// `truncated` if so; `strings` are the last generation's.
+    pub(crate) fn finish(
+        mut self,
+        bytes: u64,
+        truncated: Option<String>,
+        strings: &HashMap<u64, String>,
+    ) -> Summary {
+        self.resolve(strings);
+        let mut s = self.s;
+        s.truncated = truncated;
+        s.threads = self.threads.len() as u64;
+        s.bytes = bytes;
+        s.events = self.counts.iter().sum();
+        if self.last >= self.first && self.first != u64::MAX {
+            s.duration_ns = ticks_to_ns(self.last - self.first, s.ticks_per_second);
+        }
+        s.gc_assist_ns = ticks_to_ns(self.assist_ticks, s.ticks_per_second);
+        s.gc_concurrent_ns = ticks_to_ns(self.gc_ticks, s.ticks_per_second);
+        s.gc_concurrent_max_ns = ticks_to_ns(self.gc_max_ticks, s.ticks_per_second);
+        for (i, n) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+            s.by_kind.insert(crate::spec::SPECS[i].name, *n);
+        }
+        // Durations were kept in ticks until the frequency was known.
+        for st in s.stw.values_mut() {
+            st.total_ns = ticks_to_ns(st.total_ns, s.ticks_per_second);
+            st.max_ns = ticks_to_ns(st.max_ns, s.ticks_per_second);
+        }
+        s
+    }
+}
+
+/// Reads a whole trace into a [`Summary`], in file order, in constant
+/// memory and one thread. (`profiles::read` computes the same summary on
+/// the side of its analyses, with the events in time order: GC phases
+/// that begin on one thread and end on another are only paired there.)
+pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
+    let mut reader = WireReader::new(r)?;
+    let mut tally = Tally::new(reader.version());
+    let mut ev = RawEvent::default();
+    let mut strings: HashMap<u64, String> = HashMap::new();
+    // The current batch: its thread, the end offset, the running time.
+    let (mut m, mut batch_end, mut now) = (u64::MAX, 0u64, 0u64);
+    let mut batch_start = 0u64;
+    let mut truncated = None;
+    loop {
+        match reader.next_into(&mut ev) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e @ crate::Error::Truncated { .. }) => {
+                truncated = Some(e.to_string());
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+        tally.counts()[usize::from(ev.typ)] += 1;
+        let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
+        if ev.typ == ev::EVENT_BATCH {
+            if tally.batch(arg(0), arg(1)) {
+                tally.resolve(&strings);
+                strings.clear();
+            }
+            m = arg(1);
+            now = arg(2);
+            // The batch's events follow its header (this event's bytes).
+            batch_start = ev.offset;
+            batch_end = reader_offset(&ev) + arg(3);
+            continue;
+        }
+        if ev.spec().timed {
+            if ev.offset < batch_end {
+                now = now.wrapping_add(arg(0));
+                tally.timed(ev.typ, m, now, ev.args.get(1..).unwrap_or(&[]));
+            }
+            // Outside any batch: the stream is malformed, but the counts
+            // still hold; times do not advance.
+        } else {
+            if ev.typ == ev::STRING {
+                if let Some(d) = &ev.data {
+                    strings.insert(arg(0), String::from_utf8_lossy(d).into_owned());
+                }
+            }
+            tally.untimed(ev.typ, &ev.args);
+        }
+    }
+    if truncated.is_none() && reader.offset() < batch_end {
         // Cut at an event boundary, but inside a batch.
-        s.truncated = Some(
+        truncated = Some(
             crate::Error::Truncated {
                 offset: batch_start,
                 event: "EventBatch",
@@ -199,24 +300,7 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
             .to_string(),
         );
     }
-    resolve(&mut s, &mut pending, &strings);
-    s.threads = threads.len() as u64;
-    s.bytes = reader.offset();
-    if last >= first && first != u64::MAX {
-        s.duration_ns = ticks_to_ns(last - first, s.ticks_per_second);
-    }
-    s.gc_assist_ns = ticks_to_ns(assist_ticks, s.ticks_per_second);
-    s.gc_concurrent_ns = ticks_to_ns(gc_ticks, s.ticks_per_second);
-    s.gc_concurrent_max_ns = ticks_to_ns(gc_max_ticks, s.ticks_per_second);
-    for (i, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-        s.by_kind.insert(crate::spec::SPECS[i].name, *n);
-    }
-    // Durations were kept in ticks until the frequency was known.
-    for st in s.stw.values_mut() {
-        st.total_ns = ticks_to_ns(st.total_ns, s.ticks_per_second);
-        st.max_ns = ticks_to_ns(st.max_ns, s.ticks_per_second);
-    }
-    Ok(s)
+    Ok(tally.finish(reader.offset(), truncated, &strings))
 }
 
 /// Where the event after `ev` starts (an event's own length is not kept,
