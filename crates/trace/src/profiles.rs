@@ -22,6 +22,7 @@ use gosleuth_pprof::profile::{Function, Line, Location, Samples, ValueType};
 
 use crate::error::Result;
 use crate::spec::ev;
+use crate::summary::{Summary, Tally};
 use crate::wire::{RawEvent, WireReader};
 
 /// Which stretches a profile sums.
@@ -152,32 +153,29 @@ struct EventBatch {
 /// A batch's events as they are read, with the running time and the
 /// next timed event.
 struct Cursor<'a> {
-    r: WireReader<&'a [u8]>,
+    r: crate::wire::SliceEvents<'a>,
     m: u64,
     now: u64,
-    ev: RawEvent,
     next: Option<Rec>,
 }
 
 impl Cursor<'_> {
     /// Reads the next timed event of the batch into `next`.
-    fn advance(&mut self) -> Result<()> {
+    fn advance(&mut self, counts: &mut Counts) -> Result<()> {
         self.next = None;
-        while self.r.next_into(&mut self.ev)? {
-            if !self.ev.spec().timed {
+        let mut args = [0u64; 6];
+        while let Some(typ) = self.r.next(&mut args)? {
+            counts[usize::from(typ)] += 1;
+            if !crate::spec::SPECS[usize::from(typ)].timed {
                 continue;
             }
-            self.now = self
-                .now
-                .wrapping_add(self.ev.args.first().copied().unwrap_or(0));
+            self.now = self.now.wrapping_add(args[0]);
             let mut a = [0u64; 5];
-            for (i, v) in self.ev.args.iter().skip(1).take(5).enumerate() {
-                a[i] = *v;
-            }
+            a.copy_from_slice(&args[1..]);
             self.next = Some(Rec {
                 ts: self.now,
                 m: self.m,
-                typ: self.ev.typ,
+                typ,
                 a,
             });
             break;
@@ -186,40 +184,80 @@ impl Cursor<'_> {
     }
 }
 
+/// Events by type, counted as they are decoded (for the summary).
+type Counts = [u64; crate::spec::SPECS.len()];
+
 /// The timed events of a generation's batches in time order (each batch is
 /// in order; equal times keep the batches' order), read from the batches'
 /// bytes as they are merged, so memory is the generation's bytes. The heap
-/// holds only (time, batch); each batch's next event waits in its cursor.
-fn merge(batches: &[EventBatch], version: u32) -> Result<impl Iterator<Item = Result<Rec>> + '_> {
+/// holds only (time, batch, thread); each thread's next event waits in its
+/// cursor.
+fn merge<'a>(
+    batches: &'a [EventBatch],
+    version: u32,
+    counts: &'a mut Counts,
+) -> Result<impl Iterator<Item = Result<Rec>> + 'a> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
-    let mut cursors = Vec::with_capacity(batches.len());
-    let mut heap = BinaryHeap::with_capacity(batches.len());
+    // One stream per thread, its batches in order (a thread writes one
+    // batch after the other, as Go's reader also takes them), so the heap
+    // holds a cursor per thread, not per batch. Ties go by batch order.
+    let mut order: Vec<u64> = Vec::new();
+    let mut by_m: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
     for (i, b) in batches.iter().enumerate() {
-        let mut c = Cursor {
-            r: WireReader::continuing(&b.bytes[..], version)?,
-            m: b.m,
-            now: b.time,
-            ev: RawEvent::default(),
-            next: None,
-        };
-        c.advance()?;
-        if let Some(r) = &c.next {
-            heap.push(Reverse((r.ts, i)));
+        by_m.entry(b.m)
+            .or_insert_with(|| {
+                order.push(b.m);
+                Vec::new()
+            })
+            .push(i);
+    }
+    let mut streams: Vec<(std::vec::IntoIter<usize>, usize, Cursor<'a>)> = Vec::new();
+    let mut heap = BinaryHeap::with_capacity(order.len());
+    for m in order {
+        let mut idx = by_m.remove(&m).unwrap_or_default().into_iter();
+        // The stream's first batch with a timed event.
+        while let Some(i) = idx.next() {
+            let b = &batches[i];
+            let mut c = Cursor {
+                r: crate::wire::SliceEvents::new(&b.bytes[..], version)?,
+                m: b.m,
+                now: b.time,
+                next: None,
+            };
+            c.advance(counts)?;
+            if let Some(r) = &c.next {
+                heap.push(Reverse((r.ts, i, streams.len())));
+                streams.push((idx, i, c));
+                break;
+            }
         }
-        cursors.push(c);
     }
     Ok(std::iter::from_fn(move || {
         let mut top = heap.peek_mut()?;
-        let i = top.0.1;
-        let c = &mut cursors[i];
+        let k = top.0.2;
+        let (rest, batch, c) = &mut streams[k];
         let rec = c.next.take()?;
-        if let Err(e) = c.advance() {
+        if let Err(e) = c.advance(counts) {
             return Some(Err(e));
+        }
+        // This batch is done: on to the thread's next one.
+        while c.next.is_none() {
+            let Some(i) = rest.next() else { break };
+            let b = &batches[i];
+            *batch = i;
+            c.now = b.time;
+            c.r = match crate::wire::SliceEvents::new(&b.bytes[..], version) {
+                Ok(r) => r,
+                Err(e) => return Some(Err(e)),
+            };
+            if let Err(e) = c.advance(counts) {
+                return Some(Err(e));
+            }
         }
         match &c.next {
             // Replace the top in place: one sift instead of a pop and a push.
-            Some(n) => *top = Reverse((n.ts, i)),
+            Some(n) => *top = Reverse((n.ts, *batch, k)),
             None => {
                 std::collections::binary_heap::PeekMut::pop(top);
             }
@@ -231,7 +269,8 @@ fn merge(batches: &[EventBatch], version: u32) -> Result<impl Iterator<Item = Re
 /// A goroutine's time by state as the trace goes.
 #[derive(Debug, Clone, Default)]
 struct Life {
-    entry: String,
+    /// The function it started in: an index in `Builder::entries`.
+    entry: u32,
     state: State,
     /// Why it is waiting: an index in `Builder::reasons`.
     reason: u32,
@@ -263,17 +302,18 @@ impl Life {
 
 /// Adds a goroutine's time (its states closed) to its group.
 fn add_life(
-    groups: &mut std::collections::BTreeMap<String, GoroutineGroup>,
+    groups: &mut FxHashMap<u32, GoroutineGroup>,
     life: Life,
     reasons: &[String],
+    entries: &[String],
 ) {
-    let g = match groups.get_mut(&life.entry) {
-        Some(g) => g,
-        None => groups.entry(life.entry.clone()).or_insert_with(|| GoroutineGroup {
-            entry: life.entry.clone(),
-            ..GoroutineGroup::default()
-        }),
-    };
+    let g = groups.entry(life.entry).or_insert_with(|| GoroutineGroup {
+        entry: entries
+            .get(life.entry as usize)
+            .cloned()
+            .unwrap_or_default(),
+        ..GoroutineGroup::default()
+    });
     g.count += 1;
     g.exec_ns += life.exec;
     g.sched_wait_ns += life.sched;
@@ -343,7 +383,8 @@ pub const WORST: usize = 10;
 struct Tracker {
     kind: Option<Kind>,
     /// Per stack: stretches and summed nanoseconds.
-    per_stack: FxHashMap<usize, (i64, i64)>,
+    /// (Indexed by interned stack: a vector, not a hash per stretch.)
+    per_stack: Vec<(i64, i64)>,
     /// Finished stretches of goroutines that had not run yet when they
     /// ended: counted at the end if the goroutine never ran (as `go tool
     /// trace` does).
@@ -421,7 +462,10 @@ impl Tracker {
             return;
         }
         self.latency.add(overlap);
-        let e = self.per_stack.entry(s).or_default();
+        if self.per_stack.len() <= s {
+            self.per_stack.resize(s + 1, (0, 0));
+        }
+        let e = &mut self.per_stack[s];
         e.0 += 1;
         e.1 += overlap;
         // `worst` is kept longest first: compare with its shortest.
@@ -465,7 +509,12 @@ struct Builder {
     /// The time by state of goroutines that ended, by entry function
     /// (kept summed, so memory follows the goroutines alive, not all
     /// those the trace saw).
-    retired: std::collections::BTreeMap<String, GoroutineGroup>,
+    retired: FxHashMap<u32, GoroutineGroup>,
+    /// Entry functions, interned (index 0 is none: started before the
+    /// trace), and the entry of each interned creation stack.
+    entries: Vec<String>,
+    entry_ids: HashMap<String, u32>,
+    entry_of_stack: Vec<u32>,
     /// Reasons for waiting, interned (index 0 is none).
     reasons: Vec<String>,
     reason_ids: HashMap<String, u32>,
@@ -553,6 +602,38 @@ impl Builder {
         i
     }
 
+    /// The entry function of interned creation stack `stack`, interned.
+    fn entry_of(&mut self, stack: usize) -> u32 {
+        if let Some(&e) = self.entry_of_stack.get(stack) {
+            if e != u32::MAX {
+                return e;
+            }
+        }
+        if self.entries.is_empty() {
+            self.entries.push(String::new());
+        }
+        let name = self
+            .stacks
+            .get(stack)
+            .and_then(|f| f.first())
+            .map_or("", |f| f.0.as_str());
+        let id = match self.entry_ids.get(name) {
+            Some(&id) => id,
+            None if name.is_empty() => 0,
+            None => {
+                let id = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+                self.entries.push(name.to_string());
+                self.entry_ids.insert(name.to_string(), id);
+                id
+            }
+        };
+        if self.entry_of_stack.len() <= stack {
+            self.entry_of_stack.resize(stack + 1, u32::MAX);
+        }
+        self.entry_of_stack[stack] = id;
+        id
+    }
+
     fn reason_text(&self, id: u32) -> &str {
         self.reasons.get(id as usize).map_or("", String::as_str)
     }
@@ -574,35 +655,45 @@ impl Builder {
     /// `reasons`) and `stack` are the event's.
     fn transition(&mut self, g: u64, to: State, t: i64, reason: u32, stack: usize) {
         let flow = self.pending_flow.take();
-        let prev = self.state.get(&g).copied().unwrap_or_default();
-        let from = prev.state;
         if self.export.is_some() {
+            let from = self.state.get(&g).map(|s| s.state).unwrap_or_default();
             let why = self.reason_text(reason).to_string();
             self.timeline(g, from, to, t, &why, flow);
         }
-        if let Some((filter, log)) = &mut self.log {
+        // The goroutine's entry, looked up once; the other fields beside it.
+        let Builder {
+            state,
+            log,
+            mmu,
+            lives,
+            trackers,
+            reasons,
+            stacks,
+            keep,
+            p_of_m,
+            cur_m,
+            ..
+        } = self;
+        let gs = state.entry(g).or_default();
+        let from = gs.state;
+        if let Some((filter, log)) = log {
             if filter.is_none_or(|f| f == g) {
                 log.push(Transition {
                     time_ns: t,
                     goroutine: g,
                     from: from.name(),
                     to: to.name(),
-                    reason: self
-                        .reasons
-                        .get(reason as usize)
-                        .cloned()
-                        .unwrap_or_default(),
-                    stack: self.stacks.get(stack).cloned().unwrap_or_default(),
+                    reason: reasons.get(reason as usize).cloned().unwrap_or_default(),
+                    stack: stacks.get(stack).cloned().unwrap_or_default(),
                 });
             }
         }
-        if let Some(u) = &mut self.mmu {
+        if let Some(u) = mmu {
             if from.executing() != to.executing() {
-                let p = self.p_of_m.get(self.cur_m);
-                u.executing(g, p, to.executing());
+                u.executing(g, p_of_m.get(*cur_m), to.executing());
             }
         }
-        if let Some(lives) = &mut self.lives {
+        if let Some(lives) = lives {
             let life = lives.entry(g).or_insert_with(|| Life {
                 since: t,
                 ..Life::default()
@@ -611,14 +702,12 @@ impl Builder {
             life.state = to;
             life.reason = reason;
         }
-        let mut now = prev;
-        now.state = to;
-        if now.started.is_none() && to == State::Running {
-            now.started = Some(t);
+        gs.state = to;
+        if gs.started.is_none() && to == State::Running {
+            gs.started = Some(t);
         }
-        let why = self.reasons.get(reason as usize).map_or("", String::as_str);
-        let mut keep = false;
-        for (tr, open) in self.trackers.iter_mut().zip(now.open.iter_mut()) {
+        let why = reasons.get(reason as usize).map_or("", String::as_str);
+        for (tr, open) in trackers.iter_mut().zip(gs.open.iter_mut()) {
             let Some(kind) = tr.kind else { continue };
             match *open {
                 None => {
@@ -630,25 +719,19 @@ impl Builder {
                 Some((start, s)) => {
                     *open = None;
                     let s = s as usize;
-                    match now.started {
+                    match gs.started {
                         // Counted from the goroutine's first run.
                         Some(life_start) if life_start <= t => tr.add(g, start, t, s, life_start),
                         _ => {
                             tr.deferred.push((g, start, t, s));
-                            keep = true;
+                            keep.insert(g);
                         }
                     }
                 }
             }
         }
-        if keep {
-            self.keep.insert(g);
-        }
         if to == State::NotExist {
-            self.state.insert(g, now);
             self.retire(g);
-        } else {
-            self.state.insert(g, now);
         }
     }
 
@@ -669,8 +752,7 @@ impl Builder {
         let Some(life) = self.lives.as_mut().and_then(|l| l.remove(&g)) else {
             return;
         };
-        let reasons = &self.reasons;
-        add_life(&mut self.retired, life, reasons);
+        add_life(&mut self.retired, life, &self.reasons, &self.entries);
     }
 
     fn generation(
@@ -682,9 +764,19 @@ impl Builder {
         if let Some(u) = &mut self.mmu {
             u.generation();
         }
+        // This generation's stack ids, resolved: a vector for the dense
+        // ids the runtime hands out, a map beyond.
+        const DENSE: u64 = 1 << 20;
+        let mut resolved_dense: Vec<u32> = Vec::new();
         let mut resolved: FxHashMap<u64, usize> = FxHashMap::default();
         let mut stack_of = |b: &mut Builder, id: u64| -> usize {
-            if let Some(&i) = resolved.get(&id) {
+            if id < DENSE {
+                if let Some(&i) = resolved_dense.get(id as usize) {
+                    if i != u32::MAX {
+                        return i as usize;
+                    }
+                }
+            } else if let Some(&i) = resolved.get(&id) {
                 return i;
             }
             let frames: Vec<FrameKey> = stacks
@@ -703,7 +795,17 @@ impl Builder {
                 })
                 .unwrap_or_default();
             let i = b.intern(frames);
-            resolved.insert(id, i);
+            match u32::try_from(i) {
+                Ok(small) if id < DENSE => {
+                    if resolved_dense.len() <= id as usize {
+                        resolved_dense.resize(id as usize + 1, u32::MAX);
+                    }
+                    resolved_dense[id as usize] = small;
+                }
+                _ => {
+                    resolved.insert(id, i);
+                }
+            }
             i
         };
         let reason = |id: u64| strings.get(&id).map_or("", String::as_str);
@@ -758,12 +860,10 @@ impl Builder {
             match r.typ {
                 ev::GO_CREATE => {
                     if self.lives.is_some() {
-                        let entry = stack_of(self, r.a[1]);
-                        let name = self.stacks[entry]
-                            .first()
-                            .map_or_else(String::new, |f| f.0.clone());
+                        let stack = stack_of(self, r.a[1]);
+                        let entry = self.entry_of(stack);
                         if let Some(lives) = &mut self.lives {
-                            lives.entry(r.a[0]).or_default().entry = name;
+                            lives.entry(r.a[0]).or_default().entry = entry;
                         }
                     }
                     let s = stack_of(self, r.a[2]);
@@ -979,7 +1079,7 @@ impl Builder {
                 .lives
                 .as_ref()
                 .and_then(|l| l.get(&g))
-                .map(|l| l.entry.clone())
+                .and_then(|l| self.entries.get(l.entry as usize).cloned())
                 .unwrap_or_default();
             let name = if entry.is_empty() {
                 format!("G{g}")
@@ -1060,13 +1160,13 @@ impl Builder {
         let mut groups = std::mem::take(&mut self.retired);
         for (_, mut life) in lives {
             life.close(end);
-            add_life(&mut groups, life, &self.reasons);
+            add_life(&mut groups, life, &self.reasons, &self.entries);
         }
         let total = |g: &GoroutineGroup| {
             g.exec_ns + g.sched_wait_ns + g.syscall_ns + g.blocked_ns.values().sum::<i64>()
         };
         let mut out: Vec<GoroutineGroup> = groups.into_values().collect();
-        out.sort_by_key(|g| std::cmp::Reverse(total(g)));
+        out.sort_by(|a, b| total(b).cmp(&total(a)).then_with(|| a.entry.cmp(&b.entry)));
         out
     }
 
@@ -1089,14 +1189,20 @@ impl Builder {
                         tr.add(g, start, end, s, life_start);
                     }
                 }
-                let mut by_stack: Vec<(Vec<FrameKey>, i64, i64)> = tr
+                let per_stack: FxHashMap<usize, (i64, i64)> = tr
                     .per_stack
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.0 > 0)
+                    .map(|(s, v)| (s, *v))
+                    .collect();
+                let mut by_stack: Vec<(Vec<FrameKey>, i64, i64)> = per_stack
                     .iter()
                     .map(|(s, (n, ns))| (stacks[*s].clone(), *n, *ns))
                     .collect();
                 by_stack.sort_by_key(|b| std::cmp::Reverse(b.2));
                 Analysis {
-                    profile: build_profile(&stacks, &tr.per_stack),
+                    profile: build_profile(&stacks, &per_stack),
                     worst: tr
                         .worst
                         .iter()
@@ -1266,6 +1372,9 @@ pub struct Output {
     pub transitions: Vec<Transition>,
     pub user: UserStats,
     pub utilization: Option<crate::mmu::Utilization>,
+    /// The summary, from the same reading (events in time order; a cut
+    /// generation's events are counted here though left out of the rest).
+    pub summary: Summary,
     /// Where a truncated trace ends (its complete generations were read).
     pub truncated: Option<String>,
 }
@@ -1306,27 +1415,32 @@ pub fn read<R: BufRead + Send>(r: R, req: Request) -> Result<Output> {
         mmu: utilization.map(crate::mmu::Tracker::new),
         ..Builder::default()
     };
-    let truncated = std::thread::scope(|scope| -> Result<Option<String>> {
+    let (truncated, summary) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(4);
-        let reader = scope.spawn(move || produce(r, &tx));
-        let truncated = consume(&mut b, &rx);
+        let reader = std::thread::Builder::new()
+            .name("trace-reader".into())
+            .spawn_scoped(scope, move || produce(r, &tx))
+            .map_err(crate::Error::Io)?;
+        let got = consume(&mut b, &rx);
         // Dropped before the reader is joined, so a reader blocked on a
         // full channel sees the end and stops.
         drop(rx);
-        let produced = reader
+        reader
             .join()
             .map_err(|_| crate::Error::Internal("the trace reader thread panicked"))?;
-        produced?;
-        truncated
+        got
     })?;
-    finish(b, goroutines, truncated)
+    let mut out = finish(b, goroutines, truncated)?;
+    out.summary = summary;
+    Ok(out)
 }
 
 /// What the reading thread sends: a generation begins (its tables and
-/// clock), its events in time order, its end; or the end of the trace.
+/// clock), its events in time order, its end; or the end of the trace
+/// with the summary.
 enum Msg {
     Begin {
-        strings: HashMap<u64, String>,
+        strings: std::sync::Arc<HashMap<u64, String>>,
         stacks: HashMap<u64, Vec<[u64; 4]>>,
         ns_per_tick: f64,
     },
@@ -1335,24 +1449,115 @@ enum Msg {
     Failed(crate::Error),
     Done {
         truncated: Option<String>,
+        summary: Box<Summary>,
     },
 }
 
 /// Events per chunk sent between the threads (1 MiB of them).
 const CHUNK: usize = 16 * 1024;
 
-/// The reading thread: generations in, merged events out. A closed
-/// channel (the other side stopped) ends it quietly.
-fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) -> Result<()> {
+/// The reading thread's state: where it sends, the summary it keeps, the
+/// threads it has numbered.
+struct Producer<'a> {
+    tx: &'a std::sync::mpsc::SyncSender<Msg>,
+    version: u32,
+    tally: Tally,
+    /// Threads numbered densely as they are met (see `PerM`).
+    dense: FxHashMap<u64, u64>,
+}
+
+impl Producer<'_> {
+    fn dense(&mut self, m: u64) -> u64 {
+        let next = self.dense.len() as u64;
+        *self.dense.entry(m).or_insert(next)
+    }
+
+    /// Merges a generation's batches and sends its events (only tallies
+    /// them when `send` is false); false when the other side has stopped.
+    fn generation(
+        &mut self,
+        batches: &[EventBatch],
+        strings: std::sync::Arc<HashMap<u64, String>>,
+        stacks: HashMap<u64, Vec<[u64; 4]>>,
+        ns_per_tick: f64,
+        send: bool,
+    ) -> bool {
+        if send {
+            let begin = Msg::Begin {
+                strings: strings.clone(),
+                stacks,
+                ns_per_tick,
+            };
+            if self.tx.send(begin).is_err() {
+                return false;
+            }
+        }
+        let mut counts = [0u64; crate::spec::SPECS.len()];
+        let mut chunk = Vec::with_capacity(if send { CHUNK } else { 0 });
+        {
+            let recs = match merge(batches, self.version, &mut counts) {
+                Ok(recs) => recs,
+                Err(e) => {
+                    // The error reaches the other side; this side stops.
+                    let _ = self.tx.send(Msg::Failed(e));
+                    return false;
+                }
+            };
+            for r in recs {
+                let mut r = match r {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = self.tx.send(Msg::Failed(e));
+                        return false;
+                    }
+                };
+                self.tally.timed(r.typ, r.m, r.ts, &r.a);
+                if !send {
+                    continue;
+                }
+                // A goroutine's status names the thread it runs on.
+                if matches!(r.typ, ev::GO_STATUS | ev::GO_STATUS_STACK) && r.a[1] != u64::MAX {
+                    r.a[1] = self.dense(r.a[1]);
+                }
+                chunk.push(r);
+                if chunk.len() == CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    if self.tx.send(Msg::Events(full)).is_err() {
+                        return false;
+                    }
+                }
+            }
+        }
+        for (total, n) in self.tally.counts().iter_mut().zip(counts) {
+            *total += n;
+        }
+        // The stops' reasons, named while this generation's strings are
+        // at hand.
+        self.tally.resolve(&strings);
+        !send
+            || ((chunk.is_empty() || self.tx.send(Msg::Events(chunk)).is_ok())
+                && self.tx.send(Msg::End).is_ok())
+    }
+}
+
+/// The reading thread: generations in, merged events out, and the
+/// summary at the end. A closed channel (the other side stopped) ends it
+/// quietly.
+fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) {
     let fail = |e: crate::Error| {
         let _ = tx.send(Msg::Failed(e));
-        Ok(())
     };
     let mut reader = match WireReader::new(r) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
     let version = reader.version();
+    let mut p = Producer {
+        tx,
+        version,
+        tally: Tally::new(version),
+        dense: FxHashMap::default(),
+    };
     let mut ev = RawEvent::default();
     let mut batches: Vec<EventBatch> = Vec::new();
     let mut strings: HashMap<u64, String> = HashMap::new();
@@ -1360,57 +1565,6 @@ fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) -> Result<()
     let mut ns_per_tick = 1.0f64;
     let mut generation: Option<u64> = None;
     let mut truncated = None;
-    // Threads numbered densely as they are met (see `PerM`).
-    let mut dense: FxHashMap<u64, u64> = FxHashMap::default();
-    // Sends one generation; false when the other side has stopped.
-    let send_generation = |batches: &[EventBatch],
-                           strings: &mut HashMap<u64, String>,
-                           stacks: &mut HashMap<u64, Vec<[u64; 4]>>,
-                           ns_per_tick: f64,
-                           dense: &mut FxHashMap<u64, u64>|
-     -> bool {
-        let begin = Msg::Begin {
-            strings: std::mem::take(strings),
-            stacks: std::mem::take(stacks),
-            ns_per_tick,
-        };
-        if tx.send(begin).is_err() {
-            return false;
-        }
-        let recs = match merge(batches, version) {
-            Ok(recs) => recs,
-            Err(e) => {
-                // The error reaches the other side; this side stops.
-                let _ = tx.send(Msg::Failed(e));
-                return false;
-            }
-        };
-        let mut chunk = Vec::with_capacity(CHUNK);
-        for r in recs {
-            match r {
-                Ok(mut r) => {
-                    // A goroutine's status names the thread it runs on.
-                    if matches!(r.typ, ev::GO_STATUS | ev::GO_STATUS_STACK) && r.a[1] != u64::MAX {
-                        let next = dense.len() as u64;
-                        r.a[1] = *dense.entry(r.a[1]).or_insert(next);
-                    }
-                    chunk.push(r);
-                }
-                Err(e) => {
-                    // The error reaches the other side; this side stops.
-                    let _ = tx.send(Msg::Failed(e));
-                    return false;
-                }
-            }
-            if chunk.len() == CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                if tx.send(Msg::Events(full)).is_err() {
-                    return false;
-                }
-            }
-        }
-        (chunk.is_empty() || tx.send(Msg::Events(chunk)).is_ok()) && tx.send(Msg::End).is_ok()
-    };
     loop {
         match reader.next_into(&mut ev) {
             Ok(true) => {}
@@ -1421,6 +1575,7 @@ fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) -> Result<()
             }
             Err(e) => return fail(e),
         }
+        p.tally.counts()[usize::from(ev.typ)] += 1;
         if ev.typ != ev::EVENT_BATCH {
             // Experimental batches and stray events carry nothing here.
             continue;
@@ -1428,12 +1583,14 @@ fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) -> Result<()
         let arg = |i: usize| ev.args.get(i).copied().unwrap_or(0);
         let (g, m, time, size) = (arg(0), arg(1), arg(2), arg(3));
         if generation.is_some() && generation != Some(g) {
-            if !send_generation(&batches, &mut strings, &mut stacks, ns_per_tick, &mut dense) {
-                return Ok(());
+            let (s, k) = (std::mem::take(&mut strings), std::mem::take(&mut stacks));
+            if !p.generation(&batches, s.into(), k, ns_per_tick, true) {
+                return;
             }
             batches.clear();
         }
         generation = Some(g);
+        p.tally.batch(g, m);
         let bytes = match reader.read_raw(size) {
             Ok(bytes) => bytes,
             Err(e @ crate::Error::Truncated { .. }) => {
@@ -1443,67 +1600,99 @@ fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) -> Result<()
             Err(e) => return fail(e),
         };
         match bytes.first().copied() {
-            Some(ev::STRINGS | ev::STACKS | ev::FREQUENCY | ev::SYNC) => {
-                if let Err(e) = tables(&bytes, version, &mut strings, &mut stacks, &mut ns_per_tick)
-                {
+            Some(ev::STRINGS | ev::STACKS | ev::FREQUENCY | ev::SYNC | ev::CPU_SAMPLES) => {
+                let mut t = TableBatch {
+                    strings: &mut strings,
+                    stacks: &mut stacks,
+                    ns_per_tick: &mut ns_per_tick,
+                    tally: &mut p.tally,
+                };
+                if let Err(e) = t.read(&bytes, version, m, time) {
                     return fail(e);
                 }
             }
-            Some(ev::CPU_SAMPLES) | None => {}
+            None => {}
             Some(_) => {
-                let next = dense.len() as u64;
-                let m = *dense.entry(m).or_insert(next);
+                let m = p.dense(m);
                 batches.push(EventBatch { m, time, bytes });
             }
         }
     }
-    // A cut generation is left out: its tables may be missing.
-    if truncated.is_none()
-        && !send_generation(&batches, &mut strings, &mut stacks, ns_per_tick, &mut dense)
-    {
-        return Ok(());
+    // A cut generation is left out of the analyses (its tables may be
+    // missing), but its events are counted in the summary.
+    let last = std::mem::take(&mut strings);
+    if !p.generation(
+        &batches,
+        last.into(),
+        stacks,
+        ns_per_tick,
+        truncated.is_none(),
+    ) {
+        return;
     }
-    let _ = tx.send(Msg::Done { truncated });
-    Ok(())
+    let summary = p
+        .tally
+        .finish(reader.offset(), truncated.clone(), &HashMap::new());
+    let _ = tx.send(Msg::Done {
+        truncated,
+        summary: Box::new(summary),
+    });
 }
 
-/// Reads a generation's strings, stacks and clock from a batch of them.
-fn tables(
-    bytes: &[u8],
-    version: u32,
-    strings: &mut HashMap<u64, String>,
-    stacks: &mut HashMap<u64, Vec<[u64; 4]>>,
-    ns_per_tick: &mut f64,
-) -> Result<()> {
-    let mut r = WireReader::continuing(bytes, version)?;
-    let mut t = RawEvent::default();
-    while r.next_into(&mut t)? {
-        let arg = |i: usize| t.args.get(i).copied().unwrap_or(0);
-        match t.typ {
-            ev::STRING => {
-                if let Some(d) = &t.data {
-                    strings.insert(arg(0), String::from_utf8_lossy(d).into_owned());
+/// A batch of a generation's tables (strings, stacks, the clock, CPU
+/// samples) read into them and into the summary.
+struct TableBatch<'a> {
+    strings: &'a mut HashMap<u64, String>,
+    stacks: &'a mut HashMap<u64, Vec<[u64; 4]>>,
+    ns_per_tick: &'a mut f64,
+    tally: &'a mut Tally,
+}
+
+impl TableBatch<'_> {
+    fn read(&mut self, bytes: &[u8], version: u32, m: u64, time: u64) -> Result<()> {
+        let mut r = WireReader::continuing(bytes, version)?;
+        let mut t = RawEvent::default();
+        let mut now = time;
+        while r.next_into(&mut t)? {
+            self.tally.counts()[usize::from(t.typ)] += 1;
+            let arg = |i: usize| t.args.get(i).copied().unwrap_or(0);
+            if t.spec().timed {
+                now = now.wrapping_add(arg(0));
+                self.tally
+                    .timed(t.typ, m, now, t.args.get(1..).unwrap_or(&[]));
+                continue;
+            }
+            self.tally.untimed(t.typ, &t.args);
+            match t.typ {
+                ev::STRING => {
+                    if let Some(d) = &t.data {
+                        self.strings
+                            .insert(arg(0), String::from_utf8_lossy(d).into_owned());
+                    }
                 }
+                ev::STACK => {
+                    let frames = t.args[2.min(t.args.len())..]
+                        .chunks_exact(4)
+                        .map(|c| [c[0], c[1], c[2], c[3]])
+                        .collect();
+                    self.stacks.insert(arg(0), frames);
+                }
+                ev::FREQUENCY if arg(0) > 0 => {
+                    *self.ns_per_tick = 1.0 / (arg(0) as f64 / 1e9);
+                }
+                _ => {}
             }
-            ev::STACK => {
-                let frames = t.args[2.min(t.args.len())..]
-                    .chunks_exact(4)
-                    .map(|c| [c[0], c[1], c[2], c[3]])
-                    .collect();
-                stacks.insert(arg(0), frames);
-            }
-            ev::FREQUENCY if arg(0) > 0 => {
-                *ns_per_tick = 1.0 / (arg(0) as f64 / 1e9);
-            }
-            _ => {}
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The building thread: follows the generations the reader sends; the
 /// trace's truncation, if any.
-fn consume(b: &mut Builder, rx: &std::sync::mpsc::Receiver<Msg>) -> Result<Option<String>> {
+fn consume(
+    b: &mut Builder,
+    rx: &std::sync::mpsc::Receiver<Msg>,
+) -> Result<(Option<String>, Summary)> {
     loop {
         match rx.recv() {
             Ok(Msg::Begin {
@@ -1518,7 +1707,7 @@ fn consume(b: &mut Builder, rx: &std::sync::mpsc::Receiver<Msg>) -> Result<Optio
                 };
                 b.generation(events, &strings, &stacks)?;
             }
-            Ok(Msg::Done { truncated }) => return Ok(truncated),
+            Ok(Msg::Done { truncated, summary }) => return Ok((truncated, *summary)),
             Ok(Msg::Failed(e)) => return Err(e),
             Ok(Msg::Events(_) | Msg::End) | Err(_) => {
                 return Err(crate::Error::Internal(
@@ -1596,6 +1785,7 @@ fn finish(mut b: Builder, goroutines: bool, truncated: Option<String>) -> Result
         transitions,
         user,
         utilization,
+        summary: Summary::default(),
         truncated,
     })
 }

@@ -269,9 +269,11 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
             }
             m = arg(1);
             now = arg(2);
-            // The batch's events follow its header (this event's bytes).
+            // The batch's events follow its header. (Its length is where
+            // the reader is now: the runtime writes the size field wider
+            // than its value needs, so it cannot be recomputed.)
             batch_start = ev.offset;
-            batch_end = reader_offset(&ev) + arg(3);
+            batch_end = reader.offset() + arg(3);
             continue;
         }
         if ev.spec().timed {
@@ -303,24 +305,6 @@ pub fn summarize<R: BufRead>(r: R) -> Result<Summary> {
     Ok(tally.finish(reader.offset(), truncated, &strings))
 }
 
-/// Where the event after `ev` starts (an event's own length is not kept,
-/// so this is recomputed from its encoding).
-fn reader_offset(ev: &RawEvent) -> u64 {
-    let mut n = 1u64;
-    for a in &ev.args {
-        n += varint_len(*a);
-    }
-    if let Some(d) = &ev.data {
-        n += varint_len(d.len() as u64) + d.len() as u64;
-    }
-    ev.offset + n
-}
-
-fn varint_len(v: u64) -> u64 {
-    let bits = 64 - u64::from(v.leading_zeros());
-    bits.div_ceil(7).max(1)
-}
-
 fn ticks_to_ns(ticks: u64, per_second: u64) -> u64 {
     if per_second == 0 {
         return ticks;
@@ -338,18 +322,5 @@ fn resolve(s: &mut Summary, pending: &mut Vec<PendingStw>, strings: &HashMap<u64
         st.count += 1;
         st.total_ns += ticks;
         st.max_ns = st.max_ns.max(ticks);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn varint_lengths() {
-        assert_eq!(varint_len(0), 1);
-        assert_eq!(varint_len(127), 1);
-        assert_eq!(varint_len(128), 2);
-        assert_eq!(varint_len(u64::MAX), 10);
     }
 }

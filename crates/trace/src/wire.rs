@@ -315,6 +315,115 @@ fn header_version(head: &[u8]) -> Option<u32> {
     rest[end..].starts_with(b" trace").then_some(n)
 }
 
+/// The events of a batch held in memory, decoded in place: the analyses'
+/// hot loop, without a buffered reader's calls or a vector per event.
+/// Offsets in errors are from the batch's start, as with
+/// [`WireReader::continuing`].
+pub(crate) struct SliceEvents<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    known: usize,
+    version: u32,
+}
+
+impl<'a> SliceEvents<'a> {
+    pub(crate) fn new(bytes: &'a [u8], version: u32) -> Result<Self> {
+        let known = events_in(version).ok_or(Error::NewerFormat { version })?;
+        Ok(SliceEvents {
+            bytes,
+            pos: 0,
+            known,
+            version,
+        })
+    }
+
+    /// The next event's type, its arguments in `args` (every event has at
+    /// most six; a stack's frames and a data trailer are skipped); `None`
+    /// at the end.
+    pub(crate) fn next(&mut self, args: &mut [u64; 6]) -> Result<Option<u8>> {
+        let start = self.pos as u64;
+        let Some(&typ) = self.bytes.get(self.pos) else {
+            return Ok(None);
+        };
+        self.pos += 1;
+        if typ == 0 || usize::from(typ) >= self.known {
+            return Err(Error::BadEvent {
+                offset: start,
+                typ,
+                version: self.version,
+            });
+        }
+        let spec = &SPECS[usize::from(typ)];
+        *args = [0; 6];
+        for (i, _) in spec.args.iter().enumerate() {
+            let v = self.varint(start, spec.name)?;
+            if let Some(slot) = args.get_mut(i) {
+                *slot = v;
+            }
+        }
+        if spec.is_stack {
+            let n = args[1];
+            if n > MAX_FRAMES {
+                return Err(Error::TooBig {
+                    offset: start,
+                    what: "stack frames",
+                    n,
+                    max: MAX_FRAMES,
+                });
+            }
+            for _ in 0..n * 4 {
+                self.varint(start, spec.name)?;
+            }
+        }
+        if spec.has_data {
+            let n = self.varint(start, spec.name)?;
+            if n > MAX_DATA {
+                return Err(Error::TooBig {
+                    offset: start,
+                    what: "data bytes",
+                    n,
+                    max: MAX_DATA,
+                });
+            }
+            let end = self.pos.saturating_add(n as usize);
+            if end > self.bytes.len() {
+                return Err(Error::Truncated {
+                    offset: start,
+                    event: spec.name,
+                });
+            }
+            self.pos = end;
+        }
+        Ok(Some(typ))
+    }
+
+    #[inline]
+    fn varint(&mut self, start: u64, name: &'static str) -> Result<u64> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let Some(&b) = self.bytes.get(self.pos) else {
+                return Err(Error::Truncated {
+                    offset: start,
+                    event: name,
+                });
+            };
+            self.pos += 1;
+            if i == 9 && b > 1 {
+                return Err(Error::BadVarint {
+                    offset: self.pos as u64,
+                });
+            }
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(Error::BadVarint {
+            offset: self.pos as u64,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -239,28 +239,18 @@ fn fetch(url: &str) -> Result<std::path::PathBuf> {
     Ok(path)
 }
 
-/// The trace's summary and one pass of analyses, read side by side: two
-/// threads each reading the file (the pass itself takes two more, see
-/// `profiles::read`).
+/// The trace's summary and the analyses `req` asks for, from one reading
+/// of the file (on two threads, see `profiles::read`).
 pub fn summary_and(
     path: &std::path::Path,
     req: gosleuth_trace::profiles::Request,
 ) -> Result<(Summary, gosleuth_trace::profiles::Output)> {
     let name = path.display().to_string();
-    let open = || -> Result<BufReader<std::fs::File>> {
-        let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
-        Ok(BufReader::with_capacity(1 << 20, f))
-    };
-    let (a, b) = (open()?, open()?);
-    std::thread::scope(|scope| {
-        let summary = scope.spawn(move || gosleuth_trace::summarize(a));
-        let got = gosleuth_trace::profiles::read(b, req).with_context(|| name.clone());
-        let s = summary
-            .join()
-            .map_err(|_| anyhow::anyhow!("{name}: the summary's thread panicked"))?
-            .with_context(|| name.clone())?;
-        Ok((s, got?))
-    })
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let mut got = gosleuth_trace::profiles::read(BufReader::with_capacity(1 << 20, f), req)
+        .with_context(|| name.clone())?;
+    let s = std::mem::take(&mut got.summary);
+    Ok((s, got))
 }
 
 /// The findings, the summary, the contended call sites, the longest

@@ -698,3 +698,40 @@ fn the_gc_heavy_programs_trace_reads_as_go_tool_trace_reads_it() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The summary the analyses' pass computes on the side (events in time
+/// order, in the reading thread) is the one `summarize` computes alone
+/// (file order), field for field, on every factory trace; except that GC
+/// phases are paired in time order there (a cycle can begin on one thread
+/// and end on another), so the marking durations and the last heap goal
+/// are only checked to be there.
+#[test]
+fn the_pass_summarizes_as_summarize_does() {
+    let mut traces: Vec<PathBuf> = Vec::new();
+    for go in trace_versions() {
+        traces.push(tracer(&go).0);
+        traces.push(gcsys(&go).0);
+    }
+    traces.push(
+        kit::evidence("installed", &["leak"])
+            .join("trace")
+            .join("leak.trace"),
+    );
+    for path in traces {
+        let open = || BufReader::new(std::fs::File::open(&path).expect("open"));
+        let alone = summarize(open()).expect("summarize");
+        let pass = gosleuth_trace::profiles::read(open(), Default::default()).expect("read");
+        let json = |s: &gosleuth_trace::Summary| {
+            let mut v = serde_json::to_value(s).unwrap();
+            let m = v.as_object_mut().unwrap();
+            for k in ["gc_concurrent_ns", "gc_concurrent_max_ns", "heap_goal_last"] {
+                m.remove(k);
+            }
+            v
+        };
+        assert_eq!(json(&pass.summary), json(&alone), "{}", path.display());
+        if alone.gc_cycles > 1 {
+            assert!(pass.summary.gc_concurrent_ns > 0, "{}", path.display());
+        }
+    }
+}
