@@ -80,6 +80,11 @@ pub enum Kind {
     /// (Execution trace) The GC took a large share of the Ps (low
     /// mutator utilisation).
     GcPressure,
+    /// (Execution trace) Many more goroutines runnable at once than Ps.
+    RunnablePileUp,
+    /// (Execution trace) Goroutines blocked on channels, selects or locks
+    /// for nearly the whole trace.
+    BlockedThroughout,
 }
 
 impl Kind {
@@ -101,6 +106,8 @@ impl Kind {
             Kind::SchedulingLatency => "scheduling_latency",
             Kind::GcAssist => "gc_assist",
             Kind::GcPressure => "gc_pressure",
+            Kind::RunnablePileUp => "runnable_pile_up",
+            Kind::BlockedThroughout => "blocked_throughout",
         }
     }
 

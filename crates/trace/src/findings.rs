@@ -7,7 +7,7 @@
 use gosleuth_diagnose::{Confidence, Evidence, Finding, FrameEvidence, FrameRole, Kind, Severity};
 
 use crate::mmu::Utilization;
-use crate::profiles::{Analysis, FrameKey};
+use crate::profiles::{Analysis, FrameKey, GoroutineGroup, Output};
 use crate::summary::Summary;
 
 /// A stop of the world this long stalls every request in flight.
@@ -55,14 +55,24 @@ fn frames(stack: &[FrameKey], goroutine: Option<u64>) -> Vec<FrameEvidence> {
 
 /// The findings of a trace from its summary and its sync and sched
 /// analyses.
-pub fn findings(
-    s: &Summary,
-    sync: &Analysis,
-    sched: &Analysis,
-    utilization: Option<&Utilization>,
-) -> Vec<Finding> {
+/// The findings of a trace from its summary and one pass's output (which
+/// should hold the sync and sched analyses, the utilisation and the
+/// goroutine groups; what it lacks is not looked at).
+pub fn findings(s: &Summary, pass: &Output) -> Vec<Finding> {
+    let none = Analysis::empty(crate::profiles::Kind::Sync);
+    let of = |k| pass.analyses.iter().find(|a| a.kind == k).unwrap_or(&none);
+    let (sync, sched) = (
+        of(crate::profiles::Kind::Sync),
+        of(crate::profiles::Kind::Sched),
+    );
     let mut out = Vec::new();
-    if let Some(f) = utilization.and_then(|u| gc_pressure(s, u)) {
+    if let Some(f) = pass.utilization.as_ref().and_then(|u| gc_pressure(s, u)) {
+        out.push(f);
+    }
+    if let Some(f) = pile_up(pass) {
+        out.push(f);
+    }
+    if let Some(f) = blocked_throughout(s, &pass.groups) {
         out.push(f);
     }
     for (reason, st) in &s.stw {
@@ -147,19 +157,25 @@ pub fn findings(
                 ms(p99 as f64)
             ),
             explanation: format!(
-                "Of {} waits of runnable goroutines for a P, the median was {}, p99 {}, the \
-                 longest {}{}. With GOMAXPROCS={}, goroutines that are ready wait when every P is \
-                 busy; the usual causes (not told apart here: see the goroutine groups and the \
-                 stops of the world) are CPU-bound goroutines that rarely block, too many \
-                 runnable goroutines, or long stops of the world.",
+                "Of {} waits of runnable goroutines for a P, the median was {}, p99 {}, p99.9 {}, \
+                 the longest {}{}. With GOMAXPROCS={}, goroutines that are ready wait when every \
+                 P is busy: with CPU-bound goroutines that rarely block, too many runnable \
+                 goroutines, GC work, or long stops of the world.{}",
                 h.count,
                 ms(h.quantile(0.5) as f64),
                 ms(p99 as f64),
+                ms(h.quantile(0.999) as f64),
                 ms(h.max_ns as f64),
                 worst
                     .map(|w| format!(" (goroutine {})", w.goroutine))
                     .unwrap_or_default(),
-                s.procs
+                s.procs,
+                worst
+                    .map(|w| format!(
+                        " For the longest, inferred from what overlapped it: {}.",
+                        w.likely_cause()
+                    ))
+                    .unwrap_or_default()
             ),
             evidence: Evidence {
                 count: h.count,
@@ -194,6 +210,73 @@ pub fn findings(
     }
     out.sort_by_key(|f| (f.severity, f.kind));
     out
+}
+
+/// Runnable goroutines at once, per P, from which a peak is a finding.
+pub const PILE_UP_PER_P: i64 = 8;
+
+/// The most goroutines runnable at once, when far more than the Ps.
+fn pile_up(pass: &Output) -> Option<Finding> {
+    let (n, at) = pass.runnable_peak;
+    let procs = i64::try_from(pass.procs.max(1)).unwrap_or(i64::MAX);
+    if n < PILE_UP_PER_P * procs {
+        return None;
+    }
+    Some(Finding {
+        kind: Kind::RunnablePileUp,
+        severity: Severity::Info,
+        confidence: Confidence::High,
+        title: format!("{n} goroutines runnable at once on {procs} Ps"),
+        explanation: format!(
+            "At {} into the trace, {n} goroutines were ready to run and waiting for one of \
+             {procs} Ps: more ready work than processors, so each waits its turn (see the \
+             scheduling latency). Bursts of goroutines (one per request or item), or CPU-bound \
+             work on too few Ps, make piles like this; bound the concurrency (a worker pool, a \
+             semaphore) or give the program more CPU.",
+            ms(at as f64)
+        ),
+        evidence: Evidence {
+            count: u64::try_from(n).unwrap_or(0),
+            ..Evidence::default()
+        },
+    })
+}
+
+/// The group with the most goroutines blocked on channels, selects or
+/// locks for nearly the whole trace.
+fn blocked_throughout(s: &Summary, groups: &[GoroutineGroup]) -> Option<Finding> {
+    let g = groups
+        .iter()
+        .filter(|g| g.stuck > 0 && !g.entry.starts_with("runtime."))
+        .max_by_key(|g| (g.stuck, std::cmp::Reverse(g.entry.clone())))?;
+    let (n, s_) = (g.stuck, if g.stuck == 1 { "" } else { "s" });
+    let who = if g.entry.is_empty() {
+        format!("{n} goroutine{s_} that started before the trace")
+    } else {
+        format!("{n} goroutine{s_} started in {}", g.entry)
+    };
+    Some(Finding {
+        kind: Kind::BlockedThroughout,
+        severity: Severity::Info,
+        confidence: Confidence::Medium,
+        title: format!(
+            "{who} blocked ({}) for over {:.0}% of the trace",
+            g.stuck_reason,
+            crate::profiles::STUCK_SHARE * 100.0
+        ),
+        explanation: format!(
+            "Over {}, these goroutines spent nearly all their time waiting on channels, selects \
+             or locks ({}) and were still there at the end. Idle workers wait like this, and so \
+             do leaked goroutines whose sender or receiver is gone: take a goroutine dump \
+             (gosleuth diagnose) to see where they wait and who could wake them.",
+            ms(s.duration_ns as f64),
+            g.stuck_reason
+        ),
+        evidence: Evidence {
+            count: g.stuck,
+            ..Evidence::default()
+        },
+    })
 }
 
 /// The GC's share of the Ps over the trace, with the worst 10 ms window,
@@ -244,12 +327,13 @@ mod tests {
     use crate::summary::StwStats;
 
     fn empty() -> Analysis {
-        Analysis {
-            profile: gosleuth_pprof::Profile::default(),
-            worst: Vec::new(),
-            by_stack: Vec::new(),
-            truncated: None,
-            durations: Default::default(),
+        Analysis::empty(crate::profiles::Kind::Sync)
+    }
+
+    fn pass(sync: Analysis) -> Output {
+        Output {
+            analyses: vec![sync],
+            ..Output::default()
         }
     }
 
@@ -272,7 +356,7 @@ mod tests {
                 max_ns: 100_000,
             },
         );
-        let f = findings(&s, &empty(), &empty(), None);
+        let f = findings(&s, &pass(empty()));
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].kind, Kind::LongStopTheWorld);
         assert!(
@@ -290,6 +374,6 @@ mod tests {
             10,
             50_000_000,
         )];
-        assert!(findings(&Summary::default(), &sync, &empty(), None).is_empty());
+        assert!(findings(&Summary::default(), &pass(sync)).is_empty());
     }
 }

@@ -16,6 +16,7 @@
 mod error;
 pub mod export;
 pub mod findings;
+pub mod index;
 pub mod mmu;
 pub mod profiles;
 pub mod spec;

@@ -343,7 +343,16 @@ pub struct GoroutineGroup {
     pub sched_wait_ns: i64,
     pub syscall_ns: i64,
     pub blocked_ns: std::collections::BTreeMap<String, i64>,
+    /// Of those alive at the end, how many spent over 90% of the trace
+    /// blocked on channels, selects or locks, and the reason most of that
+    /// time went to.
+    pub stuck: u64,
+    pub stuck_reason: String,
 }
+
+/// Share of the trace a goroutine must spend blocked on channels, selects
+/// or locks to count as stuck.
+pub const STUCK_SHARE: f64 = 0.9;
 
 /// A frame as the profile keys it: function, file, line, PC.
 pub type FrameKey = (String, String, u64, u64);
@@ -357,11 +366,71 @@ pub struct Stretch {
     pub ns: i64,
     /// Where it began, innermost frame first.
     pub stack: Vec<FrameKey>,
+    /// What else was going on meanwhile (for a likely cause).
+    pub context: StretchContext,
+}
+
+/// What the rest of the program was doing during a stretch: how much of
+/// it a GC stop of the world and GC marking covered, and how many
+/// goroutines were runnable and in system calls when it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StretchContext {
+    pub stw_ns: i64,
+    /// The reason of the longest stop inside it.
+    pub stw_reason: String,
+    pub gc_marking_ns: i64,
+    pub runnable_at_end: i64,
+    pub in_syscalls_at_end: i64,
+    /// GOMAXPROCS (the largest seen).
+    pub procs: u64,
+}
+
+impl Stretch {
+    /// The likely reason a runnable goroutine waited this long for a P,
+    /// from what overlapped it; an inference, worded as one.
+    pub fn likely_cause(&self) -> String {
+        let c = &self.context;
+        let ms = |ns: i64| format!("{:.3} ms", ns as f64 / 1e6);
+        let procs = i64::try_from(c.procs.max(1)).unwrap_or(i64::MAX);
+        if c.stw_ns * 2 >= self.ns && c.stw_ns > 0 {
+            format!(
+                "a stop of the world ({}) covered {} of it",
+                c.stw_reason,
+                ms(c.stw_ns)
+            )
+        } else if c.gc_marking_ns * 2 >= self.ns && c.gc_marking_ns > 0 {
+            format!(
+                "the GC was marking for {} of it (its workers and assists take Ps)",
+                ms(c.gc_marking_ns)
+            )
+        } else if c.runnable_at_end >= 2 * procs {
+            format!(
+                "{} goroutines were runnable when it got a P, for {} Ps (a pile-up: more ready \
+                 work than Ps)",
+                c.runnable_at_end, c.procs
+            )
+        } else if c.in_syscalls_at_end >= procs {
+            format!(
+                "{} goroutines were in system calls when it got a P",
+                c.in_syscalls_at_end
+            )
+        } else {
+            format!(
+                "the Ps were busy running other goroutines (GC stops and marking overlapped {} of \
+                 it; {} goroutines runnable and {} in system calls when it got a P)",
+                ms(c.stw_ns + c.gc_marking_ns),
+                c.runnable_at_end,
+                c.in_syscalls_at_end
+            )
+        }
+    }
 }
 
 /// A profile and its longest stretches.
 #[derive(Debug, Clone)]
 pub struct Analysis {
+    /// What it profiles.
+    pub kind: Kind,
     pub profile: Profile,
     /// The longest stretches, longest first (at most [`WORST`]).
     pub worst: Vec<Stretch>,
@@ -377,6 +446,20 @@ pub struct Analysis {
 /// Longest stretches kept.
 pub const WORST: usize = 10;
 
+impl Analysis {
+    /// An analysis of `kind` that found nothing.
+    pub fn empty(kind: Kind) -> Analysis {
+        Analysis {
+            kind,
+            profile: Profile::default(),
+            worst: Vec::new(),
+            by_stack: Vec::new(),
+            truncated: None,
+            durations: Histogram::default(),
+        }
+    }
+}
+
 /// What one profile follows: the stretches open now, the finished ones
 /// summed per stack, and the longest.
 #[derive(Default)]
@@ -391,9 +474,13 @@ struct Tracker {
     deferred: Vec<(u64, i64, i64, usize)>,
     /// The longest stretches: (ns, goroutine, start, stack), at most
     /// [`WORST`].
-    worst: Vec<(i64, u64, i64, usize)>,
+    worst: Vec<Worst>,
     latency: Histogram,
 }
+
+/// One of the longest stretches: (ns, goroutine, start, stack, and the
+/// goroutines runnable and in syscalls when it ended).
+type Worst = (i64, u64, i64, usize, (i64, i64));
 
 /// Durations by logarithmic bucket (16 per power of two, so a percentile
 /// read from it is within about 6% of the exact one), with the exact
@@ -456,7 +543,8 @@ impl Histogram {
 }
 
 impl Tracker {
-    fn add(&mut self, g: u64, start: i64, end: i64, s: usize, life_start: i64) {
+    /// Counts a stretch; `busy` is (runnable, in syscalls) when it ended.
+    fn add(&mut self, g: u64, start: i64, end: i64, s: usize, life_start: i64, busy: (i64, i64)) {
         let overlap = end - start.max(life_start);
         if overlap <= 0 {
             return;
@@ -470,7 +558,7 @@ impl Tracker {
         e.1 += overlap;
         // `worst` is kept longest first: compare with its shortest.
         if self.worst.len() < WORST || self.worst.last().is_some_and(|w| w.0 < overlap) {
-            self.worst.push((overlap, g, start, s));
+            self.worst.push((overlap, g, start, s, busy));
             self.worst.sort_by_key(|w| std::cmp::Reverse(w.0));
             self.worst.truncate(WORST);
         }
@@ -503,6 +591,19 @@ struct Builder {
     ns_per_tick: f64,
     /// Each goroutine's state, and when it first ran (ns).
     state: FxHashMap<u64, GState>,
+    /// The most goroutines runnable at once, and when (ns).
+    runnable_peak: (i64, i64),
+    /// Goroutines runnable and in system calls now.
+    runnable_now: i64,
+    syscall_now: i64,
+    /// GOMAXPROCS, the largest seen.
+    procs: u64,
+    /// GC stops of the world (start, end, reason) and marking phases
+    /// (start, end), for the context of the longest stretches.
+    stw_spans: Vec<(i64, i64, u32)>,
+    gc_spans: Vec<(i64, i64)>,
+    stw_open_at: Option<(i64, u32)>,
+    gc_open_at: Option<i64>,
     /// Goroutines whose state must outlive them: a stretch of theirs
     /// waits for their first run to be counted (see `Tracker::deferred`).
     keep: FxHashSet<u64>,
@@ -580,6 +681,10 @@ struct GState {
     /// lookup, not one per profile.
     open: [Option<(i64, u32)>; MAX_TRACKERS],
 }
+
+/// GC stops and marking phases kept for the context of stretches (a
+/// trace with more keeps the first ones).
+const MAX_SPANS: usize = 1 << 20;
 
 /// Profiles one pass can follow (one per [`Kind`]).
 const MAX_TRACKERS: usize = 4;
@@ -672,10 +777,24 @@ impl Builder {
             keep,
             p_of_m,
             cur_m,
+            runnable_now,
+            syscall_now,
+            runnable_peak,
             ..
         } = self;
         let gs = state.entry(g).or_default();
         let from = gs.state;
+        for (st, d) in [(from, -1i64), (to, 1)] {
+            match st {
+                State::Runnable => *runnable_now += d,
+                State::Syscall => *syscall_now += d,
+                _ => {}
+            }
+        }
+        let busy = ((*runnable_now).max(0), (*syscall_now).max(0));
+        if busy.0 > runnable_peak.0 {
+            *runnable_peak = (busy.0, t);
+        }
         if let Some((filter, log)) = log {
             if filter.is_none_or(|f| f == g) {
                 log.push(Transition {
@@ -721,7 +840,9 @@ impl Builder {
                     let s = s as usize;
                     match gs.started {
                         // Counted from the goroutine's first run.
-                        Some(life_start) if life_start <= t => tr.add(g, start, t, s, life_start),
+                        Some(life_start) if life_start <= t => {
+                            tr.add(g, start, t, s, life_start, busy);
+                        }
                         _ => {
                             tr.deferred.push((g, start, t, s));
                             keep.insert(g);
@@ -970,13 +1091,36 @@ impl Builder {
                         self.transition(g, st, t, 0, s);
                     }
                 }
-                ev::GC_BEGIN => self.global(crate::export::GC_TRACK, "GC", t, true),
-                ev::GC_END => self.global(crate::export::GC_TRACK, "", t, false),
+                ev::GC_BEGIN => {
+                    self.gc_open_at = Some(t);
+                    self.global(crate::export::GC_TRACK, "GC", t, true);
+                }
+                ev::GC_END => {
+                    if let Some(start) = self.gc_open_at.take() {
+                        if self.gc_spans.len() < MAX_SPANS {
+                            self.gc_spans.push((start, t));
+                        }
+                    }
+                    self.global(crate::export::GC_TRACK, "", t, false);
+                }
                 ev::STW_BEGIN => {
-                    let name = format!("STW: {}", reason(r.a[0]));
+                    let why = reason(r.a[0]);
+                    if why.contains("GC") {
+                        let id = reason_id(self, r.a[0]);
+                        self.stw_open_at = Some((t, id));
+                    }
+                    let name = format!("STW: {why}");
                     self.global(crate::export::STW_TRACK, &name, t, true);
                 }
-                ev::STW_END => self.global(crate::export::STW_TRACK, "", t, false),
+                ev::STW_END => {
+                    if let Some((start, why)) = self.stw_open_at.take() {
+                        if self.stw_spans.len() < MAX_SPANS {
+                            self.stw_spans.push((start, t, why));
+                        }
+                    }
+                    self.global(crate::export::STW_TRACK, "", t, false);
+                }
+                ev::PROCS_CHANGE => self.procs = self.procs.max(r.a[0]),
                 ev::USER_TASK_BEGIN => {
                     if let Some(u) = &mut self.user {
                         u.open_tasks.insert(r.a[0], (reason(r.a[2]).to_string(), t));
@@ -1157,10 +1301,41 @@ impl Builder {
             return Vec::new();
         };
         let end = self.last_time;
+        let span = end - self.first_time.unwrap_or(end);
         let mut groups = std::mem::take(&mut self.retired);
+        // Per group: the stuck goroutines' time by reason.
+        let mut stuck_by: FxHashMap<u32, FxHashMap<u32, i64>> = FxHashMap::default();
         for (_, mut life) in lives {
             life.close(end);
+            let on_sync: i64 = life
+                .blocked
+                .iter()
+                .filter(|(r, _)| Kind::Sync.tracks(self.reason_text(*r)))
+                .map(|(_, ns)| ns)
+                .sum();
+            let stuck = span > 0 && on_sync as f64 >= STUCK_SHARE * span as f64;
+            if stuck {
+                let by = stuck_by.entry(life.entry).or_default();
+                for (r, ns) in &life.blocked {
+                    *by.entry(*r).or_default() += ns;
+                }
+            }
+            let entry = life.entry;
             add_life(&mut groups, life, &self.reasons, &self.entries);
+            if stuck {
+                if let Some(g) = groups.get_mut(&entry) {
+                    g.stuck += 1;
+                }
+            }
+        }
+        for (entry, by) in stuck_by {
+            if let (Some(g), Some((r, _))) = (
+                groups.get_mut(&entry),
+                by.iter()
+                    .max_by_key(|(r, ns)| (**ns, std::cmp::Reverse(**r))),
+            ) {
+                g.stuck_reason = self.reason_text(*r).to_string();
+            }
         }
         let total = |g: &GoroutineGroup| {
             g.exec_ns + g.sched_wait_ns + g.syscall_ns + g.blocked_ns.values().sum::<i64>()
@@ -1174,6 +1349,10 @@ impl Builder {
         let Builder {
             trackers,
             state,
+            stw_spans,
+            gc_spans,
+            reasons,
+            procs,
             stacks,
             first_time,
             ..
@@ -1186,7 +1365,7 @@ impl Builder {
                 for (g, start, end, s) in std::mem::take(&mut tr.deferred) {
                     let life_start = state.get(&g).and_then(|s| s.started).unwrap_or(0);
                     if life_start <= end {
-                        tr.add(g, start, end, s, life_start);
+                        tr.add(g, start, end, s, life_start, (0, 0));
                     }
                 }
                 let per_stack: FxHashMap<usize, (i64, i64)> = tr
@@ -1202,15 +1381,46 @@ impl Builder {
                     .collect();
                 by_stack.sort_by_key(|b| std::cmp::Reverse(b.2));
                 Analysis {
+                    kind: tr.kind.unwrap_or(Kind::Sync),
                     profile: build_profile(&stacks, &per_stack),
                     worst: tr
                         .worst
                         .iter()
-                        .map(|&(ns, goroutine, start, s)| Stretch {
-                            goroutine,
-                            start_ns: start - first_time.unwrap_or(0),
-                            ns,
-                            stack: stacks[s].clone(),
+                        .map(|&(ns, goroutine, start, s, busy)| {
+                            let end = start + ns;
+                            let overlap = |a: i64, b: i64| (b.min(end) - a.max(start)).max(0);
+                            // Spans are in time order: those that end after
+                            // the stretch starts, until one starts after it.
+                            let from = stw_spans.partition_point(|x| x.1 < start);
+                            let mut context = StretchContext {
+                                runnable_at_end: busy.0,
+                                in_syscalls_at_end: busy.1,
+                                procs,
+                                ..StretchContext::default()
+                            };
+                            let mut longest = 0;
+                            for &(a, b, why) in stw_spans[from..].iter().take_while(|x| x.0 < end) {
+                                let o = overlap(a, b);
+                                context.stw_ns += o;
+                                if o > longest {
+                                    longest = o;
+                                    context.stw_reason =
+                                        reasons.get(why as usize).cloned().unwrap_or_default();
+                                }
+                            }
+                            let from = gc_spans.partition_point(|x| x.1 < start);
+                            context.gc_marking_ns = gc_spans[from..]
+                                .iter()
+                                .take_while(|x| x.0 < end)
+                                .map(|&(a, b)| overlap(a, b))
+                                .sum();
+                            Stretch {
+                                goroutine,
+                                start_ns: start - first_time.unwrap_or(0),
+                                ns,
+                                stack: stacks[s].clone(),
+                                context,
+                            }
                         })
                         .collect(),
                     by_stack,
@@ -1372,6 +1582,11 @@ pub struct Output {
     pub transitions: Vec<Transition>,
     pub user: UserStats,
     pub utilization: Option<crate::mmu::Utilization>,
+    /// The most goroutines runnable at once, and when (ns from the
+    /// trace's first event).
+    pub runnable_peak: (i64, i64),
+    /// GOMAXPROCS, the largest seen.
+    pub procs: u64,
     /// The summary, from the same reading (events in time order; a cut
     /// generation's events are counted here though left out of the rest).
     pub summary: Summary,
@@ -1775,6 +1990,8 @@ fn finish(mut b: Builder, goroutines: bool, truncated: Option<String>) -> Result
     let user = b.user.take().unwrap_or_default();
     let origin = b.first_time.unwrap_or(0);
     let utilization = b.mmu.take().map(|u| u.finish(origin));
+    let runnable_peak = (b.runnable_peak.0, b.runnable_peak.1 - origin);
+    let procs = b.procs;
     let mut analyses = b.finish();
     for a in &mut analyses {
         a.truncated.clone_from(&truncated);
@@ -1785,6 +2002,8 @@ fn finish(mut b: Builder, goroutines: bool, truncated: Option<String>) -> Result
         transitions,
         user,
         utilization,
+        runnable_peak,
+        procs,
         summary: Summary::default(),
         truncated,
     })

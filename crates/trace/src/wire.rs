@@ -174,6 +174,32 @@ impl<R: BufRead> WireReader<R> {
         Ok(out)
     }
 
+    /// The next byte, not consumed (`None` at the end).
+    pub fn peek_byte(&mut self) -> Result<Option<u8>> {
+        let buf = self.r.fill_buf().map_err(Error::Io)?;
+        Ok(buf.first().copied())
+    }
+
+    /// Skips the next `n` bytes (a batch's contents not needed).
+    pub fn skip(&mut self, n: u64) -> Result<()> {
+        let start = self.offset;
+        let mut left = n;
+        while left > 0 {
+            let buf = self.r.fill_buf().map_err(Error::Io)?;
+            if buf.is_empty() {
+                return Err(Error::Truncated {
+                    offset: start,
+                    event: "EventBatch",
+                });
+            }
+            let k = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            self.r.consume(k);
+            self.offset += k as u64;
+            left -= k as u64;
+        }
+        Ok(())
+    }
+
     /// Bytes read so far (the offset of the next event).
     pub fn offset(&self) -> u64 {
         self.offset

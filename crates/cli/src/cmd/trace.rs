@@ -49,6 +49,12 @@ pub struct TraceArgs {
     #[arg(long, value_name = "INCLUDE", num_args = 0..=1, require_equals = true, default_missing_value = "all")]
     pub mmu: Option<String>,
 
+    /// Read only the generations (the format's self-contained pieces,
+    /// about a second each) that cover FROM-TO, times from the trace's
+    /// start (`2s-3s`, `0-500ms`): every report then covers that window.
+    #[arg(long, value_name = "FROM-TO")]
+    pub window: Option<String>,
+
     /// With --pprof or --export: the file to write.
     #[arg(short, long)]
     pub output: Option<std::path::PathBuf>,
@@ -68,11 +74,8 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
     } else {
         std::path::PathBuf::from(&args.source)
     };
-    let open = || -> Result<BufReader<std::fs::File>> {
-        let f = std::fs::File::open(&args.file)
-            .with_context(|| format!("cannot open {}", args.file.display()))?;
-        Ok(BufReader::with_capacity(1 << 20, f))
-    };
+    let window = args.window.as_deref().map(parse_window).transpose()?;
+    let open = || open_trace(&args.file, window);
     let name = args.file.display().to_string();
     if args.wire {
         let mut r = WireReader::new(open()?).with_context(|| name.clone())?;
@@ -181,11 +184,31 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
     match args.format {
         Format::Json => {
             let req = gosleuth_trace::profiles::Request {
+                kinds: vec![gosleuth_trace::profiles::Kind::Sched],
                 goroutines: true,
                 utilization: Some(gosleuth_trace::mmu::Flags::ALL),
                 ..Default::default()
             };
-            let (s, got) = summary_and(&args.file, req)?;
+            let (s, got) = summary_and(&args.file, window, req)?;
+            let sched = got.analyses.first().map(|a| {
+                let h = &a.durations;
+                serde_json::json!({
+                    "count": h.count,
+                    "p50_ns": h.quantile(0.5),
+                    "p90_ns": h.quantile(0.9),
+                    "p99_ns": h.quantile(0.99),
+                    "p999_ns": h.quantile(0.999),
+                    "max_ns": h.max_ns,
+                    "longest": a.worst.iter().map(|w| serde_json::json!({
+                        "goroutine": w.goroutine,
+                        "start_ns": w.start_ns,
+                        "ns": w.ns,
+                        "made_runnable_in": call_site(&w.stack),
+                        "likely_cause": w.likely_cause(),
+                        "context": w.context,
+                    })).collect::<Vec<_>>(),
+                })
+            });
             let (groups, user) = (got.groups, got.user);
             let mmu = got.utilization.map(|u| u.curve()).unwrap_or_default();
             let mut doc = serde_json::to_value(&s)?;
@@ -212,10 +235,13 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
                 map.insert("task_types".into(), latencies(&user.tasks).into());
                 map.insert("region_types".into(), latencies(&user.regions).into());
                 map.insert("mmu".into(), serde_json::to_value(&mmu)?);
+                if let Some(sched) = sched {
+                    map.insert("scheduling_latency".into(), sched);
+                }
             }
             emit(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
         }
-        Format::Text => emit(&full_text(&args.file)?.0)?,
+        Format::Text => emit(&full_text(&args.file, window)?.0)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -239,15 +265,52 @@ fn fetch(url: &str) -> Result<std::path::PathBuf> {
     Ok(path)
 }
 
+/// `FROM-TO` as nanoseconds (`2s-3s`, `0-500ms`).
+fn parse_window(w: &str) -> Result<(i64, i64)> {
+    let ns = |d: &str| -> Option<i64> {
+        let d = d.trim();
+        if d == "0" {
+            return Some(0);
+        }
+        gosleuth_logs::time::parse_duration(d).map(|ms| ms.saturating_mul(1_000_000))
+    };
+    let parsed = w
+        .split_once('-')
+        .and_then(|(a, b)| Some((ns(a)?, ns(b)?)))
+        .filter(|(a, b)| a <= b);
+    parsed.with_context(|| {
+        format!("--window {w}: expected FROM-TO with FROM <= TO, like 2s-3s or 0-500ms")
+    })
+}
+
+/// The trace at `path`, or only the generations of `window` (ns from its
+/// start) behind its header.
+fn open_trace(
+    path: &std::path::Path,
+    window: Option<(i64, i64)>,
+) -> Result<Box<dyn std::io::BufRead + Send>> {
+    let name = path.display().to_string();
+    let open = || std::fs::File::open(path).with_context(|| format!("cannot open {name}"));
+    let Some((from, to)) = window else {
+        return Ok(Box::new(BufReader::with_capacity(1 << 20, open()?)));
+    };
+    let index = gosleuth_trace::index::generations(BufReader::with_capacity(1 << 20, open()?))
+        .with_context(|| name.clone())?;
+    let r =
+        gosleuth_trace::index::window(open()?, &index, from, to).with_context(|| name.clone())?;
+    Ok(Box::new(r))
+}
+
 /// The trace's summary and the analyses `req` asks for, from one reading
-/// of the file (on two threads, see `profiles::read`).
+/// of the file (on two threads, see `profiles::read`), or of the
+/// generations of `window`.
 pub fn summary_and(
     path: &std::path::Path,
+    window: Option<(i64, i64)>,
     req: gosleuth_trace::profiles::Request,
 ) -> Result<(Summary, gosleuth_trace::profiles::Output)> {
     let name = path.display().to_string();
-    let f = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
-    let mut got = gosleuth_trace::profiles::read(BufReader::with_capacity(1 << 20, f), req)
+    let mut got = gosleuth_trace::profiles::read(open_trace(path, window)?, req)
         .with_context(|| name.clone())?;
     let s = std::mem::take(&mut got.summary);
     Ok((s, got))
@@ -258,6 +321,7 @@ pub fn summary_and(
 /// `path` as text, the findings, and the summary.
 pub fn full_text(
     path: &std::path::Path,
+    window: Option<(i64, i64)>,
 ) -> Result<(String, Vec<gosleuth_diagnose::Finding>, Summary)> {
     use gosleuth_trace::profiles::{Kind, Request};
     let name = path.display().to_string();
@@ -267,13 +331,13 @@ pub fn full_text(
         utilization: Some(gosleuth_trace::mmu::Flags::ALL),
         ..Request::default()
     };
-    let (summary, got) = summary_and(path, req)?;
+    let (summary, got) = summary_and(path, window, req)?;
     let s = &summary;
     let (groups, user) = (&got.groups, &got.user);
     let [sync, sched] = got.analyses.as_slice() else {
         anyhow::bail!("{name}: the analyses did not run");
     };
-    let findings = gosleuth_trace::findings::findings(s, sync, sched, got.utilization.as_ref());
+    let findings = gosleuth_trace::findings::findings(s, &got);
     let mut out = String::new();
     if !findings.is_empty() {
         gosleuth_render::findings::render(
@@ -368,17 +432,14 @@ fn annotations(out: &mut String, user: &gosleuth_trace::profiles::UserStats) {
 /// and its summary.
 pub fn findings(path: &std::path::Path) -> Result<(Vec<gosleuth_diagnose::Finding>, Summary)> {
     use gosleuth_trace::profiles::{Kind, Request};
-    let name = path.display().to_string();
     let req = Request {
         kinds: vec![Kind::Sync, Kind::Sched],
+        goroutines: true,
         utilization: Some(gosleuth_trace::mmu::Flags::ALL),
         ..Request::default()
     };
-    let (s, got) = summary_and(path, req)?;
-    let [sync, sched] = got.analyses.as_slice() else {
-        anyhow::bail!("{name}: the analyses did not run");
-    };
-    let findings = gosleuth_trace::findings::findings(&s, sync, sched, got.utilization.as_ref());
+    let (s, got) = summary_and(path, None, req)?;
+    let findings = gosleuth_trace::findings::findings(&s, &got);
     Ok((findings, s))
 }
 
@@ -419,14 +480,26 @@ fn blocking(
         }
     }
     if !sched.worst.is_empty() {
-        out.push_str("\nlongest waits for a P while runnable (scheduling latency):\n");
+        let h = &sched.durations;
+        out.push_str(&format!(
+            "\nscheduling latency (waits for a P while runnable): {} waits, p50 {}, p90 {}, p99 {}, \
+             p99.9 {}, longest {}; the longest, with what likely held them up (inferred from what \
+             overlapped them):\n",
+            h.count,
+            ms(h.quantile(0.5) as u64),
+            ms(h.quantile(0.9) as u64),
+            ms(h.quantile(0.99) as u64),
+            ms(h.quantile(0.999) as u64),
+            ms(h.max_ns as u64)
+        ));
         for w in sched.worst.iter().take(5) {
             out.push_str(&format!(
-                "  {:>12}  goroutine {} from {:.3} ms, made runnable in {}\n",
+                "  {:>12}  goroutine {} from {:.3} ms, made runnable in {}\n                likely: {}\n",
                 ms(w.ns as u64),
                 w.goroutine,
                 w.start_ns as f64 / 1e6,
-                call_site(&w.stack)
+                call_site(&w.stack),
+                w.likely_cause()
             ));
         }
     }

@@ -39,7 +39,7 @@ fn the_summary_names_gc_cycles_and_stops() {
         .unwrap_or("");
     assert!(first.ends_with(&site), "{site:?} is not first in\n{out}");
     assert!(
-        out.contains("longest waits for a P while runnable"),
+        out.contains("scheduling latency (waits for a P while runnable)"),
         "{out}"
     );
 
@@ -312,4 +312,36 @@ fn the_gcs_share_and_the_mmu_are_reported() {
 
     let o = gosleuth(&["diagnose", p]);
     assert!(stdout(&o).contains("[gc_pressure"), "{o:?}");
+}
+
+/// The scheduling latency section gives the distribution and a likely
+/// cause per long wait; the 40 workers created at once are a runnable
+/// pile-up; `--window` reads the generations of a time window (here the
+/// only one: the same report) and refuses a malformed window.
+#[test]
+fn latency_causes_pile_ups_and_windows() {
+    let path = kit::evidence("installed", &["tracer"])
+        .join("trace")
+        .join("tracer.trace");
+    let p = path.to_str().unwrap();
+    let o = gosleuth(&["trace", p]);
+    assert!(o.status.success(), "{o:?}");
+    let out = stdout(&o);
+    assert!(out.contains("p99.9"), "{out}");
+    assert!(out.contains("likely: "), "{out}");
+    assert!(out.contains("[runnable_pile_up"), "{out}");
+
+    let o = gosleuth(&["trace", "--window", "0-1s", p]);
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(
+        stdout(&o),
+        out,
+        "a window over the whole trace is the whole report"
+    );
+    let o = gosleuth(&["trace", "--window", "3s-1s", p]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("expected FROM-TO"),
+        "{o:?}"
+    );
 }

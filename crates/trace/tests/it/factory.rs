@@ -735,3 +735,139 @@ fn the_pass_summarizes_as_summarize_does() {
         }
     }
 }
+
+/// The context of the longest scheduling waits is what Go's own reader
+/// (`go tool trace -d=parsed`) shows at the same moments: the goroutines
+/// runnable when the wait ended (within one: two threads' events with one
+/// timestamp may be taken in the other order) and the time GC marking
+/// ("GC concurrent mark phase" ranges) overlapped it (within 10 ns).
+#[test]
+fn the_context_of_scheduling_waits_is_go_tool_traces() {
+    use gosleuth_trace::profiles::{Kind, Request, read};
+    for path in [tracer("installed").0, gcsys("installed").0] {
+        let req = Request {
+            kinds: vec![Kind::Sched],
+            ..Request::default()
+        };
+        let f = BufReader::new(std::fs::File::open(&path).unwrap());
+        let got = read(f, req).expect("read");
+        let worst = &got.analyses[0].worst;
+        assert!(!worst.is_empty(), "{}", path.display());
+
+        let o = Command::new("go")
+            .args(["tool", "trace", "-d=parsed"])
+            .arg(&path)
+            .output()
+            .expect("go tool trace");
+        let text = String::from_utf8_lossy(&o.stdout);
+        let time = |l: &str| -> Option<i64> {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("Time="))
+                .and_then(|t| t.parse().ok())
+        };
+        // Times: (event time, goroutine, new state) and the marking ranges.
+        let mut changes: Vec<(i64, u64, bool)> = Vec::new();
+        let mut marking: Vec<(i64, i64)> = Vec::new();
+        let mut open = None;
+        let mut origin = None;
+        for l in text.lines() {
+            let Some(t) = time(l) else { continue };
+            if !l.contains(" Sync ") {
+                origin.get_or_insert(t);
+            }
+            if l.contains("Name=\"GC concurrent mark phase\"") {
+                if l.contains(" RangeBegin ") {
+                    open = Some(t);
+                } else if let Some(a) = open.take() {
+                    marking.push((a, t));
+                }
+            }
+            if let Some(rest) = l.split(" GoID=").nth(1) {
+                let mut it = rest.split_whitespace();
+                let g = it.next().and_then(|g| g.parse().ok());
+                let to = it
+                    .next()
+                    .and_then(|c| c.split_once("->"))
+                    .map(|c| c.1 == "Runnable");
+                if let (Some(g), Some(to)) = (g, to) {
+                    changes.push((t, g, to));
+                }
+            }
+        }
+        let origin = origin.expect("events");
+        for w in worst {
+            let (start, end) = (origin + w.start_ns, origin + w.start_ns + w.ns);
+            let mut runnable: BTreeMap<u64, bool> = BTreeMap::new();
+            for &(_, g, r) in changes.iter().take_while(|c| c.0 <= end) {
+                runnable.insert(g, r);
+            }
+            let theirs = runnable.values().filter(|r| **r).count() as i64;
+            assert!(
+                (w.context.runnable_at_end - theirs).abs() <= 1,
+                "{}: wait of goroutine {} ending at {end}: {} runnable, Go's reader {theirs}",
+                path.display(),
+                w.goroutine,
+                w.context.runnable_at_end
+            );
+            let overlap: i64 = marking
+                .iter()
+                .map(|&(a, b)| (b.min(end) - a.max(start)).max(0))
+                .sum();
+            assert!(
+                (w.context.gc_marking_ns - overlap).abs() <= 10,
+                "{}: wait of goroutine {}: marking {} ns, Go's reader {overlap} ns",
+                path.display(),
+                w.goroutine,
+                w.context.gc_marking_ns
+            );
+            assert!(!w.likely_cause().is_empty());
+        }
+    }
+}
+
+/// The index lists a multi-generation trace's generations end to end, and
+/// each read alone (behind the file's header) is a trace of its own whose
+/// counts add up to the whole's.
+#[test]
+fn generations_are_indexed_and_read_alone() {
+    use gosleuth_trace::index::{generations, window};
+    let dir = std::env::temp_dir().join(format!("gosleuth-gens-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("busy.trace");
+    // Go starts a generation about every second.
+    let o = Command::new(kit::binary("installed", "tracer"))
+        .args(["-o", path.to_str().unwrap(), "-busy", "2500ms"])
+        .output()
+        .expect("run tracer");
+    assert!(o.status.success(), "{o:?}");
+    let open = || BufReader::new(std::fs::File::open(&path).unwrap());
+    let gens = generations(open()).expect("index");
+    assert!(gens.len() >= 2, "{gens:?}");
+    assert_eq!(gens[0].offset, 16);
+    for pair in gens.windows(2) {
+        assert_eq!(pair[0].offset + pair[0].bytes, pair[1].offset, "{gens:?}");
+        assert!(pair[0].first_batch_ns <= pair[1].first_batch_ns, "{gens:?}");
+    }
+    let last = gens.last().unwrap();
+    assert_eq!(
+        last.offset + last.bytes,
+        std::fs::metadata(&path).unwrap().len()
+    );
+    let whole = summarize(open()).expect("whole");
+    let origin = gens[0].first_batch_ns;
+    let (mut events, mut created, mut batches) = (0, 0, 0);
+    for g in &gens {
+        let at = g.first_batch_ns - origin;
+        let f = std::fs::File::open(&path).unwrap();
+        let s = summarize(window(f, &gens, at, at).expect("window")).expect("a generation");
+        assert_eq!(s.generations, 1, "{g:?}");
+        assert!(s.truncated.is_none(), "{g:?}: {:?}", s.truncated);
+        events += s.events;
+        created += s.goroutines_created;
+        batches += s.batches;
+    }
+    assert_eq!(events, whole.events);
+    assert_eq!(created, whole.goroutines_created);
+    assert_eq!(batches, whole.batches);
+    let _ = std::fs::remove_dir_all(&dir);
+}

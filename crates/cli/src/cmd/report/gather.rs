@@ -352,7 +352,7 @@ fn core(bin: &Path, core: &Path) -> Result<Diagnosis> {
 }
 
 fn trace(f: &Path) -> Result<(TraceRead, String)> {
-    let (text, findings, s) = super::super::trace::full_text(f)?;
+    let (text, findings, s) = super::super::trace::full_text(f, None)?;
     let read = format!(
         "a Go 1.{} trace: {:.1} ms, {} GC cycles, {} goroutines created",
         s.version,

@@ -1,0 +1,3 @@
+module busysrv
+
+go 1.22
