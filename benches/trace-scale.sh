@@ -3,7 +3,7 @@
 # `gosleuth trace` (the whole report), `gosleuth trace --pprof sync` and
 # `go tool trace -pprof=sync`, at about 10 MB, 100 MB and 1 GB (traced for
 # 1.5 s, 14 s and 140 s; the traces are kept in ~/.cache/gosleuth/bench).
-# go tool trace is run up to 100 MB: it needs about 46 bytes of memory per
+# go tool trace is run up to 100 MB: it needs 46 to 65 bytes of memory per
 # byte of trace. Wall seconds and peak resident memory, median of ROUNDS
 # runs (default 3).
 #

@@ -25,6 +25,17 @@ pub struct StwStats {
     pub max_ns: u64,
 }
 
+/// The heap at one moment of the trace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HeapPoint {
+    pub at_ns: u64,
+    pub alloc: u64,
+    pub goal: u64,
+}
+
+/// Heap points kept (halved, and their spacing doubled, when exceeded).
+const HEAP_POINTS: usize = 256;
+
 /// What a trace says, in numbers.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Summary {
@@ -59,6 +70,9 @@ pub struct Summary {
     pub gc_assist_ns: u64,
     pub heap_alloc_max: u64,
     pub heap_goal_last: u64,
+    /// The heap over the trace: at most 256 points, about evenly spaced
+    /// (ns from the first event, live heap bytes, the GC's goal then).
+    pub heap: Vec<HeapPoint>,
     pub cpu_samples: u64,
     /// User tasks, regions and logs (`runtime/trace`).
     pub tasks: u64,
@@ -93,6 +107,10 @@ pub(crate) struct Tally {
     gc_ticks: u64,
     gc_max_ticks: u64,
     assist_ticks: u64,
+    /// Heap points in ticks, their spacing, and the goal now.
+    heap: Vec<(u64, u64, u64)>,
+    heap_step: u64,
+    goal_now: u64,
 }
 
 impl Tally {
@@ -114,6 +132,9 @@ impl Tally {
             gc_ticks: 0,
             gc_max_ticks: 0,
             assist_ticks: 0,
+            heap: Vec::new(),
+            heap_step: 1,
+            goal_now: 0,
         }
     }
 
@@ -196,8 +217,28 @@ impl Tally {
                     self.assist_ticks += now.saturating_sub(start);
                 }
             }
-            ev::HEAP_ALLOC => s.heap_alloc_max = s.heap_alloc_max.max(arg(0)),
-            ev::HEAP_GOAL => s.heap_goal_last = arg(0),
+            ev::HEAP_ALLOC => {
+                s.heap_alloc_max = s.heap_alloc_max.max(arg(0));
+                let due = self
+                    .heap
+                    .last()
+                    .is_none_or(|p| now >= p.0.saturating_add(self.heap_step));
+                if due {
+                    self.heap.push((now, arg(0), self.goal_now));
+                    if self.heap.len() > HEAP_POINTS {
+                        let mut i = 0;
+                        self.heap.retain(|_| {
+                            i += 1;
+                            i % 2 == 1
+                        });
+                        self.heap_step = self.heap_step.saturating_mul(2);
+                    }
+                }
+            }
+            ev::HEAP_GOAL => {
+                s.heap_goal_last = arg(0);
+                self.goal_now = arg(0);
+            }
             ev::USER_TASK_BEGIN => s.tasks += 1,
             ev::USER_REGION_BEGIN => s.regions += 1,
             ev::USER_LOG => s.logs += 1,
@@ -223,6 +264,20 @@ impl Tally {
             s.duration_ns = ticks_to_ns(self.last - self.first, s.ticks_per_second);
         }
         s.gc_assist_ns = ticks_to_ns(self.assist_ticks, s.ticks_per_second);
+        let first = if self.first == u64::MAX {
+            0
+        } else {
+            self.first
+        };
+        s.heap = self
+            .heap
+            .iter()
+            .map(|&(t, alloc, goal)| HeapPoint {
+                at_ns: ticks_to_ns(t.saturating_sub(first), s.ticks_per_second),
+                alloc,
+                goal,
+            })
+            .collect();
         s.gc_concurrent_ns = ticks_to_ns(self.gc_ticks, s.ticks_per_second);
         s.gc_concurrent_max_ns = ticks_to_ns(self.gc_max_ticks, s.ticks_per_second);
         for (i, n) in self.counts.iter().enumerate().filter(|(_, n)| **n > 0) {

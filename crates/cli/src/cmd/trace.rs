@@ -505,6 +505,21 @@ fn blocking(
     }
 }
 
+/// Values as a line of block characters (at most `width`, each the
+/// largest of the values it stands for), scaled to the largest value.
+fn sparkline(values: &[u64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    let per = values.len().div_ceil(width.max(1)).max(1);
+    values
+        .chunks(per)
+        .map(|c| {
+            let v = c.iter().copied().max().unwrap_or(0);
+            BARS[((v as f64 / max as f64) * 7.0).round() as usize]
+        })
+        .collect()
+}
+
 /// The MMU curve as a table.
 fn mmu_text(
     out: &mut String,
@@ -586,6 +601,13 @@ fn text(name: &str, s: &Summary) -> String {
         gosleuth_render::size::human(s.heap_alloc_max),
         gosleuth_render::size::human(s.heap_goal_last)
     ));
+    if s.heap.len() >= 2 {
+        out.push_str(&format!(
+            "heap        {}  (over the trace, up to {})\n",
+            sparkline(&s.heap.iter().map(|p| p.alloc).collect::<Vec<_>>(), 48),
+            gosleuth_render::size::human(s.heap_alloc_max)
+        ));
+    }
     if s.gc_concurrent_ns > 0 {
         out.push_str(&format!(
             "            marking (GCBegin to GCEnd) {} in all, longest {}; assists {}\n",

@@ -703,8 +703,8 @@ fn the_gc_heavy_programs_trace_reads_as_go_tool_trace_reads_it() {
 /// order, in the reading thread) is the one `summarize` computes alone
 /// (file order), field for field, on every factory trace; except that GC
 /// phases are paired in time order there (a cycle can begin on one thread
-/// and end on another), so the marking durations and the last heap goal
-/// are only checked to be there.
+/// and end on another), so the marking durations, the heap's course and
+/// its last goal are only checked to be there.
 #[test]
 fn the_pass_summarizes_as_summarize_does() {
     let mut traces: Vec<PathBuf> = Vec::new();
@@ -724,7 +724,12 @@ fn the_pass_summarizes_as_summarize_does() {
         let json = |s: &gosleuth_trace::Summary| {
             let mut v = serde_json::to_value(s).unwrap();
             let m = v.as_object_mut().unwrap();
-            for k in ["gc_concurrent_ns", "gc_concurrent_max_ns", "heap_goal_last"] {
+            for k in [
+                "gc_concurrent_ns",
+                "gc_concurrent_max_ns",
+                "heap_goal_last",
+                "heap",
+            ] {
                 m.remove(k);
             }
             v
@@ -732,6 +737,20 @@ fn the_pass_summarizes_as_summarize_does() {
         assert_eq!(json(&pass.summary), json(&alone), "{}", path.display());
         if alone.gc_cycles > 1 {
             assert!(pass.summary.gc_concurrent_ns > 0, "{}", path.display());
+        }
+        if alone.heap_alloc_max > 0 {
+            assert!(!pass.summary.heap.is_empty(), "{}", path.display());
+            assert!(pass.summary.heap.len() <= 256, "{}", path.display());
+            assert!(
+                pass.summary
+                    .heap
+                    .windows(2)
+                    .all(|w| w[0].at_ns < w[1].at_ns),
+                "{}",
+                path.display()
+            );
+            let peak = pass.summary.heap.iter().map(|p| p.alloc).max().unwrap_or(0);
+            assert!(peak <= pass.summary.heap_alloc_max, "{}", path.display());
         }
     }
 }
