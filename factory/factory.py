@@ -1021,14 +1021,16 @@ def gitlab_log(text: str, command: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_trace(ctx: Ctx, prog: str, first_word: str):
-    """Runs `bin/PROG -o trace/PROG.trace`, its stdout into
-    `trace/PROG.txt`, and checks it ran (stdout starts with `first_word`)."""
+def write_trace(ctx: Ctx, prog: str, first_word: str, extra=()):
+    """Runs `bin/PROG -o trace/PROG.trace` (and `extra` arguments), its
+    stdout into `trace/PROG.txt`, and checks it ran (stdout starts with
+    `first_word`)."""
     trace_dir = ctx.outdir / "trace"
     trace_dir.mkdir(parents=True, exist_ok=True)
     out = trace_dir / f"{prog}.trace"
     log_file = trace_dir / f"{prog}.txt"
-    rc, text, _ = run_capture([ctx.bin / prog, "-o", out], log_file, env=run_env(), timeout=120)
+    rc, text, _ = run_capture([ctx.bin / prog, "-o", out, *extra], log_file, env=run_env(),
+                              timeout=120)
     expect(rc == 0 and text.startswith(first_word), f"{prog}: rc={rc} {text[-300:]!r}")
     return [ctx.rel(out), ctx.rel(log_file)]
 
@@ -1055,8 +1057,13 @@ def case_gcsys(ctx: Ctx):
     """`bin/gcsys -o trace/gcsys.trace`: an execution trace of 200 ms of
     allocation churn (GC cycles back to back, mark assists) then 8,000
     write system calls into a pipe, with the runtime's own counts in
-    `trace/gcsys.txt` (gc=N, writes, bytes)."""
-    return write_trace(ctx, "gcsys", "gc=")
+    `trace/gcsys.txt` (gc=N, writes, bytes), and the program's own CPU
+    profile over the same stretch in `trace/gcsys.cpu.pb.gz` (its samples
+    are in the trace too)."""
+    trace_dir = ctx.outdir / "trace"
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    cpu = trace_dir / "gcsys.cpu.pb.gz"
+    return write_trace(ctx, "gcsys", "gc=", ["-cpu", cpu]) + [ctx.rel(cpu)]
 
 
 CASE_FUNCS = {
@@ -1079,7 +1086,7 @@ CASE_FUNCS = {
 
 
 # Bump a case's number when its recipe in this file changes.
-CASE_RECIPES = {"gcsys": 1, "citest": 1, "goleak": 4, "parked": 3, "racepanic": 2, "leak": 2, "rpcrace": 3,
+CASE_RECIPES = {"gcsys": 2, "citest": 1, "goleak": 4, "parked": 3, "racepanic": 2, "leak": 2, "rpcrace": 3,
                 "lockorder": 1, "metricsdeadlock": 1}
 # The same for the cores of a case (a case not listed keeps recipe 0).
 CORE_RECIPES = {"lockorder": 1, "metricsdeadlock": 1}

@@ -74,12 +74,12 @@ pub enum Kind {
     ContendedLock,
     /// (Execution trace) Runnable goroutines waited long for a P.
     SchedulingLatency,
+    /// (Execution trace) The GC took a large share of the Ps (low
+    /// mutator utilisation): before the assists, which are part of it.
+    GcPressure,
     /// (Execution trace) Goroutines spent a large share of the CPU
     /// assisting the GC.
     GcAssist,
-    /// (Execution trace) The GC took a large share of the Ps (low
-    /// mutator utilisation).
-    GcPressure,
     /// (Execution trace) Many more goroutines runnable at once than Ps.
     RunnablePileUp,
     /// (Execution trace) Goroutines blocked on channels, selects or locks

@@ -629,6 +629,8 @@ struct Builder {
     prev_time: Option<i64>,
     /// Mutator utilisation, when asked for.
     mmu: Option<crate::mmu::Tracker>,
+    /// CPU samples per interned stack, when asked for.
+    cpu: Option<Vec<i64>>,
     /// The reason of each thread's open stop of the world (for the MMU).
     stw_open: FxHashMap<u64, String>,
 }
@@ -681,6 +683,11 @@ struct GState {
     /// lookup, not one per profile.
     open: [Option<(i64, u32)>; MAX_TRACKERS],
 }
+
+/// What one CPU sample stands for: runtime/pprof samples at 100 Hz (the
+/// trace does not say; a program that set another rate scales every
+/// figure by the same factor, shares are unchanged).
+const CPU_PERIOD_NS: i64 = 10_000_000;
 
 /// GC stops and marking phases kept for the context of stretches (a
 /// trace with more keeps the first ones).
@@ -881,6 +888,7 @@ impl Builder {
         recs: impl Iterator<Item = Result<Rec>>,
         strings: &HashMap<u64, String>,
         stacks: &HashMap<u64, Vec<[u64; 4]>>,
+        cpu: &[(u64, u64)],
     ) -> Result<()> {
         if let Some(u) = &mut self.mmu {
             u.generation();
@@ -929,6 +937,17 @@ impl Builder {
             }
             i
         };
+        if self.cpu.is_some() {
+            for &(id, n) in cpu {
+                let s = stack_of(self, id);
+                if let Some(per) = &mut self.cpu {
+                    if per.len() <= s {
+                        per.resize(s + 1, 0);
+                    }
+                    per[s] += i64::try_from(n).unwrap_or(i64::MAX);
+                }
+            }
+        }
         let reason = |id: u64| strings.get(&id).map_or("", String::as_str);
         // This generation's string ids of reasons, interned.
         let mut reason_ids: FxHashMap<u64, u32> = FxHashMap::default();
@@ -1345,9 +1364,10 @@ impl Builder {
         out
     }
 
-    fn finish(self) -> Vec<Analysis> {
+    fn finish(self) -> (Vec<Analysis>, Option<Profile>) {
         let Builder {
             trackers,
+            cpu,
             state,
             stw_spans,
             gc_spans,
@@ -1357,7 +1377,23 @@ impl Builder {
             first_time,
             ..
         } = self;
-        trackers
+        let cpu = cpu.filter(|per| per.iter().any(|n| *n > 0)).map(|per| {
+            let per_stack: FxHashMap<usize, (i64, i64)> = per
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(s, n)| (s, (*n, n.saturating_mul(CPU_PERIOD_NS))))
+                .collect();
+            let mut p = build_profile(
+                &stacks,
+                &per_stack,
+                [("samples", "count"), ("cpu", "nanoseconds")],
+            );
+            p.period_type = ValueType::new("cpu", "nanoseconds");
+            p.period = CPU_PERIOD_NS;
+            p
+        });
+        let analyses = trackers
             .into_iter()
             .map(|mut tr| {
                 // A goroutine that never ran counts whole; one that ran
@@ -1382,7 +1418,11 @@ impl Builder {
                 by_stack.sort_by_key(|b| std::cmp::Reverse(b.2));
                 Analysis {
                     kind: tr.kind.unwrap_or(Kind::Sync),
-                    profile: build_profile(&stacks, &per_stack),
+                    profile: build_profile(
+                        &stacks,
+                        &per_stack,
+                        [("contentions", "count"), ("delay", "nanoseconds")],
+                    ),
                     worst: tr
                         .worst
                         .iter()
@@ -1428,16 +1468,19 @@ impl Builder {
                     durations: tr.latency.clone(),
                 }
             })
-            .collect()
+            .collect();
+        (analyses, cpu)
     }
 }
 
-fn build_profile(stacks: &[Vec<FrameKey>], per_stack: &FxHashMap<usize, (i64, i64)>) -> Profile {
+/// A profile of two values per stack, of the types named.
+fn build_profile(
+    stacks: &[Vec<FrameKey>],
+    per_stack: &FxHashMap<usize, (i64, i64)>,
+    types: [(&str, &str); 2],
+) -> Profile {
     let mut p = Profile {
-        sample_types: vec![
-            ValueType::new("contentions", "count"),
-            ValueType::new("delay", "nanoseconds"),
-        ],
+        sample_types: types.iter().map(|(t, u)| ValueType::new(t, u)).collect(),
         samples: Samples::new(),
         ..Profile::default()
     };
@@ -1571,6 +1614,8 @@ pub struct Request {
     pub export: Option<Box<dyn crate::export::Sink>>,
     /// Follow mutator utilisation, counting against it what these say.
     pub utilization: Option<crate::mmu::Flags>,
+    /// Build a CPU profile from the trace's CPU samples.
+    pub cpu: bool,
 }
 
 /// What one pass over a trace found, as its [`Request`] asked.
@@ -1582,6 +1627,11 @@ pub struct Output {
     pub transitions: Vec<Transition>,
     pub user: UserStats,
     pub utilization: Option<crate::mmu::Utilization>,
+    /// The CPU profile of the trace's CPU samples (when asked for and the
+    /// trace has some): `samples/count` and `cpu/nanoseconds`, each
+    /// sample counted as 10 ms (runtime/pprof's 100 Hz; the trace does not
+    /// record the rate).
+    pub cpu: Option<Profile>,
     /// The most goroutines runnable at once, and when (ns from the
     /// trace's first event).
     pub runnable_peak: (i64, i64),
@@ -1608,6 +1658,7 @@ pub fn read<R: BufRead + Send>(r: R, req: Request) -> Result<Output> {
         transitions,
         export,
         utilization,
+        cpu,
     } = req;
     if kinds.len() > MAX_TRACKERS {
         return Err(crate::Error::Internal(
@@ -1628,6 +1679,7 @@ pub fn read<R: BufRead + Send>(r: R, req: Request) -> Result<Output> {
         log: transitions.map(|filter| (filter, Vec::new())),
         user: Some(UserStats::default()),
         mmu: utilization.map(crate::mmu::Tracker::new),
+        cpu: cpu.then(Vec::new),
         ..Builder::default()
     };
     let (truncated, summary) = std::thread::scope(|scope| {
@@ -1657,6 +1709,8 @@ enum Msg {
     Begin {
         strings: std::sync::Arc<HashMap<u64, String>>,
         stacks: HashMap<u64, Vec<[u64; 4]>>,
+        /// CPU samples: (stack id, count).
+        cpu: Vec<(u64, u64)>,
         ns_per_tick: f64,
     },
     Events(Vec<Rec>),
@@ -1694,6 +1748,7 @@ impl Producer<'_> {
         batches: &[EventBatch],
         strings: std::sync::Arc<HashMap<u64, String>>,
         stacks: HashMap<u64, Vec<[u64; 4]>>,
+        cpu: FxHashMap<u64, u64>,
         ns_per_tick: f64,
         send: bool,
     ) -> bool {
@@ -1701,6 +1756,7 @@ impl Producer<'_> {
             let begin = Msg::Begin {
                 strings: strings.clone(),
                 stacks,
+                cpu: cpu.into_iter().collect(),
                 ns_per_tick,
             };
             if self.tx.send(begin).is_err() {
@@ -1777,6 +1833,7 @@ fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) {
     let mut batches: Vec<EventBatch> = Vec::new();
     let mut strings: HashMap<u64, String> = HashMap::new();
     let mut stacks: HashMap<u64, Vec<[u64; 4]>> = HashMap::new();
+    let mut cpu: FxHashMap<u64, u64> = FxHashMap::default();
     let mut ns_per_tick = 1.0f64;
     let mut generation: Option<u64> = None;
     let mut truncated = None;
@@ -1799,7 +1856,8 @@ fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) {
         let (g, m, time, size) = (arg(0), arg(1), arg(2), arg(3));
         if generation.is_some() && generation != Some(g) {
             let (s, k) = (std::mem::take(&mut strings), std::mem::take(&mut stacks));
-            if !p.generation(&batches, s.into(), k, ns_per_tick, true) {
+            let c = std::mem::take(&mut cpu);
+            if !p.generation(&batches, s.into(), k, c, ns_per_tick, true) {
                 return;
             }
             batches.clear();
@@ -1819,6 +1877,7 @@ fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) {
                 let mut t = TableBatch {
                     strings: &mut strings,
                     stacks: &mut stacks,
+                    cpu: &mut cpu,
                     ns_per_tick: &mut ns_per_tick,
                     tally: &mut p.tally,
                 };
@@ -1840,6 +1899,7 @@ fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) {
         &batches,
         last.into(),
         stacks,
+        cpu,
         ns_per_tick,
         truncated.is_none(),
     ) {
@@ -1859,6 +1919,8 @@ fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) {
 struct TableBatch<'a> {
     strings: &'a mut HashMap<u64, String>,
     stacks: &'a mut HashMap<u64, Vec<[u64; 4]>>,
+    /// CPU samples by stack id.
+    cpu: &'a mut FxHashMap<u64, u64>,
     ns_per_tick: &'a mut f64,
     tally: &'a mut Tally,
 }
@@ -1895,6 +1957,7 @@ impl TableBatch<'_> {
                 ev::FREQUENCY if arg(0) > 0 => {
                     *self.ns_per_tick = 1.0 / (arg(0) as f64 / 1e9);
                 }
+                ev::CPU_SAMPLE => *self.cpu.entry(arg(4)).or_default() += 1,
                 _ => {}
             }
         }
@@ -1913,6 +1976,7 @@ fn consume(
             Ok(Msg::Begin {
                 strings,
                 stacks,
+                cpu,
                 ns_per_tick,
             }) => {
                 b.ns_per_tick = ns_per_tick;
@@ -1920,7 +1984,7 @@ fn consume(
                     rx,
                     chunk: Vec::new().into_iter(),
                 };
-                b.generation(events, &strings, &stacks)?;
+                b.generation(events, &strings, &stacks, &cpu)?;
             }
             Ok(Msg::Done { truncated, summary }) => return Ok((truncated, *summary)),
             Ok(Msg::Failed(e)) => return Err(e),
@@ -1992,7 +2056,7 @@ fn finish(mut b: Builder, goroutines: bool, truncated: Option<String>) -> Result
     let utilization = b.mmu.take().map(|u| u.finish(origin));
     let runnable_peak = (b.runnable_peak.0, b.runnable_peak.1 - origin);
     let procs = b.procs;
-    let mut analyses = b.finish();
+    let (mut analyses, cpu) = b.finish();
     for a in &mut analyses {
         a.truncated.clone_from(&truncated);
     }
@@ -2002,6 +2066,7 @@ fn finish(mut b: Builder, goroutines: bool, truncated: Option<String>) -> Result
         transitions,
         user,
         utilization,
+        cpu,
         runnable_peak,
         procs,
         summary: Summary::default(),

@@ -5,7 +5,9 @@
 // collector at its default pace, so GC cycles follow one another and
 // allocating goroutines are made to assist. Phase two: 4 goroutines each
 // make -writes (default 2000) write system calls of 4 KiB into a pipe that
-// one goroutine drains. It then prints what the runtime counted, as the
+// one goroutine drains. With -cpu FILE it profiles CPU over the same
+// stretch (runtime/pprof), so the trace holds the same CPU samples as the
+// profile. It then prints what the runtime counted, as the
 // oracle for gosleuth's trace reader: gc=N (cycles completed while
 // tracing, from MemStats), writes=N and bytes=N. (runtime/metrics' mark
 // worker and assist CPU times are not printed: they are estimates that
@@ -18,6 +20,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"runtime/trace"
 	"sync"
 	"time"
@@ -32,6 +35,7 @@ func main() {
 	out := flag.String("o", "trace.out", "where to write the trace")
 	alloc := flag.Duration("alloc", 200*time.Millisecond, "how long to allocate")
 	writes := flag.Int("writes", 2000, "write system calls per writer")
+	cpu := flag.String("cpu", "", "also profile CPU while tracing, into this file (the samples go to the trace too)")
 	flag.Parse()
 	f, err := os.Create(*out)
 	if err != nil {
@@ -43,6 +47,16 @@ func main() {
 	if err := trace.Start(f); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	var cpuFile *os.File
+	if *cpu != "" {
+		if cpuFile, err = os.Create(*cpu); err == nil {
+			err = pprof.StartCPUProfile(cpuFile)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 
 	// Phase one: allocation churn.
@@ -89,6 +103,10 @@ func main() {
 	pw.Close()
 	n := <-drained
 
+	if cpuFile != nil {
+		pprof.StopCPUProfile()
+		cpuFile.Close()
+	}
 	trace.Stop()
 	if err := f.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

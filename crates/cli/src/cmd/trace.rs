@@ -24,8 +24,9 @@ pub struct TraceArgs {
     pub wire: bool,
 
     /// Write a blocking profile instead, as `go tool trace -pprof=TYPE`
-    /// does: net, sync, syscall or sched (gzipped profile.proto on
-    /// standard output, or in -o FILE).
+    /// does: net, sync, syscall or sched; or `cpu`, the CPU profile of the
+    /// trace's CPU samples (when the program profiled CPU while traced).
+    /// A gzipped profile.proto on standard output, or in -o FILE.
     #[arg(long, value_name = "TYPE")]
     pub pprof: Option<String>,
 
@@ -162,10 +163,25 @@ pub fn run(mut args: TraceArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(kind) = &args.pprof {
-        let k = gosleuth_trace::profiles::Kind::parse(kind)
-            .with_context(|| format!("--pprof {kind}: expected net, sync, syscall or sched"))?;
-        let p =
-            gosleuth_trace::profiles::blocking_profile(open()?, k).with_context(|| name.clone())?;
+        let p = if kind == "cpu" {
+            let req = gosleuth_trace::profiles::Request {
+                cpu: true,
+                ..Default::default()
+            };
+            let got = gosleuth_trace::profiles::read(open()?, req).with_context(|| name.clone())?;
+            got.cpu.with_context(|| {
+                format!(
+                    "{name}: the trace holds no CPU samples: the program was not profiling CPU \
+                     while it was traced (run pprof.StartCPUProfile, or fetch \
+                     /debug/pprof/profile, during the trace)"
+                )
+            })?
+        } else {
+            let k = gosleuth_trace::profiles::Kind::parse(kind).with_context(|| {
+                format!("--pprof {kind}: expected net, sync, syscall, sched or cpu")
+            })?;
+            gosleuth_trace::profiles::blocking_profile(open()?, k).with_context(|| name.clone())?
+        };
         match &args.output {
             Some(path) => {
                 let f = std::fs::File::create(path)

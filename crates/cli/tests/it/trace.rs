@@ -273,6 +273,8 @@ fn the_gcs_share_and_the_mmu_are_reported() {
     let o = gosleuth(&["trace", p]);
     assert!(o.status.success(), "{o:?}");
     let out = stdout(&o);
+    // The GC's share leads (the assists, when they are a finding too, are
+    // part of it).
     let first = out.lines().nth(2).unwrap_or("");
     assert!(
         first.contains("the GC took") && first.contains("[gc_pressure"),
@@ -342,6 +344,41 @@ fn latency_causes_pile_ups_and_windows() {
     assert!(!o.status.success());
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("expected FROM-TO"),
+        "{o:?}"
+    );
+}
+
+/// `--pprof cpu` writes the trace's CPU samples as a profile go tool pprof
+/// reads (the GC-heavy program profiled CPU while traced), and says what is
+/// missing for a trace without samples.
+#[test]
+fn the_cpu_samples_of_a_trace_are_a_profile() {
+    let dir = kit::evidence("installed", &["gcsys", "tracer"]).join("trace");
+    let out = std::env::temp_dir().join(format!("gosleuth-cpu-{}.pb.gz", std::process::id()));
+    let trace = dir.join("gcsys.trace");
+    let o = gosleuth(&[
+        "trace",
+        "--pprof",
+        "cpu",
+        "-o",
+        out.to_str().unwrap(),
+        trace.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let o = Command::new("go")
+        .args(["tool", "pprof", "-top"])
+        .arg(&out)
+        .output()
+        .expect("go tool pprof");
+    let top = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && top.contains("Type: cpu"), "{top}");
+    let _ = std::fs::remove_file(&out);
+
+    let plain = dir.join("tracer.trace");
+    let o = gosleuth(&["trace", "--pprof", "cpu", plain.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no CPU samples"),
         "{o:?}"
     );
 }

@@ -890,3 +890,77 @@ fn generations_are_indexed_and_read_alone() {
     assert_eq!(batches, whole.batches);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The trace's CPU samples, as a profile, are the program's own CPU
+/// profile taken over the same stretch (runtime/pprof sends each sample to
+/// both): `go tool pprof -top` of the two has the same top function, with
+/// its flat share within 5 points, and totals within 10%.
+#[test]
+fn the_traces_cpu_samples_are_the_programs_cpu_profile() {
+    use gosleuth_trace::profiles::{Request, read};
+    // (total, [(function, flat %)]) of `go tool pprof -top`.
+    let top = |path: &std::path::Path| -> (f64, Vec<(String, f64)>) {
+        let o = Command::new("go")
+            .args(["tool", "pprof", "-top", "-nodecount=5"])
+            .arg(path)
+            .output()
+            .expect("go tool pprof");
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        let total = text
+            .lines()
+            .find_map(|l| {
+                l.split(" of ")
+                    .nth(1)?
+                    .strip_suffix(" total")
+                    .map(str::to_string)
+            })
+            .and_then(|t| {
+                let (n, unit) = t
+                    .trim()
+                    .split_at(t.trim().find(|c: char| c.is_alphabetic())?);
+                let n: f64 = n.parse().ok()?;
+                Some(if unit == "s" { n * 1000.0 } else { n })
+            })
+            .unwrap_or_else(|| panic!("no total in\n{text}"));
+        let rows = text
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with("flat"))
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let pct = f.get(1)?.strip_suffix('%')?.parse().ok()?;
+                Some((f[5..].join(" "), pct))
+            })
+            .collect();
+        (total, rows)
+    };
+    let dir = std::env::temp_dir().join(format!("gosleuth-cpu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for go in trace_versions() {
+        let (path, _) = gcsys(&go);
+        let own = path.with_file_name("gcsys.cpu.pb.gz");
+        let req = Request {
+            cpu: true,
+            ..Request::default()
+        };
+        let got = read(BufReader::new(std::fs::File::open(&path).unwrap()), req).expect("read");
+        let p = got.cpu.expect("CPU samples in the trace");
+        let ours = dir.join(format!("{go}.pb.gz"));
+        gosleuth_pprof::proto::write_gzip(&p, std::fs::File::create(&ours).unwrap())
+            .expect("write");
+        let (t_ours, rows_ours) = top(&ours);
+        let (t_own, rows_own) = top(&own);
+        assert!(
+            (t_ours - t_own).abs() <= 0.1 * t_own,
+            "{go}: {t_ours} ms of samples in the trace, {t_own} ms in the program's profile"
+        );
+        let (f_ours, pct_ours) = &rows_ours[0];
+        let (f_own, pct_own) = &rows_own[0];
+        assert_eq!(f_ours, f_own, "{go}: {rows_ours:?} vs {rows_own:?}");
+        assert!(
+            (pct_ours - pct_own).abs() <= 5.0,
+            "{go}: {rows_ours:?} vs {rows_own:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
