@@ -8,8 +8,17 @@
 //! goroutines created and ended, GC cycles, stops of the world with their
 //! reasons and durations, Ps, threads, the heap.
 //!
+//! [`profiles::read`] is the one pass everything else rides on (two
+//! threads: a reader that merges each generation's batches into time order
+//! and tallies the summary, and the caller's thread following the
+//! goroutines): blocking profiles as `go tool trace -pprof` makes them,
+//! goroutine groups, transitions, the timeline [`export`], the CPU samples'
+//! profile, and the mutator utilisation that [`mmu`] turns into MMU
+//! curves. [`findings`] reads one pass's output; [`index`] lists the
+//! generations so a window of time can be read alone.
+//!
 //! Nothing here prints or keeps the trace: memory grows with one
-//! generation's string table, not with the file.
+//! generation's bytes and the goroutines alive, not with the file.
 
 #![forbid(unsafe_code)]
 
