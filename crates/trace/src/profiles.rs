@@ -278,6 +278,12 @@ struct Life {
     exec: i64,
     sched: i64,
     syscall: i64,
+    /// Time running inside mark assists (a goroutine can park inside one:
+    /// that time is not counted), whether it is inside one, and since when
+    /// it has run in it.
+    assist: i64,
+    in_assist: bool,
+    assist_since: i64,
     /// Time blocked by reason index (a handful of reasons each).
     blocked: Vec<(u32, i64)>,
 }
@@ -318,6 +324,7 @@ fn add_life(
     g.exec_ns += life.exec;
     g.sched_wait_ns += life.sched;
     g.syscall_ns += life.syscall;
+    g.gc_assist_ns += life.assist;
     for (reason, ns) in life.blocked {
         let why = reasons.get(reason as usize).map_or("", String::as_str);
         match g.blocked_ns.get_mut(why) {
@@ -342,6 +349,8 @@ pub struct GoroutineGroup {
     pub exec_ns: i64,
     pub sched_wait_ns: i64,
     pub syscall_ns: i64,
+    /// Of the running time: assisting the GC (mark assists).
+    pub gc_assist_ns: i64,
     pub blocked_ns: std::collections::BTreeMap<String, i64>,
     /// Of those alive at the end, how many spent over 90% of the trace
     /// blocked on channels, selects or locks, and the reason most of that
@@ -825,6 +834,14 @@ impl Builder {
                 ..Life::default()
             });
             life.close(t);
+            if life.in_assist {
+                // Only the running part of an assist counts.
+                if life.state == State::Running && to != State::Running {
+                    life.assist += t - life.assist_since;
+                } else if to == State::Running {
+                    life.assist_since = t;
+                }
+            }
             life.state = to;
             life.reason = reason;
         }
@@ -1140,6 +1157,19 @@ impl Builder {
                     self.global(crate::export::STW_TRACK, "", t, false);
                 }
                 ev::PROCS_CHANGE => self.procs = self.procs.max(r.a[0]),
+                ev::GC_MARK_ASSIST_BEGIN | ev::GC_MARK_ASSIST_END => {
+                    if let (Some(lives), Some(g)) = (&mut self.lives, cur) {
+                        let life = lives.entry(g).or_default();
+                        if r.typ == ev::GC_MARK_ASSIST_BEGIN {
+                            life.in_assist = true;
+                            life.assist_since = t;
+                        } else if std::mem::take(&mut life.in_assist)
+                            && life.state == State::Running
+                        {
+                            life.assist += t - life.assist_since;
+                        }
+                    }
+                }
                 ev::USER_TASK_BEGIN => {
                     if let Some(u) = &mut self.user {
                         u.open_tasks.insert(r.a[0], (reason(r.a[2]).to_string(), t));

@@ -412,9 +412,14 @@ fn goroutine_groups(out: &mut String, groups: &[gosleuth_trace::profiles::Gorout
             &g.entry
         };
         out.push_str(&format!(
-            "  {:>5} x {entry}\n        running {}, runnable {}, syscalls {}, blocked {}{top}\n",
+            "  {:>5} x {entry}\n        running {}{}, runnable {}, syscalls {}, blocked {}{top}\n",
             g.count,
             ms(g.exec_ns as u64),
+            if g.gc_assist_ns > 0 {
+                format!(" (assisting the GC {})", ms(g.gc_assist_ns as u64))
+            } else {
+                String::new()
+            },
             ms(g.sched_wait_ns as u64),
             ms(g.syscall_ns as u64),
             ms(blocked as u64),

@@ -964,3 +964,90 @@ fn the_traces_cpu_samples_are_the_programs_cpu_profile() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Each goroutine group's time assisting the GC is the time Go's reader
+/// (`go tool trace -d=parsed`) shows its goroutines running inside `GC mark
+/// assist` ranges (a goroutine can park inside one; that part is not
+/// counted), within 10 ns per stretch, on the GC-heavy program's trace.
+#[test]
+fn goroutine_groups_carry_their_gc_assists() {
+    use gosleuth_trace::profiles::{Request, read};
+    let (path, _) = gcsys("installed");
+    let req = Request {
+        goroutines: true,
+        ..Request::default()
+    };
+    let got = read(BufReader::new(std::fs::File::open(&path).unwrap()), req).expect("read");
+    let ours: i64 = got.groups.iter().map(|g| g.gc_assist_ns).sum();
+    let o = Command::new("go")
+        .args(["tool", "trace", "-d=parsed"])
+        .arg(&path)
+        .output()
+        .expect("go tool trace");
+    let text = String::from_utf8_lossy(&o.stdout);
+    // Per goroutine: inside an assist, running, and since when it has run
+    // inside one.
+    let mut state: BTreeMap<u64, (bool, bool, i64)> = BTreeMap::new();
+    let (mut theirs, mut stretches) = (0i64, 0i64);
+    for l in text.lines() {
+        let Some(t) = l
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("Time="))
+            .and_then(|t| t.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        if l.contains("Name=\"GC mark assist\"") {
+            let Some(g) = l
+                .split("Scope=Goroutine(")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .and_then(|g| g.parse().ok())
+            else {
+                continue;
+            };
+            let e = state.entry(g).or_insert((false, true, t));
+            if l.contains(" RangeBegin ") || l.contains(" RangeActive ") {
+                *e = (true, e.1, t);
+            } else if e.0 {
+                if e.1 {
+                    theirs += t - e.2;
+                    stretches += 1;
+                }
+                e.0 = false;
+            }
+        } else if let Some(rest) = l.split(" GoID=").nth(1) {
+            let mut it = rest.split_whitespace();
+            let (Some(g), Some((from, to))) = (
+                it.next().and_then(|g| g.parse::<u64>().ok()),
+                it.next().and_then(|c| c.split_once("->")),
+            ) else {
+                continue;
+            };
+            let e = state.entry(g).or_insert((false, false, t));
+            let (was, now) = (from == "Running", to == "Running");
+            if e.0 && was && !now {
+                theirs += t - e.2;
+                stretches += 1;
+            }
+            if e.0 && now && !was {
+                e.2 = t;
+            }
+            e.1 = now;
+        }
+    }
+    assert!(stretches > 0, "no mark assists in the trace");
+    assert!(
+        (ours - theirs).abs() <= 10 * stretches,
+        "groups assisted {ours} ns running, Go's reader shows {theirs} ns in {stretches} stretches"
+    );
+    let allocators = got
+        .groups
+        .iter()
+        .find(|g| g.entry == "main.main.func1")
+        .expect("the allocators' group");
+    assert!(
+        allocators.gc_assist_ns > 0 && allocators.gc_assist_ns <= allocators.exec_ns,
+        "{allocators:?}"
+    );
+}
