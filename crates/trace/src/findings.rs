@@ -188,20 +188,29 @@ pub fn findings(s: &Summary, pass: &Output) -> Vec<Finding> {
         });
     }
     let cpu = s.duration_ns as f64 * s.procs.max(1) as f64;
-    if cpu > 0.0 && s.gc_assist_ns as f64 >= ASSIST_SHARE * cpu {
+    // The goroutines' running time inside assists when the pass followed
+    // them; else the summary's (begin to end on one thread, which also
+    // counts a goroutine parked inside an assist).
+    let assist: i64 = pass.groups.iter().map(|g| g.gc_assist_ns).sum();
+    let assist = if pass.groups.is_empty() {
+        s.gc_assist_ns as f64
+    } else {
+        assist as f64
+    };
+    if cpu > 0.0 && assist >= ASSIST_SHARE * cpu {
         out.push(Finding {
             kind: Kind::GcAssist,
             severity: Severity::Warning,
             confidence: Confidence::High,
             title: format!(
                 "GC assists took {:.0}% of the CPU time",
-                s.gc_assist_ns as f64 / cpu * 100.0
+                assist / cpu * 100.0
             ),
             explanation: format!(
-                "Goroutines spent {} assisting the GC (marking instead of doing their work) over \
-                 {} on {} Ps: they allocate faster than the background workers mark. Allocate \
-                 less, or give the GC more room (GOGC, GOMEMLIMIT).",
-                ms(s.gc_assist_ns as f64),
+                "Goroutines spent {} running GC mark assists (marking instead of doing their \
+                 work) over {} on {} Ps: they allocate faster than the background workers mark. \
+                 Allocate less, or give the GC more room (GOGC, GOMEMLIMIT).",
+                ms(assist),
                 ms(s.duration_ns as f64),
                 s.procs
             ),
