@@ -196,6 +196,7 @@ fn merge<'a>(
     batches: &'a [EventBatch],
     version: u32,
     counts: &'a mut Counts,
+    sched: &'a mut ProcOrder,
 ) -> Result<impl Iterator<Item = Result<Rec>> + 'a> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
@@ -233,11 +234,41 @@ fn merge<'a>(
             }
         }
     }
+    // Threads whose next event must wait for another thread's (see
+    // `ProcOrder::ready`), set aside until something else happened.
+    let mut waiting: Vec<Reverse<(u64, usize, usize)>> = Vec::new();
     Ok(std::iter::from_fn(move || {
+        loop {
+            match heap.peek() {
+                Some(&Reverse((_, _, k))) => {
+                    let ready = streams[k].2.next.as_ref().is_none_or(|r| sched.ready(r));
+                    if !ready {
+                        waiting.extend(heap.pop());
+                        continue;
+                    }
+                }
+                // Every thread waits on another: the trace is not what the
+                // rules expect, so go on in time order rather than stop.
+                None if !waiting.is_empty() => {
+                    waiting.sort();
+                    let first = waiting.remove(0);
+                    heap.push(first);
+                }
+                None => return None,
+            }
+            break;
+        }
         let mut top = heap.peek_mut()?;
         let k = top.0.2;
         let (rest, batch, c) = &mut streams[k];
-        let rec = c.next.take()?;
+        let mut rec = c.next.take()?;
+        sched.apply(&rec);
+        // A goroutine's status names the thread it runs on: by its dense
+        // number, as everywhere after this.
+        if matches!(rec.typ, ev::GO_STATUS | ev::GO_STATUS_STACK) && rec.a[1] != u64::MAX {
+            let next = sched.dense.len() as u64;
+            rec.a[1] = *sched.dense.entry(rec.a[1]).or_insert(next);
+        }
         if let Err(e) = c.advance(counts) {
             return Some(Err(e));
         }
@@ -257,13 +288,96 @@ fn merge<'a>(
         }
         match &c.next {
             // Replace the top in place: one sift instead of a pop and a push.
-            Some(n) => *top = Reverse((n.ts, *batch, k)),
+            Some(n) => {
+                *top = Reverse((n.ts, *batch, k));
+                drop(top);
+            }
             None => {
                 std::collections::binary_heap::PeekMut::pop(top);
             }
         }
+        // Something happened: the waiting threads may go on.
+        heap.extend(waiting.drain(..));
         Some(Ok(rec))
     }))
+}
+
+/// The little of the scheduler's state that orders events across threads
+/// where their timestamps cannot (as Go's reader orders them): a thread
+/// back from a system call that lost its P (`GoSyscallEndBlocked`) comes
+/// after the P left the syscall state, and a steal (`ProcSteal`) after the
+/// P entered it. Threads are the reader's dense numbers; Ps by id.
+#[derive(Debug, Default)]
+pub(crate) struct ProcOrder {
+    /// The P each thread holds.
+    p_of_m: FxHashMap<u64, u64>,
+    /// Ps in a system call.
+    in_syscall: FxHashSet<u64>,
+    /// Raw thread ids (a steal names its victim by one) to dense numbers.
+    pub(crate) dense: FxHashMap<u64, u64>,
+}
+
+impl ProcOrder {
+    fn ready(&self, r: &Rec) -> bool {
+        match r.typ {
+            ev::GO_SYSCALL_END_BLOCKED => self
+                .p_of_m
+                .get(&r.m)
+                .is_none_or(|p| !self.in_syscall.contains(p)),
+            ev::PROC_STEAL => self.in_syscall.contains(&r.a[0]),
+            _ => true,
+        }
+    }
+
+    fn apply(&mut self, r: &Rec) {
+        match r.typ {
+            ev::PROC_START => {
+                self.p_of_m.insert(r.m, r.a[0]);
+                self.in_syscall.remove(&r.a[0]);
+            }
+            ev::PROC_STOP => {
+                if let Some(p) = self.p_of_m.remove(&r.m) {
+                    self.in_syscall.remove(&p);
+                }
+            }
+            ev::PROC_STEAL => {
+                let p = r.a[0];
+                self.in_syscall.remove(&p);
+                if let Some(victim) = self.dense.get(&r.a[2]) {
+                    if self.p_of_m.get(victim) == Some(&p) {
+                        self.p_of_m.remove(victim);
+                    }
+                }
+                if self.p_of_m.get(&r.m) == Some(&p) {
+                    self.p_of_m.remove(&r.m);
+                }
+            }
+            // A P's state at a generation's start, on its thread's batch
+            // (1 running, 3 in a syscall).
+            ev::PROC_STATUS => {
+                let (p, st) = (r.a[0], r.a[1]);
+                if matches!(st, 1 | 3) {
+                    self.p_of_m.insert(r.m, p);
+                }
+                if st == 3 {
+                    self.in_syscall.insert(p);
+                } else {
+                    self.in_syscall.remove(&p);
+                }
+            }
+            ev::GO_SYSCALL_BEGIN => {
+                if let Some(&p) = self.p_of_m.get(&r.m) {
+                    self.in_syscall.insert(p);
+                }
+            }
+            ev::GO_SYSCALL_END => {
+                if let Some(&p) = self.p_of_m.get(&r.m) {
+                    self.in_syscall.remove(&p);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A goroutine's time by state as the trace goes.
@@ -1761,14 +1875,15 @@ struct Producer<'a> {
     tx: &'a std::sync::mpsc::SyncSender<Msg>,
     version: u32,
     tally: Tally,
-    /// Threads numbered densely as they are met (see `PerM`).
-    dense: FxHashMap<u64, u64>,
+    /// Cross-thread ordering state, and the threads numbered densely as
+    /// they are met (see `PerM`).
+    order: ProcOrder,
 }
 
 impl Producer<'_> {
     fn dense(&mut self, m: u64) -> u64 {
-        let next = self.dense.len() as u64;
-        *self.dense.entry(m).or_insert(next)
+        let next = self.order.dense.len() as u64;
+        *self.order.dense.entry(m).or_insert(next)
     }
 
     /// Merges a generation's batches and sends its events (only tallies
@@ -1796,7 +1911,7 @@ impl Producer<'_> {
         let mut counts = [0u64; crate::spec::SPECS.len()];
         let mut chunk = Vec::with_capacity(if send { CHUNK } else { 0 });
         {
-            let recs = match merge(batches, self.version, &mut counts) {
+            let recs = match merge(batches, self.version, &mut counts, &mut self.order) {
                 Ok(recs) => recs,
                 Err(e) => {
                     // The error reaches the other side; this side stops.
@@ -1805,7 +1920,7 @@ impl Producer<'_> {
                 }
             };
             for r in recs {
-                let mut r = match r {
+                let r = match r {
                     Ok(r) => r,
                     Err(e) => {
                         let _ = self.tx.send(Msg::Failed(e));
@@ -1815,10 +1930,6 @@ impl Producer<'_> {
                 self.tally.timed(r.typ, r.m, r.ts, &r.a);
                 if !send {
                     continue;
-                }
-                // A goroutine's status names the thread it runs on.
-                if matches!(r.typ, ev::GO_STATUS | ev::GO_STATUS_STACK) && r.a[1] != u64::MAX {
-                    r.a[1] = self.dense(r.a[1]);
                 }
                 chunk.push(r);
                 if chunk.len() == CHUNK {
@@ -1857,7 +1968,7 @@ fn produce<R: BufRead>(r: R, tx: &std::sync::mpsc::SyncSender<Msg>) {
         tx,
         version,
         tally: Tally::new(version),
-        dense: FxHashMap::default(),
+        order: ProcOrder::default(),
     };
     let mut ev = RawEvent::default();
     let mut batches: Vec<EventBatch> = Vec::new();

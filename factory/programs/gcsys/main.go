@@ -2,8 +2,9 @@
 // garbage collector and the kernel busy, to the file named by -o. Phase
 // one: 4 goroutines allocate 64 KiB buffers as fast as they can, keeping
 // the last 256 of each alive, for -alloc (default 200ms), with the
-// collector at its default pace, so GC cycles follow one another and
-// allocating goroutines are made to assist. Phase two: 4 goroutines each
+// collector at GOGC=10, so GC cycles follow one another, allocating
+// goroutines are made to assist, and the GC takes a large share of the
+// CPU. Phase two: 4 goroutines each
 // make -writes (default 2000) write system calls of 4 KiB into a pipe that
 // one goroutine drains. With -cpu FILE it profiles CPU over the same
 // stretch (runtime/pprof), so the trace holds the same CPU samples as the
@@ -20,6 +21,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 	"sync"
@@ -59,7 +61,9 @@ func main() {
 		}
 	}
 
-	// Phase one: allocation churn.
+	// Phase one: allocation churn, with the collector at GOGC=10 so that
+	// it takes a large share of the CPU (cycles back to back, assists).
+	old := debug.SetGCPercent(10)
 	var wg sync.WaitGroup
 	end := time.Now().Add(*alloc)
 	for w := 0; w < allocators; w++ {
@@ -74,6 +78,7 @@ func main() {
 		}(w)
 	}
 	wg.Wait()
+	debug.SetGCPercent(old)
 
 	// Phase two: write system calls into a pipe.
 	r, pw, err := os.Pipe()
