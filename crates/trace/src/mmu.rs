@@ -91,6 +91,9 @@ pub(crate) struct Tracker {
     points: Vec<(i64, f64)>,
     last_time: Option<i64>,
     capped: bool,
+    /// (Ps taken, Ps) at the last point recorded: an event that changes
+    /// neither changes nothing (most events).
+    last_key: (usize, usize),
 }
 
 impl Tracker {
@@ -107,6 +110,7 @@ impl Tracker {
             points: Vec::new(),
             last_time: None,
             capped: false,
+            last_key: (usize::MAX, 0),
         }
     }
 
@@ -145,6 +149,7 @@ impl Tracker {
         if self.procs.last().is_none_or(|&(_, m)| m != n) {
             self.procs.push((t, n));
         }
+        self.last_key = (usize::MAX, 0);
     }
 
     /// A stop of the world with this reason begins or ends.
@@ -198,6 +203,7 @@ impl Tracker {
                 let n = self.procs.get(pi).map_or(1, |&(_, n)| n.max(1));
                 point.1 = (point.1 - 1.0 / n as f64).max(0.0);
             }
+            self.last_key = (usize::MAX, 0);
         }
         if assist {
             self.assist(g, p, true);
@@ -242,6 +248,11 @@ impl Tracker {
         } else {
             self.taken
         };
+        let key = (taken, self.gc.len());
+        if key == self.last_key {
+            return;
+        }
+        self.last_key = key;
         let util = 1.0 - taken as f64 / self.gc.len() as f64;
         self.push(t, util);
     }

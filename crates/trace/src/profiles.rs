@@ -309,47 +309,77 @@ fn merge<'a>(
 /// P entered it. Threads are the reader's dense numbers; Ps by id.
 #[derive(Debug, Default)]
 pub(crate) struct ProcOrder {
-    /// The P each thread holds.
-    p_of_m: FxHashMap<u64, u64>,
-    /// Ps in a system call.
-    in_syscall: FxHashSet<u64>,
+    /// The P each thread holds (by dense thread number).
+    p_of_m: PerM,
+    /// Ps in a system call: a flag per P id, and a set for ids too large
+    /// for the vector (a corrupt trace).
+    in_syscall: Vec<bool>,
+    in_syscall_big: FxHashSet<u64>,
     /// Raw thread ids (a steal names its victim by one) to dense numbers.
     pub(crate) dense: FxHashMap<u64, u64>,
 }
 
+/// P ids kept in a vector; larger ones in a set.
+const SMALL_P: u64 = 1 << 12;
+
 impl ProcOrder {
+    fn syscall(&self, p: u64) -> bool {
+        if p < SMALL_P {
+            self.in_syscall.get(p as usize).copied().unwrap_or(false)
+        } else {
+            self.in_syscall_big.contains(&p)
+        }
+    }
+
+    fn set_syscall(&mut self, p: u64, on: bool) {
+        if p < SMALL_P {
+            let i = p as usize;
+            if i >= self.in_syscall.len() {
+                if !on {
+                    return;
+                }
+                self.in_syscall.resize(i + 1, false);
+            }
+            self.in_syscall[i] = on;
+        } else if on {
+            self.in_syscall_big.insert(p);
+        } else {
+            self.in_syscall_big.remove(&p);
+        }
+    }
+
+    #[inline]
     fn ready(&self, r: &Rec) -> bool {
         match r.typ {
-            ev::GO_SYSCALL_END_BLOCKED => self
-                .p_of_m
-                .get(&r.m)
-                .is_none_or(|p| !self.in_syscall.contains(p)),
-            ev::PROC_STEAL => self.in_syscall.contains(&r.a[0]),
+            ev::GO_SYSCALL_END_BLOCKED => self.p_of_m.get(r.m).is_none_or(|p| !self.syscall(p)),
+            ev::PROC_STEAL => self.syscall(r.a[0]),
             _ => true,
         }
     }
 
+    #[inline]
     fn apply(&mut self, r: &Rec) {
         match r.typ {
             ev::PROC_START => {
                 self.p_of_m.insert(r.m, r.a[0]);
-                self.in_syscall.remove(&r.a[0]);
+                self.set_syscall(r.a[0], false);
             }
             ev::PROC_STOP => {
-                if let Some(p) = self.p_of_m.remove(&r.m) {
-                    self.in_syscall.remove(&p);
+                if let Some(p) = self.p_of_m.get(r.m) {
+                    self.p_of_m.remove(r.m);
+                    self.set_syscall(p, false);
                 }
             }
             ev::PROC_STEAL => {
                 let p = r.a[0];
-                self.in_syscall.remove(&p);
-                if let Some(victim) = self.dense.get(&r.a[2]) {
-                    if self.p_of_m.get(victim) == Some(&p) {
+                self.set_syscall(p, false);
+                if let Some(&victim) = self.dense.get(&r.a[2]) {
+                    if self.p_of_m.get(victim) == Some(p) {
                         self.p_of_m.remove(victim);
                     }
                 }
-                if self.p_of_m.get(&r.m) == Some(&p) {
-                    self.p_of_m.remove(&r.m);
+                if self.p_of_m.get(r.m) == Some(p) {
+                    self.p_of_m.remove(r.m);
                 }
             }
             // A P's state at a generation's start, on its thread's batch
@@ -359,20 +389,16 @@ impl ProcOrder {
                 if matches!(st, 1 | 3) {
                     self.p_of_m.insert(r.m, p);
                 }
-                if st == 3 {
-                    self.in_syscall.insert(p);
-                } else {
-                    self.in_syscall.remove(&p);
-                }
+                self.set_syscall(p, st == 3);
             }
             ev::GO_SYSCALL_BEGIN => {
-                if let Some(&p) = self.p_of_m.get(&r.m) {
-                    self.in_syscall.insert(p);
+                if let Some(p) = self.p_of_m.get(r.m) {
+                    self.set_syscall(p, true);
                 }
             }
             ev::GO_SYSCALL_END => {
-                if let Some(&p) = self.p_of_m.get(&r.m) {
-                    self.in_syscall.remove(&p);
+                if let Some(p) = self.p_of_m.get(r.m) {
+                    self.set_syscall(p, false);
                 }
             }
             _ => {}
@@ -1125,7 +1151,21 @@ impl Builder {
                     _ => {}
                 }
             }
-            if self.mmu.is_some() {
+            if self.mmu.is_some()
+                && matches!(
+                    r.typ,
+                    ev::PROCS_CHANGE
+                        | ev::STW_BEGIN
+                        | ev::STW_END
+                        | ev::GC_SWEEP_BEGIN
+                        | ev::GC_SWEEP_END
+                        | ev::GC_SWEEP_ACTIVE
+                        | ev::GC_MARK_ASSIST_BEGIN
+                        | ev::GC_MARK_ASSIST_END
+                        | ev::GC_MARK_ASSIST_ACTIVE
+                        | ev::GO_LABEL
+                )
+            {
                 self.utilization(&r, t, cur, strings);
             }
             match r.typ {
