@@ -35,6 +35,11 @@ pub enum Error {
     },
     #[error("reading the trace: {0}")]
     Io(#[from] std::io::Error),
+    #[error(
+        "the trace holds no complete generation (it is cut short before the first one ends), \
+         so no window of it can be read alone; read it without --window"
+    )]
+    NoGeneration,
     #[error("{0} (a bug in gosleuth: please report it with the trace)")]
     Internal(&'static str),
 }

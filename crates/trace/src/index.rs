@@ -121,7 +121,7 @@ pub fn window<R: Read + Seek + Send>(
         .unwrap_or(first)
         .max(first);
     let (Some(a), Some(b)) = (index.get(first), index.get(last)) else {
-        return Err(Error::NotATrace);
+        return Err(Error::NoGeneration);
     };
     let mut header = vec![0u8; 16];
     file.seek(SeekFrom::Start(0))?;
@@ -132,4 +132,20 @@ pub fn window<R: Read + Seek + Send>(
         1 << 20,
         std::io::Cursor::new(header).chain(body),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trace_without_a_whole_generation_has_no_window() {
+        let file = std::io::Cursor::new(b"go 1.23 trace\0\0\0".to_vec());
+        let err = window(file, &[], 0, 1).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("no complete generation")),
+            "{err:?}"
+        );
+    }
 }

@@ -326,18 +326,21 @@ impl Utilization {
         }
     }
 
+    /// The area under the curve (utilisation times nanoseconds).
+    pub fn integral(&self) -> f64 {
+        self.points
+            .windows(2)
+            .map(|w| w[0].1 * (w[1].0 - w[0].0) as f64)
+            .sum()
+    }
+
     /// The mean utilisation over the whole curve; `None` without one.
     pub fn mean(&self) -> Option<f64> {
         let d = self.duration_ns();
         if d <= 0 {
             return None;
         }
-        let sum: f64 = self
-            .points
-            .windows(2)
-            .map(|w| w[0].1 * (w[1].0 - w[0].0) as f64)
-            .sum();
-        Some(sum / d as f64)
+        Some(self.integral() / d as f64)
     }
 
     /// The MMU for windows of `window_ns` (a window longer than the

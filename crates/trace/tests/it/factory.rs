@@ -624,12 +624,7 @@ fn background_workers_cost_their_running_time() {
             .expect("utilization")
     };
     let (with, without) = (read("background"), read(""));
-    let integral = |u: &gosleuth_trace::mmu::Utilization| -> f64 {
-        u.points
-            .windows(2)
-            .map(|w| w[0].1 * (w[1].0 - w[0].0) as f64)
-            .sum()
-    };
+    let integral = gosleuth_trace::mmu::Utilization::integral;
     let procs = summarize(BufReader::new(std::fs::File::open(&path).unwrap()))
         .expect("summary")
         .procs as f64;
