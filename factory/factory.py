@@ -59,10 +59,10 @@ FIXTURE_VERSIONS = DEFAULT_VERSIONS + OLD_VERSIONS
 
 PROGRAMS = ["crash", "racepanic", "rpcrace", "leak", "metricsdeadlock", "lockorder",
             "mapwrites", "goleak", "parked", "variants", "loadgen", "testtimeout", "tracer",
-            "flightrec", "gcsys"]
+            "flightrec", "gcsys", "cpushare"]
 # Programs that need a newer release than the oldest of the matrix (not
 # built, and their cases not run, for older ones).
-MIN_MINOR = {"flightrec": 25}
+MIN_MINOR = {"flightrec": 25, "cpushare": 21}
 # Helper programs are built with default flags only.
 HELPERS = {"loadgen"}
 RACE_PROGRAMS = {"racepanic", "rpcrace"}

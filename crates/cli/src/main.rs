@@ -90,6 +90,10 @@ enum Command {
     /// What escapes to the heap and why, per function, from go build
     /// -gcflags=-m=2; compared with an older build or ranked by a heap profile.
     Escape(cmd::escape::EscapeArgs),
+    /// A CPU or wall-clock profile of a running Go process taken from
+    /// outside (perf events or ptrace; no /debug/pprof needed), as pprof,
+    /// folded stacks, speedscope or a flame graph.
+    Record(cmd::record::RecordArgs),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
         Command::Fetch(a) => cmd::fetch::run(a),
         Command::Deps(a) => cmd::deps::run(a),
         Command::Escape(a) => cmd::escape::run(a),
+        Command::Record(a) => cmd::record::run(a),
     };
     match result {
         Ok(code) => code,

@@ -285,25 +285,7 @@ impl<M: Memory> Capture<M> {
 
     /// [`Capture::state`], borrowed: wait reason names live in the target.
     pub fn state_str(&self, g: &RawGoroutine) -> &str {
-        if matches!(g.status, status::WAITING | status::LEAKED) && g.wait_reason != 0 {
-            if let Some(r) = self.target.wait_reasons.get(g.wait_reason as usize) {
-                if !r.is_empty() {
-                    return r;
-                }
-            }
-        }
-        // The runtime's gStatusStrings.
-        match g.status {
-            status::IDLE => "idle",
-            status::RUNNABLE => "runnable",
-            status::RUNNING => "running",
-            status::SYSCALL => "syscall",
-            status::WAITING => "waiting",
-            status::COPYSTACK => "copystack",
-            status::PREEMPTED => "preempted",
-            status::LEAKED => "leaked",
-            _ => "unknown",
-        }
+        self.target.state_of(g)
     }
 
     /// Nanoseconds blocked, when known.

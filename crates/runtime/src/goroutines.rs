@@ -186,6 +186,14 @@ impl PageRelease {
 
 /// Reads each `g` on its own (memory-mapped cores: a read is a copy),
 /// releasing mapped pages as it goes.
+/// Reads the `g` at `gp` (not its stack); `None` when it cannot be read
+/// or the goroutine is dead.
+pub fn read_one<M: Memory>(t: &Target<M>, gp: u64) -> Option<RawGoroutine> {
+    let mut buf = vec![0u8; t.layout.g.size as usize];
+    t.mem.read_at(gp, &mut buf).ok()?;
+    header(t, gp, &buf)
+}
+
 fn read_headers_one_by_one<M: Memory + Sync>(t: &Target<M>) -> Result<Vec<RawGoroutine>> {
     let ptrs = t.allgs()?;
     let size = t.layout.g.size as usize;

@@ -13,7 +13,7 @@ const MAX_LABELS: u64 = 256;
 const MAX_STR: usize = 4096;
 
 /// Labels of each goroutine (parallel to `gs`).
-pub(crate) fn read_all<M: Memory>(
+pub fn read_all<M: Memory>(
     t: &Target<M>,
     gs: &[RawGoroutine],
 ) -> Vec<Vec<(String, String)>> {

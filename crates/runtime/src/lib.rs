@@ -14,7 +14,7 @@ pub mod filter;
 pub mod frames;
 pub mod goroutines;
 pub mod grouping;
-mod labels;
+pub mod labels;
 pub mod layout;
 mod layout_table;
 pub mod prefetch;
@@ -23,6 +23,7 @@ pub mod source;
 mod stripped;
 pub mod symbolize;
 pub mod target;
+pub mod threads;
 pub mod unwind;
 pub mod values;
 mod wait_reason_table;
@@ -93,17 +94,25 @@ pub fn capture_live(
         })
 }
 
-fn capture_running(
-    pid: i32,
-    mode: Mode,
-    binary: Option<&Path>,
-    opts: &Options,
-) -> Result<Capture<Prefetched<LiveProcess>>> {
+/// Opens a live process for reading without ever stopping it (the
+/// sampler's way in): its binary (`/proc/PID/exe` unless `binary` is
+/// given; that path works across mount namespaces, so a container's
+/// process is read from the host), its load bias and its runtime layout.
+pub fn open_live(pid: i32, binary: Option<&Path>) -> Result<Target<LiveProcess>> {
+    let bin = open_binary_of(pid, binary)?;
+    let mem = LiveProcess::attach(pid, Mode::NoStop)?;
+    let bias = live_bias(&mem, &bin, pid);
+    Target::new(mem, bin, bias, Vec::new())
+}
+
+/// The executable of `pid` (or `binary`), with errors that name the
+/// missing privilege or the exited process.
+fn open_binary_of(pid: i32, binary: Option<&Path>) -> Result<GoBinary> {
     let exe = match binary {
         Some(b) => b.to_path_buf(),
         None => std::path::PathBuf::from(format!("/proc/{pid}/exe")),
     };
-    let bin = GoBinary::open(&exe).map_err(|e| match &e {
+    GoBinary::open(&exe).map_err(|e| match &e {
         gosleuth_gobin::Error::Io { source, .. }
             if binary.is_none() && source.kind() == std::io::ErrorKind::PermissionDenied =>
         {
@@ -118,7 +127,16 @@ fn capture_running(
             Error::Memory(gosleuth_memory::Error::NoSuchProcess { pid })
         }
         _ => Error::Binary(e),
-    })?;
+    })
+}
+
+fn capture_running(
+    pid: i32,
+    mode: Mode,
+    binary: Option<&Path>,
+    opts: &Options,
+) -> Result<Capture<Prefetched<LiveProcess>>> {
+    let bin = open_binary_of(pid, binary)?;
     // Everything that needs only the binary is done before stopping.
     warm_up(&bin);
     let freeze = matches!(mode, Mode::Freeze { .. });

@@ -256,6 +256,30 @@ impl<M: Memory> Target<M> {
         Ok(self.mem.read_ptrs(ptr, n)?)
     }
 
+    /// A goroutine's state as tracebacks name it: its wait reason when
+    /// waiting, else its status (the runtime's `gStatusStrings`).
+    pub fn state_of(&self, g: &crate::goroutines::RawGoroutine) -> &str {
+        use crate::goroutines::status;
+        if matches!(g.status, status::WAITING | status::LEAKED) && g.wait_reason != 0 {
+            if let Some(r) = self.wait_reasons.get(g.wait_reason as usize) {
+                if !r.is_empty() {
+                    return r;
+                }
+            }
+        }
+        match g.status {
+            status::IDLE => "idle",
+            status::RUNNABLE => "runnable",
+            status::RUNNING => "running",
+            status::SYSCALL => "syscall",
+            status::WAITING => "waiting",
+            status::COPYSTACK => "copystack",
+            status::PREEMPTED => "preempted",
+            status::LEAKED => "leaked",
+            _ => "unknown",
+        }
+    }
+
     /// Link-time pc for a run-time pc.
     pub fn link_pc(&self, pc: u64) -> u64 {
         pc.wrapping_sub(self.bias)

@@ -12,6 +12,7 @@ pub mod goroutines;
 pub mod live;
 pub mod logs;
 pub mod pprof;
+pub mod record;
 pub mod report;
 pub mod trace;
 pub mod triage;

@@ -450,3 +450,82 @@ fn install_signal_handlers() {
         }
     }
 }
+
+/// What [`peek`] saw of one thread.
+#[derive(Debug, Clone)]
+pub struct Peek {
+    /// Its registers when it stopped.
+    pub regs: Registers,
+    /// How long it was stopped.
+    pub stopped: Duration,
+}
+
+/// Stops thread `tid` of `pid` (`PTRACE_SEIZE` + `PTRACE_INTERRUPT`),
+/// reads its registers, calls `while_stopped` with them (to copy its stack,
+/// say), and detaches, re-injecting any signal that arrived meanwhile. The
+/// thread is given `budget` to stop; `Ok(None)` if it did not (or exited).
+/// The other threads run on throughout.
+pub fn peek(
+    pid: i32,
+    tid: i32,
+    arch: Arch,
+    budget: Duration,
+    while_stopped: impl FnOnce(&Registers),
+) -> Result<Option<Peek>> {
+    install_signal_handlers();
+    let target = Pid::from_raw(tid);
+    match ptrace::seize(target, ptrace::Options::empty()) {
+        Ok(()) => {}
+        Err(Errno::ESRCH) => return Ok(None),
+        Err(e @ Errno::EPERM) => {
+            if let Some((tracer, tracer_command)) = super::tracer_of(pid, tid) {
+                return Err(Error::Traced {
+                    pid,
+                    tracer,
+                    tracer_command,
+                });
+            }
+            return Err(Error::Permission {
+                pid,
+                what: "trace (ptrace)",
+                source: e.into(),
+            });
+        }
+        Err(e) => {
+            return Err(Error::Sys {
+                pid,
+                tid,
+                what: "PTRACE_SEIZE",
+                source: e.into(),
+            });
+        }
+    }
+    register(tid);
+    let start = Instant::now();
+    let mut state = State::Running;
+    if ptrace::interrupt(target).is_ok() {
+        let deadline = start + budget;
+        while state == State::Running && Instant::now() < deadline {
+            match poll(tid) {
+                Some(s) => state = s,
+                None => std::hint::spin_loop(),
+            }
+        }
+    }
+    let out = match state {
+        State::Stopped(_) => match register_values(tid) {
+            Ok(values) => {
+                let regs = Registers::from_values(arch, &values);
+                while_stopped(&regs);
+                Some(regs)
+            }
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    // Not stopped in time: detach_one waits for the stop on its way.
+    detach_one(tid, state);
+    unregister(tid);
+    let stopped = start.elapsed();
+    Ok(out.map(|regs| Peek { regs, stopped }))
+}

@@ -19,6 +19,7 @@ use nix::unistd::Pid;
 
 use crate::{Arch, Endian, Error, Memory, Region, Result, Thread};
 use freeze::Frozen;
+pub use freeze::{Peek, peek};
 pub use maps::MapEntry;
 
 /// How to read a live process.
@@ -370,6 +371,11 @@ pub fn tracer_of(pid: i32, tid: i32) -> Option<(i32, String)> {
         .map(|c| c.trim_end().to_string())
         .unwrap_or_else(|_| "?".to_string());
     Some((tracer, command))
+}
+
+/// The thread ids of `pid`, sorted.
+pub fn task_ids(pid: i32) -> Result<Vec<i32>> {
+    freeze::list_tasks(pid)
 }
 
 pub fn has_exited(pid: i32) -> bool {

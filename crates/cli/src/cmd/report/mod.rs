@@ -14,7 +14,7 @@
 //! a running process (frozen only for the budget of `gosleuth dump`) and
 //! reads it with the process's binary.
 
-mod capture;
+pub(crate) mod capture;
 mod compose;
 mod gather;
 

@@ -1,0 +1,512 @@
+//! The sampling loop over one process: on-CPU stacks from perf events (or
+//! ptrace where perf events are refused), and with `wall`, every
+//! goroutine's stack at each tick.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rustc_hash::FxHashMap;
+
+use gosleuth_memory::Memory;
+use gosleuth_runtime::goroutines::{self, RawGoroutine, status};
+use gosleuth_runtime::threads::{self, MThread};
+use gosleuth_runtime::unwind::{RawFrame, Sched, Start, Stop, Unwinder};
+use gosleuth_runtime::{Target, labels};
+
+use crate::error::{Error, Result};
+use crate::overlay::Overlay;
+use crate::perf::{self, Events};
+use crate::recording::{EXACT, Kind, Recording};
+use crate::records::Sample;
+
+/// How running threads are caught.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    /// perf events when the kernel allows them, else ptrace.
+    #[default]
+    Auto,
+    /// perf events only (the target is never stopped).
+    Perf,
+    /// ptrace: each running thread stopped for a few microseconds per
+    /// sample, its registers and stack read, and resumed.
+    Ptrace,
+}
+
+/// What to sample.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Samples per second of a thread's running time (and ticks per second
+    /// of the goroutine sampling with `wall`).
+    pub rate_hz: u32,
+    /// Also sample every goroutine, running or not, at each tick.
+    pub wall: bool,
+    /// How to catch running threads.
+    pub method: Method,
+    /// Bytes of stack copied with each on-CPU sample.
+    pub stack_bytes: u32,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            rate_hz: 100,
+            wall: false,
+            method: Method::Auto,
+            stack_bytes: 32 * 1024,
+        }
+    }
+}
+
+/// How the on-CPU samples were taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Used {
+    /// perf events; `user_only` when kernel time could not be sampled.
+    Perf { user_only: bool },
+    /// ptrace interrupts.
+    Ptrace,
+}
+
+impl Used {
+    /// A sentence for the user and the profile's comments.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Used::Perf { user_only: false } => {
+                "perf events (task clock, user registers and stack copies; the process was never stopped)"
+            }
+            Used::Perf { user_only: true } => {
+                "perf events (task clock, user time only: perf_event_paranoid keeps kernel time out; the process was never stopped)"
+            }
+            Used::Ptrace => {
+                "ptrace (each running thread stopped for microseconds per sample while its registers and stack were read)"
+            }
+        }
+    }
+}
+
+/// Why a recording ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The caller said so (the duration or sample count was reached, or
+    /// Ctrl-C).
+    Stopped,
+    /// The process exited.
+    Exited,
+}
+
+/// Figures of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Samples the kernel dropped (full buffers).
+    pub lost: u64,
+    /// On-CPU samples whose stack could not be unwound to its top.
+    pub partial: u64,
+    /// Longest time one thread was stopped (ptrace method only).
+    pub max_stop: Duration,
+    /// Goroutine captures taken (`wall`).
+    pub captures: u64,
+    /// Longest goroutine capture.
+    pub max_capture: Duration,
+}
+
+/// A process being sampled.
+pub struct Sampler {
+    pid: i32,
+    target: Target<Overlay>,
+    events: Option<Events>,
+    used: Used,
+    opts: Options,
+    /// `m` of each thread id, refreshed when a thread is not found.
+    ms: FxHashMap<u64, u64>,
+    ms_read: Option<Instant>,
+    /// When the threads were last listed (for new threads' events).
+    threads_listed: Option<Instant>,
+    /// Labels of the goroutine each thread ran at the last capture.
+    thread_labels: FxHashMap<u64, u32>,
+    pub stats: Stats,
+    /// Problems met that did not stop the sampling.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Sampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sampler")
+            .field("pid", &self.pid)
+            .field("used", &self.used)
+            .finish()
+    }
+}
+
+impl Sampler {
+    /// Prepares to sample `pid` (its binary from `/proc/PID/exe` unless
+    /// `binary` is given). Nothing is sampled until [`Sampler::run`].
+    pub fn open(pid: i32, binary: Option<&Path>, opts: Options) -> Result<Sampler> {
+        let t = gosleuth_runtime::open_live(pid, binary)?;
+        let mut warnings: Vec<String> = t.warnings().to_vec();
+        let target = t.map_memory(Overlay::new);
+        let rate = opts.rate_hz.clamp(1, 10_000);
+        let cfg = perf::Config {
+            period_ns: 1_000_000_000 / u64::from(rate),
+            stack_bytes: opts.stack_bytes.clamp(1024, 60 * 1024) & !7,
+            ..perf::Config::default()
+        };
+        let (events, used) = match opts.method {
+            Method::Ptrace => (None, Used::Ptrace),
+            Method::Perf => {
+                let e = Events::open(pid, &cfg)?;
+                let u = e.user_only;
+                (Some(e), Used::Perf { user_only: u })
+            }
+            Method::Auto => match Events::open(pid, &cfg) {
+                Ok(e) => {
+                    let u = e.user_only;
+                    (Some(e), Used::Perf { user_only: u })
+                }
+                Err(Error::Perf { what, .. }) => {
+                    warnings.push(format!("{what}; sampling with ptrace instead"));
+                    (None, Used::Ptrace)
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        Ok(Sampler {
+            pid,
+            target,
+            events,
+            used,
+            opts: Options {
+                rate_hz: rate,
+                ..opts
+            },
+            ms: FxHashMap::default(),
+            ms_read: None,
+            threads_listed: None,
+            thread_labels: FxHashMap::default(),
+            stats: Stats::default(),
+            warnings,
+        })
+    }
+
+    /// How running threads are being caught.
+    pub fn used(&self) -> Used {
+        self.used
+    }
+
+    /// The process read (its binary, for symbolizing).
+    pub fn target(&self) -> &Target<Overlay> {
+        &self.target
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// A recording of the kind these options make.
+    pub fn recording(&self) -> Recording {
+        let kind = if self.opts.wall { Kind::Wall } else { Kind::Cpu };
+        let mut r = Recording::new(kind, 1_000_000_000 / i64::from(self.opts.rate_hz));
+        r.notes.push(format!(
+            "gosleuth record: pid {}, {} Hz, {}",
+            self.pid,
+            self.opts.rate_hz,
+            self.used.describe()
+        ));
+        if self.opts.wall {
+            r.notes.push(
+                "wall-clock: every goroutine at each tick (label `state`), running ones from the on-CPU samples"
+                    .into(),
+            );
+        }
+        r
+    }
+
+    /// Samples into `rec` until `keep_going` (called after every tick)
+    /// returns false or the process exits.
+    pub fn run(
+        &mut self,
+        rec: &mut Recording,
+        mut keep_going: impl FnMut(&mut Recording, &Sampler) -> bool,
+    ) -> Ended {
+        let tick = Duration::from_nanos(1_000_000_000 / u64::from(self.opts.rate_hz));
+        let started = Instant::now();
+        let mut next = started;
+        let mut last_capture: Option<Instant> = None;
+        let mut jitter: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(self.pid as u32);
+        let ended = loop {
+            if self.opts.wall {
+                let now = Instant::now();
+                let weight = last_capture.map_or(tick, |l| now - l);
+                last_capture = Some(now);
+                self.capture_goroutines(rec, weight);
+            }
+            self.take_cpu_samples(rec, tick);
+            rec.elapsed = started.elapsed();
+            if gosleuth_memory::live::has_exited(self.pid) {
+                break Ended::Exited;
+            }
+            if !keep_going(rec, self) {
+                break Ended::Stopped;
+            }
+            // Ticks are jittered (uniformly within ±50% of the period) so
+            // that a program whose work repeats at the sampling period is
+            // not always caught at the same point of its cycle.
+            jitter ^= jitter << 13;
+            jitter ^= jitter >> 7;
+            jitter ^= jitter << 17;
+            next += tick / 2 + tick.mul_f64((jitter >> 11) as f64 / (1u64 << 53) as f64);
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            } else {
+                // Behind (a slow capture): skip the missed ticks.
+                next = now;
+            }
+        };
+        // What the kernel wrote since the last tick.
+        self.take_cpu_samples(rec, tick);
+        rec.elapsed = started.elapsed();
+        if let Some(e) = &self.events {
+            self.stats.lost = e.lost;
+        }
+        ended
+    }
+
+    fn take_cpu_samples(&mut self, rec: &mut Recording, tick: Duration) {
+        let period = rec.period_ns;
+        let wall = self.opts.wall;
+        let running = if wall {
+            rec.label_set(&[("state".into(), "running".into())])
+        } else {
+            0
+        };
+        let mut pcs = Vec::new();
+        if let Some(mut events) = self.events.take() {
+            if self
+                .threads_listed
+                .is_none_or(|t| t.elapsed() >= Duration::from_millis(100))
+            {
+                self.threads_listed = Some(Instant::now());
+                if let Err(e) = events.add_new_threads()
+                    && !gosleuth_memory::live::has_exited(self.pid)
+                    && self.warnings.len() < 8
+                {
+                    self.warnings.push(format!("listing new threads failed: {e}"));
+                }
+            }
+            events.drain(|s| {
+                if self.unwind_sample(s, &mut pcs) {
+                    let labels = if wall {
+                        self.thread_labels
+                            .get(&u64::from(s.tid))
+                            .copied()
+                            .unwrap_or(running)
+                    } else {
+                        0
+                    };
+                    rec.add(&pcs, labels, period);
+                }
+            });
+            self.events = Some(events);
+            return;
+        }
+        // ptrace: the threads running right now, each stopped briefly.
+        let Ok(tids) = gosleuth_memory::live::task_ids(self.pid) else {
+            return;
+        };
+        let arch = self.target.mem().live().arch();
+        let budget = Duration::from_millis(1);
+        let mut stack = Vec::new();
+        for tid in tids {
+            if !is_running(self.pid, tid) {
+                continue;
+            }
+            let stack_bytes = self.opts.stack_bytes as usize;
+            let live = self.target.mem().live();
+            let peek = gosleuth_memory::live::peek(self.pid, tid, arch, budget, |regs| {
+                stack.resize(stack_bytes, 0);
+                let n = read_prefix(live, regs.sp(), &mut stack);
+                stack.truncate(n);
+            });
+            let Ok(Some(p)) = peek else { continue };
+            self.stats.max_stop = self.stats.max_stop.max(p.stopped);
+            let s = Sample {
+                pid: self.pid as u32,
+                tid: tid as u32,
+                time: 0,
+                regs: Some(crate::records::UserRegs {
+                    bp: 0,
+                    sp: p.regs.sp(),
+                    ip: p.regs.pc(),
+                }),
+                stack: &stack,
+            };
+            if self.unwind_sample(&s, &mut pcs) {
+                let labels = if wall {
+                    self.thread_labels
+                        .get(&(tid as u64))
+                        .copied()
+                        .unwrap_or(running)
+                } else {
+                    0
+                };
+                rec.add(&pcs, labels, tick.as_nanos() as i64);
+            }
+        }
+    }
+
+    /// The `m` running thread `tid`, re-reading `allm` at most every 100 ms
+    /// when a thread is not known.
+    fn m_of(&mut self, tid: u64) -> Option<MThread> {
+        let m = match self.ms.get(&tid) {
+            Some(&m) => m,
+            None => {
+                if self
+                    .ms_read
+                    .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+                {
+                    return None;
+                }
+                self.ms_read = Some(Instant::now());
+                if let Ok(all) = threads::ms(&self.target) {
+                    self.ms = all.iter().map(|m| (m.tid, m.m)).collect();
+                }
+                *self.ms.get(&tid)?
+            }
+        };
+        threads::read_m(&self.target, m)
+    }
+
+    /// Unwinds one on-CPU sample into `out` (innermost first). False when
+    /// the sample has no user context.
+    fn unwind_sample(&mut self, s: &Sample<'_>, out: &mut Vec<u64>) -> bool {
+        out.clear();
+        let Some(regs) = s.regs else { return false };
+        let mt = self.m_of(u64::from(s.tid));
+        let g: Option<RawGoroutine> = mt
+            .filter(|m| m.curg != 0)
+            .and_then(|m| goroutines::read_one(&self.target, m.curg));
+        self.target.mem().set_stack(regs.sp, s.stack);
+        let bounds = g.as_ref().map_or((0, 0), |g| (g.stack_lo, g.stack_hi));
+        let sched = g
+            .as_ref()
+            .filter(|g| (g.stack_lo..g.stack_hi).contains(&g.sched_sp))
+            .map(|g| Sched {
+                pc: g.sched_pc,
+                sp: g.sched_sp,
+            });
+        let mut raw: Vec<RawFrame> = Vec::with_capacity(32);
+        let mut unwinder = Unwinder::new(&self.target);
+        let link = self.target.link_pc(regs.ip);
+        let in_go = self.target.bin().pcln().func_for_pc(link).is_some();
+        let stop = if in_go {
+            let start = Start {
+                pc: regs.ip,
+                sp: regs.sp,
+                trap: true,
+            };
+            unwinder.unwind(start, sched, bounds, &mut raw)
+        } else {
+            // C code (cgo), libc or the vDSO: the native leaf, then the Go
+            // stack from where the goroutine left Go code.
+            out.push(regs.ip | EXACT);
+            let from = match (&mt, &g) {
+                (Some(m), _) if m.vdso_sp != 0 => Some((m.vdso_pc, m.vdso_sp)),
+                (_, Some(g)) if g.syscall_sp != 0 && g.status == status::SYSCALL => {
+                    Some((g.syscall_pc, g.syscall_sp))
+                }
+                _ => None,
+            };
+            match from {
+                Some((pc, sp)) => unwinder.unwind(
+                    Start {
+                        pc,
+                        sp,
+                        trap: false,
+                    },
+                    None,
+                    bounds,
+                    &mut raw,
+                ),
+                None => Stop::Broken("native code without a Go caller known".into()),
+            }
+        };
+        self.target.mem().clear_stack();
+        if stop != Stop::Top {
+            self.stats.partial += 1;
+        }
+        out.extend(raw.iter().map(|f| f.pc | if f.trap() { EXACT } else { 0 }));
+        !out.is_empty()
+    }
+
+    fn capture_goroutines(&mut self, rec: &mut Recording, weight: Duration) {
+        let start = Instant::now();
+        let Ok(mut gs) = goroutines::read_headers(&self.target) else {
+            return;
+        };
+        gs.retain(|g| !g.is_dead() && !self.is_system(g));
+        let labels = labels::read_all(&self.target, &gs);
+        goroutines::unwind_all(&self.target, &mut gs);
+        self.thread_labels.clear();
+        let nanos = weight.as_nanos() as i64;
+        let mut pcs = Vec::new();
+        for (g, l) in gs.iter().zip(&labels) {
+            let state = self.target.state_of(g).to_string();
+            let mut set: Vec<(String, String)> = Vec::with_capacity(l.len() + 1);
+            set.push(("state".into(), state));
+            set.extend(l.iter().cloned());
+            let running = g.status == status::RUNNING;
+            if running && let Some(tid) = g.thread {
+                set[0].1 = "running".into();
+                let id = rec.label_set(&set);
+                self.thread_labels.insert(tid, id);
+            }
+            // Running goroutines are in the on-CPU samples of their thread
+            // (where they are now, not where they last entered the
+            // scheduler, which is all their g says).
+            if running {
+                continue;
+            }
+            pcs.clear();
+            pcs.extend(g.frames.iter().map(|f| f.pc));
+            let id = rec.label_set(&set);
+            rec.add(&pcs, id, nanos);
+        }
+        let took = start.elapsed();
+        self.stats.captures += 1;
+        self.stats.max_capture = self.stats.max_capture.max(took);
+    }
+
+    /// The runtime's own goroutines (GC workers, the finalizer and timer
+    /// goroutines...), which Go's goroutine profile leaves out too.
+    fn is_system(&self, g: &RawGoroutine) -> bool {
+        let link = self.target.link_pc(g.startpc);
+        match self.target.bin().pcln().func_for_pc(link) {
+            Some(f) => {
+                let name = f.name();
+                name.starts_with("runtime.") && name != "runtime.main"
+            }
+            None => false,
+        }
+    }
+}
+
+/// True when thread `tid` is running or runnable (`R` in its stat).
+fn is_running(pid: i32, tid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            == Some('R')
+    })
+}
+
+/// Reads as much of `buf` as is mapped from `addr` on; the bytes read.
+fn read_prefix<M: Memory>(m: &M, addr: u64, buf: &mut [u8]) -> usize {
+    let mut n = buf.len();
+    while n >= 512 {
+        if m.read_at(addr, &mut buf[..n]).is_ok() {
+            return n;
+        }
+        n /= 2;
+    }
+    0
+}

@@ -1,0 +1,1 @@
+//! Factory tests of the sampler.

@@ -1,0 +1,3 @@
+module cpushare
+
+go 1.21
