@@ -108,6 +108,8 @@ fn attr(cfg: &Config, exclude_kernel: bool) -> [u8; ATTR_SIZE] {
     }
     put64(40, flags);
     put64(80, REGS_MASK);
+    // Wake a poll at every sample (wakeup_events, not a watermark).
+    a[48..52].copy_from_slice(&1u32.to_ne_bytes());
     a
 }
 
@@ -260,6 +262,22 @@ impl Events {
             self.rings.push((tid, ring));
         }
         Ok(())
+    }
+
+    /// Waits until a buffer has a sample, or `timeout`.
+    pub fn wait(&self, timeout: std::time::Duration) {
+        let mut fds: Vec<libc::pollfd> = self
+            .rings
+            .iter()
+            .map(|(_, r)| libc::pollfd {
+                fd: r.fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let ms = timeout.as_millis().clamp(1, 1000) as libc::c_int;
+        // SAFETY: `fds` is a live array of `fds.len()` pollfd structs.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
     }
 
     /// Calls `f` with every sample recorded since the last call.

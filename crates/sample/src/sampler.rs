@@ -118,6 +118,8 @@ pub struct Sampler {
     /// `m` of each thread id, refreshed when a thread is not found.
     ms: FxHashMap<u64, u64>,
     ms_read: Option<Instant>,
+    /// `runtime.asmcgocall`'s run-time range (0s when it is not known).
+    asmcgocall: (u64, u64),
     /// When the threads were last listed (for new threads' events).
     threads_listed: Option<Instant>,
     /// Labels of the goroutine each thread ran at the last capture.
@@ -143,6 +145,14 @@ impl Sampler {
         let t = gosleuth_runtime::open_live(pid, binary)?;
         let mut warnings: Vec<String> = t.warnings().to_vec();
         let target = t.map_memory(Overlay::new);
+        let asmcgocall = target
+            .bin()
+            .pcln()
+            .func_by_name("runtime.asmcgocall")
+            .map_or((0, 0), |f| {
+                let bias = target.bias();
+                (f.entry().wrapping_add(bias), f.end().wrapping_add(bias))
+            });
         let rate = opts.rate_hz.clamp(1, 10_000);
         let cfg = perf::Config {
             period_ns: 1_000_000_000 / u64::from(rate),
@@ -180,6 +190,7 @@ impl Sampler {
             ms: FxHashMap::default(),
             ms_read: None,
             threads_listed: None,
+            asmcgocall,
             thread_labels: FxHashMap::default(),
             stats: Stats::default(),
             warnings,
@@ -239,7 +250,7 @@ impl Sampler {
                 last_capture = Some(now);
                 self.capture_goroutines(rec, weight);
             }
-            self.take_cpu_samples(rec, tick);
+            self.take_cpu_samples(rec, tick, true);
             rec.elapsed = started.elapsed();
             if gosleuth_memory::live::has_exited(self.pid) {
                 break Ended::Exited;
@@ -255,15 +266,30 @@ impl Sampler {
             jitter ^= jitter << 17;
             next += tick / 2 + tick.mul_f64((jitter >> 11) as f64 / (1u64 << 53) as f64);
             let now = Instant::now();
-            if next > now {
-                std::thread::sleep(next - now);
-            } else {
+            if next <= now {
                 // Behind (a slow capture): skip the missed ticks.
                 next = now;
             }
+            // Until the next tick, take perf samples as the kernel writes
+            // them: the sooner a sample is read, the likelier the
+            // goroutine it caught is still where it was (what the Go
+            // stack beyond a C call or a system stack is read from).
+            loop {
+                let now = Instant::now();
+                if now >= next {
+                    break;
+                }
+                match &self.events {
+                    Some(e) => {
+                        e.wait(next - now);
+                        self.take_cpu_samples(rec, tick, false);
+                    }
+                    None => std::thread::sleep(next - now),
+                }
+            }
         };
         // What the kernel wrote since the last tick.
-        self.take_cpu_samples(rec, tick);
+        self.take_cpu_samples(rec, tick, false);
         rec.elapsed = started.elapsed();
         if let Some(e) = &self.events {
             self.stats.lost = e.lost;
@@ -271,7 +297,9 @@ impl Sampler {
         ended
     }
 
-    fn take_cpu_samples(&mut self, rec: &mut Recording, tick: Duration) {
+    /// Reads the perf samples written so far, or (ptrace, when `at_tick`)
+    /// catches the threads running now.
+    fn take_cpu_samples(&mut self, rec: &mut Recording, tick: Duration, at_tick: bool) {
         let period = rec.period_ns;
         let wall = self.opts.wall;
         let running = if wall {
@@ -307,6 +335,9 @@ impl Sampler {
                 }
             });
             self.events = Some(events);
+            return;
+        }
+        if !at_tick {
             return;
         }
         // ptrace: the threads running right now, each stopped briefly.
@@ -410,6 +441,7 @@ impl Sampler {
             // stack from where the goroutine left Go code.
             out.push(regs.ip | EXACT);
             let from = match (&mt, &g) {
+                _ if let Some(at) = self.cgo_caller(s.stack) => Some(at),
                 (Some(m), _) if m.vdso_sp != 0 => Some((m.vdso_pc, m.vdso_sp)),
                 (_, Some(g)) if g.syscall_sp != 0 && g.status == status::SYSCALL => {
                     Some((g.syscall_pc, g.syscall_sp))
@@ -436,6 +468,47 @@ impl Sampler {
         }
         out.extend(raw.iter().map(|f| f.pc | if f.trap() { EXACT } else { 0 }));
         !out.is_empty()
+    }
+
+    /// Where the goroutine that called into C (through cgo) left Go code,
+    /// found in the thread's stack as it was at the sample (so that the
+    /// goroutine having moved on since does not matter): `asmcgocall`
+    /// switched to the system stack and stored, above the return address
+    /// of its call into C, the goroutine's stack depth and its `g`
+    /// (amd64's `asmcgocall`). The depth is checked against that `g`'s
+    /// stack bounds before it is believed.
+    fn cgo_caller(&self, stack: &[u8]) -> Option<(u64, u64)> {
+        let range = self.asmcgocall;
+        if range.0 == 0 {
+            return None;
+        }
+        let word = |i: usize| -> Option<u64> {
+            let b = stack.get(i * 8..i * 8 + 8)?;
+            Some(u64::from_le_bytes(b.try_into().ok()?))
+        };
+        for i in 0..stack.len() / 8 {
+            let Some(ra) = word(i) else { break };
+            if !(range.0 < ra && ra < range.1) {
+                continue;
+            }
+            let (Some(depth), Some(gp)) = (word(i + 1), word(i + 2)) else {
+                break;
+            };
+            let Some(g) = goroutines::read_one(&self.target, gp) else {
+                continue;
+            };
+            let Some(go_sp) = g.stack_hi.checked_sub(depth) else {
+                continue;
+            };
+            if !(g.stack_lo..g.stack_hi).contains(&go_sp) {
+                continue;
+            }
+            // Unwinding goes on from asmcgocall itself, at its sp before
+            // the switch (its frame size there comes from pcsp, like any
+            // other frame's).
+            return Some((ra, go_sp));
+        }
+        None
     }
 
     fn capture_goroutines(&mut self, rec: &mut Recording, weight: Duration) {
