@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 
-use gosleuth_memory::Memory;
 use gosleuth_runtime::goroutines::{self, RawGoroutine, status};
 use gosleuth_runtime::threads::{self, MThread};
 use gosleuth_runtime::unwind::{RawFrame, Sched, Start, Stop, Unwinder};
@@ -120,6 +119,8 @@ pub struct Sampler {
     ms_read: Option<Instant>,
     /// `runtime.asmcgocall`'s run-time range (0s when it is not known).
     asmcgocall: (u64, u64),
+    /// CPU time of each thread at the last ptrace tick.
+    cpu_times: FxHashMap<i32, u64>,
     /// When the threads were last listed (for new threads' events).
     threads_listed: Option<Instant>,
     /// Labels of the goroutine each thread ran at the last capture.
@@ -190,6 +191,7 @@ impl Sampler {
             ms: FxHashMap::default(),
             ms_read: None,
             threads_listed: None,
+            cpu_times: FxHashMap::default(),
             asmcgocall,
             thread_labels: FxHashMap::default(),
             stats: Stats::default(),
@@ -348,14 +350,23 @@ impl Sampler {
         let budget = Duration::from_millis(1);
         let mut stack = Vec::new();
         for tid in tids {
-            if !is_running(self.pid, tid) {
+            // Each thread's samples weigh the CPU time it used since the
+            // last tick (its scheduler statistics): a thread that just woke
+            // up is not charged a whole period.
+            let Some(ran) = cpu_time(self.pid, tid) else {
+                continue;
+            };
+            let before = self.cpu_times.insert(tid, ran);
+            let used = before.map_or(0, |b| ran.saturating_sub(b));
+            if used == 0 || !is_running(self.pid, tid) {
                 continue;
             }
             let stack_bytes = self.opts.stack_bytes as usize;
             let live = self.target.mem().live();
             let peek = gosleuth_memory::live::peek(self.pid, tid, arch, budget, |regs| {
                 stack.resize(stack_bytes, 0);
-                let n = read_prefix(live, regs.sp(), &mut stack);
+                // One read: the thread is stopped, so it cannot be torn.
+                let n = read_prefix(|a, b| live.read_once(a, b).is_ok(), regs.sp(), &mut stack);
                 stack.truncate(n);
             });
             let Ok(Some(p)) = peek else { continue };
@@ -380,7 +391,7 @@ impl Sampler {
                 } else {
                     0
                 };
-                rec.add(&pcs, labels, tick.as_nanos() as i64);
+                rec.add(&pcs, labels, used.min(2 * tick.as_nanos() as u64) as i64);
             }
         }
     }
@@ -539,6 +550,14 @@ impl Sampler {
             if running {
                 continue;
             }
+            // So is a goroutine in C code (cgo) or a system call that is
+            // using the CPU: its thread is running.
+            if g.status == status::SYSCALL
+                && let Some(tid) = g.thread
+                && is_running(self.pid, tid as i32)
+            {
+                continue;
+            }
             pcs.clear();
             pcs.extend(g.frames.iter().map(|f| f.pc));
             let id = rec.label_set(&set);
@@ -572,11 +591,17 @@ fn is_running(pid: i32, tid: i32) -> bool {
     })
 }
 
+/// Nanoseconds thread `tid` has run (`/proc/PID/task/TID/schedstat`).
+fn cpu_time(pid: i32, tid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat")).ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
 /// Reads as much of `buf` as is mapped from `addr` on; the bytes read.
-fn read_prefix<M: Memory>(m: &M, addr: u64, buf: &mut [u8]) -> usize {
+fn read_prefix(read: impl Fn(u64, &mut [u8]) -> bool, addr: u64, buf: &mut [u8]) -> usize {
     let mut n = buf.len();
     while n >= 512 {
-        if m.read_at(addr, &mut buf[..n]).is_ok() {
+        if read(addr, &mut buf[..n]) {
             return n;
         }
         n /= 2;

@@ -10,7 +10,7 @@
 // 5 ms, and times how long each Lock blocked.
 //
 // Flags: -seconds N (how long to run), -cpu FILE (its own CPU profile of
-// the whole run), -stats FILE (JSON: the waiter's time blocked in Lock and
+// the whole run, at -cpuhz samples per second), -stats FILE (JSON: the waiter's time blocked in Lock and
 // its elapsed time). It prints "ready pid=N" once calibrated.
 package main
 
@@ -31,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"time"
@@ -92,6 +93,7 @@ func main() {
 	seconds := flag.Float64("seconds", 5, "how long to run")
 	cpuFile := flag.String("cpu", "", "write the program's own CPU profile here")
 	statsFile := flag.String("stats", "", "write the waiter's figures here (JSON)")
+	cpuHz := flag.Int("cpuhz", 100, "the rate of its own CPU profile")
 	flag.Parse()
 
 	// A cycle of 7 ms: not a multiple of the samplers' 10 ms period.
@@ -101,6 +103,11 @@ func main() {
 		f, err := os.Create(*cpuFile)
 		if err != nil {
 			panic(err)
+		}
+		// A rate set before StartCPUProfile is kept (the runtime says on
+		// stderr that it cannot set 100 Hz over it).
+		if *cpuHz != 100 {
+			runtime.SetCPUProfileRate(*cpuHz)
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
 			panic(err)

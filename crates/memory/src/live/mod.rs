@@ -298,7 +298,7 @@ impl LiveProcess {
     }
 
     /// One consistent-or-not read of the whole range.
-    fn read_once(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+    pub fn read_once(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0;
         let mut fallback = false;
         while done < buf.len() {
