@@ -119,12 +119,17 @@ pub struct Sampler {
     ms_read: Option<Instant>,
     /// `runtime.asmcgocall`'s run-time range (0s when it is not known).
     asmcgocall: (u64, u64),
+    /// CPU time of each thread at the last goroutine capture (`wall`).
+    wall_cpu: FxHashMap<i32, u64>,
+    /// Each thread's latest on-CPU stack (`wall`).
+    last_stack: FxHashMap<u32, Vec<u64>>,
     /// CPU time of each thread at the last ptrace tick.
     cpu_times: FxHashMap<i32, u64>,
     /// When the threads were last listed (for new threads' events).
     threads_listed: Option<Instant>,
-    /// Labels of the goroutine each thread ran at the last capture.
-    thread_labels: FxHashMap<u64, u32>,
+    /// Label sets (state=running and its pprof labels) of the goroutines
+    /// running at the last capture, by goroutine id (`wall`).
+    goroutine_labels: FxHashMap<u64, u32>,
     pub stats: Stats,
     /// Problems met that did not stop the sampling.
     pub warnings: Vec<String>,
@@ -192,8 +197,10 @@ impl Sampler {
             ms_read: None,
             threads_listed: None,
             cpu_times: FxHashMap::default(),
+            wall_cpu: FxHashMap::default(),
+            last_stack: FxHashMap::default(),
             asmcgocall,
-            thread_labels: FxHashMap::default(),
+            goroutine_labels: FxHashMap::default(),
             stats: Stats::default(),
             warnings,
         })
@@ -324,10 +331,11 @@ impl Sampler {
                 }
             }
             events.drain(|s| {
-                if self.unwind_sample(s, &mut pcs) {
+                if let Some(goid) = self.unwind_sample(s, &mut pcs) {
                     let labels = if wall {
-                        self.thread_labels
-                            .get(&u64::from(s.tid))
+                        self.remember_stack(s.tid, &pcs);
+                        self.goroutine_labels
+                            .get(&goid)
                             .copied()
                             .unwrap_or(running)
                     } else {
@@ -382,10 +390,11 @@ impl Sampler {
                 }),
                 stack: &stack,
             };
-            if self.unwind_sample(&s, &mut pcs) {
+            if let Some(goid) = self.unwind_sample(&s, &mut pcs) {
                 let labels = if wall {
-                    self.thread_labels
-                        .get(&(tid as u64))
+                    self.remember_stack(tid as u32, &pcs);
+                    self.goroutine_labels
+                        .get(&goid)
                         .copied()
                         .unwrap_or(running)
                 } else {
@@ -418,11 +427,12 @@ impl Sampler {
         threads::read_m(&self.target, m)
     }
 
-    /// Unwinds one on-CPU sample into `out` (innermost first). False when
-    /// the sample has no user context.
-    fn unwind_sample(&mut self, s: &Sample<'_>, out: &mut Vec<u64>) -> bool {
+    /// Unwinds one on-CPU sample into `out` (innermost first); the id of
+    /// the goroutine its thread runs (0 when none or not known). `None`
+    /// when the sample has no user context.
+    fn unwind_sample(&mut self, s: &Sample<'_>, out: &mut Vec<u64>) -> Option<u64> {
         out.clear();
-        let Some(regs) = s.regs else { return false };
+        let regs = s.regs?;
         let mt = self.m_of(u64::from(s.tid));
         let g: Option<RawGoroutine> = mt
             .filter(|m| m.curg != 0)
@@ -478,7 +488,8 @@ impl Sampler {
             self.stats.partial += 1;
         }
         out.extend(raw.iter().map(|f| f.pc | if f.trap() { EXACT } else { 0 }));
-        !out.is_empty()
+        let goid = g.as_ref().map_or(0, |g| g.id);
+        (!out.is_empty()).then_some(goid)
     }
 
     /// Where the goroutine that called into C (through cgo) left Go code,
@@ -530,7 +541,7 @@ impl Sampler {
         gs.retain(|g| !g.is_dead() && !self.is_system(g));
         let labels = labels::read_all(&self.target, &gs);
         goroutines::unwind_all(&self.target, &mut gs);
-        self.thread_labels.clear();
+        self.goroutine_labels.clear();
         let nanos = weight.as_nanos() as i64;
         let mut pcs = Vec::new();
         for (g, l) in gs.iter().zip(&labels) {
@@ -539,15 +550,36 @@ impl Sampler {
             set.push(("state".into(), state));
             set.extend(l.iter().cloned());
             let running = g.status == status::RUNNING;
-            if running && let Some(tid) = g.thread {
-                set[0].1 = "running".into();
-                let id = rec.label_set(&set);
-                self.thread_labels.insert(tid, id);
+            // What the on-CPU samples of its thread are labelled with (a
+            // goroutine in a system call or in C may be running too).
+            if g.thread.is_some() && g.status == status::SYSCALL {
+                let mut on_cpu = set.clone();
+                on_cpu[0].1 = "running".into();
+                let id = rec.label_set(&on_cpu);
+                self.goroutine_labels.insert(g.id, id);
             }
             // Running goroutines are in the on-CPU samples of their thread
             // (where they are now, not where they last entered the
-            // scheduler, which is all their g says).
+            // scheduler, which is all their g says). The time their
+            // thread was not on a CPU although Go had it running (the OS
+            // ran something else: a busy machine) is wall time too: it is
+            // charged to the thread's latest on-CPU stack.
             if running {
+                if let Some(tid) = g.thread {
+                    set[0].1 = "running".into();
+                    let id = rec.label_set(&set);
+                    self.goroutine_labels.insert(g.id, id);
+                    let ran = cpu_time(self.pid, tid as i32);
+                    let before = ran.and_then(|r| self.wall_cpu.insert(tid as i32, r));
+                    if let (Some(ran), Some(before)) = (ran, before) {
+                        let off = nanos - ran.saturating_sub(before) as i64;
+                        if off > 0
+                            && let Some(stack) = self.last_stack.get(&(tid as u32))
+                        {
+                            rec.add(stack, id, off);
+                        }
+                    }
+                }
                 continue;
             }
             // So is a goroutine in C code (cgo) or a system call that is
@@ -566,6 +598,12 @@ impl Sampler {
         let took = start.elapsed();
         self.stats.captures += 1;
         self.stats.max_capture = self.stats.max_capture.max(took);
+    }
+
+    fn remember_stack(&mut self, tid: u32, pcs: &[u64]) {
+        let v = self.last_stack.entry(tid).or_default();
+        v.clear();
+        v.extend_from_slice(pcs);
     }
 
     /// The runtime's own goroutines (GC workers, the finalizer and timer

@@ -233,8 +233,12 @@ fn wall_time_of_the_mutex_waiter_matches_its_own_measure() {
     for go in DEFAULT_GO_VERSIONS {
         let bin = gosleuth_testkit::binary(go, "cpushare");
         let mut t = start(&bin, 4.0, "wall");
+        // 500 ticks a second: about 1,500 samples of a two-state
+        // goroutine, so that the sampling error (about 1.3 points) is well
+        // inside the 10% asked for.
         let opts = Options {
             wall: true,
+            rate_hz: 500,
             ..Options::default()
         };
         let (_, p, _) = record(t.pid(), opts, 3.0);
@@ -249,11 +253,19 @@ fn wall_time_of_the_mutex_waiter_matches_its_own_measure() {
         // running again (runnable, still in Lock), which a busy machine
         // makes long.
         let (mut all, mut locked, mut blocked) = (0i64, 0i64, 0i64);
+        let mut states: HashMap<String, i64> = HashMap::new();
+        let mut cpu_goroutine = 0i64;
         for s in p.samples.iter() {
+            if s.label_values("role").any(|v| v == "cpu") {
+                cpu_goroutine += s.values[1];
+            }
             if !s.label_values("role").any(|v| v == "waiter") {
                 continue;
             }
             all += s.values[1];
+            for st in s.label_values("state") {
+                *states.entry(st.to_string()).or_insert(0i64) += s.values[1];
+            }
             let in_lock = s.locations.iter().any(|l| {
                 p.locations[l as usize].lines.iter().any(|x| {
                     p.functions[x.function as usize]
@@ -276,9 +288,16 @@ fn wall_time_of_the_mutex_waiter_matches_its_own_measure() {
         assert!(
             (ours - theirs).abs() <= 0.1 * theirs,
             "{go}: the waiter is blocked in Lock {:.1}% of the time by gosleuth and {:.1}% by \
-             its own clock",
+             its own clock (its nanoseconds by state: {states:?})",
             100.0 * ours,
             100.0 * theirs
+        );
+        // The goroutine that never stops running is there all the time,
+        // from on-CPU samples labelled with its pprof labels.
+        let secs = cpu_goroutine as f64 / 1e9;
+        assert!(
+            (2.5..=3.5).contains(&secs),
+            "{go}: the running goroutine has {secs:.2} s in 3 s"
         );
         // The wall profile covers the whole recording for the waiter.
         let secs = all as f64 / 1e9;
