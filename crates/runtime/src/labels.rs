@@ -13,10 +13,7 @@ const MAX_LABELS: u64 = 256;
 const MAX_STR: usize = 4096;
 
 /// Labels of each goroutine (parallel to `gs`).
-pub fn read_all<M: Memory>(
-    t: &Target<M>,
-    gs: &[RawGoroutine],
-) -> Vec<Vec<(String, String)>> {
+pub fn read_all<M: Memory>(t: &Target<M>, gs: &[RawGoroutine]) -> Vec<Vec<(String, String)>> {
     let mut cache: std::collections::HashMap<u64, Vec<(String, String)>> = Default::default();
     gs.iter()
         .map(|g| {

@@ -190,7 +190,8 @@ impl Ring {
         let first = n.min(size as usize - start);
         out.extend_from_slice(&data[start..start + first]);
         out.extend_from_slice(&data[..n - first]);
-        self.tail().store(tail.wrapping_add(avail), Ordering::Release);
+        self.tail()
+            .store(tail.wrapping_add(avail), Ordering::Release);
     }
 }
 
@@ -321,9 +322,9 @@ fn open_error(pid: i32, e: io::Error) -> Error {
              sampling another user's process needs root or CAP_PERFMON, and any sampling \
              needs perf_event_paranoid of 2 or less (sysctl kernel.perf_event_paranoid=2)"
         ),
-        Some(libc::ENOSYS) | Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) => format!(
-            "this kernel has no perf events for sampling ({e})"
-        ),
+        Some(libc::ENOSYS) | Some(libc::ENOENT) | Some(libc::EOPNOTSUPP) => {
+            format!("this kernel has no perf events for sampling ({e})")
+        }
         _ => format!("perf_event_open failed: {e}"),
     };
     Error::Perf { pid, what }

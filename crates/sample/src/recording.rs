@@ -16,6 +16,9 @@ use crate::symbols::{Frame, Symbolizer};
 /// address: its line is looked up at the pc itself.
 pub(crate) const EXACT: u64 = 1 << 63;
 
+/// A stack (pcs, innermost first) and the index of its label set.
+type StackAndLabels = (Box<[u64]>, u32);
+
 /// What a recording measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -31,7 +34,7 @@ pub struct Recording {
     pub kind: Kind,
     /// Nanoseconds one on-CPU sample stands for.
     pub period_ns: i64,
-    stacks: FxHashMap<(Box<[u64]>, u32), [i64; 2]>,
+    stacks: FxHashMap<StackAndLabels, [i64; 2]>,
     label_sets: Vec<Vec<(String, String)>>,
     label_index: FxHashMap<Vec<(String, String)>, u32>,
     /// Samples taken (stacks added).
@@ -146,16 +149,17 @@ impl Recording {
                 total_ns: t,
             })
             .collect();
-        out.sort_by(|a, b| {
-            (b.self_ns, b.total_ns, &a.name).cmp(&(a.self_ns, a.total_ns, &b.name))
-        });
+        out.sort_by(|a, b| (b.self_ns, b.total_ns, &a.name).cmp(&(a.self_ns, a.total_ns, &b.name)));
         out
     }
 
     /// The recording as a pprof profile: sample types `samples/count` and
     /// `cpu/nanoseconds` (or `wall/nanoseconds`), one location per pc with
     /// its inlined calls as lines, as Go's own profiles are laid out.
-    pub fn to_profile<M: Memory>(&self, sym: &mut Symbolizer<'_, M>) -> gosleuth_pprof::Result<Profile> {
+    pub fn to_profile<M: Memory>(
+        &self,
+        sym: &mut Symbolizer<'_, M>,
+    ) -> gosleuth_pprof::Result<Profile> {
         let what = match self.kind {
             Kind::Cpu => "cpu",
             Kind::Wall => "wall",
@@ -202,7 +206,7 @@ impl Recording {
             })
             .collect();
         // A stable order: by value, then by stack.
-        let mut order: Vec<(&(Box<[u64]>, u32), &[i64; 2])> = self.stacks.iter().collect();
+        let mut order: Vec<(&StackAndLabels, &[i64; 2])> = self.stacks.iter().collect();
         order.sort_by(|a, b| b.1[1].cmp(&a.1[1]).then_with(|| a.0.cmp(b.0)));
         let mut locs = Vec::new();
         for ((pcs, set), v) in order {

@@ -119,17 +119,12 @@ pub struct Sampler {
     ms_read: Option<Instant>,
     /// `runtime.asmcgocall`'s run-time range (0s when it is not known).
     asmcgocall: (u64, u64),
-    /// CPU time of each thread at the last goroutine capture (`wall`).
-    wall_cpu: FxHashMap<i32, u64>,
     /// Each thread's latest on-CPU stack (`wall`).
-    last_stack: FxHashMap<u32, Vec<u64>>,
+    last_stack: FxHashMap<u32, (u64, Vec<u64>)>,
     /// CPU time of each thread at the last ptrace tick.
     cpu_times: FxHashMap<i32, u64>,
     /// When the threads were last listed (for new threads' events).
     threads_listed: Option<Instant>,
-    /// Label sets (state=running and its pprof labels) of the goroutines
-    /// running at the last capture, by goroutine id (`wall`).
-    goroutine_labels: FxHashMap<u64, u32>,
     pub stats: Stats,
     /// Problems met that did not stop the sampling.
     pub warnings: Vec<String>,
@@ -197,10 +192,8 @@ impl Sampler {
             ms_read: None,
             threads_listed: None,
             cpu_times: FxHashMap::default(),
-            wall_cpu: FxHashMap::default(),
             last_stack: FxHashMap::default(),
             asmcgocall,
-            goroutine_labels: FxHashMap::default(),
             stats: Stats::default(),
             warnings,
         })
@@ -223,7 +216,11 @@ impl Sampler {
 
     /// A recording of the kind these options make.
     pub fn recording(&self) -> Recording {
-        let kind = if self.opts.wall { Kind::Wall } else { Kind::Cpu };
+        let kind = if self.opts.wall {
+            Kind::Wall
+        } else {
+            Kind::Cpu
+        };
         let mut r = Recording::new(kind, 1_000_000_000 / i64::from(self.opts.rate_hz));
         r.notes.push(format!(
             "gosleuth record: pid {}, {} Hz, {}",
@@ -253,13 +250,13 @@ impl Sampler {
         let mut last_capture: Option<Instant> = None;
         let mut jitter: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(self.pid as u32);
         let ended = loop {
+            self.take_cpu_samples(rec, tick, true);
             if self.opts.wall {
                 let now = Instant::now();
                 let weight = last_capture.map_or(tick, |l| now - l);
                 last_capture = Some(now);
                 self.capture_goroutines(rec, weight);
             }
-            self.take_cpu_samples(rec, tick, true);
             rec.elapsed = started.elapsed();
             if gosleuth_memory::live::has_exited(self.pid) {
                 break Ended::Exited;
@@ -310,12 +307,9 @@ impl Sampler {
     /// catches the threads running now.
     fn take_cpu_samples(&mut self, rec: &mut Recording, tick: Duration, at_tick: bool) {
         let period = rec.period_ns;
+        // With `wall`, on-CPU samples only say where each thread's
+        // goroutine is (the goroutine capture charges the time).
         let wall = self.opts.wall;
-        let running = if wall {
-            rec.label_set(&[("state".into(), "running".into())])
-        } else {
-            0
-        };
         let mut pcs = Vec::new();
         if let Some(mut events) = self.events.take() {
             if self
@@ -327,21 +321,17 @@ impl Sampler {
                     && !gosleuth_memory::live::has_exited(self.pid)
                     && self.warnings.len() < 8
                 {
-                    self.warnings.push(format!("listing new threads failed: {e}"));
+                    self.warnings
+                        .push(format!("listing new threads failed: {e}"));
                 }
             }
             events.drain(|s| {
                 if let Some(goid) = self.unwind_sample(s, &mut pcs) {
-                    let labels = if wall {
-                        self.remember_stack(s.tid, &pcs);
-                        self.goroutine_labels
-                            .get(&goid)
-                            .copied()
-                            .unwrap_or(running)
+                    if wall {
+                        self.remember_stack(s.tid, goid, &pcs);
                     } else {
-                        0
-                    };
-                    rec.add(&pcs, labels, period);
+                        rec.add(&pcs, 0, period);
+                    }
                 }
             });
             self.events = Some(events);
@@ -391,16 +381,11 @@ impl Sampler {
                 stack: &stack,
             };
             if let Some(goid) = self.unwind_sample(&s, &mut pcs) {
-                let labels = if wall {
-                    self.remember_stack(tid as u32, &pcs);
-                    self.goroutine_labels
-                        .get(&goid)
-                        .copied()
-                        .unwrap_or(running)
+                if wall {
+                    self.remember_stack(tid as u32, goid, &pcs);
                 } else {
-                    0
-                };
-                rec.add(&pcs, labels, used.min(2 * tick.as_nanos() as u64) as i64);
+                    rec.add(&pcs, 0, used.min(2 * tick.as_nanos() as u64) as i64);
+                }
             }
         }
     }
@@ -541,7 +526,6 @@ impl Sampler {
         gs.retain(|g| !g.is_dead() && !self.is_system(g));
         let labels = labels::read_all(&self.target, &gs);
         goroutines::unwind_all(&self.target, &mut gs);
-        self.goroutine_labels.clear();
         let nanos = weight.as_nanos() as i64;
         let mut pcs = Vec::new();
         for (g, l) in gs.iter().zip(&labels) {
@@ -549,45 +533,30 @@ impl Sampler {
             let mut set: Vec<(String, String)> = Vec::with_capacity(l.len() + 1);
             set.push(("state".into(), state));
             set.extend(l.iter().cloned());
-            let running = g.status == status::RUNNING;
-            // What the on-CPU samples of its thread are labelled with (a
-            // goroutine in a system call or in C may be running too).
-            if g.thread.is_some() && g.status == status::SYSCALL {
-                let mut on_cpu = set.clone();
-                on_cpu[0].1 = "running".into();
-                let id = rec.label_set(&on_cpu);
-                self.goroutine_labels.insert(g.id, id);
-            }
-            // Running goroutines are in the on-CPU samples of their thread
-            // (where they are now, not where they last entered the
-            // scheduler, which is all their g says). The time their
-            // thread was not on a CPU although Go had it running (the OS
-            // ran something else: a busy machine) is wall time too: it is
-            // charged to the thread's latest on-CPU stack.
-            if running {
-                if let Some(tid) = g.thread {
-                    set[0].1 = "running".into();
-                    let id = rec.label_set(&set);
-                    self.goroutine_labels.insert(g.id, id);
-                    let ran = cpu_time(self.pid, tid as i32);
-                    let before = ran.and_then(|r| self.wall_cpu.insert(tid as i32, r));
-                    if let (Some(ran), Some(before)) = (ran, before) {
-                        let off = nanos - ran.saturating_sub(before) as i64;
-                        if off > 0
-                            && let Some(stack) = self.last_stack.get(&(tid as u32))
-                        {
-                            rec.add(stack, id, off);
-                        }
-                    }
+            // A goroutine on a CPU (running, or in C or a system call on
+            // a thread that is running) is where its thread's latest
+            // on-CPU sample caught it, if that sample was of this
+            // goroutine; else where its g says (its last scheduling point
+            // or system call).
+            let on_cpu = match (g.status, g.thread) {
+                (status::RUNNING, Some(_)) => true,
+                (status::SYSCALL, Some(tid)) => is_running(self.pid, tid as i32),
+                _ => false,
+            };
+            if on_cpu {
+                set[0].1 = "running".into();
+                let id = rec.label_set(&set);
+                let latest = g
+                    .thread
+                    .and_then(|tid| self.last_stack.get(&(tid as u32)))
+                    .filter(|(goid, _)| *goid == g.id);
+                if let Some((_, stack)) = latest {
+                    rec.add(stack, id, nanos);
+                    continue;
                 }
-                continue;
-            }
-            // So is a goroutine in C code (cgo) or a system call that is
-            // using the CPU: its thread is running.
-            if g.status == status::SYSCALL
-                && let Some(tid) = g.thread
-                && is_running(self.pid, tid as i32)
-            {
+                pcs.clear();
+                pcs.extend(g.frames.iter().map(|f| f.pc));
+                rec.add(&pcs, id, nanos);
                 continue;
             }
             pcs.clear();
@@ -600,10 +569,11 @@ impl Sampler {
         self.stats.max_capture = self.stats.max_capture.max(took);
     }
 
-    fn remember_stack(&mut self, tid: u32, pcs: &[u64]) {
+    fn remember_stack(&mut self, tid: u32, goid: u64, pcs: &[u64]) {
         let v = self.last_stack.entry(tid).or_default();
-        v.clear();
-        v.extend_from_slice(pcs);
+        v.0 = goid;
+        v.1.clear();
+        v.1.extend_from_slice(pcs);
     }
 
     /// The runtime's own goroutines (GC workers, the finalizer and timer

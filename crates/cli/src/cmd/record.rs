@@ -176,7 +176,11 @@ fn record_one(pid: i32, args: &RecordArgs) -> Result<Recorded> {
 }
 
 pub fn run(args: RecordArgs) -> Result<ExitCode> {
-    let mut pids: Vec<i32> = args.pid.into_iter().chain(args.pids.iter().copied()).collect();
+    let mut pids: Vec<i32> = args
+        .pid
+        .into_iter()
+        .chain(args.pids.iter().copied())
+        .collect();
     pids.dedup();
     if pids.is_empty() {
         bail!("give the process id to sample: gosleuth record PID [--pid PID...]");

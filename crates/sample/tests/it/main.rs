@@ -85,7 +85,9 @@ fn start_with(mut cmd: Command, seconds: f64, tag: &str) -> Target {
         .expect("start cpushare");
     let out = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(out).read_line(&mut line).expect("read cpushare's first line");
+    BufReader::new(out)
+        .read_line(&mut line)
+        .expect("read cpushare's first line");
     assert!(line.starts_with("ready"), "cpushare said {line:?}");
     Target {
         child,
@@ -158,7 +160,11 @@ fn check_cpu_shares(go: &str, method: Method) {
     let theirs = gosleuth_pprof::parse_file(&t.cpu).expect("the program's own profile");
     // ptrace samples at ticks and falls behind on a busy machine.
     let least = if method == Method::Ptrace { 600 } else { 1000 };
-    assert!(rec.samples > least, "{go} {method:?}: {} samples", rec.samples);
+    assert!(
+        rec.samples > least,
+        "{go} {method:?}: {} samples",
+        rec.samples
+    );
     let (our_self, our_total) = shares(&ours, 1);
     let (their_self, their_total) = shares(&theirs, 1);
     // burnA and burnB are leaves; burnC's time is in C, under it.
@@ -362,13 +368,22 @@ fn a_process_in_its_own_mount_and_pid_namespace_is_sampled_from_the_host() {
     // host cannot see the path its maps name.
     let bin = gosleuth_testkit::binary("installed", "cpushare");
     let mut cmd = Command::new("unshare");
-    cmd.args(["--mount", "--pid", "--fork", "--kill-child", "--propagation", "private", "sh", "-c"])
-        .arg(format!(
-            "mkdir -p /mnt/gosleuth-ns && mount -t tmpfs none /mnt/gosleuth-ns && \
+    cmd.args([
+        "--mount",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+    ])
+    .arg(format!(
+        "mkdir -p /mnt/gosleuth-ns && mount -t tmpfs none /mnt/gosleuth-ns && \
              cp {} /mnt/gosleuth-ns/svc && exec /mnt/gosleuth-ns/svc \"$@\"",
-            bin.display()
-        ))
-        .arg("sh");
+        bin.display()
+    ))
+    .arg("sh");
     let t = start_with(cmd, 3.0, "ns");
     // The service is unshare's grandchild: find it by its name.
     let pid = find_process("svc").expect("the namespaced process");
@@ -393,8 +408,7 @@ fn find_process(comm: &str) -> Option<i32> {
             let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
                 continue;
             };
-            if std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|c| c.trim() == comm)
+            if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
             {
                 return Some(pid);
             }
