@@ -94,6 +94,10 @@ enum Command {
     /// outside (perf events or ptrace; no /debug/pprof needed), as pprof,
     /// folded stacks, speedscope or a flame graph.
     Record(cmd::record::RecordArgs),
+    /// A live view of a running Go process sampled from outside: the
+    /// functions taking the most CPU, goroutines by state and place, GC
+    /// counters (one snapshot when not on a terminal).
+    Top(cmd::top::TopArgs),
 }
 
 fn main() -> ExitCode {
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
         Command::Deps(a) => cmd::deps::run(a),
         Command::Escape(a) => cmd::escape::run(a),
         Command::Record(a) => cmd::record::run(a),
+        Command::Top(a) => cmd::top::run(a),
     };
     match result {
         Ok(code) => code,

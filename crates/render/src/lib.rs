@@ -18,6 +18,7 @@ pub mod report;
 pub mod size;
 pub mod style;
 pub mod tests;
+pub mod top;
 pub mod triage;
 
 pub use style::Style;

@@ -12,6 +12,7 @@ pub mod capture;
 pub mod error;
 pub mod filter;
 pub mod frames;
+pub mod gcstats;
 pub mod goroutines;
 pub mod grouping;
 pub mod labels;

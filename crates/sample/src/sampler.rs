@@ -257,7 +257,7 @@ impl Sampler {
                 last_capture = Some(now);
                 self.capture_goroutines(rec, weight);
             }
-            rec.elapsed = started.elapsed();
+            rec.elapsed = rec.started.elapsed().unwrap_or_default();
             if gosleuth_memory::live::has_exited(self.pid) {
                 break Ended::Exited;
             }
@@ -296,7 +296,7 @@ impl Sampler {
         };
         // What the kernel wrote since the last tick.
         self.take_cpu_samples(rec, tick, false);
-        rec.elapsed = started.elapsed();
+        rec.elapsed = rec.started.elapsed().unwrap_or_default();
         if let Some(e) = &self.events {
             self.stats.lost = e.lost;
         }
@@ -578,7 +578,7 @@ impl Sampler {
 
     /// The runtime's own goroutines (GC workers, the finalizer and timer
     /// goroutines...), which Go's goroutine profile leaves out too.
-    fn is_system(&self, g: &RawGoroutine) -> bool {
+    pub fn is_system(&self, g: &RawGoroutine) -> bool {
         let link = self.target.link_pc(g.startpc);
         match self.target.bin().pcln().func_for_pc(link) {
             Some(f) => {

@@ -14,5 +14,6 @@ pub mod logs;
 pub mod pprof;
 pub mod record;
 pub mod report;
+pub mod top;
 pub mod trace;
 pub mod triage;

@@ -23,6 +23,8 @@ mod logs;
 mod messages;
 mod pprof;
 #[cfg(feature = "factory")]
+mod record;
+#[cfg(feature = "factory")]
 mod report;
 #[cfg(feature = "factory")]
 mod trace;
