@@ -90,7 +90,11 @@ pub fn render(v: &View, sc: &Screen<'_>) -> String {
         (None, None) => {}
     }
     let states: Vec<String> = v.states.iter().map(|(s, n)| format!("{s} {n}")).collect();
-    lines.push(format!("Goroutines: {} ({})", v.goroutines, states.join(", ")));
+    lines.push(format!(
+        "Goroutines: {} ({})",
+        v.goroutines,
+        states.join(", ")
+    ));
     lines.push(String::new());
     let mut fs: Vec<_> = v
         .functions
@@ -98,7 +102,11 @@ pub fn render(v: &View, sc: &Screen<'_>) -> String {
         .filter(|f| sc.filter.is_empty() || f.name.contains(sc.filter))
         .collect();
     if sc.sort == SortBy::TotalTime {
-        fs.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then_with(|| a.name.cmp(&b.name)));
+        fs.sort_by(|a, b| {
+            b.total_ns
+                .cmp(&a.total_ns)
+                .then_with(|| a.name.cmp(&b.name))
+        });
     }
     let (self_mark, total_mark) = match sc.sort {
         SortBy::SelfTime => ("*", " "),
@@ -113,7 +121,11 @@ pub fn render(v: &View, sc: &Screen<'_>) -> String {
         }
     };
     // Room left for the tables: the groups get up to a third.
-    let rows = if sc.size.1 == 0 { usize::MAX } else { sc.size.1 };
+    let rows = if sc.size.1 == 0 {
+        usize::MAX
+    } else {
+        sc.size.1
+    };
     let fixed = lines.len() + 3 + usize::from(!sc.keys.is_empty());
     let room = rows.saturating_sub(fixed);
     let group_rows = (room / 3).clamp(1, 10).min(v.groups.len());

@@ -46,7 +46,9 @@ pub fn locate<M: Memory>(t: &Target<M>) -> Result<GcCounterAddrs> {
         .map(|a| a.wrapping_add(t.bias));
     let in_ctl = |path: &str| {
         let base = ctl?;
-        field("runtime.gcControllerState", path).ok().map(|o| base + o)
+        field("runtime.gcControllerState", path)
+            .ok()
+            .map(|o| base + o)
     };
     Ok(GcCounterAddrs {
         numgc: memstats + field("runtime.mstats", "numgc")?,

@@ -14,7 +14,7 @@ use crate::symbols::{Frame, Symbolizer};
 
 /// Marks a pc that is exact (where a thread was caught), not a return
 /// address: its line is looked up at the pc itself.
-pub(crate) const EXACT: u64 = 1 << 63;
+pub const EXACT: u64 = 1 << 63;
 
 /// A stack (pcs, innermost first) and the index of its label set.
 type StackAndLabels = (Box<[u64]>, u32);

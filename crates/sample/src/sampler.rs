@@ -43,6 +43,9 @@ pub struct Options {
     pub method: Method,
     /// Bytes of stack copied with each on-CPU sample.
     pub stack_bytes: u32,
+    /// The most of one CPU the goroutine captures of a wall-clock
+    /// recording may take (they are spaced out to stay within it).
+    pub wall_budget: f64,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
             wall: false,
             method: Method::Auto,
             stack_bytes: 32 * 1024,
+            wall_budget: 0.05,
         }
     }
 }
@@ -101,6 +105,8 @@ pub struct Stats {
     pub partial: u64,
     /// Longest time one thread was stopped (ptrace method only).
     pub max_stop: Duration,
+    /// Every stop's length in microseconds (ptrace method only).
+    pub stops_us: Vec<u32>,
     /// Goroutine captures taken (`wall`).
     pub captures: u64,
     /// Longest goroutine capture.
@@ -121,6 +127,9 @@ pub struct Sampler {
     asmcgocall: (u64, u64),
     /// Each thread's latest on-CPU stack (`wall`).
     last_stack: FxHashMap<u32, (u64, Vec<u64>)>,
+    /// Each goroutine's frames at the last capture, with its g's
+    /// fingerprint then (`wall`).
+    unwound: FxHashMap<u64, (u64, Vec<RawFrame>)>,
     /// CPU time of each thread at the last ptrace tick.
     cpu_times: FxHashMap<i32, u64>,
     /// When the threads were last listed (for new threads' events).
@@ -192,6 +201,7 @@ impl Sampler {
             ms_read: None,
             threads_listed: None,
             cpu_times: FxHashMap::default(),
+            unwound: FxHashMap::default(),
             last_stack: FxHashMap::default(),
             asmcgocall,
             stats: Stats::default(),
@@ -248,14 +258,28 @@ impl Sampler {
         let started = Instant::now();
         let mut next = started;
         let mut last_capture: Option<Instant> = None;
+        let mut next_capture = started;
         let mut jitter: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(self.pid as u32);
         let ended = loop {
             self.take_cpu_samples(rec, tick, true);
-            if self.opts.wall {
+            // Goroutine captures are spaced so that they take at most
+            // `wall_budget` of one CPU: a process with 100,000 goroutines
+            // takes tens of milliseconds to read, and the machine is
+            // someone's production. Each capture weighs the time since
+            // the last, so the profile stays a wall-clock one.
+            if self.opts.wall && Instant::now() >= next_capture {
                 let now = Instant::now();
                 let weight = last_capture.map_or(tick, |l| now - l);
                 last_capture = Some(now);
                 self.capture_goroutines(rec, weight);
+                let took = now.elapsed();
+                let mut gap = took.div_f64(self.opts.wall_budget.clamp(0.001, 1.0));
+                // The first capture unwinds every stack; later ones only
+                // those that changed: do not let the first set the pace.
+                if self.stats.captures == 1 {
+                    gap = gap.min(Duration::from_secs(1));
+                }
+                next_capture = now + gap.max(tick / 2);
             }
             rec.elapsed = rec.started.elapsed().unwrap_or_default();
             if gosleuth_memory::live::has_exited(self.pid) {
@@ -369,6 +393,9 @@ impl Sampler {
             });
             let Ok(Some(p)) = peek else { continue };
             self.stats.max_stop = self.stats.max_stop.max(p.stopped);
+            self.stats
+                .stops_us
+                .push(u32::try_from(p.stopped.as_micros()).unwrap_or(u32::MAX));
             let s = Sample {
                 pid: self.pid as u32,
                 tid: tid as u32,
@@ -524,8 +551,43 @@ impl Sampler {
             return;
         };
         gs.retain(|g| !g.is_dead() && !self.is_system(g));
+        // A goroutine whose g did not change since the last capture (same
+        // fingerprint, not on a thread) has the same stack: its frames are
+        // reused. The others' stacks are copied in a few large reads, not
+        // a read per frame, and unwound.
+        let mut fresh: Vec<RawGoroutine> = Vec::new();
+        let mut kept: Vec<RawGoroutine> = Vec::with_capacity(gs.len());
+        for mut g in gs {
+            let same = g.fingerprint != 0
+                && g.thread.is_none()
+                && self
+                    .unwound
+                    .get(&g.gp)
+                    .is_some_and(|(fp, _)| *fp == g.fingerprint);
+            if same && let Some((_, frames)) = self.unwound.get(&g.gp) {
+                g.frames = frames.clone();
+                kept.push(g);
+            } else {
+                fresh.push(g);
+            }
+        }
+        let spans = fresh
+            .iter()
+            .filter_map(|g| goroutines::stack_span(&self.target, g))
+            .collect();
+        self.target.mem().preload(spans);
+        goroutines::unwind_all(&self.target, &mut fresh);
+        self.target.mem().clear_preload();
+        self.unwound.clear();
+        for g in &fresh {
+            self.unwound.insert(g.gp, (g.fingerprint, g.frames.clone()));
+        }
+        for g in &kept {
+            self.unwound.insert(g.gp, (g.fingerprint, g.frames.clone()));
+        }
+        let mut gs = fresh;
+        gs.append(&mut kept);
         let labels = labels::read_all(&self.target, &gs);
-        goroutines::unwind_all(&self.target, &mut gs);
         let nanos = weight.as_nanos() as i64;
         let mut pcs = Vec::new();
         for (g, l) in gs.iter().zip(&labels) {

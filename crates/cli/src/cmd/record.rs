@@ -144,9 +144,15 @@ fn record_one(pid: i32, args: &RecordArgs) -> Result<Recorded> {
             st.partial
         ));
     }
-    if st.max_stop > Duration::ZERO {
+    if !st.stops_us.is_empty() {
+        let mut v = st.stops_us.clone();
+        v.sort_unstable();
+        let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize];
         summary.push_str(&format!(
-            "; longest stop of a thread {} µs",
+            "; threads stopped {} times: median {} µs, 99th percentile {} µs, longest {} µs",
+            v.len(),
+            at(0.5),
+            at(0.99),
             st.max_stop.as_micros()
         ));
     }

@@ -47,7 +47,8 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{s:?} is not a duration (1s, 500ms)"))
 }
 
-const KEYS: &str = "keys: q quit | p pause | s sort by self/total | / filter (Enter ends) | c clear the filter";
+const KEYS: &str =
+    "keys: q quit | p pause | s sort by self/total | / filter (Enter ends) | c clear the filter";
 
 /// What the keys changed.
 #[derive(Default)]
@@ -111,7 +112,11 @@ pub fn run(args: TopArgs) -> Result<ExitCode> {
     let stop = gosleuth_sample::interrupt::stop_flag();
     let mut rec = s.recording();
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
-    let term = if interactive { RawTerminal::enter() } else { None };
+    let term = if interactive {
+        RawTerminal::enter()
+    } else {
+        None
+    };
     let Some(term) = term else {
         // One snapshot.
         let until = Instant::now() + args.interval;

@@ -50,14 +50,29 @@ fn record_writes_a_profile_go_tool_pprof_reads() {
     let p = start("6");
     let pid = p.0.id().to_string();
     let out = temp("cpu.pb.gz");
-    let o = gosleuth(&["record", &pid, "-d", "2s", "-o", out.to_str().expect("path")]);
+    let o = gosleuth(&[
+        "record",
+        &pid,
+        "-d",
+        "2s",
+        "-o",
+        out.to_str().expect("path"),
+    ]);
     assert!(o.status.success(), "{o:?}");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("by perf events"), "{err}");
-    assert!(err.contains("main.burnA"), "the top functions are said: {err}");
+    assert!(
+        err.contains("main.burnA"),
+        "the top functions are said: {err}"
+    );
     let top = go_tool_pprof(&["-top", out.to_str().expect("path")]);
     assert!(top.contains("Type: cpu"), "{top}");
-    for f in ["main.burnA", "main.burnB (inline)", "main.burnC", "Cfunc_burn_c"] {
+    for f in [
+        "main.burnA",
+        "main.burnB (inline)",
+        "main.burnC",
+        "Cfunc_burn_c",
+    ] {
         assert!(top.contains(f), "{f} missing:\n{top}");
     }
     // gosleuth pprof reads it too, with the same top function.
@@ -81,7 +96,12 @@ fn record_writes_folded_speedscope_and_a_flame_graph() {
     );
     let o = gosleuth(&["record", &pid, "-d", "1s", "-f", "speedscope"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("speedscope JSON");
-    assert!(v["shared"]["frames"].as_array().is_some_and(|f| !f.is_empty()), "{v}");
+    assert!(
+        v["shared"]["frames"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "{v}"
+    );
     let o = gosleuth(&["record", &pid, "-d", "1s", "-f", "flamegraph"]);
     let svg = stdout(&o);
     assert!(svg.contains("<svg") && svg.contains("main.burnA"), "{svg}");
@@ -125,7 +145,13 @@ fn top_on_a_pipe_prints_one_snapshot() {
     let o = gosleuth(&["top", &pid]);
     assert!(o.status.success(), "{o:?}");
     let out = stdout(&o);
-    for s in ["gosleuth top: pid", "main.burnA", "Goroutines: ", "GC: ", "  main.main main.go:"] {
+    for s in [
+        "gosleuth top: pid",
+        "main.burnA",
+        "Goroutines: ",
+        "GC: ",
+        "  main.main main.go:",
+    ] {
         assert!(out.contains(s), "{s} missing:\n{out}");
     }
     assert!(!out.contains("\x1b["), "escape codes on a pipe:\n{out}");

@@ -451,6 +451,15 @@ impl Memory for LiveProcess {
         if self.frozen.as_ref().is_none_or(|f| f.thawed()) {
             return reqs.iter_mut().map(|(a, b)| self.read_at(*a, b)).collect();
         }
+        self.read_batch(reqs)
+    }
+}
+
+impl LiveProcess {
+    /// Reads every request once, in batches of `process_vm_readv` (torn
+    /// reads of a running process are not retried: for readers that accept
+    /// them, such as a sampler).
+    pub fn read_batch(&self, reqs: &mut [(u64, &mut [u8])]) -> Vec<Result<()>> {
         let mut out: Vec<Result<()>> = Vec::with_capacity(reqs.len());
         for chunk in reqs.chunks_mut(IOV_MAX) {
             let remote: Vec<RemoteIoVec> = chunk

@@ -245,6 +245,9 @@ fn wall_time_of_the_mutex_waiter_matches_its_own_measure() {
         let opts = Options {
             wall: true,
             rate_hz: 500,
+            // Captures as often as the rate asks (a small process's take
+            // well under a millisecond).
+            wall_budget: 1.0,
             ..Options::default()
         };
         let (_, p, _) = record(t.pid(), opts, 3.0);

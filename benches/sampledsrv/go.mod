@@ -1,0 +1,3 @@
+module sampledsrv
+
+go 1.21

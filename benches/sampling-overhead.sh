@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# What sampling costs the sampled: requests per second of an HTTP server
+# on loopback (benches/sampledsrv, IDLE parked goroutines besides) under a
+# load generator of 16 connections, without a sampler, with
+# `gosleuth record` on CPU and with `gosleuth record --wall`, both at
+# 100 Hz. Each round runs the three in turn for SECS seconds; the medians
+# of ROUNDS rounds (default 5) are printed, with the drop against the run
+# without a sampler.
+#
+#   cargo build --release -p gosleuth && benches/sampling-overhead.sh [IDLE] [ROUNDS] [SECS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+idle="${1:-100000}"
+rounds="${2:-5}"
+secs="${3:-5}"
+bin="$PWD/target/release/gosleuth"
+dir="${XDG_CACHE_HOME:-$HOME/.cache}/gosleuth/bench"
+mkdir -p "$dir"
+(cd benches/sampledsrv && go build -o "$dir/sampledsrv" .)
+"$dir/sampledsrv" serve "$idle" > "$dir/sampledsrv.out" &
+srv=$!
+trap 'kill $srv 2>/dev/null || true' EXIT
+until grep -q ready "$dir/sampledsrv.out" 2>/dev/null; do sleep 0.1; done
+sleep 1
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+run() { # mode: none | cpu | wall
+  local rec=""
+  case "$1" in
+    cpu) /usr/bin/time -f "%U %S" -o "$dir/overhead.cpu.time" "$bin" record "$srv" -d "$((secs + 1))s" -o "$dir/overhead.pb.gz" 2> "$dir/overhead.cpu.err" & rec=$! ;;
+    wall) /usr/bin/time -f "%U %S" -o "$dir/overhead.wall.time" "$bin" record "$srv" --wall -d "$((secs + 1))s" -o "$dir/overhead.pb.gz" 2> "$dir/overhead.wall.err" & rec=$! ;;
+  esac
+  sleep 0.5
+  "$dir/sampledsrv" load 16 "${secs}s"
+  if [ -n "$rec" ]; then wait "$rec"; fi
+}
+declare -A got ratio used
+for _ in $(seq "$rounds"); do
+  declare -A this
+  for mode in none cpu wall; do
+    this[$mode]="$(run "$mode")"
+    got[$mode]+="${this[$mode]} "
+    if [ "$mode" != none ]; then
+      # Paired with this round's run without a sampler: the machine's
+      # drift between rounds cancels out.
+      ratio[$mode]+="$(awk -v a="${this[$mode]}" -v b="${this[none]}" 'BEGIN{printf "%.2f", 100*(a-b)/b}') "
+      used[$mode]+="$(awk '{printf "%.3f", ($1+$2)}' "$dir/overhead.$mode.time") "
+    fi
+  done
+done
+printf 'idle goroutines %s, %s rounds of %s s\n' "$idle" "$rounds" "$secs"
+printf '%-6s %8s req/s   (all: %s)\n' none "$(printf '%s\n' ${got[none]} | median)" "${got[none]}"
+for mode in cpu wall; do
+  printf '%-6s %8s req/s   change paired by round: median %+.2f%% (all: %s)   gosleuth CPU: median %s s for %s s (all: %s)\n' \
+    "$mode" "$(printf '%s\n' ${got[$mode]} | median)" "$(printf '%s\n' ${ratio[$mode]} | median)" \
+    "${ratio[$mode]}" "$(printf '%s\n' ${used[$mode]} | median)" "$((secs + 1))" "${used[$mode]}"
+done
+head -1 "$dir/overhead.wall.err" >&2 || true
