@@ -206,3 +206,104 @@ print("RESTORED", out.rstrip().endswith(b"\x1b[?1049l"))
     assert!(out.contains("FILTER True False"), "{out}");
     assert!(out.contains("RESTORED True"), "{out}");
 }
+
+#[test]
+fn ctrl_c_ends_the_recording_and_still_writes_it() {
+    let p = start("8");
+    let pid = p.0.id().to_string();
+    let out = temp("interrupted.pb.gz");
+    let rec = Command::new(env!("CARGO_BIN_EXE_gosleuth"))
+        .args([
+            "record",
+            &pid,
+            "-d",
+            "60s",
+            "-o",
+            out.to_str().expect("path"),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gosleuth record");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: a signal to a child we started.
+    unsafe { libc::kill(rec.id() as i32, libc::SIGINT) };
+    let started = std::time::Instant::now();
+    let o = rec.wait_with_output().expect("wait");
+    assert!(o.status.success(), "{o:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let top = go_tool_pprof(&["-top", out.to_str().expect("path")]);
+    assert!(top.contains("main.burnA"), "{top}");
+    let _ = std::fs::remove_file(&out);
+}
+
+/// Copies `path` where every user can run it.
+fn runnable_by_all(path: &std::path::Path, name: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("gosleuth-record-users-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let to = dir.join(name);
+    std::fs::copy(path, &to).expect("copy");
+    std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    to
+}
+
+/// As an unprivileged user (`nobody`, through runuser): its own process is
+/// sampled with perf events (user time only, said), another user's is
+/// refused with the privilege that is missing.
+#[test]
+fn without_root_its_own_process_is_sampled_and_anothers_is_refused_clearly() {
+    let gosleuth = runnable_by_all(
+        std::path::Path::new(env!("CARGO_BIN_EXE_gosleuth")),
+        "gosleuth",
+    );
+    let cpushare = runnable_by_all(
+        &gosleuth_testkit::binary("installed", "cpushare"),
+        "cpushare-nobody",
+    );
+    let mut theirs = Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(&cpushare)
+        .args(["-seconds", "5"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("runuser");
+    let mut line = String::new();
+    BufReader::new(theirs.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("its first line");
+    let pid = line
+        .trim()
+        .strip_prefix("ready pid=")
+        .expect("ready pid=N")
+        .to_string();
+    let theirs = Running(theirs);
+    let o = Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(&gosleuth)
+        .args(["record", &pid, "-d", "1s", "-f", "folded"])
+        .output()
+        .expect("runuser gosleuth");
+    assert!(o.status.success(), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("by perf events (task clock, user time only"),
+        "{err}"
+    );
+    assert!(stdout(&o).contains("main.burnA"), "{o:?}");
+    drop(theirs);
+    // Root's process, from nobody.
+    let mine = start("4");
+    let o = Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(&gosleuth)
+        .args(["record", &mine.0.id().to_string(), "-d", "1s"])
+        .output()
+        .expect("runuser gosleuth");
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not allowed to read process") && err.contains("CAP_SYS_PTRACE"),
+        "{err}"
+    );
+}
