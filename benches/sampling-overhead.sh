@@ -4,8 +4,10 @@
 # load generator of 16 connections, without a sampler, with
 # `gosleuth record` on CPU and with `gosleuth record --wall`, both at
 # 100 Hz. Each round runs the three in turn for SECS seconds; the medians
-# of ROUNDS rounds (default 5) are printed, with the drop against the run
-# without a sampler.
+# of ROUNDS rounds (default 5) are printed, with the change against the run
+# without a sampler of the same round, the server's CPU time per 1000
+# requests (what sampling costs it, whatever the machine's drift), and
+# gosleuth's own CPU time.
 #
 #   cargo build --release -p gosleuth && benches/sampling-overhead.sh [IDLE] [ROUNDS] [SECS]
 set -euo pipefail
@@ -30,15 +32,25 @@ run() { # mode: none | cpu | wall
     wall) /usr/bin/time -f "%U %S" -o "$dir/overhead.wall.time" "$bin" record "$srv" --wall -d "$((secs + 1))s" -o "$dir/overhead.pb.gz" 2> "$dir/overhead.wall.err" & rec=$! ;;
   esac
   sleep 0.5
-  "$dir/sampledsrv" load 16 "${secs}s"
+  local before after n
+  before=$(cpu_ticks)
+  n=$("$dir/sampledsrv" load 16 "${secs}s")
+  after=$(cpu_ticks)
   if [ -n "$rec" ]; then wait "$rec"; fi
+  # Requests per second, and the server's own CPU (user+system, in clock
+  # ticks) per 1000 requests: what the sampling costs it, free of the
+  # machine's drift in throughput.
+  echo "$n $(awk -v a="$after" -v b="$before" -v n="$n" -v s="$secs" 'BEGIN{printf "%.3f", (a-b)/(n*s/1000)}')"
 }
-declare -A got ratio used
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$srv/stat"; }
+declare -A got ratio used cost
 for _ in $(seq "$rounds"); do
   declare -A this
   for mode in none cpu wall; do
-    this[$mode]="$(run "$mode")"
-    got[$mode]+="${this[$mode]} "
+    read -r rps per <<< "$(run "$mode")"
+    this[$mode]="$rps"
+    got[$mode]+="$rps "
+    cost[$mode]+="$per "
     if [ "$mode" != none ]; then
       # Paired with this round's run without a sampler: the machine's
       # drift between rounds cancels out.
@@ -49,6 +61,10 @@ for _ in $(seq "$rounds"); do
 done
 printf 'idle goroutines %s, %s rounds of %s s\n' "$idle" "$rounds" "$secs"
 printf '%-6s %8s req/s   (all: %s)\n' none "$(printf '%s\n' ${got[none]} | median)" "${got[none]}"
+for mode in none cpu wall; do
+  printf '%-6s server CPU per 1000 requests: median %s ticks (all: %s)\n' "$mode" \
+    "$(printf '%s\n' ${cost[$mode]} | median)" "${cost[$mode]}"
+done
 for mode in cpu wall; do
   printf '%-6s %8s req/s   change paired by round: median %+.2f%% (all: %s)   gosleuth CPU: median %s s for %s s (all: %s)\n' \
     "$mode" "$(printf '%s\n' ${got[$mode]} | median)" "$(printf '%s\n' ${ratio[$mode]} | median)" \

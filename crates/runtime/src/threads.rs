@@ -54,11 +54,20 @@ pub fn ms<M: Memory>(t: &Target<M>) -> Result<Vec<MThread>> {
 /// The `m` at `m`, read now (its `curg` changes as it schedules).
 pub fn read_m<M: Memory>(t: &Target<M>, m: u64) -> Option<MThread> {
     let l = &t.layout.m;
+    // One read over the four fields (a read of a live process is a system
+    // call; the fields are within a few hundred bytes of each other).
+    let offs = [l.procid, l.curg, l.vdso_pc, l.vdso_sp];
+    let lo = *offs.iter().min()?;
+    let hi = *offs.iter().max()? + 8;
+    let mut buf = vec![0u8; usize::try_from(hi - lo).ok()?];
+    t.mem.read_at(m + lo, &mut buf).ok()?;
+    let e = t.mem.endian();
+    let at = |o: u64| e.u64_at(&buf, o - lo);
     Some(MThread {
         m,
-        tid: t.mem.read_u64(m + l.procid).ok()?,
-        curg: t.mem.read_u64(m + l.curg).ok()?,
-        vdso_pc: t.mem.read_u64(m + l.vdso_pc).unwrap_or(0),
-        vdso_sp: t.mem.read_u64(m + l.vdso_sp).unwrap_or(0),
+        tid: at(l.procid),
+        curg: at(l.curg),
+        vdso_pc: at(l.vdso_pc),
+        vdso_sp: at(l.vdso_sp),
     })
 }

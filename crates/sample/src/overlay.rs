@@ -8,7 +8,8 @@ use gosleuth_memory::{Endian, LiveProcess, Memory, Region};
 
 /// A live process with, optionally, a copy of one thread's stack taken at
 /// the moment of a sample: reads inside the copy come from it (the stack as
-/// it was), reads elsewhere from the process as it is now.
+/// it was), reads elsewhere from the process as it is now, each read once
+/// (not retried until two agree, as `LiveProcess` does without a freeze).
 pub struct Overlay {
     live: LiveProcess,
     copy: Mutex<(u64, Vec<u8>)>,
@@ -210,7 +211,9 @@ impl Memory for Overlay {
         if from_bulk {
             return Ok(());
         }
-        self.live.read_at(addr, buf)
+        // One read: a sampler accepts what a running process shows at one
+        // instant (a retry until two reads agree would double every read).
+        self.live.read_once(addr, buf)
     }
 
     fn endian(&self) -> Endian {

@@ -259,6 +259,7 @@ impl Sampler {
         let mut next = started;
         let mut last_capture: Option<Instant> = None;
         let mut next_capture = started;
+        let mut last_exit_check = started;
         let mut jitter: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(self.pid as u32);
         let ended = loop {
             self.take_cpu_samples(rec, tick, true);
@@ -282,8 +283,13 @@ impl Sampler {
                 next_capture = now + gap.max(tick / 2);
             }
             rec.elapsed = rec.started.elapsed().unwrap_or_default();
-            if gosleuth_memory::live::has_exited(self.pid) {
-                break Ended::Exited;
+            // /proc/PID/stat costs a few microseconds: looked at ten
+            // times a second, not at every tick.
+            if last_exit_check.elapsed() >= Duration::from_millis(100) {
+                last_exit_check = Instant::now();
+                if gosleuth_memory::live::has_exited(self.pid) {
+                    break Ended::Exited;
+                }
             }
             if !keep_going(rec, self) {
                 break Ended::Stopped;
@@ -537,6 +543,17 @@ impl Sampler {
             if !(g.stack_lo..g.stack_hi).contains(&go_sp) {
                 continue;
             }
+            // The goroutine's stack is read now, not as it was at the
+            // sample: believe it only while the goroutine is still in a
+            // cgo call made from there (in a system call, its syscallsp
+            // just above asmcgocall's sp). Otherwise the stack ends at the
+            // native frame: shorter, but not wrong.
+            let still_there = g.status == status::SYSCALL
+                && g.syscall_sp > go_sp
+                && g.syscall_sp - go_sp < 64 * 1024;
+            if !still_there {
+                return None;
+            }
             // Unwinding goes on from asmcgocall itself, at its sp before
             // the switch (its frame size there comes from pcsp, like any
             // other frame's).
@@ -578,8 +595,36 @@ impl Sampler {
         self.target.mem().preload(spans);
         goroutines::unwind_all(&self.target, &mut fresh);
         self.target.mem().clear_preload();
+        // A goroutine that moved between the reading of its g and of its
+        // stack was unwound over a stack it had already left: read it
+        // again and unwind it at once (microseconds, not the whole
+        // capture's span); it is not kept for reuse.
+        let mut moved = Vec::new();
+        for (i, g) in fresh.iter_mut().enumerate() {
+            match goroutines::read_one(&self.target, g.gp) {
+                Some(now)
+                    if (now.status, now.sched_sp, now.sched_pc, now.wait_reason)
+                        == (g.status, g.sched_sp, g.sched_pc, g.wait_reason) => {}
+                Some(mut now) => {
+                    now.fingerprint = 0;
+                    *g = now;
+                    moved.push(i);
+                }
+                None => {
+                    g.fingerprint = 0;
+                    moved.push(i);
+                }
+            }
+        }
+        for &i in &moved {
+            goroutines::unwind_all(&self.target, std::slice::from_mut(&mut fresh[i]));
+        }
+        fresh.retain(|g| !g.is_dead());
         self.unwound.clear();
-        for g in &fresh {
+        for g in fresh
+            .iter()
+            .filter(|g| g.fingerprint != 0 && g.broken.is_none())
+        {
             self.unwound.insert(g.gp, (g.fingerprint, g.frames.clone()));
         }
         for g in &kept {

@@ -9,7 +9,7 @@
 // time; a waiter goroutine (role=waiter) takes it, releases it and sleeps
 // 5 ms, and times how long each Lock blocked.
 //
-// Flags: -seconds N (how long to run), -cpu FILE (its own CPU profile of
+// Flags: -seconds N (how long to run; SIGTERM ends it sooner), -cpu FILE (its own CPU profile of
 // the whole run, at -cpuhz samples per second), -stats FILE (JSON: the waiter's time blocked in Lock and
 // its elapsed time). It prints "ready pid=N" once calibrated.
 package main
@@ -31,9 +31,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -118,6 +121,15 @@ func main() {
 		}()
 	}
 	deadline := time.Now().Add(time.Duration(*seconds * float64(time.Second)))
+	// SIGTERM ends the run early, with the profile and figures written.
+	var stopped atomic.Bool
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		stopped.Store(true)
+	}()
+	running := func() bool { return !stopped.Load() && time.Now().Before(deadline) }
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var st stats
@@ -125,13 +137,13 @@ func main() {
 	wg.Add(3)
 	go pprof.Do(context.Background(), pprof.Labels("role", "cpu"), func(context.Context) {
 		defer wg.Done()
-		for time.Now().Before(deadline) {
+		for running() {
 			work(a, b, c)
 		}
 	})
 	go func() {
 		defer wg.Done()
-		for time.Now().Before(deadline) {
+		for running() {
 			mu.Lock()
 			time.Sleep(10 * time.Millisecond)
 			mu.Unlock()
@@ -141,7 +153,7 @@ func main() {
 	go pprof.Do(context.Background(), pprof.Labels("role", "waiter"), func(context.Context) {
 		defer wg.Done()
 		start := time.Now()
-		for time.Now().Before(deadline) {
+		for running() {
 			t := time.Now()
 			mu.Lock()
 			st.WaitedNs += int64(time.Since(t))

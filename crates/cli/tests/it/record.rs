@@ -191,7 +191,8 @@ _, status = os.waitpid(pid, 0)
 print("EXIT", os.waitstatus_to_exitcode(status))
 print("FIRST", b"main.burnA" in first, b"%Self*" in first)
 print("SORT", b"%Total*" in after_sort)
-print("FILTER", b"filter: burnB" in after_filter, b"main.burnA" in after_filter.split(b"Goroutines by")[0].split(b"Function")[-1])
+last = after_filter.split(b"\x1b[H\x1b[2J")[-1]
+print("FILTER", b"filter: burnB" in last, b"main.burnA" in last.split(b"Goroutines by")[0].split(b"Function")[-1])
 print("RESTORED", out.rstrip().endswith(b"\x1b[?1049l"))
 "#;
     let python = std::env::var("GOSLEUTH_PYTHON").unwrap_or_else(|_| "python3".into());
