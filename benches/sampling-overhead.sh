@@ -19,8 +19,12 @@ bin="$PWD/target/release/gosleuth"
 dir="${XDG_CACHE_HOME:-$HOME/.cache}/gosleuth/bench"
 mkdir -p "$dir"
 (cd benches/sampledsrv && go build -o "$dir/sampledsrv" .)
+# The server on CPU 0 and the load on CPU 1 (when there are two): the
+# scheduler moving them around is most of the noise between runs.
+pin() { if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
 "$dir/sampledsrv" serve "$idle" > "$dir/sampledsrv.out" &
 srv=$!
+if command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then taskset -a -p -c 0 "$srv" > /dev/null; fi
 trap 'kill $srv 2>/dev/null || true' EXIT
 until grep -q ready "$dir/sampledsrv.out" 2>/dev/null; do sleep 0.1; done
 sleep 1
@@ -34,7 +38,7 @@ run() { # mode: none | cpu | wall
   sleep 0.5
   local before after n
   before=$(cpu_ticks)
-  n=$("$dir/sampledsrv" load 16 "${secs}s")
+  n=$(pin 1 "$dir/sampledsrv" load 16 "${secs}s")
   after=$(cpu_ticks)
   if [ -n "$rec" ]; then wait "$rec"; fi
   # Requests per second, and the server's own CPU (user+system, in clock

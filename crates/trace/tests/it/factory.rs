@@ -526,8 +526,15 @@ fn go_tool_trace_mmu(path: &std::path::Path, flags: &[&str]) -> Vec<Vec<(f64, f6
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let mut server = Command::new("go")
-        .args(["tool", "trace", &format!("-http=127.0.0.1:{port}")])
+    // The tool's own binary, not `go tool trace`: killing the go command
+    // would leave the server it started running.
+    let tool = Command::new("go")
+        .args(["tool", "-n", "trace"])
+        .output()
+        .expect("go tool -n trace");
+    let tool = String::from_utf8_lossy(&tool.stdout).trim().to_string();
+    let mut server = Command::new(&tool)
+        .arg(format!("-http=127.0.0.1:{port}"))
         .arg(path)
         .env("BROWSER", "true")
         .stdout(std::process::Stdio::null())
