@@ -63,6 +63,12 @@ pub struct RecordArgs {
     /// with symbols for a stripped one in production).
     #[arg(long)]
     pub binary: Option<PathBuf>,
+
+    /// Bytes of each sampled thread's stack the kernel copies with a
+    /// sample (perf events; 1024 to 61440): frames beyond it are read from
+    /// the process afterwards.
+    #[arg(long, default_value_t = 32 * 1024)]
+    pub stack_bytes: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -108,7 +114,10 @@ struct Recorded {
 }
 
 fn record_one(pid: i32, args: &RecordArgs) -> Result<Recorded> {
-    let opts = options(args.rate, args.wall, args.method);
+    let opts = Options {
+        stack_bytes: args.stack_bytes,
+        ..options(args.rate, args.wall, args.method)
+    };
     let mut s = Sampler::open(pid, args.binary.as_deref(), opts)
         .with_context(|| format!("cannot sample process {pid}"))?;
     let stop = gosleuth_sample::interrupt::stop_flag();
