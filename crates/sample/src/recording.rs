@@ -115,11 +115,6 @@ impl Recording {
         self.stacks.values().map(|v| v[1]).sum()
     }
 
-    /// Number of distinct (stack, labels) pairs.
-    pub fn distinct(&self) -> usize {
-        self.stacks.len()
-    }
-
     /// Functions by self and total time, largest self first.
     pub fn functions<M: Memory>(&self, sym: &mut Symbolizer<'_, M>) -> Vec<FunctionShare> {
         let mut by: FxHashMap<String, (i64, i64)> = FxHashMap::default();

@@ -92,6 +92,37 @@ pub(crate) fn list_tasks(pid: i32) -> Result<Vec<i32>> {
     Ok(v)
 }
 
+/// `PTRACE_SEIZE` of thread `tid` of `pid`: false when it exited
+/// meanwhile; a thread another debugger traces is named as such.
+fn seize(pid: i32, tid: i32) -> Result<bool> {
+    match ptrace::seize(Pid::from_raw(tid), ptrace::Options::empty()) {
+        Ok(()) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(e @ Errno::EPERM) => {
+            // A traced thread refuses a second tracer with EPERM: name the
+            // tracer rather than permissions.
+            if let Some((tracer, tracer_command)) = super::tracer_of(pid, tid) {
+                return Err(Error::Traced {
+                    pid,
+                    tracer,
+                    tracer_command,
+                });
+            }
+            Err(Error::Permission {
+                pid,
+                what: "trace (ptrace)",
+                source: e.into(),
+            })
+        }
+        Err(e) => Err(Error::Sys {
+            pid,
+            tid,
+            what: "PTRACE_SEIZE",
+            source: e.into(),
+        }),
+    }
+}
+
 impl Frozen {
     /// Stops every thread of `pid` within `budget`; on failure everything
     /// seized so far is resumed before returning the error.
@@ -118,38 +149,11 @@ impl Frozen {
                 break;
             }
             for tid in new {
-                match ptrace::seize(Pid::from_raw(tid), ptrace::Options::empty()) {
-                    Ok(()) => {}
-                    Err(Errno::ESRCH) => {
-                        if tid == pid {
-                            return Err(Error::NoSuchProcess { pid });
-                        }
-                        continue; // the thread exited meanwhile
+                if !seize(pid, tid)? {
+                    if tid == pid {
+                        return Err(Error::NoSuchProcess { pid });
                     }
-                    Err(e @ Errno::EPERM) => {
-                        // A traced thread refuses a second tracer with
-                        // EPERM: name the tracer rather than permissions.
-                        if let Some((tracer, tracer_command)) = super::tracer_of(pid, tid) {
-                            return Err(Error::Traced {
-                                pid,
-                                tracer,
-                                tracer_command,
-                            });
-                        }
-                        return Err(Error::Permission {
-                            pid,
-                            what: "trace (ptrace)",
-                            source: e.into(),
-                        });
-                    }
-                    Err(e) => {
-                        return Err(Error::Sys {
-                            pid,
-                            tid,
-                            what: "PTRACE_SEIZE",
-                            source: e.into(),
-                        });
-                    }
+                    continue; // the thread exited meanwhile
                 }
                 register(tid);
                 f.threads.insert(tid, State::Running);
@@ -474,31 +478,8 @@ pub fn peek(
 ) -> Result<Option<Peek>> {
     install_signal_handlers();
     let target = Pid::from_raw(tid);
-    match ptrace::seize(target, ptrace::Options::empty()) {
-        Ok(()) => {}
-        Err(Errno::ESRCH) => return Ok(None),
-        Err(e @ Errno::EPERM) => {
-            if let Some((tracer, tracer_command)) = super::tracer_of(pid, tid) {
-                return Err(Error::Traced {
-                    pid,
-                    tracer,
-                    tracer_command,
-                });
-            }
-            return Err(Error::Permission {
-                pid,
-                what: "trace (ptrace)",
-                source: e.into(),
-            });
-        }
-        Err(e) => {
-            return Err(Error::Sys {
-                pid,
-                tid,
-                what: "PTRACE_SEIZE",
-                source: e.into(),
-            });
-        }
+    if !seize(pid, tid)? {
+        return Ok(None);
     }
     register(tid);
     let start = Instant::now();
